@@ -1,30 +1,22 @@
-"""The device contract's MQTT topics (DESIGN §3), in one place for devices, cloud and broker."""
+"""The device contract's MQTT topics. One source: chalicelib/topics.py (it ships in the
+Lambda bundle and depends on nothing), re-exported here for device code."""
 
-from __future__ import annotations
+from chalicelib.topics import (
+    DEFAULT_CITY,
+    deposit_ack,
+    deposits,
+    robot_status,
+    shadow,
+    shelter_status,
+    shelter_telemetry,
+)
 
-DEFAULT_CITY = "gimhae"
-
-
-def deposits(city: str, device_id: str) -> str:
-    return f"{city}/robots/{device_id}/deposits"
-
-
-def deposit_ack(city: str, device_id: str) -> str:
-    return f"{city}/robots/{device_id}/deposits/ack"
-
-
-def robot_status(city: str, device_id: str) -> str:
-    return f"{city}/robots/{device_id}/status"
-
-
-def shelter_telemetry(city: str, device_id: str) -> str:
-    return f"{city}/shelters/{device_id}/telemetry"
-
-
-def shelter_status(city: str, device_id: str) -> str:
-    return f"{city}/shelters/{device_id}/status"
-
-
-def shadow(device_id: str, suffix: str = "") -> str:
-    base = f"$aws/things/{device_id}/shadow"
-    return f"{base}/{suffix}" if suffix else base
+__all__ = [
+    "DEFAULT_CITY",
+    "deposit_ack",
+    "deposits",
+    "robot_status",
+    "shadow",
+    "shelter_status",
+    "shelter_telemetry",
+]

@@ -1,0 +1,27 @@
+"""Gimhae Smart City backend: the Chalice app. Wiring only: routes and handlers live in
+chalicelib/api, the domain in chalicelib/domain and chalicelib/services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib import queues
+from chalicelib.api import admin, auth, device_events, http, me
+
+app = Chalice(app_name="gimhae-smart-city")
+http.install(app)
+app.register_blueprint(auth.bp)
+app.register_blueprint(me.bp)
+app.register_blueprint(admin.bp)
+
+
+@app.on_sqs_message(queue=queues.DEPOSITS.name, batch_size=queues.DEPOSITS.batch_size)
+def handle_deposits(event: Any) -> dict[str, Any]:
+    return device_events.process(event, device_events.deposit_record_handler)
+
+
+@app.on_sqs_message(queue=queues.DEVICE_ERRORS.name, batch_size=queues.DEVICE_ERRORS.batch_size)
+def handle_rule_errors(event: Any) -> dict[str, Any]:
+    return device_events.process(event, device_events.rule_error_record_handler)

@@ -1,0 +1,45 @@
+"""AWS clients, built lazily once per Lambda container (never at import time, never per call).
+
+`AWS_ENDPOINT_URL` (moto locally) is honoured by boto3 itself, so nothing here knows about it.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache, lru_cache
+from typing import Any
+
+import boto3
+
+from chalicelib import config
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.session.Session().client(service, region_name=config.region())
+
+
+@lru_cache(maxsize=1)
+def iot_data() -> Any:
+    """The IoT data plane lives at the account's ATS endpoint (asked once) unless configured."""
+    endpoint = config.settings().iot_data_endpoint
+    if endpoint is None and not os.environ.get("AWS_ENDPOINT_URL"):
+        endpoint = client("iot").describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+    kwargs: dict[str, Any] = {}
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint if "://" in endpoint else f"https://{endpoint}"
+    return boto3.session.Session().client("iot-data", region_name=config.region(), **kwargs)
+
+
+@lru_cache(maxsize=1)
+def phone_hash_key() -> bytes:
+    """The phone-number hashing key: a stage setting locally, an SSM SecureString in AWS."""
+    settings = config.settings()
+    if settings.phone_hash_key:
+        return settings.phone_hash_key.encode("utf-8")
+    if settings.phone_hash_key_parameter:
+        response = client("ssm").get_parameter(
+            Name=settings.phone_hash_key_parameter, WithDecryption=True
+        )
+        return str(response["Parameter"]["Value"]).encode("utf-8")
+    raise RuntimeError(f"set {config.PHONE_HASH_KEY} or {config.PHONE_HASH_KEY_PARAMETER}")

@@ -1,0 +1,23 @@
+"""IoT data-plane adapter: answers to robots."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib import topics
+from chalicelib.adapters import aws_clients
+
+
+class IotAckPublisher:
+    def __init__(self, city: str, client: Any = None) -> None:
+        self._city = city
+        self._client = client
+
+    def publish_ack(self, device_id: str, ack: dict[str, Any]) -> None:
+        client = self._client or aws_clients.iot_data()
+        client.publish(
+            topic=topics.deposit_ack(self._city, device_id),
+            qos=1,
+            payload=json.dumps(ack, separators=(",", ":")).encode("utf-8"),
+        )

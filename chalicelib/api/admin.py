@@ -1,0 +1,39 @@
+"""Admin routes: what operators need to see. Every route requires the admin group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import wiring
+from chalicelib.api.auth import jwt_auth
+from chalicelib.api.http import api_view, query_int, query_str, require_admin
+from chalicelib.domain.clock import iso
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/v1/admin/quarantine", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_quarantine() -> dict[str, Any]:
+    """Device messages that could not be processed, newest first, with their reasons."""
+    request = bp.current_request
+    require_admin(request)
+    source = query_str(request, "source") or "deposits"
+    limit = query_int(request, "limit", default=50, low=1, high=200)
+    return {
+        "items": [
+            {
+                "quarantine_id": q.quarantine_id,
+                "source": q.source,
+                "reason": q.reason,
+                "device_id": q.device_id,
+                "event_id": q.event_id,
+                "details": q.details,
+                "payload": q.payload,
+                "received_at": iso(q.received_at),
+            }
+            for q in wiring.quarantine().newest(source, limit)
+        ]
+    }

@@ -1,0 +1,43 @@
+"""Errors API Gateway answers on its own (before our code runs), in the JSON error shape.
+
+The CDK app turns these into AWS::ApiGateway::GatewayResponse resources; the local stack's
+gateway applies the same table. One source, so a 401 looks the same in AWS and locally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    response_type: str
+    status: int
+    code: str
+    message: str
+
+
+GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
+    GatewayResponse("UNAUTHORIZED", 401, "unauthorized", "a valid bearer token is required"),
+    GatewayResponse("ACCESS_DENIED", 403, "forbidden", "this token may not call this route"),
+    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", 404, "not_found", "no such route"),
+    GatewayResponse("AUTHORIZER_FAILURE", 500, "internal_error", "authorization failed"),
+    GatewayResponse("DEFAULT_4XX", 400, "bad_request", "the request was refused"),
+    GatewayResponse("DEFAULT_5XX", 500, "internal_error", "an internal error occurred"),
+)
+
+
+def by_type(response_type: str) -> GatewayResponse:
+    return next(r for r in GATEWAY_RESPONSES if r.response_type == response_type)
+
+
+def by_status(status: int) -> GatewayResponse:
+    for response in GATEWAY_RESPONSES:
+        if response.status == status and not response.response_type.startswith("DEFAULT"):
+            return response
+    default = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+    return next(r for r in GATEWAY_RESPONSES if r.response_type == default)
+
+
+def body(response: GatewayResponse) -> dict[str, object]:
+    return {"error": {"code": response.code, "message": response.message, "details": []}}

@@ -1,0 +1,168 @@
+"""Recycling rules: what a robot's deposit is, and what it earns (DESIGN §3, §5).
+
+Pure Python: parsing of the device payload at the edge, the rate table, the daily limit
+and the occurred_at window. The service in chalicelib.services.recycling applies them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+MAX_PAYLOAD_BYTES = 128 * 1024
+EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
+
+# Korean mobile numbers: 010 with 8 digits, or the legacy 011/016/017/018/019 with 7 or 8.
+_MOBILE = re.compile(r"^01(?:0\d{8}|[16789]\d{7,8})$")
+# What a phone number may look like inside free text, for redaction.
+PHONE_IN_TEXT = re.compile(r"(?:\+?82[\s-]?|0)1[016789][\s-]?\d{3,4}[\s-]?\d{4}")
+
+
+def normalize_mobile(raw: str) -> str:
+    """Canonical national form (01012345678) of a Korean mobile number, or ValueError."""
+    digits = re.sub(r"[\s().-]", "", raw)
+    if digits.startswith("+82"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("82") and len(digits) >= 11:
+        digits = "0" + digits[2:]
+    if not _MOBILE.match(digits):
+        raise ValueError("not a Korean mobile number")
+    return digits
+
+
+def phone_hash(normalized: str, key: bytes) -> str:
+    """Keyed hash of a phone number: the only form in which a number is stored."""
+    return hmac.new(key, normalized.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def redact_phones(text: str) -> str:
+    return PHONE_IN_TEXT.sub("<phone>", text)
+
+
+class CodeCitizen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+
+class PhoneCitizen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    phone: str
+
+    @field_validator("phone")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        return normalize_mobile(value)
+
+
+class DepositItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    material: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    accepted: int = Field(ge=0, le=1000)
+    rejected: int = Field(default=0, ge=0, le=1000)
+
+
+class Deposit(BaseModel):
+    """A robot's deposit message, as the device contract defines it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    event_id: EventId
+    citizen: CodeCitizen | PhoneCitizen
+    items: list[DepositItem] = Field(min_length=1, max_length=20)
+    occurred_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _distinct_materials(self) -> Deposit:
+        materials = [item.material for item in self.items]
+        if len(set(materials)) != len(materials):
+            raise ValueError("each material may appear once")
+        return self
+
+
+class RuleEnvelope(BaseModel):
+    """What the robot_deposits topic rule delivers: the raw payload plus who sent it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    payload: str
+    device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    client_id: str | None = None
+    received_at: int | None = None
+
+
+RejectReason = Literal[
+    "invalid_payload",
+    "unknown_device",
+    "unknown_citizen",
+    "expired_code",
+    "code_used",
+    "unknown_material",
+    "no_accepted_items",
+    "occurred_at_out_of_range",
+    "daily_limit",
+]
+
+
+class DepositRejected(Exception):
+    """A deposit the city will not credit; the robot is told why."""
+
+    def __init__(self, reason: RejectReason, message: str = ""):
+        super().__init__(message or reason)
+        self.reason: RejectReason = reason
+
+
+@dataclass(frozen=True)
+class Credit:
+    """What a deposit earns once the daily limit is applied."""
+
+    points: int
+    items_credited: int
+    items_over_limit: int
+    credited_by_material: dict[str, int]
+
+
+def check_occurred_at(
+    occurred_at: datetime, now: datetime, max_ahead: timedelta, max_behind: timedelta
+) -> None:
+    if occurred_at > now + max_ahead or occurred_at < now - max_behind:
+        raise DepositRejected(
+            "occurred_at_out_of_range", "occurred_at is too far from the cloud's clock"
+        )
+
+
+def compute_credit(
+    items: list[DepositItem], rates: dict[str, int], credited_today: int, daily_limit: int
+) -> Credit:
+    """Points for the accepted items, in payload order, up to the day's remaining allowance."""
+    unknown = sorted({item.material for item in items} - set(rates))
+    if unknown:
+        raise DepositRejected("unknown_material", f"no rate for {', '.join(unknown)}")
+    if sum(item.accepted for item in items) == 0:
+        raise DepositRejected("no_accepted_items", "no accepted items to credit")
+    remaining = max(daily_limit - credited_today, 0)
+    points = 0
+    credited = 0
+    over = 0
+    by_material: dict[str, int] = {}
+    for item in items:
+        take = min(item.accepted, remaining - credited)
+        over += item.accepted - take
+        credited += take
+        points += take * rates[item.material]
+        by_material[item.material] = take
+    if credited == 0:
+        raise DepositRejected("daily_limit", "the day's item limit is reached")
+    return Credit(points, credited, over, by_material)

@@ -1,0 +1,45 @@
+"""Queues the app consumes: the one source for their names, DLQs and redrive settings.
+
+app.py subscribes handlers to these names; the CDK app and the local stack create each queue
+with its dead-letter queue from here. Topic rules in iot/rules name queues by `logical`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib import config
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical: str
+    env: str
+    visibility_timeout_s: int
+    max_receive_count: int
+    batch_size: int = 10
+    retention_s: int = 4 * 24 * 3600
+    dlq_retention_s: int = 14 * 24 * 3600
+
+    @property
+    def name(self) -> str:
+        return config.resource_name(self.env, self.logical)
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+DEPOSITS = QueueSpec("deposits", "DEPOSITS_QUEUE", visibility_timeout_s=60, max_receive_count=5)
+DEVICE_ERRORS = QueueSpec(
+    "device-errors", "DEVICE_ERRORS_QUEUE", visibility_timeout_s=60, max_receive_count=5
+)
+
+ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS)
+
+
+def by_logical(logical: str) -> QueueSpec:
+    for spec in ALL_QUEUES:
+        if spec.logical == logical:
+            return spec
+    raise KeyError(f"no queue named {logical!r} in chalicelib.queues")

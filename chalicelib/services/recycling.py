@@ -1,0 +1,293 @@
+"""Crediting a robot's deposit exactly once, and answering the robot (DESIGN §3, §6).
+
+The handler hands over the topic rule's message body; this service parses it at the edge,
+decides what the deposit earns and asks the store for one guarded transaction. Whatever
+happens, the robot gets an ack when it can be told, and a message that cannot be processed
+is quarantined with its reason instead of failing its batch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from chalicelib.adapters.dynamodb_models import Citizen, CitizenDay
+from chalicelib.adapters.dynamodb_points import (
+    AlreadyProcessed,
+    CodeAlreadyUsed,
+    CodeRecord,
+    CreditCommand,
+    ProcessedResult,
+)
+from chalicelib.config import Settings
+from chalicelib.domain import recycling as rules
+from chalicelib.domain.clock import Clock, seoul_day
+from chalicelib.domain.ids import sortable_id
+from chalicelib.errors import RetryableConflict
+
+MAX_CREDIT_ATTEMPTS = 8
+LEDGER_KIND = "recycling"
+
+
+class PointsStore(Protocol):
+    def processed(self, event_key: str) -> ProcessedResult | None: ...
+    def code(self, code: str) -> CodeRecord | None: ...
+    def citizen_for_phone(self, phone_hash: str) -> str | None: ...
+    def citizen(self, citizen_id: str) -> Citizen | None: ...
+    def day(self, citizen_id: str, day: str) -> CitizenDay: ...
+    def credit(self, cmd: CreditCommand) -> None: ...
+
+
+class DeviceDirectory(Protocol):
+    def device_type(self, device_id: str) -> str | None: ...
+
+
+class AckPublisher(Protocol):
+    def publish_ack(self, device_id: str, ack: dict[str, Any]) -> None: ...
+
+
+class Quarantine(Protocol):
+    def quarantine(
+        self,
+        *,
+        source: str,
+        reason: str,
+        device_id: str | None,
+        event_id: str | None,
+        details: str,
+        payload: str | None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class DepositOutcome:
+    """What happened to one deposit message; the ack is what the robot was sent."""
+
+    ack: dict[str, Any] | None
+    quarantined: str | None = None
+
+
+def event_key(device_id: str, event_id: str) -> str:
+    return f"deposit#{device_id}#{event_id}"
+
+
+class RecyclingService:
+    def __init__(
+        self,
+        store: PointsStore,
+        devices: DeviceDirectory,
+        acks: AckPublisher,
+        quarantine: Quarantine,
+        settings: Settings,
+        clock: Clock,
+        phone_key: Callable[[], bytes],
+    ) -> None:
+        self._store = store
+        self._devices = devices
+        self._acks = acks
+        self._quarantine = quarantine
+        self._settings = settings
+        self._clock = clock
+        self._phone_key = phone_key
+
+    def handle_rule_message(self, body: str) -> DepositOutcome:
+        """One message from the robot_deposits rule: parse, credit, ack."""
+        try:
+            envelope = rules.RuleEnvelope.model_validate_json(body)
+        except ValidationError as e:
+            return self._reject_unparsed("invalid_envelope", None, None, _errors(e), body)
+        try:
+            raw = base64.b64decode(envelope.payload, validate=True)
+        except (binascii.Error, ValueError):
+            return self._reject_unparsed(
+                "invalid_envelope", envelope.device_id, None, "payload is not base64", None
+            )
+        device_id = envelope.device_id
+        if len(raw) > rules.MAX_PAYLOAD_BYTES:
+            return self._reject_unparsed(
+                "payload_too_large", device_id, None, f"{len(raw)} bytes", None
+            )
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            document = json.loads(text)
+        except ValueError as e:
+            return self._reject_unparsed("malformed_json", device_id, None, str(e), text)
+        event_id = _event_id_of(document)
+        try:
+            deposit = rules.Deposit.model_validate(document)
+        except ValidationError as e:
+            return self._reject_unparsed("invalid_payload", device_id, event_id, _errors(e), text)
+        if self._devices.device_type(device_id) != "robot":
+            self._quarantine.quarantine(
+                source="deposits",
+                reason="unknown_device",
+                device_id=device_id,
+                event_id=deposit.event_id,
+                details="no registered robot has this id",
+                payload=_redacted(document),
+            )
+            return self._send(device_id, _rejected(deposit.event_id, "unknown_device"))
+        return self._send(device_id, self.credit_deposit(device_id, deposit))
+
+    def credit_deposit(self, device_id: str, deposit: rules.Deposit) -> dict[str, Any]:
+        """Credit a valid deposit once; return the ack for the robot."""
+        key = event_key(device_id, deposit.event_id)
+        for attempt in range(MAX_CREDIT_ATTEMPTS):
+            previous = self._store.processed(key)
+            if previous is not None:
+                return _duplicate(deposit.event_id, previous)
+            try:
+                return self._try_credit(key, device_id, deposit)
+            except rules.DepositRejected as rejected:
+                return _rejected(deposit.event_id, rejected.reason)
+            except AlreadyProcessed:
+                continue
+            except RetryableConflict:
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise RetryableConflict(f"{key}: gave up after {MAX_CREDIT_ATTEMPTS} attempts")
+
+    def _try_credit(self, key: str, device_id: str, deposit: rules.Deposit) -> dict[str, Any]:
+        now = self._clock()
+        s = self._settings
+        rules.check_occurred_at(
+            deposit.occurred_at,
+            now,
+            timedelta(seconds=s.deposit_max_ahead_seconds),
+            timedelta(seconds=s.deposit_max_behind_seconds),
+        )
+        citizen_id, code = self._resolve_citizen(deposit, key)
+        citizen = self._store.citizen(citizen_id)
+        if citizen is None:
+            raise rules.DepositRejected("unknown_citizen")
+        day = self._store.day(citizen_id, seoul_day(deposit.occurred_at).isoformat())
+        credit = rules.compute_credit(
+            deposit.items, s.points_per_item, int(day.items_credited), s.daily_item_limit
+        )
+        reason = "daily_limit" if credit.items_over_limit else None
+        try:
+            self._store.credit(
+                CreditCommand(
+                    event_key=key,
+                    citizen=citizen,
+                    day=day,
+                    points=credit.points,
+                    items_credited=credit.items_credited,
+                    entry_id=sortable_id(now),
+                    kind=LEDGER_KIND,
+                    detail={
+                        "device_id": device_id,
+                        "event_id": deposit.event_id,
+                        "occurred_at": deposit.occurred_at.isoformat(),
+                        "items": [item.model_dump() for item in deposit.items],
+                        "items_credited": credit.items_credited,
+                        "items_over_limit": credit.items_over_limit,
+                    },
+                    now=now,
+                    code=code,
+                    reason=reason,
+                )
+            )
+        except CodeAlreadyUsed as e:
+            raise rules.DepositRejected("code_used") from e
+        ack: dict[str, Any] = {
+            "event_id": deposit.event_id,
+            "status": "credited",
+            "points": credit.points,
+            "balance": int(citizen.balance) + credit.points,
+        }
+        if reason:
+            ack["reason"] = reason
+        return ack
+
+    def _resolve_citizen(self, deposit: rules.Deposit, key: str) -> tuple[str, str | None]:
+        """Who deposited. A code is judged at the deposit's time: a robot may resend late."""
+        who = deposit.citizen
+        if isinstance(who, rules.PhoneCitizen):
+            citizen_id = self._store.citizen_for_phone(
+                rules.phone_hash(who.phone, self._phone_key())
+            )
+            if citizen_id is None:
+                raise rules.DepositRejected("unknown_citizen")
+            return citizen_id, None
+        record = self._store.code(who.code)
+        if record is None:
+            raise rules.DepositRejected("unknown_citizen")
+        if record.used_by is not None and record.used_by != key:
+            raise rules.DepositRejected("code_used")
+        if deposit.occurred_at >= record.expires_at:
+            raise rules.DepositRejected("expired_code")
+        return record.citizen_id, who.code
+
+    def _reject_unparsed(
+        self,
+        reason: str,
+        device_id: str | None,
+        event_id: str | None,
+        details: str,
+        payload: str | None,
+    ) -> DepositOutcome:
+        self._quarantine.quarantine(
+            source="deposits",
+            reason=reason,
+            device_id=device_id,
+            event_id=event_id,
+            details=rules.redact_phones(details),
+            payload=rules.redact_phones(payload) if payload is not None else None,
+        )
+        if device_id is None:
+            return DepositOutcome(ack=None, quarantined=reason)
+        ack = _rejected(event_id, "invalid_payload")
+        return DepositOutcome(ack=self._send(device_id, ack).ack, quarantined=reason)
+
+    def _send(self, device_id: str, ack: dict[str, Any]) -> DepositOutcome:
+        self._acks.publish_ack(device_id, ack)
+        return DepositOutcome(ack=ack)
+
+
+def _rejected(event_id: str | None, reason: str) -> dict[str, Any]:
+    return {"event_id": event_id, "status": "rejected", "reason": reason}
+
+
+def _duplicate(event_id: str, previous: ProcessedResult) -> dict[str, Any]:
+    ack: dict[str, Any] = {
+        "event_id": event_id,
+        "status": "duplicate",
+        "points": previous.points,
+        "balance": previous.balance_after,
+    }
+    if previous.reason:
+        ack["reason"] = previous.reason
+    return ack
+
+
+def _event_id_of(document: Any) -> str | None:
+    """The event id of an invalid payload, when it has a usable one, so the robot can match."""
+    if isinstance(document, dict):
+        value = document.get("event_id")
+        if isinstance(value, str) and re.match(rules.EVENT_ID_PATTERN, value):
+            return value
+    return None
+
+
+def _errors(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
+    )
+
+
+def _redacted(document: Any) -> str:
+    if isinstance(document, dict) and isinstance(document.get("citizen"), dict):
+        citizen = document["citizen"]
+        if "phone" in citizen:
+            document = {**document, "citizen": {**citizen, "phone": "<phone>"}}
+    return rules.redact_phones(json.dumps(document, ensure_ascii=False))

@@ -1,0 +1,48 @@
+"""Services built once per Lambda container, lazily, from configuration and adapters."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from aws_lambda_powertools import Logger
+
+from chalicelib import config
+from chalicelib.adapters import aws_clients
+from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
+from chalicelib.adapters.dynamodb_points import DynamoDbPoints
+from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
+from chalicelib.adapters.iot_acks import IotAckPublisher
+from chalicelib.domain.clock import utc_now
+from chalicelib.services.citizens import CitizenService
+from chalicelib.services.recycling import RecyclingService
+
+logger = Logger(service="gimhae-smart-city")
+
+
+@lru_cache(maxsize=1)
+def points_store() -> DynamoDbPoints:
+    return DynamoDbPoints()
+
+
+@lru_cache(maxsize=1)
+def quarantine() -> DynamoDbQuarantine:
+    return DynamoDbQuarantine(utc_now)
+
+
+@lru_cache(maxsize=1)
+def recycling() -> RecyclingService:
+    settings = config.settings()
+    return RecyclingService(
+        store=points_store(),
+        devices=DynamoDbDevices(),
+        acks=IotAckPublisher(settings.city),
+        quarantine=quarantine(),
+        settings=settings,
+        clock=utc_now,
+        phone_key=aws_clients.phone_hash_key,
+    )
+
+
+@lru_cache(maxsize=1)
+def citizens() -> CitizenService:
+    return CitizenService(config.settings(), utc_now, aws_clients.phone_hash_key)

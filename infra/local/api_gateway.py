@@ -1,0 +1,98 @@
+"""API Gateway in front of the Chalice app, locally: Chalice's local gateway plus what we
+configure on the real one (gateway responses in our JSON error shape, 401 from the authorizer)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayException,
+    NotAuthorizedError,
+    create_local_server,
+)
+
+from chalicelib.api.gateway_responses import body, by_status, by_type
+
+
+class ApiGateway(LocalGateway):
+    """Raises LocalGatewayException for everything API Gateway itself would answer."""
+
+    def handle_request(self, method: str, path: str, headers: Any, body: Any) -> Any:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except LocalGatewayException:
+            raise
+        except Exception as e:
+            # A Lambda authorizer failing with "Unauthorized" is API Gateway's 401.
+            if str(e) == "Unauthorized":
+                raise NotAuthorizedError({}, b"") from e
+            raise
+
+
+def shaped(error: LocalGatewayException) -> tuple[int, dict[str, str], bytes]:
+    error_type = (error.headers or {}).get("x-amzn-ErrorType")
+    if error.CODE == 403 and error_type == "UnauthorizedException":
+        # API Gateway's answer for a path that has no route.
+        response = by_type("MISSING_AUTHENTICATION_TOKEN")
+    else:
+        response = by_status(error.CODE)
+    headers = {k: v for k, v in (error.headers or {}).items() if k.lower() != "content-type"}
+    headers["Content-Type"] = "application/json"
+    return response.status, headers, json.dumps(body(response)).encode()
+
+
+def request(
+    gateway: LocalGateway, method: str, path: str, headers: dict[str, str], body_bytes: bytes | None
+) -> tuple[int, dict[str, Any], bytes]:
+    """One request through the gateway: (status, headers, body). Used by tests and the server."""
+    try:
+        response = gateway.handle_request(
+            method=method, path=path, headers=headers, body=body_bytes
+        )
+    except LocalGatewayException as e:
+        return shaped(e)
+    raw = response.get("body") or b""
+    if response.get("isBase64Encoded"):
+        raw = base64.b64decode(raw)
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    merged = dict(response.get("headers") or {})
+    merged.update(response.get("multiValueHeaders") or {})
+    return int(response["statusCode"]), merged, raw
+
+
+class _Handler(ChaliceRequestHandler):
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config
+    ) -> None:
+        self._gateway = ApiGateway(app_object, config)
+        super().__init__(request, client_address, server, app_object=app_object, config=config)
+        # ChaliceRequestHandler builds its own LocalGateway; ours replaces it.
+
+    def setup(self) -> None:
+        super().setup()
+        self.local_gateway = self._gateway
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        status, headers, payload = shaped(error)
+        self._send_http_response(status, headers, payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def serve(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
+    """Chalice's local server with our gateway; run serve_forever() in a thread."""
+    server = create_local_server(app, config, host, port)
+    server.server.RequestHandlerClass = functools.partial(  # type: ignore[assignment]
+        _Handler, app_object=server.app_object, config=config
+    )
+    return server

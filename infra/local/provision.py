@@ -1,0 +1,133 @@
+"""Provision AWS resources on the emulator from their one source each: tables from the
+PynamoDB models, queues from chalicelib.queues, IoT things and policies from the fleet data
+file and iot/policies.py, topic rules from iot/rules. Functional tests use it too."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chalicelib import config, queues
+from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
+from chalicelib.adapters.dynamodb_models import ALL_MODELS
+from iot import policies
+from iot.rules import TopicRule, load_rules
+
+ACCOUNT = "123456789012"
+DEFAULT_FLEET = Path(__file__).resolve().parents[2] / "iot" / "fleet" / "yeonji-park.json"
+RULES_ROLE = f"arn:aws:iam::{ACCOUNT}:role/gimhae-iot-rules"
+
+
+@dataclass(frozen=True)
+class QueueRef:
+    url: str
+    arn: str
+
+
+def load_fleet(path: Path = DEFAULT_FLEET) -> dict[str, Any]:
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def create_tables() -> list[str]:
+    names = []
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+        names.append(model.Meta.table_name)
+    return names
+
+
+def create_queues(sqs: Any, visibility_timeout_s: int | None = None) -> dict[str, QueueRef]:
+    """Each queue with its DLQ and redrive. Returns refs by queue name (DLQs included)."""
+    refs: dict[str, QueueRef] = {}
+    for spec in queues.ALL_QUEUES:
+        dlq_url = sqs.create_queue(
+            QueueName=spec.dlq_name,
+            Attributes={"MessageRetentionPeriod": str(spec.dlq_retention_s)},
+        )["QueueUrl"]
+        dlq_arn = _queue_arn(sqs, dlq_url)
+        url = sqs.create_queue(
+            QueueName=spec.name,
+            Attributes={
+                "VisibilityTimeout": str(visibility_timeout_s or spec.visibility_timeout_s),
+                "MessageRetentionPeriod": str(spec.retention_s),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}
+                ),
+            },
+        )["QueueUrl"]
+        refs[spec.name] = QueueRef(url, _queue_arn(sqs, url))
+        refs[spec.dlq_name] = QueueRef(dlq_url, dlq_arn)
+    return refs
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attrs["Attributes"]["QueueArn"])
+
+
+def create_notifications(sns: Any, s3: Any) -> dict[str, str]:
+    topic_arn = sns.create_topic(Name=config.alerts_topic_name())["TopicArn"]
+    bucket = config.exports_bucket_name()
+    s3.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": config.region()}
+    )
+    return {"alerts_topic_arn": topic_arn, "exports_bucket": bucket}
+
+
+def register_devices(fleet: dict[str, Any]) -> int:
+    return DynamoDbDevices.register(fleet["devices"], datetime.now(UTC))
+
+
+def create_iot(iot: Any, fleet: dict[str, Any], certificates: dict[str, str], city: str) -> None:
+    """Thing types, things, per-type policies and each device's certificate, as in AWS."""
+    prefix = config.resource_prefix()
+    for device_type in policies.DEVICE_TYPES:
+        iot.create_thing_type(thingTypeName=device_type)
+        iot.create_policy(
+            policyName=policies.policy_name(device_type, prefix),
+            policyDocument=json.dumps(
+                policies.policy_document(device_type, city, config.region(), ACCOUNT)
+            ),
+        )
+    for device in fleet["devices"]:
+        device_id = device["device_id"]
+        iot.create_thing(
+            thingName=device_id,
+            thingTypeName=device["type"],
+            attributePayload={"attributes": {"district": device["district"]}},
+        )
+        cert_pem = Path(certificates[device_id]).read_text(encoding="utf-8")
+        cert_arn = iot.register_certificate_without_ca(certificatePem=cert_pem, status="ACTIVE")[
+            "certificateArn"
+        ]
+        iot.attach_policy(policyName=policies.policy_name(device["type"], prefix), target=cert_arn)
+        iot.attach_thing_principal(thingName=device_id, principal=cert_arn)
+
+
+def create_topic_rules(iot: Any, city: str, queue_refs: dict[str, QueueRef]) -> list[TopicRule]:
+    rules = load_rules(city)
+    for rule in rules:
+        payload: dict[str, Any] = {
+            "sql": rule.sql,
+            "awsIotSqlVersion": rule.sql_version,
+            "ruleDisabled": False,
+            "description": rule.description,
+            "actions": [_rule_action(a.kind, a.target, queue_refs) for a in rule.actions],
+        }
+        if rule.error_action:
+            payload["errorAction"] = _rule_action(
+                rule.error_action.kind, rule.error_action.target, queue_refs
+            )
+        iot.create_topic_rule(ruleName=rule.name, topicRulePayload=payload)
+    return rules
+
+
+def _rule_action(kind: str, target: str, queue_refs: dict[str, QueueRef]) -> dict[str, Any]:
+    if kind != "sqs":
+        raise ValueError(f"rule action {kind!r} is not supported by the local stack yet")
+    ref = queue_refs[queues.by_logical(target).name]
+    return {"sqs": {"queueUrl": ref.url, "roleArn": RULES_ROLE, "useBase64": False}}

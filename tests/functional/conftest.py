@@ -1,0 +1,188 @@
+"""Functional tests: the real Chalice app and adapters on moto's in-process `mock_aws`, with
+tables and queues provisioned from the same sources as the local stack and AWS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from chalice.config import Config
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iotdata.models import iotdata_backends
+
+from infra.local.dev_issuer import DevIssuer, ensure_issuer
+from tests.conftest import ROOT
+
+REGION = "ap-northeast-2"
+
+
+def _clear_caches() -> None:
+    from chalicelib import auth, config, wiring
+    from chalicelib.adapters import aws_clients
+
+    for cached in (
+        config.settings,
+        auth.verifier,
+        aws_clients.client,
+        aws_clients.iot_data,
+        aws_clients.phone_hash_key,
+        wiring.points_store,
+        wiring.quarantine,
+        wiring.recycling,
+        wiring.citizens,
+    ):
+        cached.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIssuer]:
+    import os
+
+    found = ensure_issuer(tmp_path_factory.mktemp("issuer"))
+    os.environ.update(found.env())
+    yield found
+
+
+@pytest.fixture
+def aws(issuer: DevIssuer) -> Iterator[dict[str, Any]]:
+    from infra.local import provision
+
+    with mock_aws():
+        _clear_caches()
+        provision.create_tables()
+        refs = provision.create_queues(boto3.client("sqs", region_name=REGION))
+        fleet = provision.load_fleet()
+        provision.register_devices(fleet)
+        boto3.client("iot", region_name=REGION)  # iot-data needs no endpoint under mock_aws
+        yield {"queues": refs, "fleet": fleet}
+        _clear_caches()
+
+
+def published_acks() -> list[tuple[str, dict[str, Any]]]:
+    """What the app published through the IoT data plane (moto keeps it)."""
+    backend = iotdata_backends[DEFAULT_ACCOUNT_ID][REGION]
+    return [(topic, json.loads(payload)) for topic, payload in backend.published_payloads]
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, Any]
+    body: Any
+
+
+class Api:
+    """Calls through the local API Gateway (authorizer, gateway responses) into the app."""
+
+    def __init__(self, issuer: DevIssuer) -> None:
+        from app import app
+        from infra.local.api_gateway import ApiGateway
+
+        self._issuer = issuer
+        config = Config.create(chalice_stage="dev", app_name="gimhae-smart-city")
+        self._gateway = ApiGateway(app, config)
+
+    def token(self, sub: str, admin: bool = False) -> str:
+        return self._issuer.mint(sub, admin=admin)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        as_user: str | None = None,
+        admin: bool = False,
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ApiResponse:
+        from infra.local.api_gateway import request
+
+        sent = {"content-type": "application/json", **(headers or {})}
+        if as_user is not None:
+            sent["authorization"] = f"Bearer {self.token(as_user, admin)}"
+        payload = (
+            raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        )
+        status, out_headers, out = request(self._gateway, method, path, sent, payload or None)
+        text = out.decode("utf-8") if out else ""
+        return ApiResponse(status, out_headers, json.loads(text) if text else None)
+
+
+@pytest.fixture
+def api(aws: dict[str, Any], issuer: DevIssuer) -> Api:
+    return Api(issuer)
+
+
+def sqs_record(body: dict[str, Any] | str, message_id: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body if isinstance(body, str) else json.dumps(body),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{DEFAULT_ACCOUNT_ID}:gimhae-dev-deposits",
+        "awsRegion": REGION,
+    }
+
+
+def rule_message(device_id: str, payload: dict[str, Any] | bytes) -> dict[str, Any]:
+    """What the robot_deposits topic rule delivers for a robot's publish."""
+    import base64
+
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return {
+        "payload": base64.b64encode(raw).decode(),
+        "device_id": device_id,
+        "client_id": device_id,
+        "received_at": int(datetime.now(UTC).timestamp() * 1000),
+    }
+
+
+def deposit(
+    event_id: str,
+    code: str | None = None,
+    *,
+    phone: str | None = None,
+    can: int = 0,
+    pet: int = 0,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    when = occurred_at or datetime.now(UTC)
+    citizen = {"code": code} if code is not None else {"phone": phone}
+    return {
+        "event_id": event_id,
+        "citizen": citizen,
+        "items": [
+            {"material": "can", "accepted": can, "rejected": 0},
+            {"material": "pet", "accepted": pet, "rejected": 0},
+        ],
+        "occurred_at": when.astimezone(timezone_seoul()).isoformat(),
+    }
+
+
+def timezone_seoul() -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Seoul")
+
+
+def invoke_deposits(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Invoke the real SQS handler the way Lambda does, with a batch."""
+    from app import handle_deposits
+    from infra.local.event_sources import LambdaContext
+
+    result: dict[str, Any] = handle_deposits({"Records": records}, LambdaContext("deposits"))
+    return result
+
+
+__all__ = ["ROOT", "Path", "timedelta"]

@@ -1,0 +1,142 @@
+"""Citizens through the API: registration, profile, codes, and the error shape."""
+
+from __future__ import annotations
+
+from tests.functional.conftest import Api
+
+
+def _register(api: Api, who: str = "citizen-1", **extra: object) -> None:
+    body = {"display_name": "김해시민", "district": "naeoe-dong", **extra}
+    assert api.call("PUT", "/v1/me", as_user=who, body=body).status == 200
+
+
+def test_register_then_read_profile(api: Api) -> None:
+    # GIVEN a citizen who registers with a district
+    _register(api)
+    # WHEN they read their profile
+    response = api.call("GET", "/v1/me", as_user="citizen-1")
+    # THEN it shows what they registered and an empty balance
+    assert response.status == 200
+    assert response.body["display_name"] == "김해시민"
+    assert response.body["district"] == "naeoe-dong"
+    assert response.body["district_name"] == "내외동"
+    for field in ("balance", "lifetime_earned", "lifetime_paid", "today_steps", "week_steps"):
+        assert response.body[field] == 0
+
+
+def test_update_keeps_the_balance_fields(api: Api) -> None:
+    _register(api)
+    _register(api, display_name="새이름", district="jangyu1-dong")
+    body = api.call("GET", "/v1/me", as_user="citizen-1").body
+    assert (body["display_name"], body["district"], body["balance"]) == (
+        "새이름",
+        "jangyu1-dong",
+        0,
+    )
+
+
+def test_unknown_district_is_422_with_the_error_shape(api: Api) -> None:
+    response = api.call(
+        "PUT", "/v1/me", as_user="c", body={"display_name": "x", "district": "gangnam-gu"}
+    )
+    assert response.status == 422
+    assert response.body["error"]["code"] == "unknown_district"
+    assert response.body["error"]["message"]
+    assert isinstance(response.body["error"]["details"], list)
+
+
+def test_malformed_json_is_400(api: Api) -> None:
+    response = api.call("PUT", "/v1/me", as_user="c", raw=b'{"display_name": ')
+    assert response.status == 400
+    assert response.body["error"]["code"] == "invalid_json"
+
+
+def test_missing_field_is_400_and_names_the_field(api: Api) -> None:
+    response = api.call("PUT", "/v1/me", as_user="c", body={"display_name": "x"})
+    assert response.status == 400
+    assert {"field": "district", "problem": "Field required"} in response.body["error"]["details"]
+
+
+def test_profile_before_registering_is_404(api: Api) -> None:
+    response = api.call("GET", "/v1/me", as_user="nobody")
+    assert response.status == 404
+    assert response.body["error"]["code"] == "not_registered"
+
+
+def test_no_token_is_401_with_the_error_shape(api: Api) -> None:
+    response = api.call("GET", "/v1/me")
+    assert response.status == 401
+    assert response.body["error"]["code"] == "unauthorized"
+
+
+def test_forged_token_is_401(api: Api) -> None:
+    # GIVEN a token signed by someone else's key
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = pyjwt.encode({"sub": "x", "exp": 9999999999}, key, algorithm="RS256")
+    response = api.call("GET", "/v1/me", headers={"authorization": f"Bearer {forged}"})
+    assert response.status == 401
+
+
+def test_expired_and_wrong_audience_tokens_are_401(api: Api, issuer) -> None:  # type: ignore[no-untyped-def]
+    expired = issuer.mint("c", lifetime_s=-120)
+    other_client = issuer.mint("c", aud="someone-else")
+    for token in (expired, other_client):
+        response = api.call("GET", "/v1/me", headers={"authorization": f"Bearer {token}"})
+        assert response.status == 401, token
+
+
+def test_unknown_route_is_404_with_the_error_shape(api: Api) -> None:
+    response = api.call("GET", "/v1/nowhere", as_user="c")
+    assert response.status == 404
+    assert response.body["error"]["code"] == "not_found"
+
+
+def test_admin_route_needs_the_admin_group(api: Api) -> None:
+    assert api.call("GET", "/v1/admin/quarantine", as_user="c").status == 403
+    assert api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True).status == 200
+
+
+def test_deposit_code_is_six_digits_valid_five_minutes(api: Api) -> None:
+    _register(api)
+    response = api.call("POST", "/v1/me/deposit-codes", as_user="citizen-1")
+    assert response.status == 201
+    assert len(response.body["code"]) == 6 and response.body["code"].isdigit()
+    assert response.body["expires_at"].endswith("+09:00")
+
+
+def test_deposit_code_needs_registration(api: Api) -> None:
+    assert api.call("POST", "/v1/me/deposit-codes", as_user="nobody").status == 404
+
+
+def test_phone_number_taken_by_another_citizen_is_409(api: Api) -> None:
+    _register(api, "a", phone="010-1234-5678")
+    response = api.call(
+        "PUT",
+        "/v1/me",
+        as_user="b",
+        body={"display_name": "b", "district": "naeoe-dong", "phone": "01012345678"},
+    )
+    assert response.status == 409
+    assert response.body["error"]["code"] == "phone_taken"
+
+
+def test_invalid_phone_is_422(api: Api) -> None:
+    response = api.call(
+        "PUT",
+        "/v1/me",
+        as_user="a",
+        body={"display_name": "a", "district": "naeoe-dong", "phone": "12345"},
+    )
+    assert response.status == 422
+
+
+def test_ledger_limit_out_of_range_is_400(api: Api) -> None:
+    _register(api)
+    assert api.call("GET", "/v1/me/ledger?limit=0", as_user="citizen-1").status == 400
+    assert api.call("GET", "/v1/me/ledger?limit=abc", as_user="citizen-1").status == 400
+    response = api.call("GET", "/v1/me/ledger?cursor=garbage", as_user="citizen-1")
+    assert response.status == 400
+    assert response.body["error"]["code"] == "invalid_cursor"

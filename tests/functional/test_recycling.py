@@ -1,0 +1,297 @@
+"""Recycling points through the real SQS handler on moto: credited exactly once, acked,
+quarantined when unprocessable, and visible in the ledger."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+from tests.functional.conftest import (
+    REGION,
+    Api,
+    deposit,
+    invoke_deposits,
+    published_acks,
+    rule_message,
+    sqs_record,
+)
+
+
+def _citizen_with_code(api: Api, who: str = "citizen-1", **profile: Any) -> str:
+    body = {"display_name": who, "district": "naeoe-dong", **profile}
+    assert api.call("PUT", "/v1/me", as_user=who, body=body).status == 200
+    return str(api.call("POST", "/v1/me/deposit-codes", as_user=who).body["code"])
+
+
+def _deliver(*messages: tuple[str, dict[str, Any] | bytes]) -> dict[str, Any]:
+    records = [
+        sqs_record(rule_message(device, payload), f"m{i}")
+        for i, (device, payload) in enumerate(messages)
+    ]
+    return invoke_deposits(records)
+
+
+def _acks_for(device: str) -> list[dict[str, Any]]:
+    return [
+        ack for topic, ack in published_acks() if topic == f"gimhae/robots/{device}/deposits/ack"
+    ]
+
+
+def _balance(api: Api, who: str = "citizen-1") -> int:
+    return int(api.call("GET", "/v1/me", as_user=who).body["balance"])
+
+
+def _ledger(api: Api, who: str = "citizen-1") -> list[dict[str, Any]]:
+    return list(api.call("GET", "/v1/me/ledger?limit=100", as_user=who).body["entries"])
+
+
+def test_deposit_is_credited_acked_and_in_the_ledger(api: Api) -> None:
+    # GIVEN a registered citizen with a fresh code
+    code = _citizen_with_code(api)
+    # WHEN robot-001 reports 3 cans and 2 PET bottles
+    result = _deliver(("robot-001", deposit("evt-00000001", code, can=3, pet=2)))
+    # THEN 3*15 + 2*10 = 65 points are credited, the robot is told, the ledger shows it
+    assert result == {"batchItemFailures": []}
+    assert _acks_for("robot-001") == [
+        {"event_id": "evt-00000001", "status": "credited", "points": 65, "balance": 65}
+    ]
+    assert _balance(api) == 65
+    (entry,) = _ledger(api)
+    assert (entry["kind"], entry["points"], entry["balance_after"]) == ("recycling", 65, 65)
+    assert entry["detail"]["device_id"] == "robot-001"
+    assert entry["detail"]["event_id"] == "evt-00000001"
+
+
+def test_same_event_three_times_is_credited_once(api: Api) -> None:
+    code = _citizen_with_code(api)
+    event = deposit("evt-dup-0001", code, can=2)
+    # WHEN the robot's event arrives three times (two in one batch, one later)
+    _deliver(("robot-001", event), ("robot-001", event))
+    _deliver(("robot-001", event))
+    # THEN it is credited once; the later acks say duplicate with the first result
+    acks = _acks_for("robot-001")
+    assert [a["status"] for a in acks] == ["credited", "duplicate", "duplicate"]
+    assert all((a["points"], a["balance"]) == (30, 30) for a in acks)
+    assert _balance(api) == 30
+    assert len(_ledger(api)) == 1
+
+
+def test_replayed_and_reordered_deliveries_give_the_clean_result(api: Api) -> None:
+    # GIVEN 12 deposits by one citizen (phone) across two robots
+    _citizen_with_code(api, phone="010-2222-3333")
+    events = [
+        (
+            "robot-001" if i % 2 else "robot-002",
+            deposit(f"evt-replay-{i:02d}", phone="01022223333", can=i % 3, pet=1),
+        )
+        for i in range(12)
+    ]
+    expected = sum((i % 3) * 15 + 10 for i in range(12))
+    # WHEN every event is delivered 1-3 times, shuffled, in batches of up to 10
+    rng = random.Random(7)
+    deliveries = [e for e in events for _ in range(rng.randint(1, 3))]
+    rng.shuffle(deliveries)
+    for start in range(0, len(deliveries), 10):
+        assert _deliver(*deliveries[start : start + 10]) == {"batchItemFailures": []}
+    # THEN balances and ledger equal one clean delivery, and balance == sum(ledger)
+    ledger = _ledger(api)
+    assert len(ledger) == 12
+    assert _balance(api) == expected == sum(e["points"] for e in ledger)
+    assert sorted(e["balance_after"] for e in ledger)[-1] == expected
+    credited = [a for a in published_acks() if a[1]["status"] == "credited"]
+    assert len(credited) == 12
+
+
+def test_used_code_is_rejected(api: Api) -> None:
+    code = _citizen_with_code(api)
+    _deliver(("robot-001", deposit("evt-first-01", code, can=1)))
+    _deliver(("robot-002", deposit("evt-second-1", code, can=1)))
+    assert _acks_for("robot-002") == [
+        {"event_id": "evt-second-1", "status": "rejected", "reason": "code_used"}
+    ]
+    assert _balance(api) == 15
+
+
+def test_expired_code_is_rejected(api: Api) -> None:
+    # GIVEN a code valid for 5 minutes, and a deposit made 6 minutes later
+    code = _citizen_with_code(api)
+    late = datetime.now(UTC) + timedelta(minutes=6)
+    _deliver(("robot-001", deposit("evt-late-001", code, can=1, occurred_at=late)))
+    assert _acks_for("robot-001")[0]["reason"] == "expired_code"
+    assert _balance(api) == 0
+
+
+def test_unknown_code_and_unknown_phone_are_rejected(api: Api) -> None:
+    _deliver(
+        ("robot-001", deposit("evt-nocode-1", "000000", can=1)),
+        ("robot-001", deposit("evt-nophone1", phone="010-9999-0000", can=1)),
+    )
+    assert [a["reason"] for a in _acks_for("robot-001")] == ["unknown_citizen", "unknown_citizen"]
+
+
+def test_phone_deposit_is_credited_and_the_number_is_never_stored(api: Api) -> None:
+    _citizen_with_code(api, phone="+82 10-4321-8765")
+    _deliver(("robot-001", deposit("evt-phone-01", phone="010-4321-8765", pet=4)))
+    assert _balance(api) == 40
+    # THEN no table holds the raw number in any form
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for table in dynamodb.list_tables()["TableNames"]:
+        dump = json.dumps(dynamodb.scan(TableName=table)["Items"])
+        for form in ("01043218765", "4321-8765", "43218765"):
+            assert form not in dump, table
+
+
+def test_malformed_and_invalid_messages_are_quarantined_and_do_not_block(api: Api) -> None:
+    code = _citizen_with_code(api)
+    # WHEN a batch holds malformed JSON, an invalid payload and then a good deposit
+    result = _deliver(
+        ("robot-001", b'{"event_id": "evt-broken-1", "citizen": '),
+        ("robot-001", {"event_id": "evt-invalid1", "citizen": {"code": "12"}, "items": []}),
+        ("robot-001", deposit("evt-good-0001", code, can=1)),
+    )
+    # THEN nothing fails the batch, the good deposit is credited, the robot hears about all
+    assert result == {"batchItemFailures": []}
+    assert _balance(api) == 15
+    acks = _acks_for("robot-001")
+    assert acks[0] == {"event_id": None, "status": "rejected", "reason": "invalid_payload"}
+    assert acks[1] == {
+        "event_id": "evt-invalid1",
+        "status": "rejected",
+        "reason": "invalid_payload",
+    }
+    assert acks[2]["status"] == "credited"
+    # AND admins see both in quarantine with their reasons
+    items = api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True).body["items"]
+    assert sorted(i["reason"] for i in items) == ["invalid_payload", "malformed_json"]
+    assert all(i["device_id"] == "robot-001" for i in items)
+
+
+def test_quarantined_payload_never_keeps_a_phone_number(api: Api) -> None:
+    _deliver(("robot-001", b'{"citizen": {"phone": "010-5555-6666"}, oops'))
+    items = api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True).body["items"]
+    assert "5555" not in json.dumps(items)
+
+
+def test_unknown_device_is_rejected_and_quarantined(api: Api) -> None:
+    code = _citizen_with_code(api)
+    _deliver(("robot-999", deposit("evt-ghost-01", code, can=1)))
+    assert _acks_for("robot-999")[0]["reason"] == "unknown_device"
+    assert _balance(api) == 0
+
+
+def test_daily_limit_credits_up_to_the_limit_and_says_so(api: Api) -> None:
+    _citizen_with_code(api, phone="010-7777-8888")
+    # GIVEN 95 items already credited today
+    _deliver(("robot-001", deposit("evt-limit-01", phone="01077778888", can=95)))
+    # WHEN 10 more arrive, then 1 more
+    _deliver(("robot-001", deposit("evt-limit-02", phone="01077778888", pet=10)))
+    _deliver(("robot-001", deposit("evt-limit-03", phone="01077778888", can=1)))
+    # THEN only 5 of the 10 earn points, the ack says daily_limit; the last earns nothing
+    acks = _acks_for("robot-001")
+    assert acks[1] == {
+        "event_id": "evt-limit-02",
+        "status": "credited",
+        "points": 50,
+        "balance": 95 * 15 + 50,
+        "reason": "daily_limit",
+    }
+    assert acks[2] == {"event_id": "evt-limit-03", "status": "rejected", "reason": "daily_limit"}
+    assert _balance(api) == 95 * 15 + 50
+
+
+def test_occurred_at_outside_the_window_is_rejected(api: Api) -> None:
+    _citizen_with_code(api, phone="010-1111-2222")
+    now = datetime.now(UTC)
+    _deliver(
+        (
+            "robot-001",
+            deposit(
+                "evt-future-1", phone="01011112222", can=1, occurred_at=now + timedelta(minutes=11)
+            ),
+        ),
+        (
+            "robot-001",
+            deposit(
+                "evt-stale-01", phone="01011112222", can=1, occurred_at=now - timedelta(days=8)
+            ),
+        ),
+        (
+            "robot-001",
+            deposit(
+                "evt-lateok-1", phone="01011112222", can=1, occurred_at=now - timedelta(days=6)
+            ),
+        ),
+    )
+    assert [a.get("reason", a["status"]) for a in _acks_for("robot-001")] == [
+        "occurred_at_out_of_range",
+        "occurred_at_out_of_range",
+        "credited",
+    ]
+
+
+def test_a_failing_record_fails_alone(api: Api) -> None:
+    # GIVEN two citizens, one of whose records is unreadable (a poisoned row)
+    code_a = _citizen_with_code(api, "a")
+    code_b = _citizen_with_code(api, "b")
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.update_item(
+        TableName="gimhae-dev-citizens",
+        Key={"citizen_id": {"S": "b"}},
+        UpdateExpression="SET balance = :bad",
+        ExpressionAttributeValues={":bad": {"S": "not-a-number"}},
+    )
+    # WHEN a batch holds a deposit for each
+    records = [
+        sqs_record(rule_message("robot-001", deposit("evt-ok-00001", code_a, can=1)), "ok"),
+        sqs_record(rule_message("robot-001", deposit("evt-bad-00001", code_b, can=1)), "bad"),
+    ]
+    result = invoke_deposits(records)
+    # THEN only b's record is reported for retry; a is credited
+    assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert _balance(api, "a") == 15
+
+
+def test_ledger_pages_newest_first(api: Api) -> None:
+    _citizen_with_code(api, phone="010-3333-4444")
+    for i in range(7):
+        _deliver(("robot-001", deposit(f"evt-page-{i:04d}", phone="01033334444", can=1)))
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        path = "/v1/me/ledger?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        body = api.call("GET", path, as_user="citizen-1").body
+        seen += body["entries"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert [e["balance_after"] for e in seen] == [105, 90, 75, 60, 45, 30, 15]
+    # AND another citizen cannot use that cursor
+    _citizen_with_code(api, "other")
+    first = api.call("GET", "/v1/me/ledger?limit=3", as_user="citizen-1").body["next_cursor"]
+    assert api.call("GET", f"/v1/me/ledger?cursor={first}", as_user="other").status == 400
+
+
+def test_concurrent_deposits_leave_an_exact_balance(api: Api) -> None:
+    _citizen_with_code(api, phone="010-6666-7777")
+
+    def robot(device: str, offset: int) -> None:
+        for i in range(8):
+            _deliver(
+                (device, deposit(f"evt-{device}-{offset + i:03d}", phone="01066667777", can=1))
+            )
+
+    threads = [
+        threading.Thread(target=robot, args=(d, n * 100))
+        for n, d in enumerate(["robot-001", "robot-002", "robot-001"])
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _balance(api) == 24 * 15
+    assert sum(e["points"] for e in _ledger(api)) == 24 * 15

@@ -1,0 +1,124 @@
+"""`python -m infra.local up|token|fire`: the local stack's command line (DESIGN §7)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from infra.local.errors import PortInUseError
+from infra.local.stack import ROOT, LocalStack, StackOptions
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra.local")
+    sub = parser.add_subparsers(dest="command", required=True)
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir", type=Path, default=ROOT / ".local", help="where state lives (.local)"
+    )
+
+    up = sub.add_parser("up", parents=[state], help="run the whole system until Ctrl-C")
+    up.add_argument("--api-port", type=int, default=8000)
+    up.add_argument("--aws-port", type=int, default=5000)
+    up.add_argument("--mqtt-port", type=int, default=8883)
+    up.add_argument("--fleet", type=Path, default=ROOT / "iot" / "fleet" / "yeonji-park.json")
+    up.add_argument(
+        "--sqs-visibility-timeout",
+        type=int,
+        default=None,
+        help="override every queue's visibility timeout (seconds), e.g. for fast retries",
+    )
+    up.add_argument("--demo", action="store_true", help="simulated robots and a demo citizen")
+
+    token = sub.add_parser("token", parents=[state], help="print a dev JWT")
+    token.add_argument("--sub", required=True, help="the citizen id")
+    token.add_argument("--admin", action="store_true", help="in the admin group")
+
+    fire = sub.add_parser("fire", parents=[state], help="run a schedule now")
+    fire.add_argument("name", help="the scheduled handler's name")
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    options = StackOptions(
+        state_dir=args.state_dir.resolve(),
+        api_port=args.api_port,
+        aws_port=args.aws_port,
+        mqtt_port=args.mqtt_port,
+        fleet_file=args.fleet,
+        sqs_visibility_timeout=args.sqs_visibility_timeout,
+        demo=args.demo,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stack = LocalStack(options)
+    try:
+        document = stack.start()
+    except PortInUseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    demo = None
+    if options.demo:
+        from infra.local.demo import Demo
+
+        demo = Demo(document, options.state_dir)
+        demo.start()
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in stack.timings.items())
+    print(f"local stack ready ({timings})", flush=True)
+    print(f"  API   {document['api_url']}", flush=True)
+    print(f"  AWS   {document['aws_endpoint_url']}", flush=True)
+    print(f"  MQTT  mqtts://127.0.0.1:{options.mqtt_port}", flush=True)
+    print(f"  state {stack.stack_file}  (Ctrl-C stops everything)", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        print("stopping...", flush=True)
+        if demo is not None:
+            demo.stop()
+        stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from infra.local.dev_issuer import ensure_issuer
+
+    print(ensure_issuer(args.state_dir).mint(args.sub, admin=args.admin))
+    return 0
+
+
+def _fire(args: argparse.Namespace) -> int:
+    from infra.local.event_sources import request_fire
+
+    try:
+        result = request_fire(args.state_dir.resolve(), args.name)
+    except (TimeoutError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False, default=str))
+    return 0 if result.get("ok") else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return {"up": _up, "token": _token, "fire": _fire}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The local IoT Core rules engine: runs the topic rules provisioned in the emulator.
+
+It reads the rules back from the IoT registry (what was provisioned is what runs), subscribes
+to each rule's topic filter with the backend's broker identity, evaluates the SQL and performs
+the SQS action; when evaluation or an action fails it performs the rule's error action with
+the message AWS sends (ruleName, topic, clientId, base64OriginalPayload, failures).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from infra.local.dataplane import MqttPort
+from infra.local.topic_rules import CompiledRule, RuleEvaluationError, compile_sql, evaluate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    compiled: CompiledRule
+    actions: list[dict[str, Any]]
+    error_action: dict[str, Any] | None
+
+
+class RuleEngine:
+    def __init__(self, mqtt: MqttPort, iot_client: Any, sqs_client: Any) -> None:
+        self._mqtt = mqtt
+        self._iot = iot_client
+        self._sqs = sqs_client
+        self._inbox: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._run, name="iot-rules", daemon=True)
+        self.rules: list[_Rule] = []
+        self.fired = 0
+        self.errors = 0
+
+    def start(self) -> None:
+        for summary in self._iot.list_topic_rules()["rules"]:
+            if summary.get("ruleDisabled"):
+                continue
+            payload = self._iot.get_topic_rule(ruleName=summary["ruleName"])["rule"]
+            self.rules.append(
+                _Rule(
+                    name=payload["ruleName"],
+                    compiled=compile_sql(payload["sql"]),
+                    actions=list(payload.get("actions", [])),
+                    error_action=payload.get("errorAction"),
+                )
+            )
+        self._worker.start()
+        for topic_filter in sorted({r.compiled.topic_filter for r in self.rules}):
+            self._mqtt.subscribe(topic_filter, self._on_message, qos=1)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._inbox.put(None)
+        self._worker.join(timeout)
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        # The broker's thread must stay free: the work happens on our worker, in order.
+        self._inbox.put((topic, payload))
+
+    def _run(self) -> None:
+        while (item := self._inbox.get()) is not None:
+            topic, payload = item
+            for rule in self.rules:
+                try:
+                    self._apply(rule, topic, payload)
+                except Exception:
+                    log.exception("rule %s failed on %s", rule.name, topic)
+
+    def _apply(self, rule: _Rule, topic: str, payload: bytes) -> None:
+        # The broker does not tell subscribers who published; its ACL lets only the device
+        # named in the topic publish there, so that name is the publisher's client id.
+        parts = topic.split("/")
+        client_id = parts[2] if len(parts) > 2 else ""
+        try:
+            output = evaluate(
+                rule.compiled, topic, payload, client_id=client_id, now_ms=int(time.time() * 1000)
+            )
+        except RuleEvaluationError as e:
+            self._error(rule, topic, client_id, payload, "SqlEvaluation", rule.name, str(e))
+            return
+        if output is None:
+            return
+        self.fired += 1
+        body = (
+            output.decode("utf-8", "replace") if isinstance(output, bytes) else json.dumps(output)
+        )
+        for action in rule.actions:
+            try:
+                self._perform(action, body)
+            except Exception as e:
+                kind, resource = _describe(action)
+                self._error(rule, topic, client_id, payload, kind, resource, str(e))
+
+    def _perform(self, action: dict[str, Any], body: str) -> None:
+        if "sqs" not in action:
+            raise NotImplementedError(f"the local rules engine runs SQS actions only: {action}")
+        sqs = action["sqs"]
+        if sqs.get("useBase64"):
+            body = base64.b64encode(body.encode()).decode()
+        self._sqs.send_message(QueueUrl=sqs["queueUrl"], MessageBody=body)
+
+    def _error(
+        self,
+        rule: _Rule,
+        topic: str,
+        client_id: str,
+        payload: bytes,
+        kind: str,
+        resource: str,
+        message: str,
+    ) -> None:
+        self.errors += 1
+        log.warning("rule %s: %s on %s: %s", rule.name, kind, topic, message)
+        if rule.error_action is None:
+            return
+        document = {
+            "ruleName": rule.name,
+            "topic": topic,
+            "cloudwatchTraceId": str(uuid.uuid4()),
+            "clientId": client_id,
+            "base64OriginalPayload": base64.b64encode(payload).decode(),
+            "failures": [
+                {"failedAction": kind, "failedResource": resource, "errorMessage": message}
+            ],
+        }
+        try:
+            self._perform(rule.error_action, json.dumps(document))
+        except Exception:
+            log.exception("rule %s: the error action failed too; the message is lost", rule.name)
+
+
+def _describe(action: dict[str, Any]) -> tuple[str, str]:
+    ((kind, body),) = action.items()
+    return f"{kind[0].upper()}{kind[1:]}Action", str(body.get("queueUrl", ""))

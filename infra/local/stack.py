@@ -1,0 +1,297 @@
+"""The whole system on one machine (DESIGN §7): moto server, mosquitto with mTLS, the IoT
+rules engine and data-plane bridge, the real Chalice handlers behind AWS-like event sources,
+and the Chalice API behind a local API Gateway. `LocalStack.start()` brings it all up and
+writes `<state>/stack.json`; `stop()` takes it down in reverse order."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.local.errors import PortInUseError
+
+log = logging.getLogger("infra.local")
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "ap-northeast-2"
+BACKEND_IDENTITY = "gimhae-backend"
+
+
+@dataclass
+class StackOptions:
+    state_dir: Path = ROOT / ".local"
+    api_port: int = 8000
+    aws_port: int = 5000
+    mqtt_port: int = 8883
+    fleet_file: Path = ROOT / "iot" / "fleet" / "yeonji-park.json"
+    sqs_visibility_timeout: int | None = None
+    demo: bool = False
+
+
+def port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def stage_environment(stage: str = "dev") -> dict[str, str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return dict(config["stages"][stage]["environment_variables"])
+
+
+def display_path(path: Path) -> str:
+    """Relative to the repository when inside it (DESIGN §7), absolute otherwise."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path.resolve())
+
+
+@dataclass
+class LocalStack:
+    options: StackOptions
+    timings: dict[str, float] = field(default_factory=dict)
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.options.state_dir / "stack.json"
+
+    def start(self) -> dict[str, Any]:
+        started = time.monotonic()
+        o = self.options
+        for port, what, option in (
+            (o.aws_port, "AWS emulator", "--aws-port"),
+            (o.mqtt_port, "MQTT broker", "--mqtt-port"),
+            (o.api_port, "API", "--api-port"),
+        ):
+            if not port_free(port):
+                raise PortInUseError(port, what, option)
+        o.state_dir.mkdir(parents=True, exist_ok=True)
+        self.stack_file.unlink(missing_ok=True)
+        try:
+            self._start_all()
+        except BaseException:
+            self.stop()
+            raise
+        self.timings["total"] = time.monotonic() - started
+        return self._write_stack_file()
+
+    def _step(self, name: str, started: float) -> None:
+        self.timings[name] = time.monotonic() - started
+
+    def _start_all(self) -> None:
+        o = self.options
+        t = time.monotonic()
+        # 1. Identities: CA and certificates, the dev token issuer, the phone-hash key.
+        from infra.local import pki
+        from infra.local.dev_issuer import ensure_issuer
+
+        certs_dir = o.state_dir / "certs"
+        certs_dir.mkdir(parents=True, exist_ok=True)
+        self.ca = pki.ensure_ca(certs_dir)
+        self.server_cert = pki.ensure_cert(
+            certs_dir, self.ca, "mqtt-broker", server=True, sans=("127.0.0.1", "localhost")
+        )
+        self.backend_cert = pki.ensure_cert(certs_dir, self.ca, BACKEND_IDENTITY)
+        self.fleet = json.loads(o.fleet_file.read_text(encoding="utf-8"))
+        self.city = str(self.fleet.get("city", "gimhae"))
+        self.device_certs = {
+            d["device_id"]: pki.ensure_cert(certs_dir, self.ca, d["device_id"])
+            for d in self.fleet["devices"]
+        }
+        issuer = ensure_issuer(o.state_dir)
+        self._step("identities", t)
+
+        # 2. The environment the Lambda handlers see: the dev stage plus local endpoints.
+        aws_url = f"http://127.0.0.1:{o.aws_port}"
+        env = stage_environment("dev")
+        env.pop("PHONE_HASH_KEY_PARAMETER", None)
+        env.update(issuer.env())
+        env.update(
+            {
+                "CITY": self.city,
+                "AWS_ENDPOINT_URL": aws_url,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "PHONE_HASH_KEY": self._phone_hash_key(),
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            }
+        )
+        for inherited in ("AWS_PROFILE", "IOT_DATA_ENDPOINT", "PHONE_HASH_KEY_PARAMETER"):
+            os.environ.pop(inherited, None)
+        os.environ.update(env)
+
+        # 3. The AWS emulator, in this process so the IoT bridge can hook its data plane.
+        t = time.monotonic()
+        from moto.server import ThreadedMotoServer
+
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=o.aws_port, verbose=False)
+        moto.start()
+        self._stops.append(moto.stop)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._step("aws_emulator", t)
+
+        # 4. Resources, each from its one source.
+        t = time.monotonic()
+        import boto3
+
+        from infra.local import provision
+
+        session = boto3.session.Session(region_name=REGION)
+        self.sqs = session.client("sqs")
+        self.iot = session.client("iot")
+        self.iot_data = session.client("iot-data")
+        provision.create_tables()
+        self.queue_refs = provision.create_queues(self.sqs, o.sqs_visibility_timeout)
+        provision.create_notifications(session.client("sns"), session.client("s3"))
+        provision.register_devices(self.fleet)
+        provision.create_iot(
+            self.iot,
+            self.fleet,
+            {d: str(c.cert_file) for d, c in self.device_certs.items()},
+            self.city,
+        )
+        provision.create_topic_rules(self.iot, self.city, self.queue_refs)
+        self._step("provisioning", t)
+
+        # 5. The broker (IoT Core's transport) and the backend's own connection to it.
+        t = time.monotonic()
+        from infra.local.broker import Broker, fleet_grants
+        from infra.local.mqtt import BackendMqtt
+
+        broker = Broker(
+            o.state_dir,
+            o.mqtt_port,
+            self.ca.cert_file,
+            self.server_cert.cert_file,
+            self.server_cert.key_file,
+            fleet_grants([(d["device_id"], d["type"]) for d in self.fleet["devices"]], self.city),
+            backend_identity=BACKEND_IDENTITY,
+        )
+        broker.start()
+        self._stops.append(broker.stop)
+        self.mqtt = BackendMqtt(
+            "127.0.0.1",
+            o.mqtt_port,
+            str(self.ca.cert_file),
+            str(self.backend_cert.cert_file),
+            str(self.backend_cert.key_file),
+            client_id=BACKEND_IDENTITY,
+        )
+        self.mqtt.start()
+        self._stops.append(self.mqtt.stop)
+        self._step("broker", t)
+
+        # 6. The rest of IoT Core: data plane and shadows, then the rules engine.
+        t = time.monotonic()
+        from infra.local.dataplane import ShadowTopicBridge, install_iot_data_bridge
+        from infra.local.rules_runtime import RuleEngine
+
+        self._stops.append(install_iot_data_bridge(self.mqtt))
+        shadows = ShadowTopicBridge(self.mqtt, self.iot_data)
+        shadows.start()
+        self._stops.append(shadows.stop)
+        self.rules = RuleEngine(self.mqtt, self.iot, self.sqs)
+        self.rules.start()
+        self._stops.append(self.rules.stop)
+        self._step("iot_core", t)
+
+        # 7. The real Chalice app: event sources and schedules, then the API.
+        t = time.monotonic()
+        from chalice.config import Config
+
+        import app as app_module
+        from infra.local.api_gateway import serve
+        from infra.local.event_sources import event_sources_for_app
+
+        app = app_module.app
+
+        def queue_url_for(name: str) -> tuple[str, str]:
+            ref = self.queue_refs[name]
+            return ref.url, ref.arn
+
+        sources, scheduler = event_sources_for_app(
+            app,
+            app_module,
+            sqs_client=self.sqs,
+            streams_client=session.client("dynamodbstreams"),
+            queue_url_for=queue_url_for,
+            stream_arn_for=None,
+            region=REGION,
+            state_dir=o.state_dir,
+        )
+        for source in sources:
+            source.start()
+            self._stops.append(source.stop)
+        scheduler.start()
+        self._stops.append(scheduler.stop)
+        self.sources = sources
+        config = Config.create(chalice_stage="dev", app_name=app.app_name)
+        server = serve(app, config, "127.0.0.1", o.api_port)
+        thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
+        thread.start()
+
+        def stop_api() -> None:
+            server.shutdown()
+            server.server.server_close()
+
+        self._stops.append(stop_api)
+        self._step("app", t)
+
+    def _phone_hash_key(self) -> str:
+        key_file = self.options.state_dir / "phone-hash-key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32), encoding="utf-8")
+            key_file.chmod(0o600)
+        return key_file.read_text(encoding="utf-8").strip()
+
+    def _write_stack_file(self) -> dict[str, Any]:
+        o = self.options
+        document = {
+            "api_url": f"http://127.0.0.1:{o.api_port}",
+            "aws_endpoint_url": f"http://127.0.0.1:{o.aws_port}",
+            "region": REGION,
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": o.mqtt_port,
+                "ca_file": display_path(self.ca.cert_file),
+                "city": self.city,
+                "devices": {
+                    device_id: {
+                        "cert_file": display_path(paths.cert_file),
+                        "key_file": display_path(paths.key_file),
+                    }
+                    for device_id, paths in self.device_certs.items()
+                },
+            },
+        }
+        tmp = self.stack_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(self.stack_file)
+        return document
+
+    def stop(self) -> None:
+        self.stack_file.unlink(missing_ok=True)
+        while self._stops:
+            stop = self._stops.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("stopping %s failed", getattr(stop, "__qualname__", stop))

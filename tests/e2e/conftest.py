@@ -1,0 +1,131 @@
+"""End-to-end tests: one real local stack (`python -m infra.local up`) shared by the session,
+driven over real MQTT (awsiotsdk, mTLS) and real HTTP, exactly as robots and the app do."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iot.device import RobotClient
+from tests.conftest import ROOT
+
+STARTUP_TIMEOUT_S = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    state_dir: Path
+    document: dict[str, Any]
+    process: subprocess.Popen[bytes]
+
+    @property
+    def api_url(self) -> str:
+        return str(self.document["api_url"])
+
+    def token(self, sub: str, admin: bool = False) -> str:
+        command = [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "token",
+            "--sub",
+            sub,
+            "--state-dir",
+            str(self.state_dir),
+        ]
+        if admin:
+            command.append("--admin")
+        return subprocess.run(
+            command, cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def http(
+        self, method: str, path: str, *, token: str | None = None, body: Any = None
+    ) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.api_url + path, data=data, method=method)
+        request.add_header("content-type", "application/json")
+        if token:
+            request.add_header("authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def robot(self, device_id: str) -> RobotClient:
+        mqtt = self.document["mqtt"]
+        creds = mqtt["devices"][device_id]
+        client = RobotClient(
+            device_id,
+            host=mqtt["host"],
+            port=mqtt["port"],
+            ca_file=_abs(mqtt["ca_file"]),
+            cert_file=_abs(creds["cert_file"]),
+            key_file=_abs(creds["key_file"]),
+            city=mqtt["city"],
+        )
+        client.connect()
+        return client
+
+
+def _abs(path: str) -> str:
+    return path if os.path.isabs(path) else str(ROOT / path)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    state_dir = tmp_path_factory.mktemp("stack")
+    log_file = state_dir / "stack.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    command = [
+        sys.executable,
+        "-m",
+        "infra.local",
+        "up",
+        "--state-dir",
+        str(state_dir),
+        "--api-port",
+        str(_free_port()),
+        "--aws-port",
+        str(_free_port()),
+        "--mqtt-port",
+        str(_free_port()),
+        "--sqs-visibility-timeout",
+        "2",
+    ]
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    stack_file = state_dir / "stack.json"
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not stack_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the local stack did not start:\n{log_file.read_text()[-4000:]}")
+        time.sleep(0.2)
+    yield Stack(state_dir, json.loads(stack_file.read_text()), process)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise

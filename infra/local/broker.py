@@ -204,6 +204,8 @@ class Broker:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=functools.partial(_die_with_parent, parent),
+                # Its own session: Ctrl-C reaches the stack, which stops the broker last.
+                start_new_session=True,
                 close_fds=True,
             )
         finally:

@@ -1,0 +1,117 @@
+"""The local stack as an operator runs it: a taken port is a clear error, a token from the
+`token` command is accepted, and SIGTERM stops everything it started."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.conftest import Stack, _free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _up(state_dir: Path, api: int, aws: int, mqtt: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "up",
+            "--state-dir",
+            str(state_dir),
+            "--api-port",
+            str(api),
+            "--aws-port",
+            str(aws),
+            "--mqtt-port",
+            str(mqtt),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_a_taken_port_is_a_clear_error(stack: Stack, tmp_path: Path) -> None:
+    # GIVEN a running stack holding its API port
+    taken = int(stack.api_url.rsplit(":", 1)[1])
+    # WHEN a second stack is asked to use the same port
+    second = _up(tmp_path, taken, _free_port(), _free_port())
+    output, _ = second.communicate(timeout=60)
+    # THEN it refuses at once, naming the port and the option, and leaves nothing behind
+    assert second.returncode == 2
+    assert f"port {taken} (API) is already in use" in output
+    assert "--api-port" in output
+    assert not (tmp_path / "stack.json").exists()
+    assert not _processes_mentioning(str(tmp_path))
+
+
+def test_token_command_and_clean_stop(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    process = _up(state_dir, _free_port(), _free_port(), _free_port())
+    deadline = time.monotonic() + 90
+    while not (state_dir / "stack.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout
+        time.sleep(0.2)
+    document = json.loads((state_dir / "stack.json").read_text())
+    # WHEN a citizen token is minted with the token command
+    token = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "token",
+            "--sub",
+            "lifecycle",
+            "--state-dir",
+            str(state_dir),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert token.count(".") == 2
+    request = urllib.request.Request(
+        document["api_url"] + "/v1/me", headers={"authorization": f"Bearer {token}"}
+    )
+    # THEN the API accepts it (an unregistered citizen: 404, not 401)
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+    assert answer.value.code == 404
+    assert _processes_mentioning(str(state_dir / "broker"))
+    # WHEN the stack gets SIGTERM
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    # THEN it exits cleanly, removes stack.json and leaves no broker behind
+    assert process.returncode == 0
+    assert not (state_dir / "stack.json").exists()
+    assert not _processes_mentioning(str(state_dir / "broker"))

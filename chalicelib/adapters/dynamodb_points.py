@@ -21,6 +21,7 @@ from chalicelib.adapters.dynamodb_models import (
     PhoneLink,
     ProcessedEvent,
 )
+from chalicelib.domain.ids import sortable_id
 from chalicelib.errors import BadRequest, RetryableConflict
 
 GUARD_RETENTION = timedelta(days=30)
@@ -67,7 +68,6 @@ class CreditCommand:
     day: CitizenDay
     points: int
     items_credited: int
-    entry_id: str
     kind: str
     detail: dict[str, Any]
     now: datetime
@@ -138,19 +138,20 @@ class DynamoDbPoints:
         to another deposit, RetryableConflict when a concurrent write moved a version.
         """
         balance_after = int(cmd.citizen.balance) + cmd.points
+        entry_id = ledger_entry_id(cmd.citizen, cmd.now)
         guard = ProcessedEvent(
             cmd.event_key,
             citizen_id=cmd.citizen.citizen_id,
             points=cmd.points,
             balance_after=balance_after,
-            entry_id=cmd.entry_id,
+            entry_id=entry_id,
             reason=cmd.reason,
             processed_at=cmd.now,
             expires=cmd.now + GUARD_RETENTION,
         )
         entry = LedgerEntry(
             cmd.citizen.citizen_id,
-            cmd.entry_id,
+            entry_id,
             kind=cmd.kind,
             points=cmd.points,
             balance_after=balance_after,
@@ -194,6 +195,12 @@ class DynamoDbPoints:
             if "code" in failed:
                 raise CodeAlreadyUsed(cmd.code) from e
             raise RetryableConflict(f"credit {cmd.event_key}: {sorted(failed)}") from e
+
+
+def ledger_entry_id(citizen: Citizen, now: datetime) -> str:
+    """Sorts a citizen's entries in the order their balance moved: the citizen's version
+    (which every balance change bumps under a condition) first, then time."""
+    return f"{int(citizen.version or 0) + 1:012d}-{sortable_id(now)}"
 
 
 def _failed_items(error: TransactWriteError, order: list[str]) -> set[str]:

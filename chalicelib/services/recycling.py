@@ -32,7 +32,6 @@ from chalicelib.adapters.dynamodb_points import (
 from chalicelib.config import Settings
 from chalicelib.domain import recycling as rules
 from chalicelib.domain.clock import Clock, seoul_day
-from chalicelib.domain.ids import sortable_id
 from chalicelib.errors import RetryableConflict
 
 MAX_CREDIT_ATTEMPTS = 8
@@ -182,7 +181,6 @@ class RecyclingService:
                     day=day,
                     points=credit.points,
                     items_credited=credit.items_credited,
-                    entry_id=sortable_id(now),
                     kind=LEDGER_KIND,
                     detail={
                         "device_id": device_id,

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import jwt
+from typing import TYPE_CHECKING
 
 from chalicelib import config
 from chalicelib.errors import Unauthorized
+
+if TYPE_CHECKING:
+    import jwt
 
 LEEWAY_SECONDS = 30
 
@@ -38,6 +40,8 @@ class TokenVerifier:
 
     def verify(self, authorization: str) -> Principal:
         """The principal behind an `Authorization: Bearer <jwt>` value, or Unauthorized."""
+        import jwt  # only the authorizer pays for PyJWT and cryptography at cold start
+
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("expected an Authorization: Bearer <token> header")
@@ -73,6 +77,8 @@ class TokenVerifier:
 def _key_source(jwks_url: str) -> Callable[[str], jwt.PyJWK]:
     """The signing key for a token: Cognito's JWKS over HTTPS (cached), or a local JWKS file
     (the local stack's dev issuer; PyJWKClient only speaks HTTP)."""
+    import jwt
+
     if jwks_url.startswith("file://"):
         path = Path(urllib.parse.urlparse(jwks_url).path)
         keys = jwt.PyJWKSet.from_json(path.read_text(encoding="utf-8"))

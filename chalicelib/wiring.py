@@ -1,36 +1,50 @@
-"""Services built once per Lambda container, lazily, from configuration and adapters."""
+"""Services built once per Lambda container, lazily, from configuration and adapters.
+
+Imports happen inside the factories: every function of the app imports app.py, and each
+should pay at cold start only for the services it uses.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
 from chalicelib import config
-from chalicelib.adapters import aws_clients
-from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
-from chalicelib.adapters.dynamodb_points import DynamoDbPoints
-from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
-from chalicelib.adapters.iot_acks import IotAckPublisher
-from chalicelib.domain.clock import utc_now
-from chalicelib.services.citizens import CitizenService
-from chalicelib.services.recycling import RecyclingService
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.dynamodb_points import DynamoDbPoints
+    from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
+    from chalicelib.services.citizens import CitizenService
+    from chalicelib.services.recycling import RecyclingService
 
 logger = Logger(service="gimhae-smart-city")
 
 
 @lru_cache(maxsize=1)
 def points_store() -> DynamoDbPoints:
+    from chalicelib.adapters.dynamodb_points import DynamoDbPoints
+
     return DynamoDbPoints()
 
 
 @lru_cache(maxsize=1)
 def quarantine() -> DynamoDbQuarantine:
+    from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
+    from chalicelib.domain.clock import utc_now
+
     return DynamoDbQuarantine(utc_now)
 
 
 @lru_cache(maxsize=1)
 def recycling() -> RecyclingService:
+    from chalicelib.adapters import aws_clients
+    from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
+    from chalicelib.adapters.iot_acks import IotAckPublisher
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.recycling import RecyclingService
+
     settings = config.settings()
     return RecyclingService(
         store=points_store(),
@@ -45,4 +59,8 @@ def recycling() -> RecyclingService:
 
 @lru_cache(maxsize=1)
 def citizens() -> CitizenService:
+    from chalicelib.adapters import aws_clients
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.citizens import CitizenService
+
     return CitizenService(config.settings(), utc_now, aws_clients.phone_hash_key)

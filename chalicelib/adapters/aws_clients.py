@@ -1,6 +1,7 @@
 """AWS clients, built lazily once per Lambda container (never at import time, never per call).
 
-`AWS_ENDPOINT_URL` (moto locally) is honoured by boto3 itself, so nothing here knows about it.
+Plain botocore (what PynamoDB uses too): importing boto3 would add its s3transfer machinery
+to every cold start. `AWS_ENDPOINT_URL` (moto locally) is honoured by botocore itself.
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ import os
 from functools import cache, lru_cache
 from typing import Any
 
-import boto3
+import botocore.session
 
 from chalicelib import config
 
 
+@lru_cache(maxsize=1)
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, region_name=config.region())
+    return _session().create_client(service, region_name=config.region())
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +34,7 @@ def iot_data() -> Any:
     kwargs: dict[str, Any] = {}
     if endpoint:
         kwargs["endpoint_url"] = endpoint if "://" in endpoint else f"https://{endpoint}"
-    return boto3.session.Session().client("iot-data", region_name=config.region(), **kwargs)
+    return _session().create_client("iot-data", region_name=config.region(), **kwargs)
 
 
 @lru_cache(maxsize=1)

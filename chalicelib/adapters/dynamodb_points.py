@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
+from chalicelib.adapters import aws_clients
 from chalicelib.adapters.dynamodb_models import (
     Citizen,
     CitizenDay,
@@ -54,6 +57,13 @@ class CodeRecord:
 
 
 @dataclass(frozen=True)
+class FirstLook:
+    processed: ProcessedResult | None
+    code: CodeRecord | None
+    phone_citizen_id: str | None
+
+
+@dataclass(frozen=True)
 class LedgerPage:
     entries: list[LedgerEntry]
     next_cursor: str | None
@@ -86,39 +96,40 @@ class DynamoDbPoints:
 
     # Reads -----------------------------------------------------------------------------
 
-    def processed(self, event_key: str) -> ProcessedResult | None:
-        try:
-            item = ProcessedEvent.get(event_key, consistent_read=True)
-        except DoesNotExist:
-            return None
-        return ProcessedResult(
-            item.citizen_id, int(item.points), int(item.balance_after), item.entry_id, item.reason
+    def first_look(
+        self, event_key: str, *, code: str | None = None, phone_hash: str | None = None
+    ) -> FirstLook:
+        """The guard, and the code or phone link, in one consistent BatchGetItem."""
+        wanted: list[tuple[type[Model], str, str | None]] = [(ProcessedEvent, event_key, None)]
+        if code is not None:
+            wanted.append((DepositCode, code, None))
+        if phone_hash is not None:
+            wanted.append((PhoneLink, phone_hash, None))
+        found = _batch_get(wanted)
+        guard = found.get(ProcessedEvent)
+        record = found.get(DepositCode)
+        link = found.get(PhoneLink)
+        return FirstLook(
+            processed=_processed(guard) if isinstance(guard, ProcessedEvent) else None,
+            code=(
+                CodeRecord(record.code, record.citizen_id, record.expires_at, record.used_by)
+                if isinstance(record, DepositCode)
+                else None
+            ),
+            phone_citizen_id=link.citizen_id if isinstance(link, PhoneLink) else None,
         )
 
-    def code(self, code: str) -> CodeRecord | None:
-        try:
-            item = DepositCode.get(code, consistent_read=True)
-        except DoesNotExist:
-            return None
-        return CodeRecord(item.code, item.citizen_id, item.expires_at, item.used_by)
-
-    def citizen_for_phone(self, phone_hash: str) -> str | None:
-        try:
-            return PhoneLink.get(phone_hash).citizen_id
-        except DoesNotExist:
-            return None
-
-    def citizen(self, citizen_id: str) -> Citizen | None:
-        try:
-            return Citizen.get(citizen_id, consistent_read=True)
-        except DoesNotExist:
-            return None
-
-    def day(self, citizen_id: str, day: str) -> CitizenDay:
-        try:
-            return CitizenDay.get(citizen_id, day, consistent_read=True)
-        except DoesNotExist:
-            return CitizenDay(citizen_id, day, items_credited=0)
+    def citizen_and_day(self, citizen_id: str, day: str) -> tuple[Citizen | None, CitizenDay]:
+        """The citizen's balance and the day's item count, in one consistent BatchGetItem."""
+        found = _batch_get([(Citizen, citizen_id, None), (CitizenDay, citizen_id, day)])
+        citizen = found.get(Citizen)
+        counter = found.get(CitizenDay)
+        return (
+            citizen if isinstance(citizen, Citizen) else None,
+            counter
+            if isinstance(counter, CitizenDay)
+            else CitizenDay(citizen_id, day, items_credited=0),
+        )
 
     def ledger_page(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage:
         start_key = _decode_cursor(cursor, citizen_id) if cursor else None
@@ -195,6 +206,41 @@ class DynamoDbPoints:
             if "code" in failed:
                 raise CodeAlreadyUsed(cmd.code) from e
             raise RetryableConflict(f"credit {cmd.event_key}: {sorted(failed)}") from e
+
+
+def _processed(item: ProcessedEvent) -> ProcessedResult:
+    return ProcessedResult(
+        item.citizen_id, int(item.points), int(item.balance_after), item.entry_id, item.reason
+    )
+
+
+def _raw_key(model: type[Model], hash_key: str, range_key: str | None) -> dict[str, Any]:
+    key_attr = model._hash_key_attribute()
+    key = {key_attr.attr_name: {key_attr.attr_type: key_attr.serialize(hash_key)}}
+    if range_key is not None:
+        range_attr = model._range_key_attribute()
+        key[range_attr.attr_name] = {range_attr.attr_type: range_attr.serialize(range_key)}
+    return key
+
+
+def _batch_get(wanted: list[tuple[type[Model], str, str | None]]) -> dict[type[Model], Model]:
+    """At most one item per model, read consistently from several tables in one request."""
+    by_table = {model.Meta.table_name: model for model, _, _ in wanted}
+    request: dict[str, Any] = {
+        model.Meta.table_name: {"Keys": [_raw_key(model, h, r)], "ConsistentRead": True}
+        for model, h, r in wanted
+    }
+    found: dict[type[Model], Model] = {}
+    for attempt in range(8):
+        response = aws_clients.client("dynamodb").batch_get_item(RequestItems=request)
+        for table, items in response.get("Responses", {}).items():
+            for item in items:
+                found[by_table[table]] = by_table[table].from_raw_data(item)
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        time.sleep(0.01 * 2**attempt)
+    raise RetryableConflict("DynamoDB left keys unprocessed; the record will be retried")
 
 
 def ledger_entry_id(citizen: Citizen, now: datetime) -> str:

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
 from chalicelib.domain.recycling import redact_phones
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 def deposit_record_handler(record: SQSRecord) -> None:
@@ -59,6 +55,12 @@ def rule_error_record_handler(record: SQSRecord) -> None:
 
 
 def process(event: Any, record_handler: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
     response = process_partial_response(
         event=event.to_dict(),
         record_handler=record_handler,

@@ -25,8 +25,8 @@ from chalicelib.adapters.dynamodb_models import Citizen, CitizenDay
 from chalicelib.adapters.dynamodb_points import (
     AlreadyProcessed,
     CodeAlreadyUsed,
-    CodeRecord,
     CreditCommand,
+    FirstLook,
     ProcessedResult,
 )
 from chalicelib.config import Settings
@@ -39,11 +39,10 @@ LEDGER_KIND = "recycling"
 
 
 class PointsStore(Protocol):
-    def processed(self, event_key: str) -> ProcessedResult | None: ...
-    def code(self, code: str) -> CodeRecord | None: ...
-    def citizen_for_phone(self, phone_hash: str) -> str | None: ...
-    def citizen(self, citizen_id: str) -> Citizen | None: ...
-    def day(self, citizen_id: str, day: str) -> CitizenDay: ...
+    def first_look(
+        self, event_key: str, *, code: str | None = None, phone_hash: str | None = None
+    ) -> FirstLook: ...
+    def citizen_and_day(self, citizen_id: str, day: str) -> tuple[Citizen | None, CitizenDay]: ...
     def credit(self, cmd: CreditCommand) -> None: ...
 
 
@@ -141,12 +140,19 @@ class RecyclingService:
     def credit_deposit(self, device_id: str, deposit: rules.Deposit) -> dict[str, Any]:
         """Credit a valid deposit once; return the ack for the robot."""
         key = event_key(device_id, deposit.event_id)
+        who = deposit.citizen
+        code = who.code if isinstance(who, rules.CodeCitizen) else None
+        phone = (
+            rules.phone_hash(who.phone, self._phone_key())
+            if isinstance(who, rules.PhoneCitizen)
+            else None
+        )
         for attempt in range(MAX_CREDIT_ATTEMPTS):
-            previous = self._store.processed(key)
-            if previous is not None:
-                return _duplicate(deposit.event_id, previous)
+            look = self._store.first_look(key, code=code, phone_hash=phone)
+            if look.processed is not None:
+                return _duplicate(deposit.event_id, look.processed)
             try:
-                return self._try_credit(key, device_id, deposit)
+                return self._try_credit(key, device_id, deposit, look)
             except rules.DepositRejected as rejected:
                 return _rejected(deposit.event_id, rejected.reason)
             except AlreadyProcessed:
@@ -155,7 +161,9 @@ class RecyclingService:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise RetryableConflict(f"{key}: gave up after {MAX_CREDIT_ATTEMPTS} attempts")
 
-    def _try_credit(self, key: str, device_id: str, deposit: rules.Deposit) -> dict[str, Any]:
+    def _try_credit(
+        self, key: str, device_id: str, deposit: rules.Deposit, look: FirstLook
+    ) -> dict[str, Any]:
         now = self._clock()
         s = self._settings
         rules.check_occurred_at(
@@ -164,11 +172,12 @@ class RecyclingService:
             timedelta(seconds=s.deposit_max_ahead_seconds),
             timedelta(seconds=s.deposit_max_behind_seconds),
         )
-        citizen_id, code = self._resolve_citizen(deposit, key)
-        citizen = self._store.citizen(citizen_id)
+        citizen_id, code = _resolve_citizen(deposit, key, look)
+        citizen, day = self._store.citizen_and_day(
+            citizen_id, seoul_day(deposit.occurred_at).isoformat()
+        )
         if citizen is None:
             raise rules.DepositRejected("unknown_citizen")
-        day = self._store.day(citizen_id, seoul_day(deposit.occurred_at).isoformat())
         credit = rules.compute_credit(
             deposit.items, s.points_per_item, int(day.items_credited), s.daily_item_limit
         )
@@ -207,25 +216,6 @@ class RecyclingService:
             ack["reason"] = reason
         return ack
 
-    def _resolve_citizen(self, deposit: rules.Deposit, key: str) -> tuple[str, str | None]:
-        """Who deposited. A code is judged at the deposit's time: a robot may resend late."""
-        who = deposit.citizen
-        if isinstance(who, rules.PhoneCitizen):
-            citizen_id = self._store.citizen_for_phone(
-                rules.phone_hash(who.phone, self._phone_key())
-            )
-            if citizen_id is None:
-                raise rules.DepositRejected("unknown_citizen")
-            return citizen_id, None
-        record = self._store.code(who.code)
-        if record is None:
-            raise rules.DepositRejected("unknown_citizen")
-        if record.used_by is not None and record.used_by != key:
-            raise rules.DepositRejected("code_used")
-        if deposit.occurred_at >= record.expires_at:
-            raise rules.DepositRejected("expired_code")
-        return record.citizen_id, who.code
-
     def _reject_unparsed(
         self,
         reason: str,
@@ -250,6 +240,22 @@ class RecyclingService:
     def _send(self, device_id: str, ack: dict[str, Any]) -> DepositOutcome:
         self._acks.publish_ack(device_id, ack)
         return DepositOutcome(ack=ack)
+
+
+def _resolve_citizen(deposit: rules.Deposit, key: str, look: FirstLook) -> tuple[str, str | None]:
+    """Who deposited. A code is judged at the deposit's time: a robot may resend late."""
+    if isinstance(deposit.citizen, rules.PhoneCitizen):
+        if look.phone_citizen_id is None:
+            raise rules.DepositRejected("unknown_citizen")
+        return look.phone_citizen_id, None
+    record = look.code
+    if record is None:
+        raise rules.DepositRejected("unknown_citizen")
+    if record.used_by is not None and record.used_by != key:
+        raise rules.DepositRejected("code_used")
+    if deposit.occurred_at >= record.expires_at:
+        raise rules.DepositRejected("expired_code")
+    return record.citizen_id, record.code
 
 
 def _rejected(event_id: str | None, reason: str) -> dict[str, Any]:

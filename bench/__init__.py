@@ -1,0 +1,1 @@
+"""Benchmarks: speed and what AWS bills, measured (never asserted in tests)."""

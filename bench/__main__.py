@@ -1,0 +1,255 @@
+"""`./dev bench`: measure the recycling slice.
+
+- stack start-up time (`python -m infra.local up` until stack.json is written);
+- publish -> ack latency over N deposits through the real local stack (MQTT in, ack out);
+- DynamoDB requests per deposit, counted at the botocore layer on moto (`mock_aws`), for a
+  first delivery, a duplicate and a rejection;
+- Lambda cold-start import time of `app` (median of fresh interpreters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_stack(deposits: int, flow_control: bool) -> dict[str, Any]:
+    state = Path(tempfile.mkdtemp(prefix="gimhae-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    command = [
+        sys.executable,
+        "-m",
+        "infra.local",
+        "up",
+        "--state-dir",
+        str(state),
+        "--api-port",
+        str(_free_port()),
+        "--aws-port",
+        str(_free_port()),
+        "--mqtt-port",
+        str(_free_port()),
+    ]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        while not (state / "stack.json").exists():
+            if process.poll() is not None:
+                raise RuntimeError("the stack did not start")
+            time.sleep(0.05)
+        startup = time.monotonic() - started
+        return {
+            "startup_s": round(startup, 2),
+            **_latency(
+                state, json.loads((state / "stack.json").read_text()), deposits, flow_control
+            ),
+        }
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+def _latency(state: Path, stack: dict[str, Any], count: int, flow_control: bool) -> dict[str, Any]:
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from infra.local.dev_issuer import ensure_issuer
+    from iot.device import RobotClient, new_event_id
+
+    token = ensure_issuer(state).mint("bench-citizen")
+    request = urllib.request.Request(
+        stack["api_url"] + "/v1/me",
+        method="PUT",
+        data=json.dumps(
+            {"display_name": "bench", "district": "naeoe-dong", "phone": "010-9000-0001"}
+        ).encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+    mqtt = stack["mqtt"]
+    creds = mqtt["devices"]["robot-001"]
+    robot = RobotClient(
+        "robot-001",
+        mqtt["host"],
+        mqtt["port"],
+        mqtt["ca_file"],
+        creds["cert_file"],
+        creds["key_file"],
+        mqtt["city"],
+        flow_control=flow_control,
+    )
+    robot.connect()
+    samples = []
+    try:
+        for _ in range(count):
+            event = {
+                "event_id": new_event_id(),
+                "citizen": {"phone": "010-9000-0001"},
+                "items": [{"material": "can", "accepted": 1, "rejected": 0}],
+                "occurred_at": datetime.now(UTC).isoformat(),
+            }
+            t = time.perf_counter()
+            ack = robot.deposit(event, timeout=30)
+            samples.append((time.perf_counter() - t) * 1000)
+            assert ack["status"] in {"credited", "rejected"}, ack
+    finally:
+        robot.disconnect()
+    return {
+        "deposits": count,
+        "flow_control": flow_control,
+        "ack_ms_p50": round(_percentile(samples, 0.5), 1),
+        "ack_ms_p95": round(_percentile(samples, 0.95), 1),
+        "ack_ms_max": round(max(samples), 1),
+    }
+
+
+def bench_requests() -> dict[str, Any]:
+    """Requests per deposit, by service and operation, for three kinds of delivery."""
+    import botocore.client
+
+    for name, value in json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["dev"][
+        "environment_variables"
+    ].items():
+        os.environ.setdefault(name, value)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "ap-northeast-2",
+            "PHONE_HASH_KEY": "bench",
+            "IOT_DATA_ENDPOINT": "https://data-ats.iot.ap-northeast-2.amazonaws.com",
+        }
+    )
+    os.environ.pop("PHONE_HASH_KEY_PARAMETER", None)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from moto import mock_aws
+
+    calls: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self: Any, operation: str, params: Any) -> Any:
+        calls[f"{self.meta.service_model.service_name}:{operation}"] += 1
+        return original(self, operation, params)
+
+    results: dict[str, Any] = {}
+    with mock_aws():
+        import boto3
+
+        from chalicelib import wiring
+        from chalicelib.adapters.dynamodb_models import Citizen
+        from chalicelib.domain.clock import utc_now
+        from chalicelib.services.citizens import CitizenService, ProfileRequest
+        from infra.local import provision
+
+        provision.create_tables()
+        provision.create_queues(boto3.client("sqs", region_name="ap-northeast-2"))
+        provision.register_devices(provision.load_fleet())
+        CitizenService(wiring.config.settings(), utc_now, lambda: b"bench").register(
+            "bench", ProfileRequest(display_name="b", district="naeoe-dong", phone="010-9000-0002")
+        )
+        service = wiring.recycling()
+        service.handle_rule_message(_envelope("warm-up-0001"))  # caches: device, clients
+        botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        try:
+            for label, event_id, phone in (
+                ("first delivery (credited)", "bench-evt-0001", "010-9000-0002"),
+                ("redelivery (duplicate)", "bench-evt-0001", "010-9000-0002"),
+                ("unknown citizen (rejected)", "bench-evt-0002", "010-9999-9999"),
+            ):
+                calls.clear()
+                service.handle_rule_message(_envelope(event_id, phone))
+                dynamodb = {k: v for k, v in calls.items() if k.startswith("dynamodb")}
+                results[label] = {
+                    "dynamodb_requests": sum(dynamodb.values()),
+                    "by_operation": dict(sorted(calls.items())),
+                }
+        finally:
+            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+        assert Citizen.get("bench").balance == 30
+    return results
+
+
+def _envelope(event_id: str, phone: str = "010-9000-0002") -> str:
+    import base64
+    from datetime import UTC, datetime
+
+    payload = {
+        "event_id": event_id,
+        "citizen": {"phone": phone},
+        "items": [{"material": "can", "accepted": 1, "rejected": 0}],
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    return json.dumps(
+        {
+            "payload": base64.b64encode(json.dumps(payload).encode()).decode(),
+            "device_id": "robot-001",
+            "client_id": "robot-001",
+            "received_at": 0,
+        }
+    )
+
+
+def bench_cold_start(runs: int = 7) -> dict[str, Any]:
+    # awscrt is a development dependency (devices); it is not in the Lambda bundle, but
+    # botocore imports it when present, so hide it to measure what Lambda would import.
+    code = (
+        "import sys; sys.modules['awscrt'] = None; import time; t = time.perf_counter(); "
+        "import app; print((time.perf_counter() - t) * 1000)"
+    )
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "AWS_DEFAULT_REGION": "ap-northeast-2"},
+        )
+        samples.append(float(out.stdout.strip()))
+    return {"import_app_ms_median": round(statistics.median(samples), 1), "runs": runs}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="./dev bench")
+    parser.add_argument("--deposits", type=int, default=100)
+    args = parser.parse_args()
+    report = {
+        "cold_start": bench_cold_start(),
+        "dynamodb_requests_per_deposit": bench_requests(),
+        "stack_sdk_flow_control_on": bench_stack(args.deposits, flow_control=True),
+        "stack_sdk_flow_control_off": bench_stack(args.deposits, flow_control=False),
+    }
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -140,3 +140,27 @@ def test_ledger_limit_out_of_range_is_400(api: Api) -> None:
     response = api.call("GET", "/v1/me/ledger?cursor=garbage", as_user="citizen-1")
     assert response.status == 400
     assert response.body["error"]["code"] == "invalid_cursor"
+
+
+def test_framework_errors_get_the_error_shape(api: Api) -> None:
+    # GIVEN requests API Gateway passes on but the app refuses (wrong method, wrong type)
+    wrong_method = api.call("DELETE", "/v1/me", as_user="c")
+    wrong_type = api.call(
+        "PUT",
+        "/v1/me",
+        as_user="c",
+        raw=b"display_name=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    # THEN both answer in the JSON error shape with their 4xx
+    assert wrong_method.status in (403, 404, 405)
+    assert set(wrong_method.body["error"]) == {"code", "message", "details"}
+    assert wrong_type.status == 415
+    assert wrong_type.body["error"]["code"] == "unsupported_media_type"
+
+
+def test_a_citizen_reads_only_their_own_profile_and_ledger(api: Api) -> None:
+    _register(api, "alice")
+    _register(api, "bob", display_name="밥")
+    assert api.call("GET", "/v1/me", as_user="bob").body["citizen_id"] == "bob"
+    assert api.call("GET", "/v1/me/ledger", as_user="bob").body["entries"] == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 
 from chalicelib import config
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from chalicelib.services.recycling import RecyclingService
 
 logger = Logger(service="gimhae-smart-city")
+# CloudWatch metrics as embedded metric format in the logs; no API calls, no cold-start cost.
+metrics = Metrics(namespace="GimhaeSmartCity", service="gimhae-smart-city")
 
 
 @lru_cache(maxsize=1)

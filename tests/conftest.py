@@ -20,6 +20,7 @@ os.environ.update(
         "AWS_REGION": "ap-northeast-2",
         "PHONE_HASH_KEY": "test-phone-hash-key",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
         # moto answers the IoT data plane at its generic host, not at an account endpoint.
         "IOT_DATA_ENDPOINT": "https://data-ats.iot.ap-northeast-2.amazonaws.com",
     }

@@ -132,6 +132,10 @@ class LocalStack:
                 "AWS_REGION": REGION,
                 "PHONE_HASH_KEY": self._phone_hash_key(),
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                # EMF metrics would print a JSON document per batch on the console.
+                "POWERTOOLS_METRICS_DISABLED": os.environ.get(
+                    "POWERTOOLS_METRICS_DISABLED", "true"
+                ),
             }
         )
         for inherited in ("AWS_PROFILE", "IOT_DATA_ENDPOINT", "PHONE_HASH_KEY_PARAMETER"):

@@ -319,3 +319,26 @@ def test_a_deposit_racing_another_for_the_same_citizen_retries_and_stays_exact(
     ledger = _ledger(api)
     assert [(e["points"], e["balance_after"]) for e in ledger] == [(15, 25), (10, 10)]
     assert _balance(api) == 25
+
+
+def test_outcomes_are_counted_as_cloudwatch_metrics(
+    api: Api, monkeypatch: Any, capsys: Any
+) -> None:
+    # GIVEN metrics on (EMF documents in the function's log)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    code = _citizen_with_code(api)
+    capsys.readouterr()
+    # WHEN one deposit is credited and one message is malformed
+    _deliver(("robot-001", deposit("evt-metric-01", code, can=2)), ("robot-001", b"{oops"))
+    # THEN the batch's metrics say so
+    documents = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"')
+    ]
+    assert len(documents) == 1
+    metrics = documents[0]
+    assert metrics["DepositsCredited"] == [1.0]
+    assert metrics["PointsCredited"] == [30.0]
+    assert metrics["DepositsRejected"] == [1.0]
+    assert metrics["MessagesQuarantined"] == [1.0]

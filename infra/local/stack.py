@@ -231,13 +231,21 @@ class LocalStack:
             ref = self.queue_refs[name]
             return ref.url, ref.arn
 
+        dynamodb = session.client("dynamodb")
+
+        def stream_arn_for(arn: str) -> str:
+            # An app's on_dynamodb_record names its table's stream by ARN; here the
+            # emulator's stream of the table with that name is the one to read.
+            table = arn.split(":table/", 1)[-1].split("/", 1)[0]
+            return str(dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"])
+
         sources, scheduler = event_sources_for_app(
             app,
             app_module,
             sqs_client=self.sqs,
             streams_client=session.client("dynamodbstreams"),
             queue_url_for=queue_url_for,
-            stream_arn_for=None,
+            stream_arn_for=stream_arn_for,
             region=REGION,
             state_dir=o.state_dir,
         )

@@ -25,14 +25,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -40,25 +32,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 def bench_stack(deposits: int, flow_control: bool) -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="gimhae-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    command = [
-        sys.executable,
-        "-m",
-        "infra.local",
-        "up",
-        "--state-dir",
-        str(state),
-        "--api-port",
-        str(_free_port()),
-        "--aws-port",
-        str(_free_port()),
-        "--mqtt-port",
-        str(_free_port()),
-    ]
+    from infra.local.stack import spawn
+
     started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = spawn(state, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while not (state / "stack.json").exists():
             if process.poll() is not None:

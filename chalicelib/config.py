@@ -103,7 +103,9 @@ def settings() -> Settings:
 
 
 ALERTS_TOPIC = "ALERTS_TOPIC"
+ALERTS_TOPIC_ARN = "ALERTS_TOPIC_ARN"
 EXPORTS_BUCKET = "EXPORTS_BUCKET"
+PAYOUT_KMS_KEY_ID = "PAYOUT_KMS_KEY_ID"
 
 
 def alerts_topic_name() -> str:

@@ -24,6 +24,14 @@ logger = Logger(service="gimhae-smart-city")
 metrics = Metrics(namespace="GimhaeSmartCity", service="gimhae-smart-city")
 
 
+def publish_metrics() -> None:
+    """Flush this invocation's metrics. Powertools keeps them when metrics are disabled
+    (POWERTOOLS_METRICS_DISABLED), which would grow a warm container's memory: clear anyway."""
+    if metrics.metric_set:
+        metrics.flush_metrics()
+    metrics.clear_metrics()
+
+
 @lru_cache(maxsize=1)
 def points_store() -> DynamoDbPoints:
     from chalicelib.adapters.dynamodb_points import DynamoDbPoints

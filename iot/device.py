@@ -91,7 +91,7 @@ class DeviceClient:
         self.cert_file = str(cert_file)
         self.key_file = str(key_file)
         self.city = city
-        self.status_topic = status_topic
+        self.status_topic = status_topic or self.default_status_topic(city, device_id)
         self.flow_control = flow_control
         self._lock = threading.Lock()
         self._callbacks: dict[str, list[Callable[[str, bytes], None]]] = {}
@@ -99,6 +99,11 @@ class DeviceClient:
         self._first: Future[None] | None = None
         self._stopped = threading.Event()
         self._connected = threading.Event()
+
+    @staticmethod
+    def default_status_topic(city: str, device_id: str) -> str | None:
+        """Where the last will goes; a device type names its status topic."""
+        return None
 
     @property
     def connected(self) -> bool:
@@ -240,7 +245,10 @@ class DeviceClient:
         payload = packet.payload if isinstance(packet.payload, bytes) else bytes(packet.payload)
         with self._lock:
             callbacks = [
-                cb for f, cbs in self._callbacks.items() if _matches(f, topic) for cb in cbs
+                cb
+                for f, cbs in self._callbacks.items()
+                if topics.topic_matches(f, topic)
+                for cb in cbs
             ]
         for callback in dict.fromkeys(callbacks):
             try:
@@ -258,47 +266,17 @@ def _puback_code(result: Any, topic: str) -> int:
     return code
 
 
-def _matches(topic_filter: str, topic: str) -> bool:
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    fp, tp = topic_filter.split("/"), topic.split("/")
-    for i, part in enumerate(fp):
-        if part == "#":
-            return True
-        if i >= len(tp) or (part != "+" and part != tp[i]):
-            return False
-    return len(fp) == len(tp)
-
-
 class RobotClient(DeviceClient):
     """A recycling robot: deposits with acks, status with a last will."""
 
-    def __init__(
-        self,
-        device_id: str,
-        host: str,
-        port: int,
-        ca_file: str,
-        cert_file: str,
-        key_file: str,
-        city: str = topics.DEFAULT_CITY,
-        status_topic: str | None = None,
-        *,
-        flow_control: bool = True,
-    ) -> None:
-        super().__init__(
-            device_id,
-            host,
-            port,
-            ca_file,
-            cert_file,
-            key_file,
-            city,
-            status_topic or topics.robot_status(city, device_id),
-            flow_control=flow_control,
-        )
-        self.deposits_topic = topics.deposits(city, device_id)
-        self.ack_topic = topics.deposit_ack(city, device_id)
+    @staticmethod
+    def default_status_topic(city: str, device_id: str) -> str | None:
+        return topics.robot_status(city, device_id)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deposits_topic = topics.deposits(self.city, self.device_id)
+        self.ack_topic = topics.deposit_ack(self.city, self.device_id)
         self._pending: dict[str, Future[dict[str, Any]]] = {}
         self._ack_lock = threading.Lock()
         self._ack_subscribed = False
@@ -393,30 +371,9 @@ class RobotClient(DeviceClient):
 class ShelterClient(DeviceClient):
     """A smart shelter: telemetry and status with a last will."""
 
-    def __init__(
-        self,
-        device_id: str,
-        host: str,
-        port: int,
-        ca_file: str,
-        cert_file: str,
-        key_file: str,
-        city: str = topics.DEFAULT_CITY,
-        status_topic: str | None = None,
-        *,
-        flow_control: bool = True,
-    ) -> None:
-        super().__init__(
-            device_id,
-            host,
-            port,
-            ca_file,
-            cert_file,
-            key_file,
-            city,
-            status_topic or topics.shelter_status(city, device_id),
-            flow_control=flow_control,
-        )
+    @staticmethod
+    def default_status_topic(city: str, device_id: str) -> str | None:
+        return topics.shelter_status(city, device_id)
 
     def telemetry(self, readings: dict[str, Any], qos: int = 1) -> int:
         body = {"ts": dt.datetime.now(_KST).isoformat(timespec="seconds"), **readings}

@@ -9,6 +9,7 @@ from chalicelib.topics import (
     shadow,
     shelter_status,
     shelter_telemetry,
+    topic_matches,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "shadow",
     "shelter_status",
     "shelter_telemetry",
+    "topic_matches",
 ]

@@ -80,5 +80,5 @@ def process(event: Any, record_handler: Any) -> dict[str, Any]:
         processor=BatchProcessor(event_type=EventType.SQS),
         context=event.context,
     )
-    wiring.metrics.flush_metrics(raise_on_empty_metrics=False)
+    wiring.publish_metrics()
     return dict(response)

@@ -16,6 +16,11 @@ class GatewayResponse:
     code: str
     message: str
 
+    @property
+    def is_default(self) -> bool:
+        """DEFAULT_4XX/5XX keep API Gateway's own status (a 429 stays a 429)."""
+        return self.response_type.startswith("DEFAULT")
+
 
 GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
     GatewayResponse("UNAUTHORIZED", 401, "unauthorized", "a valid bearer token is required"),

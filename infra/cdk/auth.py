@@ -19,8 +19,9 @@ class UserPool(Construct):
             "Pool",
             user_pool_name=f"{stage.prefix}-users",
             self_sign_up_enabled=True,
-            sign_in_aliases=cognito.SignInAliases(email=True, phone=True),
-            auto_verify=cognito.AutoVerifiedAttrs(email=True, phone=True),
+            # Email only: SMS would need a role that may publish to any phone number.
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             password_policy=cognito.PasswordPolicy(min_length=10),
             deletion_protection=stage.is_production,

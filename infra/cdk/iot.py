@@ -3,35 +3,17 @@ group per device type. Devices themselves are registered with `infra.cdk.registe
 
 from __future__ import annotations
 
-import re
-
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_iot as iot
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from iot import policies
-from iot.rules import RuleAction, TopicRule, load_rules
+from infra.cdk.iot_names import iot_policy_name, rule_name, thing_group_name, thing_type_name
 from infra.cdk.messaging import Queues
 from infra.cdk.stage import Stage
-
-
-def rule_name(stage: Stage, rule: TopicRule) -> str:
-    """IoT rule names allow only [A-Za-z0-9_] and are per account: prefix them with the stage."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", f"{stage.prefix}_{rule.name}")
-
-
-def thing_type_name(stage: Stage, device_type: str) -> str:
-    return f"{stage.prefix}-{device_type}"
-
-
-def thing_group_name(stage: Stage, device_type: str) -> str:
-    return f"{stage.prefix}-{device_type}s"
-
-
-def iot_policy_name(stage: Stage, device_type: str) -> str:
-    return policies.policy_name(device_type, stage.prefix)
+from iot import policies
+from iot.rules import RuleAction, TopicRule, load_rules
 
 
 class Iot(Construct):

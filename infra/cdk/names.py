@@ -47,7 +47,9 @@ def _current() -> dict[str, Any]:
 
 def resolve(stage_env: Mapping[str, str]) -> StageNames:
     """Names under `stage_env` (a stage's `environment_variables`), from a fresh interpreter."""
-    env = {**os.environ, **stage_env, "PYTHONPATH": str(ROOT)}
+    # Only the stage's variables: a developer's shell must not change what gets deployed.
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "SYSTEMROOT") if k in os.environ}
+    env = {**base, **stage_env, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, "-m", "infra.cdk.names"],
         cwd=ROOT,

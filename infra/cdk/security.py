@@ -1,5 +1,5 @@
-"""KMS keys: one for citizens' secrets (payout accounts, the phone-hash SSM parameter) and one
-for the operator alerts topic, which CloudWatch alarms must be able to publish to."""
+"""KMS keys: one for citizens' secrets (payout accounts, the phone-hash SSM parameter, payout
+exports) and one for the operator alerts topic, which CloudWatch alarms must publish to."""
 
 from __future__ import annotations
 
@@ -10,6 +10,45 @@ from constructs import Construct
 
 from infra.cdk.stage import Stage
 
+# The account administers the key and may let IAM principals use it. Spelled out rather than
+# the default `kms:*`, so no statement in the stack grants a service-wide wildcard.
+ACCOUNT_KEY_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:Create*",
+    "kms:Decrypt",
+    "kms:Delete*",
+    "kms:Describe*",
+    "kms:Disable*",
+    "kms:Enable*",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:Get*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:ReEncrypt*",
+    "kms:Revoke*",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:Update*",
+]
+
+
+def _key_policy(*extra: iam.PolicyStatement) -> iam.PolicyDocument:
+    # In a key policy, Resource "*" means "this key".
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="Account",
+                principals=[iam.AccountRootPrincipal()],
+                actions=ACCOUNT_KEY_ACTIONS,
+                resources=["*"],
+            ),
+            *extra,
+        ]
+    )
+
 
 class Keys(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: Stage) -> None:
@@ -19,9 +58,10 @@ class Keys(Construct):
             self,
             "DataKey",
             alias=f"alias/{stage.prefix}-data",
-            description="Payout-account data and the phone-hash-key parameter",
+            description="Payout-account data, payout exports and the phone-hash-key parameter",
             enable_key_rotation=True,
             removal_policy=removal,
+            policy=_key_policy(),
         )
         self.alerts = kms.Key(
             self,
@@ -30,12 +70,13 @@ class Keys(Construct):
             description="Operator alerts topic (SNS)",
             enable_key_rotation=True,
             removal_policy=removal,
-        )
-        # CloudWatch alarms publish to the encrypted topic: SNS asks KMS on their behalf.
-        self.alerts.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],  # in a key policy "*" means this key
-            )
+            policy=_key_policy(
+                # CloudWatch alarms publish to the encrypted topic.
+                iam.PolicyStatement(
+                    sid="CloudWatchAlarms",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                )
+            ),
         )

@@ -46,7 +46,8 @@ def shaped(error: LocalGatewayException) -> tuple[int, dict[str, str], bytes]:
         response = by_status(error.CODE)
     headers = {k: v for k, v in (error.headers or {}).items() if k.lower() != "content-type"}
     headers["Content-Type"] = "application/json"
-    return response.status, headers, json.dumps(body(response)).encode()
+    status = error.CODE if response.is_default else response.status
+    return status, headers, json.dumps(body(response)).encode()
 
 
 def request(

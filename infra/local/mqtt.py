@@ -16,28 +16,11 @@ from typing import Any
 from awscrt import mqtt5
 from awsiot import mqtt5_client_builder
 
+from chalicelib.topics import topic_matches
+
 log = logging.getLogger(__name__)
 
 Callback = Callable[[str, bytes], None]
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """MQTT topic filter matching with `+` and `#`.
-
-    As in MQTT, a filter starting with a wildcard does not match topics starting with `$`.
-    """
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    f_parts = topic_filter.split("/")
-    t_parts = topic.split("/")
-    for i, part in enumerate(f_parts):
-        if part == "#":
-            return i == len(f_parts) - 1
-        if i >= len(t_parts):
-            return False
-        if part != "+" and part != t_parts[i]:
-            return False
-    return len(f_parts) == len(t_parts)
 
 
 class MqttError(RuntimeError):

@@ -164,7 +164,8 @@ class LocalStack:
         self.iot_data = session.client("iot-data")
         provision.create_tables()
         self.queue_refs = provision.create_queues(self.sqs, o.sqs_visibility_timeout)
-        provision.create_notifications(session.client("sns"), session.client("s3"))
+        notifications = provision.create_notifications(session.client("sns"), session.client("s3"))
+        os.environ["ALERTS_TOPIC_ARN"] = notifications["alerts_topic_arn"]
         provision.register_devices(self.fleet)
         provision.create_iot(
             self.iot,
@@ -307,3 +308,40 @@ class LocalStack:
                 stop()
             except Exception:
                 log.exception("stopping %s failed", getattr(stop, "__qualname__", stop))
+
+
+def free_port() -> int:
+    """A loopback port nobody holds right now (for stacks started side by side)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn(
+    state_dir: Path,
+    *,
+    api_port: int | None = None,
+    aws_port: int | None = None,
+    mqtt_port: int | None = None,
+    extra: tuple[str, ...] = (),
+    **popen: Any,
+) -> Any:
+    """Start `python -m infra.local up` as a child process (tests and benchmarks).
+
+    The child gets this environment minus AWS settings: the stack sets its own.
+    """
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    command = [
+        sys.executable, "-m", "infra.local", "up",
+        "--state-dir", str(state_dir),
+        "--api-port", str(api_port or free_port()),
+        "--aws-port", str(aws_port or free_port()),
+        "--mqtt-port", str(mqtt_port or free_port()),
+        *extra,
+    ]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env, **popen)

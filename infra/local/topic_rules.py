@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias, cast
 
+from chalicelib.topics import topic_matches
+
 __all__ = [
     "CompiledRule",
     "RuleEvaluationError",
@@ -466,27 +468,6 @@ def compile_sql(sql: str) -> CompiledRule:
 
 
 # --------------------------------------------------------------------------- topics
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """MQTT 3.1.1 §4.7 matching, which IoT Core applies to a rule's FROM clause.
-
-    Topics starting with '$' (e.g. shadow and lifecycle topics) are reserved: a filter whose
-    first level is a wildcard must not deliver them, or a '#' rule would eat shadow traffic.
-    """
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    filter_levels = topic_filter.split("/")
-    topic_levels = topic.split("/")
-    for index, level in enumerate(filter_levels):
-        if level == "#":
-            # 'a/#' also matches 'a' itself: '#' covers the parent level.
-            return True
-        if index >= len(topic_levels):
-            return False
-        if level != "+" and level != topic_levels[index]:
-            return False
-    return len(filter_levels) == len(topic_levels)
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,11 @@ from typing import Any
 
 import pytest
 
+from infra.local.stack import spawn
 from iot.device import RobotClient
 from tests.conftest import ROOT
 
 STARTUP_TIMEOUT_S = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -96,25 +90,13 @@ def _abs(path: str) -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state_dir = tmp_path_factory.mktemp("stack")
     log_file = state_dir / "stack.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    command = [
-        sys.executable,
-        "-m",
-        "infra.local",
-        "up",
-        "--state-dir",
-        str(state_dir),
-        "--api-port",
-        str(_free_port()),
-        "--aws-port",
-        str(_free_port()),
-        "--mqtt-port",
-        str(_free_port()),
-        "--sqs-visibility-timeout",
-        "2",
-    ]
     with log_file.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = spawn(
+            state_dir,
+            extra=("--sqs-visibility-timeout", "2"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     stack_file = state_dir / "stack.json"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not stack_file.exists():

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,37 +11,30 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from infra.local.stack import free_port as _free_port
+from infra.local.stack import spawn
 from tests.conftest import ROOT
-from tests.e2e.conftest import Stack, _free_port
+from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def _up(state_dir: Path, api: int, aws: int, mqtt: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "infra.local",
-            "up",
-            "--state-dir",
-            str(state_dir),
-            "--api-port",
-            str(api),
-            "--aws-port",
-            str(aws),
-            "--mqtt-port",
-            str(mqtt),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    return cast(
+        "subprocess.Popen[str]",
+        spawn(
+            state_dir,
+            api_port=api,
+            aws_port=aws,
+            mqtt_port=mqtt,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from moto.iotdata.models import IoTDataPlaneBackend
 from moto.iotdata.responses import IoTDataPlaneResponse
 from moto.server import ThreadedMotoServer
 
+from chalicelib.topics import topic_matches
 from infra.local.dataplane import (
     SHADOW_REQUEST_FILTERS,
     ShadowTopicBridge,
@@ -22,16 +23,6 @@ from infra.local.dataplane import (
 )
 
 REGION = "ap-northeast-2"
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    filter_parts, topic_parts = topic_filter.split("/"), topic.split("/")
-    for index, part in enumerate(filter_parts):
-        if part == "#":
-            return True
-        if index >= len(topic_parts) or (part != "+" and part != topic_parts[index]):
-            return False
-    return len(filter_parts) == len(topic_parts)
 
 
 class FakeMqtt:

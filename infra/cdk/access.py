@@ -1,0 +1,159 @@
+"""Least-privilege IAM: one role per function, each statement scoped to named resources.
+
+- the authorizer gets nothing but its logs (it only fetches the pool's public JWKS);
+- the API handler and the event handlers get the domain's data plane: item-level DynamoDB
+  actions on the app's tables (no Scan: nothing in a request path may scan), the phone-hash
+  parameter, the data key, the alerts topic, the export bucket and publishing robot acks;
+- a queue consumer also gets its own queue, a stream consumer its own stream and
+  on-failure queue.
+The one wildcard resource is `iot:DescribeEndpoint`: the action has no resource type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from chalicelib import topics
+from infra.cdk.functions import AUTHORIZER, DYNAMODB, SQS, Function
+from infra.cdk.stage import Stage
+
+TABLE_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+QUEUE_CONSUMER_ACTIONS = [
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+]
+STREAM_CONSUMER_ACTIONS = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
+
+
+@dataclass(frozen=True)
+class DataPlane:
+    """The resources the app's domain touches."""
+
+    tables: list[dynamodb.Table]
+    data_key: kms.IKey
+    alerts_key: kms.IKey
+    alerts_topic: sns.ITopic
+    exports_bucket: s3.IBucket
+
+
+def domain_statements(stage: Stage, data: DataPlane) -> list[iam.PolicyStatement]:
+    stack = cdk.Stack.of(data.alerts_topic)
+    tables = [t.table_arn for t in data.tables]
+    parameter = stack.format_arn(
+        service="ssm",
+        resource="parameter",
+        resource_name=stage.phone_hash_key_parameter.lstrip("/"),
+    )
+    ack_topic = stack.format_arn(
+        service="iot", resource="topic", resource_name=topics.deposit_ack(stage.city, "*")
+    )
+    return [
+        iam.PolicyStatement(
+            sid="Tables",
+            actions=TABLE_ACTIONS,
+            resources=[*tables, *(f"{arn}/index/*" for arn in tables)],
+        ),
+        iam.PolicyStatement(
+            sid="PhoneHashKey", actions=["ssm:GetParameter"], resources=[parameter]
+        ),
+        iam.PolicyStatement(
+            sid="DataKey",
+            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            resources=[data.data_key.key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="Alerts", actions=["sns:Publish"], resources=[data.alerts_topic.topic_arn]
+        ),
+        iam.PolicyStatement(
+            sid="AlertsKey",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[data.alerts_key.key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="Exports",
+            actions=["s3:GetObject", "s3:PutObject"],
+            resources=[data.exports_bucket.arn_for_objects("*")],
+        ),
+        iam.PolicyStatement(sid="RobotAcks", actions=["iot:Publish"], resources=[ack_topic]),
+        iam.PolicyStatement(
+            sid="IotEndpoint",
+            actions=["iot:DescribeEndpoint"],
+            resources=["*"],  # DescribeEndpoint has no resource type: "*" is the only form
+        ),
+    ]
+
+
+def function_role(
+    scope: Construct,
+    function: Function,
+    *,
+    stage: Stage,
+    data: DataPlane,
+    queue: sqs.IQueue | None = None,
+    stream_table: dynamodb.Table | None = None,
+    failure_queue: sqs.IQueue | None = None,
+) -> iam.Role:
+    statements: list[iam.PolicyStatement] = []
+    if function.kind != AUTHORIZER:
+        statements += domain_statements(stage, data)
+    if function.kind == SQS:
+        if queue is None:
+            raise ValueError(f"{function.handler} consumes a queue this stack does not create")
+        statements.append(
+            iam.PolicyStatement(
+                sid="OwnQueue", actions=QUEUE_CONSUMER_ACTIONS, resources=[queue.queue_arn]
+            )
+        )
+    if function.kind == DYNAMODB:
+        if stream_table is None or failure_queue is None:
+            raise ValueError(f"{function.handler} reads a stream this stack does not create")
+        statements += [
+            iam.PolicyStatement(
+                sid="OwnStream",
+                actions=STREAM_CONSUMER_ACTIONS,
+                resources=[stream_table.table_stream_arn],  # type: ignore[list-item]
+            ),
+            iam.PolicyStatement(
+                sid="OnFailure", actions=["sqs:SendMessage"], resources=[failure_queue.queue_arn]
+            ),
+        ]
+    return iam.Role(
+        scope,
+        f"{function.logical_id}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"{stage.prefix} {function.handler}",
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AWSLambdaBasicExecutionRole"
+            )
+        ],
+        inline_policies=(
+            {"data": iam.PolicyDocument(statements=statements)} if statements else None
+        ),
+    )

@@ -1,0 +1,169 @@
+"""The Chalice app (API Gateway + every Lambda function) and what Chalice cannot say itself:
+each function's own role, partial batch failures on queue and stream sources, the stream
+retry policy, and API Gateway's own error responses in the API's JSON error shape."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_sqs as sqs
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib import config
+from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body
+from infra.cdk import functions as fn
+from infra.cdk.access import DataPlane, function_role
+from infra.cdk.auth import UserPool
+from infra.cdk.messaging import Queues
+from infra.cdk.names import ROOT
+from infra.cdk.stage import Stage
+from infra.cdk.tables import Tables
+
+REPORT_BATCH_ITEM_FAILURES = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+STREAM_MAX_RETRIES = 5
+
+
+def sqs_event_settings() -> dict[str, Any]:
+    return dict(REPORT_BATCH_ITEM_FAILURES)
+
+
+def stream_event_settings(on_failure_arn: str) -> dict[str, Any]:
+    """A failing record is retried alone (bisect), then parked; it never blocks its shard."""
+    return {
+        **REPORT_BATCH_ITEM_FAILURES,
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": STREAM_MAX_RETRIES,
+        "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": on_failure_arn}},
+    }
+
+
+def stream_arn_variable(table_name: str, stage: Stage) -> str:
+    """`<LOGICAL>_STREAM_ARN` for a streamed table: what a stream handler's decorator reads."""
+    logical = table_name.removeprefix(f"{stage.prefix}-")
+    return re.sub(r"[^A-Z0-9]", "_", logical.upper()) + "_STREAM_ARN"
+
+
+def gateway_responses() -> dict[str, Any]:
+    """SAM's GatewayResponses: part of the API definition, so a change redeploys the stage."""
+    responses: dict[str, Any] = {}
+    for response in GATEWAY_RESPONSES:
+        spec: dict[str, Any] = {
+            "ResponseTemplates": {"application/json": json.dumps(body(response))},
+            "ResponseParameters": {"Headers": {"Content-Type": "'application/json'"}},
+        }
+        # DEFAULT_4XX/5XX keep API Gateway's own status (429 stays 429); the rest are fixed.
+        if not response.response_type.startswith("DEFAULT_"):
+            spec["StatusCode"] = str(response.status)
+        responses[response.response_type] = spec
+    return responses
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: Stage,
+        tables: Tables,
+        queues: Queues,
+        data: DataPlane,
+        users: UserPool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        streamed = {
+            stream_arn_variable(stage.names.tables[key], stage): t
+            for key, t in tables.by_model.items()
+            if tables.specs[key].stream_view_type
+        }
+        environment = {
+            **users.authorizer_environment(),
+            config.EXPORTS_BUCKET: data.exports_bucket.bucket_name,
+            config.ALERTS_TOPIC: data.alerts_topic.topic_name,
+            config.ALERTS_TOPIC_ARN: data.alerts_topic.topic_arn,
+            config.PAYOUT_KMS_KEY_ID: data.data_key.key_arn,
+            **{var: t.table_stream_arn for var, t in streamed.items()},
+        }
+        stage_env = {**stage.env, **environment}
+        app = fn.load_app(stage_env)
+        self.functions = fn.functions(app)
+        self.stream_failure_queues: dict[str, sqs.Queue] = {}
+
+        roles = {}
+        for function in self.functions:
+            queue = queues.by_name(function.queue) if function.queue else None
+            table = self._stream_table(function, streamed)
+            failure = self._failure_queue(stage, function) if table is not None else None
+            roles[function.logical_id] = function_role(
+                self,
+                function,
+                stage=stage,
+                data=data,
+                queue=queue,
+                stream_table=table,
+                failure_queue=failure,
+            )
+
+        with fn.stage_import(stage_env):
+            # Chalice takes its stage from its scope's name: the stack's id is the stage.
+            self.chalice = Chalice(
+                cdk.Stack.of(self),
+                "Chalice",
+                source_dir=str(ROOT),
+                stage_config={
+                    "environment_variables": environment,
+                    "manage_iam_role": False,
+                    # Replaced per function below; Chalice needs one to package.
+                    "iam_role_arn": next(iter(roles.values())).role_arn,
+                },
+            )
+
+        for function in self.functions:
+            resource = self.chalice.get_resource(function.logical_id)
+            resource.add_property_override("Role", roles[function.logical_id].role_arn)
+            events = f"Events.{function.event_logical_id}.Properties"
+            if function.kind == fn.SQS and function.queue:
+                for key, value in sqs_event_settings().items():
+                    resource.add_property_override(f"{events}.{key}", value)
+                queue = queues.by_name(function.queue)
+                if queue is not None:  # the mapping needs the queue to exist first
+                    resource.node.add_dependency(queue)
+            if function.kind == fn.DYNAMODB:
+                failure = self.stream_failure_queues[function.handler]
+                for key, value in stream_event_settings(failure.queue_arn).items():
+                    resource.add_property_override(f"{events}.{key}", value)
+
+        self.rest_api = self.chalice.get_resource("RestAPI")
+        self.rest_api.add_property_override("GatewayResponses", gateway_responses())
+        # Chalice already outputs EndpointURL (the API base URL) and RestAPIId.
+
+    @staticmethod
+    def _stream_table(
+        function: fn.Function, streamed: dict[str, dynamodb.Table]
+    ) -> dynamodb.Table | None:
+        if function.kind != fn.DYNAMODB:
+            return None
+        for table in streamed.values():
+            if function.stream_arn == table.table_stream_arn:
+                return table
+        raise ValueError(
+            f"{function.handler} reads stream {function.stream_arn!r}: pass one of the "
+            f"variables {sorted(streamed)} to on_dynamodb_record(stream_arn=...)"
+        )
+
+    def _failure_queue(self, stage: Stage, function: fn.Function) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            f"{function.logical_id}Failures",
+            queue_name=f"{stage.prefix}-{function.handler.replace('_', '-')}-stream-failures",
+            retention_period=cdk.Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        self.stream_failure_queues[function.handler] = queue
+        return queue

@@ -1,0 +1,74 @@
+"""One stage of the system: every resource, each derived from its one source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.cdk.access import DataPlane
+from infra.cdk.alarms import Alarms
+from infra.cdk.api import Api
+from infra.cdk.auth import UserPool
+from infra.cdk.iot import Iot
+from infra.cdk.messaging import AlertsTopic, Queues
+from infra.cdk.security import Keys
+from infra.cdk.stage import Stage
+from infra.cdk.storage import ExportsBucket
+from infra.cdk.tables import Tables
+
+STACK_NAME = "GimhaeSmartCity"
+
+
+class GimhaeStack(cdk.Stack):
+    """The construct id is the stage name: `chalice.cdk.Chalice` takes its stage from it, so
+    the stage's block in .chalice/config.json applies as it does for `chalice deploy`."""
+
+    def __init__(self, scope: Construct, stage: Stage, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            stage.name,
+            stack_name=f"{STACK_NAME}-{stage.name}",
+            description=f"Gimhae smart city backend ({stage.name})",
+            termination_protection=stage.is_production,
+            **kwargs,
+        )
+        self.stage = stage
+        self.keys = Keys(self, "Keys", stage=stage)
+        self.tables = Tables(self, "Tables", stage=stage)
+        self.queues = Queues(self, "Queues", stage=stage)
+        self.alerts = AlertsTopic(self, "Alerts", stage=stage, keys=self.keys)
+        self.exports = ExportsBucket(self, "Exports", stage=stage, keys=self.keys)
+        self.iot = Iot(self, "Iot", stage=stage, queues=self.queues)
+        self.users = UserPool(self, "Users", stage=stage)
+        self.api = Api(
+            self,
+            "Api",
+            stage=stage,
+            tables=self.tables,
+            queues=self.queues,
+            data=DataPlane(
+                tables=list(self.tables.by_model.values()),
+                data_key=self.keys.data,
+                alerts_key=self.keys.alerts,
+                alerts_topic=self.alerts.topic,
+                exports_bucket=self.exports.bucket,
+            ),
+            users=self.users,
+        )
+        Alarms(
+            self,
+            "Alarms",
+            stage=stage,
+            dead_letter_queues={
+                **{f"{name}-dlq": q for name, q in self.queues.dlq_by_logical.items()},
+                **{f"{h}-stream-failures": q for h, q in self.api.stream_failure_queues.items()},
+            },
+            api=self.api,
+            topic=self.alerts.topic,
+        )
+        cdk.CfnOutput(self, "UserPoolId", value=self.users.pool.user_pool_id)
+        cdk.CfnOutput(self, "AppClientId", value=self.users.client.user_pool_client_id)
+        cdk.CfnOutput(self, "ExportsBucketName", value=self.exports.bucket.bucket_name)
+        cdk.CfnOutput(self, "DataKeyArn", value=self.keys.data.key_arn)

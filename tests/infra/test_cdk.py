@@ -1,0 +1,447 @@
+"""The CDK app against its sources: synthesized once per module, then every derived resource
+is checked against the model, queue spec, rule or table it comes from."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+aws_cdk = pytest.importorskip("aws_cdk")
+from aws_cdk.assertions import Match, Template  # noqa: E402
+from cfnlint.api import ManualArgs, lint_file  # noqa: E402
+from chalice import Chalice  # noqa: E402
+
+from chalicelib import queues  # noqa: E402
+from chalicelib.adapters.dynamodb_models import ALL_MODELS  # noqa: E402
+from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body  # noqa: E402
+from infra.cdk import api as cdk_api  # noqa: E402
+from infra.cdk import functions as cdk_functions  # noqa: E402
+from infra.cdk.app import build  # noqa: E402
+from infra.cdk.names import model_key  # noqa: E402
+from infra.cdk.stack import GimhaeStack  # noqa: E402
+from infra.cdk.stage import STAGES  # noqa: E402
+from iot import policies  # noqa: E402
+from iot.rules import load_rules  # noqa: E402
+
+DATA_SERVICES = ("dynamodb", "sqs", "sns", "s3", "kms", "ssm", "iot")
+IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+
+
+class Synth:
+    def __init__(self, outdir: Path, stacks: dict[str, GimhaeStack]) -> None:
+        self.outdir = outdir
+        self.stacks = stacks
+        self.templates = {
+            stage: json.loads((outdir / f"{stack.artifact_id}.template.json").read_text())
+            for stage, stack in stacks.items()
+        }
+
+    def resources(self, stage: str, cfn_type: str) -> dict[str, dict[str, Any]]:
+        resources = self.templates[stage]["Resources"]
+        return {k: v for k, v in resources.items() if v["Type"] == cfn_type}
+
+    def by_name(self, stage: str, cfn_type: str, name_key: str, name: str) -> tuple[str, dict]:
+        found = [
+            (k, v)
+            for k, v in self.resources(stage, cfn_type).items()
+            if v["Properties"].get(name_key) == name
+        ]
+        assert len(found) == 1, f"{cfn_type} named {name!r} in {stage}: {len(found)} found"
+        return found[0]
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    workdir = tmp_path_factory.mktemp("cdk")
+    outdir = workdir / "cdk.out"
+    cwd = Path.cwd()
+    os.chdir(workdir)  # the Chalice construct writes chalice.out/ into the working directory
+    try:
+        app = aws_cdk.App(outdir=str(outdir))
+        stacks = build(app, STAGES)
+        app.synth()
+    finally:
+        os.chdir(cwd)
+    yield Synth(outdir, stacks)
+
+
+@pytest.fixture(params=STAGES)
+def stage(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _flatten(value: Any) -> str:
+    """A string with CloudFormation intrinsics (Fn::Join, Ref) rendered as text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(_flatten(p) for p in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return "{" + value["Ref"] + "}"
+    return json.dumps(value)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _keys(key_schema: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """HASH first: PynamoDB lists keys in attribute order, CloudFormation HASH first."""
+    return sorted((k["KeyType"], k["AttributeName"]) for k in key_schema)
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+def test_every_model_has_its_table(synth: Synth, stage: str, model: Any) -> None:
+    # GIVEN the model's own schema, as PynamoDB sends it to CreateTable
+    schema = model._get_schema()
+    name = synth.stacks[stage].stage.names.tables[model_key(model)]
+    # WHEN the stage's table is looked up by the name the app will use
+    _, table = synth.by_name(stage, "AWS::DynamoDB::Table", "TableName", name)
+    props = table["Properties"]
+    # THEN keys, attribute types, indexes, stream and TTL are the model's
+    assert _keys(props["KeySchema"]) == _keys(schema["key_schema"])
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(
+        schema["attribute_definitions"], key=str
+    )
+
+    def indexes(raw: list[dict[str, Any]]) -> dict[str, Any]:
+        return {i["index_name"]: (_keys(i["key_schema"]), i["projection"]) for i in raw}
+
+    def cfn_indexes(raw: list[dict[str, Any]]) -> dict[str, Any]:
+        return {i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"]) for i in raw}
+
+    assert cfn_indexes(props.get("GlobalSecondaryIndexes", [])) == indexes(
+        schema["global_secondary_indexes"]
+    )
+    assert cfn_indexes(props.get("LocalSecondaryIndexes", [])) == indexes(
+        schema["local_secondary_indexes"]
+    )
+    stream = getattr(model.Meta, "stream_view_type", None)
+    assert props.get("StreamSpecification", {}).get("StreamViewType") == stream
+    ttl = [
+        a.attr_name for a in model.get_attributes().values() if type(a).__name__ == "TTLAttribute"
+    ]
+    if ttl:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl[0], "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    if stage == "prod":
+        assert table["DeletionPolicy"] == "Retain"
+        assert props["DeletionProtectionEnabled"] is True
+
+
+def test_table_names_match_what_the_functions_are_told(synth: Synth, stage: str) -> None:
+    names = {
+        t["Properties"]["TableName"]
+        for t in synth.resources(stage, "AWS::DynamoDB::Table").values()
+    }
+    for function in synth.resources(stage, "AWS::Serverless::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        told = {v for k, v in variables.items() if k.endswith("_TABLE")}
+        assert told <= names
+
+
+# --- queues ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", queues.ALL_QUEUES, ids=lambda s: s.logical)
+def test_every_queue_spec_has_its_queue_and_dlq(synth: Synth, stage: str, spec: Any) -> None:
+    name, dlq_name = synth.stacks[stage].stage.names.queues[spec.logical]
+    _, queue = synth.by_name(stage, "AWS::SQS::Queue", "QueueName", name)
+    dlq_id, dlq = synth.by_name(stage, "AWS::SQS::Queue", "QueueName", dlq_name)
+    props = queue["Properties"]
+    assert props["VisibilityTimeout"] == spec.visibility_timeout_s
+    assert props["MessageRetentionPeriod"] == spec.retention_s
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": spec.max_receive_count,
+    }
+    assert dlq["Properties"]["MessageRetentionPeriod"] == spec.dlq_retention_s
+    for q in (props, dlq["Properties"]):
+        assert q["SqsManagedSseEnabled"] is True
+
+
+# --- IoT ---------------------------------------------------------------------------------
+
+
+def test_every_topic_rule_has_its_sql_and_queues(synth: Synth, stage: str) -> None:
+    city = synth.stacks[stage].stage.city
+    queue_ids = {
+        q["Properties"]["QueueName"]: k
+        for k, q in synth.resources(stage, "AWS::SQS::Queue").items()
+    }
+    rules = load_rules(city)
+    assert rules
+    found = synth.resources(stage, "AWS::IoT::TopicRule")
+    assert len(found) == len(rules)
+    for rule in rules:
+        payload = next(
+            r["Properties"]["TopicRulePayload"]
+            for r in found.values()
+            if r["Properties"]["RuleName"].endswith(rule.name)
+        )
+        assert payload["Sql"] == rule.sql
+        assert payload["AwsIotSqlVersion"] == rule.sql_version
+        wanted = [queues.by_logical(a.target) for a in rule.actions]
+        names = synth.stacks[stage].stage.names.queues
+        assert [a["Sqs"]["QueueUrl"] for a in payload["Actions"]] == [
+            {"Ref": queue_ids[names[q.logical][0]]} for q in wanted
+        ]
+        if rule.error_action:
+            error_queue = names[rule.error_action.target][0]
+            assert payload["ErrorAction"]["Sqs"]["QueueUrl"] == {"Ref": queue_ids[error_queue]}
+        # the rule's role may send to exactly the rule's queues
+        role_id = payload["Actions"][0]["Sqs"]["RoleArn"]["Fn::GetAtt"][0]
+        role = synth.templates[stage]["Resources"][role_id]
+        statements = [
+            s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]
+        ]
+        assert [s["Action"] for s in statements] == ["sqs:SendMessage"]
+        sent_to = {r["Fn::GetAtt"][0] for s in statements for r in _as_list(s["Resource"])}
+        allowed = {queue_ids[names[a.target][0]] for a in rule.actions}
+        if rule.error_action:
+            allowed.add(queue_ids[names[rule.error_action.target][0]])
+        assert sent_to == allowed
+
+
+@pytest.mark.parametrize("device_type", policies.DEVICE_TYPES)
+def test_iot_policy_grants_only_the_things_own_topics(
+    synth: Synth, stage: str, device_type: str
+) -> None:
+    prefix = synth.stacks[stage].stage.prefix
+    _, policy = synth.by_name(
+        stage, "AWS::IoT::Policy", "PolicyName", policies.policy_name(device_type, prefix)
+    )
+    document = policy["Properties"]["PolicyDocument"]
+    allowed_actions = {"iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"}
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert set(_as_list(statement["Action"])) <= allowed_actions
+        for resource in map(_flatten, _as_list(statement["Resource"])):
+            assert re.search(r":(client|topic|topicfilter)/", resource), resource
+            assert policies.THING in resource, resource
+            assert "{AWS::AccountId}" in resource  # scoped to this account, not "*"
+
+
+def test_thing_type_and_group_per_device_type(synth: Synth, stage: str) -> None:
+    template = Template.from_json(synth.templates[stage])
+    template.resource_count_is("AWS::IoT::ThingType", len(policies.DEVICE_TYPES))
+    template.resource_count_is("AWS::IoT::ThingGroup", len(policies.DEVICE_TYPES))
+
+
+# --- API ---------------------------------------------------------------------------------
+
+
+def test_gateway_responses_have_the_json_error_shape(synth: Synth, stage: str) -> None:
+    (api,) = synth.resources(stage, "AWS::Serverless::Api").values()
+    responses = api["Properties"]["GatewayResponses"]
+    assert set(responses) == {r.response_type for r in GATEWAY_RESPONSES}
+    for response in GATEWAY_RESPONSES:
+        spec = responses[response.response_type]
+        assert json.loads(spec["ResponseTemplates"]["application/json"]) == body(response)
+        if response.response_type.startswith("DEFAULT_"):
+            assert "StatusCode" not in spec  # keep API Gateway's own 4xx/5xx status
+        else:
+            assert spec["StatusCode"] == str(response.status)
+
+
+def _kinds(synth: Synth, stage: str) -> dict[str, str]:
+    """Function logical id -> kind, as the infra read them from the Chalice app."""
+    return {f.logical_id: f.kind for f in synth.stacks[stage].api.functions}
+
+
+def test_authorizer_gets_the_user_pools_issuer(synth: Synth, stage: str) -> None:
+    template = Template.from_stack(synth.stacks[stage])
+    (authorizer,) = [k for k, kind in _kinds(synth, stage).items() if kind == "authorizer"]
+    template.has_resource(
+        "AWS::Serverless::Function",
+        {
+            "Properties": {
+                "Environment": {
+                    "Variables": Match.object_like(
+                        {
+                            "JWT_ISSUER": Match.any_value(),
+                            "JWT_AUDIENCE": {"Ref": Match.string_like_regexp("AppClient")},
+                            "JWKS_URL": Match.any_value(),
+                        }
+                    )
+                }
+            }
+        },
+    )
+    (pool_id,) = synth.resources(stage, "AWS::Cognito::UserPool")
+    functions = synth.resources(stage, "AWS::Serverless::Function")
+    env = functions[authorizer]["Properties"]["Environment"]["Variables"]
+    issuer = _flatten(env["JWT_ISSUER"])
+    assert issuer == f"https://cognito-idp.{{AWS::Region}}.amazonaws.com/{{{pool_id}}}"
+    assert _flatten(env["JWKS_URL"]) == issuer + "/.well-known/jwks.json"
+    template.has_resource_properties("AWS::Cognito::UserPoolGroup", {"GroupName": "admin"})
+
+
+def test_every_sqs_event_source_reports_batch_item_failures(synth: Synth, stage: str) -> None:
+    seen = 0
+    for function in synth.resources(stage, "AWS::Serverless::Function").values():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] in ("SQS", "DynamoDB", "Kinesis"):
+                seen += 1
+                assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    for mapping in synth.resources(stage, "AWS::Lambda::EventSourceMapping").values():
+        seen += 1
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert seen == len(queues.ALL_QUEUES)
+
+
+def test_stream_event_settings_retry_alone_then_park() -> None:
+    settings = cdk_api.stream_event_settings("arn:aws:sqs:ap-northeast-2:1:failures")
+    assert settings["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert settings["BisectBatchOnFunctionError"] is True
+    assert settings["MaximumRetryAttempts"] == cdk_api.STREAM_MAX_RETRIES
+    assert settings["DestinationConfig"]["OnFailure"]["Destination"].endswith(":failures")
+
+
+def test_a_stream_handler_is_found_with_its_stream() -> None:
+    # GIVEN an app with a DynamoDB stream handler next to a queue handler
+    app = Chalice(app_name="probe")
+
+    @app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:r:1:table/t/stream/x")
+    def on_ledger(event: Any) -> None: ...
+
+    @app.on_sqs_message(queue="q")
+    def on_queue(event: Any) -> None: ...
+
+    # WHEN the infra lists its functions
+    found = {f.handler: f for f in cdk_functions.functions(app)}
+    # THEN the stream handler gets the stream path (bisect, retries, on-failure queue)
+    assert found["on_ledger"].kind == cdk_functions.DYNAMODB
+    assert found["on_ledger"].logical_id == "OnLedger"
+    assert found["on_ledger"].event_logical_id == "OnLedgerDynamodbEventSource"
+    assert found["on_ledger"].stream_arn == "arn:aws:dynamodb:r:1:table/t/stream/x"
+    assert found["on_queue"].kind == cdk_functions.SQS and found["on_queue"].queue == "q"
+
+
+# --- IAM ---------------------------------------------------------------------------------
+
+
+def _statements(synth: Synth, stage: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(resource id, resource type, Allow statement) for every policy in the template."""
+    for rid, resource in synth.templates[stage]["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] in IAM_TYPES:
+            documents += [p["PolicyDocument"] for p in props.get("Policies", [])]
+            if "PolicyDocument" in props:
+                documents.append(props["PolicyDocument"])
+        elif "PolicyDocument" in props and resource["Type"] != "AWS::IoT::Policy":
+            documents.append(props["PolicyDocument"])  # queue, topic and bucket policies
+        elif resource["Type"] == "AWS::KMS::Key":
+            documents.append(props["KeyPolicy"])
+        for document in documents:
+            for statement in document["Statement"]:
+                if statement["Effect"] == "Allow":
+                    yield rid, resource["Type"], statement
+
+
+def test_no_wildcard_grants_on_data_services(synth: Synth, stage: str) -> None:
+    checked = 0
+    for rid, cfn_type, statement in _statements(synth, stage):
+        actions = _as_list(statement["Action"])
+        resources = _as_list(statement.get("Resource", []))
+        for action in actions:
+            service = action.split(":")[0]
+            assert action != "*", rid
+            assert action != f"{service}:*", (rid, action)
+        data_actions = [a for a in actions if a.split(":")[0] in DATA_SERVICES]
+        if cfn_type == "AWS::KMS::Key":
+            continue  # in a key policy, Resource "*" means the key itself
+        if "*" in resources and data_actions:
+            assert data_actions == ["iot:DescribeEndpoint"], (rid, statement)
+        checked += 1
+    assert checked > 0
+
+
+def test_each_function_has_its_own_role(synth: Synth, stage: str) -> None:
+    functions = synth.resources(stage, "AWS::Serverless::Function")
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    assert len(set(roles)) == len(functions)
+    resources = synth.templates[stage]["Resources"]
+    kinds = _kinds(synth, stage)
+    assert set(kinds) == set(functions)
+    for logical_id, function in functions.items():
+        role = resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+        statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+        actions = {a for s in statements for a in _as_list(s["Action"])}
+        if kinds[logical_id] == "authorizer":
+            assert not actions  # the authorizer touches no data
+        else:
+            assert "dynamodb:GetItem" in actions
+            assert "dynamodb:Scan" not in actions
+        sqs_events = [
+            e for e in function["Properties"].get("Events", {}).values() if e["Type"] == "SQS"
+        ]
+        consumes = {
+            r["Fn::GetAtt"][0]
+            for s in statements
+            if "sqs:ReceiveMessage" in _as_list(s["Action"])
+            for r in _as_list(s["Resource"])
+        }
+        assert len(consumes) == len(sqs_events)  # its own queue only
+
+
+# --- alarms ------------------------------------------------------------------------------
+
+
+def test_alarms_cover_dlqs_functions_and_offline_devices(synth: Synth, stage: str) -> None:
+    alarms = list(synth.resources(stage, "AWS::CloudWatch::Alarm").values())
+    dlq_ids = {
+        k
+        for k, q in synth.resources(stage, "AWS::SQS::Queue").items()
+        if q["Properties"]["QueueName"].endswith("-dlq")
+    }
+    watched_queues = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in alarms
+        if a["Properties"].get("Namespace") == "AWS/SQS"
+    }
+    assert watched_queues == dlq_ids
+    functions = set(synth.resources(stage, "AWS::Serverless::Function"))
+    for metric in ("Errors", "Throttles"):
+        watched = {
+            a["Properties"]["Dimensions"][0]["Value"]["Ref"]
+            for a in alarms
+            if a["Properties"].get("MetricName") == metric
+        }
+        assert watched == functions
+    (offline,) = [a for a in alarms if a["Properties"].get("Namespace") == "Gimhae/Devices"]
+    props = offline["Properties"]
+    assert props["MetricName"] == "OfflineDevices"
+    assert props["Threshold"] == 0
+    assert props["Period"] * props["EvaluationPeriods"] == 600
+    for alarm in alarms:
+        assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["Properties"]["AlarmActions"]
+
+
+# --- cfn-lint ----------------------------------------------------------------------------
+
+
+def test_cfn_lint_finds_no_errors(synth: Synth, stage: str) -> None:
+    path = synth.outdir / f"{synth.stacks[stage].artifact_id}.template.json"
+    matches = lint_file(path, config=ManualArgs(regions=["ap-northeast-2"]))
+    errors = [str(m) for m in matches if m.rule.id.startswith("E")]
+    assert errors == []

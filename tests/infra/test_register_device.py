@@ -1,0 +1,67 @@
+"""Registering a device in AWS (on moto): thing, group, certificate, policy, registry row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.cdk import register_device
+from infra.cdk.iot_names import iot_policy_name, thing_group_name, thing_type_name
+from infra.cdk.stage import Stage
+from iot import policies
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        yield
+
+
+def _provision(stage: Stage) -> None:
+    """What the stack creates that registration relies on."""
+    iot = boto3.client("iot")
+    for device_type in policies.DEVICE_TYPES:
+        iot.create_thing_type(thingTypeName=thing_type_name(stage, device_type))
+        iot.create_thing_group(thingGroupName=thing_group_name(stage, device_type))
+        iot.create_policy(
+            policyName=iot_policy_name(stage, device_type),
+            policyDocument=json.dumps(policies.policy_document(device_type, stage.city)),
+        )
+    boto3.client("dynamodb").create_table(
+        TableName=stage.env["DEVICES_TABLE"],
+        KeySchema=[{"AttributeName": "device_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "device_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.mark.parametrize("stage_name", ["dev", "prod"])
+def test_register_a_fleet_robot(aws: None, tmp_path: Path, stage_name: str, capsys) -> None:
+    # GIVEN a deployed stage
+    stage = Stage.load(stage_name)
+    _provision(stage)
+    # WHEN robot-001 of the fleet file is registered
+    register_device.main(
+        ["robot-001", "--type", "robot", "--stage", stage_name, "--out", str(tmp_path)]
+    )
+    # THEN it is a thing of its type, in its group, with an active certificate under its policy
+    iot = boto3.client("iot")
+    thing = iot.describe_thing(thingName="robot-001")
+    assert thing["thingTypeName"] == thing_type_name(stage, "robot")
+    group = iot.list_things_in_thing_group(thingGroupName=thing_group_name(stage, "robot"))
+    assert group["things"] == ["robot-001"]
+    (principal,) = iot.list_thing_principals(thingName="robot-001")["principals"]
+    attached = iot.list_attached_policies(target=principal)["policies"]
+    assert [p["policyName"] for p in attached] == [iot_policy_name(stage, "robot")]
+    printed = json.loads(capsys.readouterr().out)
+    assert Path(printed["cert_file"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert Path(printed["key_file"]).stat().st_mode & 0o077 == 0
+    # AND the cloud knows it: its row is in the stage's devices table
+    item = boto3.client("dynamodb").get_item(
+        TableName=stage.env["DEVICES_TABLE"], Key={"device_id": {"S": "robot-001"}}
+    )["Item"]
+    assert item["device_type"] == {"S": "robot"}

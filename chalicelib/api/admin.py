@@ -37,3 +37,13 @@ def get_quarantine() -> dict[str, Any]:
             for q in wiring.quarantine().newest(source, limit)
         ]
     }
+
+
+@bp.route("/v1/admin/dead-letters", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_dead_letters() -> dict[str, Any]:
+    """Messages that failed every retry, per queue: each one is an incident to look at."""
+    require_admin(bp.current_request)
+    from chalicelib.adapters import sqs_dead_letters
+
+    return {"queues": [vars(d) for d in sqs_dead_letters.depths()]}

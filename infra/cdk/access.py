@@ -3,7 +3,8 @@
 - the authorizer gets nothing but its logs (it only fetches the pool's public JWKS);
 - the API handler and the event handlers get the domain's data plane: item-level DynamoDB
   actions on the app's tables (no Scan: nothing in a request path may scan), the phone-hash
-  parameter, the data key, the alerts topic, the export bucket and publishing robot acks;
+  parameter, the data key, the alerts topic, the export bucket, publishing robot acks and
+  reading the dead-letter queues' depth;
 - a queue consumer also gets its own queue, a stream consumer its own stream and
   on-failure queue.
 The one wildcard resource is `iot:DescribeEndpoint`: the action has no resource type.
@@ -60,6 +61,7 @@ class DataPlane:
     alerts_key: kms.IKey
     alerts_topic: sns.ITopic
     exports_bucket: s3.IBucket
+    dead_letter_queues: list[sqs.IQueue]
 
 
 def domain_statements(stage: Stage, data: DataPlane) -> list[iam.PolicyStatement]:
@@ -101,6 +103,11 @@ def domain_statements(stage: Stage, data: DataPlane) -> list[iam.PolicyStatement
             resources=[data.exports_bucket.arn_for_objects("*")],
         ),
         iam.PolicyStatement(sid="RobotAcks", actions=["iot:Publish"], resources=[ack_topic]),
+        iam.PolicyStatement(
+            sid="DeadLetterDepth",  # admins see how many messages each DLQ holds
+            actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+            resources=[q.queue_arn for q in data.dead_letter_queues],
+        ),
         iam.PolicyStatement(
             sid="IotEndpoint",
             actions=["iot:DescribeEndpoint"],

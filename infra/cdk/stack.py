@@ -54,6 +54,7 @@ class GimhaeStack(cdk.Stack):
                 alerts_key=self.keys.alerts,
                 alerts_topic=self.alerts.topic,
                 exports_bucket=self.exports.bucket,
+                dead_letter_queues=list(self.queues.dlq_by_logical.values()),
             ),
             users=self.users,
         )

@@ -25,7 +25,7 @@ REGION = "ap-northeast-2"
 
 def _clear_caches() -> None:
     from chalicelib import auth, config, wiring
-    from chalicelib.adapters import aws_clients
+    from chalicelib.adapters import aws_clients, sqs_dead_letters
 
     for cached in (
         config.settings,
@@ -33,6 +33,7 @@ def _clear_caches() -> None:
         aws_clients.client,
         aws_clients.iot_data,
         aws_clients.phone_hash_key,
+        sqs_dead_letters._url,
         wiring.points_store,
         wiring.quarantine,
         wiring.recycling,

@@ -342,3 +342,15 @@ def test_outcomes_are_counted_as_cloudwatch_metrics(
     assert metrics["PointsCredited"] == [30.0]
     assert metrics["DepositsRejected"] == [1.0]
     assert metrics["MessagesQuarantined"] == [1.0]
+
+
+def test_admins_see_dead_letter_depth(api: Api) -> None:
+    # GIVEN a message that exhausted its retries and sits in the deposits DLQ
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.get_queue_url(QueueName="gimhae-dev-deposits-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="{}")
+    # WHEN an admin looks; THEN the depth shows; a citizen may not look
+    body = api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True).body
+    depth = {q["queue"]: q["messages"] for q in body["queues"]}
+    assert depth == {"gimhae-dev-deposits": 1, "gimhae-dev-device-errors": 0}
+    assert api.call("GET", "/v1/admin/dead-letters", as_user="citizen").status == 403

@@ -150,14 +150,13 @@ def bench_requests() -> dict[str, Any]:
 
         from chalicelib import wiring
         from chalicelib.adapters.dynamodb_models import Citizen
-        from chalicelib.domain.clock import utc_now
-        from chalicelib.services.citizens import CitizenService, ProfileRequest
+        from chalicelib.services.citizens import ProfileRequest
         from infra.local import provision
 
         provision.create_tables()
         provision.create_queues(boto3.client("sqs", region_name="ap-northeast-2"))
         provision.register_devices(provision.load_fleet())
-        CitizenService(wiring.config.settings(), utc_now, lambda: b"bench").register(
+        wiring.citizens().register(
             "bench", ProfileRequest(display_name="b", district="naeoe-dong", phone="010-9000-0002")
         )
         service = wiring.recycling()

@@ -20,6 +20,7 @@ PROCESSED_EVENTS_TABLE = "PROCESSED_EVENTS_TABLE"
 PHONE_LINKS_TABLE = "PHONE_LINKS_TABLE"
 DEVICES_TABLE = "DEVICES_TABLE"
 QUARANTINE_TABLE = "QUARANTINE_TABLE"
+RATE_WINDOWS_TABLE = "RATE_WINDOWS_TABLE"
 RESOURCE_PREFIX = "RESOURCE_PREFIX"
 
 # Behaviour.
@@ -28,6 +29,7 @@ STAGE = "STAGE"
 POINTS_PER_ITEM = "POINTS_PER_ITEM"
 DAILY_ITEM_LIMIT = "DAILY_ITEM_LIMIT"
 DEPOSIT_CODE_TTL_SECONDS = "DEPOSIT_CODE_TTL_SECONDS"
+DEPOSIT_CODES_PER_WINDOW = "DEPOSIT_CODES_PER_WINDOW"
 DEPOSIT_MAX_AHEAD_SECONDS = "DEPOSIT_MAX_AHEAD_SECONDS"
 DEPOSIT_MAX_BEHIND_SECONDS = "DEPOSIT_MAX_BEHIND_SECONDS"
 PHONE_HASH_KEY = "PHONE_HASH_KEY"
@@ -66,6 +68,7 @@ class Settings:
     points_per_item: dict[str, int] = field(default_factory=lambda: {"can": 15, "pet": 10})
     daily_item_limit: int = 100
     deposit_code_ttl_seconds: int = 300
+    deposit_codes_per_window: int = 5
     deposit_max_ahead_seconds: int = 600
     deposit_max_behind_seconds: int = 7 * 24 * 3600
     phone_hash_key: str | None = None
@@ -85,6 +88,7 @@ class Settings:
             points_per_item={str(k): int(v) for k, v in rates.items()},
             daily_item_limit=int(_env(DAILY_ITEM_LIMIT, "100")),
             deposit_code_ttl_seconds=int(_env(DEPOSIT_CODE_TTL_SECONDS, "300")),
+            deposit_codes_per_window=int(_env(DEPOSIT_CODES_PER_WINDOW, "5")),
             deposit_max_ahead_seconds=int(_env(DEPOSIT_MAX_AHEAD_SECONDS, "600")),
             deposit_max_behind_seconds=int(_env(DEPOSIT_MAX_BEHIND_SECONDS, str(7 * 24 * 3600))),
             phone_hash_key=os.environ.get(PHONE_HASH_KEY) or None,

@@ -146,6 +146,18 @@ class QuarantinedMessage(Model):
     expires = TTLAttribute()
 
 
+class RateWindow(Model):
+    """A fixed-window counter for one citizen's action (e.g. deposit codes issued)."""
+
+    class Meta(_Meta):
+        table_name = config.resource_name(config.RATE_WINDOWS_TABLE, "rate-windows")
+
+    window_key = UnicodeAttribute(hash_key=True)
+    window_start = NumberAttribute()
+    uses = NumberAttribute()
+    expires = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -155,4 +167,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PhoneLink,
     Device,
     QuarantinedMessage,
+    RateWindow,
 )

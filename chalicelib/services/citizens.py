@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -42,16 +42,22 @@ class IssuedCode:
     expires_at: datetime
 
 
+class RateLimiter(Protocol):
+    def acquire(self, key: str, limit: int, window_s: int, now: datetime) -> bool: ...
+
+
 class CitizenService:
     def __init__(
         self,
         settings: config.Settings,
         clock: Clock,
         phone_key: Callable[[], bytes],
+        rate_limiter: RateLimiter,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._phone_key = phone_key
+        self._rate_limiter = rate_limiter
 
     def register(self, citizen_id: str, request: ProfileRequest) -> Citizen:
         """Create or update a profile. A phone number, if given, is linked by its keyed hash."""
@@ -113,7 +119,15 @@ class CitizenService:
         """A fresh 6-digit code; a taken code is only reused once it has expired."""
         self.profile(citizen_id)
         now = self._clock()
-        expires_at = now + timedelta(seconds=self._settings.deposit_code_ttl_seconds)
+        ttl = self._settings.deposit_code_ttl_seconds
+        if not self._rate_limiter.acquire(
+            f"deposit-codes#{citizen_id}", self._settings.deposit_codes_per_window, ttl, now
+        ):
+            raise TooManyRequests(
+                f"at most {self._settings.deposit_codes_per_window} codes per {ttl // 60} minutes",
+                code="too_many_codes",
+            )
+        expires_at = now + timedelta(seconds=ttl)
         for _ in range(CODE_ATTEMPTS):
             code = f"{secrets.randbelow(1_000_000):06d}"
             item = DepositCode(

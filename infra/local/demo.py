@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,10 +68,12 @@ class Demo:
         turn = 0
         while not self._stop.wait(PERIOD_S):
             robot = self._robots[turn % len(self._robots)]
+            citizen: dict[str, str] = {"phone": DEMO_PHONE}
             if turn % 2 == 0:
-                citizen = {"code": self._api("POST", "/v1/me/deposit-codes", None)["code"]}
-            else:
-                citizen = {"phone": DEMO_PHONE}
+                try:
+                    citizen = {"code": self._api("POST", "/v1/me/deposit-codes", None)["code"]}
+                except urllib.error.HTTPError as e:  # 429: the app limits codes per citizen
+                    print(f"demo: no code this time ({e.code}); using the phone number")
             event = {
                 "event_id": new_event_id(),
                 "citizen": citizen,

@@ -164,3 +164,29 @@ def test_a_citizen_reads_only_their_own_profile_and_ledger(api: Api) -> None:
     _register(api, "bob", display_name="밥")
     assert api.call("GET", "/v1/me", as_user="bob").body["citizen_id"] == "bob"
     assert api.call("GET", "/v1/me/ledger", as_user="bob").body["entries"] == []
+
+
+def test_deposit_codes_are_rate_limited_per_citizen(api: Api) -> None:
+    # GIVEN a citizen who already took the 5 codes a 5-minute window allows
+    _register(api)
+    for _ in range(5):
+        assert api.call("POST", "/v1/me/deposit-codes", as_user="citizen-1").status == 201
+    # WHEN they ask for a sixth
+    response = api.call("POST", "/v1/me/deposit-codes", as_user="citizen-1")
+    # THEN it is a 429 in the error shape, and another citizen is not affected
+    assert response.status == 429
+    assert response.body["error"]["code"] == "too_many_codes"
+    _register(api, "citizen-2")
+    assert api.call("POST", "/v1/me/deposit-codes", as_user="citizen-2").status == 201
+
+
+def test_the_rate_window_reopens(aws: object) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.adapters.dynamodb_rate_limits import DynamoDbRateLimiter
+
+    limiter = DynamoDbRateLimiter()
+    start = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    assert [limiter.acquire("k", 2, 300, start) for _ in range(3)] == [True, True, False]
+    later = start + timedelta(seconds=300)
+    assert [limiter.acquire("k", 2, 300, later) for _ in range(3)] == [True, True, False]

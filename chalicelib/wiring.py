@@ -70,10 +70,15 @@ def recycling() -> RecyclingService:
 @lru_cache(maxsize=1)
 def citizens() -> CitizenService:
     from chalicelib.adapters import aws_clients
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
     from chalicelib.adapters.dynamodb_rate_limits import DynamoDbRateLimiter
     from chalicelib.domain.clock import utc_now
     from chalicelib.services.citizens import CitizenService
 
     return CitizenService(
-        config.settings(), utc_now, aws_clients.phone_hash_key, DynamoDbRateLimiter()
+        DynamoDbCitizens(),
+        config.settings(),
+        utc_now,
+        aws_clients.phone_hash_key,
+        DynamoDbRateLimiter(),
     )

@@ -36,13 +36,15 @@ class Citizen(Model):
     balance = NumberAttribute(default=0)
     lifetime_earned = NumberAttribute(default=0)
     lifetime_paid = NumberAttribute(default=0)
+    phone_hash = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
 
 class LedgerEntry(Model):
-    """One movement of points. `entry_id` sorts by time, so a query reads newest first."""
+    """One movement of points. `entry_id` sorts in the order the balance moved (the
+    citizen's version first, then time), so a query reads newest first."""
 
     class Meta(_Meta):
         table_name = config.resource_name(config.LEDGER_TABLE, "ledger")
@@ -61,17 +63,19 @@ class LedgerEntry(Model):
 class ProcessedEvent(Model):
     """The exactly-once guard: written in the same transaction as the effect it guards.
 
-    It keeps the first result so a redelivery can be answered with it (`duplicate`).
+    It keeps the first result so a redelivery gets the same answer: `duplicate` with the
+    first points and balance, or the same rejection.
     """
 
     class Meta(_Meta):
         table_name = config.resource_name(config.PROCESSED_EVENTS_TABLE, "processed-events")
 
     event_key = UnicodeAttribute(hash_key=True)
-    citizen_id = UnicodeAttribute()
-    points = NumberAttribute()
-    balance_after = NumberAttribute()
-    entry_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="credited")
+    citizen_id = UnicodeAttribute(null=True)
+    points = NumberAttribute(default=0)
+    balance_after = NumberAttribute(null=True)
+    entry_id = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     processed_at = UTCDateTimeAttribute()
     expires = TTLAttribute()
@@ -85,6 +89,7 @@ class DepositCode(Model):
 
     code = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute()
+    issued_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     used_by = UnicodeAttribute(null=True)
     expires = TTLAttribute()

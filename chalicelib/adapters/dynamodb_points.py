@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -41,10 +41,11 @@ class CodeAlreadyUsed(Exception):
 
 @dataclass(frozen=True)
 class ProcessedResult:
-    citizen_id: str
+    """The first outcome of an event: `credited` (points, balance_after) or `rejected`."""
+
+    status: str
     points: int
-    balance_after: int
-    entry_id: str
+    balance_after: int | None
     reason: str | None
 
 
@@ -52,6 +53,7 @@ class ProcessedResult:
 class CodeRecord:
     code: str
     citizen_id: str
+    issued_at: datetime
     expires_at: datetime
     used_by: str | None
 
@@ -112,7 +114,13 @@ class DynamoDbPoints:
         return FirstLook(
             processed=_processed(guard) if isinstance(guard, ProcessedEvent) else None,
             code=(
-                CodeRecord(record.code, record.citizen_id, record.expires_at, record.used_by)
+                CodeRecord(
+                    record.code,
+                    record.citizen_id,
+                    record.issued_at,
+                    record.expires_at,
+                    record.used_by,
+                )
                 if isinstance(record, DepositCode)
                 else None
             ),
@@ -140,6 +148,28 @@ class DynamoDbPoints:
         last = results.last_evaluated_key
         return LedgerPage(entries, _encode_cursor(last) if last and len(entries) == limit else None)
 
+    def record_rejection(self, event_key: str, reason: str, now: datetime) -> ProcessedResult:
+        """Remember a final rejection so every redelivery gets the same answer.
+
+        Returns what is recorded: this rejection, or the outcome a concurrent delivery of
+        the same event recorded first.
+        """
+        guard = ProcessedEvent(
+            event_key,
+            status="rejected",
+            points=0,
+            reason=reason,
+            processed_at=now,
+            expires=now + GUARD_RETENTION,
+        )
+        try:
+            guard.save(condition=ProcessedEvent.event_key.does_not_exist())
+        except PutError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return _processed(ProcessedEvent.get(event_key, consistent_read=True))
+        return _processed(guard)
+
     # The credit --------------------------------------------------------------------------
 
     def credit(self, cmd: CreditCommand) -> None:
@@ -152,6 +182,7 @@ class DynamoDbPoints:
         entry_id = ledger_entry_id(cmd.citizen, cmd.now)
         guard = ProcessedEvent(
             cmd.event_key,
+            status="credited",
             citizen_id=cmd.citizen.citizen_id,
             points=cmd.points,
             balance_after=balance_after,
@@ -209,9 +240,8 @@ class DynamoDbPoints:
 
 
 def _processed(item: ProcessedEvent) -> ProcessedResult:
-    return ProcessedResult(
-        item.citizen_id, int(item.points), int(item.balance_after), item.entry_id, item.reason
-    )
+    balance = None if item.balance_after is None else int(item.balance_after)
+    return ProcessedResult(item.status, int(item.points), balance, item.reason)
 
 
 def _raw_key(model: type[Model], hash_key: str, range_key: str | None) -> dict[str, Any]:
@@ -250,18 +280,20 @@ def ledger_entry_id(citizen: Citizen, now: datetime) -> str:
 
 
 def _failed_items(error: TransactWriteError, order: list[str]) -> set[str]:
-    reasons = error.cancellation_reasons or []
-    failed = {
-        name
-        for name, reason in zip(order, reasons, strict=False)
-        if reason is not None and reason.code not in (None, "None")
-    }
-    if not failed and error.cause_response_code not in (
+    """The items whose condition failed. A cancellation for any other reason (a conflicting
+    transaction, throttling) is transient: it says nothing about the guard or the code."""
+    if error.cause_response_code not in (
         "TransactionCanceledException",
         "TransactionConflictException",
     ):
         raise error
-    return failed
+    codes = [
+        (name, getattr(reason, "code", None))
+        for name, reason in zip(order, error.cancellation_reasons or [], strict=False)
+    ]
+    if any(code not in (None, "None", "ConditionalCheckFailed") for _, code in codes):
+        raise RetryableConflict(f"transaction cancelled: {codes}") from error
+    return {name for name, code in codes if code == "ConditionalCheckFailed"}
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:
@@ -269,13 +301,14 @@ def _encode_cursor(key: dict[str, Any]) -> str:
 
 
 def _decode_cursor(cursor: str, citizen_id: str) -> dict[str, Any]:
+    """The start key a cursor stands for, rebuilt from its two strings and nothing else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
         owner = key["citizen_id"]["S"]
-        key["entry_id"]["S"]
+        entry_id = key["entry_id"]["S"]
     except (ValueError, KeyError, TypeError) as e:
         raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
-    if owner != citizen_id:
+    if owner != citizen_id or not isinstance(entry_id, str) or not entry_id:
         raise BadRequest("the cursor is not valid", code="invalid_cursor")
-    return dict(key)
+    return {"citizen_id": {"S": citizen_id}, "entry_id": {"S": entry_id}}

@@ -30,7 +30,7 @@ EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
 # Korean mobile numbers: 010 with 8 digits, or the legacy 011/016/017/018/019 with 7 or 8.
 _MOBILE = re.compile(r"^01(?:0\d{8}|[16789]\d{7,8})$")
 # What a phone number may look like inside free text, for redaction.
-PHONE_IN_TEXT = re.compile(r"(?:\+?82[\s-]?|0)1[016789][\s-]?\d{3,4}[\s-]?\d{4}")
+PHONE_IN_TEXT = re.compile(r"(?:\+?\(?82\)?[\s.()-]*|\(?0)1[016789][\s.()-]*\d{3,4}[\s.()-]*\d{4}")
 
 
 def normalize_mobile(raw: str) -> str:

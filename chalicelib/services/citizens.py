@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-from pynamodb.expressions.update import Action
 
 from chalicelib import config
-from chalicelib.adapters.dynamodb_models import Citizen, DepositCode, PhoneLink
+from chalicelib.adapters.dynamodb_citizens import PhoneTaken, ProfileChange
+from chalicelib.adapters.dynamodb_models import Citizen, DepositCode
 from chalicelib.domain import recycling as rules
 from chalicelib.domain.clock import Clock, iso
 from chalicelib.domain.districts import districts, is_district
-from chalicelib.errors import Conflict, NotFound, TooManyRequests, Unprocessable
+from chalicelib.errors import (
+    Conflict,
+    NotFound,
+    RetryableConflict,
+    TooManyRequests,
+    Unprocessable,
+)
 
 CODE_ATTEMPTS = 10
+PROFILE_ATTEMPTS = 5
 
 
 class ProfileRequest(BaseModel):
@@ -46,104 +53,96 @@ class RateLimiter(Protocol):
     def acquire(self, key: str, limit: int, window_s: int, now: datetime) -> bool: ...
 
 
+class CitizenStore(Protocol):
+    def get(self, citizen_id: str) -> Citizen | None: ...
+    def save_profile(self, citizen_id: str, change: ProfileChange, now: datetime) -> Citizen: ...
+    def reserve_code(self, item: DepositCode, now: datetime) -> bool: ...
+
+
 class CitizenService:
     def __init__(
         self,
+        store: CitizenStore,
         settings: config.Settings,
         clock: Clock,
         phone_key: Callable[[], bytes],
         rate_limiter: RateLimiter,
     ) -> None:
+        self._store = store
         self._settings = settings
         self._clock = clock
         self._phone_key = phone_key
         self._rate_limiter = rate_limiter
 
     def register(self, citizen_id: str, request: ProfileRequest) -> Citizen:
-        """Create or update a profile. A phone number, if given, is linked by its keyed hash."""
+        """Create or update a profile; a phone number is linked by its keyed hash only.
+
+        `phone` absent keeps the current link, `null` removes it, a number replaces it.
+        """
         if not is_district(request.district):
             raise Unprocessable(
                 f"unknown district {request.district!r}",
                 code="unknown_district",
                 details=[{"field": "district", "allowed": sorted(districts())}],
             )
-        now = self._clock()
-        if request.phone is not None:
-            self._link_phone(citizen_id, rules.phone_hash(request.phone, self._phone_key()), now)
-        try:
-            citizen = Citizen.get(citizen_id, consistent_read=True)
-        except DoesNotExist:
-            citizen = Citizen(citizen_id, balance=0, lifetime_earned=0, lifetime_paid=0)
-            citizen.created_at = now
-        actions: list[Action] = [
-            Citizen.display_name.set(request.display_name),
-            Citizen.district.set(request.district),
-            Citizen.updated_at.set(now),
-        ]
-        if citizen.version is None:
-            actions += [
-                Citizen.created_at.set(now),
-                Citizen.balance.set(0),
-                Citizen.lifetime_earned.set(0),
-                Citizen.lifetime_paid.set(0),
-            ]
-        try:
-            # Versioned: a concurrent deposit moving the balance makes us retry, never clobber.
-            citizen.update(actions=actions)
-        except UpdateError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict("the profile changed meanwhile; try again", code="retry") from e
-            raise
-        return citizen
-
-    def _link_phone(self, citizen_id: str, phone_hash: str, now: datetime) -> None:
-        try:
-            PhoneLink(phone_hash, citizen_id=citizen_id, linked_at=now).save(
-                condition=PhoneLink.phone_hash.does_not_exist()
-                | (PhoneLink.citizen_id == citizen_id)
-            )
-        except PutError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
+        phone_hash: str | None = None
+        if "phone" in request.model_fields_set:
+            phone_hash = rules.phone_hash(request.phone, self._phone_key()) if request.phone else ""
+        change = ProfileChange(request.display_name, request.district, phone_hash)
+        for attempt in range(PROFILE_ATTEMPTS):
+            try:
+                return self._store.save_profile(citizen_id, change, self._clock())
+            except PhoneTaken as e:
                 raise Conflict(
                     "this phone number belongs to another citizen", code="phone_taken"
                 ) from e
-            raise
+            except RetryableConflict:
+                # A deposit moved the balance meanwhile: re-read and apply again.
+                time.sleep(0.01 * 2**attempt)
+        raise Conflict("the profile is changing too often; try again", code="retry")
 
     def profile(self, citizen_id: str) -> Citizen:
-        try:
-            return Citizen.get(citizen_id)
-        except DoesNotExist as e:
-            raise NotFound("register first with PUT /v1/me", code="not_registered") from e
+        citizen = self._store.get(citizen_id)
+        if citizen is None:
+            raise NotFound("register first with PUT /v1/me", code="not_registered")
+        return citizen
 
     def issue_deposit_code(self, citizen_id: str) -> IssuedCode:
-        """A fresh 6-digit code; a taken code is only reused once it has expired."""
+        """A fresh 6-digit code, valid for the code TTL.
+
+        A number stays reserved long after it expires: a robot may deliver a deposit made
+        with it up to the late-delivery window later, and that deposit must still find
+        the citizen who held the code, never a later holder.
+        """
         self.profile(citizen_id)
         now = self._clock()
-        ttl = self._settings.deposit_code_ttl_seconds
+        s = self._settings
+        ttl = s.deposit_code_ttl_seconds
         if not self._rate_limiter.acquire(
-            f"deposit-codes#{citizen_id}", self._settings.deposit_codes_per_window, ttl, now
+            f"deposit-codes#{citizen_id}", s.deposit_codes_per_window, ttl, now
         ):
             raise TooManyRequests(
-                f"at most {self._settings.deposit_codes_per_window} codes per {ttl // 60} minutes",
+                f"at most {s.deposit_codes_per_window} codes per {ttl} seconds",
                 code="too_many_codes",
             )
         expires_at = now + timedelta(seconds=ttl)
+        reserved_until = (
+            expires_at
+            + timedelta(seconds=s.deposit_max_behind_seconds + s.deposit_max_ahead_seconds)
+            + timedelta(hours=1)
+        )
         for _ in range(CODE_ATTEMPTS):
             code = f"{secrets.randbelow(1_000_000):06d}"
             item = DepositCode(
                 code,
                 citizen_id=citizen_id,
+                issued_at=now,
                 expires_at=expires_at,
                 used_by=None,
-                # Kept a day past expiry so a late-resending robot still gets a clear answer.
-                expires=expires_at + timedelta(days=1),
+                expires=reserved_until,
             )
-            try:
-                item.save(condition=DepositCode.code.does_not_exist() | (DepositCode.expires < now))
+            if self._store.reserve_code(item, now):
                 return IssuedCode(code, expires_at)
-            except PutError as e:
-                if e.cause_response_code != "ConditionalCheckFailedException":
-                    raise
         raise TooManyRequests("no free deposit code right now; try again", code="codes_exhausted")
 
 

@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -35,6 +35,9 @@ from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.errors import RetryableConflict
 
 MAX_CREDIT_ATTEMPTS = 8
+# A robot's clock may run behind the cloud's; a deposit stamped shortly before the code
+# was issued is still the code holder's.
+CLOCK_SKEW = timedelta(minutes=2)
 LEDGER_KIND = "recycling"
 
 
@@ -44,6 +47,7 @@ class PointsStore(Protocol):
     ) -> FirstLook: ...
     def citizen_and_day(self, citizen_id: str, day: str) -> tuple[Citizen | None, CitizenDay]: ...
     def credit(self, cmd: CreditCommand) -> None: ...
+    def record_rejection(self, event_key: str, reason: str, now: datetime) -> ProcessedResult: ...
 
 
 class DeviceDirectory(Protocol):
@@ -124,7 +128,9 @@ class RecyclingService:
         try:
             deposit = rules.Deposit.model_validate(document)
         except ValidationError as e:
-            return self._reject_unparsed("invalid_payload", device_id, event_id, _errors(e), text)
+            return self._reject_unparsed(
+                "invalid_payload", device_id, event_id, _errors(e), _redacted(document)
+            )
         if self._devices.device_type(device_id) != "robot":
             self._quarantine.quarantine(
                 source="deposits",
@@ -150,11 +156,13 @@ class RecyclingService:
         for attempt in range(MAX_CREDIT_ATTEMPTS):
             look = self._store.first_look(key, code=code, phone_hash=phone)
             if look.processed is not None:
-                return _duplicate(deposit.event_id, look.processed)
+                return _answer_again(deposit.event_id, look.processed)
             try:
                 return self._try_credit(key, device_id, deposit, look)
             except rules.DepositRejected as rejected:
-                return _rejected(deposit.event_id, rejected.reason)
+                # Final: a redelivery must get this same answer, never a later credit.
+                recorded = self._store.record_rejection(key, rejected.reason, self._clock())
+                return _answer_again(deposit.event_id, recorded)
             except AlreadyProcessed:
                 continue
             except RetryableConflict:
@@ -253,7 +261,8 @@ def _resolve_citizen(deposit: rules.Deposit, key: str, look: FirstLook) -> tuple
         raise rules.DepositRejected("unknown_citizen")
     if record.used_by is not None and record.used_by != key:
         raise rules.DepositRejected("code_used")
-    if deposit.occurred_at >= record.expires_at:
+    if not record.issued_at - CLOCK_SKEW <= deposit.occurred_at < record.expires_at:
+        # Outside the code's life: expired, or made before this code was issued.
         raise rules.DepositRejected("expired_code")
     return record.citizen_id, record.code
 
@@ -262,7 +271,11 @@ def _rejected(event_id: str | None, reason: str) -> dict[str, Any]:
     return {"event_id": event_id, "status": "rejected", "reason": reason}
 
 
-def _duplicate(event_id: str, previous: ProcessedResult) -> dict[str, Any]:
+def _answer_again(event_id: str, previous: ProcessedResult) -> dict[str, Any]:
+    """The ack for an event already settled: `duplicate` with the first credit, or the
+    first rejection again."""
+    if previous.status != "credited":
+        return _rejected(event_id, previous.reason or "rejected")
     ack: dict[str, Any] = {
         "event_id": event_id,
         "status": "duplicate",

@@ -354,3 +354,71 @@ def test_admins_see_dead_letter_depth(api: Api) -> None:
     depth = {q["queue"]: q["messages"] for q in body["queues"]}
     assert depth == {"gimhae-dev-deposits": 1, "gimhae-dev-device-errors": 0}
     assert api.call("GET", "/v1/admin/dead-letters", as_user="citizen").status == 403
+
+
+def test_a_rejection_is_final_for_that_event(api: Api) -> None:
+    # GIVEN a deposit by a phone number nobody has linked yet: rejected
+    event = deposit("evt-final-001", phone="010-8080-9090", can=2)
+    _deliver(("robot-001", event))
+    # WHEN the citizen links that number, and the robot's event is delivered again
+    _citizen_with_code(api, phone="010-8080-9090")
+    _deliver(("robot-001", event))
+    # THEN the redelivery gets the first answer: one clean delivery credits nothing
+    acks = _acks_for("robot-001")
+    assert [(a["status"], a["reason"]) for a in acks] == [("rejected", "unknown_citizen")] * 2
+    assert _balance(api) == 0
+
+
+def test_a_late_deposit_goes_to_the_code_holder_of_its_time(api: Api, monkeypatch: Any) -> None:
+    # GIVEN Alice's code, which expires; every later draw hits the same number
+    import secrets
+
+    monkeypatch.setattr(secrets, "randbelow", lambda n: 424242)
+    alice_code = _citizen_with_code(api, "alice")
+    assert alice_code == "424242"
+    # WHEN Bob asks for a code: the number is still reserved for Alice's late deposits
+    assert (
+        api.call(
+            "PUT", "/v1/me", as_user="bob", body={"display_name": "b", "district": "naeoe-dong"}
+        ).status
+        == 200
+    )
+    response = api.call("POST", "/v1/me/deposit-codes", as_user="bob")
+    assert response.status == 429 and response.body["error"]["code"] == "codes_exhausted"
+    # AND Alice's deposit, made while the code was valid, arrives late: it is Alice's
+    _deliver(("robot-001", deposit("evt-late-alice", alice_code, can=3)))
+    assert _balance(api, "alice") == 45
+
+
+def test_a_deposit_made_before_the_code_existed_is_refused(api: Api) -> None:
+    code = _citizen_with_code(api)
+    before = datetime.now(UTC) - timedelta(minutes=30)
+    _deliver(("robot-001", deposit("evt-too-early", code, can=1, occurred_at=before)))
+    assert _acks_for("robot-001")[0]["reason"] == "expired_code"
+
+
+def test_changing_the_phone_number_moves_the_link(api: Api) -> None:
+    # GIVEN Alice linked to one number, then to another
+    _citizen_with_code(api, "alice", phone="010-1000-2000")
+    _citizen_with_code(api, "alice", phone="010-3000-4000")
+    # THEN deposits by the old number no longer reach her, the new one does
+    _deliver(
+        ("robot-001", deposit("evt-old-phone", phone="010-1000-2000", can=1)),
+        ("robot-001", deposit("evt-new-phone", phone="010-3000-4000", can=1)),
+    )
+    assert [a["status"] for a in _acks_for("robot-001")] == ["rejected", "credited"]
+    # AND the old number is free for someone else; null removes a link
+    _citizen_with_code(api, "bob", phone="010-1000-2000")
+    _citizen_with_code(api, "bob", phone=None)
+    _deliver(("robot-002", deposit("evt-bob-gone", phone="010-1000-2000", can=1)))
+    assert _acks_for("robot-002")[0]["reason"] == "unknown_citizen"
+
+
+def test_a_forged_cursor_is_refused_not_passed_on(api: Api) -> None:
+    import base64
+
+    _citizen_with_code(api)
+    forged = {"citizen_id": {"S": "citizen-1"}, "entry_id": {"N": "5"}, "x": {"S": "y"}}
+    cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+    response = api.call("GET", f"/v1/me/ledger?cursor={cursor}", as_user="citizen-1")
+    assert response.status == 400

@@ -30,9 +30,10 @@ class QueueSpec:
         return f"{self.name}-dlq"
 
 
-DEPOSITS = QueueSpec("deposits", "DEPOSITS_QUEUE", visibility_timeout_s=60, max_receive_count=5)
+# Visibility timeout: six times the functions' 30 s timeout, as AWS advises for Lambda.
+DEPOSITS = QueueSpec("deposits", "DEPOSITS_QUEUE", visibility_timeout_s=180, max_receive_count=5)
 DEVICE_ERRORS = QueueSpec(
-    "device-errors", "DEVICE_ERRORS_QUEUE", visibility_timeout_s=60, max_receive_count=5
+    "device-errors", "DEVICE_ERRORS_QUEUE", visibility_timeout_s=180, max_receive_count=5
 )
 
 ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS)

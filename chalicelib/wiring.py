@@ -6,6 +6,7 @@ should pay at cold start only for the services it uses.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -24,12 +25,24 @@ logger = Logger(service="gimhae-smart-city")
 metrics = Metrics(namespace="GimhaeSmartCity", service="gimhae-smart-city")
 
 
+_metrics_lock = threading.Lock()
+
+
+def count(name: str, value: float = 1) -> None:
+    """Add to a Count metric. Locked: the local stack runs handlers on several threads."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
 def publish_metrics() -> None:
     """Flush this invocation's metrics. Powertools keeps them when metrics are disabled
     (POWERTOOLS_METRICS_DISABLED), which would grow a warm container's memory: clear anyway."""
-    if metrics.metric_set:
-        metrics.flush_metrics()
-    metrics.clear_metrics()
+    with _metrics_lock:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+        metrics.clear_metrics()
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -32,6 +33,7 @@ from iot import topics
 log = logging.getLogger(__name__)
 
 NOT_AUTHORIZED = 135
+ACK_LOG_SIZE = 1000
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _KST = dt.timezone(dt.timedelta(hours=9))
 
@@ -280,8 +282,8 @@ class RobotClient(DeviceClient):
         self._pending: dict[str, Future[dict[str, Any]]] = {}
         self._ack_lock = threading.Lock()
         self._ack_subscribed = False
-        # Every ack received, in arrival order: what the robot's screen and log would show.
-        self.ack_log: list[dict[str, Any]] = []
+        # The latest acks received, in arrival order: what the robot's screen and log show.
+        self.ack_log: deque[dict[str, Any]] = deque(maxlen=ACK_LOG_SIZE)
 
     def _ensure_ack_subscription(self) -> None:
         with self._ack_lock:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from chalicelib.adapters.dynamodb_models import QuarantinedMessage
@@ -11,11 +10,6 @@ from chalicelib.domain.ids import sortable_id
 
 RETENTION = timedelta(days=90)
 MAX_STORED_PAYLOAD = 16 * 1024
-
-
-@dataclass(frozen=True)
-class QuarantinePage:
-    items: list[QuarantinedMessage]
 
 
 class DynamoDbQuarantine:

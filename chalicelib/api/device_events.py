@@ -15,18 +15,14 @@ if TYPE_CHECKING:
 
 
 def deposit_record_handler(record: SQSRecord) -> None:
-    from aws_lambda_powertools.metrics import MetricUnit
-
     outcome = wiring.recycling().handle_rule_message(record.body)
     ack = outcome.ack or {}
     status = str(ack.get("status") or "unanswered")
-    wiring.metrics.add_metric(name=f"Deposits{status.capitalize()}", unit=MetricUnit.Count, value=1)
+    wiring.count(f"Deposits{status.capitalize()}")
     if status == "credited":
-        wiring.metrics.add_metric(
-            name="PointsCredited", unit=MetricUnit.Count, value=int(ack.get("points") or 0)
-        )
+        wiring.count("PointsCredited", int(ack.get("points") or 0))
     if outcome.quarantined:
-        wiring.metrics.add_metric(name="MessagesQuarantined", unit=MetricUnit.Count, value=1)
+        wiring.count("MessagesQuarantined")
     wiring.logger.info(
         "deposit handled",
         extra={
@@ -51,9 +47,7 @@ def rule_error_record_handler(record: SQSRecord) -> None:
     if error.get("base64OriginalPayload"):
         raw = base64.b64decode(error["base64OriginalPayload"])
         payload = redact_phones(raw.decode("utf-8", errors="replace"))
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    wiring.metrics.add_metric(name="RuleActionFailures", unit=MetricUnit.Count, value=1)
+    wiring.count("RuleActionFailures")
     wiring.quarantine().quarantine(
         source="rule-errors",
         reason="rule_action_failed",

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chalice import Blueprint, Chalice, Response
+from chalice import Chalice, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
@@ -145,7 +145,3 @@ def require_admin(request: Request) -> Principal:
     if not who.is_in(config.settings().admin_group):
         raise Forbidden("this needs the admin group", code="admin_required")
     return who
-
-
-def blueprint(name: str) -> Blueprint:
-    return Blueprint(name)

@@ -94,13 +94,12 @@ class Deposit(BaseModel):
 
 
 class RuleEnvelope(BaseModel):
-    """What the robot_deposits topic rule delivers: the raw payload plus who sent it."""
+    """What the robot_deposits topic rule delivers: the raw payload and, from the topic,
+    the device that sent it (the rule adds client_id and received_at too; unused here)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     payload: str
     device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    client_id: str | None = None
-    received_at: int | None = None
 
 
 RejectReason = Literal[

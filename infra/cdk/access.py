@@ -24,7 +24,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib import topics
-from infra.cdk.functions import AUTHORIZER, DYNAMODB, SQS, Function
+from infra.cdk.functions import API, AUTHORIZER, DYNAMODB, SQS, Function
 from infra.cdk.stage import Stage
 
 TABLE_ACTIONS = [
@@ -64,7 +64,9 @@ class DataPlane:
     dead_letter_queues: list[sqs.IQueue]
 
 
-def domain_statements(stage: Stage, data: DataPlane) -> list[iam.PolicyStatement]:
+def domain_statements(stage: Stage, data: DataPlane, kind: str) -> list[iam.PolicyStatement]:
+    """The data plane, less what a kind of function never does: the API never acks a
+    robot; only the API reads dead-letter depth for admins."""
     stack = cdk.Stack.of(data.alerts_topic)
     tables = [t.table_arn for t in data.tables]
     parameter = stack.format_arn(
@@ -75,7 +77,7 @@ def domain_statements(stage: Stage, data: DataPlane) -> list[iam.PolicyStatement
     ack_topic = stack.format_arn(
         service="iot", resource="topic", resource_name=topics.deposit_ack(stage.city, "*")
     )
-    return [
+    statements = [
         iam.PolicyStatement(
             sid="Tables",
             actions=TABLE_ACTIONS,
@@ -102,18 +104,25 @@ def domain_statements(stage: Stage, data: DataPlane) -> list[iam.PolicyStatement
             actions=["s3:GetObject", "s3:PutObject"],
             resources=[data.exports_bucket.arn_for_objects("*")],
         ),
-        iam.PolicyStatement(sid="RobotAcks", actions=["iot:Publish"], resources=[ack_topic]),
-        iam.PolicyStatement(
-            sid="DeadLetterDepth",  # admins see how many messages each DLQ holds
-            actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
-            resources=[q.queue_arn for q in data.dead_letter_queues],
-        ),
-        iam.PolicyStatement(
-            sid="IotEndpoint",
-            actions=["iot:DescribeEndpoint"],
-            resources=["*"],  # DescribeEndpoint has no resource type: "*" is the only form
-        ),
     ]
+    if kind == API:
+        statements.append(
+            iam.PolicyStatement(
+                sid="DeadLetterDepth",  # admins see how many messages each DLQ holds
+                actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+                resources=[q.queue_arn for q in data.dead_letter_queues],
+            )
+        )
+    else:
+        statements += [
+            iam.PolicyStatement(sid="RobotAcks", actions=["iot:Publish"], resources=[ack_topic]),
+            iam.PolicyStatement(
+                sid="IotEndpoint",
+                actions=["iot:DescribeEndpoint"],
+                resources=["*"],  # DescribeEndpoint has no resource type: "*" is the only form
+            ),
+        ]
+    return statements
 
 
 def function_role(
@@ -128,7 +137,7 @@ def function_role(
 ) -> iam.Role:
     statements: list[iam.PolicyStatement] = []
     if function.kind != AUTHORIZER:
-        statements += domain_statements(stage, data)
+        statements += domain_statements(stage, data, function.kind)
     if function.kind == SQS:
         if queue is None:
             raise ValueError(f"{function.handler} consumes a queue this stack does not create")

@@ -76,7 +76,9 @@ class Keys(Construct):
                     sid="CloudWatchAlarms",
                     principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
+                    resources=["*"],  # in a key policy, "*" is this key
+                    # Only this account's alarms (confused-deputy guard).
+                    conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
                 )
             ),
         )

@@ -73,18 +73,18 @@ def _up(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     demo = None
-    if options.demo:
-        from infra.local.demo import Demo
-
-        demo = Demo(document, options.state_dir)
-        demo.start()
-    timings = ", ".join(f"{k} {v:.2f}s" for k, v in stack.timings.items())
-    print(f"local stack ready ({timings})", flush=True)
-    print(f"  API   {document['api_url']}", flush=True)
-    print(f"  AWS   {document['aws_endpoint_url']}", flush=True)
-    print(f"  MQTT  mqtts://127.0.0.1:{options.mqtt_port}", flush=True)
-    print(f"  state {stack.stack_file}  (Ctrl-C stops everything)", flush=True)
     try:
+        if options.demo:
+            from infra.local.demo import Demo
+
+            demo = Demo(document, options.state_dir)
+            demo.start()
+        timings = ", ".join(f"{k} {v:.2f}s" for k, v in stack.timings.items())
+        print(f"local stack ready ({timings})", flush=True)
+        print(f"  API   {document['api_url']}", flush=True)
+        print(f"  AWS   {document['aws_endpoint_url']}", flush=True)
+        print(f"  MQTT  mqtts://127.0.0.1:{options.mqtt_port}", flush=True)
+        print(f"  state {stack.stack_file}  (Ctrl-C stops everything)", flush=True)
         while not stop.wait(0.5):
             pass
     finally:

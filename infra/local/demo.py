@@ -28,7 +28,7 @@ PERIOD_S = 3.0
 class Demo:
     def __init__(self, stack: dict[str, Any], state_dir: Path) -> None:
         self._stack = stack
-        self._token = ensure_issuer(state_dir).mint(DEMO_CITIZEN)
+        self._issuer = ensure_issuer(state_dir)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo", daemon=True)
         self._robots: list[RobotClient] = []
@@ -73,7 +73,9 @@ class Demo:
                 try:
                     citizen = {"code": self._api("POST", "/v1/me/deposit-codes", None)["code"]}
                 except urllib.error.HTTPError as e:  # 429: the app limits codes per citizen
-                    print(f"demo: no code this time ({e.code}); using the phone number")
+                    print(f"demo: no code this time (HTTP {e.code}); using the phone number")
+                except urllib.error.URLError as e:
+                    print(f"demo: the API did not answer ({e.reason}); using the phone number")
             event = {
                 "event_id": new_event_id(),
                 "citizen": citizen,
@@ -101,7 +103,11 @@ class Demo:
             self._stack["api_url"] + path,
             data=json.dumps(body).encode() if body is not None else None,
             method=method,
-            headers={"content-type": "application/json", "authorization": f"Bearer {self._token}"},
+            headers={
+                "content-type": "application/json",
+                # A fresh token each time: the demo may run longer than a token lives.
+                "authorization": f"Bearer {self._issuer.mint(DEMO_CITIZEN)}",
+            },
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())

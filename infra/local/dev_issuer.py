@@ -7,7 +7,9 @@ exactly as it reads Cognito's JWKS over HTTPS in AWS.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -61,22 +63,18 @@ def ensure_issuer(state_dir: Path) -> DevIssuer:
     key_file = folder / "signing-key.pem"
     jwks_file = folder / "jwks.json"
     if not key_file.exists():
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        key_file.chmod(0o600)
+        _create_key(key_file)
     private = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
-    kid = jwt.utils.base64url_encode(json.dumps(public_jwk, sort_keys=True).encode()[:32]).decode()[
-        :16
-    ]
+    thumbprint = hashlib.sha256(json.dumps(public_jwk, sort_keys=True).encode()).digest()
+    kid = jwt.utils.base64url_encode(thumbprint[:12]).decode()
     public_jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
-    jwks_file.write_text(json.dumps({"keys": [public_jwk]}), encoding="utf-8")
+    document = json.dumps({"keys": [public_jwk]})
+    if not jwks_file.exists() or jwks_file.read_text(encoding="utf-8") != document:
+        # Atomic: the running stack's authorizer may be reading it.
+        tmp = jwks_file.with_name(f".jwks.{os.getpid()}.tmp")
+        tmp.write_text(document, encoding="utf-8")
+        tmp.replace(jwks_file)
     return DevIssuer(
         issuer=f"https://dev-issuer.local/{folder.parent.name}",
         audience=AUDIENCE,
@@ -84,3 +82,19 @@ def ensure_issuer(state_dir: Path) -> DevIssuer:
         key_file=key_file,
         kid=kid,
     )
+
+
+def _create_key(key_file: Path) -> None:
+    """Written once, 0600 from the start; a second process racing us keeps the first key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)

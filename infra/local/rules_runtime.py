@@ -62,7 +62,8 @@ class RuleEngine:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._inbox.put(None)
-        self._worker.join(timeout)
+        if self._worker.is_alive():
+            self._worker.join(timeout)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         # The broker's thread must stay free: the work happens on our worker, in order.

@@ -190,8 +190,8 @@ class LocalStack:
             fleet_grants([(d["device_id"], d["type"]) for d in self.fleet["devices"]], self.city),
             backend_identity=BACKEND_IDENTITY,
         )
-        broker.start()
         self._stops.append(broker.stop)
+        broker.start()
         self.mqtt = BackendMqtt(
             "127.0.0.1",
             o.mqtt_port,
@@ -200,8 +200,8 @@ class LocalStack:
             str(self.backend_cert.key_file),
             client_id=BACKEND_IDENTITY,
         )
-        self.mqtt.start()
         self._stops.append(self.mqtt.stop)
+        self.mqtt.start()
         self._step("broker", t)
 
         # 6. The rest of IoT Core: data plane and shadows, then the rules engine.
@@ -211,11 +211,11 @@ class LocalStack:
 
         self._stops.append(install_iot_data_bridge(self.mqtt))
         shadows = ShadowTopicBridge(self.mqtt, self.iot_data)
-        shadows.start()
         self._stops.append(shadows.stop)
+        shadows.start()
         self.rules = RuleEngine(self.mqtt, self.iot, self.sqs)
-        self.rules.start()
         self._stops.append(self.rules.stop)
+        self.rules.start()
         self._step("iot_core", t)
 
         # 7. The real Chalice app: event sources and schedules, then the API.
@@ -251,10 +251,10 @@ class LocalStack:
             state_dir=o.state_dir,
         )
         for source in sources:
-            source.start()
             self._stops.append(source.stop)
-        scheduler.start()
+            source.start()
         self._stops.append(scheduler.stop)
+        scheduler.start()
         self.sources = sources
         config = Config.create(chalice_stage="dev", app_name=app.app_name)
         server = serve(app, config, "127.0.0.1", o.api_port)

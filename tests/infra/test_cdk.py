@@ -391,6 +391,9 @@ def test_each_function_has_its_own_role(synth: Synth, stage: str) -> None:
         else:
             assert "dynamodb:GetItem" in actions
             assert "dynamodb:Scan" not in actions
+        # Only device handlers answer robots; only the API reads dead-letter depth.
+        assert ("iot:Publish" in actions) == (kinds[logical_id] not in ("api", "authorizer"))
+        assert ("sqs:GetQueueAttributes" in actions) == (kinds[logical_id] in ("api", "sqs"))
         sqs_events = [
             e for e in function["Properties"].get("Events", {}).values() if e["Type"] == "SQS"
         ]

@@ -157,6 +157,7 @@ def profile_view(citizen: Citizen, today_steps: int = 0, week_steps: int = 0) ->
         "balance": int(citizen.balance),
         "lifetime_earned": int(citizen.lifetime_earned),
         "lifetime_paid": int(citizen.lifetime_paid),
+        "phone_linked": citizen.phone_hash is not None,
         "today_steps": today_steps,
         "week_steps": week_steps,
         "created_at": iso(citizen.created_at),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.functional.conftest import Api
 
 
@@ -22,6 +24,7 @@ def test_register_then_read_profile(api: Api) -> None:
     assert response.body["district_name"] == "내외동"
     for field in ("balance", "lifetime_earned", "lifetime_paid", "today_steps", "week_steps"):
         assert response.body[field] == 0
+    assert response.body["phone_linked"] is False
 
 
 def test_update_keeps_the_balance_fields(api: Api) -> None:
@@ -121,6 +124,10 @@ def test_phone_number_taken_by_another_citizen_is_409(api: Api) -> None:
     )
     assert response.status == 409
     assert response.body["error"]["code"] == "phone_taken"
+    # AND the refused request changed nothing: b is not registered, a keeps the number
+    assert api.call("GET", "/v1/me", as_user="b").status == 404
+    assert api.call("GET", "/v1/me", as_user="a").body["phone_linked"] is True
+    assert "5678" not in json.dumps(api.call("GET", "/v1/me", as_user="a").body)
 
 
 def test_invalid_phone_is_422(api: Api) -> None:

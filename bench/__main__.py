@@ -129,9 +129,9 @@ def bench_requests() -> dict[str, Any]:
     """Requests per deposit, by service and operation, for three kinds of delivery."""
     import botocore.client
 
-    for name, value in json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["dev"][
-        "environment_variables"
-    ].items():
+    from infra.local.stack import stage_environment
+
+    for name, value in stage_environment("dev").items():
         os.environ.setdefault(name, value)
     os.environ.update(
         {

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from infra.local.stack import stage_environment
 
-_stage = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))["stages"]
-for _name, _value in _stage["dev"]["environment_variables"].items():
+for _name, _value in stage_environment("dev").items():
     os.environ.setdefault(_name, _value)
 os.environ.update(
     {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from infra.local.stack import ROOT as ROOT  # re-exported: the tests' repository root
 from infra.local.stack import stage_environment
 
 for _name, _value in stage_environment("dev").items():

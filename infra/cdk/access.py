@@ -2,7 +2,8 @@
 
 - the authorizer gets nothing but its logs (it only fetches the pool's public JWKS);
 - the API handler and the event handlers get the domain's data plane: item-level DynamoDB
-  actions on the app's tables (no Scan: nothing in a request path may scan), the phone-hash
+  actions on the tables chalicelib/table_access.py declares for them (no Scan: nothing in
+  a request path may scan), the phone-hash
   parameter, the data key, the alerts topic, the export bucket, publishing robot acks and
   reading the dead-letter queues' depth;
 - a queue consumer also gets its own queue, a stream consumer its own stream and
@@ -24,7 +25,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib import topics
+from chalicelib.table_access import TABLES_BY_FUNCTION
 from infra.cdk.functions import API, AUTHORIZER, DYNAMODB, SQS, Function
+from infra.cdk.names import model_key
 from infra.cdk.stage import Stage
 
 TABLE_ACTIONS = [
@@ -56,7 +59,8 @@ STREAM_CONSUMER_ACTIONS = [
 class DataPlane:
     """The resources the app's domain touches."""
 
-    tables: list[dynamodb.Table]
+    tables: dict[str, dynamodb.Table]
+    """By model key (`names.model_key`)."""
     data_key: kms.IKey
     alerts_key: kms.IKey
     alerts_topic: sns.ITopic
@@ -64,11 +68,25 @@ class DataPlane:
     dead_letter_queues: list[sqs.IQueue]
 
 
-def domain_statements(stage: Stage, data: DataPlane, kind: str) -> list[iam.PolicyStatement]:
-    """The data plane, less what a kind of function never does: the API never acks a
-    robot; only the API reads dead-letter depth for admins."""
+def function_tables(function: Function, data: DataPlane) -> list[dynamodb.Table]:
+    """The tables chalicelib/table_access.py declares for this function, and no others."""
+    try:
+        models = TABLES_BY_FUNCTION[function.handler]
+    except KeyError:
+        raise ValueError(
+            f"{function.handler} is not in chalicelib/table_access.py: declare its tables"
+        ) from None
+    return [data.tables[model_key(model)] for model in models]
+
+
+def domain_statements(
+    stage: Stage, data: DataPlane, function: Function
+) -> list[iam.PolicyStatement]:
+    """The data plane this function needs: its declared tables; the API never acks a robot;
+    only the API reads dead-letter depth for admins."""
+    kind = function.kind
     stack = cdk.Stack.of(data.alerts_topic)
-    tables = [t.table_arn for t in data.tables]
+    tables = [t.table_arn for t in function_tables(function, data)]
     parameter = stack.format_arn(
         service="ssm",
         resource="parameter",
@@ -137,7 +155,7 @@ def function_role(
 ) -> iam.Role:
     statements: list[iam.PolicyStatement] = []
     if function.kind != AUTHORIZER:
-        statements += domain_statements(stage, data, function.kind)
+        statements += domain_statements(stage, data, function)
     if function.kind == SQS:
         if queue is None:
             raise ValueError(f"{function.handler} consumes a queue this stack does not create")

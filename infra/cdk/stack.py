@@ -49,7 +49,7 @@ class GimhaeStack(cdk.Stack):
             tables=self.tables,
             queues=self.queues,
             data=DataPlane(
-                tables=list(self.tables.by_model.values()),
+                tables=dict(self.tables.by_model),
                 data_key=self.keys.data,
                 alerts_key=self.keys.alerts,
                 alerts_topic=self.alerts.topic,

@@ -448,3 +448,31 @@ def test_cfn_lint_finds_no_errors(synth: Synth, stage: str) -> None:
     matches = lint_file(path, config=ManualArgs(regions=["ap-northeast-2"]))
     errors = [str(m) for m in matches if m.rule.id.startswith("E")]
     assert errors == []
+
+
+def test_each_function_may_touch_only_its_declared_tables(synth: Synth, stage: str) -> None:
+    from chalicelib.table_access import TABLES_BY_FUNCTION
+
+    resources = synth.templates[stage]["Resources"]
+    table_names = {
+        rid: r["Properties"]["TableName"]
+        for rid, r in resources.items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
+    functions = {f.logical_id: f for f in synth.stacks[stage].api.functions}
+    for logical_id, function in synth.resources(stage, "AWS::Serverless::Function").items():
+        role = resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+        granted = {
+            table_names[ref["Fn::GetAtt"][0]]
+            for p in role.get("Policies", [])
+            for s in p["PolicyDocument"]["Statement"]
+            if "dynamodb:GetItem" in _as_list(s["Action"])
+            for ref in _as_list(s["Resource"])
+            if isinstance(ref, dict) and "Fn::GetAtt" in ref
+        }
+        handler = functions[logical_id].handler
+        declared = {
+            synth.stacks[stage].stage.names.tables[model_key(m)]
+            for m in TABLES_BY_FUNCTION.get(handler, ())
+        }
+        assert granted == declared, handler

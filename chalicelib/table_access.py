@@ -1,0 +1,35 @@
+"""Which tables each Lambda function of the app touches: the one source for its IAM grants.
+
+The CDK app grants a function exactly these tables (and refuses to synthesize a function
+missing here); a functional test records the tables each function really touches on moto
+and checks they are declared, so a grant cannot silently fall behind the code.
+Keys are Chalice's function names: `api_handler` for every route, else the handler's name.
+"""
+
+from __future__ import annotations
+
+from pynamodb.models import Model
+
+from chalicelib.adapters import dynamodb_models as m
+
+TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
+    "api_handler": (
+        m.Citizen,
+        m.PhoneLink,
+        m.DepositCode,
+        m.RateWindow,
+        m.LedgerEntry,
+        m.QuarantinedMessage,
+    ),
+    "handle_deposits": (
+        m.ProcessedEvent,
+        m.DepositCode,
+        m.PhoneLink,
+        m.Citizen,
+        m.CitizenDay,
+        m.LedgerEntry,
+        m.Device,
+        m.QuarantinedMessage,
+    ),
+    "handle_rule_errors": (m.QuarantinedMessage,),
+}

@@ -1,0 +1,110 @@
+"""Each function touches only the tables chalicelib/table_access.py declares for it (the
+CDK grants exactly those): record what the real code touches on moto while it works."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.client
+
+from chalicelib.adapters.dynamodb_models import ALL_MODELS
+from chalicelib.table_access import TABLES_BY_FUNCTION
+from tests.functional.conftest import (
+    Api,
+    deposit,
+    invoke_deposits,
+    rule_message,
+    sqs_record,
+)
+
+MODEL_BY_TABLE = {model.Meta.table_name: model.__name__ for model in ALL_MODELS}
+
+
+def _tables_in(params: dict[str, Any]) -> set[str]:
+    names = set()
+    if "TableName" in params:
+        names.add(params["TableName"])
+    names.update(params.get("RequestItems", {}))
+    for item in params.get("TransactItems", []):
+        for operation in item.values():
+            names.add(operation["TableName"])
+    return names
+
+
+@contextlib.contextmanager
+def touched() -> Iterator[set[str]]:
+    found: set[str] = set()
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            found.update(MODEL_BY_TABLE.get(t, t) for t in _tables_in(params))
+        return original(self, operation, params)
+
+    botocore.client.BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    try:
+        yield found
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def _declared(function: str) -> set[str]:
+    return {model.__name__ for model in TABLES_BY_FUNCTION[function]}
+
+
+def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
+    with touched() as tables:
+        body = {"display_name": "a", "district": "naeoe-dong", "phone": "010-2020-3030"}
+        api.call("PUT", "/v1/me", as_user="a", body=body)
+        api.call("PUT", "/v1/me", as_user="a", body={**body, "phone": "010-2020-4040"})
+        api.call("GET", "/v1/me", as_user="a")
+        api.call("POST", "/v1/me/deposit-codes", as_user="a")
+        api.call("GET", "/v1/me/ledger", as_user="a")
+        api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True)
+        api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True)
+    # Exactly: nothing undeclared is touched, and nothing declared goes unused.
+    assert tables == _declared("api_handler")
+
+
+def test_the_deposit_handler_touches_only_its_declared_tables(api: Api) -> None:
+    body = {"display_name": "b", "district": "naeoe-dong", "phone": "010-5050-6060"}
+    api.call("PUT", "/v1/me", as_user="b", body=body)
+    code = api.call("POST", "/v1/me/deposit-codes", as_user="b").body["code"]
+    events = [
+        ("robot-001", deposit("evt-acc-0001", code, can=1)),
+        ("robot-001", deposit("evt-acc-0001", code, can=1)),
+        ("robot-002", deposit("evt-acc-0002", phone="010-5050-6060", pet=1)),
+        ("robot-002", deposit("evt-acc-0003", phone="010-0000-0000", pet=1)),
+        ("robot-002", b"{not json"),
+        ("robot-999", deposit("evt-acc-0004", phone="010-5050-6060", pet=1)),
+    ]
+    with touched() as tables:
+        invoke_deposits(
+            [sqs_record(rule_message(d, p), f"m{i}") for i, (d, p) in enumerate(events)]
+        )
+    assert tables == _declared("handle_deposits")
+
+
+def test_the_rule_error_handler_touches_only_its_declared_tables(aws: Any) -> None:
+    from app import handle_rule_errors
+    from infra.local.event_sources import LambdaContext
+
+    error = {
+        "ruleName": "robot_deposits",
+        "topic": "gimhae/robots/robot-001/deposits",
+        "clientId": "robot-001",
+        "base64OriginalPayload": "e30=",
+        "failures": [],
+    }
+    with touched() as tables:
+        handle_rule_errors({"Records": [sqs_record(error, "e1")]}, LambdaContext("errors"))
+    assert tables == _declared("handle_rule_errors")
+
+
+def test_every_function_of_the_app_declares_its_tables() -> None:
+    from app import app
+
+    functions = {"api_handler"} | {source.name for source in app.event_sources}
+    assert functions == set(TABLES_BY_FUNCTION)

@@ -129,21 +129,9 @@ def bench_requests() -> dict[str, Any]:
     """Requests per deposit, by service and operation, for three kinds of delivery."""
     import botocore.client
 
-    from infra.local.stack import stage_environment
+    from infra.local.stack import use_in_process_emulator
 
-    for name, value in stage_environment("dev").items():
-        os.environ.setdefault(name, value)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "ap-northeast-2",
-            "PHONE_HASH_KEY": "bench",
-            "IOT_DATA_ENDPOINT": "https://data-ats.iot.ap-northeast-2.amazonaws.com",
-        }
-    )
-    os.environ.pop("PHONE_HASH_KEY_PARAMETER", None)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    use_in_process_emulator("bench")
     from moto import mock_aws
 
     calls: Counter[str] = Counter()

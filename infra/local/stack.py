@@ -53,6 +53,27 @@ def stage_environment(stage: str = "dev") -> dict[str, str]:
     return dict(config["stages"][stage]["environment_variables"])
 
 
+def use_in_process_emulator(phone_hash_key: str) -> None:
+    """Configure this process for the dev stage on moto's in-process `mock_aws` (tests,
+    benchmarks): fake credentials, no endpoint override, the emulator's IoT data host."""
+    for name, value in stage_environment("dev").items():
+        os.environ.setdefault(name, value)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "PHONE_HASH_KEY": phone_hash_key,
+            # moto answers the IoT data plane at its generic host, not an account endpoint.
+            "IOT_DATA_ENDPOINT": f"https://data-ats.iot.{REGION}.amazonaws.com",
+        }
+    )
+    for name in ("PHONE_HASH_KEY_PARAMETER", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+
+
 def display_path(path: Path) -> str:
     """Relative to the repository when inside it (DESIGN §7), absolute otherwise."""
     try:

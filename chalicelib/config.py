@@ -57,6 +57,11 @@ def resource_name(env_name: str, logical: str) -> str:
     return _env(env_name, f"{resource_prefix()}-{logical}")
 
 
+def table_name(logical: str) -> str:
+    """A table's name, read when used: `<prefix>-<logical>`."""
+    return f"{resource_prefix()}-{logical}"
+
+
 def region() -> str:
     return os.environ.get("AWS_REGION") or _env("AWS_DEFAULT_REGION", "ap-northeast-2")
 

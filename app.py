@@ -7,10 +7,11 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib import queues
-from chalicelib.api import admin, auth, device_events, http, me
+from chalicelib import queues, streams
+from chalicelib.api import admin, auth, device_events, http, me, observability, stream_events
 
 app = Chalice(app_name="gimhae-smart-city")
+observability.install(app)
 http.install(app)
 app.register_blueprint(auth.bp)
 app.register_blueprint(me.bp)
@@ -25,3 +26,12 @@ def handle_deposits(event: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=queues.DEVICE_ERRORS.name, batch_size=queues.DEVICE_ERRORS.batch_size)
 def handle_rule_errors(event: Any) -> dict[str, Any]:
     return device_events.process(event, device_events.rule_error_record_handler)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.LEDGER_CHANGES.stream_arn(),
+    batch_size=streams.LEDGER_CHANGES.batch_size,
+    starting_position=streams.LEDGER_CHANGES.starting_position,
+)
+def handle_ledger_changes(event: Any) -> dict[str, Any]:
+    return stream_events.process(event, stream_events.ledger_record_handler)

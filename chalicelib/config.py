@@ -1,7 +1,8 @@
 """Configuration from the environment: every variable name lives here, read once per container.
 
-`.chalice/config.json` sets these per stage; the CDK app and the local stack supply the
-resource names they create. Business rules (rates, limits) are configuration too (DESIGN §5).
+`.chalice/config.json` sets these per stage; resource names derive from the stage's prefix,
+so the CDK app and the local stack read them from here too. Business rules (rates, limits)
+are configuration (DESIGN §5), their defaults written once, in `Settings`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,8 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-# Resource names.
-CITIZENS_TABLE = "CITIZENS_TABLE"
-LEDGER_TABLE = "LEDGER_TABLE"
-DEPOSIT_CODES_TABLE = "DEPOSIT_CODES_TABLE"
-CITIZEN_DAYS_TABLE = "CITIZEN_DAYS_TABLE"
-PROCESSED_EVENTS_TABLE = "PROCESSED_EVENTS_TABLE"
-PHONE_LINKS_TABLE = "PHONE_LINKS_TABLE"
-DEVICES_TABLE = "DEVICES_TABLE"
-QUARANTINE_TABLE = "QUARANTINE_TABLE"
-RATE_WINDOWS_TABLE = "RATE_WINDOWS_TABLE"
+# Resource names: every table, queue, topic and bucket is `<prefix>-<logical>`, derived
+# when used (chalicelib.adapters.dynamodb_models, chalicelib.queues, chalicelib.streams).
 RESOURCE_PREFIX = "RESOURCE_PREFIX"
 
 # Behaviour.
@@ -32,6 +25,7 @@ DEPOSIT_CODE_TTL_SECONDS = "DEPOSIT_CODE_TTL_SECONDS"
 DEPOSIT_CODES_PER_WINDOW = "DEPOSIT_CODES_PER_WINDOW"
 DEPOSIT_MAX_AHEAD_SECONDS = "DEPOSIT_MAX_AHEAD_SECONDS"
 DEPOSIT_MAX_BEHIND_SECONDS = "DEPOSIT_MAX_BEHIND_SECONDS"
+PAYOUT_THRESHOLD = "PAYOUT_THRESHOLD"
 PHONE_HASH_KEY = "PHONE_HASH_KEY"
 PHONE_HASH_KEY_PARAMETER = "PHONE_HASH_KEY_PARAMETER"
 IOT_DATA_ENDPOINT = "IOT_DATA_ENDPOINT"
@@ -52,14 +46,13 @@ def resource_prefix() -> str:
     return _env(RESOURCE_PREFIX, "gimhae-dev")
 
 
-def resource_name(env_name: str, logical: str) -> str:
-    """A table or queue name: the stage's explicit setting, else `<prefix>-<logical>`."""
-    return _env(env_name, f"{resource_prefix()}-{logical}")
+def resource_name(logical: str, prefix: str | None = None) -> str:
+    """A stage's name for a resource: `<prefix>-<logical>`; the prefix is this process's
+    stage's unless given (the CDK app names several stages in one process)."""
+    return f"{prefix or resource_prefix()}-{logical}"
 
 
-def table_name(logical: str) -> str:
-    """A table's name, read when used: `<prefix>-<logical>`."""
-    return f"{resource_prefix()}-{logical}"
+table_name = resource_name
 
 
 def region() -> str:
@@ -76,6 +69,7 @@ class Settings:
     deposit_codes_per_window: int = 5
     deposit_max_ahead_seconds: int = 600
     deposit_max_behind_seconds: int = 7 * 24 * 3600
+    payout_threshold: int = 2000
     phone_hash_key: str | None = None
     phone_hash_key_parameter: str | None = None
     iot_data_endpoint: str | None = None
@@ -86,24 +80,37 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        rates = json.loads(_env(POINTS_PER_ITEM, '{"can": 15, "pet": 10}'))
+        """The stage's settings: each variable when set, else the default above."""
+        d = cls()
+        rates = os.environ.get(POINTS_PER_ITEM)
         return cls(
-            city=_env(CITY, "gimhae"),
-            stage=_env(STAGE, "dev"),
-            points_per_item={str(k): int(v) for k, v in rates.items()},
-            daily_item_limit=int(_env(DAILY_ITEM_LIMIT, "100")),
-            deposit_code_ttl_seconds=int(_env(DEPOSIT_CODE_TTL_SECONDS, "300")),
-            deposit_codes_per_window=int(_env(DEPOSIT_CODES_PER_WINDOW, "5")),
-            deposit_max_ahead_seconds=int(_env(DEPOSIT_MAX_AHEAD_SECONDS, "600")),
-            deposit_max_behind_seconds=int(_env(DEPOSIT_MAX_BEHIND_SECONDS, str(7 * 24 * 3600))),
+            city=_env(CITY, d.city),
+            stage=_env(STAGE, d.stage),
+            points_per_item=(
+                {str(k): int(v) for k, v in json.loads(rates).items()}
+                if rates
+                else d.points_per_item
+            ),
+            daily_item_limit=_int(DAILY_ITEM_LIMIT, d.daily_item_limit),
+            deposit_code_ttl_seconds=_int(DEPOSIT_CODE_TTL_SECONDS, d.deposit_code_ttl_seconds),
+            deposit_codes_per_window=_int(DEPOSIT_CODES_PER_WINDOW, d.deposit_codes_per_window),
+            deposit_max_ahead_seconds=_int(DEPOSIT_MAX_AHEAD_SECONDS, d.deposit_max_ahead_seconds),
+            deposit_max_behind_seconds=_int(
+                DEPOSIT_MAX_BEHIND_SECONDS, d.deposit_max_behind_seconds
+            ),
+            payout_threshold=_int(PAYOUT_THRESHOLD, d.payout_threshold),
             phone_hash_key=os.environ.get(PHONE_HASH_KEY) or None,
             phone_hash_key_parameter=os.environ.get(PHONE_HASH_KEY_PARAMETER) or None,
             iot_data_endpoint=os.environ.get(IOT_DATA_ENDPOINT) or None,
-            jwt_issuer=_env(JWT_ISSUER, ""),
-            jwt_audience=_env(JWT_AUDIENCE, ""),
-            jwks_url=_env(JWKS_URL, ""),
-            admin_group=_env(ADMIN_GROUP, "admin"),
+            jwt_issuer=_env(JWT_ISSUER, d.jwt_issuer),
+            jwt_audience=_env(JWT_AUDIENCE, d.jwt_audience),
+            jwks_url=_env(JWKS_URL, d.jwks_url),
+            admin_group=_env(ADMIN_GROUP, d.admin_group),
         )
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
 
 
 @lru_cache(maxsize=1)
@@ -111,15 +118,14 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-ALERTS_TOPIC = "ALERTS_TOPIC"
+# Set by the CDK app for what the next capabilities will publish, store and encrypt to.
 ALERTS_TOPIC_ARN = "ALERTS_TOPIC_ARN"
-EXPORTS_BUCKET = "EXPORTS_BUCKET"
 PAYOUT_KMS_KEY_ID = "PAYOUT_KMS_KEY_ID"
 
 
-def alerts_topic_name() -> str:
-    return resource_name(ALERTS_TOPIC, "alerts")
+def alerts_topic_name(prefix: str | None = None) -> str:
+    return resource_name("alerts", prefix)
 
 
-def exports_bucket_name() -> str:
-    return resource_name(EXPORTS_BUCKET, "exports")
+def exports_bucket_name(prefix: str | None = None) -> str:
+    return resource_name("exports", prefix)

@@ -14,7 +14,6 @@ from chalicelib import config
 @dataclass(frozen=True)
 class QueueSpec:
     logical: str
-    env: str
     visibility_timeout_s: int
     max_receive_count: int
     batch_size: int = 10
@@ -23,18 +22,22 @@ class QueueSpec:
 
     @property
     def name(self) -> str:
-        return config.resource_name(self.env, self.logical)
+        return self.name_for()
 
     @property
     def dlq_name(self) -> str:
-        return f"{self.name}-dlq"
+        return self.dlq_name_for()
+
+    def name_for(self, prefix: str | None = None) -> str:
+        return config.resource_name(self.logical, prefix)
+
+    def dlq_name_for(self, prefix: str | None = None) -> str:
+        return f"{self.name_for(prefix)}-dlq"
 
 
 # Visibility timeout: six times the functions' 30 s timeout, as AWS advises for Lambda.
-DEPOSITS = QueueSpec("deposits", "DEPOSITS_QUEUE", visibility_timeout_s=180, max_receive_count=5)
-DEVICE_ERRORS = QueueSpec(
-    "device-errors", "DEVICE_ERRORS_QUEUE", visibility_timeout_s=180, max_receive_count=5
-)
+DEPOSITS = QueueSpec("deposits", visibility_timeout_s=180, max_receive_count=5)
+DEVICE_ERRORS = QueueSpec("device-errors", visibility_timeout_s=180, max_receive_count=5)
 
 ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS)
 

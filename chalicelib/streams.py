@@ -43,7 +43,11 @@ class StreamSource:
     @property
     def failure_queue_name(self) -> str:
         """Where a batch that exhausted its retries is parked (an on-failure destination)."""
-        return f"{config.resource_prefix()}-{self.handler.replace('_', '-')}-stream-failures"
+        return self.failure_queue_name_for()
+
+    def failure_queue_name_for(self, prefix: str | None = None) -> str:
+        logical = f"{self.handler.replace('_', '-')}-stream-failures"
+        return config.resource_name(logical, prefix)
 
 
 LEDGER_CHANGES = StreamSource(handler="handle_ledger_changes", table="ledger")

@@ -20,6 +20,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.RateWindow,
         m.LedgerEntry,
         m.QuarantinedMessage,
+        m.CityTotal,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -32,4 +33,5 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.QuarantinedMessage,
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
+    "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
 }

@@ -1,4 +1,5 @@
-"""Services built once per Lambda container, lazily, from configuration and adapters.
+"""The composition root: services built once per Lambda container, lazily, from
+configuration and adapters; and the container's Powertools logger and metrics.
 
 Imports happen inside the factories: every function of the app imports app.py, and each
 should pay at cold start only for the services it uses.
@@ -8,21 +9,24 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
 from chalicelib import config
 
 if TYPE_CHECKING:
-    from chalicelib.adapters.dynamodb_points import DynamoDbPoints
+    from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
+    from chalicelib.domain.ledger import LedgerEntry
     from chalicelib.services.citizens import CitizenService
+    from chalicelib.services.operations import OperationsService
     from chalicelib.services.recycling import RecyclingService
 
-logger = Logger(service="gimhae-smart-city")
+SERVICE = "gimhae-smart-city"
+logger = Logger(service=SERVICE)
 # CloudWatch metrics as embedded metric format in the logs; no API calls, no cold-start cost.
-metrics = Metrics(namespace="GimhaeSmartCity", service="gimhae-smart-city")
+metrics = Metrics(namespace="GimhaeSmartCity", service=SERVICE)
 
 
 _metrics_lock = threading.Lock()
@@ -46,10 +50,10 @@ def publish_metrics() -> None:
 
 
 @lru_cache(maxsize=1)
-def points_store() -> DynamoDbPoints:
-    from chalicelib.adapters.dynamodb_points import DynamoDbPoints
+def ledger() -> DynamoDbLedger:
+    from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
 
-    return DynamoDbPoints()
+    return DynamoDbLedger(config.settings().payout_threshold)
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +74,7 @@ def recycling() -> RecyclingService:
 
     settings = config.settings()
     return RecyclingService(
-        store=points_store(),
+        ledger=ledger(),
         devices=DynamoDbDevices(),
         acks=IotAckPublisher(settings.city),
         quarantine=quarantine(),
@@ -94,4 +98,28 @@ def citizens() -> CitizenService:
         utc_now,
         aws_clients.phone_hash_key,
         DynamoDbRateLimiter(),
+        ledger(),
     )
+
+
+@lru_cache(maxsize=1)
+def operations() -> OperationsService:
+    from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
+    from chalicelib.adapters.sqs_dead_letters import SqsDeadLetters
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.operations import OperationsService
+
+    return OperationsService(quarantine(), SqsDeadLetters(), DynamoDbCityTotals(utc_now))
+
+
+def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
+    """A ledger entry from its stream record's image (DynamoDB's attribute-value format)."""
+    from chalicelib.adapters.dynamodb_ledger import entry_from_image
+
+    return entry_from_image(image)
+
+
+def clear() -> None:
+    """Forget every built service (tests switch emulators between cases)."""
+    for factory in (ledger, quarantine, recycling, citizens, operations):
+        factory.cache_clear()

@@ -8,21 +8,55 @@ from __future__ import annotations
 
 import os
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
+from botocore.config import Config
 
 from chalicelib import config
+
+if TYPE_CHECKING:
+    from pynamodb.connection import Connection
+
+# What PynamoDB would configure for its own client: no client-side parameter validation
+# (the models serialize), bounded timeouts, standard retries; a pool wide enough for the
+# local stack's concurrent handlers.
+_DYNAMODB = Config(
+    parameter_validation=False,
+    connect_timeout=5,
+    read_timeout=15,
+    max_pool_connections=32,
+    retries={"mode": "standard", "total_max_attempts": 4},
+)
 
 
 @lru_cache(maxsize=1)
 def _session() -> botocore.session.Session:
+    """One botocore session per container: service models are loaded once, not per client."""
     return botocore.session.get_session()
 
 
 @cache
 def client(service: str) -> Any:
-    return _session().create_client(service, region_name=config.region())
+    options = {"config": _DYNAMODB} if service == "dynamodb" else {}
+    return _session().create_client(service, region_name=config.region(), **options)
+
+
+def share_dynamodb_client(connection: Connection) -> None:
+    """Make a PynamoDB connection use the container's DynamoDB client instead of building
+    its own (PynamoDB makes a session and a client per connection and per thread)."""
+    shared = client("dynamodb")
+    if connection._client is not shared:
+        connection._client = shared
+
+
+def pynamodb_connection() -> Connection:
+    """A PynamoDB connection (for transactions) on the container's DynamoDB client."""
+    from pynamodb.connection import Connection
+
+    connection = Connection(region=config.region())
+    share_dynamodb_client(connection)
+    return connection
 
 
 @lru_cache(maxsize=1)

@@ -2,47 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
-from chalicelib import config
 from chalicelib.adapters.dynamodb_models import Citizen, DepositCode, PhoneLink
+from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.domain import citizens
+from chalicelib.domain.citizens import DepositCodeGrant, PhoneTaken, ProfileChange
 from chalicelib.errors import RetryableConflict
-
-_CONDITION_FAILED = "ConditionalCheckFailed"
-
-
-class PhoneTaken(Exception):
-    """The phone number is linked to another citizen."""
-
-
-@dataclass(frozen=True)
-class ProfileChange:
-    display_name: str
-    district: str
-    # None: leave the phone link as it is; "" : remove it; otherwise the new keyed hash.
-    phone_hash: str | None
 
 
 class DynamoDbCitizens:
-    def get(self, citizen_id: str) -> Citizen | None:
+    def get(self, citizen_id: str) -> citizens.Citizen | None:
+        found = self._get(citizen_id)
+        return None if found is None else citizen_of(found)
+
+    @staticmethod
+    def _get(citizen_id: str) -> Citizen | None:
         try:
             return Citizen.get(citizen_id, consistent_read=True)
         except DoesNotExist:
             return None
 
-    def save_profile(self, citizen_id: str, change: ProfileChange, now: datetime) -> Citizen:
+    def save_profile(
+        self, citizen_id: str, change: ProfileChange, now: datetime
+    ) -> citizens.Citizen:
         """Profile and phone link in one transaction, under the citizen's version.
 
-        Raises PhoneTaken, or RetryableConflict when a deposit moved the version meanwhile.
+        Raises PhoneTaken, or RetryableConflict when a posting moved the version meanwhile.
         """
-        citizen = self.get(citizen_id) or Citizen(citizen_id)
+        citizen = self._get(citizen_id) or Citizen(citizen_id)
         actions: list[Action] = [
             Citizen.display_name.set(change.display_name),
             Citizen.district.set(change.district),
@@ -61,29 +52,22 @@ class DynamoDbCitizens:
             actions.append(
                 Citizen.phone_hash.set(new_hash) if new_hash else Citizen.phone_hash.remove()
             )
-        order = ["citizen"]
+        tx = NamedTransaction()
+        if new_hash and new_hash != old_hash:
+            tx.put(
+                "link",
+                PhoneLink(new_hash, citizen_id=citizen_id, linked_at=now),
+                PhoneLink.phone_hash.does_not_exist() | (PhoneLink.citizen_id == citizen_id),
+            )
+        if old_hash and new_hash != old_hash:
+            tx.delete("unlink", PhoneLink(old_hash), PhoneLink.citizen_id == citizen_id)
+        tx.update("citizen", citizen, actions)
         try:
-            with TransactWrite(connection=_connection()) as tx:
-                if new_hash and new_hash != old_hash:
-                    order.insert(0, "link")
-                    tx.save(
-                        PhoneLink(new_hash, citizen_id=citizen_id, linked_at=now),
-                        condition=PhoneLink.phone_hash.does_not_exist()
-                        | (PhoneLink.citizen_id == citizen_id),
-                    )
-                if old_hash and new_hash != old_hash:
-                    # Deletes come before puts in PynamoDB's order.
-                    order.insert(0, "unlink")
-                    tx.delete(PhoneLink(old_hash), condition=PhoneLink.citizen_id == citizen_id)
-                tx.update(citizen, actions=actions)
-        except TransactWriteError as e:
-            reasons = [getattr(r, "code", None) for r in (e.cancellation_reasons or [])]
-            failed = {name for name, code in zip(order, reasons, strict=False) if code}
-            if "link" in failed and _only_conditions(reasons):
+            tx.commit()
+        except ConditionsFailed as e:
+            if "link" in e.names:
                 raise PhoneTaken() from e
-            if e.cause_response_code in ("TransactionCanceledException", "TransactionConflict"):
-                raise RetryableConflict(f"profile {citizen_id}") from e
-            raise
+            raise RetryableConflict(f"profile {citizen_id}: {sorted(e.names)}") from e
         # The version condition held, so the stored row is what we read plus our change:
         # answer from memory instead of reading it back.
         citizen.display_name, citizen.district = change.display_name, change.district
@@ -91,10 +75,18 @@ class DynamoDbCitizens:
         if citizen.created_at is None:
             citizen.created_at = now
             citizen.balance = citizen.lifetime_earned = citizen.lifetime_paid = 0
-        return citizen
+        return citizen_of(citizen)
 
-    def reserve_code(self, item: DepositCode, now: datetime) -> bool:
+    def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool:
         """Store a fresh code unless its number is still reserved by an earlier one."""
+        item = DepositCode(
+            grant.code,
+            citizen_id=grant.citizen_id,
+            issued_at=grant.issued_at,
+            expires_at=grant.expires_at,
+            used_by=None,
+            expires=grant.reserved_until,
+        )
         try:
             item.save(condition=DepositCode.code.does_not_exist() | (DepositCode.expires < now))
             return True
@@ -104,10 +96,16 @@ class DynamoDbCitizens:
             raise
 
 
-def _only_conditions(reasons: list[str | None]) -> bool:
-    return all(code in (None, "None", _CONDITION_FAILED) for code in reasons)
-
-
-@cache
-def _connection() -> Connection:
-    return Connection(region=config.region())
+def citizen_of(item: Citizen) -> citizens.Citizen:
+    return citizens.Citizen(
+        citizen_id=item.citizen_id,
+        display_name=item.display_name,
+        district=item.district,
+        balance=int(item.balance),
+        lifetime_earned=int(item.lifetime_earned),
+        lifetime_paid=int(item.lifetime_paid),
+        phone_hash=item.phone_hash,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=int(item.version or 0),
+    )

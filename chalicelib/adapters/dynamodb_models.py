@@ -1,10 +1,14 @@
 """PynamoDB models: the one source for every table (keys, indexes, streams, TTL).
 
 The CDK app and the local stack both derive their tables from `ALL_MODELS`; adding a model
-here adds a table everywhere. Table names come from configuration (chalicelib.config).
+here adds a table everywhere. A table's name is read from configuration when it is used
+(`<prefix>-<logical>`), never fixed at import, and every model talks through the one
+DynamoDB client of the container (chalicelib.adapters.aws_clients).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pynamodb.attributes import (
     MapAttribute,
@@ -14,21 +18,71 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import TableConnection
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib import config
+from chalicelib.adapters import aws_clients
+
+
+class _TableName:
+    """`Meta.table_name`, read at each use: `<prefix>-<logical>`."""
+
+    def __init__(self, logical: str) -> None:
+        self.logical = logical
+
+    def __get__(self, instance: object, owner: type) -> str:
+        return config.table_name(self.logical)
+
+
+class _Region:
+    def __get__(self, instance: object, owner: type) -> str:
+        return config.region()
 
 
 class _Meta:
-    region = config.region()
+    region: Any = _Region()
     billing_mode = "PAY_PER_REQUEST"
 
 
-class Citizen(Model):
+class CityModel(Model):
+    """A table of the city: its name from configuration, its client the container's one."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        connection = super()._get_connection()
+        aws_clients.share_dynamodb_client(connection.connection)
+        return connection
+
+
+def logical_name(model: type[Model]) -> str:
+    """The table's name without the stage prefix (`citizens`)."""
+    table_name = model.Meta.__dict__["table_name"]
+    assert isinstance(table_name, _TableName), f"{model.__name__}: use _TableName"
+    return table_name.logical
+
+
+class PayoutEligibleIndex(GlobalSecondaryIndex["Citizen"]):
+    """Sparse: only citizens whose balance reached the payout threshold carry a bucket.
+
+    A payout run queries each bucket instead of scanning the table; the buckets spread a run
+    over 1,000,000 citizens across partitions and across the run's chunks.
+    """
+
+    class Meta:
+        index_name = "payout-eligible"
+        projection = KeysOnlyProjection()
+
+    payout_bucket = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute(range_key=True)
+
+
+class Citizen(CityModel):
     """A citizen's profile and point balance. `balance == sum(ledger points)` always."""
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.CITIZENS_TABLE, "citizens")
+        table_name = _TableName("citizens")
 
     citizen_id = UnicodeAttribute(hash_key=True)
     display_name = UnicodeAttribute()
@@ -37,17 +91,19 @@ class Citizen(Model):
     lifetime_earned = NumberAttribute(default=0)
     lifetime_paid = NumberAttribute(default=0)
     phone_hash = UnicodeAttribute(null=True)
+    payout_bucket = UnicodeAttribute(null=True)
+    payout_eligible = PayoutEligibleIndex()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
 
-class LedgerEntry(Model):
+class LedgerEntry(CityModel):
     """One movement of points. `entry_id` sorts in the order the balance moved (the
     citizen's version first, then time), so a query reads newest first."""
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.LEDGER_TABLE, "ledger")
+        table_name = _TableName("ledger")
         stream_view_type = "NEW_IMAGE"
 
     citizen_id = UnicodeAttribute(hash_key=True)
@@ -60,7 +116,7 @@ class LedgerEntry(Model):
     detail = MapAttribute[str, object](default=dict)
 
 
-class ProcessedEvent(Model):
+class ProcessedEvent(CityModel):
     """The exactly-once guard: written in the same transaction as the effect it guards.
 
     It keeps the first result so a redelivery gets the same answer: `duplicate` with the
@@ -68,7 +124,7 @@ class ProcessedEvent(Model):
     """
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.PROCESSED_EVENTS_TABLE, "processed-events")
+        table_name = _TableName("processed-events")
 
     event_key = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute(default="credited")
@@ -81,11 +137,11 @@ class ProcessedEvent(Model):
     expires = TTLAttribute()
 
 
-class DepositCode(Model):
+class DepositCode(CityModel):
     """A one-time 6-digit code a citizen shows at a robot; consumed by the first deposit."""
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.DEPOSIT_CODES_TABLE, "deposit-codes")
+        table_name = _TableName("deposit-codes")
 
     code = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute()
@@ -95,35 +151,34 @@ class DepositCode(Model):
     expires = TTLAttribute()
 
 
-class CitizenDay(Model):
+class CitizenDay(CityModel):
     """Per citizen and Seoul day: items credited (the daily limit's counter)."""
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.CITIZEN_DAYS_TABLE, "citizen-days")
+        table_name = _TableName("citizen-days")
 
     citizen_id = UnicodeAttribute(hash_key=True)
     day = UnicodeAttribute(range_key=True)
     items_credited = NumberAttribute(default=0)
-    version = VersionAttribute()
     expires = TTLAttribute(null=True)
 
 
-class PhoneLink(Model):
+class PhoneLink(CityModel):
     """Keyed hash of a phone number -> citizen. The raw number is never stored."""
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.PHONE_LINKS_TABLE, "phone-links")
+        table_name = _TableName("phone-links")
 
     phone_hash = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute()
     linked_at = UTCDateTimeAttribute()
 
 
-class Device(Model):
+class Device(CityModel):
     """A registered robot or shelter: what the city knows about it."""
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.DEVICES_TABLE, "devices")
+        table_name = _TableName("devices")
 
     device_id = UnicodeAttribute(hash_key=True)
     device_type = UnicodeAttribute()
@@ -134,11 +189,11 @@ class Device(Model):
     registered_at = UTCDateTimeAttribute()
 
 
-class QuarantinedMessage(Model):
+class QuarantinedMessage(CityModel):
     """A message that could not be processed, with its reason, for admins to see."""
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.QUARANTINE_TABLE, "quarantine")
+        table_name = _TableName("quarantine")
 
     source = UnicodeAttribute(hash_key=True)
     quarantine_id = UnicodeAttribute(range_key=True)
@@ -151,16 +206,31 @@ class QuarantinedMessage(Model):
     expires = TTLAttribute()
 
 
-class RateWindow(Model):
+class RateWindow(CityModel):
     """A fixed-window counter for one citizen's action (e.g. deposit codes issued)."""
 
     class Meta(_Meta):
-        table_name = config.resource_name(config.RATE_WINDOWS_TABLE, "rate-windows")
+        table_name = _TableName("rate-windows")
 
     window_key = UnicodeAttribute(hash_key=True)
     window_start = NumberAttribute()
     uses = NumberAttribute()
     expires = TTLAttribute()
+
+
+class CityTotal(CityModel):
+    """Running totals of the city's points and items, kept from the ledger's stream: one row
+    for all time (`all`) and one per Seoul day (`day#2026-11-25`)."""
+
+    class Meta(_Meta):
+        table_name = _TableName("city-totals")
+
+    period = UnicodeAttribute(hash_key=True)
+    points_issued = NumberAttribute(default=0)
+    points_paid = NumberAttribute(default=0)
+    items_recycled = NumberAttribute(default=0)
+    entries = NumberAttribute(default=0)
+    expires = TTLAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -173,4 +243,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Device,
     QuarantinedMessage,
     RateWindow,
+    CityTotal,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.adapters.dynamodb_models import QuarantinedMessage
+from chalicelib.domain import operations
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.ids import sortable_id
 
@@ -40,5 +41,17 @@ class DynamoDbQuarantine:
         ).save()
 
     @staticmethod
-    def newest(source: str, limit: int) -> list[QuarantinedMessage]:
-        return list(QuarantinedMessage.query(source, scan_index_forward=False, limit=limit))
+    def newest(source: str, limit: int) -> list[operations.QuarantinedMessage]:
+        return [
+            operations.QuarantinedMessage(
+                source=q.source,
+                quarantine_id=q.quarantine_id,
+                reason=q.reason,
+                device_id=q.device_id,
+                event_id=q.event_id,
+                details=q.details,
+                payload=q.payload,
+                received_at=q.received_at,
+            )
+            for q in QuarantinedMessage.query(source, scan_index_forward=False, limit=limit)
+        ]

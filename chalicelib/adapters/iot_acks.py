@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib import topics
 from chalicelib.adapters import aws_clients
+from chalicelib.domain.recycling import DepositAck
 
 
 class IotAckPublisher:
@@ -14,10 +15,10 @@ class IotAckPublisher:
         self._city = city
         self._client = client
 
-    def publish_ack(self, device_id: str, ack: dict[str, Any]) -> None:
+    def publish_ack(self, device_id: str, ack: DepositAck) -> None:
         client = self._client or aws_clients.iot_data()
         client.publish(
             topic=topics.deposit_ack(self._city, device_id),
             qos=1,
-            payload=json.dumps(ack, separators=(",", ":")).encode("utf-8"),
+            payload=json.dumps(ack.as_message(), separators=(",", ":")).encode("utf-8"),
         )

@@ -9,7 +9,8 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
-from chalicelib.domain.clock import iso
+from chalicelib.domain.clock import iso, seoul_day, utc_now
+from chalicelib.domain.totals import Totals
 
 bp = Blueprint(__name__)
 
@@ -34,7 +35,7 @@ def get_quarantine() -> dict[str, Any]:
                 "payload": q.payload,
                 "received_at": iso(q.received_at),
             }
-            for q in wiring.quarantine().newest(source, limit)
+            for q in wiring.operations().quarantined(source, limit)
         ]
     }
 
@@ -42,8 +43,41 @@ def get_quarantine() -> dict[str, Any]:
 @bp.route("/v1/admin/dead-letters", methods=["GET"], authorizer=jwt_auth)
 @api_view
 def get_dead_letters() -> dict[str, Any]:
-    """Messages that failed every retry, per queue: each one is an incident to look at."""
+    """Messages that failed every retry, per dead-letter and stream on-failure queue: each
+    one is an incident to look at."""
     require_admin(bp.current_request)
-    from chalicelib.adapters import sqs_dead_letters
+    return {
+        "queues": [
+            {
+                "queue": p.queue,
+                "kind": p.kind,
+                "source": p.consumer,
+                "messages": p.messages,
+                "in_flight": p.in_flight,
+            }
+            for p in wiring.operations().parked()
+        ]
+    }
 
-    return {"queues": [vars(d) for d in sqs_dead_letters.depths()]}
+
+@bp.route("/v1/admin/stats", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_stats() -> dict[str, Any]:
+    """The city's totals, all time and today (Seoul), from the ledger's stream."""
+    require_admin(bp.current_request)
+    today = seoul_day(utc_now())
+    all_time, today_totals = wiring.operations().city_totals(today)
+    return {
+        **_totals_view(all_time),
+        "today": {"date": today.isoformat(), **_totals_view(today_totals)},
+    }
+
+
+def _totals_view(totals: Totals) -> dict[str, int]:
+    return {
+        "points_issued": totals.points_issued,
+        "points_paid": totals.points_paid,
+        "points_held": totals.points_held,
+        "items_recycled": totals.items_recycled,
+        "ledger_entries": totals.entries,
+    }

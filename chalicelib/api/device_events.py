@@ -1,35 +1,64 @@
 """Queue handlers for device messages: a loop over a pure record handler, reporting only the
-records that failed (Powertools batch), so one poison message never blocks its batch."""
+records that failed (Powertools batch), so one poison message never blocks its batch.
+
+The topic rule's envelope (the device's payload in base64, the device from the topic) is
+opened here, at the edge; services receive the device's own bytes.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from chalicelib import wiring
-from chalicelib.domain.recycling import redact_phones
+from chalicelib.api.batches import process_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
+class RuleEnvelope(BaseModel):
+    """What the robot_deposits topic rule delivers: the raw payload and, from the topic,
+    the device that sent it (the rule adds client_id and received_at too; unused here)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    payload: str
+    device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
 def deposit_record_handler(record: SQSRecord) -> None:
-    outcome = wiring.recycling().handle_rule_message(record.body)
-    ack = outcome.ack or {}
-    status = str(ack.get("status") or "unanswered")
+    service = wiring.recycling()
+    try:
+        envelope = RuleEnvelope.model_validate_json(record.body)
+    except (ValidationError, RecursionError) as e:
+        outcome = service.refuse_message("invalid_envelope", None, _first_error(e), record.body)
+    else:
+        try:
+            raw = base64.b64decode(envelope.payload, validate=True)
+        except (binascii.Error, ValueError):
+            outcome = service.refuse_message(
+                "invalid_envelope", envelope.device_id, "payload is not base64", None
+            )
+        else:
+            outcome = service.receive_deposit(envelope.device_id, raw)
+    ack = outcome.ack
+    status = ack.status if ack else "unanswered"
     wiring.count(f"Deposits{status.capitalize()}")
-    if status == "credited":
-        wiring.count("PointsCredited", int(ack.get("points") or 0))
+    if ack and ack.status == "credited":
+        wiring.count("PointsCredited", ack.points or 0)
     if outcome.quarantined:
         wiring.count("MessagesQuarantined")
     wiring.logger.info(
         "deposit handled",
         extra={
-            "event_id": ack.get("event_id"),
-            "status": ack.get("status"),
-            "reason": ack.get("reason") or outcome.quarantined,
-            "points": ack.get("points"),
+            "event_id": ack.event_id if ack else None,
+            "status": status,
+            "reason": (ack.reason if ack else None) or outcome.quarantined,
+            "points": ack.points if ack else None,
         },
     )
 
@@ -38,41 +67,38 @@ def rule_error_record_handler(record: SQSRecord) -> None:
     """An IoT rule could not deliver a message: keep it, with the failure, for admins."""
     try:
         error = json.loads(record.body)
-    except ValueError:
-        error = {"failures": [], "raw": record.body}
+    except (ValueError, RecursionError):
+        error = None
+    if not isinstance(error, dict):
+        error = {"failures": [], "raw": record.body[:2000]}
     topic = str(error.get("topic") or "")
     parts = topic.split("/")
-    device_id = parts[2] if len(parts) > 2 else None
     payload = None
-    if error.get("base64OriginalPayload"):
-        raw = base64.b64decode(error["base64OriginalPayload"])
-        payload = redact_phones(raw.decode("utf-8", errors="replace"))
+    original = error.get("base64OriginalPayload")
+    if isinstance(original, str) and original:
+        try:
+            payload = base64.b64decode(original).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            payload = original[:2000]
     wiring.count("RuleActionFailures")
-    wiring.quarantine().quarantine(
-        source="rule-errors",
-        reason="rule_action_failed",
-        device_id=device_id,
-        event_id=None,
+    wiring.operations().keep_rule_failure(
+        device_id=parts[2] if len(parts) > 2 else None,
         details=json.dumps(
             {"rule": error.get("ruleName"), "topic": topic, "failures": error.get("failures")},
             ensure_ascii=False,
+            default=str,
         ),
         payload=payload,
     )
 
 
 def process(event: Any, record_handler: Any) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import (
-        BatchProcessor,
-        EventType,
-        process_partial_response,
-    )
+    return process_batch(event, record_handler, "sqs")
 
-    response = process_partial_response(
-        event=event.to_dict(),
-        record_handler=record_handler,
-        processor=BatchProcessor(event_type=EventType.SQS),
-        context=event.context,
-    )
-    wiring.publish_metrics()
-    return dict(response)
+
+def _first_error(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
+        )
+    return "nested too deeply"

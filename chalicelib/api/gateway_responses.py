@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.errors import code_for_status
+
 
 @dataclass(frozen=True)
 class GatewayResponse:
     response_type: str
     status: int
-    code: str
     message: str
+
+    @property
+    def code(self) -> str:
+        return code_for_status(self.status)
 
     @property
     def is_default(self) -> bool:
@@ -23,12 +28,12 @@ class GatewayResponse:
 
 
 GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
-    GatewayResponse("UNAUTHORIZED", 401, "unauthorized", "a valid bearer token is required"),
-    GatewayResponse("ACCESS_DENIED", 403, "forbidden", "this token may not call this route"),
-    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", 404, "not_found", "no such route"),
-    GatewayResponse("AUTHORIZER_FAILURE", 500, "internal_error", "authorization failed"),
-    GatewayResponse("DEFAULT_4XX", 400, "bad_request", "the request was refused"),
-    GatewayResponse("DEFAULT_5XX", 500, "internal_error", "an internal error occurred"),
+    GatewayResponse("UNAUTHORIZED", 401, "a valid bearer token is required"),
+    GatewayResponse("ACCESS_DENIED", 403, "this token may not call this route"),
+    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", 404, "no such route"),
+    GatewayResponse("AUTHORIZER_FAILURE", 500, "authorization failed"),
+    GatewayResponse("DEFAULT_4XX", 400, "the request was refused"),
+    GatewayResponse("DEFAULT_5XX", 500, "an internal error occurred"),
 )
 
 

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib import config
 from chalicelib.auth import Principal
-from chalicelib.errors import BadRequest, DomainError, Forbidden, Unauthorized, Unprocessable
+from chalicelib.errors import (
+    BadRequest,
+    DomainError,
+    Forbidden,
+    Unauthorized,
+    Unprocessable,
+    code_for_status,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,28 +28,11 @@ M = TypeVar("M", bound=BaseModel)
 # "well-formed but not acceptable" (422).
 _MALFORMED = {"missing", "extra_forbidden", "json_invalid", "json_type", "model_type"}
 
-_STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "unprocessable",
-    429: "too_many_requests",
-    500: "internal_error",
-    502: "internal_error",
-    503: "service_unavailable",
-    504: "timeout",
-}
-
 
 def error_body(status: int, code: str | None, message: str, details: list[Any] | None = None):
     return {
         "error": {
-            "code": code or _STATUS_CODES.get(status, "error"),
+            "code": code or code_for_status(status),
             "message": message,
             "details": details or [],
         }
@@ -93,6 +83,8 @@ def parse_body(request: Request, model: type[M]) -> M:
         raise BadRequest("a JSON body is required", code="invalid_json")
     try:
         document = json.loads(raw)
+    except RecursionError as e:
+        raise BadRequest("the body is nested too deeply", code="invalid_json") from e
     except ValueError as e:
         raise BadRequest(f"the body is not valid JSON: {e}", code="invalid_json") from e
     if not isinstance(document, dict):

@@ -1,18 +1,59 @@
-"""Citizen routes under /v1/me."""
+"""Citizen routes under /v1/me: the request and answer shapes of DESIGN §4."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, parse_body, principal, query_int, query_str
+from chalicelib.domain import recycling as rules
+from chalicelib.domain.citizens import Citizen
 from chalicelib.domain.clock import iso
-from chalicelib.services.citizens import ProfileRequest, profile_view
+from chalicelib.domain.districts import districts
+from chalicelib.services.citizens import ProfileUpdate
 
 bp = Blueprint(__name__)
+
+
+class ProfileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)
+    ]
+    district: str
+    phone: str | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _mobile(cls, value: str | None) -> str | None:
+        return None if value is None else rules.normalize_mobile(value)
+
+    def update(self) -> ProfileUpdate:
+        return ProfileUpdate(
+            self.display_name, self.district, self.phone, "phone" in self.model_fields_set
+        )
+
+
+def profile_view(citizen: Citizen, today_steps: int = 0, week_steps: int = 0) -> dict[str, Any]:
+    district = districts().get(citizen.district)
+    return {
+        "citizen_id": citizen.citizen_id,
+        "display_name": citizen.display_name,
+        "district": citizen.district,
+        "district_name": district.name if district else None,
+        "balance": citizen.balance,
+        "lifetime_earned": citizen.lifetime_earned,
+        "lifetime_paid": citizen.lifetime_paid,
+        "phone_linked": citizen.phone_hash is not None,
+        "today_steps": today_steps,
+        "week_steps": week_steps,
+        "created_at": iso(citizen.created_at),
+        "updated_at": iso(citizen.updated_at),
+    }
 
 
 @bp.route("/v1/me", methods=["PUT"], authorizer=jwt_auth)
@@ -20,7 +61,7 @@ bp = Blueprint(__name__)
 def put_me() -> dict[str, Any]:
     request = bp.current_request
     body = parse_body(request, ProfileRequest)
-    return profile_view(wiring.citizens().register(principal(request).citizen_id, body))
+    return profile_view(wiring.citizens().register(principal(request).citizen_id, body.update()))
 
 
 @bp.route("/v1/me", methods=["GET"], authorizer=jwt_auth)
@@ -44,17 +85,16 @@ def get_ledger() -> dict[str, Any]:
     request = bp.current_request
     citizen_id = principal(request).citizen_id
     limit = query_int(request, "limit", default=20, low=1, high=100)
-    cursor = query_str(request, "cursor")
-    page = wiring.points_store().ledger_page(citizen_id, limit, cursor)
+    page = wiring.citizens().ledger(citizen_id, limit, query_str(request, "cursor"))
     return {
         "entries": [
             {
                 "entry_id": e.entry_id,
                 "kind": e.kind,
-                "points": int(e.points),
-                "balance_after": int(e.balance_after),
+                "points": e.points,
+                "balance_after": e.balance_after,
                 "created_at": iso(e.created_at),
-                "detail": e.detail.as_dict() if hasattr(e.detail, "as_dict") else dict(e.detail),
+                "detail": dict(e.detail),
             }
             for e in page.entries
         ],

@@ -1,6 +1,6 @@
 """Recycling rules: what a robot's deposit is, and what it earns (DESIGN §3, §5).
 
-Pure Python: parsing of the device payload at the edge, the rate table, the daily limit
+Pure Python: the device payload's model (parsed at the edge), the rate table, the daily limit
 and the occurred_at window. The service in chalicelib.services.recycling applies them.
 """
 
@@ -11,7 +11,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -22,6 +22,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from chalicelib.domain.ledger import PostedResult
 
 MAX_PAYLOAD_BYTES = 128 * 1024
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -93,15 +95,6 @@ class Deposit(BaseModel):
         return self
 
 
-class RuleEnvelope(BaseModel):
-    """What the robot_deposits topic rule delivers: the raw payload and, from the topic,
-    the device that sent it (the rule adds client_id and received_at too; unused here)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    payload: str
-    device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-
-
 RejectReason = Literal[
     "invalid_payload",
     "unknown_device",
@@ -121,6 +114,52 @@ class DepositRejected(Exception):
     def __init__(self, reason: RejectReason, message: str = ""):
         super().__init__(message or reason)
         self.reason: RejectReason = reason
+
+
+AckStatus = Literal["credited", "duplicate", "rejected"]
+
+
+@dataclass(frozen=True)
+class DepositAck:
+    """What the robot is told about one deposit (DESIGN §3): its screen shows it."""
+
+    event_id: str | None
+    status: AckStatus
+    points: int | None = None
+    balance: int | None = None
+    reason: str | None = None
+
+    def as_message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"event_id": self.event_id, "status": self.status}
+        if self.status != "rejected":
+            message["points"] = self.points
+            message["balance"] = self.balance
+        if self.reason is not None:
+            message["reason"] = self.reason
+        return message
+
+
+def rejected(event_id: str | None, reason: str) -> DepositAck:
+    return DepositAck(event_id, "rejected", reason=reason)
+
+
+@dataclass(frozen=True)
+class CodeRecord:
+    code: str
+    citizen_id: str
+    issued_at: datetime
+    expires_at: datetime
+    used_by: str | None
+
+
+@dataclass(frozen=True)
+class FirstLook:
+    """What one read finds before a deposit is decided: the event's first result (if it was
+    settled already), and the code or phone link that names the citizen."""
+
+    settled: PostedResult | None
+    code: CodeRecord | None
+    phone_citizen_id: str | None
 
 
 @dataclass(frozen=True)

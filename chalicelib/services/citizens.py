@@ -7,16 +7,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Protocol
-
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from typing import Protocol
 
 from chalicelib import config
-from chalicelib.adapters.dynamodb_citizens import PhoneTaken, ProfileChange
-from chalicelib.adapters.dynamodb_models import Citizen, DepositCode
 from chalicelib.domain import recycling as rules
-from chalicelib.domain.clock import Clock, iso
+from chalicelib.domain.citizens import Citizen, DepositCodeGrant, PhoneTaken, ProfileChange
+from chalicelib.domain.clock import Clock
 from chalicelib.domain.districts import districts, is_district
+from chalicelib.domain.ledger import LedgerPage
 from chalicelib.errors import (
     Conflict,
     NotFound,
@@ -29,18 +27,15 @@ CODE_ATTEMPTS = 10
 PROFILE_ATTEMPTS = 5
 
 
-class ProfileRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)
-    ]
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """What a citizen asks to change. `phone` is a normalized number, None to unlink, or
+    absent (`phone_given` False) to keep the current link."""
+
+    display_name: str
     district: str
     phone: str | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _mobile(cls, value: str | None) -> str | None:
-        return None if value is None else rules.normalize_mobile(value)
+    phone_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,11 @@ class RateLimiter(Protocol):
 class CitizenStore(Protocol):
     def get(self, citizen_id: str) -> Citizen | None: ...
     def save_profile(self, citizen_id: str, change: ProfileChange, now: datetime) -> Citizen: ...
-    def reserve_code(self, item: DepositCode, now: datetime) -> bool: ...
+    def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool: ...
+
+
+class LedgerReader(Protocol):
+    def page(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage: ...
 
 
 class CitizenService:
@@ -67,14 +66,16 @@ class CitizenService:
         clock: Clock,
         phone_key: Callable[[], bytes],
         rate_limiter: RateLimiter,
+        ledger: LedgerReader,
     ) -> None:
         self._store = store
+        self._ledger = ledger
         self._settings = settings
         self._clock = clock
         self._phone_key = phone_key
         self._rate_limiter = rate_limiter
 
-    def register(self, citizen_id: str, request: ProfileRequest) -> Citizen:
+    def register(self, citizen_id: str, request: ProfileUpdate) -> Citizen:
         """Create or update a profile; a phone number is linked by its keyed hash only.
 
         `phone` absent keeps the current link, `null` removes it, a number replaces it.
@@ -86,7 +87,7 @@ class CitizenService:
                 details=[{"field": "district", "allowed": sorted(districts())}],
             )
         phone_hash: str | None = None
-        if "phone" in request.model_fields_set:
+        if request.phone_given:
             phone_hash = rules.phone_hash(request.phone, self._phone_key()) if request.phone else ""
         change = ProfileChange(request.display_name, request.district, phone_hash)
         for attempt in range(PROFILE_ATTEMPTS):
@@ -106,6 +107,10 @@ class CitizenService:
         if citizen is None:
             raise NotFound("register first with PUT /v1/me", code="not_registered")
         return citizen
+
+    def ledger(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage:
+        """The citizen's ledger, newest first; a cursor only ever reads its owner's."""
+        return self._ledger.page(citizen_id, limit, cursor)
 
     def issue_deposit_code(self, citizen_id: str) -> IssuedCode:
         """A fresh 6-digit code, valid for the code TTL.
@@ -133,33 +138,7 @@ class CitizenService:
         )
         for _ in range(CODE_ATTEMPTS):
             code = f"{secrets.randbelow(1_000_000):06d}"
-            item = DepositCode(
-                code,
-                citizen_id=citizen_id,
-                issued_at=now,
-                expires_at=expires_at,
-                used_by=None,
-                expires=reserved_until,
-            )
-            if self._store.reserve_code(item, now):
+            grant = DepositCodeGrant(code, citizen_id, now, expires_at, reserved_until)
+            if self._store.reserve_code(grant, now):
                 return IssuedCode(code, expires_at)
         raise TooManyRequests("no free deposit code right now; try again", code="codes_exhausted")
-
-
-def profile_view(citizen: Citizen, today_steps: int = 0, week_steps: int = 0) -> dict[str, Any]:
-    return {
-        "citizen_id": citizen.citizen_id,
-        "display_name": citizen.display_name,
-        "district": citizen.district,
-        "district_name": districts()[citizen.district].name
-        if citizen.district in districts()
-        else None,
-        "balance": int(citizen.balance),
-        "lifetime_earned": int(citizen.lifetime_earned),
-        "lifetime_paid": int(citizen.lifetime_paid),
-        "phone_linked": citizen.phone_hash is not None,
-        "today_steps": today_steps,
-        "week_steps": week_steps,
-        "created_at": iso(citizen.created_at),
-        "updated_at": iso(citizen.updated_at),
-    }

@@ -5,7 +5,6 @@ retry policy, and API Gateway's own error responses in the API's JSON error shap
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -14,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
 
-from chalicelib import config
+from chalicelib import config, streams
 from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body
 from infra.cdk import functions as fn
 from infra.cdk.access import DataPlane, function_role
@@ -25,27 +24,20 @@ from infra.cdk.stage import Stage
 from infra.cdk.tables import Tables
 
 REPORT_BATCH_ITEM_FAILURES = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
-STREAM_MAX_RETRIES = 5
 
 
 def sqs_event_settings() -> dict[str, Any]:
     return dict(REPORT_BATCH_ITEM_FAILURES)
 
 
-def stream_event_settings(on_failure_arn: str) -> dict[str, Any]:
+def stream_event_settings(spec: streams.StreamSource, on_failure_arn: str) -> dict[str, Any]:
     """A failing record is retried alone (bisect), then parked; it never blocks its shard."""
     return {
         **REPORT_BATCH_ITEM_FAILURES,
-        "BisectBatchOnFunctionError": True,
-        "MaximumRetryAttempts": STREAM_MAX_RETRIES,
+        "BisectBatchOnFunctionError": spec.bisect_on_error,
+        "MaximumRetryAttempts": spec.max_retry_attempts,
         "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": on_failure_arn}},
     }
-
-
-def stream_arn_variable(table_name: str, stage: Stage) -> str:
-    """`<LOGICAL>_STREAM_ARN` for a streamed table: what a stream handler's decorator reads."""
-    logical = table_name.removeprefix(f"{stage.prefix}-")
-    return re.sub(r"[^A-Z0-9]", "_", logical.upper()) + "_STREAM_ARN"
 
 
 def gateway_responses() -> dict[str, Any]:
@@ -77,14 +69,10 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         streamed = {
-            stream_arn_variable(stage.names.tables[key], stage): t
-            for key, t in tables.by_model.items()
-            if tables.specs[key].stream_view_type
+            spec.arn_variable: tables.by_logical[spec.table] for spec in streams.ALL_STREAMS
         }
         environment = {
             **users.authorizer_environment(),
-            config.EXPORTS_BUCKET: data.exports_bucket.bucket_name,
-            config.ALERTS_TOPIC: data.alerts_topic.topic_name,
             config.ALERTS_TOPIC_ARN: data.alerts_topic.topic_arn,
             config.PAYOUT_KMS_KEY_ID: data.data_key.key_arn,
             **{var: t.table_stream_arn for var, t in streamed.items()},
@@ -135,7 +123,8 @@ class Api(Construct):
                     resource.node.add_dependency(queue)
             if function.kind == fn.DYNAMODB:
                 failure = self.stream_failure_queues[function.handler]
-                for key, value in stream_event_settings(failure.queue_arn).items():
+                spec = streams.by_handler(function.handler)
+                for key, value in stream_event_settings(spec, failure.queue_arn).items():
                     resource.add_property_override(f"{events}.{key}", value)
 
         self.rest_api = self.chalice.get_resource("RestAPI")
@@ -152,15 +141,15 @@ class Api(Construct):
             if function.stream_arn == table.table_stream_arn:
                 return table
         raise ValueError(
-            f"{function.handler} reads stream {function.stream_arn!r}: pass one of the "
-            f"variables {sorted(streamed)} to on_dynamodb_record(stream_arn=...)"
+            f"{function.handler} reads stream {function.stream_arn!r}: declare it in "
+            f"chalicelib.streams and pass its stream_arn() to on_dynamodb_record"
         )
 
     def _failure_queue(self, stage: Stage, function: fn.Function) -> sqs.Queue:
         queue = sqs.Queue(
             self,
             f"{function.logical_id}Failures",
-            queue_name=f"{stage.prefix}-{function.handler.replace('_', '-')}-stream-failures",
+            queue_name=stage.names.stream_failure_queues[function.handler],
             retention_period=cdk.Duration.days(14),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,

@@ -53,4 +53,4 @@ class Stage:
 
     @cached_property
     def names(self) -> StageNames:
-        return resolve(self.env)
+        return resolve(self.prefix)

@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from chalicelib.adapters.dynamodb_models import ALL_MODELS
+from chalicelib.adapters.dynamodb_models import ALL_MODELS, logical_name
 from infra.cdk.names import model_key
 from infra.cdk.schema import IndexSpec, Key, TableSpec, table_spec
 from infra.cdk.stage import Stage
@@ -41,17 +41,20 @@ def _projection(index: IndexSpec) -> dict[str, object]:
 
 
 class Tables(Construct):
-    """`by_model` maps each model (by `names.model_key`) to its table."""
+    """`by_model` maps each model (by `names.model_key`) to its table, `by_logical` each
+    table's logical name (`ledger`)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: Stage) -> None:
         super().__init__(scope, construct_id)
         self.specs: dict[str, TableSpec] = {}
         self.by_model: dict[str, dynamodb.Table] = {}
+        self.by_logical: dict[str, dynamodb.Table] = {}
         for model in ALL_MODELS:
             key = model_key(model)
             spec = table_spec(model)
             self.specs[key] = spec
             self.by_model[key] = self._table(spec, stage.names.tables[key], stage)
+            self.by_logical[logical_name(model)] = self.by_model[key]
 
     def _table(self, spec: TableSpec, name: str, stage: Stage) -> dynamodb.Table:
         stream = spec.stream_view_type

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib import config, queues
+from chalicelib import config, queues, streams
 from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
 from chalicelib.adapters.dynamodb_models import ALL_MODELS
 from iot import policies
@@ -61,7 +61,25 @@ def create_queues(sqs: Any, visibility_timeout_s: int | None = None) -> dict[str
         )["QueueUrl"]
         refs[spec.name] = QueueRef(url, _queue_arn(sqs, url))
         refs[spec.dlq_name] = QueueRef(dlq_url, dlq_arn)
+    for stream in streams.ALL_STREAMS:
+        url = sqs.create_queue(
+            QueueName=stream.failure_queue_name,
+            Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)},
+        )["QueueUrl"]
+        refs[stream.failure_queue_name] = QueueRef(url, _queue_arn(sqs, url))
     return refs
+
+
+def stream_environment(dynamodb: Any) -> dict[str, str]:
+    """Each stream handler's ARN variable, set to its table's stream on the emulator."""
+    return {
+        spec.arn_variable: str(
+            dynamodb.describe_table(TableName=config.table_name(spec.table))["Table"][
+                "LatestStreamArn"
+            ]
+        )
+        for spec in streams.ALL_STREAMS
+    }
 
 
 def _queue_arn(sqs: Any, url: str) -> str:

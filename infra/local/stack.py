@@ -184,6 +184,7 @@ class LocalStack:
         self.iot = session.client("iot")
         self.iot_data = session.client("iot-data")
         provision.create_tables()
+        os.environ.update(provision.stream_environment(session.client("dynamodb")))
         self.queue_refs = provision.create_queues(self.sqs, o.sqs_visibility_timeout)
         notifications = provision.create_notifications(session.client("sns"), session.client("s3"))
         os.environ["ALERTS_TOPIC_ARN"] = notifications["alerts_topic_arn"]

@@ -4,6 +4,7 @@ tables and queues provisioned from the same sources as the local stack and AWS."
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.config
 import pytest
 from chalice.config import Config
 from moto import mock_aws
@@ -34,12 +36,9 @@ def _clear_caches() -> None:
         aws_clients.iot_data,
         aws_clients.phone_hash_key,
         sqs_dead_letters._url,
-        wiring.points_store,
-        wiring.quarantine,
-        wiring.recycling,
-        wiring.citizens,
     ):
         cached.cache_clear()
+    wiring.clear()
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +57,7 @@ def aws(issuer: DevIssuer) -> Iterator[dict[str, Any]]:
     with mock_aws():
         _clear_caches()
         provision.create_tables()
+        os.environ.update(provision.stream_environment(boto3.client("dynamodb", region_name=REGION)))
         refs = provision.create_queues(boto3.client("sqs", region_name=REGION))
         fleet = provision.load_fleet()
         provision.register_devices(fleet)
@@ -187,3 +187,34 @@ def invoke_deposits(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 __all__ = ["ROOT", "Path", "timedelta"]
+
+
+def ledger_stream_event() -> dict[str, Any]:
+    """Everything the ledger's stream holds so far, as the Lambda event AWS would deliver
+    (read from the emulator's real stream; Chalice's test client has no stream events)."""
+    from chalicelib import streams
+    from infra.local.event_sources import dynamodb_record
+
+    arn = os.environ[streams.LEDGER_CHANGES.arn_variable]
+    client = boto3.client(
+        "dynamodbstreams",
+        region_name=REGION,
+        config=botocore.config.Config(account_id_endpoint_mode="disabled"),
+    )
+    records: list[dict[str, Any]] = []
+    for shard in client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = client.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        found = client.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+        records += [dynamodb_record(r, stream_arn=arn, region=REGION) for r in found]
+    return {"Records": records}
+
+
+def invoke_ledger_changes(event: dict[str, Any]) -> dict[str, Any]:
+    """Invoke the real stream handler the way Lambda does."""
+    from app import handle_ledger_changes
+    from infra.local.event_sources import LambdaContext
+
+    result: dict[str, Any] = handle_ledger_changes(event, LambdaContext("ledger-changes"))
+    return result

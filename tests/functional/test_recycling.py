@@ -283,28 +283,29 @@ def test_a_deposit_racing_another_for_the_same_citizen_retries_and_stays_exact(
     from chalicelib import config, wiring
     from chalicelib.adapters import aws_clients
     from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
-    from chalicelib.adapters.dynamodb_points import CreditCommand, DynamoDbPoints
+    from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.iot_acks import IotAckPublisher
     from chalicelib.domain.clock import utc_now
-    from chalicelib.domain.recycling import Deposit
+    from chalicelib.domain.ledger import PostedResult, Posting
+    from chalicelib.domain.recycling import Deposit, DepositAck
     from chalicelib.services.recycling import RecyclingService
 
     _citizen_with_code(api, phone="010-6666-7777")
 
-    class RacingStore(DynamoDbPoints):
+    class RacingLedger(DynamoDbLedger):
         """The real adapter; just before its first write, another deposit lands first."""
 
         raced = False
 
-        def credit(self, cmd: CreditCommand) -> None:
-            if not RacingStore.raced:
-                RacingStore.raced = True
+        def post(self, posting: Posting) -> PostedResult:
+            if not RacingLedger.raced:
+                RacingLedger.raced = True
                 rival = Deposit.model_validate(deposit("evt-rival-001", phone="01066667777", pet=1))
                 service.credit_deposit("robot-002", rival)
-            super().credit(cmd)
+            return super().post(posting)
 
     service = RecyclingService(
-        store=RacingStore(),
+        ledger=RacingLedger(config.settings().payout_threshold),
         devices=DynamoDbDevices(),
         acks=IotAckPublisher("gimhae"),
         quarantine=wiring.quarantine(),
@@ -315,7 +316,7 @@ def test_a_deposit_racing_another_for_the_same_citizen_retries_and_stays_exact(
     ours = Deposit.model_validate(deposit("evt-ours-0001", phone="01066667777", can=1))
     ack = service.credit_deposit("robot-001", ours)
     # THEN both are credited once, and the ledger's running balance is consistent
-    assert ack == {"event_id": "evt-ours-0001", "status": "credited", "points": 15, "balance": 25}
+    assert ack == DepositAck("evt-ours-0001", "credited", points=15, balance=25)
     ledger = _ledger(api)
     assert [(e["points"], e["balance_after"]) for e in ledger] == [(15, 25), (10, 10)]
     assert _balance(api) == 25
@@ -351,8 +352,16 @@ def test_admins_see_dead_letter_depth(api: Api) -> None:
     sqs.send_message(QueueUrl=dlq, MessageBody="{}")
     # WHEN an admin looks; THEN the depth shows; a citizen may not look
     body = api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True).body
-    depth = {q["queue"]: q["messages"] for q in body["queues"]}
-    assert depth == {"gimhae-dev-deposits": 1, "gimhae-dev-device-errors": 0}
+    depth = {(q["source"], q["kind"], q["queue"]): q["messages"] for q in body["queues"]}
+    assert depth == {
+        ("gimhae-dev-deposits", "dead_letter", "gimhae-dev-deposits-dlq"): 1,
+        ("gimhae-dev-device-errors", "dead_letter", "gimhae-dev-device-errors-dlq"): 0,
+        (
+            "handle_ledger_changes",
+            "stream_failures",
+            "gimhae-dev-handle-ledger-changes-stream-failures",
+        ): 0,
+    }
     assert api.call("GET", "/v1/admin/dead-letters", as_user="citizen").status == 403
 
 

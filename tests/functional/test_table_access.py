@@ -64,6 +64,7 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/me/ledger", as_user="a")
         api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True)
+        api.call("GET", "/v1/admin/stats", as_user="ops", admin=True)
     # Exactly: nothing undeclared is touched, and nothing declared goes unused.
     assert tables == _declared("api_handler")
 
@@ -101,6 +102,24 @@ def test_the_rule_error_handler_touches_only_its_declared_tables(aws: Any) -> No
     with touched() as tables:
         handle_rule_errors({"Records": [sqs_record(error, "e1")]}, LambdaContext("errors"))
     assert tables == _declared("handle_rule_errors")
+
+
+def test_the_ledger_stream_handler_touches_only_its_declared_tables(api: Api) -> None:
+    from tests.functional.conftest import invoke_ledger_changes, ledger_stream_event
+
+    body = {"display_name": "c", "district": "naeoe-dong", "phone": "010-7070-8080"}
+    api.call("PUT", "/v1/me", as_user="c", body=body)
+    invoke_deposits(
+        [
+            sqs_record(
+                rule_message("robot-001", deposit("evt-acc-0009", phone="010-7070-8080", can=1)),
+                "m1",
+            )
+        ]
+    )
+    with touched() as tables:
+        invoke_ledger_changes(ledger_stream_event())
+    assert tables == _declared("handle_ledger_changes")
 
 
 def test_every_function_of_the_app_declares_its_tables() -> None:

@@ -1,5 +1,6 @@
-"""How a cancelled credit transaction is read: only a failed condition means "already done"
-or "code used"; anything else (a conflicting transaction, throttling) is retried."""
+"""How a cancelled transaction is read (one reader for every adapter): only a failed
+condition means "already done" or "code used"; anything else (a conflicting transaction,
+throttling) is retried."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.dynamodb_points import _failed_items
+from chalicelib.adapters.dynamodb_transactions import failed_conditions
 from chalicelib.errors import RetryableConflict
 
-ORDER = ["guard", "ledger", "citizen", "day", "code"]
+ORDER = ["guard", "ledger", "account", "effect0", "effect1"]
 
 
 class _Cancelled(Exception):
@@ -30,12 +31,12 @@ def _cancelled(*codes: str | None) -> Any:
 
 def test_a_failed_guard_condition_names_the_guard() -> None:
     error = _cancelled("ConditionalCheckFailed", "None", "None", "None", "None")
-    assert _failed_items(error, ORDER) == {"guard"}
+    assert failed_conditions(error, ORDER) == {"guard"}
 
 
 def test_a_used_code_and_a_moved_version_are_conditions() -> None:
     error = _cancelled(None, None, "ConditionalCheckFailed", None, "ConditionalCheckFailed")
-    assert _failed_items(error, ORDER) == {"citizen", "code"}
+    assert failed_conditions(error, ORDER) == {"account", "effect1"}
 
 
 @pytest.mark.parametrize("transient", ["TransactionConflict", "ThrottlingError"])
@@ -44,4 +45,11 @@ def test_transient_cancellations_are_retried_not_read_as_conditions(transient: s
     error = _cancelled(None, None, None, None, transient)
     # THEN it is a conflict to retry, never "code used"
     with pytest.raises(RetryableConflict):
-        _failed_items(error, ORDER)
+        failed_conditions(error, ORDER)
+
+
+def test_a_conflict_without_reasons_is_retried() -> None:
+    error = _Cancelled([])
+    error.cause_response_code = "TransactionConflictException"
+    with pytest.raises(RetryableConflict):
+        failed_conditions(error, ORDER)

@@ -1,0 +1,306 @@
+"""DynamoDB adapter for points: the ledger posting, and the reads a deposit is decided on.
+
+`post` is the one write of money: guard, ledger entry, versioned account (with its payout
+eligibility) and the posting's effects, in one TransactWriteItems.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import zlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+
+from chalicelib.adapters import aws_clients
+from chalicelib.adapters.dynamodb_models import (
+    Citizen,
+    CitizenDay,
+    DepositCode,
+    LedgerEntry,
+    PhoneLink,
+    ProcessedEvent,
+)
+from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.domain import ledger
+from chalicelib.domain.ledger import (
+    Account,
+    AlreadyPosted,
+    CodeConsumed,
+    Effect,
+    EffectRefused,
+    ItemsCounted,
+    LedgerPage,
+    PostedResult,
+    Posting,
+)
+from chalicelib.domain.recycling import CodeRecord, FirstLook
+from chalicelib.errors import BadRequest, RetryableConflict
+
+GUARD_RETENTION = timedelta(days=30)
+DAY_RETENTION = timedelta(days=40)
+PAYOUT_BUCKETS = 16
+
+
+def payout_bucket(citizen_id: str) -> str:
+    """The eligibility index's partition for a citizen: stable, spread evenly."""
+    return f"{zlib.crc32(citizen_id.encode('utf-8')) % PAYOUT_BUCKETS:02d}"
+
+
+class DynamoDbLedger:
+    def __init__(self, payout_threshold: int) -> None:
+        self._payout_threshold = payout_threshold
+
+    # Reads -----------------------------------------------------------------------------
+
+    def first_look(
+        self, guard_key: str, *, code: str | None = None, phone_hash: str | None = None
+    ) -> FirstLook:
+        """The guard, and the code or phone link, in one consistent BatchGetItem."""
+        wanted: list[tuple[type[Model], str, str | None]] = [(ProcessedEvent, guard_key, None)]
+        if code is not None:
+            wanted.append((DepositCode, code, None))
+        if phone_hash is not None:
+            wanted.append((PhoneLink, phone_hash, None))
+        found = _batch_get(wanted)
+        guard = found.get(ProcessedEvent)
+        record = found.get(DepositCode)
+        link = found.get(PhoneLink)
+        return FirstLook(
+            settled=_result(guard) if isinstance(guard, ProcessedEvent) else None,
+            code=(
+                CodeRecord(
+                    record.code,
+                    record.citizen_id,
+                    record.issued_at,
+                    record.expires_at,
+                    record.used_by,
+                )
+                if isinstance(record, DepositCode)
+                else None
+            ),
+            phone_citizen_id=link.citizen_id if isinstance(link, PhoneLink) else None,
+        )
+
+    def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]:
+        """The citizen's account and the day's item count (None: no row yet), in one
+        consistent BatchGetItem."""
+        found = _batch_get([(Citizen, citizen_id, None), (CitizenDay, citizen_id, day)])
+        citizen = found.get(Citizen)
+        counter = found.get(CitizenDay)
+        return (
+            account_of(citizen) if isinstance(citizen, Citizen) else None,
+            int(counter.items_credited) if isinstance(counter, CitizenDay) else None,
+        )
+
+    def page(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage:
+        start_key = _decode_cursor(cursor, citizen_id) if cursor else None
+        results = LedgerEntry.query(
+            citizen_id, scan_index_forward=False, limit=limit, last_evaluated_key=start_key
+        )
+        entries = [entry_of(e) for e in results]
+        last = results.last_evaluated_key
+        return LedgerPage(entries, _encode_cursor(last) if last and len(entries) == limit else None)
+
+    # Writes ----------------------------------------------------------------------------
+
+    def post(self, posting: Posting) -> PostedResult:
+        """Raises AlreadyPosted when the guard exists, EffectRefused when an effect's
+        condition failed, RetryableConflict when the account moved since it was read."""
+        result = PostedResult(
+            "credited", posting.points, posting.balance_after, posting.note, posting.entry_id
+        )
+        citizen_id = posting.account.citizen_id
+        tx = NamedTransaction()
+        tx.put(
+            "guard",
+            ProcessedEvent(
+                posting.guard_key,
+                status=result.status,
+                citizen_id=citizen_id,
+                points=posting.points,
+                balance_after=posting.balance_after,
+                entry_id=posting.entry_id,
+                reason=posting.note,
+                processed_at=posting.at,
+                expires=posting.at + GUARD_RETENTION,
+            ),
+            ProcessedEvent.event_key.does_not_exist(),
+        )
+        tx.put(
+            "ledger",
+            LedgerEntry(
+                citizen_id,
+                posting.entry_id,
+                kind=posting.kind,
+                points=posting.points,
+                balance_after=posting.balance_after,
+                created_at=posting.at,
+                source_key=posting.guard_key,
+                detail=dict(posting.detail),
+            ),
+            LedgerEntry.entry_id.does_not_exist(),
+        )
+        eligible = ledger.payout_eligible(posting.balance_after, self._payout_threshold)
+        tx.update(
+            "account",
+            Citizen(citizen_id, version=posting.account.version),
+            actions=[
+                Citizen.balance.add(posting.points),
+                Citizen.lifetime_earned.add(posting.earned),
+                Citizen.lifetime_paid.add(posting.paid),
+                Citizen.updated_at.set(posting.at),
+                Citizen.payout_bucket.set(payout_bucket(citizen_id))
+                if eligible
+                else Citizen.payout_bucket.remove(),
+            ],
+        )
+        by_name: dict[str, Effect] = {}
+        for index, effect in enumerate(posting.effects):
+            name = f"effect{index}"
+            by_name[name] = effect
+            item, actions, condition = _effect_write(effect, posting)
+            tx.update(name, item, actions, condition, versioned=False)
+        try:
+            tx.commit()
+        except ConditionsFailed as e:
+            if "guard" in e.names:
+                raise AlreadyPosted(posting.guard_key) from e
+            refused = [by_name[name] for name in sorted(e.names) if name in by_name]
+            if refused:
+                raise EffectRefused(refused[0]) from e
+            raise RetryableConflict(f"post {posting.guard_key}: {sorted(e.names)}") from e
+        return result
+
+    def record_rejection(self, guard_key: str, reason: str, now: datetime) -> PostedResult:
+        """Remember a final rejection so every redelivery gets the same answer.
+
+        Returns what is recorded: this rejection, or the outcome a concurrent delivery of
+        the same event recorded first.
+        """
+        guard = ProcessedEvent(
+            guard_key,
+            status="rejected",
+            points=0,
+            reason=reason,
+            processed_at=now,
+            expires=now + GUARD_RETENTION,
+        )
+        try:
+            guard.save(condition=ProcessedEvent.event_key.does_not_exist())
+        except PutError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return _result(ProcessedEvent.get(guard_key, consistent_read=True))
+        return _result(guard)
+
+
+def _effect_write(effect: Effect, posting: Posting) -> tuple[Model, list[Action], Condition]:
+    if isinstance(effect, ItemsCounted):
+        counted = CitizenDay.items_credited
+        condition = (
+            CitizenDay.day.does_not_exist()
+            if effect.expected is None
+            else counted == effect.expected
+        )
+        return (
+            CitizenDay(effect.citizen_id, effect.day),
+            [counted.add(effect.items), CitizenDay.expires.set(posting.at + DAY_RETENTION)],
+            condition,
+        )
+    if isinstance(effect, CodeConsumed):
+        return (
+            DepositCode(effect.code),
+            [DepositCode.used_by.set(posting.guard_key)],
+            DepositCode.used_by.does_not_exist() & (DepositCode.citizen_id == effect.citizen_id),
+        )
+    raise TypeError(f"no write for effect {effect!r}")
+
+
+def account_of(citizen: Citizen) -> Account:
+    return Account(
+        citizen.citizen_id,
+        int(citizen.balance),
+        int(citizen.lifetime_earned),
+        int(citizen.lifetime_paid),
+        int(citizen.version or 0),
+    )
+
+
+def entry_of(entry: LedgerEntry) -> ledger.LedgerEntry:
+    detail = entry.detail.as_dict() if hasattr(entry.detail, "as_dict") else dict(entry.detail)
+    return ledger.LedgerEntry(
+        citizen_id=entry.citizen_id,
+        entry_id=entry.entry_id,
+        kind=entry.kind,
+        points=int(entry.points),
+        balance_after=int(entry.balance_after),
+        created_at=entry.created_at,
+        source_key=entry.source_key,
+        detail=detail,
+    )
+
+
+def entry_from_image(image: dict[str, Any]) -> ledger.LedgerEntry:
+    """A ledger entry from a stream record's NewImage."""
+    return entry_of(LedgerEntry.from_raw_data(image))
+
+
+def _result(item: ProcessedEvent) -> PostedResult:
+    balance = None if item.balance_after is None else int(item.balance_after)
+    if item.status == "credited":
+        return PostedResult("credited", int(item.points), balance, item.reason, item.entry_id)
+    return PostedResult("rejected", 0, None, item.reason)
+
+
+def _raw_key(model: type[Model], hash_key: str, range_key: str | None) -> dict[str, Any]:
+    key_attr = model._hash_key_attribute()
+    key = {key_attr.attr_name: {key_attr.attr_type: key_attr.serialize(hash_key)}}
+    if range_key is not None:
+        range_attr = model._range_key_attribute()
+        key[range_attr.attr_name] = {range_attr.attr_type: range_attr.serialize(range_key)}
+    return key
+
+
+def _batch_get(wanted: list[tuple[type[Model], str, str | None]]) -> dict[type[Model], Model]:
+    """At most one item per model, read consistently from several tables in one request."""
+    by_table = {model.Meta.table_name: model for model, _, _ in wanted}
+    request: dict[str, Any] = {
+        model.Meta.table_name: {"Keys": [_raw_key(model, h, r)], "ConsistentRead": True}
+        for model, h, r in wanted
+    }
+    found: dict[type[Model], Model] = {}
+    for attempt in range(8):
+        response = aws_clients.client("dynamodb").batch_get_item(RequestItems=request)
+        for table, items in response.get("Responses", {}).items():
+            for item in items:
+                found[by_table[table]] = by_table[table].from_raw_data(item)
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        time.sleep(0.01 * 2**attempt)
+    raise RetryableConflict("DynamoDB left keys unprocessed; the record will be retried")
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, citizen_id: str) -> dict[str, Any]:
+    """The start key a cursor stands for, rebuilt from its two strings and nothing else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        owner = key["citizen_id"]["S"]
+        entry_id = key["entry_id"]["S"]
+    except (ValueError, KeyError, TypeError, RecursionError) as e:
+        raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
+    if owner != citizen_id or not isinstance(entry_id, str) or not entry_id:
+        raise BadRequest("the cursor is not valid", code="invalid_cursor")
+    return {"citizen_id": {"S": citizen_id}, "entry_id": {"S": entry_id}}

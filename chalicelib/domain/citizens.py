@@ -1,0 +1,53 @@
+"""Citizens in the city's terms: a profile with its points, and one-time deposit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.domain.ledger import Account
+
+
+@dataclass(frozen=True)
+class Citizen:
+    citizen_id: str
+    display_name: str
+    district: str
+    balance: int
+    lifetime_earned: int
+    lifetime_paid: int
+    phone_hash: str | None
+    """The keyed hash of the linked phone number; the number itself is never kept."""
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def account(self) -> Account:
+        return Account(
+            self.citizen_id, self.balance, self.lifetime_earned, self.lifetime_paid, self.version
+        )
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    display_name: str
+    district: str
+    phone_hash: str | None
+    """None: leave the phone link as it is; "": remove it; otherwise the new keyed hash."""
+
+
+@dataclass(frozen=True)
+class DepositCodeGrant:
+    """A code handed to a citizen. Its number stays reserved until `reserved_until`: a robot
+    may deliver a deposit made with it that much later, and it must find this citizen."""
+
+    code: str
+    citizen_id: str
+    issued_at: datetime
+    expires_at: datetime
+    reserved_until: datetime
+
+
+class PhoneTaken(Exception):
+    """The phone number is linked to another citizen."""

@@ -1,0 +1,164 @@
+"""Points as money: the one posting every movement goes through (DESIGN §6, invariants 1-3).
+
+A posting is decided here, in plain values, against the citizen's account as last read; a
+ledger store writes it as one all-or-nothing transaction: the exactly-once guard, the
+ledger entry with its `balance_after`, the account under its version, and the posting's
+extra effects (a day's item count, a deposit code consumed, ...), each with its own
+condition. A deposit, a challenge prize, a payout, its reversal and a correction are all
+postings; only their kind, sign and effects differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from chalicelib.domain.ids import sortable_id
+
+LedgerKind = Literal["recycling", "challenge_prize", "payout", "payout_reversal", "correction"]
+
+# Which lifetime total a kind moves: earnings count what the city issued, payouts what it
+# paid (a reversal gives a failed payout back, so it lowers `lifetime_paid`).
+_PAID_KINDS: frozenset[str] = frozenset({"payout", "payout_reversal"})
+
+
+@dataclass(frozen=True)
+class Account:
+    """A citizen's points as last read. Every posting is conditioned on this version."""
+
+    citizen_id: str
+    balance: int
+    lifetime_earned: int
+    lifetime_paid: int
+    version: int
+
+
+@dataclass(frozen=True)
+class ItemsCounted:
+    """Effect: add to the citizen's items credited on a Seoul day (the daily limit's counter),
+    conditioned on the count read (`expected` None: the day had no row yet)."""
+
+    citizen_id: str
+    day: str
+    items: int
+    expected: int | None
+
+
+@dataclass(frozen=True)
+class CodeConsumed:
+    """Effect: mark a one-time deposit code used by this posting; refused if already used or
+    held by another citizen."""
+
+    code: str
+    citizen_id: str
+
+
+Effect = ItemsCounted | CodeConsumed
+
+
+@dataclass(frozen=True)
+class Posting:
+    guard_key: str
+    """The exactly-once key: a second posting with it is refused (AlreadyPosted)."""
+    account: Account
+    points: int
+    """Signed: positive credits, negative debits."""
+    kind: LedgerKind
+    detail: Mapping[str, Any]
+    at: datetime
+    effects: tuple[Effect, ...] = ()
+    note: str | None = None
+    """Kept with the first result (e.g. `daily_limit`), so a replay answers the same."""
+    entry_id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if self.points == 0:
+            raise ValueError("a posting moves points")
+        if self.balance_after < 0:
+            raise InsufficientBalance(self.account.citizen_id, self.account.balance, self.points)
+        if not self.entry_id:
+            object.__setattr__(self, "entry_id", ledger_entry_id(self.account.version, self.at))
+
+    @property
+    def balance_after(self) -> int:
+        return self.account.balance + self.points
+
+    @property
+    def earned(self) -> int:
+        return earned_by(self.kind, self.points)
+
+    @property
+    def paid(self) -> int:
+        return paid_by(self.kind, self.points)
+
+
+@dataclass(frozen=True)
+class PostedResult:
+    """The first outcome recorded under a guard key: a posting, or a final rejection."""
+
+    status: Literal["credited", "rejected"]
+    points: int
+    balance_after: int | None
+    reason: str | None
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    citizen_id: str
+    entry_id: str
+    kind: str
+    points: int
+    balance_after: int
+    created_at: datetime
+    source_key: str
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    entries: list[LedgerEntry]
+    next_cursor: str | None
+
+
+def earned_by(kind: str, points: int) -> int:
+    """What a movement adds to what the city issued (`lifetime_earned`)."""
+    return 0 if kind in _PAID_KINDS else points
+
+
+def paid_by(kind: str, points: int) -> int:
+    """What a movement adds to what the city paid (`lifetime_paid`): a payout debits, so it
+    pays `-points`; its reversal gives them back."""
+    return -points if kind in _PAID_KINDS else 0
+
+
+def payout_eligible(balance: int, threshold: int) -> bool:
+    """Whether a balance belongs in the payout eligibility index."""
+    return balance >= threshold
+
+
+def ledger_entry_id(version: int, at: datetime) -> str:
+    """Sorts a citizen's entries in the order their balance moved: the account's version
+    (which every posting bumps under a condition) first, then time."""
+    return f"{version + 1:012d}-{sortable_id(at)}"
+
+
+class AlreadyPosted(Exception):
+    """A posting with this guard key happened already: its effect exists once."""
+
+
+class EffectRefused(Exception):
+    """An effect's condition failed (a code used meanwhile, a day count moved)."""
+
+    def __init__(self, effect: Effect) -> None:
+        super().__init__(f"refused: {effect}")
+        self.effect = effect
+
+
+class InsufficientBalance(Exception):
+    """A debit would take a balance below zero (invariant 2)."""
+
+    def __init__(self, citizen_id: str, balance: int, points: int) -> None:
+        super().__init__(f"{citizen_id}: balance {balance} cannot move by {points}")

@@ -1,0 +1,81 @@
+"""What operators and admins see: refused messages, parked failures, the city's totals;
+and keeping those totals from the ledger's stream."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+from chalicelib.domain import totals
+from chalicelib.domain.ledger import LedgerEntry
+from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
+from chalicelib.domain.recycling import redact_phones
+from chalicelib.domain.totals import Totals, TotalsChange
+
+
+class QuarantineStore(Protocol):
+    def quarantine(
+        self,
+        *,
+        source: str,
+        reason: str,
+        device_id: str | None,
+        event_id: str | None,
+        details: str,
+        payload: str | None,
+    ) -> None: ...
+    def newest(self, source: str, limit: int) -> list[QuarantinedMessage]: ...
+
+
+class DeadLetters(Protocol):
+    def depths(self) -> list[ParkedMessages]: ...
+
+
+class TotalsStore(Protocol):
+    def add_once(self, guard_key: str, periods: tuple[str, ...], change: TotalsChange) -> bool:
+        """Add `change` to every period's row unless `guard_key` was counted; True if added."""
+        ...
+
+    def read(self, periods: tuple[str, ...]) -> dict[str, Totals]: ...
+
+
+class OperationsService:
+    def __init__(
+        self, quarantine: QuarantineStore, dead_letters: DeadLetters, totals: TotalsStore
+    ) -> None:
+        self._quarantine = quarantine
+        self._dead_letters = dead_letters
+        self._totals = totals
+
+    def quarantined(self, source: str, limit: int) -> list[QuarantinedMessage]:
+        return self._quarantine.newest(source, limit)
+
+    def keep_rule_failure(
+        self, *, device_id: str | None, details: str, payload: str | None
+    ) -> None:
+        """An IoT rule could not deliver a device's message: keep it, with why, for admins."""
+        self._quarantine.quarantine(
+            source="rule-errors",
+            reason="rule_action_failed",
+            device_id=device_id,
+            event_id=None,
+            details=redact_phones(details),
+            payload=redact_phones(payload) if payload is not None else None,
+        )
+
+    def parked(self) -> list[ParkedMessages]:
+        return self._dead_letters.depths()
+
+    def city_totals(self, today: date) -> tuple[Totals, Totals]:
+        """All-time totals and today's (Seoul)."""
+        day = totals.day_period(today)
+        found = self._totals.read((totals.ALL_TIME, day))
+        return (
+            found.get(totals.ALL_TIME, Totals(totals.ALL_TIME)),
+            found.get(day, Totals(day)),
+        )
+
+    def count_ledger_entry(self, entry: LedgerEntry) -> bool:
+        """Count a new ledger entry in the totals once, however often its record arrives."""
+        key = f"totals#{entry.citizen_id}#{entry.entry_id}"
+        return self._totals.add_once(key, totals.periods_of(entry), totals.change_of(entry))

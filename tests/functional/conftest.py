@@ -57,7 +57,8 @@ def aws(issuer: DevIssuer) -> Iterator[dict[str, Any]]:
     with mock_aws():
         _clear_caches()
         provision.create_tables()
-        os.environ.update(provision.stream_environment(boto3.client("dynamodb", region_name=REGION)))
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        os.environ.update(provision.stream_environment(dynamodb))
         refs = provision.create_queues(boto3.client("sqs", region_name=REGION))
         fleet = provision.load_fleet()
         provision.register_devices(fleet)

@@ -227,8 +227,9 @@ class LocalStack:
 
         # 6. The rest of IoT Core: data plane and shadows, then the rules engine.
         t = time.monotonic()
-        from infra.local.dataplane import ShadowTopicBridge, install_iot_data_bridge
+        from infra.local.iot_data_patch import install_iot_data_bridge
         from infra.local.rules_runtime import RuleEngine
+        from infra.local.shadow_bridge import ShadowTopicBridge
 
         self._stops.append(install_iot_data_bridge(self.mqtt))
         shadows = ShadowTopicBridge(self.mqtt, self.iot_data)

@@ -29,15 +29,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Chalice, Rate
 from moto.server import ThreadedMotoServer
 
-from infra.local.event_sources import (
-    DynamoDbStreamEventSource,
-    LambdaContext,
-    Scheduler,
-    SqsEventSource,
-    UnknownScheduleError,
-    event_sources_for_app,
-    request_fire,
-)
+from infra.local.event_sources import event_sources_for_app
+from infra.local.lambda_runtime import LambdaContext
+from infra.local.scheduler import Scheduler, UnknownScheduleError, request_fire
+from infra.local.sqs_source import SqsEventSource
+from infra.local.stream_source import DynamoDbStreamEventSource
 
 REGION = "ap-northeast-2"
 
@@ -319,7 +315,7 @@ def test_a_handler_that_raises_redelivers_the_whole_batch(
     source = sqs_source_for(endpoint, url, arn, tmp_path)
 
     # WHEN the source runs until both are handled
-    with caplog.at_level(logging.ERROR, logger="infra.local.event_sources"):
+    with caplog.at_level(logging.ERROR, logger="infra.local.sqs_source"):
         source.start()
         try:
             eventually(lambda: bool(seen("x")) and bool(seen("y")) and queue_depth(sqs, url) == 0)

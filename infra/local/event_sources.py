@@ -9,11 +9,13 @@ like AWS Lambda drives them.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chalicelib import streams
 from infra.local.lambda_runtime import Handler
 from infra.local.scheduler import ScheduledJob, Scheduler
 from infra.local.sqs_source import SqsEventSource
@@ -30,6 +32,21 @@ def _handler_for(app_module: Any, handler_string: str) -> Handler:
     return handler
 
 
+def _send_to_queue(
+    sqs_client: Any, queue_url_for: Callable[[str], tuple[str, str]], queue_name: str
+) -> Callable[[dict[str, Any]], None]:
+    """An SQS on-failure destination: the record goes in as the message body, as in AWS.
+
+    The queue is looked up when a record is parked, not before: the source may start first.
+    """
+
+    def send(record: dict[str, Any]) -> None:
+        url, _ = queue_url_for(queue_name)
+        sqs_client.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+    return send
+
+
 def event_sources_for_app(
     app: Any,
     app_module: Any,
@@ -44,7 +61,9 @@ def event_sources_for_app(
     """Event sources and a scheduler for every SQS, DynamoDB stream and schedule handler.
 
     Nothing is started. ``queue_url_for(queue_name) -> (url, arn)``; ``stream_arn_for``
-    maps the stream ARN given to ``on_dynamodb_record`` to the local stream's ARN.
+    maps the stream ARN given to ``on_dynamodb_record`` to the local stream's ARN. A stream
+    handler gets the retries, bisect and on-failure queue of its ``chalicelib.streams``
+    spec, as the CDK deploys it (KeyError for a stream handler without one).
     Other event sources (S3, SNS, ...) are not emulated and are logged.
     """
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
@@ -70,6 +89,7 @@ def event_sources_for_app(
                 )
             )
         elif isinstance(config, DynamoDBEventConfig):
+            spec = streams.by_handler(config.name)
             arn = stream_arn_for(config.stream_arn) if stream_arn_for else config.stream_arn
             sources.append(
                 DynamoDbStreamEventSource(
@@ -79,6 +99,9 @@ def event_sources_for_app(
                     function_name=function_name,
                     batch_size=config.batch_size,
                     starting_position=config.starting_position or "LATEST",
+                    max_retry_attempts=spec.max_retry_attempts,
+                    bisect_on_error=spec.bisect_on_error,
+                    on_failure=_send_to_queue(sqs_client, queue_url_for, spec.failure_queue_name),
                     region=region,
                 )
             )

@@ -251,8 +251,13 @@ class LocalStack:
         app = app_module.app
 
         def queue_url_for(name: str) -> tuple[str, str]:
-            ref = self.queue_refs[name]
-            return ref.url, ref.arn
+            ref = self.queue_refs.get(name)
+            if ref is not None:
+                return ref.url, ref.arn
+            # Not provisioned as an event source's queue (a stream's on-failure queue).
+            url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            return str(url), str(attributes["Attributes"]["QueueArn"])
 
         dynamodb = session.client("dynamodb")
 

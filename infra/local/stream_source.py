@@ -1,5 +1,14 @@
 """The DynamoDB stream event source: reads a stream shard by shard and invokes the handler
-like Lambda's stream poller (in order per shard, retrying from the lowest failed record).
+like Lambda's stream poller, with the error handling an event source mapping is given:
+
+- records of a shard are delivered in order, one batch at a time;
+- ``batchItemFailures`` (``ReportBatchItemFailures``): the records before the lowest failed
+  sequence number are done, the next attempt starts at it;
+- a function error (an exception, or an invalid response) retries the batch, or, with
+  ``BisectBatchOnFunctionError``, splits it in two and retries each half on its own, so a
+  poison record ends up alone while the records before and after it go through;
+- ``MaximumRetryAttempts`` counts per batch (a bisected half starts again at zero); a batch
+  that exhausted them is handed to the on-failure destination and skipped.
 """
 
 from __future__ import annotations
@@ -43,6 +52,13 @@ def _epoch_seconds(value: Any) -> Any:
     return value
 
 
+def _iso_time(epoch_seconds: Any) -> Any:
+    """Lambda's records carry epoch seconds; an on-failure record carries ISO 8601 UTC."""
+    if isinstance(epoch_seconds, int | float):
+        return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return epoch_seconds
+
+
 def dynamodb_record(raw: dict[str, Any], *, stream_arn: str, region: str) -> dict[str, Any]:
     """One ``get_records`` record -> one record of Lambda's DynamoDB stream event."""
     ddb = raw.get("dynamodb", {})
@@ -70,14 +86,27 @@ def dynamodb_record(raw: dict[str, Any], *, stream_arn: str, region: str) -> dic
 
 
 @dataclass
+class _Batch:
+    records: list[dict[str, Any]]  # Lambda-shaped, in shard order
+    attempts: int = 0  # failed invocations of these records
+
+    @property
+    def first(self) -> dict[str, Any]:
+        return dict(self.records[0]["dynamodb"])
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return dict(self.records[-1]["dynamodb"])
+
+
+@dataclass
 class _Shard:
     shard_id: str
     parent_id: str | None
     iterator_type: str
     iterator: str | None = None
     closed: bool = False
-    pending: list[dict[str, Any]] = field(default_factory=list)  # Lambda-shaped records
-    attempts: int = 0  # failed invocations of the current pending batch
+    batches: list[_Batch] = field(default_factory=list)  # fetched, not yet handled; in order
     retry_at: float = 0.0
     last_sequence: str | None = None  # the last record handled (done or given up)
 
@@ -87,9 +116,10 @@ class DynamoDbStreamEventSource(Worker):
 
     Per shard, records are delivered in order. On ``batchItemFailures`` the next attempt
     starts at the lowest failed ``SequenceNumber`` (earlier records count as done); on an
-    exception or an invalid response, the whole batch is retried. With
-    ``max_retry_attempts >= 0``, a batch that failed ``1 + max_retry_attempts`` times is
-    handed to ``on_failure`` (an on-failure destination's payload) and skipped.
+    exception or an invalid response, the whole batch is retried, or split in two first
+    with ``bisect_on_error``. With ``max_retry_attempts >= 0``, a batch that failed
+    ``1 + max_retry_attempts`` times is handed to ``on_failure`` (the record AWS sends to an
+    on-failure destination) and skipped; ``-1`` retries until it succeeds.
     """
 
     def __init__(
@@ -102,6 +132,7 @@ class DynamoDbStreamEventSource(Worker):
         batch_size: int = 100,
         starting_position: str = "LATEST",
         max_retry_attempts: int = -1,
+        bisect_on_error: bool = False,
         on_failure: Callable[[dict[str, Any]], None] | None = None,
         region: str,
         account_id: str = DEFAULT_ACCOUNT_ID,
@@ -119,6 +150,7 @@ class DynamoDbStreamEventSource(Worker):
         self.batch_size = max(1, min(1000, batch_size))  # GetRecords' Limit is at most 1000
         self.starting_position = starting_position
         self.max_retry_attempts = max_retry_attempts
+        self.bisect_on_error = bisect_on_error
         self.on_failure = on_failure
         self.region = region
         self.account_id = account_id
@@ -163,10 +195,10 @@ class DynamoDbStreamEventSource(Worker):
         self._described_once = True
 
     def _ready(self, shard: _Shard) -> bool:
-        if shard.closed and not shard.pending:
+        if shard.closed and not shard.batches:
             return False
         parent = self._shards.get(shard.parent_id or "")
-        return parent is None or (parent.closed and not parent.pending)
+        return parent is None or (parent.closed and not parent.batches)
 
     def _ensure_iterator(self, shard: _Shard) -> None:
         if shard.iterator is not None or shard.closed:
@@ -195,11 +227,11 @@ class DynamoDbStreamEventSource(Worker):
         shard.iterator = resp.get("NextShardIterator")
         if shard.iterator is None:
             shard.closed = True
-        shard.pending = [
+        records = [
             dynamodb_record(r, stream_arn=self.stream_arn, region=self.region)
             for r in resp.get("Records", [])
         ]
-        shard.attempts = 0
+        shard.batches = [_Batch(records)] if records else []
 
     # -- invoking ---------------------------------------------------------------------
 
@@ -213,10 +245,10 @@ class DynamoDbStreamEventSource(Worker):
         for shard in list(self._shards.values()):
             if not self._ready(shard) or shard.retry_at > time.monotonic():
                 continue
-            if not shard.pending:
+            if not shard.batches:
                 self._fetch(shard)
-            if shard.pending:
-                delivered += len(shard.pending)
+            if shard.batches:
+                delivered += len(shard.batches[0].records)
                 self._invoke(shard)
         return delivered
 
@@ -235,72 +267,86 @@ class DynamoDbStreamEventSource(Worker):
                 self._stop.wait(self.poll_interval_s)
 
     def _invoke(self, shard: _Shard) -> None:
-        batch = shard.pending
-        event = {"Records": batch}
+        batch = shard.batches[0]
+        records = batch.records
+        event = {"Records": records}
         context = LambdaContext(self.function_name, region=self.region, account_id=self.account_id)
         self.invocations += 1
-        seqs = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        seqs = [r["dynamodb"]["SequenceNumber"] for r in records]
         try:
             result = self.handler(event, context)
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             logger.exception(
-                "%s: handler raised on %d records of %s; retrying the batch",
+                "%s: handler raised on %d records of %s",
                 self.function_name,
-                len(batch),
+                len(records),
                 shard.shard_id,
             )
-            self._failed(shard, batch, "Unhandled")
+            self._function_error(shard, batch, "Unhandled")
             return
         outcome = read_batch_response(result, set(seqs))
         if outcome.ok:
             self.successes += 1
-            self._done(shard, batch)
+            self._done(shard, records)
+            shard.batches.pop(0)
             return
         if outcome.whole_batch_failed:
             self.last_error = outcome.reason
-            logger.error("%s: %s; retrying the whole batch", self.function_name, outcome.reason)
-            self._failed(shard, batch, "InvalidResponse")
+            logger.error("%s: %s; the whole batch fails", self.function_name, outcome.reason)
+            self._function_error(shard, batch, "InvalidResponse")
             return
+        # Partial failure: checkpoint before the lowest failed record, retry from it (with
+        # bisect on too: AWS splits the batch at that sequence number).
         lowest = min(outcome.failed_ids, key=int)
         cut = seqs.index(lowest)
-        self._done(shard, batch[:cut], count_success=False)
+        self._done(shard, records[:cut])
+        batch.records = records[cut:]
         logger.info(
             "%s: record %s failed; retrying from it (%d records)",
             self.function_name,
             lowest,
-            len(batch) - cut,
+            len(batch.records),
         )
-        self._failed(shard, batch[cut:], "PartialBatchFailure")
+        self._failed(shard, batch, "PartialBatchFailure")
 
-    def _done(
-        self, shard: _Shard, records: list[dict[str, Any]], *, count_success: bool = True
-    ) -> None:
+    def _done(self, shard: _Shard, records: list[dict[str, Any]]) -> None:
         if records:
             shard.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
             self.records_done += len(records)
-        if count_success:
-            shard.pending = []
-            shard.attempts = 0
 
-    def _failed(self, shard: _Shard, remaining: list[dict[str, Any]], error: str) -> None:
+    def _function_error(self, shard: _Shard, batch: _Batch, error: str) -> None:
+        if not self.bisect_on_error or len(batch.records) < 2:
+            self._failed(shard, batch, error)
+            return
         self.failures += 1
-        shard.pending = remaining
-        shard.attempts += 1
-        if 0 <= self.max_retry_attempts < shard.attempts:
-            self._give_up(shard, remaining, error)
+        half = len(batch.records) // 2
+        shard.batches[0:1] = [_Batch(batch.records[:half]), _Batch(batch.records[half:])]
+        shard.retry_at = time.monotonic() + self.retry_delay_s
+        logger.info(
+            "%s: bisecting a failed batch of %d records of %s",
+            self.function_name,
+            len(batch.records),
+            shard.shard_id,
+        )
+
+    def _failed(self, shard: _Shard, batch: _Batch, error: str) -> None:
+        self.failures += 1
+        batch.attempts += 1
+        if 0 <= self.max_retry_attempts < batch.attempts:
+            self._give_up(shard, batch, error)
             return
         shard.retry_at = time.monotonic() + self.retry_delay_s
 
-    def _give_up(self, shard: _Shard, records: list[dict[str, Any]], error: str) -> None:
-        first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+    def _give_up(self, shard: _Shard, batch: _Batch, error: str) -> None:
+        records, first, last = batch.records, batch.first, batch.last
         info = {
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": f"arn:aws:lambda:{self.region}:{self.account_id}:function:"
                 f"{self.function_name}",
                 "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": shard.attempts,
+                "approximateInvokeCount": batch.attempts,
             },
             "responseContext": {
                 "statusCode": 200,
@@ -313,8 +359,12 @@ class DynamoDbStreamEventSource(Worker):
                 "shardId": shard.shard_id,
                 "startSequenceNumber": first.get("SequenceNumber"),
                 "endSequenceNumber": last.get("SequenceNumber"),
-                "approximateArrivalOfFirstRecord": first.get("ApproximateCreationDateTime"),
-                "approximateArrivalOfLastRecord": last.get("ApproximateCreationDateTime"),
+                "approximateArrivalOfFirstRecord": _iso_time(
+                    first.get("ApproximateCreationDateTime")
+                ),
+                "approximateArrivalOfLastRecord": _iso_time(
+                    last.get("ApproximateCreationDateTime")
+                ),
                 "batchSize": len(records),
                 "streamArn": self.stream_arn,
             },
@@ -324,12 +374,11 @@ class DynamoDbStreamEventSource(Worker):
             self.function_name,
             len(records),
             shard.shard_id,
-            shard.attempts,
+            batch.attempts,
         )
         self.records_discarded += len(records)
         shard.last_sequence = last.get("SequenceNumber")
-        shard.pending = []
-        shard.attempts = 0
+        shard.batches.remove(batch)
         if self.on_failure is not None:
             try:
                 self.on_failure(info)

@@ -158,7 +158,7 @@ def bench_requests() -> dict[str, Any]:
         )
         service = wiring.recycling()
         service.handle_rule_message(_envelope("warm-up-0001"))  # caches: device, clients
-        botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        botocore.client.BaseClient._make_api_call = counting
         try:
             for label, event_id, phone in (
                 ("first delivery (credited)", "bench-evt-0001", "010-9000-0002"),
@@ -173,7 +173,7 @@ def bench_requests() -> dict[str, Any]:
                     "by_operation": dict(sorted(calls.items())),
                 }
         finally:
-            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+            botocore.client.BaseClient._make_api_call = original
         assert Citizen.get("bench").balance == 30
     return results
 

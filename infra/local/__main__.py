@@ -104,7 +104,7 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _fire(args: argparse.Namespace) -> int:
-    from infra.local.event_sources import request_fire
+    from infra.local.scheduler import request_fire
 
     try:
         result = request_fire(args.state_dir.resolve(), args.name)

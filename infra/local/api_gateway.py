@@ -93,7 +93,7 @@ class _Handler(ChaliceRequestHandler):
 def serve(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
     """Chalice's local server with our gateway; run serve_forever() in a thread."""
     server = create_local_server(app, config, host, port)
-    server.server.RequestHandlerClass = functools.partial(  # type: ignore[assignment]
+    server.server.RequestHandlerClass = functools.partial(
         _Handler, app_object=server.app_object, config=config
     )
     return server

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from infra.local.dataplane import MqttPort
+from infra.local.mqtt_port import MqttPort
 from infra.local.topic_rules import CompiledRule, RuleEvaluationError, compile_sql, evaluate
 
 log = logging.getLogger(__name__)

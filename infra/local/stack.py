@@ -228,8 +228,9 @@ class LocalStack:
 
         # 6. The rest of IoT Core: data plane and shadows, then the rules engine.
         t = time.monotonic()
-        from infra.local.dataplane import ShadowTopicBridge, install_iot_data_bridge
+        from infra.local.iot_data_patch import install_iot_data_bridge
         from infra.local.rules_runtime import RuleEngine
+        from infra.local.shadow_bridge import ShadowTopicBridge
 
         self._stops.append(install_iot_data_bridge(self.mqtt))
         shadows = ShadowTopicBridge(self.mqtt, self.iot_data)
@@ -251,8 +252,13 @@ class LocalStack:
         app = app_module.app
 
         def queue_url_for(name: str) -> tuple[str, str]:
-            ref = self.queue_refs[name]
-            return ref.url, ref.arn
+            ref = self.queue_refs.get(name)
+            if ref is not None:
+                return ref.url, ref.arn
+            # Not provisioned as an event source's queue (a stream's on-failure queue).
+            url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            return str(url), str(attributes["Attributes"]["QueueArn"])
 
         dynamodb = session.client("dynamodb")
 

@@ -181,7 +181,7 @@ def timezone_seoul() -> Any:
 def invoke_deposits(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Invoke the real SQS handler the way Lambda does, with a batch."""
     from app import handle_deposits
-    from infra.local.event_sources import LambdaContext
+    from infra.local.lambda_runtime import LambdaContext
 
     result: dict[str, Any] = handle_deposits({"Records": records}, LambdaContext("deposits"))
     return result

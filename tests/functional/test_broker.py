@@ -187,10 +187,14 @@ def test_robot_deposit_reaches_the_backend(stack, robot1):
         {"event_id": event_id, "citizen": {"code": "123456"}, "items": []},
     )
 
-    # THEN the broker accepted it and the backend got it once, on robot-001's topic
+    # AND then a marker deposit on the same connection
+    marker = new_event_id()
+    robot1.publish(topics.deposits(CITY, "robot-001"), {"event_id": marker})
+
+    # THEN the broker accepted it and, by the time the marker arrived, the backend had got
+    # it once, on robot-001's topic
     assert code == 0
-    assert _wait(lambda: cloud.events(event_id))
-    time.sleep(0.05)
+    assert _wait(lambda: cloud.events(marker))
     assert cloud.events(event_id) == [
         (
             "gimhae/robots/robot-001/deposits",
@@ -268,11 +272,14 @@ def test_robot_cannot_publish_as_another_robot(stack, robot2):
     cloud = stack["cloud"]
     event_id = new_event_id()
 
-    # WHEN robot-002 publishes on robot-001's deposits topic
-    # THEN the broker refuses it and the backend receives nothing
+    # WHEN robot-002 publishes on robot-001's deposits topic, then on its own
+    # THEN the broker refuses the first
     with pytest.raises(NotAuthorizedError):
         robot2.publish(topics.deposits(CITY, "robot-001"), {"event_id": event_id})
-    time.sleep(0.2)
+    marker = new_event_id()
+    robot2.publish(topics.deposits(CITY, "robot-002"), {"event_id": marker})
+    # AND by the time the later message arrived, the backend had received nothing else
+    assert _wait(lambda: cloud.events(marker))
     assert cloud.events(event_id) == []
 
 
@@ -285,12 +292,16 @@ def test_robot_cannot_receive_another_robots_acks(stack, robot2):
         return  # refused at SUBSCRIBE, as AWS IoT does
     # mosquitto 2.0's acl_file grants every SUBSCRIBE and filters at delivery instead
 
-    # WHEN the backend acks a robot-001 deposit
-    stack["backend"].publish(topics.deposit_ack(CITY, "robot-001"), b'{"event_id": "x"}')
+    marker = topics.shadow("robot-002", "get/accepted")
+    robot2.subscribe(marker, lambda t, p: got.append(t))
 
-    # THEN robot-002 receives nothing
-    time.sleep(0.3)
-    assert got == []
+    # WHEN the backend acks a robot-001 deposit, then publishes on a robot-002 topic
+    stack["backend"].publish(topics.deposit_ack(CITY, "robot-001"), b'{"event_id": "x"}')
+    stack["backend"].publish(marker, b"{}")
+
+    # THEN robot-002 receives the later message only
+    assert _wait(lambda: got)
+    assert got == [marker]
 
 
 def test_robot_receives_its_own_shadow_topics(stack, robot2):
@@ -298,14 +309,17 @@ def test_robot_receives_its_own_shadow_topics(stack, robot2):
     got: list[str] = []
     robot2.subscribe(topics.shadow("robot-002", "#"), lambda t, p: got.append(t))
 
-    # WHEN the backend publishes its own and another robot's shadow delta
+    # WHEN the backend publishes another robot's shadow delta, its own, then a marker
     stack["backend"].publish(topics.shadow("robot-001", "update/delta"), b"{}")
     stack["backend"].publish(topics.shadow("robot-002", "update/delta"), b"{}")
+    stack["backend"].publish(topics.shadow("robot-002", "update/documents"), b"{}")
 
-    # THEN only its own arrives
-    assert _wait(lambda: got)
-    time.sleep(0.1)
-    assert got == ["$aws/things/robot-002/shadow/update/delta"]
+    # THEN, by the time the marker arrives, only its own delta arrived, once
+    assert _wait(lambda: "$aws/things/robot-002/shadow/update/documents" in got)
+    assert got == [
+        "$aws/things/robot-002/shadow/update/delta",
+        "$aws/things/robot-002/shadow/update/documents",
+    ]
 
 
 def test_shelter_cannot_publish_on_a_robot_topic(stack):
@@ -331,14 +345,19 @@ def test_backend_callback_errors_do_not_kill_the_client(stack, robot1):
     stack["backend"].subscribe(topics.robot_status(CITY, "+"), broken)
     stack["backend"].subscribe(topics.robot_status(CITY, "robot-001"), lambda t, p: got.append(t))
 
-    # WHEN robot-001 sends its status twice
-    robot1.status({"can": 0.1, "pet": 0.2})
-    robot1.status({"can": 0.1, "pet": 0.3})
+    # WHEN robot-001 sends its status twice, then a third time as a marker
+    got_bins: list[float] = []
+    stack["backend"].subscribe(
+        topics.robot_status(CITY, "robot-001"),
+        lambda t, p: got_bins.append(json.loads(p)["bins"]["pet"]),
+    )
+    for pet in (0.2, 0.3, 0.4):
+        robot1.status({"can": 0.1, "pet": pet})
 
-    # THEN the other callback still gets both, once each
-    assert _wait(lambda: len(got) == 2)
-    time.sleep(0.1)
-    assert len(got) == 2
+    # THEN the other callbacks still get each, once, in order
+    assert _wait(lambda: 0.4 in got_bins)
+    assert got_bins == [0.2, 0.3, 0.4]
+    assert len(got) == 3
 
 
 def test_client_without_a_ca_certificate_cannot_connect(stack, tmp_path):

@@ -15,12 +15,9 @@ from moto.iotdata.responses import IoTDataPlaneResponse
 from moto.server import ThreadedMotoServer
 
 from chalicelib.topics import topic_matches
-from infra.local.dataplane import (
-    SHADOW_REQUEST_FILTERS,
-    ShadowTopicBridge,
-    install_iot_data_bridge,
-    parse_shadow_request_topic,
-)
+from infra.local.iot_data_patch import install_iot_data_bridge
+from infra.local.shadow_bridge import ShadowTopicBridge
+from infra.local.shadow_documents import SHADOW_REQUEST_FILTERS, parse_shadow_request_topic
 
 REGION = "ap-northeast-2"
 

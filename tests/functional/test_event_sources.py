@@ -6,7 +6,9 @@ Each test uses its own queues/tables, so tests do not see each other's messages.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
 import threading
 import time
@@ -29,15 +31,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Chalice, Rate
 from moto.server import ThreadedMotoServer
 
-from infra.local.event_sources import (
-    DynamoDbStreamEventSource,
-    LambdaContext,
-    Scheduler,
-    SqsEventSource,
-    UnknownScheduleError,
-    event_sources_for_app,
-    request_fire,
-)
+from chalicelib import streams
+from infra.local.event_sources import event_sources_for_app
+from infra.local.lambda_runtime import LambdaContext
+from infra.local.scheduler import Scheduler, UnknownScheduleError, request_fire
+from infra.local.sqs_source import SqsEventSource
+from infra.local.stream_source import DynamoDbStreamEventSource
 
 REGION = "ap-northeast-2"
 
@@ -52,6 +51,7 @@ SQS_EVENTS: list[dict[str, Any]] = []  # every event the SQS handler got
 RAISE_BATCHES = [0]  # how many next SQS invocations raise before looking at records
 DDB_BATCHES: list[list[tuple[str, str]]] = []  # per invocation: (eventName, value)
 DDB_FAILS: dict[str, int] = {}  # value -> how many more times its record fails
+DDB_POISON: set[str] = set()  # values for which the stream handler raises (a function error)
 SCHEDULE_CALLS: list[dict[str, Any]] = []
 
 sqs_processor = BatchProcessor(event_type=EventType.SQS)
@@ -90,18 +90,21 @@ def ddb_record_handler(record: DynamoDBRecord) -> None:
             raise ValueError(f"record {value} fails")
 
 
+# Named like the ledger's stream handler, so that its retries, bisect and on-failure queue
+# come from chalicelib.streams as they do for the real app.
 @app.on_dynamodb_record(
-    stream_arn="arn:aws:dynamodb:ap-northeast-2:123456789012:table/things/stream/x"
+    stream_arn="arn:aws:dynamodb:ap-northeast-2:123456789012:table/things/stream/x",
+    name=streams.LEDGER_CHANGES.handler,
 )
 def handle_things(event: Any) -> Any:
     raw = event.to_dict()
+    values = [r["dynamodb"].get("NewImage", {}).get("v", {}).get("S", "") for r in raw["Records"]]
     with _lock:
         DDB_BATCHES.append(
-            [
-                (r["eventName"], r["dynamodb"].get("NewImage", {}).get("v", {}).get("S", ""))
-                for r in raw["Records"]
-            ]
+            [(r["eventName"], v) for r, v in zip(raw["Records"], values, strict=True)]
         )
+        if DDB_POISON.intersection(values):
+            raise RuntimeError("a poison record fails the whole invocation")
     return process_partial_response(
         event=raw,
         record_handler=ddb_record_handler,
@@ -156,6 +159,7 @@ def reset_app_state() -> None:
         RAISE_BATCHES[0] = 0
         DDB_BATCHES.clear()
         DDB_FAILS.clear()
+        DDB_POISON.clear()
         SCHEDULE_CALLS.clear()
 
 
@@ -319,7 +323,7 @@ def test_a_handler_that_raises_redelivers_the_whole_batch(
     source = sqs_source_for(endpoint, url, arn, tmp_path)
 
     # WHEN the source runs until both are handled
-    with caplog.at_level(logging.ERROR, logger="infra.local.event_sources"):
+    with caplog.at_level(logging.ERROR, logger="infra.local.sqs_source"):
         source.start()
         try:
             eventually(lambda: bool(seen("x")) and bool(seen("y")) and queue_depth(sqs, url) == 0)
@@ -353,19 +357,22 @@ def test_poison_message_lands_in_the_dlq_after_max_receive_count(
     )
     source = sqs_source_for(endpoint, url, arn, tmp_path)
 
-    # WHEN the source runs until the DLQ holds a message
+    # WHEN the source runs until the DLQ holds a message and the queue is empty (nothing in
+    # flight either: the good ones were deleted, so they cannot come back), then handles a
+    # later marker message
     source.start()
     try:
-        eventually(lambda: queue_depth(sqs, dlq_url) == 1)
-        time.sleep(1.3)  # another visibility timeout: nothing else may come back
+        eventually(lambda: queue_depth(sqs, dlq_url) == 1 and queue_depth(sqs, url) == 0)
+        sqs.send_message(QueueUrl=url, MessageBody="marker")
+        eventually(lambda: bool(seen("marker")) and queue_depth(sqs, url) == 0)
     finally:
         source.stop(timeout=3)
 
     # THEN the good ones were processed once, the poison one exactly maxReceiveCount times
     assert seen("ok1") == ["1"] and seen("ok2") == ["1"]
     assert seen("fail") == ["1", "2"]
-    # AND the poison message is in the DLQ (moved by moto on receive), the queue is empty
-    assert queue_depth(sqs, url) == 0
+    assert seen("marker") == ["1"]
+    # AND the poison message is in the DLQ (moved by moto on receive)
     moved = sqs.receive_message(QueueUrl=dlq_url, AttributeNames=["All"])["Messages"]
     assert [m["Body"] for m in moved] == ["fail"]
 
@@ -419,29 +426,32 @@ def put(ddb: Any, table_arn_or_name: str, pk: str, v: str) -> None:
 
 
 def stream_source_for(
-    endpoint: str, stream_arn: str, tmp_path: Path, **kwargs: Any
+    endpoint: str, stream_arn: str, tmp_path: Path, **overrides: Any
 ) -> DynamoDbStreamEventSource:
+    """The app's stream source as the local stack builds it, retrying fast."""
+    sqs = client(endpoint, "sqs")
+
+    def queue_url_for(name: str) -> tuple[str, str]:
+        if name != streams.LEDGER_CHANGES.failure_queue_name:
+            return "http://unused", "arn:unused"  # the app's SQS handler, not run here
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return url, f"arn:aws:sqs:{REGION}:123456789012:{name}"
+
     sources, _ = event_sources_for_app(
         app,
         APP_MODULE,
-        sqs_client=client(endpoint, "sqs"),
+        sqs_client=sqs,
         streams_client=client(endpoint, "dynamodbstreams"),
-        queue_url_for=lambda name: ("http://unused", "arn:unused"),
+        queue_url_for=queue_url_for,
         stream_arn_for=lambda _placeholder: stream_arn,
         region=REGION,
         state_dir=tmp_path,
     )
-    built = next(s for s in sources if isinstance(s, DynamoDbStreamEventSource))
-    return DynamoDbStreamEventSource(
-        built.streams,
-        built.stream_arn,
-        built.handler,
-        function_name=built.function_name,
-        region=REGION,
-        retry_delay_s=0.05,
-        poll_interval_s=0.05,
-        **kwargs,
-    )
+    source = next(s for s in sources if isinstance(s, DynamoDbStreamEventSource))
+    source.retry_delay_s = source.poll_interval_s = 0.05
+    for name, value in overrides.items():
+        setattr(source, name, value)
+    return source
 
 
 def test_stream_delivers_in_order_and_retries_from_the_lowest_failed_record(
@@ -452,7 +462,7 @@ def test_stream_delivers_in_order_and_retries_from_the_lowest_failed_record(
     table = stream_arn.split("/")[1]
     put(ddb, table, "old", "before-start")  # LATEST: not delivered
     source = stream_source_for(endpoint, stream_arn, tmp_path)
-    assert source.function_name == "t-dev-handle_things"
+    assert source.function_name == "t-dev-handle_ledger_changes"
     source.poll_once()  # describes the shards and anchors the LATEST iterator
 
     # AND four writes, the third of which fails once
@@ -554,6 +564,122 @@ def test_stream_gives_up_after_max_retry_attempts(endpoint: str, tmp_path: Path)
     assert source.records_discarded == 2
 
 
+def test_stream_source_runs_the_deployed_settings_of_its_handler(
+    endpoint: str, tmp_path: Path
+) -> None:
+    # GIVEN the app's stream handler, declared in chalicelib.streams
+    spec = streams.by_handler("handle_ledger_changes")
+    _, stream_arn = make_table(endpoint)
+
+    # WHEN the local stack builds its event source
+    source = stream_source_for(endpoint, stream_arn, tmp_path)
+
+    # THEN it retries, bisects and parks as the CDK deploys it (not forever)
+    assert source.max_retry_attempts == spec.max_retry_attempts >= 0
+    assert source.bisect_on_error is spec.bisect_on_error is True
+    assert source.on_failure is not None
+
+
+def delivered() -> list[str]:
+    """The values of the batches that went through (no poison in them), in order."""
+    with _lock:
+        return [
+            v for batch in DDB_BATCHES for _, v in batch if not DDB_POISON & {v for _, v in batch}
+        ]
+
+
+def test_a_poison_record_is_bisected_out_and_parked_while_its_neighbours_go_through(
+    endpoint: str, tmp_path: Path
+) -> None:
+    # GIVEN the handler's on-failure queue, and a handler that raises on a poison record
+    spec = streams.by_handler("handle_ledger_changes")
+    sqs = client(endpoint, "sqs")
+    failures_url = sqs.create_queue(QueueName=spec.failure_queue_name)["QueueUrl"]
+    DDB_POISON.add("bad")
+    # AND five writes in one shard, the poison in the middle
+    ddb, stream_arn = make_table(endpoint)
+    table = stream_arn.split("/")[1]
+    for pk, v in (("a", "a1"), ("b", "a2"), ("c", "bad"), ("d", "c1"), ("e", "c2")):
+        put(ddb, table, pk, v)
+    source = stream_source_for(endpoint, stream_arn, tmp_path, starting_position="TRIM_HORIZON")
+
+    # WHEN the source runs until a record is parked, then a later write arrives
+    source.start()
+    try:
+        parked = eventually_message(sqs, failures_url)
+        put(ddb, table, "f", "later")
+        eventually(lambda: delivered()[-1:] == ["later"])
+    finally:
+        source.stop(timeout=3)
+
+    # THEN the records before and after the poison went through, in shard order
+    assert delivered() == ["a1", "a2", "c1", "c2", "later"]
+    # AND the poison was tried alone 1 + MaximumRetryAttempts times, after two bisections
+    with _lock:
+        alone = [b for b in DDB_BATCHES if b == [("INSERT", "bad")]]
+        first_batch = DDB_BATCHES[0]
+    assert len(first_batch) == 5
+    assert len(alone) == 1 + spec.max_retry_attempts
+    # AND it was parked alone on the on-failure queue, in the shape AWS sends there
+    record = json.loads(parked["Body"])
+    assert set(record) == {
+        "requestContext",
+        "responseContext",
+        "version",
+        "timestamp",
+        "DDBStreamBatchInfo",
+    }
+    context = record["requestContext"]
+    assert context["condition"] == "RetryAttemptsExhausted"
+    assert context["approximateInvokeCount"] == 1 + spec.max_retry_attempts
+    assert context["functionArn"] == (
+        f"arn:aws:lambda:{REGION}:123456789012:function:t-dev-handle_ledger_changes"
+    )
+    assert record["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
+    assert record["version"] == "1.0"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["timestamp"])
+    info = record["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1 and info["streamArn"] == stream_arn
+    assert (
+        info["startSequenceNumber"]
+        == info["endSequenceNumber"]
+        == sequence_of(stream_arn, endpoint, "bad")
+    )
+    assert info["shardId"].startswith("shardId-")
+    for key in ("approximateArrivalOfFirstRecord", "approximateArrivalOfLastRecord"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", info[key])
+    # AND nothing else was parked
+    assert source.records_discarded == 1
+    assert queue_depth(sqs, failures_url) == 0
+
+
+def eventually_message(sqs: Any, url: str, timeout: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            (message,) = messages
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            return dict(message)
+    raise AssertionError(f"no message on {url} within {timeout}s")
+
+
+def sequence_of(stream_arn: str, endpoint: str, value: str) -> str:
+    streams_client = client(endpoint, "dynamodbstreams")
+    shard = streams_client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams_client.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    for r in streams_client.get_records(ShardIterator=iterator)["Records"]:
+        if r["dynamodb"].get("NewImage", {}).get("v", {}).get("S") == value:
+            return str(r["dynamodb"]["SequenceNumber"])
+    raise AssertionError(f"no record with v={value!r}")
+
+
 # --------------------------------------------------------------------------------------
 # Schedules
 # --------------------------------------------------------------------------------------
@@ -581,6 +707,17 @@ def scheduler_for(endpoint: str, tmp_path: Path) -> Scheduler:
     return scheduler
 
 
+def wait_for_a_whole_tick(state_dir: Path) -> None:
+    """Return once a tick that began after this call has fired the due jobs.
+
+    A tick fires the due jobs, then answers the fire requests it found; the answer to a
+    second request, written after the first was answered, comes from a later tick.
+    """
+    for _ in range(2):
+        with pytest.raises(UnknownScheduleError):
+            request_fire(state_dir, "no-such-schedule", timeout=5)
+
+
 def test_scheduler_fires_a_rate_job_at_its_time(endpoint: str, tmp_path: Path) -> None:
     # GIVEN the app's schedules on a fake clock
     clock = FakeClock(datetime(2026, 11, 30, 17, 58, tzinfo=UTC))
@@ -590,13 +727,16 @@ def test_scheduler_fires_a_rate_job_at_its_time(endpoint: str, tmp_path: Path) -
     assert sorted(scheduler.jobs) == ["payout", "tick"]
     scheduler.start()
     try:
-        # WHEN time passes less than the rate, nothing fires
+        # WHEN time passes less than the rate but past the payout's time (18:00), and the
+        # scheduler has run a whole tick since
         clock.now += timedelta(minutes=4)
-        time.sleep(0.2)
+        wait_for_a_whole_tick(tmp_path)
+        # THEN the payout fired (and failed), the rate job did not
+        assert scheduler.fired["payout"] == scheduler.errors["payout"] == 1
         assert SCHEDULE_CALLS == []
-        # WHEN it passes the rate (and the failing payout's time), tick fires once
+        # WHEN it passes the rate, tick fires once
         clock.now += timedelta(minutes=1, seconds=30)
-        eventually(lambda: len(SCHEDULE_CALLS) == 1 and scheduler.errors["payout"] == 1)
+        eventually(lambda: len(SCHEDULE_CALLS) == 1)
         # AND the scheduler keeps going after payout's error
         clock.now += timedelta(minutes=5)
         eventually(lambda: len(SCHEDULE_CALLS) == 2)

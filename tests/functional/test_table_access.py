@@ -90,7 +90,7 @@ def test_the_deposit_handler_touches_only_its_declared_tables(api: Api) -> None:
 
 def test_the_rule_error_handler_touches_only_its_declared_tables(aws: Any) -> None:
     from app import handle_rule_errors
-    from infra.local.event_sources import LambdaContext
+    from infra.local.lambda_runtime import LambdaContext
 
     error = {
         "ruleName": "robot_deposits",

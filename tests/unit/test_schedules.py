@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from infra.local.event_sources import next_fire, parse_rate, validate_expression
+from infra.local.schedule_expressions import next_fire, parse_rate, validate_expression
 
 
 def utc(

@@ -1,0 +1,245 @@
+"""The SQS event source: polls a queue and invokes the handler like Lambda's SQS poller.
+
+Partial batch failures (``batchItemFailures``) delete only the successful messages; a raised
+exception deletes nothing; the failed messages come back after the queue's visibility
+timeout. Redrive to the DLQ after ``maxReceiveCount`` is done by moto itself on receive
+(moto 5.2.5 moves a visible message whose receive count has reached ``maxReceiveCount`` to
+the DLQ instead of delivering it, as SQS does).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from typing import Any
+
+from infra.local.lambda_runtime import (
+    DEFAULT_ACCOUNT_ID,
+    Handler,
+    LambdaContext,
+    read_batch_response,
+)
+from infra.local.worker import Worker
+
+logger = logging.getLogger(__name__)
+
+
+def _lambda_message_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """SQS API ``MessageAttributes`` -> the shape Lambda puts in ``messageAttributes``."""
+    out: dict[str, Any] = {}
+    for name, value in attrs.items():
+        entry: dict[str, Any] = {
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value.get("DataType", "String"),
+        }
+        if "StringValue" in value:
+            entry["stringValue"] = value["StringValue"]
+        if "BinaryValue" in value:
+            raw = value["BinaryValue"]
+            entry["binaryValue"] = (
+                base64.b64encode(raw).decode("ascii") if isinstance(raw, bytes) else raw
+            )
+        out[name] = entry
+    return out
+
+
+_SQS_RECORD_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SenderId",
+    "ApproximateFirstReceiveTimestamp",
+)
+_SQS_OPTIONAL_ATTRIBUTES = (
+    "AWSTraceHeader",
+    "SequenceNumber",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+)
+
+
+def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """One ``receive_message`` message -> one record of Lambda's SQS event."""
+    attributes = message.get("Attributes", {})
+    record_attributes = {k: attributes[k] for k in _SQS_RECORD_ATTRIBUTES if k in attributes}
+    record_attributes.update(
+        {k: attributes[k] for k in _SQS_OPTIONAL_ATTRIBUTES if k in attributes}
+    )
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message.get("Body", ""),
+        "attributes": record_attributes,
+        "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+class SqsEventSource(Worker):
+    """Polls one queue and invokes ``handler(event, context)`` like Lambda's SQS poller.
+
+    Counters: ``invocations``, ``successes`` (whole batch ok), ``failures`` (raised, partial
+    or invalid response), ``records_deleted``, ``records_failed``; ``last_error`` holds the
+    last exception text.
+    """
+
+    def __init__(
+        self,
+        sqs_client: Any,
+        queue_url: str,
+        queue_arn: str,
+        handler: Handler,
+        *,
+        function_name: str,
+        batch_size: int = 10,
+        max_batching_window_s: float = 0,
+        region: str,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        wait_time_s: int = 1,
+        error_backoff_s: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.sqs = sqs_client
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.handler = handler
+        self.function_name = function_name
+        self.batch_size = batch_size
+        self.max_batching_window_s = max_batching_window_s
+        self.region = region
+        self.account_id = account_id
+        self.wait_time_s = wait_time_s
+        self.error_backoff_s = error_backoff_s
+        self.thread_name = f"sqs:{function_name}"
+        self.invocations = 0
+        self.successes = 0
+        self.failures = 0
+        self.records_deleted = 0
+        self.records_failed = 0
+        self.last_error: str | None = None
+
+    # -- polling ----------------------------------------------------------------------
+
+    def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
+        resp = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=max(1, min(10, count)),
+            WaitTimeSeconds=wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages: list[dict[str, Any]] = resp.get("Messages", [])
+        return messages
+
+    def _gather_batch(self) -> list[dict[str, Any]]:
+        """Up to ``batch_size`` messages, waiting at most the batching window for more."""
+        batch: dict[str, dict[str, Any]] = {}
+        for m in self._receive(self.batch_size, self.wait_time_s):
+            batch[m["MessageId"]] = m
+        if not batch:
+            return []
+        deadline = time.monotonic() + self.max_batching_window_s
+        while len(batch) < self.batch_size and not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            window_open = remaining > 0
+            if not window_open and len(batch) % 10:
+                break  # the window is over and the last receive was not full
+            wait_s = min(self.wait_time_s, int(remaining)) if window_open else 0
+            more = self._receive(self.batch_size - len(batch), max(0, wait_s))
+            for m in more:
+                batch[m["MessageId"]] = m
+            if not more:
+                if not window_open:
+                    break
+                self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        return list(batch.values())
+
+    def poll_once(self) -> int:
+        """Receive one batch and process it; returns the number of messages received."""
+        messages = self._gather_batch()
+        if messages:
+            self._process(messages)
+        return len(messages)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # the queue vanished, the emulator is down...
+                self.last_error = f"poll: {exc}"
+                logger.warning("%s: polling %s failed: %s", self.function_name, self.queue_url, exc)
+                self._stop.wait(self.error_backoff_s)
+
+    # -- invoking ---------------------------------------------------------------------
+
+    def _process(self, messages: list[dict[str, Any]]) -> None:
+        records = [sqs_record(m, queue_arn=self.queue_arn, region=self.region) for m in messages]
+        event = {"Records": records}
+        context = LambdaContext(self.function_name, region=self.region, account_id=self.account_id)
+        self.invocations += 1
+        try:
+            result = self.handler(event, context)
+        except Exception as exc:
+            self.failures += 1
+            self.records_failed += len(messages)
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            logger.exception(
+                "%s: handler raised on a batch of %d; none deleted, all will be redelivered",
+                self.function_name,
+                len(messages),
+            )
+            return
+        outcome = read_batch_response(result, {m["MessageId"] for m in messages})
+        if outcome.whole_batch_failed:
+            self.failures += 1
+            self.records_failed += len(messages)
+            self.last_error = outcome.reason
+            logger.error("%s: %s; the whole batch fails", self.function_name, outcome.reason)
+            return
+        failed = set(outcome.failed_ids)
+        if failed:
+            self.failures += 1
+            self.records_failed += len(failed)
+            logger.info(
+                "%s: %d of %d records failed; they will be redelivered",
+                self.function_name,
+                len(failed),
+                len(messages),
+            )
+        else:
+            self.successes += 1
+        self._delete([m for m in messages if m["MessageId"] not in failed])
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            resp = self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+                ],
+            )
+            self.records_deleted += len(resp.get("Successful", []))
+            for failure in resp.get("Failed", []):
+                logger.warning("%s: could not delete message: %s", self.function_name, failure)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "function_name": self.function_name,
+            "queue_url": self.queue_url,
+            "invocations": self.invocations,
+            "successes": self.successes,
+            "failures": self.failures,
+            "records_deleted": self.records_deleted,
+            "records_failed": self.records_failed,
+            "last_error": self.last_error,
+        }

@@ -147,17 +147,17 @@ def bench_requests() -> dict[str, Any]:
 
         from chalicelib import wiring
         from chalicelib.adapters.dynamodb_models import Citizen
-        from chalicelib.services.citizens import ProfileRequest
+        from chalicelib.services.citizens import ProfileUpdate
         from infra.local import provision
 
         provision.create_tables()
         provision.create_queues(boto3.client("sqs", region_name="ap-northeast-2"))
         provision.register_devices(provision.load_fleet())
         wiring.citizens().register(
-            "bench", ProfileRequest(display_name="b", district="naeoe-dong", phone="010-9000-0002")
+            "bench", ProfileUpdate("b", "naeoe-dong", "01090000002", phone_given=True)
         )
         service = wiring.recycling()
-        service.handle_rule_message(_envelope("warm-up-0001"))  # caches: device, clients
+        service.receive_deposit("robot-001", _payload("warm-up-0001"))  # caches: device, clients
         botocore.client.BaseClient._make_api_call = counting
         try:
             for label, event_id, phone in (
@@ -166,7 +166,7 @@ def bench_requests() -> dict[str, Any]:
                 ("unknown citizen (rejected)", "bench-evt-0002", "010-9999-9999"),
             ):
                 calls.clear()
-                service.handle_rule_message(_envelope(event_id, phone))
+                service.receive_deposit("robot-001", _payload(event_id, phone))
                 dynamodb = {k: v for k, v in calls.items() if k.startswith("dynamodb")}
                 results[label] = {
                     "dynamodb_requests": sum(dynamodb.values()),
@@ -178,8 +178,7 @@ def bench_requests() -> dict[str, Any]:
     return results
 
 
-def _envelope(event_id: str, phone: str = "010-9000-0002") -> str:
-    import base64
+def _payload(event_id: str, phone: str = "010-9000-0002") -> bytes:
     from datetime import UTC, datetime
 
     payload = {
@@ -188,14 +187,7 @@ def _envelope(event_id: str, phone: str = "010-9000-0002") -> str:
         "items": [{"material": "can", "accepted": 1, "rejected": 0}],
         "occurred_at": datetime.now(UTC).isoformat(),
     }
-    return json.dumps(
-        {
-            "payload": base64.b64encode(json.dumps(payload).encode()).decode(),
-            "device_id": "robot-001",
-            "client_id": "robot-001",
-            "received_at": 0,
-        }
-    )
+    return json.dumps(payload).encode()
 
 
 def bench_cold_start(runs: int = 7) -> dict[str, Any]:

@@ -108,6 +108,14 @@ class DynamoDbLedger:
         last = results.last_evaluated_key
         return LedgerPage(entries, _encode_cursor(last) if last and len(entries) == limit else None)
 
+    def eligible_citizens(self) -> list[str]:
+        """Every citizen whose balance reached the payout threshold, from the sparse index
+        (a query per bucket, never a scan; eventually consistent, as any index read is)."""
+        found: list[str] = []
+        for bucket in range(PAYOUT_BUCKETS):
+            found += [c.citizen_id for c in Citizen.payout_eligible.query(f"{bucket:02d}")]
+        return sorted(found)
+
     # Writes ----------------------------------------------------------------------------
 
     def post(self, posting: Posting) -> PostedResult:

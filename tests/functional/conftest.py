@@ -194,7 +194,7 @@ def ledger_stream_event() -> dict[str, Any]:
     """Everything the ledger's stream holds so far, as the Lambda event AWS would deliver
     (read from the emulator's real stream; Chalice's test client has no stream events)."""
     from chalicelib import streams
-    from infra.local.event_sources import dynamodb_record
+    from infra.local.stream_source import dynamodb_record
 
     arn = os.environ[streams.LEDGER_CHANGES.arn_variable]
     client = boto3.client(
@@ -215,7 +215,7 @@ def ledger_stream_event() -> dict[str, Any]:
 def invoke_ledger_changes(event: dict[str, Any]) -> dict[str, Any]:
     """Invoke the real stream handler the way Lambda does."""
     from app import handle_ledger_changes
-    from infra.local.event_sources import LambdaContext
+    from infra.local.lambda_runtime import LambdaContext
 
     result: dict[str, Any] = handle_ledger_changes(event, LambdaContext("ledger-changes"))
     return result

@@ -20,7 +20,7 @@ from aws_cdk.assertions import Match, Template  # noqa: E402
 from cfnlint.api import ManualArgs, lint_file  # noqa: E402
 from chalice import Chalice  # noqa: E402
 
-from chalicelib import queues  # noqa: E402
+from chalicelib import queues, streams  # noqa: E402
 from chalicelib.adapters.dynamodb_models import ALL_MODELS  # noqa: E402
 from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body  # noqa: E402
 from infra.cdk import api as cdk_api  # noqa: E402
@@ -304,14 +304,15 @@ def test_every_sqs_event_source_reports_batch_item_failures(synth: Synth, stage:
     for mapping in synth.resources(stage, "AWS::Lambda::EventSourceMapping").values():
         seen += 1
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert seen == len(queues.ALL_QUEUES)
+    assert seen == len(queues.ALL_QUEUES) + len(streams.ALL_STREAMS)
 
 
 def test_stream_event_settings_retry_alone_then_park() -> None:
-    settings = cdk_api.stream_event_settings("arn:aws:sqs:ap-northeast-2:1:failures")
+    spec = streams.LEDGER_CHANGES
+    settings = cdk_api.stream_event_settings(spec, "arn:aws:sqs:ap-northeast-2:1:failures")
     assert settings["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert settings["BisectBatchOnFunctionError"] is True
-    assert settings["MaximumRetryAttempts"] == cdk_api.STREAM_MAX_RETRIES
+    assert settings["MaximumRetryAttempts"] == spec.max_retry_attempts == 5
     assert settings["DestinationConfig"]["OnFailure"]["Destination"].endswith(":failures")
 
 
@@ -414,7 +415,7 @@ def test_alarms_cover_dlqs_functions_and_offline_devices(synth: Synth, stage: st
     dlq_ids = {
         k
         for k, q in synth.resources(stage, "AWS::SQS::Queue").items()
-        if q["Properties"]["QueueName"].endswith("-dlq")
+        if q["Properties"]["QueueName"].endswith(("-dlq", "-stream-failures"))
     }
     watched_queues = {
         a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]

@@ -9,8 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib.adapters.dynamodb_models import Device
 from infra.cdk import register_device
 from infra.cdk.iot_names import iot_policy_name, thing_group_name, thing_type_name
+from infra.cdk.names import model_key
 from infra.cdk.stage import Stage
 from iot import policies
 
@@ -32,7 +34,7 @@ def _provision(stage: Stage) -> None:
             policyDocument=json.dumps(policies.policy_document(device_type, stage.city)),
         )
     boto3.client("dynamodb").create_table(
-        TableName=stage.env["DEVICES_TABLE"],
+        TableName=stage.names.tables[model_key(Device)],
         KeySchema=[{"AttributeName": "device_id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "device_id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
@@ -62,6 +64,6 @@ def test_register_a_fleet_robot(aws: None, tmp_path: Path, stage_name: str, caps
     assert Path(printed["key_file"]).stat().st_mode & 0o077 == 0
     # AND the cloud knows it: its row is in the stage's devices table
     item = boto3.client("dynamodb").get_item(
-        TableName=stage.env["DEVICES_TABLE"], Key={"device_id": {"S": "robot-001"}}
+        TableName=stage.names.tables[model_key(Device)], Key={"device_id": {"S": "robot-001"}}
     )["Item"]
     assert item["device_type"] == {"S": "robot"}

@@ -1,0 +1,322 @@
+"""In-memory stores behind the services' ports, for unit tests that need no emulator.
+
+Each fake passes the same contract tests as its DynamoDB adapter
+(tests/functional/test_store_contracts.py), so the two cannot drift: what a service does
+against a fake, it does against DynamoDB.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import ledger
+from chalicelib.domain.citizens import Citizen, DepositCodeGrant, PhoneTaken, ProfileChange
+from chalicelib.domain.ledger import (
+    Account,
+    AlreadyPosted,
+    CodeConsumed,
+    EffectRefused,
+    ItemsCounted,
+    LedgerEntry,
+    LedgerPage,
+    PostedResult,
+    Posting,
+)
+from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
+from chalicelib.domain.recycling import CodeRecord, DepositAck, FirstLook
+from chalicelib.domain.totals import Totals, TotalsChange
+from chalicelib.errors import BadRequest, RetryableConflict
+
+
+@dataclasses.dataclass
+class _Code:
+    record: CodeRecord
+    reserved_until: datetime
+
+
+class MemoryCity:
+    """The state the fakes share, as the tables do."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.citizens: dict[str, Citizen] = {}
+        self.links: dict[str, str] = {}
+        self.codes: dict[str, _Code] = {}
+        self.guards: dict[str, PostedResult] = {}
+        self.entries: dict[str, list[LedgerEntry]] = {}
+        self.days: dict[tuple[str, str], int] = {}
+        self.eligible: set[str] = set()
+
+
+class MemoryCitizens:
+    def __init__(self, city: MemoryCity) -> None:
+        self._city = city
+
+    def get(self, citizen_id: str) -> Citizen | None:
+        return self._city.citizens.get(citizen_id)
+
+    def save_profile(self, citizen_id: str, change: ProfileChange, now: datetime) -> Citizen:
+        city = self._city
+        with city.lock:
+            old = city.citizens.get(citizen_id)
+            old_hash = old.phone_hash if old else None
+            new_hash = old_hash if change.phone_hash is None else (change.phone_hash or None)
+            if (
+                new_hash
+                and new_hash != old_hash
+                and city.links.get(new_hash, citizen_id) != citizen_id
+            ):
+                raise PhoneTaken()
+            if old_hash and new_hash != old_hash:
+                city.links.pop(old_hash, None)
+            if new_hash:
+                city.links[new_hash] = citizen_id
+            saved = Citizen(
+                citizen_id=citizen_id,
+                display_name=change.display_name,
+                district=change.district,
+                balance=old.balance if old else 0,
+                lifetime_earned=old.lifetime_earned if old else 0,
+                lifetime_paid=old.lifetime_paid if old else 0,
+                phone_hash=new_hash,
+                created_at=old.created_at if old else now,
+                updated_at=now,
+                version=(old.version if old else 0) + 1,
+            )
+            city.citizens[citizen_id] = saved
+            return saved
+
+    def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool:
+        with self._city.lock:
+            held = self._city.codes.get(grant.code)
+            if held is not None and held.reserved_until >= now:
+                return False
+            record = CodeRecord(
+                grant.code, grant.citizen_id, grant.issued_at, grant.expires_at, None
+            )
+            self._city.codes[grant.code] = _Code(record, grant.reserved_until)
+            return True
+
+
+class MemoryLedger:
+    def __init__(self, city: MemoryCity, payout_threshold: int = 2000) -> None:
+        self._city = city
+        self._threshold = payout_threshold
+        self.before_post: Callable[[Posting], None] | None = None
+        """A hook to interleave another write between a read and this posting (races)."""
+
+    def first_look(
+        self, guard_key: str, *, code: str | None = None, phone_hash: str | None = None
+    ) -> FirstLook:
+        city = self._city
+        held = city.codes.get(code) if code is not None else None
+        return FirstLook(
+            settled=city.guards.get(guard_key),
+            code=held.record if held else None,
+            phone_citizen_id=city.links.get(phone_hash) if phone_hash is not None else None,
+        )
+
+    def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]:
+        citizen = self._city.citizens.get(citizen_id)
+        return (citizen.account if citizen else None, self._city.days.get((citizen_id, day)))
+
+    def post(self, posting: Posting) -> PostedResult:
+        if self.before_post is not None:
+            hook, self.before_post = self.before_post, None
+            hook(posting)
+        city = self._city
+        citizen_id = posting.account.citizen_id
+        with city.lock:
+            if posting.guard_key in city.guards:
+                raise AlreadyPosted(posting.guard_key)
+            current = city.citizens.get(citizen_id)
+            for effect in posting.effects:
+                if not self._effect_holds(effect):
+                    raise EffectRefused(effect)
+            if current is None or current.version != posting.account.version:
+                raise RetryableConflict(f"{citizen_id} moved")
+            for effect in posting.effects:
+                self._apply(effect, posting)
+            city.citizens[citizen_id] = dataclasses.replace(
+                current,
+                balance=posting.balance_after,
+                lifetime_earned=current.lifetime_earned + posting.earned,
+                lifetime_paid=current.lifetime_paid + posting.paid,
+                updated_at=posting.at,
+                version=current.version + 1,
+            )
+            if ledger.payout_eligible(posting.balance_after, self._threshold):
+                city.eligible.add(citizen_id)
+            else:
+                city.eligible.discard(citizen_id)
+            city.entries.setdefault(citizen_id, []).append(
+                LedgerEntry(
+                    citizen_id,
+                    posting.entry_id,
+                    posting.kind,
+                    posting.points,
+                    posting.balance_after,
+                    posting.at,
+                    posting.guard_key,
+                    dict(posting.detail),
+                )
+            )
+            result = PostedResult(
+                "credited", posting.points, posting.balance_after, posting.note, posting.entry_id
+            )
+            city.guards[posting.guard_key] = result
+            return result
+
+    def _effect_holds(self, effect: ItemsCounted | CodeConsumed) -> bool:
+        if isinstance(effect, ItemsCounted):
+            return self._city.days.get((effect.citizen_id, effect.day)) == effect.expected
+        held = self._city.codes.get(effect.code)
+        return (
+            held is not None
+            and held.record.used_by is None
+            and held.record.citizen_id == effect.citizen_id
+        )
+
+    def _apply(self, effect: ItemsCounted | CodeConsumed, posting: Posting) -> None:
+        if isinstance(effect, ItemsCounted):
+            key = (effect.citizen_id, effect.day)
+            self._city.days[key] = self._city.days.get(key, 0) + effect.items
+        else:
+            held = self._city.codes[effect.code]
+            held.record = dataclasses.replace(held.record, used_by=posting.guard_key)
+
+    def record_rejection(self, guard_key: str, reason: str, now: datetime) -> PostedResult:
+        with self._city.lock:
+            return self._city.guards.setdefault(
+                guard_key, PostedResult("rejected", 0, None, reason)
+            )
+
+    def page(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage:
+        entries = sorted(
+            self._city.entries.get(citizen_id, []), key=lambda e: e.entry_id, reverse=True
+        )
+        if cursor is not None:
+            owner, _, after = _decode(cursor).partition("|")
+            if owner != citizen_id or not after:
+                raise BadRequest("the cursor is not valid", code="invalid_cursor")
+            entries = [e for e in entries if e.entry_id < after]
+        page = entries[:limit]
+        more = len(entries) > limit
+        return LedgerPage(page, _encode(f"{citizen_id}|{page[-1].entry_id}") if more else None)
+
+    def eligible_citizens(self) -> list[str]:
+        return sorted(self._city.eligible)
+
+
+def _encode(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
+
+
+class MemoryRateLimiter:
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, int]] = {}
+
+    def acquire(self, key: str, limit: int, window_s: int, now: datetime) -> bool:
+        start = int(now.timestamp()) // window_s * window_s
+        window, uses = self._windows.get(key, (start, 0))
+        if window != start:
+            window, uses = start, 0
+        if uses >= limit:
+            return False
+        self._windows[key] = (window, uses + 1)
+        return True
+
+
+class MemoryQuarantine:
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self.messages: list[QuarantinedMessage] = []
+
+    def quarantine(
+        self,
+        *,
+        source: str,
+        reason: str,
+        device_id: str | None,
+        event_id: str | None,
+        details: str,
+        payload: str | None,
+    ) -> None:
+        self.messages.append(
+            QuarantinedMessage(
+                source,
+                f"{len(self.messages):08d}",
+                reason,
+                device_id,
+                event_id,
+                details,
+                payload,
+                self._clock(),
+            )
+        )
+
+    def newest(self, source: str, limit: int) -> list[QuarantinedMessage]:
+        return [m for m in reversed(self.messages) if m.source == source][:limit]
+
+
+class MemoryDevices:
+    def __init__(self, types: dict[str, str]) -> None:
+        self._types = types
+
+    def device_type(self, device_id: str) -> str | None:
+        return self._types.get(device_id)
+
+
+class RecordingAcks:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, DepositAck]] = []
+
+    def publish_ack(self, device_id: str, ack: DepositAck) -> None:
+        self.sent.append((device_id, ack))
+
+
+class MemoryTotals:
+    def __init__(self) -> None:
+        self.rows: dict[str, Totals] = {}
+        self.counted: set[str] = set()
+
+    def add_once(self, guard_key: str, periods: tuple[str, ...], change: TotalsChange) -> bool:
+        if guard_key in self.counted:
+            return False
+        self.counted.add(guard_key)
+        for period in periods:
+            row = self.rows.get(period, Totals(period))
+            self.rows[period] = Totals(
+                period,
+                row.points_issued + change.points_issued,
+                row.points_paid + change.points_paid,
+                row.items_recycled + change.items_recycled,
+                row.entries + 1,
+            )
+        return True
+
+    def read(self, periods: tuple[str, ...]) -> dict[str, Totals]:
+        return {p: self.rows[p] for p in periods if p in self.rows}
+
+
+class MemoryDeadLetters:
+    def __init__(self, parked: list[ParkedMessages] | None = None) -> None:
+        self.parked = parked or []
+
+    def depths(self) -> list[ParkedMessages]:
+        return list(self.parked)
+
+
+__all__ = ["Any"]

@@ -1,0 +1,171 @@
+"""One contract, two implementations: the in-memory fakes the unit tests use and the DynamoDB
+adapters (on moto) must behave alike, so a service tested on a fake behaves so on AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.citizens import DepositCodeGrant, PhoneTaken, ProfileChange
+from chalicelib.domain.ledger import (
+    AlreadyPosted,
+    CodeConsumed,
+    EffectRefused,
+    InsufficientBalance,
+    ItemsCounted,
+    Posting,
+)
+from chalicelib.errors import BadRequest, RetryableConflict
+from tests.fakes import MemoryCitizens, MemoryCity, MemoryLedger
+
+NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+THRESHOLD = 100
+
+
+@dataclass
+class Stores:
+    citizens: Any
+    ledger: Any
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    if request.param == "memory":
+        city = MemoryCity()
+        yield Stores(MemoryCitizens(city), MemoryLedger(city, THRESHOLD))
+        return
+    request.getfixturevalue("aws")
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
+
+    yield Stores(DynamoDbCitizens(), DynamoDbLedger(THRESHOLD))
+
+
+def _register(stores: Stores, citizen_id: str = "c-1", phone_hash: str | None = None) -> Any:
+    change = ProfileChange("Kim", "naeoe-dong", phone_hash)
+    return stores.citizens.save_profile(citizen_id, change, NOW)
+
+
+def _post(stores: Stores, key: str, points: int, citizen_id: str = "c-1", **kw: Any) -> Any:
+    account = stores.citizens.get(citizen_id).account
+    posting = Posting(key, account, points, kw.pop("kind", "recycling"), {"k": key}, NOW, **kw)
+    return stores.ledger.post(posting)
+
+
+def test_a_new_profile_starts_at_zero(stores: Stores) -> None:
+    saved = _register(stores)
+    found = stores.citizens.get("c-1")
+    assert found == saved
+    assert (found.balance, found.lifetime_earned, found.lifetime_paid) == (0, 0, 0)
+    assert stores.citizens.get("nobody") is None
+
+
+def test_a_posting_moves_the_balance_once(stores: Stores) -> None:
+    _register(stores)
+    first = _post(stores, "k-1", 30)
+    assert (first.status, first.points, first.balance_after) == ("credited", 30, 30)
+    with pytest.raises(AlreadyPosted):
+        _post(stores, "k-1", 30)
+    _post(stores, "k-2", 5, note="daily_limit")
+    citizen = stores.citizens.get("c-1")
+    assert (citizen.balance, citizen.lifetime_earned) == (35, 35)
+    look = stores.ledger.first_look("k-2")
+    assert look.settled is not None
+    assert (look.settled.points, look.settled.balance_after, look.settled.reason) == (
+        5,
+        35,
+        "daily_limit",
+    )
+
+
+def test_a_payout_debits_and_counts_as_paid(stores: Stores) -> None:
+    _register(stores)
+    _post(stores, "k-1", 40)
+    _post(stores, "pay-1", -40, kind="payout")
+    citizen = stores.citizens.get("c-1")
+    assert (citizen.balance, citizen.lifetime_earned, citizen.lifetime_paid) == (0, 40, 40)
+    with pytest.raises(InsufficientBalance):
+        _post(stores, "pay-2", -1, kind="payout")
+
+
+def test_a_stale_account_is_a_conflict_to_retry(stores: Stores) -> None:
+    _register(stores)
+    stale = stores.citizens.get("c-1").account
+    _post(stores, "k-1", 10)
+    with pytest.raises(RetryableConflict):
+        stores.ledger.post(Posting("k-2", stale, 10, "recycling", {}, NOW))
+    assert stores.citizens.get("c-1").balance == 10
+
+
+def test_effects_hold_their_conditions(stores: Stores) -> None:
+    _register(stores)
+    grant = DepositCodeGrant(
+        "123456", "c-1", NOW, NOW + timedelta(minutes=5), NOW + timedelta(days=8)
+    )
+    assert stores.citizens.reserve_code(grant, NOW)
+    assert not stores.citizens.reserve_code(grant, NOW)
+    day = ItemsCounted("c-1", "2026-11-25", 3, None)
+    _post(stores, "k-1", 45, effects=(day, CodeConsumed("123456", "c-1")))
+    look = stores.ledger.first_look("k-x", code="123456")
+    assert look.code is not None and look.code.used_by == "k-1"
+    assert stores.ledger.account_and_day("c-1", "2026-11-25")[1] == 3
+    # The code is spent; the day's count moved: both refused, nothing written.
+    with pytest.raises(EffectRefused) as refused:
+        _post(stores, "k-2", 15, effects=(CodeConsumed("123456", "c-1"),))
+    assert isinstance(refused.value.effect, CodeConsumed)
+    with pytest.raises(EffectRefused):
+        _post(stores, "k-3", 15, effects=(ItemsCounted("c-1", "2026-11-25", 1, 0),))
+    assert stores.citizens.get("c-1").balance == 45
+    assert stores.ledger.first_look("k-2").settled is None
+
+
+def test_a_rejection_is_recorded_once(stores: Stores) -> None:
+    first = stores.ledger.record_rejection("k-1", "unknown_citizen", NOW)
+    again = stores.ledger.record_rejection("k-1", "expired_code", NOW)
+    assert (first.status, first.reason) == ("rejected", "unknown_citizen")
+    assert again == first
+
+
+def test_phone_links_belong_to_one_citizen(stores: Stores) -> None:
+    _register(stores, "c-1", "hash-a")
+    assert stores.ledger.first_look("k", phone_hash="hash-a").phone_citizen_id == "c-1"
+    with pytest.raises(PhoneTaken):
+        _register(stores, "c-2", "hash-a")
+    _register(stores, "c-1", "hash-b")
+    assert stores.ledger.first_look("k", phone_hash="hash-a").phone_citizen_id is None
+    assert stores.ledger.first_look("k", phone_hash="hash-b").phone_citizen_id == "c-1"
+    _register(stores, "c-1", "")
+    assert stores.citizens.get("c-1").phone_hash is None
+
+
+def test_the_ledger_pages_newest_first_and_cursors_stay_with_their_owner(stores: Stores) -> None:
+    _register(stores)
+    _register(stores, "c-2")
+    for i in range(5):
+        _post(stores, f"k-{i}", i + 1)
+    first = stores.ledger.page("c-1", 2, None)
+    assert [e.points for e in first.entries] == [5, 4]
+    assert [e.balance_after for e in first.entries] == [15, 10]
+    assert first.next_cursor is not None
+    second = stores.ledger.page("c-1", 10, first.next_cursor)
+    assert [e.points for e in second.entries] == [3, 2, 1]
+    assert second.next_cursor is None
+    with pytest.raises(BadRequest):
+        stores.ledger.page("c-2", 2, first.next_cursor)
+    with pytest.raises(BadRequest):
+        stores.ledger.page("c-1", 2, "not-a-cursor")
+
+
+def test_the_payout_index_holds_exactly_the_balances_at_the_threshold(stores: Stores) -> None:
+    _register(stores, "c-1")
+    _register(stores, "c-2")
+    _post(stores, "k-1", THRESHOLD - 1, "c-1")
+    _post(stores, "k-2", THRESHOLD, "c-2")
+    assert stores.ledger.eligible_citizens() == ["c-2"]
+    _post(stores, "k-3", 1, "c-1")
+    _post(stores, "pay-2", -THRESHOLD, "c-2", kind="payout")
+    assert stores.ledger.eligible_citizens() == ["c-1"]

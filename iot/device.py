@@ -1,8 +1,9 @@
 """The minimal device client that runs on robots and shelters (and that end-to-end tests use).
 
-A class around the awsiotsdk MQTT5 client: mTLS with the device certificate, client id =
-thing name, a last will on the status topic. The SDK reconnects by itself; `RobotClient`
-resends a deposit until the cloud acknowledges it (DESIGN §3).
+A class around the shared MQTT5 client (iot/mqtt5.py, awsiotsdk): mTLS with the device
+certificate, client id = thing name, a last will on the status topic, IoT Core's flow
+control. The SDK reconnects by itself; `RobotClient` resends a deposit until the cloud
+acknowledges it (DESIGN §3).
 
 CLI: `python -m iot.device deposit --device robot-001 --code 123456 --can 3 --pet 2`
 reads the broker and the device's credentials from `.local/stack.json`.
@@ -26,24 +27,32 @@ from pathlib import Path
 from typing import Any
 
 from awscrt import mqtt5
-from awsiot import mqtt5_client_builder
 
 from iot import topics
+from iot.mqtt5 import NOT_AUTHORIZED, MqttClient, MqttError, NotAuthorizedError, puback_code
 
 log = logging.getLogger(__name__)
 
-NOT_AUTHORIZED = 135
+__all__ = [
+    "NOT_AUTHORIZED",
+    "AckTimeout",
+    "DeviceClient",
+    "DeviceError",
+    "NotAuthorizedError",
+    "RobotClient",
+    "ShelterClient",
+    "main",
+    "new_event_id",
+]
+
 ACK_LOG_SIZE = 1000
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _KST = dt.timezone(dt.timedelta(hours=9))
 
-
-class DeviceError(RuntimeError):
-    """An MQTT operation of the device failed."""
-
-
-class NotAuthorizedError(DeviceError):
-    """The broker answered NOT_AUTHORIZED (135): the topic is not this device's."""
+# An MQTT operation of the device failed (NotAuthorizedError is one: the broker answered
+# NOT_AUTHORIZED (135) because the topic is not this device's). The device and the local
+# stack's backend share one MQTT client (iot/mqtt5.py) and so its errors.
+DeviceError = MqttError
 
 
 class AckTimeout(DeviceError):
@@ -67,7 +76,7 @@ def _encode(payload: dict[str, Any] | bytes) -> bytes:
 
 
 class DeviceClient:
-    """One device's MQTT5 connection.
+    """One device's MQTT5 connection: client id = thing name, a last will on the status topic.
 
     `flow_control=False` turns off the SDK's AWS IoT Core flow control (about 100 publishes/s
     per connection); leave it on except for local load tests.
@@ -96,11 +105,26 @@ class DeviceClient:
         self.status_topic = status_topic or self.default_status_topic(city, device_id)
         self.flow_control = flow_control
         self._lock = threading.Lock()
-        self._callbacks: dict[str, list[Callable[[str, bytes], None]]] = {}
-        self._client: mqtt5.Client | None = None
-        self._first: Future[None] | None = None
-        self._stopped = threading.Event()
-        self._connected = threading.Event()
+        will = None
+        if self.status_topic:
+            will = mqtt5.PublishPacket(
+                topic=self.status_topic,
+                payload=_encode({"online": False}),
+                qos=mqtt5.QoS.AT_LEAST_ONCE,
+            )
+        self._mqtt = MqttClient(
+            host,
+            port,
+            self.ca_file,
+            self.cert_file,
+            self.key_file,
+            client_id=device_id,
+            flow_control=flow_control,
+            will=will,
+            keep_alive_sec=60,
+            min_reconnect_delay_ms=500,
+            max_reconnect_delay_ms=30_000,
+        )
 
     @staticmethod
     def default_status_topic(city: str, device_id: str) -> str | None:
@@ -109,67 +133,17 @@ class DeviceClient:
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
-
-    def _build(self) -> mqtt5.Client:
-        will = None
-        if self.status_topic:
-            will = mqtt5.PublishPacket(
-                topic=self.status_topic,
-                payload=_encode({"online": False}),
-                qos=mqtt5.QoS.AT_LEAST_ONCE,
-            )
-        flow = (
-            mqtt5.ExtendedValidationAndFlowControlOptions.AWS_IOT_CORE_DEFAULTS
-            if self.flow_control
-            else mqtt5.ExtendedValidationAndFlowControlOptions.NONE
-        )
-        return mqtt5_client_builder.mtls_from_path(
-            endpoint=self.host,
-            port=self.port,
-            cert_filepath=self.cert_file,
-            pri_key_filepath=self.key_file,
-            ca_filepath=self.ca_file,
-            client_id=self.device_id,
-            enable_metrics_collection=False,
-            extended_validation_and_flow_control_options=flow,
-            keep_alive_interval_sec=60,
-            will=will,
-            min_reconnect_delay_ms=500,
-            max_reconnect_delay_ms=30_000,
-            on_publish_received=self._on_publish,
-            on_lifecycle_connection_success=self._on_success,
-            on_lifecycle_connection_failure=self._on_failure,
-            on_lifecycle_disconnection=self._on_disconnect,
-            on_lifecycle_stopped=lambda _data: self._stopped.set(),
-        )
+        return self._mqtt.connected
 
     def connect(self, timeout: float = 10) -> None:
         """Connect; raise DeviceError when the first attempt fails or times out.
 
         After a successful connect the SDK reconnects on its own and subscriptions are renewed.
         """
-        if self._client is not None:
-            return
-        self._first = Future()
-        self._stopped.clear()
-        self._client = self._build()
-        self._client.start()
-        try:
-            self._first.result(timeout)
-        except FutureTimeout:
-            self.disconnect()
-            raise DeviceError(f"{self.device_id}: connect timed out after {timeout}s") from None
-        except Exception as exc:
-            self.disconnect()
-            raise DeviceError(f"{self.device_id}: connect failed: {exc}") from exc
+        self._mqtt.start(timeout)
 
     def disconnect(self) -> None:
-        client, self._client = self._client, None
-        self._connected.clear()
-        if client is not None:
-            client.stop()
-            self._stopped.wait(5)
+        self._mqtt.stop()
 
     def __enter__(self) -> DeviceClient:
         self.connect()
@@ -178,94 +152,27 @@ class DeviceClient:
     def __exit__(self, *exc: object) -> None:
         self.disconnect()
 
-    def _on_success(self, data: mqtt5.LifecycleConnectSuccessData) -> None:
-        self._connected.set()
-        first = self._first
-        if first is not None and not first.done():
-            first.set_result(None)
-            return
-        with self._lock:
-            filters = list(self._callbacks)
-        for topic_filter in filters:  # clean session: renew subscriptions
-            self._require().subscribe(self._subscribe_packet(topic_filter))
-
-    def _on_failure(self, data: mqtt5.LifecycleConnectFailureData) -> None:
-        first = self._first
-        if first is not None and not first.done():
-            first.set_exception(DeviceError(str(data.exception)))
-        else:
-            log.warning("%s: reconnect failed: %s", self.device_id, data.exception)
-
-    def _on_disconnect(self, data: mqtt5.LifecycleDisconnectData) -> None:
-        self._connected.clear()
-        if self._client is not None:
-            log.warning("%s: disconnected: %s", self.device_id, data.exception)
-
-    def _require(self) -> mqtt5.Client:
-        if self._client is None:
-            raise DeviceError(f"{self.device_id}: not connected")
-        return self._client
-
-    def publish_async(self, topic: str, payload: dict[str, Any] | bytes, qos: int = 1) -> Any:
+    def publish_async(
+        self, topic: str, payload: dict[str, Any] | bytes, qos: int = 1
+    ) -> Future[Any]:
         """Queue a publish; the future's result has `.puback.reason_code` on QoS 1."""
-        packet = mqtt5.PublishPacket(topic=topic, payload=_encode(payload), qos=mqtt5.QoS(qos))
-        return self._require().publish(packet)
+        return self._mqtt.publish_async(topic, _encode(payload), qos)
 
     def publish(
         self, topic: str, payload: dict[str, Any] | bytes, qos: int = 1, timeout: float = 10
     ) -> int:
-        """Publish and return the PUBACK reason code (0 for QoS 0)."""
-        future = self.publish_async(topic, payload, qos)
-        try:
-            result = future.result(timeout)
-        except FutureTimeout:
-            raise DeviceError(f"{self.device_id}: no PUBACK on {topic} in {timeout}s") from None
-        return _puback_code(result, topic)
+        """Publish and return the PUBACK reason code (0 for QoS 0).
 
-    @staticmethod
-    def _subscribe_packet(topic_filter: str) -> mqtt5.SubscribePacket:
-        return mqtt5.SubscribePacket(
-            subscriptions=[mqtt5.Subscription(topic_filter=topic_filter, qos=mqtt5.QoS(1))]
-        )
+        NotAuthorizedError when the topic is not this device's; DeviceError when no PUBACK
+        came within `timeout` seconds or the publish failed.
+        """
+        return self._mqtt.publish(topic, _encode(payload), qos, timeout)
 
     def subscribe(
         self, topic_filter: str, callback: Callable[[str, bytes], None], timeout: float = 10
     ) -> None:
         """Subscribe (QoS 1); callback(topic, payload) runs on the SDK's thread."""
-        suback = self._require().subscribe(self._subscribe_packet(topic_filter)).result(timeout)
-        code = int(suback.reason_codes[0]) if suback.reason_codes else -1
-        if code == NOT_AUTHORIZED:
-            raise NotAuthorizedError(f"{self.device_id}: may not subscribe to {topic_filter}")
-        if code < 0 or code >= 0x80:
-            raise DeviceError(f"{self.device_id}: subscribe to {topic_filter} refused ({code})")
-        with self._lock:
-            self._callbacks.setdefault(topic_filter, []).append(callback)
-
-    def _on_publish(self, data: mqtt5.PublishReceivedData) -> None:
-        packet = data.publish_packet
-        topic = packet.topic
-        payload = packet.payload if isinstance(packet.payload, bytes) else bytes(packet.payload)
-        with self._lock:
-            callbacks = [
-                cb
-                for f, cbs in self._callbacks.items()
-                if topics.topic_matches(f, topic)
-                for cb in cbs
-            ]
-        for callback in dict.fromkeys(callbacks):
-            try:
-                callback(topic, payload)
-            except Exception:
-                log.exception("%s: callback for %s failed", self.device_id, topic)
-
-
-def _puback_code(result: Any, topic: str) -> int:
-    puback = getattr(result, "puback", None)
-    code = getattr(puback, "reason_code", None)
-    code = 0 if code is None else int(code)
-    if code == NOT_AUTHORIZED:
-        raise NotAuthorizedError(f"not authorized to publish on {topic}")
-    return code
+        self._mqtt.subscribe(topic_filter, callback, qos=1, timeout=timeout)
 
 
 class RobotClient(DeviceClient):
@@ -326,13 +233,13 @@ class RobotClient(DeviceClient):
         deadline = time.monotonic() + timeout
         try:
             while True:
-                sent = self.publish_async(self.deposits_topic, payload)
+                sent: Future[Any] | None = self.publish_async(self.deposits_topic, payload)
                 next_send = min(time.monotonic() + resend_every, deadline)
                 while True:
                     if sent is not None and sent.done():
                         done, sent = sent, None
                         if done.exception() is None:  # raises NotAuthorizedError on 135
-                            _puback_code(done.result(), self.deposits_topic)
+                            puback_code(done.result(), self.deposits_topic)
                     remaining = next_send - time.monotonic()
                     # poll briefly while the PUBACK is outstanding, to surface a refusal
                     wait = min(remaining, 0.05) if sent is not None else remaining

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from infra.local.errors import PortInUseError
+from infra.local.errors import MosquittoNotFoundError, PortInUseError
 from infra.local.stack import ROOT, LocalStack, StackOptions
 
 
@@ -69,7 +69,7 @@ def _up(args: argparse.Namespace) -> int:
     stack = LocalStack(options)
     try:
         document = stack.start()
-    except PortInUseError as e:
+    except (PortInUseError, MosquittoNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     demo = None

@@ -22,13 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local.errors import PortInUseError
+from infra.local.errors import MosquittoNotFoundError, PortInUseError
 from iot.policies import device_topic_grants
 
 BACKEND_IDENTITY = "gimhae-backend"
 MAX_QUEUED_MESSAGES = 100_000
 MAX_INFLIGHT_MESSAGES = 100
 _PR_SET_PDEATHSIG = 1
+# where the OS packages put mosquitto when sbin is not on PATH
+MOSQUITTO_FALLBACKS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
 
 class BrokerError(RuntimeError):
@@ -74,13 +76,14 @@ def acl_text(devices: Iterable[DeviceGrants], backend_identity: str = BACKEND_ID
 
 
 def find_mosquitto() -> str:
+    """The mosquitto executable; MosquittoNotFoundError (which says what to install) if none."""
     found = shutil.which("mosquitto")
     if found:
         return found
-    for candidate in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"):
+    for candidate in MOSQUITTO_FALLBACKS:
         if os.access(candidate, os.X_OK):
             return candidate
-    raise BrokerError("mosquitto not found (install the mosquitto OS package)")
+    raise MosquittoNotFoundError()
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -12,3 +12,13 @@ class PortInUseError(RuntimeError):
         self.option = option
         hint = f"; stop what holds it or pass {option}" if option else "; stop what holds it"
         super().__init__(f"port {port} ({what}) is already in use on 127.0.0.1{hint}")
+
+
+class MosquittoNotFoundError(RuntimeError):
+    """The mosquitto binary (the local MQTT broker) is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "mosquitto (the local MQTT broker) is not installed;"
+            " install it with: sudo apt-get install -y mosquitto"
+        )

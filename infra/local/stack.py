@@ -102,6 +102,10 @@ class LocalStack:
         ):
             if not port_free(port):
                 raise PortInUseError(port, what, option)
+        # before anything starts: a missing broker is the one prerequisite pip cannot install
+        from infra.local.broker import find_mosquitto
+
+        find_mosquitto()
         o.state_dir.mkdir(parents=True, exist_ok=True)
         self.stack_file.unlink(missing_ok=True)
         try:

@@ -40,6 +40,13 @@ def stream_event_settings(spec: streams.StreamSource, on_failure_arn: str) -> di
     }
 
 
+def _stream_arn(table: dynamodb.Table) -> str:
+    arn = table.table_stream_arn
+    if arn is None:
+        raise ValueError(f"{table.node.id} has no stream: set stream_view_type on its model")
+    return arn
+
+
 def gateway_responses() -> dict[str, Any]:
     """SAM's GatewayResponses: part of the API definition, so a change redeploys the stage."""
     responses: dict[str, Any] = {}
@@ -75,7 +82,7 @@ class Api(Construct):
             **users.authorizer_environment(),
             config.ALERTS_TOPIC_ARN: data.alerts_topic.topic_arn,
             config.PAYOUT_KMS_KEY_ID: data.data_key.key_arn,
-            **{var: t.table_stream_arn for var, t in streamed.items()},
+            **{var: _stream_arn(t) for var, t in streamed.items()},
         }
         stage_env = {**stage.env, **environment}
         app = fn.load_app(stage_env)

@@ -62,7 +62,7 @@ def _index(raw: dict[str, Any], types: dict[str, str]) -> IndexSpec:
 
 def table_spec(model: type[Model]) -> TableSpec:
     """The table a model needs, from the same schema PynamoDB itself sends to CreateTable."""
-    schema = model._get_schema()
+    schema: dict[str, Any] = dict(model._get_schema())
     types = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
     partition, sort = _keys(schema["key_schema"], types)
     ttl = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]

@@ -62,7 +62,7 @@ class Tables(Construct):
             self,
             spec.model.__name__,
             table_name=name,
-            partition_key=_attribute(spec.partition_key),  # type: ignore[arg-type]
+            partition_key=_attribute(spec.partition_key),
             sort_key=_attribute(spec.sort_key),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
@@ -79,7 +79,7 @@ class Tables(Construct):
         for index in spec.global_indexes:
             table.add_global_secondary_index(
                 index_name=index.name,
-                partition_key=_attribute(index.partition_key),  # type: ignore[arg-type]
+                partition_key=_attribute(index.partition_key),
                 sort_key=_attribute(index.sort_key),
                 **_projection(index),  # type: ignore[arg-type]
             )

@@ -5,6 +5,9 @@
 - DynamoDB requests per deposit, counted at the botocore layer on moto (`mock_aws`), for a
   first delivery, a duplicate and a rejection;
 - Lambda cold-start import time of `app` (median of fresh interpreters).
+
+`--table-scaling` runs bench/table_scaling.py instead (credit cost and stop time by table
+size, moto's own TransactWriteItems against infra/local/moto_transactions.py).
 """
 
 from __future__ import annotations
@@ -215,7 +218,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="./dev bench")
     parser.add_argument("--deposits", type=int, default=100)
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between deposits")
+    parser.add_argument(
+        "--table-scaling",
+        action="store_true",
+        help="only: one credit's cost and the stack's stop time by table size, moto vs patched",
+    )
+    parser.add_argument("--sizes", default="0,1000,10000,50000", help="rows per credit table")
+    parser.add_argument("--credits", type=int, default=5, help="credits timed per size")
+    parser.add_argument("--stop-rows", type=int, default=10000, help="rows per table; 0: skip")
     args = parser.parse_args()
+    if args.table_scaling:
+        from bench import table_scaling
+
+        sizes = [int(n) for n in args.sizes.split(",")]
+        result = table_scaling.run(sizes, args.credits, args.stop_rows)
+        print(json.dumps(result, indent=2))
+        return 0
     report = {
         "cold_start": bench_cold_start(),
         "dynamodb_requests_per_deposit": bench_requests(),

@@ -72,6 +72,9 @@ def use_in_process_emulator(phone_hash_key: str) -> None:
     )
     for name in ("PHONE_HASH_KEY_PARAMETER", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
+    from infra.local import moto_transactions
+
+    moto_transactions.install()  # rollback by key and one request lock (FIELD-NOTES, moto)
 
 
 def display_path(path: Path) -> str:
@@ -171,6 +174,9 @@ class LocalStack:
         t = time.monotonic()
         from moto.server import ThreadedMotoServer
 
+        from infra.local import moto_transactions
+
+        moto_transactions.install()  # transactions cost what they touch; no 500s when racing
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=o.aws_port, verbose=False)
         moto.start()
         self._stops.append(moto.stop)

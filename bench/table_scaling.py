@@ -66,29 +66,29 @@ def _patched(on: bool) -> None:
 def credit_cost(rows: int, patched: bool, credits: int) -> dict[str, Any]:
     from moto import mock_aws
 
-    from bench.__main__ import _envelope
+    from bench.__main__ import _payload
 
     _patched(patched)
     with mock_aws():
         import boto3
 
         from chalicelib import wiring
-        from chalicelib.services.citizens import ProfileRequest
+        from chalicelib.services.citizens import ProfileUpdate
         from infra.local import provision
 
         provision.create_tables()
         provision.create_queues(boto3.client("sqs", region_name=REGION))
         provision.register_devices(provision.load_fleet())
         wiring.citizens().register(
-            "bench", ProfileRequest(display_name="b", district="naeoe-dong", phone="010-9000-0002")
+            "bench", ProfileUpdate("b", "naeoe-dong", "01090000002", phone_given=True)
         )
         service = wiring.recycling()
-        service.handle_rule_message(_envelope("warm-up-0001"))  # caches: device, clients
+        service.receive_deposit("robot-001", _payload("warm-up-0001"))  # caches: device, clients
         fill(rows)
         samples = []
         for n in range(credits):
             t = time.perf_counter()
-            service.handle_rule_message(_envelope(f"scale-{rows}-{n:04d}"))
+            service.receive_deposit("robot-001", _payload(f"scale-{rows}-{n:04d}"))
             samples.append((time.perf_counter() - t) * 1000)
         _clear_caches()
     return {"credit_ms_median": round(statistics.median(samples), 1), "credits": credits}
@@ -98,8 +98,9 @@ def _clear_caches() -> None:
     from chalicelib import config, wiring
     from chalicelib.adapters import aws_clients
 
-    for cached in (config.settings, aws_clients.client, wiring.recycling, wiring.citizens):
+    for cached in (config.settings, aws_clients.client):
         cached.cache_clear()
+    wiring.clear()
 
 
 def _writer(endpoint: str, table: str, ledger: str, n: int, stopping: Any) -> None:

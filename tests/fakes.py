@@ -37,6 +37,7 @@ from chalicelib.errors import BadRequest, RetryableConflict
 class _Code:
     record: CodeRecord
     reserved_until: datetime
+    account: Account | None
 
 
 class MemoryCity:
@@ -46,6 +47,7 @@ class MemoryCity:
         self.lock = threading.RLock()
         self.citizens: dict[str, Citizen] = {}
         self.links: dict[str, str] = {}
+        self.link_snapshots: dict[str, tuple[int, int]] = {}
         self.codes: dict[str, _Code] = {}
         self.guards: dict[str, PostedResult] = {}
         self.entries: dict[str, list[LedgerEntry]] = {}
@@ -74,8 +76,11 @@ class MemoryCitizens:
                 raise PhoneTaken()
             if old_hash and new_hash != old_hash:
                 city.links.pop(old_hash, None)
-            if new_hash:
+                city.link_snapshots.pop(old_hash, None)
+            if new_hash and new_hash != old_hash:
                 city.links[new_hash] = citizen_id
+                version = old.version if old else 0
+                city.link_snapshots[new_hash] = (version + 1, old.balance if old else 0)
             saved = Citizen(
                 citizen_id=citizen_id,
                 display_name=change.display_name,
@@ -99,7 +104,7 @@ class MemoryCitizens:
             record = CodeRecord(
                 grant.code, grant.citizen_id, grant.issued_at, grant.expires_at, None
             )
-            self._city.codes[grant.code] = _Code(record, grant.reserved_until)
+            self._city.codes[grant.code] = _Code(record, grant.reserved_until, grant.account)
             return True
 
 
@@ -115,10 +120,16 @@ class MemoryLedger:
     ) -> FirstLook:
         city = self._city
         held = city.codes.get(code) if code is not None else None
+        owner = city.links.get(phone_hash) if phone_hash is not None else None
+        snapshot = held.account if held else None
+        if owner is not None and phone_hash in city.link_snapshots:
+            version, balance = city.link_snapshots[phone_hash]
+            snapshot = Account(owner, balance, version, phone_hash)
         return FirstLook(
             settled=city.guards.get(guard_key),
             code=held.record if held else None,
-            phone_citizen_id=city.links.get(phone_hash) if phone_hash is not None else None,
+            phone_citizen_id=owner,
+            account=snapshot,
         )
 
     def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]:
@@ -140,6 +151,11 @@ class MemoryLedger:
                     raise EffectRefused(effect)
             if current is None or current.version != posting.account.version:
                 raise RetryableConflict(f"{citizen_id} moved")
+            link = posting.account.phone_hash
+            if link and city.links.get(link) != citizen_id:
+                raise RetryableConflict(f"{citizen_id}: the phone link moved")
+            if link:
+                city.link_snapshots[link] = (current.version + 1, posting.balance_after)
             for effect in posting.effects:
                 self._apply(effect, posting)
             city.citizens[citizen_id] = dataclasses.replace(
@@ -174,7 +190,10 @@ class MemoryLedger:
 
     def _effect_holds(self, effect: ItemsCounted | CodeConsumed) -> bool:
         if isinstance(effect, ItemsCounted):
-            return self._city.days.get((effect.citizen_id, effect.day)) == effect.expected
+            count = self._city.days.get((effect.citizen_id, effect.day))
+            if effect.limit is not None:
+                return count is None or count <= effect.limit - effect.items
+            return count == effect.expected
         held = self._city.codes.get(effect.code)
         return (
             held is not None

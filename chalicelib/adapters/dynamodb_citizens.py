@@ -56,7 +56,13 @@ class DynamoDbCitizens:
         if new_hash and new_hash != old_hash:
             tx.put(
                 "link",
-                PhoneLink(new_hash, citizen_id=citizen_id, linked_at=now),
+                PhoneLink(
+                    new_hash,
+                    citizen_id=citizen_id,
+                    linked_at=now,
+                    account_version=int(citizen.version or 0) + 1,
+                    account_balance=int(citizen.balance or 0),
+                ),
                 PhoneLink.phone_hash.does_not_exist() | (PhoneLink.citizen_id == citizen_id),
             )
         if old_hash and new_hash != old_hash:
@@ -87,6 +93,10 @@ class DynamoDbCitizens:
             used_by=None,
             expires=grant.reserved_until,
         )
+        if grant.account is not None:
+            item.account_version = grant.account.version
+            item.account_balance = grant.account.balance
+            item.account_phone_hash = grant.account.phone_hash
         try:
             item.save(condition=DepositCode.code.does_not_exist() | (DepositCode.expires < now))
             return True

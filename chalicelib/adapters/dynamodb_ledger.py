@@ -72,6 +72,21 @@ class DynamoDbLedger:
         guard = found.get(ProcessedEvent)
         record = found.get(DepositCode)
         link = found.get(PhoneLink)
+        snapshot: Account | None = None
+        if isinstance(link, PhoneLink) and link.account_version is not None:
+            snapshot = Account(
+                link.citizen_id,
+                int(link.account_balance or 0),
+                int(link.account_version),
+                link.phone_hash,
+            )
+        elif isinstance(record, DepositCode) and record.account_version is not None:
+            snapshot = Account(
+                record.citizen_id,
+                int(record.account_balance or 0),
+                int(record.account_version),
+                record.account_phone_hash,
+            )
         return FirstLook(
             settled=_result(guard) if isinstance(guard, ProcessedEvent) else None,
             code=(
@@ -86,6 +101,7 @@ class DynamoDbLedger:
                 else None
             ),
             phone_citizen_id=link.citizen_id if isinstance(link, PhoneLink) else None,
+            account=snapshot,
         )
 
     def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]:
@@ -169,6 +185,20 @@ class DynamoDbLedger:
                 else Citizen.payout_bucket.remove(),
             ],
         )
+        phone_hash = posting.account.phone_hash
+        if phone_hash:
+            # Refresh the link's snapshot, so the next deposit by phone need not read the
+            # citizen (a link moved meanwhile fails this condition: read again and retry).
+            tx.update(
+                "link",
+                PhoneLink(phone_hash),
+                [
+                    PhoneLink.account_version.set(posting.account.version + 1),
+                    PhoneLink.account_balance.set(posting.balance_after),
+                ],
+                PhoneLink.citizen_id == citizen_id,
+                versioned=False,
+            )
         by_name: dict[str, Effect] = {}
         for index, effect in enumerate(posting.effects):
             name = f"effect{index}"
@@ -212,11 +242,12 @@ class DynamoDbLedger:
 def _effect_write(effect: Effect, posting: Posting) -> tuple[Model, list[Action], Condition]:
     if isinstance(effect, ItemsCounted):
         counted = CitizenDay.items_credited
-        condition = (
-            CitizenDay.day.does_not_exist()
-            if effect.expected is None
-            else counted == effect.expected
-        )
+        if effect.limit is not None:
+            condition = CitizenDay.day.does_not_exist() | (counted <= effect.limit - effect.items)
+        elif effect.expected is None:
+            condition = CitizenDay.day.does_not_exist()
+        else:
+            condition = counted == effect.expected
         return (
             CitizenDay(effect.citizen_id, effect.day),
             [counted.add(effect.items), CitizenDay.expires.set(posting.at + DAY_RETENTION)],
@@ -233,11 +264,7 @@ def _effect_write(effect: Effect, posting: Posting) -> tuple[Model, list[Action]
 
 def account_of(citizen: Citizen) -> Account:
     return Account(
-        citizen.citizen_id,
-        int(citizen.balance),
-        int(citizen.lifetime_earned),
-        int(citizen.lifetime_paid),
-        int(citizen.version or 0),
+        citizen.citizen_id, int(citizen.balance), int(citizen.version or 0), citizen.phone_hash
     )
 
 

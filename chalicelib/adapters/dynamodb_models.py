@@ -149,6 +149,10 @@ class DepositCode(CityModel):
     expires_at = UTCDateTimeAttribute()
     used_by = UnicodeAttribute(null=True)
     expires = TTLAttribute()
+    # The holder's account when the code was issued (a snapshot; see chalicelib.domain.ledger).
+    account_version = NumberAttribute(null=True)
+    account_balance = NumberAttribute(null=True)
+    account_phone_hash = UnicodeAttribute(null=True)
 
 
 class CitizenDay(CityModel):
@@ -172,6 +176,9 @@ class PhoneLink(CityModel):
     phone_hash = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute()
     linked_at = UTCDateTimeAttribute()
+    # The citizen's account as of the last posting (a snapshot, refreshed by every posting).
+    account_version = NumberAttribute(null=True)
+    account_balance = NumberAttribute(null=True)
 
 
 class Device(CityModel):

@@ -87,8 +87,7 @@ def failed_conditions(error: TransactWriteError, order: list[str]) -> set[str]:
         raise error
     reasons: list[Any] = list(error.cancellation_reasons or [])
     codes = [
-        (name, getattr(reason, "code", None))
-        for name, reason in zip(order, reasons, strict=False)
+        (name, getattr(reason, "code", None)) for name, reason in zip(order, reasons, strict=False)
     ]
     if not codes or any(code not in (None, "None", CONDITION_FAILED) for _, code in codes):
         raise RetryableConflict(f"transaction cancelled: {codes}") from error

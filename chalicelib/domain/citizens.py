@@ -24,9 +24,7 @@ class Citizen:
 
     @property
     def account(self) -> Account:
-        return Account(
-            self.citizen_id, self.balance, self.lifetime_earned, self.lifetime_paid, self.version
-        )
+        return Account(self.citizen_id, self.balance, self.version, self.phone_hash)
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,9 @@ class DepositCodeGrant:
     issued_at: datetime
     expires_at: datetime
     reserved_until: datetime
+    account: Account | None = None
+    """The holder's account when the code was issued: a deposit made with the code posts
+    against it without reading the citizen again, unless it moved meanwhile."""
 
 
 class PhoneTaken(Exception):

@@ -26,24 +26,29 @@ _PAID_KINDS: frozenset[str] = frozenset({"payout", "payout_reversal"})
 
 @dataclass(frozen=True)
 class Account:
-    """A citizen's points as last read. Every posting is conditioned on this version."""
+    """A citizen's points as last read (from the citizen's row, or from the snapshot a phone
+    link or deposit code carries). Every posting is conditioned on this version, so a stale
+    snapshot can never post a wrong `balance_after`: it fails and is read again."""
 
     citizen_id: str
     balance: int
-    lifetime_earned: int
-    lifetime_paid: int
     version: int
+    phone_hash: str | None = None
+    """The account's phone link, whose snapshot every posting refreshes."""
 
 
 @dataclass(frozen=True)
 class ItemsCounted:
-    """Effect: add to the citizen's items credited on a Seoul day (the daily limit's counter),
-    conditioned on the count read (`expected` None: the day had no row yet)."""
+    """Effect: add to the citizen's items credited on a Seoul day (the daily limit's counter).
+
+    Conditioned on the count read (`expected`; None: the day had no row yet), or, when the
+    count was not read, on the items fitting under `limit`."""
 
     citizen_id: str
     day: str
     items: int
     expected: int | None
+    limit: int | None = None
 
 
 @dataclass(frozen=True)

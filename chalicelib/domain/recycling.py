@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.ledger import PostedResult
+from chalicelib.domain.ledger import Account, PostedResult
 
 MAX_PAYLOAD_BYTES = 128 * 1024
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -160,6 +160,8 @@ class FirstLook:
     settled: PostedResult | None
     code: CodeRecord | None
     phone_citizen_id: str | None
+    account: Account | None = None
+    """The citizen's account as the code or phone link last saw it (a snapshot)."""
 
 
 @dataclass(frozen=True)

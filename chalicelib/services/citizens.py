@@ -119,7 +119,7 @@ class CitizenService:
         with it up to the late-delivery window later, and that deposit must still find
         the citizen who held the code, never a later holder.
         """
-        self.profile(citizen_id)
+        holder = self.profile(citizen_id)
         now = self._clock()
         s = self._settings
         ttl = s.deposit_code_ttl_seconds
@@ -138,7 +138,9 @@ class CitizenService:
         )
         for _ in range(CODE_ATTEMPTS):
             code = f"{secrets.randbelow(1_000_000):06d}"
-            grant = DepositCodeGrant(code, citizen_id, now, expires_at, reserved_until)
+            grant = DepositCodeGrant(
+                code, citizen_id, now, expires_at, reserved_until, holder.account
+            )
             if self._store.reserve_code(grant, now):
                 return IssuedCode(code, expires_at)
         raise TooManyRequests("no free deposit code right now; try again", code="codes_exhausted")

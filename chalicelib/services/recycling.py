@@ -79,6 +79,10 @@ class DepositOutcome:
     quarantined: str | None = None
 
 
+class _StaleSnapshot(Exception):
+    """The account snapshot or the unread day count failed its condition: read them."""
+
+
 def guard_key(device_id: str, event_id: str) -> str:
     return f"deposit#{device_id}#{event_id}"
 
@@ -163,25 +167,37 @@ class RecyclingService:
             if isinstance(who, rules.PhoneCitizen)
             else None
         )
+        trust_snapshot = True
         for attempt in range(MAX_CREDIT_ATTEMPTS):
             look = self._ledger.first_look(key, code=code, phone_hash=phone)
             if look.settled is not None:
                 return _answer_again(deposit.event_id, look.settled)
             try:
-                return self._try_credit(key, device_id, deposit, look)
+                return self._try_credit(key, device_id, deposit, look, trust_snapshot)
             except rules.DepositRejected as rejected:
                 # Final: a redelivery must get this same answer, never a later credit.
                 recorded = self._ledger.record_rejection(key, rejected.reason, self._clock())
                 return _answer_again(deposit.event_id, recorded)
             except AlreadyPosted:
                 continue
+            except _StaleSnapshot:
+                trust_snapshot = False  # read the citizen and the day, at once
             except RetryableConflict:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise RetryableConflict(f"{key}: gave up after {MAX_CREDIT_ATTEMPTS} attempts")
 
     def _try_credit(
-        self, key: str, device_id: str, deposit: rules.Deposit, look: FirstLook
+        self,
+        key: str,
+        device_id: str,
+        deposit: rules.Deposit,
+        look: FirstLook,
+        trust_snapshot: bool,
     ) -> DepositAck:
+        """Decide and post the credit. The common path trusts the account snapshot the code or
+        phone link carries and conditions the day's count instead of reading it: two round
+        trips. A stale snapshot or a day near its limit fails its condition (_StaleSnapshot),
+        and the next attempt reads both."""
         now = self._clock()
         s = self._settings
         rules.check_occurred_at(
@@ -192,16 +208,26 @@ class RecyclingService:
         )
         citizen_id, code = _resolve_citizen(deposit, key, look)
         day = seoul_day(deposit.occurred_at).isoformat()
-        account, counted = self._ledger.account_and_day(citizen_id, day)
-        if account is None:
-            raise rules.DepositRejected("unknown_citizen")
-        credit = rules.compute_credit(
-            deposit.items, s.points_per_item, counted or 0, s.daily_item_limit
-        )
+        snapshot = look.account if trust_snapshot else None
+        if snapshot is not None and snapshot.citizen_id == citizen_id:
+            account: Account | None = snapshot
+            counted = None
+            credit = rules.compute_credit(deposit.items, s.points_per_item, 0, s.daily_item_limit)
+            day_count = ItemsCounted(
+                citizen_id, day, credit.items_credited, None, limit=s.daily_item_limit
+            )
+        else:
+            snapshot = None
+            account, counted = self._ledger.account_and_day(citizen_id, day)
+            if account is None:
+                raise rules.DepositRejected("unknown_citizen")
+            credit = rules.compute_credit(
+                deposit.items, s.points_per_item, counted or 0, s.daily_item_limit
+            )
+            day_count = ItemsCounted(citizen_id, day, credit.items_credited, counted)
+        assert account is not None
         reason = "daily_limit" if credit.items_over_limit else None
-        effects: list[ItemsCounted | CodeConsumed] = [
-            ItemsCounted(citizen_id, day, credit.items_credited, counted)
-        ]
+        effects: list[ItemsCounted | CodeConsumed] = [day_count]
         if code is not None:
             effects.append(CodeConsumed(code, citizen_id))
         posting = Posting(
@@ -226,7 +252,13 @@ class RecyclingService:
         except EffectRefused as e:
             if isinstance(e.effect, CodeConsumed):
                 raise rules.DepositRejected("code_used") from e
+            if snapshot is not None:
+                raise _StaleSnapshot(key) from e
             raise RetryableConflict(f"{key}: the day's count moved") from e
+        except RetryableConflict as e:
+            if snapshot is not None:
+                raise _StaleSnapshot(key) from e
+            raise
         return DepositAck(
             deposit.event_id, "credited", posted.points, posted.balance_after, posted.reason
         )

@@ -169,3 +169,33 @@ def test_the_payout_index_holds_exactly_the_balances_at_the_threshold(stores: St
     _post(stores, "k-3", 1, "c-1")
     _post(stores, "pay-2", -THRESHOLD, "c-2", kind="payout")
     assert stores.ledger.eligible_citizens() == ["c-1"]
+
+
+def test_links_and_codes_carry_the_account_every_posting_refreshes(stores: Stores) -> None:
+    # GIVEN a citizen with a phone link and a code issued with their account
+    _register(stores, "c-1", "hash-a")
+    account = stores.citizens.get("c-1").account
+    assert stores.ledger.first_look("k", phone_hash="hash-a").account == account
+    grant = DepositCodeGrant(
+        "654321", "c-1", NOW, NOW + timedelta(minutes=5), NOW + timedelta(days=8), account
+    )
+    assert stores.citizens.reserve_code(grant, NOW)
+    assert stores.ledger.first_look("k", code="654321").account == account
+    # WHEN a posting is made against the link's snapshot
+    _post(stores, "k-1", 20)
+    # THEN the link carries the new account; the code's snapshot is stale and refused
+    fresh = stores.citizens.get("c-1").account
+    assert stores.ledger.first_look("k", phone_hash="hash-a").account == fresh
+    assert fresh.balance == 20
+    stale = stores.ledger.first_look("k", code="654321").account
+    with pytest.raises(RetryableConflict):
+        stores.ledger.post(Posting("k-2", stale, 5, "recycling", {}, NOW))
+
+
+def test_an_unread_day_count_must_fit_under_the_limit(stores: Stores) -> None:
+    _register(stores)
+    _post(stores, "k-1", 10, effects=(ItemsCounted("c-1", "2026-11-25", 90, None, limit=100),))
+    _post(stores, "k-2", 10, effects=(ItemsCounted("c-1", "2026-11-25", 10, None, limit=100),))
+    with pytest.raises(EffectRefused):
+        _post(stores, "k-3", 10, effects=(ItemsCounted("c-1", "2026-11-25", 1, None, limit=100),))
+    assert stores.ledger.account_and_day("c-1", "2026-11-25")[1] == 100

@@ -34,14 +34,6 @@ class TableSpec:
     stream_view_type: str | None
     ttl_attribute: str | None
 
-    @property
-    def attribute_types(self) -> dict[str, str]:
-        """Every key attribute (table and indexes) -> its type: the AttributeDefinitions."""
-        keys = [self.partition_key, self.sort_key]
-        for index in (*self.global_indexes, *self.local_indexes):
-            keys += [index.partition_key, index.sort_key]
-        return {k.name: k.attr_type for k in keys if k is not None}
-
 
 def _keys(key_schema: list[dict[str, str]], types: dict[str, str]) -> tuple[Key, Key | None]:
     by_kind = {k["KeyType"]: Key(k["AttributeName"], types[k["AttributeName"]]) for k in key_schema}

@@ -1,9 +1,11 @@
-"""`./dev bench`: measure the recycling slice.
+"""`./dev bench`: measure the backend and write bench/RESULTS.md (bench/results.py: machine,
+versions, every figure with its method, and the capacity model of bench/capacity.py);
+`--quick` for a smoke run. The measures:
 
 - stack start-up time (`python -m infra.local up` until stack.json is written);
 - publish -> ack latency over N deposits through the real local stack (MQTT in, ack out);
-- DynamoDB requests per deposit, counted at the botocore layer on moto (`mock_aws`), for a
-  first delivery, a duplicate and a rejection;
+- DynamoDB requests and capacity units per business event, counted at the botocore layer on
+  moto (`mock_aws`; bench/dynamodb_costs.py);
 - Lambda cold-start import time of `app` (median of fresh interpreters).
 
 `--table-scaling` runs bench/table_scaling.py instead (credit cost and stop time by table
@@ -211,6 +213,9 @@ def bench_requests() -> dict[str, Any]:
                 "wru_of_indexes": round(batch["wru_of_indexes"] / entries, 2),
                 "batch_records": entries,
             }
+        from bench.table_scaling import _clear_caches
+
+        _clear_caches()  # the next benchmark runs its own mock_aws
         assert Citizen.get("bench").balance == 45, Citizen.get("bench").balance
         assert Citizen.get("rich").payout_bucket is not None
     for label in NOT_BUILT:
@@ -308,6 +313,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="0,1000,10000,50000", help="rows per credit table")
     parser.add_argument("--credits", type=int, default=5, help="credits timed per size")
     parser.add_argument("--stop-rows", type=int, default=10000, help="rows per table; 0: skip")
+    parser.add_argument("--quick", action="store_true", help="fewer deposits and rows (smoke)")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
     if args.table_scaling:
         from bench import table_scaling
@@ -316,13 +323,12 @@ def main() -> int:
         result = table_scaling.run(sizes, args.credits, args.stop_rows)
         print(json.dumps(result, indent=2))
         return 0
-    report = {
-        "cold_start": bench_cold_start(),
-        "dynamodb_requests_per_deposit": bench_requests(),
-        "stack_paced": bench_stack(args.deposits, interval_s=args.interval),
-        "stack_back_to_back": bench_stack(args.deposits, interval_s=0),
-    }
-    print(json.dumps(report, indent=2, ensure_ascii=False))
+    from bench import results
+
+    deposits = args.deposits if args.deposits != 100 else None
+    sections = results.collect(args.quick, deposits, args.interval)
+    results.write(args.output, sections)
+    print(f"wrote {args.output}")
     return 0
 
 

@@ -1,9 +1,11 @@
-"""`./dev bench`: measure the recycling slice.
+"""`./dev bench`: measure the backend and write bench/RESULTS.md (bench/results.py: machine,
+versions, every figure with its method, and the capacity model of bench/capacity.py);
+`--quick` for a smoke run. The measures:
 
 - stack start-up time (`python -m infra.local up` until stack.json is written);
 - publish -> ack latency over N deposits through the real local stack (MQTT in, ack out);
-- DynamoDB requests per deposit, counted at the botocore layer on moto (`mock_aws`), for a
-  first delivery, a duplicate and a rejection;
+- DynamoDB requests and capacity units per business event, counted at the botocore layer on
+  moto (`mock_aws`; bench/dynamodb_costs.py);
 - Lambda cold-start import time of `app` (median of fresh interpreters).
 
 `--table-scaling` runs bench/table_scaling.py instead (credit cost and stop time by table
@@ -22,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -128,67 +129,153 @@ def _latency(
     }
 
 
+# Business events whose cost is not measurable yet: the features are not built.
+NOT_BUILT = ("step sync", "my rank", "shelter telemetry", "payout (per citizen)")
+
+
 def bench_requests() -> dict[str, Any]:
-    """Requests per deposit, by service and operation, for three kinds of delivery."""
-    import botocore.client
+    """Requests and capacity units per business event, counted at the botocore layer
+    (bench/dynamodb_costs.py): a deposit credited (by phone, by code, crossing the payout
+    threshold), a duplicate, a rejection, a quarantined message, and the ledger stream's
+    batch that keeps the city totals (per entry)."""
+    from datetime import UTC, datetime, timedelta
 
     from infra.local.stack import use_in_process_emulator
 
     use_in_process_emulator("bench")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no metric lines on stdout
     from moto import mock_aws
 
-    calls: Counter[str] = Counter()
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self: Any, operation: str, params: Any) -> Any:
-        calls[f"{self.meta.service_model.service_name}:{operation}"] += 1
-        return original(self, operation, params)
+    from bench.dynamodb_costs import metering
 
     results: dict[str, Any] = {}
     with mock_aws():
         import boto3
 
-        from chalicelib import wiring
-        from chalicelib.adapters.dynamodb_models import Citizen
+        from chalicelib import config, wiring
+        from chalicelib.adapters.dynamodb_models import ALL_MODELS, Citizen
         from chalicelib.services.citizens import ProfileUpdate
         from infra.local import provision
 
         provision.create_tables()
         provision.create_queues(boto3.client("sqs", region_name="ap-northeast-2"))
         provision.register_devices(provision.load_fleet())
-        wiring.citizens().register(
+        citizens = wiring.citizens()
+        citizens.register(
             "bench", ProfileUpdate("b", "naeoe-dong", "01090000002", phone_given=True)
         )
+        citizens.register("rich", ProfileUpdate("r", "naeoe-dong", "01090000003", phone_given=True))
+        code = citizens.issue_deposit_code("bench").code
         service = wiring.recycling()
         service.receive_deposit("robot-001", _payload("warm-up-0001"))  # caches: device, clients
-        botocore.client.BaseClient._make_api_call = counting
-        try:
-            for label, event_id, phone in (
-                ("first delivery (credited)", "bench-evt-0001", "010-9000-0002"),
-                ("redelivery (duplicate)", "bench-evt-0001", "010-9000-0002"),
-                ("unknown citizen (rejected)", "bench-evt-0002", "010-9999-9999"),
-            ):
-                calls.clear()
-                service.receive_deposit("robot-001", _payload(event_id, phone))
-                dynamodb = {k: v for k, v in calls.items() if k.startswith("dynamodb")}
-                results[label] = {
-                    "dynamodb_requests": sum(dynamodb.values()),
-                    "by_operation": dict(sorted(calls.items())),
-                }
-        finally:
-            botocore.client.BaseClient._make_api_call = original
-        assert Citizen.get("bench").balance == 30
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        service.receive_deposit(  # 1,500 points: the next 100 cans cross the threshold
+            "robot-001", _payload("rich-0001", "010-9000-0003", cans=100, occurred_at=yesterday)
+        )
+        dynamodb = boto3.client("dynamodb", region_name="ap-northeast-2")
+        ledger_stream = provision.stream_environment(dynamodb)
+        events: list[tuple[str, str, bytes]] = [
+            ("deposit credited (phone)", "robot-001", _payload("bench-evt-0001")),
+            (
+                "deposit credited (one-time code)",
+                "robot-001",
+                _payload("bench-evt-0003", code=code),
+            ),
+            (
+                "deposit credited, crossing the payout threshold",
+                "robot-001",
+                _payload("rich-0002", "010-9000-0003", cans=100),
+            ),
+            ("duplicate delivery", "robot-001", _payload("bench-evt-0001")),
+            (
+                "rejection (unknown citizen)",
+                "robot-001",
+                _payload("bench-evt-0002", "010-9999-9999"),
+            ),
+            ("quarantined (malformed JSON)", "robot-001", b'{"event_id": "bench-evt-0004", '),
+        ]
+        with metering() as meter:
+            meter.prime(dynamodb, [config.table_name(_logical(m)) for m in ALL_MODELS])
+            meter.reset()
+            for label, device, payload in events:
+                service.receive_deposit(device, payload)
+                results[label] = meter.reset().as_dict()
+            stream_event = _ledger_stream_event(ledger_stream)
+            meter.reset()
+            entries = len(stream_event["Records"])
+            _invoke_ledger_changes(stream_event)
+            batch = meter.reset().as_dict()
+            results[f"ledger stream batch (city totals), per entry of {entries}"] = {
+                **{k: v for k, v in batch.items() if k in ("by_operation", "item_bytes")},
+                "dynamodb_requests": round(batch["dynamodb_requests"] / entries, 2),
+                "rru": round(batch["rru"] / entries, 2),
+                "wru": round(batch["wru"] / entries, 2),
+                "wru_of_indexes": round(batch["wru_of_indexes"] / entries, 2),
+                "batch_records": entries,
+            }
+        from bench.table_scaling import _clear_caches
+
+        _clear_caches()  # the next benchmark runs its own mock_aws
+        assert Citizen.get("bench").balance == 45, Citizen.get("bench").balance
+        assert Citizen.get("rich").payout_bucket is not None
+    for label in NOT_BUILT:
+        results[label] = {"not_built": True}
     return results
 
 
-def _payload(event_id: str, phone: str = "010-9000-0002") -> bytes:
+def _logical(model: Any) -> str:
+    from chalicelib.adapters.dynamodb_models import logical_name
+
+    return logical_name(model)
+
+
+def _ledger_stream_event(environment: dict[str, str]) -> dict[str, Any]:
+    """Every record of the ledger's stream so far, as Lambda delivers them."""
+    import boto3
+    import botocore.config
+
+    from chalicelib import streams
+    from infra.local.stream_source import dynamodb_record
+
+    arn = environment[streams.LEDGER_CHANGES.arn_variable]
+    client = boto3.client(
+        "dynamodbstreams",
+        region_name="ap-northeast-2",
+        config=botocore.config.Config(account_id_endpoint_mode="disabled"),
+    )
+    records: list[dict[str, Any]] = []
+    for shard in client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = client.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        found = client.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+        records += [dynamodb_record(r, stream_arn=arn, region="ap-northeast-2") for r in found]
+    return {"Records": records}
+
+
+def _invoke_ledger_changes(event: dict[str, Any]) -> None:
+    from app import handle_ledger_changes
+    from infra.local.lambda_runtime import LambdaContext
+
+    result = handle_ledger_changes(event, LambdaContext("ledger-changes"))
+    assert result == {"batchItemFailures": []}, result
+
+
+def _payload(
+    event_id: str,
+    phone: str = "010-9000-0002",
+    *,
+    code: str | None = None,
+    cans: int = 1,
+    occurred_at: Any = None,
+) -> bytes:
     from datetime import UTC, datetime
 
     payload = {
         "event_id": event_id,
-        "citizen": {"phone": phone},
-        "items": [{"material": "can", "accepted": 1, "rejected": 0}],
-        "occurred_at": datetime.now(UTC).isoformat(),
+        "citizen": {"code": code} if code is not None else {"phone": phone},
+        "items": [{"material": "can", "accepted": cans, "rejected": 0}],
+        "occurred_at": (occurred_at or datetime.now(UTC)).isoformat(),
     }
     return json.dumps(payload).encode()
 
@@ -226,6 +313,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="0,1000,10000,50000", help="rows per credit table")
     parser.add_argument("--credits", type=int, default=5, help="credits timed per size")
     parser.add_argument("--stop-rows", type=int, default=10000, help="rows per table; 0: skip")
+    parser.add_argument("--quick", action="store_true", help="fewer deposits and rows (smoke)")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
     if args.table_scaling:
         from bench import table_scaling
@@ -234,13 +323,12 @@ def main() -> int:
         result = table_scaling.run(sizes, args.credits, args.stop_rows)
         print(json.dumps(result, indent=2))
         return 0
-    report = {
-        "cold_start": bench_cold_start(),
-        "dynamodb_requests_per_deposit": bench_requests(),
-        "stack_paced": bench_stack(args.deposits, interval_s=args.interval),
-        "stack_back_to_back": bench_stack(args.deposits, interval_s=0),
-    }
-    print(json.dumps(report, indent=2, ensure_ascii=False))
+    from bench import results
+
+    deposits = args.deposits if args.deposits != 100 else None
+    sections = results.collect(args.quick, deposits, args.interval)
+    results.write(args.output, sections)
+    print(f"wrote {args.output}")
     return 0
 
 

@@ -1,0 +1,303 @@
+"""bench/RESULTS.md, written by `./dev bench` (`python -m bench`): the machine, the versions,
+and every figure with the method that produced it.
+
+`collect(quick)` runs the benchmarks and returns the sections; `write(path, sections)` turns
+them into markdown. A benchmark module that is not there yet (bench.throughput,
+bench.coldstart) is reported as "not measured (module missing)" and picked up once merged.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PATH = ROOT / "bench" / "RESULTS.md"
+
+# Section keys, in order, with their headings: `write` renders exactly these.
+HEADINGS = {
+    "machine": "Machine and versions",
+    "local_stack": "1. Local stack at city scale",
+    "cold_start": "2. Cold start",
+    "dynamodb": "3. DynamoDB requests and capacity units per business event",
+    "capacity": "4. Capacity model",
+}
+
+MISSING = "not measured (module missing)"
+
+
+def machine() -> dict[str, Any]:
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    os_name = platform.platform()
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = f"{line.split('=', 1)[1].strip(chr(34))} ({platform.release()})"
+    except OSError:
+        pass
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu or "unknown",
+        "memory": memory or "unknown",
+        "os": os_name,
+        "versions": {
+            "python": platform.python_version(),
+            **{
+                name: version(name)
+                for name in (
+                    "chalice",
+                    "moto",
+                    "pynamodb",
+                    "aws-lambda-powertools",
+                    "botocore",
+                    "awsiotsdk",
+                )
+            },
+            "mosquitto": _mosquitto_version(),
+        },
+    }
+
+
+def _mosquitto_version() -> str:
+    binary = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+    if binary is None:
+        return "not installed"
+    try:
+        out = subprocess.run([binary, "-h"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    lines = (out.stdout or out.stderr).splitlines()
+    return lines[0].strip() if lines else "unknown"
+
+
+# Collecting -------------------------------------------------------------------------------
+
+
+def _optional(module: str, call: Callable[[Any], Any]) -> Any:
+    """Run `call(module)`, or say the module is missing (another branch brings it)."""
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        return MISSING
+    return _guarded(lambda: call(loaded))
+
+
+def _guarded(call: Callable[[], Any]) -> Any:
+    """A failing benchmark is reported in its section; the others still run."""
+    try:
+        return call()
+    except Exception as e:  # the report says what failed
+        traceback.print_exc(file=sys.stderr)
+        return f"failed: {type(e).__name__}: {e}"
+
+
+def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -> dict[str, Any]:
+    from bench import __main__ as bench
+    from bench import capacity, table_scaling
+
+    def step(name: str) -> None:
+        print(f"bench: {name}...", file=sys.stderr, flush=True)
+
+    deposits = deposits or (20 if quick else 100)
+    step("DynamoDB requests and capacity units per event")
+    dynamodb = _guarded(bench.bench_requests)
+    step("table scaling")
+    sizes = [0, 1000] if quick else [0, 1000, 10_000, 50_000]
+    scaling = _guarded(lambda: table_scaling.run(sizes, 2 if quick else 5, 0 if quick else 10_000))
+    step("throughput")
+    throughput = _optional(
+        "bench.throughput",
+        lambda m: m.run(
+            deposits=200 if quick else 2_000, robots=2, fill_rows=2_000 if quick else 50_000
+        ),
+    )
+    step("publish→ack latency, paced and back to back")
+    paced = _guarded(lambda: bench.bench_stack(deposits, interval_s=interval_s))
+    loaded = _guarded(lambda: bench.bench_stack(deposits, interval_s=0))
+    step("cold start")
+    cold = _optional("bench.coldstart", lambda m: m.run(repeats=3 if quick else 7))
+    ack_ms = paced.get("ack_ms_p50") if isinstance(paced, dict) else None
+    return {
+        "machine": machine(),
+        "quick": quick,
+        "local_stack": {
+            "table_scaling": scaling,
+            "throughput": throughput,
+            "ack_paced": paced,
+            "ack_back_to_back": loaded,
+        },
+        "cold_start": cold,
+        "dynamodb": dynamodb,
+        "capacity": capacity.render(
+            dynamodb if isinstance(dynamodb, dict) else None, local_ack_ms=ack_ms
+        ),
+    }
+
+
+# Writing ----------------------------------------------------------------------------------
+
+METHODS = {
+    "table_scaling": (
+        "`bench.table_scaling.run`: rows written straight into moto's tables (each table a "
+        "credit touches), then the median time of one credit through the real service on "
+        "`mock_aws`, with moto's own TransactWriteItems (`moto`) and with "
+        "infra/local/moto_transactions.py (`patched`); stop time of an in-process local stack "
+        "holding that many rows while 3 clients keep committing transactions."
+    ),
+    "throughput": (
+        "`bench.throughput.run`: deposits through the real local stack (MQTT in, ack out) "
+        "from several robots, with the tables pre-filled."
+    ),
+    "ack_paced": (
+        "`bench_stack`: `python -m infra.local up` in a child process, one robot (awsiotsdk, "
+        "mTLS) publishing one-item deposits and waiting for each ack; `--interval` (0.1 s) "
+        "between deposits."
+    ),
+    "ack_back_to_back": "`bench_stack`, the same with no pause between deposits (under load).",
+    "cold_start": (
+        "`bench.coldstart.run`: fresh interpreters importing the Lambda entry point, repeated."
+    ),
+    "dynamodb": (
+        "`bench_requests` + bench/dynamodb_costs.py: the real service on moto's `mock_aws`, "
+        "every call counted at botocore's `BaseClient._make_api_call`. Capacity units are "
+        "computed, not taken from moto: each written item is read back before and after the "
+        "write (uncounted) and sized by DynamoDB's rules; on-demand, 1 RRU per 4 KB strongly "
+        "consistent (half eventually), 1 WRU per 1 KB, transactions 2x, a GSI write when the "
+        "write changes the index (1 in or out, 2 when its key moves), a failed condition "
+        "still costs. `item_bytes` is the largest item written per table."
+    ),
+}
+
+
+def write(path: Path | str, sections: dict[str, Any]) -> None:
+    out: list[str] = []
+    add = out.append
+    quick = " (`--quick`: fewer deposits and rows)" if sections.get("quick") else ""
+    add("# Benchmark results")
+    add("")
+    add(
+        f"Written by `./dev bench` (`python -m bench`){quick}. Do not edit by hand: run it "
+        "again. Each figure says how it was measured."
+    )
+    for key, heading in HEADINGS.items():
+        add("")
+        add(f"## {heading}")
+        add("")
+        value = sections.get(key, MISSING)
+        render = _RENDERERS.get(key, _generic)
+        add(render(value).rstrip("\n"))
+    Path(path).write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def _machine(value: Any) -> str:
+    if not isinstance(value, dict):
+        return _generic(value)
+    versions = value.get("versions", {})
+    rows = [
+        ("date", value.get("date")),
+        ("CPUs", value.get("cpus")),
+        ("CPU model", value.get("cpu_model")),
+        ("memory", value.get("memory")),
+        ("OS", value.get("os")),
+        *versions.items(),
+    ]
+    return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def _local_stack(value: Any) -> str:
+    if not isinstance(value, dict):
+        return _generic(value)
+    parts = []
+    titles = {
+        "table_scaling": "Credit cost by table size, and stack stop time",
+        "throughput": "Throughput",
+        "ack_paced": "Publish→ack, paced",
+        "ack_back_to_back": "Publish→ack under load (back to back)",
+    }
+    for key, title in titles.items():
+        parts.append(f"### {title}\n\nMethod: {METHODS[key]}\n\n{_generic(value.get(key))}")
+    return "\n\n".join(parts)
+
+
+def _cold_start(value: Any) -> str:
+    return f"Method: {METHODS['cold_start']}\n\n{_generic(value)}"
+
+
+def _dynamodb(value: Any) -> str:
+    head = f"Method: {METHODS['dynamodb']}\n\n"
+    if not isinstance(value, dict):
+        return head + _generic(value)
+    rows = [
+        "| business event | DynamoDB requests | RRU | WRU (of which GSI) | calls | item bytes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, cost in value.items():
+        if not isinstance(cost, dict) or cost.get("not_built"):
+            rows.append(f"| {label} | not built yet | | | | |")
+            continue
+        calls = ", ".join(f"{k} {n}" for k, n in cost.get("by_operation", {}).items())
+        sizes = ", ".join(f"{k} {n}" for k, n in cost.get("item_bytes", {}).items())
+        rows.append(
+            f"| {label} | {cost.get('dynamodb_requests')} | {cost.get('rru')} | "
+            f"{cost.get('wru')} ({cost.get('wru_of_indexes', 0)}) | {calls} | {sizes} |"
+        )
+    return head + "\n".join(rows)
+
+
+def _capacity(value: Any) -> str:
+    return value if isinstance(value, str) else _generic(value)
+
+
+def _generic(value: Any) -> str:
+    if value is None:
+        return "not measured"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and all(not isinstance(v, dict | list) for v in value.values()):
+        return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in value.items())
+    return "```json\n" + json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n```"
+
+
+_RENDERERS: dict[str, Callable[[Any], str]] = {
+    "machine": _machine,
+    "local_stack": _local_stack,
+    "cold_start": _cold_start,
+    "dynamodb": _dynamodb,
+    "capacity": _capacity,
+}

@@ -310,12 +310,23 @@ def main() -> int:
         action="store_true",
         help="only: one credit's cost and the stack's stop time by table size, moto vs patched",
     )
+    parser.add_argument(
+        "--coldstart",
+        action="store_true",
+        help="only: fresh-process import and first-deposit times against boto3 (JSON)",
+    )
+    parser.add_argument("--repeats", type=int, default=7, help="fresh processes per figure")
     parser.add_argument("--sizes", default="0,1000,10000,50000", help="rows per credit table")
     parser.add_argument("--credits", type=int, default=5, help="credits timed per size")
     parser.add_argument("--stop-rows", type=int, default=10000, help="rows per table; 0: skip")
     parser.add_argument("--quick", action="store_true", help="fewer deposits and rows (smoke)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
+    if args.coldstart:
+        from bench import coldstart
+
+        print(json.dumps(coldstart.run(args.repeats), indent=2))
+        return 0
     if args.table_scaling:
         from bench import table_scaling
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -10,7 +10,9 @@ from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
 from chalicelib.domain.clock import iso, seoul_day, utc_now
-from chalicelib.domain.totals import Totals
+
+if TYPE_CHECKING:
+    from chalicelib.domain.totals import Totals
 
 bp = Blueprint(__name__)
 

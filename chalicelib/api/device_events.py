@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING, Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
 from chalicelib.api.batches import process_batch
@@ -21,16 +19,11 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
-class RuleEnvelope(BaseModel):
-    """What the robot_deposits topic rule delivers: the raw payload and, from the topic,
-    the device that sent it (the rule adds client_id and received_at too; unused here)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    payload: str
-    device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-
-
 def deposit_record_handler(record: SQSRecord) -> None:
+    from pydantic import ValidationError
+
+    from chalicelib.api.schemas import RuleEnvelope
+
     service = wiring.recycling()
     try:
         envelope = RuleEnvelope.model_validate_json(record.body)
@@ -97,6 +90,8 @@ def process(event: Any, record_handler: Any) -> dict[str, Any]:
 
 
 def _first_error(error: Exception) -> str:
+    from pydantic import ValidationError
+
     if isinstance(error, ValidationError):
         return "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()

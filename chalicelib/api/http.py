@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Chalice, Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 
 from chalicelib import config
 from chalicelib.auth import Principal
@@ -22,7 +21,10 @@ from chalicelib.errors import (
     code_for_status,
 )
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 # pydantic error types that mean "the request is malformed" (400) rather than
 # "well-formed but not acceptable" (422).
@@ -89,6 +91,8 @@ def parse_body(request: Request, model: type[M]) -> M:
         raise BadRequest(f"the body is not valid JSON: {e}", code="invalid_json") from e
     if not isinstance(document, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
+    from pydantic import ValidationError  # only the routes that parse a body pay for pydantic
+
     try:
         return model.model_validate(document)
     except ValidationError as e:

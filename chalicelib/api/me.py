@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, parse_body, principal, query_int, query_str
-from chalicelib.domain import recycling as rules
-from chalicelib.domain.citizens import Citizen
 from chalicelib.domain.clock import iso
 from chalicelib.domain.districts import districts
-from chalicelib.services.citizens import ProfileUpdate
+
+if TYPE_CHECKING:
+    from chalicelib.domain.citizens import Citizen
 
 bp = Blueprint(__name__)
-
-
-class ProfileRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)
-    ]
-    district: str
-    phone: str | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _mobile(cls, value: str | None) -> str | None:
-        return None if value is None else rules.normalize_mobile(value)
-
-    def update(self) -> ProfileUpdate:
-        return ProfileUpdate(
-            self.display_name, self.district, self.phone, "phone" in self.model_fields_set
-        )
 
 
 def profile_view(citizen: Citizen, today_steps: int = 0, week_steps: int = 0) -> dict[str, Any]:
@@ -59,6 +39,8 @@ def profile_view(citizen: Citizen, today_steps: int = 0, week_steps: int = 0) ->
 @bp.route("/v1/me", methods=["PUT"], authorizer=jwt_auth)
 @api_view
 def put_me() -> dict[str, Any]:
+    from chalicelib.api.schemas import ProfileRequest
+
     request = bp.current_request
     body = parse_body(request, ProfileRequest)
     return profile_view(wiring.citizens().register(principal(request).citizen_id, body.update()))

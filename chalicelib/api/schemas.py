@@ -1,0 +1,45 @@
+"""The pydantic models of what arrives at the edge: HTTP request bodies and the topic rule's
+envelope. Imported where they are used, not by app.py: building a model costs milliseconds
+and pydantic itself tens of them, which the functions that never parse one (admin routes,
+stream handlers) should not pay at cold start."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+
+from chalicelib.domain import recycling as rules
+
+if TYPE_CHECKING:
+    from chalicelib.services.citizens import ProfileUpdate
+
+
+class ProfileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)
+    ]
+    district: str
+    phone: str | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _mobile(cls, value: str | None) -> str | None:
+        return None if value is None else rules.normalize_mobile(value)
+
+    def update(self) -> ProfileUpdate:
+        from chalicelib.services.citizens import ProfileUpdate
+
+        return ProfileUpdate(
+            self.display_name, self.district, self.phone, "phone" in self.model_fields_set
+        )
+
+
+class RuleEnvelope(BaseModel):
+    """What the robot_deposits topic rule delivers: the raw payload and, from the topic,
+    the device that sent it (the rule adds client_id and received_at too; unused here)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    payload: str
+    device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]

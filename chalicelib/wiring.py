@@ -67,7 +67,6 @@ def quarantine() -> DynamoDbQuarantine:
 @lru_cache(maxsize=1)
 def recycling() -> RecyclingService:
     from chalicelib.adapters import aws_clients
-    from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
     from chalicelib.adapters.iot_acks import IotAckPublisher
     from chalicelib.domain.clock import utc_now
     from chalicelib.services.recycling import RecyclingService
@@ -75,7 +74,6 @@ def recycling() -> RecyclingService:
     settings = config.settings()
     return RecyclingService(
         ledger=ledger(),
-        devices=DynamoDbDevices(),
         acks=IotAckPublisher(settings.city),
         quarantine=quarantine(),
         settings=settings,

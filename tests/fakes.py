@@ -109,14 +109,25 @@ class MemoryCitizens:
 
 
 class MemoryLedger:
-    def __init__(self, city: MemoryCity, payout_threshold: int = 2000) -> None:
+    def __init__(
+        self,
+        city: MemoryCity,
+        payout_threshold: int = 2000,
+        devices: dict[str, str] | None = None,
+    ) -> None:
         self._city = city
         self._threshold = payout_threshold
+        self._devices = devices or {}
         self.before_post: Callable[[Posting], None] | None = None
         """A hook to interleave another write between a read and this posting (races)."""
 
     def first_look(
-        self, guard_key: str, *, code: str | None = None, phone_hash: str | None = None
+        self,
+        guard_key: str,
+        device_id: str = "",
+        *,
+        code: str | None = None,
+        phone_hash: str | None = None,
     ) -> FirstLook:
         city = self._city
         held = city.codes.get(code) if code is not None else None
@@ -126,6 +137,7 @@ class MemoryLedger:
             version, balance = city.link_snapshots[phone_hash]
             snapshot = Account(owner, balance, version, phone_hash)
         return FirstLook(
+            device_type=self._devices.get(device_id),
             settled=city.guards.get(guard_key),
             code=held.record if held else None,
             phone_citizen_id=owner,
@@ -288,14 +300,6 @@ class MemoryQuarantine:
 
     def newest(self, source: str, limit: int) -> list[QuarantinedMessage]:
         return [m for m in reversed(self.messages) if m.source == source][:limit]
-
-
-class MemoryDevices:
-    def __init__(self, types: dict[str, str]) -> None:
-        self._types = types
-
-    def device_type(self, device_id: str) -> str | None:
-        return self._types.get(device_id)
 
 
 class RecordingAcks:

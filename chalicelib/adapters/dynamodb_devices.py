@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.adapters.dynamodb_models import Device
-
-CACHE_SECONDS = 60.0
 
 
 class DynamoDbDevices:
-    """Registered devices. Lookups are cached briefly per container: the fleet rarely changes."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[float, str | None]] = {}
-
-    def device_type(self, device_id: str) -> str | None:
-        cached = self._cache.get(device_id)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            found: str | None = Device.get(device_id).device_type
-        except DoesNotExist:
-            found = None
-        self._cache[device_id] = (time.monotonic() + CACHE_SECONDS, found)
-        return found
+    """The device registry: written from fleet data and device registration. Deposits read
+    a robot's row in their first BatchGetItem (chalicelib.adapters.dynamodb_ledger)."""
 
     @staticmethod
     def register(devices: Iterable[dict[str, object]], now: datetime) -> int:

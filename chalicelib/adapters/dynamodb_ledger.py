@@ -23,6 +23,7 @@ from chalicelib.adapters.dynamodb_models import (
     Citizen,
     CitizenDay,
     DepositCode,
+    Device,
     LedgerEntry,
     PhoneLink,
     ProcessedEvent,
@@ -60,15 +61,25 @@ class DynamoDbLedger:
     # Reads -----------------------------------------------------------------------------
 
     def first_look(
-        self, guard_key: str, *, code: str | None = None, phone_hash: str | None = None
+        self,
+        guard_key: str,
+        device_id: str,
+        *,
+        code: str | None = None,
+        phone_hash: str | None = None,
     ) -> FirstLook:
-        """The guard, and the code or phone link, in one consistent BatchGetItem."""
-        wanted: list[tuple[type[Model], str, str | None]] = [(ProcessedEvent, guard_key, None)]
+        """The device, the guard, and the code or phone link, in one BatchGetItem (consistent
+        but for the device registry, which changes only when the fleet does)."""
+        wanted: list[tuple[type[Model], str, str | None]] = [
+            (Device, device_id, None),
+            (ProcessedEvent, guard_key, None),
+        ]
         if code is not None:
             wanted.append((DepositCode, code, None))
         if phone_hash is not None:
             wanted.append((PhoneLink, phone_hash, None))
         found = _batch_get(wanted)
+        device = found.get(Device)
         guard = found.get(ProcessedEvent)
         record = found.get(DepositCode)
         link = found.get(PhoneLink)
@@ -88,6 +99,7 @@ class DynamoDbLedger:
                 record.account_phone_hash,
             )
         return FirstLook(
+            device_type=device.device_type if isinstance(device, Device) else None,
             settled=_result(guard) if isinstance(guard, ProcessedEvent) else None,
             code=(
                 CodeRecord(
@@ -303,11 +315,17 @@ def _raw_key(model: type[Model], hash_key: str, range_key: str | None) -> dict[s
     return key
 
 
+_EVENTUALLY_CONSISTENT: frozenset[type[Model]] = frozenset({Device})
+
+
 def _batch_get(wanted: list[tuple[type[Model], str, str | None]]) -> dict[type[Model], Model]:
-    """At most one item per model, read consistently from several tables in one request."""
+    """At most one item per model, from several tables in one request."""
     by_table = {model.Meta.table_name: model for model, _, _ in wanted}
     request: dict[str, Any] = {
-        model.Meta.table_name: {"Keys": [_raw_key(model, h, r)], "ConsistentRead": True}
+        model.Meta.table_name: {
+            "Keys": [_raw_key(model, h, r)],
+            "ConsistentRead": model not in _EVENTUALLY_CONSISTENT,
+        }
         for model, h, r in wanted
     }
     found: dict[type[Model], Model] = {}

@@ -154,9 +154,11 @@ class CodeRecord:
 
 @dataclass(frozen=True)
 class FirstLook:
-    """What one read finds before a deposit is decided: the event's first result (if it was
-    settled already), and the code or phone link that names the citizen."""
+    """What one read finds before a deposit is decided: the device, the event's first result
+    (if it was settled already), and the code or phone link that names the citizen."""
 
+    device_type: str | None
+    """The publishing device's registered type (`robot`), None when it is not registered."""
     settled: PostedResult | None
     code: CodeRecord | None
     phone_citizen_id: str | None

@@ -43,15 +43,16 @@ CLOCK_SKEW = timedelta(minutes=2)
 
 class DepositLedger(Protocol):
     def first_look(
-        self, guard_key: str, *, code: str | None = None, phone_hash: str | None = None
+        self,
+        guard_key: str,
+        device_id: str,
+        *,
+        code: str | None = None,
+        phone_hash: str | None = None,
     ) -> FirstLook: ...
     def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]: ...
     def post(self, posting: Posting) -> PostedResult: ...
     def record_rejection(self, guard_key: str, reason: str, now: datetime) -> PostedResult: ...
-
-
-class DeviceDirectory(Protocol):
-    def device_type(self, device_id: str) -> str | None: ...
 
 
 class AckPublisher(Protocol):
@@ -79,6 +80,10 @@ class DepositOutcome:
     quarantined: str | None = None
 
 
+class _UnknownDevice(Exception):
+    """No registered robot has this id: its messages are quarantined, never credited."""
+
+
 class _StaleSnapshot(Exception):
     """The account snapshot or the unread day count failed its condition: read them."""
 
@@ -91,7 +96,6 @@ class RecyclingService:
     def __init__(
         self,
         ledger: DepositLedger,
-        devices: DeviceDirectory,
         acks: AckPublisher,
         quarantine: Quarantine,
         settings: Settings,
@@ -99,7 +103,6 @@ class RecyclingService:
         phone_key: Callable[[], bytes],
     ) -> None:
         self._ledger = ledger
-        self._devices = devices
         self._acks = acks
         self._quarantine = quarantine
         self._settings = settings
@@ -123,7 +126,9 @@ class RecyclingService:
             return self.refuse_message(
                 "invalid_payload", device_id, details, _redacted(document), event_id
             )
-        if self._devices.device_type(device_id) != "robot":
+        try:
+            return self._send(device_id, self.credit_deposit(device_id, deposit))
+        except _UnknownDevice:
             self._quarantine.quarantine(
                 source="deposits",
                 reason="unknown_device",
@@ -133,7 +138,6 @@ class RecyclingService:
                 payload=_redacted(document),
             )
             return self._send(device_id, rules.rejected(deposit.event_id, "unknown_device"))
-        return self._send(device_id, self.credit_deposit(device_id, deposit))
 
     def refuse_message(
         self,
@@ -158,7 +162,8 @@ class RecyclingService:
         return DepositOutcome(ack=sent.ack, quarantined=reason)
 
     def credit_deposit(self, device_id: str, deposit: rules.Deposit) -> DepositAck:
-        """Credit a valid deposit once; return the ack for the robot."""
+        """Credit a valid deposit from a registered robot once; return the ack for the robot.
+        Raises _UnknownDevice when the device is not a registered robot."""
         key = guard_key(device_id, deposit.event_id)
         who = deposit.citizen
         code = who.code if isinstance(who, rules.CodeCitizen) else None
@@ -169,7 +174,9 @@ class RecyclingService:
         )
         trust_snapshot = True
         for attempt in range(MAX_CREDIT_ATTEMPTS):
-            look = self._ledger.first_look(key, code=code, phone_hash=phone)
+            look = self._ledger.first_look(key, device_id, code=code, phone_hash=phone)
+            if look.device_type != "robot":
+                raise _UnknownDevice(device_id)
             if look.settled is not None:
                 return _answer_again(deposit.event_id, look.settled)
             try:

@@ -282,7 +282,6 @@ def test_a_deposit_racing_another_for_the_same_citizen_retries_and_stays_exact(
     version check makes the loser re-read and retry, so balance_after stays exact."""
     from chalicelib import config, wiring
     from chalicelib.adapters import aws_clients
-    from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.iot_acks import IotAckPublisher
     from chalicelib.domain.clock import utc_now
@@ -306,7 +305,6 @@ def test_a_deposit_racing_another_for_the_same_citizen_retries_and_stays_exact(
 
     service = RecyclingService(
         ledger=RacingLedger(config.settings().payout_threshold),
-        devices=DynamoDbDevices(),
         acks=IotAckPublisher("gimhae"),
         quarantine=wiring.quarantine(),
         settings=config.settings(),

@@ -36,7 +36,8 @@ class Stores:
 def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     if request.param == "memory":
         city = MemoryCity()
-        yield Stores(MemoryCitizens(city), MemoryLedger(city, THRESHOLD))
+        devices = {"robot-001": "robot", "shelter-001": "shelter"}
+        yield Stores(MemoryCitizens(city), MemoryLedger(city, THRESHOLD, devices))
         return
     request.getfixturevalue("aws")
     from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
@@ -73,7 +74,7 @@ def test_a_posting_moves_the_balance_once(stores: Stores) -> None:
     _post(stores, "k-2", 5, note="daily_limit")
     citizen = stores.citizens.get("c-1")
     assert (citizen.balance, citizen.lifetime_earned) == (35, 35)
-    look = stores.ledger.first_look("k-2")
+    look = stores.ledger.first_look("k-2", "robot-001")
     assert look.settled is not None
     assert (look.settled.points, look.settled.balance_after, look.settled.reason) == (
         5,
@@ -110,7 +111,7 @@ def test_effects_hold_their_conditions(stores: Stores) -> None:
     assert not stores.citizens.reserve_code(grant, NOW)
     day = ItemsCounted("c-1", "2026-11-25", 3, None)
     _post(stores, "k-1", 45, effects=(day, CodeConsumed("123456", "c-1")))
-    look = stores.ledger.first_look("k-x", code="123456")
+    look = stores.ledger.first_look("k-x", "robot-001", code="123456")
     assert look.code is not None and look.code.used_by == "k-1"
     assert stores.ledger.account_and_day("c-1", "2026-11-25")[1] == 3
     # The code is spent; the day's count moved: both refused, nothing written.
@@ -120,7 +121,7 @@ def test_effects_hold_their_conditions(stores: Stores) -> None:
     with pytest.raises(EffectRefused):
         _post(stores, "k-3", 15, effects=(ItemsCounted("c-1", "2026-11-25", 1, 0),))
     assert stores.citizens.get("c-1").balance == 45
-    assert stores.ledger.first_look("k-2").settled is None
+    assert stores.ledger.first_look("k-2", "robot-001").settled is None
 
 
 def test_a_rejection_is_recorded_once(stores: Stores) -> None:
@@ -132,12 +133,12 @@ def test_a_rejection_is_recorded_once(stores: Stores) -> None:
 
 def test_phone_links_belong_to_one_citizen(stores: Stores) -> None:
     _register(stores, "c-1", "hash-a")
-    assert stores.ledger.first_look("k", phone_hash="hash-a").phone_citizen_id == "c-1"
+    assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").phone_citizen_id == "c-1"
     with pytest.raises(PhoneTaken):
         _register(stores, "c-2", "hash-a")
     _register(stores, "c-1", "hash-b")
-    assert stores.ledger.first_look("k", phone_hash="hash-a").phone_citizen_id is None
-    assert stores.ledger.first_look("k", phone_hash="hash-b").phone_citizen_id == "c-1"
+    assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").phone_citizen_id is None
+    assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-b").phone_citizen_id == "c-1"
     _register(stores, "c-1", "")
     assert stores.citizens.get("c-1").phone_hash is None
 
@@ -175,19 +176,19 @@ def test_links_and_codes_carry_the_account_every_posting_refreshes(stores: Store
     # GIVEN a citizen with a phone link and a code issued with their account
     _register(stores, "c-1", "hash-a")
     account = stores.citizens.get("c-1").account
-    assert stores.ledger.first_look("k", phone_hash="hash-a").account == account
+    assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").account == account
     grant = DepositCodeGrant(
         "654321", "c-1", NOW, NOW + timedelta(minutes=5), NOW + timedelta(days=8), account
     )
     assert stores.citizens.reserve_code(grant, NOW)
-    assert stores.ledger.first_look("k", code="654321").account == account
+    assert stores.ledger.first_look("k", "robot-001", code="654321").account == account
     # WHEN a posting is made against the link's snapshot
     _post(stores, "k-1", 20)
     # THEN the link carries the new account; the code's snapshot is stale and refused
     fresh = stores.citizens.get("c-1").account
-    assert stores.ledger.first_look("k", phone_hash="hash-a").account == fresh
+    assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").account == fresh
     assert fresh.balance == 20
-    stale = stores.ledger.first_look("k", code="654321").account
+    stale = stores.ledger.first_look("k", "robot-001", code="654321").account
     with pytest.raises(RetryableConflict):
         stores.ledger.post(Posting("k-2", stale, 5, "recycling", {}, NOW))
 
@@ -199,3 +200,9 @@ def test_an_unread_day_count_must_fit_under_the_limit(stores: Stores) -> None:
     with pytest.raises(EffectRefused):
         _post(stores, "k-3", 10, effects=(ItemsCounted("c-1", "2026-11-25", 1, None, limit=100),))
     assert stores.ledger.account_and_day("c-1", "2026-11-25")[1] == 100
+
+
+def test_the_first_look_names_the_device(stores: Stores) -> None:
+    assert stores.ledger.first_look("k", "robot-001").device_type == "robot"
+    assert stores.ledger.first_look("k", "shelter-001").device_type == "shelter"
+    assert stores.ledger.first_look("k", "robot-999").device_type is None

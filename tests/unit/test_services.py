@@ -22,7 +22,6 @@ from tests.fakes import (
     MemoryCitizens,
     MemoryCity,
     MemoryDeadLetters,
-    MemoryDevices,
     MemoryLedger,
     MemoryQuarantine,
     MemoryRateLimiter,
@@ -47,7 +46,7 @@ class City:
 @pytest.fixture
 def city() -> City:
     state = MemoryCity()
-    ledger = MemoryLedger(state)
+    ledger = MemoryLedger(state, devices={"robot-001": "robot", "shelter-001": "shelter"})
     acks = RecordingAcks()
     quarantine = MemoryQuarantine(lambda: NOW)
     settings = Settings()
@@ -56,7 +55,6 @@ def city() -> City:
     )
     recycling = RecyclingService(
         ledger,
-        MemoryDevices({"robot-001": "robot", "shelter-001": "shelter"}),
         acks,
         quarantine,
         settings,

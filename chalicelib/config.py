@@ -86,11 +86,7 @@ class Settings:
         return cls(
             city=_env(CITY, d.city),
             stage=_env(STAGE, d.stage),
-            points_per_item=(
-                {str(k): int(v) for k, v in json.loads(rates).items()}
-                if rates
-                else d.points_per_item
-            ),
+            points_per_item=_rates(rates) if rates else d.points_per_item,
             daily_item_limit=_int(DAILY_ITEM_LIMIT, d.daily_item_limit),
             deposit_code_ttl_seconds=_int(DEPOSIT_CODE_TTL_SECONDS, d.deposit_code_ttl_seconds),
             deposit_codes_per_window=_int(DEPOSIT_CODES_PER_WINDOW, d.deposit_codes_per_window),
@@ -107,6 +103,16 @@ class Settings:
             jwks_url=_env(JWKS_URL, d.jwks_url),
             admin_group=_env(ADMIN_GROUP, d.admin_group),
         )
+
+
+def _rates(raw: str) -> dict[str, int]:
+    """Points per accepted item by material: each a positive whole number (a deposit that
+    earns nothing would be no money movement at all)."""
+    rates = {str(k): int(v) for k, v in json.loads(raw).items()}
+    bad = sorted(k for k, v in rates.items() if v <= 0)
+    if bad:
+        raise ValueError(f"{POINTS_PER_ITEM}: rates must be positive ({', '.join(bad)})")
+    return rates
 
 
 def _int(name: str, default: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import timedelta
 
 from pynamodb.expressions.update import Action
@@ -16,6 +18,7 @@ from chalicelib.errors import RetryableConflict
 # Stream records live 24 hours: a guard kept a week outlives any redelivery.
 GUARD_RETENTION = timedelta(days=7)
 DAY_RETENTION = timedelta(days=400)
+CONFLICT_ATTEMPTS = 6
 
 
 class DynamoDbCityTotals:
@@ -23,6 +26,18 @@ class DynamoDbCityTotals:
         self._clock = clock
 
     def add_once(self, guard_key: str, periods: tuple[str, ...], change: TotalsChange) -> bool:
+        """Every ledger entry updates the same rows, so concurrent shards conflict: retry here
+        (the guard makes a retry safe) rather than spend the stream's few retries on it."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                return self._add_once(guard_key, periods, change)
+            except RetryableConflict:
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _add_once(self, guard_key: str, periods: tuple[str, ...], change: TotalsChange) -> bool:
         now = self._clock()
         tx = NamedTransaction()
         tx.put(

@@ -86,6 +86,9 @@ def failed_conditions(error: TransactWriteError, order: list[str]) -> set[str]:
     if error.cause_response_code not in _CANCELLED:
         raise error
     reasons: list[Any] = list(error.cancellation_reasons or [])
+    if len(reasons) != len(order):
+        # Reasons that do not line up with the items cannot say whose condition failed.
+        raise RetryableConflict(f"transaction cancelled: {len(reasons)} reasons") from error
     codes = [
         (name, getattr(reason, "code", None)) for name, reason in zip(order, reasons, strict=False)
     ]

@@ -181,3 +181,9 @@ def test_city_totals_count_each_entry_once() -> None:
 
 
 __all__ = ["Any"]
+
+
+def test_a_rate_table_that_pays_nothing_is_refused(monkeypatch: Any) -> None:
+    monkeypatch.setenv("POINTS_PER_ITEM", '{"can": 15, "pet": 0}')
+    with pytest.raises(ValueError, match="pet"):
+        Settings.from_env()

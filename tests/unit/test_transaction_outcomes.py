@@ -53,3 +53,11 @@ def test_a_conflict_without_reasons_is_retried() -> None:
     error.cause_response_code = "TransactionConflictException"
     with pytest.raises(RetryableConflict):
         failed_conditions(error, ORDER)
+
+
+def test_reasons_that_do_not_line_up_are_retried() -> None:
+    # GIVEN fewer reasons than items: no reason can be attributed to an item
+    error = _cancelled("ConditionalCheckFailed", None)
+    # THEN nothing is read as "already done" or "code used"
+    with pytest.raises(RetryableConflict):
+        failed_conditions(error, ORDER)

@@ -130,6 +130,7 @@ def _phase(
         )
     for robot, events in zip(robots, per_robot, strict=True):
         robot.reset(len(events))
+    cpu = os.times()
     started = time.perf_counter()
     threads = [
         threading.Thread(target=r.publish, args=(events, timeout), daemon=True)
@@ -142,6 +143,8 @@ def _phase(
         robot.done.wait(max(0.0, deadline - time.monotonic()))
     for t in threads:
         t.join(1)
+    cpu_end = os.times()
+    cpu_s = (cpu_end.user - cpu.user) + (cpu_end.system - cpu.system)
     latencies = [ms for r in robots for ms in r.latencies_ms]
     statuses: dict[str, int] = {}
     for r in robots:
@@ -159,6 +162,9 @@ def _phase(
         "ack_ms_p50": round(_percentile(latencies, 0.5), 1),
         "ack_ms_p95": round(_percentile(latencies, 0.95), 1),
         "ack_ms_max": round(max(latencies, default=float("nan")), 1),
+        # this process: the stack and the robots (mosquitto is a child, not counted)
+        "cpu_cores_used": round(cpu_s / (time.perf_counter() - started), 2),
+        "cpu_ms_per_credit": round(1000 * cpu_s / credited, 1) if credited else None,
     }
 
 
@@ -225,7 +231,7 @@ def run(
         state_dir=state, api_port=free_port(), aws_port=free_port(), mqtt_port=free_port()
     )
     if sqs_workers is not None:
-        options.sqs_workers = sqs_workers  # type: ignore[attr-defined]
+        options.sqs_workers = sqs_workers
     stack = LocalStack(options)
     report: dict[str, Any] = {
         "deposits_per_phase": deposits,
@@ -238,7 +244,7 @@ def run(
     try:
         document = stack.start()
         report["startup_s"] = round(stack.timings["total"], 2)
-        report["sqs_workers"] = getattr(options, "sqs_workers", 1)
+        report["sqs_workers"] = options.sqs_workers
         issuer = ensure_issuer(state)
         per_phase = max(1, -(-deposits // DEPOSITS_PER_CITIZEN))
         registrations = [

@@ -172,8 +172,10 @@ def eventually(predicate: Callable[[], bool], timeout: float = 8.0) -> None:
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-def make_queue(sqs: Any, *, dlq_arn: str | None = None, max_receive: int = 2) -> tuple[str, str]:
-    attributes = {"VisibilityTimeout": "1"}
+def make_queue(
+    sqs: Any, *, dlq_arn: str | None = None, max_receive: int = 2, visibility_s: int = 1
+) -> tuple[str, str]:
+    attributes = {"VisibilityTimeout": str(visibility_s)}
     if dlq_arn:
         attributes["RedrivePolicy"] = (
             f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "{max_receive}"}}'
@@ -845,10 +847,11 @@ def test_concurrent_pollers_handle_each_message_once_retry_failures_and_redrive(
     from infra.local import moto_sqs
 
     moto_sqs.install()  # as the local stack does: concurrent receives never share a message
-    # GIVEN a queue with a DLQ (maxReceiveCount 2) holding 120 good messages and 2 poison ones
+    # GIVEN a queue with a DLQ (maxReceiveCount 2) holding 120 good messages and 2 poison ones,
+    # and a visibility timeout longer than any batch takes (else SQS rightly delivers again)
     sqs = client(endpoint, "sqs")
     dlq_url, dlq_arn = make_queue(sqs)
-    url, arn = make_queue(sqs, dlq_arn=dlq_arn, max_receive=2)
+    url, arn = make_queue(sqs, dlq_arn=dlq_arn, max_receive=2, visibility_s=4)
     bodies = [f"m{n:03d}" for n in range(120)] + ["fail", "fail"]
     for start in range(0, len(bodies), 10):
         sqs.send_message_batch(
@@ -875,7 +878,7 @@ def test_concurrent_pollers_handle_each_message_once_retry_failures_and_redrive(
     try:
         assert len([t for t in threading.enumerate() if t.name.startswith("sqs:t-dev")]) == 4
         eventually(
-            lambda: queue_depth(sqs, dlq_url) == 2 and queue_depth(sqs, url) == 0, timeout=20
+            lambda: queue_depth(sqs, dlq_url) == 2 and queue_depth(sqs, url) == 0, timeout=30
         )
     finally:
         source.stop(timeout=5)

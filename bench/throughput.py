@@ -21,6 +21,7 @@ limit (100 items/day) and concurrent deposits rarely share a citizen.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -222,9 +223,7 @@ def run(
     pollers per SQS queue (None: the stack's default). `profile`: write a cProfile of the
     whole process during both phases to this file.
     """
-    from infra.local.dev_issuer import ensure_issuer
     from infra.local.stack import LocalStack, StackOptions, free_port
-    from iot.device import RobotClient
 
     state = Path(tempfile.mkdtemp(prefix="gimhae-bench-thru-"))
     options = StackOptions(
@@ -240,6 +239,42 @@ def run(
         "flow_control": "off (awsiotsdk's IoT Core limits, ~100 publishes/s per connection)",
     }
     clients: list[Any] = []
+    # moto server prints "Serving on ..." to stdout: keep stdout for the JSON report
+    with contextlib.redirect_stdout(sys.stderr):
+        _run(
+            stack,
+            options,
+            state,
+            report,
+            clients,
+            deposits,
+            robots,
+            fill_rows,
+            in_flight,
+            warmup,
+            timeout_s,
+            profile,
+        )
+    return report
+
+
+def _run(
+    stack: Any,
+    options: Any,
+    state: Path,
+    report: dict[str, Any],
+    clients: list[Any],
+    deposits: int,
+    robots: int,
+    fill_rows: int,
+    in_flight: int,
+    warmup: int,
+    timeout_s: float,
+    profile: str | None,
+) -> None:
+    from infra.local.dev_issuer import ensure_issuer
+    from iot.device import RobotClient
+
     stopped = False
     try:
         document = stack.start()
@@ -320,7 +355,6 @@ def run(
             stack.stop()
         _reset_moto()
         shutil.rmtree(state, ignore_errors=True)  # it holds private keys
-    return report
 
 
 def _reset_moto() -> None:

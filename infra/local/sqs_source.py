@@ -31,6 +31,8 @@ from infra.local.worker import Worker
 
 logger = logging.getLogger(__name__)
 
+IDLE_REST_S = 0.2  # how long a poller other than the first rests on an empty queue
+
 
 def _lambda_message_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
     """SQS API ``MessageAttributes`` -> the shape Lambda puts in ``messageAttributes``."""
@@ -187,10 +189,10 @@ class SqsEventSource(Worker):
         messages: list[dict[str, Any]] = resp.get("Messages", [])
         return messages
 
-    def _gather_batch(self) -> list[dict[str, Any]]:
+    def _gather_batch(self, long_poll: bool = True) -> list[dict[str, Any]]:
         """Up to ``batch_size`` messages, waiting at most the batching window for more."""
         batch: dict[str, dict[str, Any]] = {}
-        for m in self._receive(self.batch_size, self.wait_time_s):
+        for m in self._receive(self.batch_size, self.wait_time_s if long_poll else 0):
             batch[m["MessageId"]] = m
         if not batch:
             return []
@@ -210,17 +212,22 @@ class SqsEventSource(Worker):
                 self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
         return list(batch.values())
 
-    def poll_once(self) -> int:
+    def poll_once(self, long_poll: bool = True) -> int:
         """Receive one batch and process it; returns the number of messages received."""
-        messages = self._gather_batch()
+        messages = self._gather_batch(long_poll)
         if messages:
             self._process(messages)
         return len(messages)
 
     def _run(self) -> None:
+        # One poller long-polls; the others poll without waiting and, on an empty queue, rest
+        # a moment: a long poll holds the queue's receive lock (infra/local/moto_sqs.py), and
+        # pollers queued behind each other's long polls would make stopping take seconds.
+        first = threading.current_thread() is (self._threads[0] if self._threads else None)
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                if not self.poll_once(long_poll=first or not self._threads) and not first:
+                    self._stop.wait(IDLE_REST_S)
             except Exception as exc:  # the queue vanished, the emulator is down...
                 if self._stop.is_set():
                     return

@@ -23,8 +23,9 @@ log = logging.getLogger("infra.local")
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-northeast-2"
 BACKEND_IDENTITY = "gimhae-backend"
-# Lambda polls a queue with several concurrent pollers; this many keep the 2-core development
-# machine above 50 credited deposits/s end to end (bench/throughput.py).
+# Lambda polls a queue with several concurrent pollers. On the 2-core development machine 4
+# give ~24 credited deposits/s end to end against ~19 with 1 (bench/throughput.py); more do
+# not help: the stack's process is bound by one core (the GIL), mostly moto server's work.
 DEFAULT_SQS_WORKERS = 4
 
 

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-northeast-2"
 BACKEND_IDENTITY = "gimhae-backend"
 # Lambda polls a queue with several concurrent pollers. On the 2-core development machine 4
-# give ~24 credited deposits/s end to end against ~19 with 1 (bench/throughput.py); more do
-# not help: the stack's process is bound by one core (the GIL), mostly moto server's work.
+# give ~24 credited deposits/s end to end against ~19 with 1 (bench/throughput.py); at 4
+# the stack's process already uses one full core (the GIL), mostly moto server's work.
 DEFAULT_SQS_WORKERS = 4
 
 

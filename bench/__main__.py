@@ -321,11 +321,25 @@ def main() -> int:
     parser.add_argument("--stop-rows", type=int, default=10000, help="rows per table; 0: skip")
     parser.add_argument("--quick", action="store_true", help="fewer deposits and rows (smoke)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--throughput",
+        action="store_true",
+        help="only: credited/s end to end, empty and after --fill-rows rows, and stop time",
+    )
+    parser.add_argument("--robots", type=int, default=2)
+    parser.add_argument("--fill-rows", type=int, default=50_000)
     args = parser.parse_args()
     if args.coldstart:
         from bench import coldstart
 
         print(json.dumps(coldstart.run(args.repeats), indent=2))
+        return 0
+    if args.throughput:
+        from bench import throughput
+
+        deposits = args.deposits if "--deposits" in sys.argv else 500
+        result = throughput.run(deposits, args.robots, args.fill_rows)
+        print(json.dumps(result, indent=2))
         return 0
     if args.table_scaling:
         from bench import table_scaling

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from infra.local.errors import MosquittoNotFoundError, PortInUseError
-from infra.local.stack import ROOT, LocalStack, StackOptions
+from infra.local.stack import DEFAULT_SQS_WORKERS, ROOT, LocalStack, StackOptions
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="override every queue's visibility timeout (seconds), e.g. for fast retries",
+    )
+    up.add_argument(
+        "--sqs-workers",
+        type=int,
+        default=DEFAULT_SQS_WORKERS,
+        help=f"concurrent pollers per SQS queue, like Lambda's ({DEFAULT_SQS_WORKERS})",
     )
     up.add_argument("--demo", action="store_true", help="simulated robots and a demo citizen")
 
@@ -57,6 +63,7 @@ def _up(args: argparse.Namespace) -> int:
         mqtt_port=args.mqtt_port,
         fleet_file=args.fleet,
         sqs_visibility_timeout=args.sqs_visibility_timeout,
+        sqs_workers=args.sqs_workers,
         demo=args.demo,
     )
     stop = threading.Event()

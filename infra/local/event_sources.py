@@ -57,6 +57,7 @@ def event_sources_for_app(
     stream_arn_for: Callable[[str], str] | None,
     region: str,
     state_dir: Path,
+    sqs_concurrency: int = 1,
 ) -> tuple[list[SqsEventSource | DynamoDbStreamEventSource], Scheduler]:
     """Event sources and a scheduler for every SQS, DynamoDB stream and schedule handler.
 
@@ -64,6 +65,7 @@ def event_sources_for_app(
     maps the stream ARN given to ``on_dynamodb_record`` to the local stream's ARN. A stream
     handler gets the retries, bisect and on-failure queue of its ``chalicelib.streams``
     spec, as the CDK deploys it (KeyError for a stream handler without one).
+    ``sqs_concurrency``: concurrent pollers per SQS queue (Lambda runs several).
     Other event sources (S3, SNS, ...) are not emulated and are logged.
     """
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
@@ -86,6 +88,7 @@ def event_sources_for_app(
                     batch_size=config.batch_size,
                     max_batching_window_s=config.maximum_batching_window_in_seconds or 0,
                     region=region,
+                    concurrency=sqs_concurrency,
                 )
             )
         elif isinstance(config, DynamoDBEventConfig):

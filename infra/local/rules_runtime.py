@@ -4,6 +4,11 @@ It reads the rules back from the IoT registry (what was provisioned is what runs
 to each rule's topic filter with the backend's broker identity, evaluates the SQL and performs
 the SQS action; when evaluation or an action fails it performs the rule's error action with
 the message AWS sends (ruleName, topic, clientId, base64OriginalPayload, failures).
+
+Messages waiting in the engine's inbox are handled together: their SQS actions go out as
+`SendMessageBatch` requests of up to 10 (per queue, in arrival order); each entry that fails
+gets the rule's error action, as a failed `SendMessage` would. In AWS each action is its own
+request; locally one HTTP round trip per message was the rules engine's main cost.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +28,16 @@ from infra.local.mqtt_port import MqttPort
 from infra.local.topic_rules import CompiledRule, RuleEvaluationError, compile_sql, evaluate
 
 log = logging.getLogger(__name__)
+
+
+MAX_DRAIN = 100  # inbox messages handled (and their SQS sends batched) together
+
+
+@dataclass(frozen=True)
+class _Send:
+    queue_url: str
+    body: str
+    on_error: Callable[[str], None] | None
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,7 @@ class RuleEngine:
         self._inbox: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="iot-rules", daemon=True)
         self.rules: list[_Rule] = []
+        self._pending: list[_Send] = []
         self.fired = 0
         self.errors = 0
 
@@ -71,12 +88,54 @@ class RuleEngine:
 
     def _run(self) -> None:
         while (item := self._inbox.get()) is not None:
-            topic, payload = item
-            for rule in self.rules:
+            items = [item]
+            stopping = False
+            while len(items) < MAX_DRAIN:
                 try:
-                    self._apply(rule, topic, payload)
-                except Exception:
-                    log.exception("rule %s failed on %s", rule.name, topic)
+                    more = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                items.append(more)
+            self._pending = []
+            for topic, payload in items:
+                for rule in self.rules:
+                    try:
+                        self._apply(rule, topic, payload)
+                    except Exception:
+                        log.exception("rule %s failed on %s", rule.name, topic)
+            self._flush()
+            if stopping:
+                return
+
+    def _flush(self) -> None:
+        while self._pending:  # a failed send queues its error action: sent in the next round
+            self._send(self._pending)
+
+    def _send(self, pending: list[_Send]) -> None:
+        by_queue: dict[str, list[_Send]] = {}
+        for send in pending:
+            by_queue.setdefault(send.queue_url, []).append(send)
+        self._pending = []
+        for queue_url, sends in by_queue.items():
+            for chunk in _batches(sends):
+                try:
+                    resp = self._sqs.send_message_batch(
+                        QueueUrl=queue_url,
+                        Entries=[
+                            {"Id": str(i), "MessageBody": s.body} for i, s in enumerate(chunk)
+                        ],
+                    )
+                    failed = {
+                        f["Id"]: f.get("Message", f.get("Code", "")) for f in resp.get("Failed", [])
+                    }
+                except Exception as e:
+                    failed = {str(i): str(e) for i in range(len(chunk))}
+                for i, send in enumerate(chunk):
+                    if str(i) in failed and send.on_error is not None:
+                        send.on_error(failed[str(i)])
 
     def _apply(self, rule: _Rule, topic: str, payload: bytes) -> None:
         # The broker does not tell subscribers who published; its ACL lets only the device
@@ -97,19 +156,26 @@ class RuleEngine:
             output.decode("utf-8", "replace") if isinstance(output, bytes) else json.dumps(output)
         )
         for action in rule.actions:
-            try:
-                self._perform(action, body)
-            except Exception as e:
-                kind, resource = _describe(action)
-                self._error(rule, topic, client_id, payload, kind, resource, str(e))
+            kind, resource = _describe(action)
 
-    def _perform(self, action: dict[str, Any], body: str) -> None:
+            def on_error(message: str, kind: str = kind, resource: str = resource) -> None:
+                self._error(rule, topic, client_id, payload, kind, resource, message)
+
+            try:
+                self._perform(action, body, on_error)
+            except Exception as e:
+                on_error(str(e))
+
+    def _perform(
+        self, action: dict[str, Any], body: str, on_error: Callable[[str], None] | None
+    ) -> None:
+        """Queue the action's message for the next batch (sent by `_flush`)."""
         if "sqs" not in action:
             raise NotImplementedError(f"the local rules engine runs SQS actions only: {action}")
         sqs = action["sqs"]
         if sqs.get("useBase64"):
             body = base64.b64encode(body.encode()).decode()
-        self._sqs.send_message(QueueUrl=sqs["queueUrl"], MessageBody=body)
+        self._pending.append(_Send(sqs["queueUrl"], body, on_error))
 
     def _error(
         self,
@@ -135,10 +201,33 @@ class RuleEngine:
                 {"failedAction": kind, "failedResource": resource, "errorMessage": message}
             ],
         }
+
+        def lost(message: str) -> None:
+            log.error(
+                "rule %s: the error action failed too (%s); the message is lost", rule.name, message
+            )
+
         try:
-            self._perform(rule.error_action, json.dumps(document))
-        except Exception:
-            log.exception("rule %s: the error action failed too; the message is lost", rule.name)
+            self._perform(rule.error_action, json.dumps(document), lost)
+        except Exception as e:
+            lost(str(e))
+
+
+BATCH_BYTES = 256 * 1024  # SendMessageBatch: the sum of the bodies (moto enforces it)
+
+
+def _batches(sends: list[_Send]) -> list[list[_Send]]:
+    """Up to 10 sends whose bodies sum to at most BATCH_BYTES (a larger one goes alone)."""
+    batches: list[list[_Send]] = []
+    size = 0
+    for send in sends:
+        n = len(send.body.encode())
+        if not batches or len(batches[-1]) == 10 or size + n > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(send)
+        size += n
+    return batches
 
 
 def _describe(action: dict[str, Any]) -> tuple[str, str]:

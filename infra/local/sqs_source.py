@@ -5,12 +5,19 @@ exception deletes nothing; the failed messages come back after the queue's visib
 timeout. Redrive to the DLQ after ``maxReceiveCount`` is done by moto itself on receive
 (moto 5.2.5 moves a visible message whose receive count has reached ``maxReceiveCount`` to
 the DLQ instead of delivering it, as SQS does).
+
+Like Lambda's SQS pollers (several per queue, each invoking the function with its own batch,
+concurrently), ``concurrency`` threads poll the queue, each receiving, invoking and deleting
+its own batches; the visibility timeout keeps a received message from the others. On moto
+server, install :mod:`infra.local.moto_sqs` so that concurrent receives never hand out one
+message twice (the local stack does).
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import threading
 import time
 from typing import Any
 
@@ -23,6 +30,8 @@ from infra.local.lambda_runtime import (
 from infra.local.worker import Worker
 
 logger = logging.getLogger(__name__)
+
+IDLE_REST_S = 0.2  # how long a poller other than the first rests on an empty queue
 
 
 def _lambda_message_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -104,10 +113,16 @@ class SqsEventSource(Worker):
         account_id: str = DEFAULT_ACCOUNT_ID,
         wait_time_s: int = 1,
         error_backoff_s: float = 1.0,
+        concurrency: int = 1,
     ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        self.concurrency = concurrency
+        self._threads: list[threading.Thread] = []
+        self._counters = threading.Lock()
         self.sqs = sqs_client
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -127,6 +142,40 @@ class SqsEventSource(Worker):
         self.records_failed = 0
         self.last_error: str | None = None
 
+    # -- pollers ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if any(t.is_alive() for t in self._threads):
+            return
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._run_safely, name=f"{self.thread_name}#{n}", daemon=True)
+            for n in range(self.concurrency)
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._thread = self._threads[0]
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every poller: each finishes (and deletes) the batch it is processing."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                logger.warning("%s did not stop within %.1fs", thread.name, timeout)
+        self._threads = []
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def _count(self, **increments: int) -> None:
+        with self._counters:
+            for name, n in increments.items():
+                setattr(self, name, getattr(self, name) + n)
+
     # -- polling ----------------------------------------------------------------------
 
     def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
@@ -140,10 +189,10 @@ class SqsEventSource(Worker):
         messages: list[dict[str, Any]] = resp.get("Messages", [])
         return messages
 
-    def _gather_batch(self) -> list[dict[str, Any]]:
+    def _gather_batch(self, long_poll: bool = True) -> list[dict[str, Any]]:
         """Up to ``batch_size`` messages, waiting at most the batching window for more."""
         batch: dict[str, dict[str, Any]] = {}
-        for m in self._receive(self.batch_size, self.wait_time_s):
+        for m in self._receive(self.batch_size, self.wait_time_s if long_poll else 0):
             batch[m["MessageId"]] = m
         if not batch:
             return []
@@ -163,18 +212,25 @@ class SqsEventSource(Worker):
                 self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
         return list(batch.values())
 
-    def poll_once(self) -> int:
+    def poll_once(self, long_poll: bool = True) -> int:
         """Receive one batch and process it; returns the number of messages received."""
-        messages = self._gather_batch()
+        messages = self._gather_batch(long_poll)
         if messages:
             self._process(messages)
         return len(messages)
 
     def _run(self) -> None:
+        # One poller long-polls; the others poll without waiting and, on an empty queue, rest
+        # a moment: a long poll holds the queue's receive lock (infra/local/moto_sqs.py), and
+        # pollers queued behind each other's long polls would make stopping take seconds.
+        first = threading.current_thread() is (self._threads[0] if self._threads else None)
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                if not self.poll_once(long_poll=first or not self._threads) and not first:
+                    self._stop.wait(IDLE_REST_S)
             except Exception as exc:  # the queue vanished, the emulator is down...
+                if self._stop.is_set():
+                    return
                 self.last_error = f"poll: {exc}"
                 logger.warning("%s: polling %s failed: %s", self.function_name, self.queue_url, exc)
                 self._stop.wait(self.error_backoff_s)
@@ -185,12 +241,11 @@ class SqsEventSource(Worker):
         records = [sqs_record(m, queue_arn=self.queue_arn, region=self.region) for m in messages]
         event = {"Records": records}
         context = LambdaContext(self.function_name, region=self.region, account_id=self.account_id)
-        self.invocations += 1
+        self._count(invocations=1)
         try:
             result = self.handler(event, context)
         except Exception as exc:
-            self.failures += 1
-            self.records_failed += len(messages)
+            self._count(failures=1, records_failed=len(messages))
             self.last_error = f"{type(exc).__name__}: {exc}"
             logger.exception(
                 "%s: handler raised on a batch of %d; none deleted, all will be redelivered",
@@ -200,15 +255,13 @@ class SqsEventSource(Worker):
             return
         outcome = read_batch_response(result, {m["MessageId"] for m in messages})
         if outcome.whole_batch_failed:
-            self.failures += 1
-            self.records_failed += len(messages)
+            self._count(failures=1, records_failed=len(messages))
             self.last_error = outcome.reason
             logger.error("%s: %s; the whole batch fails", self.function_name, outcome.reason)
             return
         failed = set(outcome.failed_ids)
         if failed:
-            self.failures += 1
-            self.records_failed += len(failed)
+            self._count(failures=1, records_failed=len(failed))
             logger.info(
                 "%s: %d of %d records failed; they will be redelivered",
                 self.function_name,
@@ -216,7 +269,7 @@ class SqsEventSource(Worker):
                 len(messages),
             )
         else:
-            self.successes += 1
+            self._count(successes=1)
         self._delete([m for m in messages if m["MessageId"] not in failed])
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
@@ -228,7 +281,7 @@ class SqsEventSource(Worker):
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
                 ],
             )
-            self.records_deleted += len(resp.get("Successful", []))
+            self._count(records_deleted=len(resp.get("Successful", [])))
             for failure in resp.get("Failed", []):
                 logger.warning("%s: could not delete message: %s", self.function_name, failure)
 
@@ -236,6 +289,7 @@ class SqsEventSource(Worker):
         return {
             "function_name": self.function_name,
             "queue_url": self.queue_url,
+            "concurrency": self.concurrency,
             "invocations": self.invocations,
             "successes": self.successes,
             "failures": self.failures,

@@ -172,8 +172,10 @@ def eventually(predicate: Callable[[], bool], timeout: float = 8.0) -> None:
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-def make_queue(sqs: Any, *, dlq_arn: str | None = None, max_receive: int = 2) -> tuple[str, str]:
-    attributes = {"VisibilityTimeout": "1"}
+def make_queue(
+    sqs: Any, *, dlq_arn: str | None = None, max_receive: int = 2, visibility_s: int = 1
+) -> tuple[str, str]:
+    attributes = {"VisibilityTimeout": str(visibility_s)}
     if dlq_arn:
         attributes["RedrivePolicy"] = (
             f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "{max_receive}"}}'
@@ -832,3 +834,64 @@ def test_stream_source_works_in_process_under_mock_aws() -> None:
 
     # THEN binary attributes are base64 text, as in Lambda's event
     assert events[0]["Records"][0]["dynamodb"]["NewImage"]["b"] == {"B": "AQ=="}
+
+
+# --------------------------------------------------------------------------------------
+# SQS: concurrent pollers (Lambda polls a queue with several)
+# --------------------------------------------------------------------------------------
+
+
+def test_concurrent_pollers_handle_each_message_once_retry_failures_and_redrive(
+    endpoint: str, tmp_path: Path
+) -> None:
+    from infra.local import moto_sqs
+
+    moto_sqs.install()  # as the local stack does: concurrent receives never share a message
+    # GIVEN a queue with a DLQ (maxReceiveCount 2) holding 120 good messages and 2 poison ones,
+    # and a visibility timeout longer than any batch takes (else SQS rightly delivers again)
+    sqs = client(endpoint, "sqs")
+    dlq_url, dlq_arn = make_queue(sqs)
+    url, arn = make_queue(sqs, dlq_arn=dlq_arn, max_receive=2, visibility_s=4)
+    bodies = [f"m{n:03d}" for n in range(120)] + ["fail", "fail"]
+    for start in range(0, len(bodies), 10):
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start : start + 10])
+            ],
+        )
+    source = sqs_source_for(endpoint, url, arn, tmp_path)
+    source.concurrency = 4
+    threads_in_handler: set[int] = set()
+    original = source.handler
+
+    def handler(event: Any, context: Any) -> Any:
+        with _lock:
+            threads_in_handler.add(threading.get_ident())
+        time.sleep(0.02)  # a handler that waits on I/O, so the pollers overlap
+        return original(event, context)
+
+    source.handler = handler
+
+    # WHEN four pollers run until the good messages are gone and both poison ones are in the DLQ
+    source.start()
+    try:
+        assert len([t for t in threading.enumerate() if t.name.startswith("sqs:t-dev")]) == 4
+        eventually(
+            lambda: queue_depth(sqs, dlq_url) == 2 and queue_depth(sqs, url) == 0, timeout=30
+        )
+    finally:
+        source.stop(timeout=5)
+
+    # THEN every good message was handled exactly once, by several pollers
+    for body in bodies[:120]:
+        assert seen(body) == ["1"], body
+    assert len(threads_in_handler) > 1
+    # AND each poison message was retried until maxReceiveCount, then redriven to the DLQ
+    assert sorted(seen("fail")) == ["1", "1", "2", "2"]
+    moved = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in moved] == ["fail", "fail"]
+    # AND the counters add up across pollers
+    assert source.records_deleted == 120
+    assert source.records_failed == 4
+    assert not source.running and source.stats()["concurrency"] == 4

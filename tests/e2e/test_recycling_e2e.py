@@ -257,3 +257,36 @@ def test_a_failing_record_is_retried_alone(stack: Stack, robots: Any) -> None:
     ok_acks = [a for a in robot.ack_log if a.get("event_id") == ok_ack["event_id"]]
     assert [a["status"] for a in ok_acks] == ["credited"]
     assert _balance(stack, bad_token) == 15 and _balance(stack, ok_token) == 30
+
+
+def test_the_ledger_stream_keeps_the_city_totals_admins_see(stack: Stack, robots: Any) -> None:
+    admin = stack.token("e2e-ops", admin=True)
+
+    def totals() -> dict[str, Any]:
+        status, body = stack.http("GET", "/v1/admin/stats", token=admin)
+        assert status == 200, body
+        return dict(body)
+
+    def settled() -> dict[str, Any] | None:
+        first = totals()
+        time.sleep(1.0)
+        return first if totals() == first else None
+
+    # GIVEN the totals once every earlier entry has been counted
+    before = _eventually(settled, timeout=30)
+    assert before is not None
+    robot, _ = robots
+    token = _citizen(stack, "e2e-tara")
+    # WHEN a deposit is credited over MQTT
+    ack = robot.deposit(_event({"code": _code(stack, token)}, can=2, pet=1))
+    assert (ack["status"], ack["points"]) == ("credited", 40)
+    # THEN the ledger's stream counts it, exactly once, in the totals admins see
+    expected = (before["points_issued"] + 40, before["items_recycled"] + 3)
+    after = _eventually(
+        lambda: (lambda t: t if (t["points_issued"], t["items_recycled"]) == expected else None)(
+            totals()
+        )
+    )
+    assert after is not None, totals()
+    assert after["ledger_entries"] == before["ledger_entries"] + 1
+    assert after["points_held"] == after["points_issued"] - after["points_paid"]

@@ -222,11 +222,25 @@ def clear_caches() -> None:
 class _Tree:
     """A cached parse: the shared tree and the (names, key attributes) it passed checks for."""
 
-    __slots__ = ("passed", "tree")
+    __slots__ = ("passed", "plan", "tree")
 
     def __init__(self, tree: Node) -> None:
         self.tree = tree
         self.passed: set[tuple[Any, ...]] = set()
+        self.plan = _plan(tree)
+
+    def copy(self) -> Any:
+        """copy.deepcopy(self.tree), from the plan: no recursion, no memo."""
+        plan = self.plan
+        new = [[] if cls is list else cls.__new__(cls) for cls, _ in plan]
+        for target, (cls, fields) in zip(new, plan, strict=True):
+            if cls is list:
+                target.extend(new[v] if ref else v for ref, v in fields)
+            else:
+                state = target.__dict__
+                for key, ref, v in fields:
+                    state[key] = new[v] if ref else v
+        return new[0]
 
 
 _UPDATE_TREES: dict[str, _Tree] = {}
@@ -311,6 +325,32 @@ def _copy_tree(tree: Any) -> Any:
         return copy.deepcopy(tree)
 
 
+def _plan(tree: Any) -> list[tuple[Any, list[Any]]]:
+    """The graph of a plain tree (see `_copy`) as a list, the root first: per node its class
+    and (attribute, is a reference, index or atom) in `__dict__` order, per list its class
+    and (is a reference, index or atom). Shared objects appear once, as with deepcopy's memo."""
+    index: dict[int, int] = {}
+    plan: list[tuple[Any, list[Any]]] = []
+
+    def ref(obj: Any) -> tuple[bool, Any]:
+        if type(obj) in _ATOMS:
+            return (False, obj)
+        found = index.get(id(obj))
+        if found is not None:
+            return (True, found)
+        position = index[id(obj)] = len(plan)
+        fields: list[Any] = []
+        plan.append((type(obj), fields))
+        if type(obj) is list:
+            fields.extend(ref(element) for element in obj)
+        else:
+            fields.extend((key, *ref(value)) for key, value in obj.__dict__.items())
+        return (True, position)
+
+    ref(tree)
+    return plan
+
+
 def _plain(tree: Any) -> bool:
     try:
         _copy(tree, {})
@@ -357,17 +397,20 @@ def _validator_init(
     item: Any,
     table: Table,
 ) -> None:
-    """moto 5.2.5's Validator.__init__ with `_copy_tree` for `deepcopy`, and the pure checks
+    """moto 5.2.5's Validator.__init__ with `_copy_tree` (or a cached tree's plan) for
+    `deepcopy`, and the pure checks
     skipped when they passed before for this cached tree, these names and key attributes."""
     self.expression_attribute_names = expression_attribute_names
     self.expression_attribute_values = expression_attribute_values
     self.item = item
     self.table = table
     self.processors = self.get_ast_processors()
-    self.node_to_validate = _copy_tree(expression)
-
     entry = _TREES_BY_ID.get(id(expression))
-    if entry is None or entry.tree is not expression or type(self) is not UpdateExpressionValidator:
+    if entry is None or entry.tree is not expression:
+        self.node_to_validate = _copy_tree(expression)
+        return
+    self.node_to_validate = entry.copy()
+    if type(self) is not UpdateExpressionValidator:
         return
     processors = self.processors
     if len(processors) < 3 or tuple(type(p) for p in processors[:3]) != _PURE_CHECKS:

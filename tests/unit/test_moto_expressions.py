@@ -376,6 +376,19 @@ def _dump(root: Any) -> Any:
     return out
 
 
+def _objects(root: Any) -> list[Any]:
+    seen: dict[int, Any] = {}
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, (Node, list)) and id(obj) not in seen:
+            seen[id(obj)] = obj
+            for value in obj if isinstance(obj, list) else vars(obj).values():
+                visit(value)
+
+    visit(root)
+    return list(seen.values())
+
+
 EXPRESSIONS = [
     "SET a = :a",
     "SET #0 = :0, #1 = if_not_exists(#1, :1) ADD #2 :2, #3 :3 REMOVE #4",
@@ -390,6 +403,10 @@ def test_structural_copy_is_deepcopy(expression: str) -> None:
     mine = moto_expressions._copy_tree(tree)
     assert _dump(mine) == _dump(copy.deepcopy(tree)) == _dump(tree)
     assert mine is not tree
+    planned = moto_expressions._Tree(tree).copy()  # the cached trees' copy
+    assert _dump(planned) == _dump(tree)
+    assert planned is not tree
+    assert not ({id(o) for o in _objects(planned)} & {id(o) for o in _objects(tree)})
     # a graph with something else in it is deep-copied by copy.deepcopy
     odd = copy.deepcopy(tree)
     odd.children.append({"not": "plain"})

@@ -78,9 +78,10 @@ def use_in_process_emulator(phone_hash_key: str) -> None:
     )
     for name in ("PHONE_HASH_KEY_PARAMETER", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
-    from infra.local import moto_sqs, moto_transactions
+    from infra.local import moto_expressions, moto_sqs, moto_transactions
 
     moto_transactions.install()  # rollback by key and one request lock (FIELD-NOTES, moto)
+    moto_expressions.install()  # expressions parsed once per string, validated cheaper
     moto_sqs.install()  # concurrent pollers never receive one message twice
 
 
@@ -181,9 +182,10 @@ class LocalStack:
         t = time.monotonic()
         from moto.server import ThreadedMotoServer
 
-        from infra.local import moto_sqs, moto_transactions
+        from infra.local import moto_expressions, moto_sqs, moto_transactions
 
         moto_transactions.install()  # transactions cost what they touch; no 500s when racing
+        moto_expressions.install()  # a credit's expressions parsed once, validated cheaper
         moto_sqs.install()  # concurrent SQS pollers never receive one message twice
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=o.aws_port, verbose=False)
         moto.start()

@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     moto_transactions.install()
-    figures = {}
+    figures: dict[str, Any] = {}
     for label in ("moto", "patched", "moto", "patched"):
         if label == "patched":
             moto_expressions.install()

@@ -211,18 +211,12 @@ def _emulator() -> Iterator[dict[str, str]]:
     This process's environment, its cached settings and clients are restored on exit."""
     from moto.server import ThreadedMotoServer
 
-    from chalicelib import config, wiring
+    from chalicelib import wiring
     from chalicelib.adapters import aws_clients
     from infra.local import moto_transactions
     from infra.local.stack import free_port, stage_environment
 
-    def clear() -> None:
-        config.settings.cache_clear()
-        aws_clients.client.cache_clear()
-        aws_clients._session.cache_clear()
-        aws_clients.iot_data.cache_clear()
-        aws_clients.phone_hash_key.cache_clear()
-        wiring.clear()
+    clear = wiring.clear
 
     saved = dict(os.environ)
     patched = moto_transactions.installed()

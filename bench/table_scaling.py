@@ -95,11 +95,8 @@ def credit_cost(rows: int, patched: bool, credits: int) -> dict[str, Any]:
 
 
 def _clear_caches() -> None:
-    from chalicelib import config, wiring
-    from chalicelib.adapters import aws_clients
+    from chalicelib import wiring
 
-    for cached in (config.settings, aws_clients.client):
-        cached.cache_clear()
     wiring.clear()
 
 

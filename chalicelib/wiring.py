@@ -118,6 +118,23 @@ def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
 
 
 def clear() -> None:
-    """Forget every built service (tests switch emulators between cases)."""
-    for factory in (ledger, quarantine, recycling, citizens, operations):
-        factory.cache_clear()
+    """Forget everything this container built (settings, clients, services), as a fresh
+    container would: for tests, benchmarks and the local stack, which switch environments."""
+    from chalicelib import auth
+    from chalicelib.adapters import aws_clients, sqs_dead_letters
+
+    for cached in (
+        config.settings,
+        auth.verifier,
+        aws_clients._session,
+        aws_clients.client,
+        aws_clients.iot_data,
+        aws_clients.phone_hash_key,
+        sqs_dead_letters._url,
+        ledger,
+        quarantine,
+        recycling,
+        citizens,
+        operations,
+    ):
+        cached.cache_clear()

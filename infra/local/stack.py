@@ -177,6 +177,9 @@ class LocalStack:
         for inherited in ("AWS_PROFILE", "IOT_DATA_ENDPOINT", "PHONE_HASH_KEY_PARAMETER"):
             os.environ.pop(inherited, None)
         os.environ.update(env)
+        from chalicelib import wiring
+
+        wiring.clear()  # settings and clients built under another environment are stale
 
         # 3. The AWS emulator, in this process so the IoT bridge can hook its data plane.
         t = time.monotonic()

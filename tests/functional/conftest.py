@@ -26,18 +26,8 @@ REGION = "ap-northeast-2"
 
 
 def _clear_caches() -> None:
-    from chalicelib import auth, config, wiring
-    from chalicelib.adapters import aws_clients, sqs_dead_letters
+    from chalicelib import wiring
 
-    for cached in (
-        config.settings,
-        auth.verifier,
-        aws_clients.client,
-        aws_clients.iot_data,
-        aws_clients.phone_hash_key,
-        sqs_dead_letters._url,
-    ):
-        cached.cache_clear()
     wiring.clear()
 
 

@@ -24,11 +24,8 @@ def test_a_container_builds_one_dynamodb_client(api: Api, monkeypatch: Any) -> N
 
     monkeypatch.setattr(botocore.session.Session, "create_client", counting)
     from chalicelib import wiring
-    from chalicelib.adapters import aws_clients
 
-    aws_clients._session.cache_clear()  # a fresh container
-    aws_clients.client.cache_clear()
-    wiring.clear()
+    wiring.clear()  # a fresh container
     # GIVEN a container's first work: a profile, a code, deposits, the ledger, the stats
     body = {"display_name": "one", "district": "naeoe-dong", "phone": "010-4040-5050"}
     api.call("PUT", "/v1/me", as_user="one", body=body)

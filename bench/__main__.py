@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,7 @@ def bench_requests() -> dict[str, Any]:
             "bench", ProfileUpdate("b", "naeoe-dong", "01090000002", phone_given=True)
         )
         citizens.register("rich", ProfileUpdate("r", "naeoe-dong", "01090000003", phone_given=True))
-        code = citizens.issue_deposit_code("bench").code
+        stale_code = citizens.issue_deposit_code("bench").code
         service = wiring.recycling()
         service.receive_deposit("robot-001", _payload("warm-up-0001"))  # caches: device, clients
         yesterday = datetime.now(UTC) - timedelta(days=1)
@@ -174,30 +175,42 @@ def bench_requests() -> dict[str, Any]:
         )
         dynamodb = boto3.client("dynamodb", region_name="ap-northeast-2")
         ledger_stream = provision.stream_environment(dynamodb)
-        events: list[tuple[str, str, bytes]] = [
-            ("deposit credited (phone)", "robot-001", _payload("bench-evt-0001")),
+
+        def fresh_code() -> bytes:
+            # Issued just before use, as at a robot: the code carries the current account.
+            return _payload("bench-evt-0003", code=citizens.issue_deposit_code("bench").code)
+
+        events: list[tuple[str, str, Callable[[], bytes]]] = [
+            ("deposit credited (phone)", "robot-001", lambda: _payload("bench-evt-0001")),
+            ("deposit credited (one-time code)", "robot-001", fresh_code),
             (
-                "deposit credited (one-time code)",
+                "deposit credited (code issued before another posting: snapshot stale, read again)",
                 "robot-001",
-                _payload("bench-evt-0003", code=code),
+                lambda: _payload("bench-evt-0005", code=stale_code),
             ),
             (
                 "deposit credited, crossing the payout threshold",
                 "robot-001",
-                _payload("rich-0002", "010-9000-0003", cans=100),
+                lambda: _payload("rich-0002", "010-9000-0003", cans=100),
             ),
-            ("duplicate delivery", "robot-001", _payload("bench-evt-0001")),
+            ("duplicate delivery", "robot-001", lambda: _payload("bench-evt-0001")),
             (
                 "rejection (unknown citizen)",
                 "robot-001",
-                _payload("bench-evt-0002", "010-9999-9999"),
+                lambda: _payload("bench-evt-0002", "010-9999-9999"),
             ),
-            ("quarantined (malformed JSON)", "robot-001", b'{"event_id": "bench-evt-0004", '),
+            (
+                "quarantined (malformed JSON)",
+                "robot-001",
+                lambda: b'{"event_id": "bench-evt-0004", ',
+            ),
         ]
         with metering() as meter:
             meter.prime(dynamodb, [config.table_name(_logical(m)) for m in ALL_MODELS])
             meter.reset()
-            for label, device, payload in events:
+            for label, device, make in events:
+                payload = make()
+                meter.reset()
                 service.receive_deposit(device, payload)
                 results[label] = meter.reset().as_dict()
             stream_event = _ledger_stream_event(ledger_stream)
@@ -216,7 +229,7 @@ def bench_requests() -> dict[str, Any]:
         from bench.table_scaling import _clear_caches
 
         _clear_caches()  # the next benchmark runs its own mock_aws
-        assert Citizen.get("bench").balance == 45, Citizen.get("bench").balance
+        assert Citizen.get("bench").balance == 60, Citizen.get("bench").balance
         assert Citizen.get("rich").payout_bucket is not None
     for label in NOT_BUILT:
         results[label] = {"not_built": True}

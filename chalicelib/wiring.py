@@ -7,6 +7,7 @@ should pay at cold start only for the services it uses.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -138,3 +139,4 @@ def clear() -> None:
         operations,
     ):
         cached.cache_clear()
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")

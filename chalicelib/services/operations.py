@@ -9,21 +9,12 @@ from typing import Protocol
 from chalicelib.domain import totals
 from chalicelib.domain.ledger import LedgerEntry
 from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
-from chalicelib.domain.recycling import redact_phones
+from chalicelib.domain.phones import redact_phones
 from chalicelib.domain.totals import Totals, TotalsChange
+from chalicelib.services.ports import Quarantine
 
 
-class QuarantineStore(Protocol):
-    def quarantine(
-        self,
-        *,
-        source: str,
-        reason: str,
-        device_id: str | None,
-        event_id: str | None,
-        details: str,
-        payload: str | None,
-    ) -> None: ...
+class QuarantineStore(Quarantine, Protocol):
     def newest(self, source: str, limit: int) -> list[QuarantinedMessage]: ...
 
 

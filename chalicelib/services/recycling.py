@@ -34,6 +34,7 @@ from chalicelib.domain.ledger import (
 )
 from chalicelib.domain.recycling import DepositAck, FirstLook
 from chalicelib.errors import RetryableConflict
+from chalicelib.services.ports import Quarantine
 
 MAX_CREDIT_ATTEMPTS = 8
 # A robot's clock may run behind the cloud's; a deposit stamped shortly before the code
@@ -57,19 +58,6 @@ class DepositLedger(Protocol):
 
 class AckPublisher(Protocol):
     def publish_ack(self, device_id: str, ack: DepositAck) -> None: ...
-
-
-class Quarantine(Protocol):
-    def quarantine(
-        self,
-        *,
-        source: str,
-        reason: str,
-        device_id: str | None,
-        event_id: str | None,
-        details: str,
-        payload: str | None,
-    ) -> None: ...
 
 
 @dataclass(frozen=True)

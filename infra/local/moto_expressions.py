@@ -43,7 +43,6 @@ instructions.
 from __future__ import annotations
 
 import copy
-import hashlib
 import inspect
 import json
 import logging
@@ -52,7 +51,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import moto
 from moto.dynamodb import comparisons
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
@@ -74,9 +72,10 @@ from moto.dynamodb.parsing.validators import (
 )
 from moto.dynamodb.responses import DynamoHandler
 
+from infra.local import moto_pins
+
 log = logging.getLogger(__name__)
 
-MOTO_VERSION = "5.2.5"
 
 # sha256 (first 16 hex digits) of inspect.getsource() of what the patch replaces or relies on.
 # Whole modules where the patch relies on what every function in them does or does not do:
@@ -145,22 +144,12 @@ def _original(obj: Any) -> Any:
 
 
 def source_hashes() -> dict[str, str]:
-    return {
-        name: hashlib.sha256(inspect.getsource(_original(obj)).encode()).hexdigest()[:16]
-        for name, obj in _pinned().items()
-    }
+    return {name: moto_pins.source_digest(_original(obj)) for name, obj in _pinned().items()}
 
 
 def check() -> list[str]:
     """What differs from the moto this patch was written against (empty: nothing)."""
-    problems = []
-    if moto.__version__ != MOTO_VERSION:
-        problems.append(f"moto is {moto.__version__}, the patch was written for {MOTO_VERSION}")
-    for name, digest in source_hashes().items():
-        expected = EXPECTED_SOURCES.get(name)
-        if expected != digest:
-            problems.append(f"{name}: source sha256 {digest}, expected {expected}")
-    return problems
+    return moto_pins.differences(_pinned(), EXPECTED_SOURCES, _original)
 
 
 def installed() -> bool:

@@ -30,14 +30,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import inspect
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import moto
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -53,9 +51,10 @@ from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
+from infra.local import moto_pins
+
 log = logging.getLogger(__name__)
 
-MOTO_VERSION = "5.2.5"
 
 # sha256 (first 16 hex digits) of inspect.getsource() of what the patch copies
 # (transact_write_items) or relies on: through these functions a transaction changes nothing
@@ -126,21 +125,12 @@ def _pinned() -> dict[str, Callable[..., Any]]:
 
 
 def source_hashes() -> dict[str, str]:
-    return {
-        name: hashlib.sha256(inspect.getsource(_unwrap(fn)).encode()).hexdigest()[:16]
-        for name, fn in _pinned().items()
-    }
+    return {name: moto_pins.source_digest(_unwrap(fn)) for name, fn in _pinned().items()}
 
 
 def check() -> list[str]:
     """What differs from the moto this patch was written against (empty: nothing)."""
-    problems = []
-    if moto.__version__ != MOTO_VERSION:
-        problems.append(f"moto is {moto.__version__}, the patch was written for {MOTO_VERSION}")
-    for name, digest in source_hashes().items():
-        expected = EXPECTED_SOURCES.get(name)
-        if expected != digest:
-            problems.append(f"{name}: source sha256 {digest}, expected {expected}")
+    problems = moto_pins.differences(_pinned(), EXPECTED_SOURCES, _unwrap)
     table = Table.__init__
     for attribute in ("self.items", "self.stream_shard", "self.hash_key_attr"):
         if attribute not in inspect.getsource(table):

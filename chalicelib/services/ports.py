@@ -1,0 +1,18 @@
+"""Ports more than one service uses, typed in plain values."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Quarantine(Protocol):
+    def quarantine(
+        self,
+        *,
+        source: str,
+        reason: str,
+        device_id: str | None,
+        event_id: str | None,
+        details: str,
+        payload: str | None,
+    ) -> None: ...

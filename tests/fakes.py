@@ -29,7 +29,7 @@ from chalicelib.domain.ledger import (
 )
 from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
 from chalicelib.domain.recycling import CodeRecord, DepositAck, FirstLook
-from chalicelib.domain.totals import Totals, TotalsChange
+from chalicelib.domain.totals import Counted, Totals, summed
 from chalicelib.errors import BadRequest, RetryableConflict
 
 
@@ -315,20 +315,19 @@ class MemoryTotals:
         self.rows: dict[str, Totals] = {}
         self.counted: set[str] = set()
 
-    def add_once(self, guard_key: str, periods: tuple[str, ...], change: TotalsChange) -> bool:
-        if guard_key in self.counted:
-            return False
-        self.counted.add(guard_key)
-        for period in periods:
+    def add_once(self, entries: list[Counted]) -> int:
+        fresh = {e.guard_key: e for e in entries if e.guard_key not in self.counted}
+        self.counted.update(fresh)
+        for period, change in summed(list(fresh.values())).items():
             row = self.rows.get(period, Totals(period))
             self.rows[period] = Totals(
                 period,
                 row.points_issued + change.points_issued,
                 row.points_paid + change.points_paid,
                 row.items_recycled + change.items_recycled,
-                row.entries + 1,
+                row.entries + change.entries,
             )
-        return True
+        return len(fresh)
 
     def read(self, periods: tuple[str, ...]) -> dict[str, Totals]:
         return {p: self.rows[p] for p in periods if p in self.rows}

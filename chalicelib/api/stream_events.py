@@ -1,6 +1,7 @@
-"""DynamoDB stream handlers: each a pure record handler under process_batch, so a failing
-record is reported alone (the event source retries from it, bisects, then parks it on its
-on-failure queue; chalicelib.streams) and never blocks its shard.
+"""DynamoDB stream handlers: a pure record handler under process_batch, so a failing record is
+reported alone (the event source retries from it, bisects, then parks it on its on-failure
+queue; chalicelib.streams) and never blocks its shard; what the records change is then
+written together (many records, few writes).
 
 A record's image is read into a domain value here, at the edge; services never see
 DynamoDB's attribute-value format.
@@ -18,16 +19,33 @@ if TYPE_CHECKING:
         DynamoDBRecord,
     )
 
+    from chalicelib.domain.ledger import LedgerEntry
 
-def ledger_record_handler(record: DynamoDBRecord) -> None:
-    """A new ledger entry counts in the city's totals, once."""
+
+def ledger_entry_of(record: DynamoDBRecord) -> LedgerEntry | None:
+    """A new ledger entry, or None: entries are written once and never changed, and a TTL
+    removal counts nothing."""
     if record.event_name is None or record.event_name.name != "INSERT":
-        return  # entries are written once and never changed; a TTL removal counts nothing
+        return None
     image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
-    entry = wiring.ledger_entry_from_image(image)
-    counted = wiring.operations().count_ledger_entry(entry)
-    wiring.count("LedgerEntriesCounted" if counted else "LedgerEntriesRecounted")
+    return wiring.ledger_entry_from_image(image)
 
 
-def process(event: Any, record_handler: Any) -> dict[str, Any]:
-    return process_batch(event, record_handler, "dynamodb")
+def count_ledger_changes(event: Any) -> dict[str, Any]:
+    """New ledger entries count in the city's totals, once each. Each record is read alone
+    (a record that cannot be read is reported alone); the batch's entries are then counted
+    together, one write per totals row instead of one per entry. If that write fails the
+    whole batch is retried, which the per-entry guards make safe."""
+    entries: list[LedgerEntry] = []
+
+    def collect(record: DynamoDBRecord) -> None:
+        entry = ledger_entry_of(record)
+        if entry is not None:
+            entries.append(entry)
+
+    response = process_batch(event, collect, "dynamodb")
+    if entries:
+        counted = wiring.operations().count_ledger_entries(entries)
+        wiring.count("LedgerEntriesCounted", counted)
+        wiring.count("LedgerEntriesRecounted", len(entries) - counted)
+    return response

@@ -20,6 +20,7 @@ class TotalsChange:
     points_issued: int
     points_paid: int
     items_recycled: int
+    entries: int = 1
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,36 @@ class Totals:
     def points_held(self) -> int:
         """Points issued and not paid: in balances or in pending payouts."""
         return self.points_issued - self.points_paid
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One ledger entry as the totals count it: its guard, the rows it counts in, its change."""
+
+    guard_key: str
+    periods: tuple[str, ...]
+    change: TotalsChange
+
+
+def counted(entry: LedgerEntry) -> Counted:
+    return Counted(
+        f"totals#{entry.citizen_id}#{entry.entry_id}", periods_of(entry), change_of(entry)
+    )
+
+
+def summed(entries: list[Counted]) -> dict[str, TotalsChange]:
+    """What a batch adds to each row: one update per row, however many entries."""
+    rows: dict[str, TotalsChange] = {}
+    for entry in entries:
+        for period in entry.periods:
+            row = rows.get(period, TotalsChange(0, 0, 0, 0))
+            rows[period] = TotalsChange(
+                row.points_issued + entry.change.points_issued,
+                row.points_paid + entry.change.points_paid,
+                row.items_recycled + entry.change.items_recycled,
+                row.entries + entry.change.entries,
+            )
+    return rows
 
 
 def change_of(entry: LedgerEntry) -> TotalsChange:

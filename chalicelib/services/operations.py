@@ -10,7 +10,7 @@ from chalicelib.domain import totals
 from chalicelib.domain.ledger import LedgerEntry
 from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
 from chalicelib.domain.phones import redact_phones
-from chalicelib.domain.totals import Totals, TotalsChange
+from chalicelib.domain.totals import Counted, Totals
 from chalicelib.services.ports import Quarantine
 
 
@@ -23,8 +23,9 @@ class DeadLetters(Protocol):
 
 
 class TotalsStore(Protocol):
-    def add_once(self, guard_key: str, periods: tuple[str, ...], change: TotalsChange) -> bool:
-        """Add `change` to every period's row unless `guard_key` was counted; True if added."""
+    def add_once(self, entries: list[Counted]) -> int:
+        """Count each entry in its rows unless its guard says it was counted; returns how
+        many were counted now."""
         ...
 
     def read(self, periods: tuple[str, ...]) -> dict[str, Totals]: ...
@@ -66,7 +67,7 @@ class OperationsService:
             found.get(day, Totals(day)),
         )
 
-    def count_ledger_entry(self, entry: LedgerEntry) -> bool:
-        """Count a new ledger entry in the totals once, however often its record arrives."""
-        key = f"totals#{entry.citizen_id}#{entry.entry_id}"
-        return self._totals.add_once(key, totals.periods_of(entry), totals.change_of(entry))
+    def count_ledger_entries(self, entries: list[LedgerEntry]) -> int:
+        """Count new ledger entries in the totals once each, however often and in whatever
+        order their records arrive; returns how many were counted now."""
+        return self._totals.add_once([totals.counted(entry) for entry in entries])

@@ -96,3 +96,27 @@ def test_the_recorded_event_file_is_counted(api: Api) -> None:
     # THEN its 50 points and 4 items count once, on its Seoul day
     stats = _stats(api)
     assert (stats["points_issued"], stats["items_recycled"]) == (50, 4)
+
+
+def test_a_large_replayed_batch_is_counted_once_in_few_writes(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib import wiring
+    from chalicelib.domain.ledger import LedgerEntry
+    from tests.functional.test_table_access import touched_calls
+
+    # GIVEN 200 entries (more than one transaction holds), 50 of them counted already
+    now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    entries = [
+        LedgerEntry(f"c-{i % 7}", f"{i:012d}", "recycling", 10, 10, now, f"k{i}", {})
+        for i in range(200)
+    ]
+    operations = wiring.operations()
+    assert operations.count_ledger_entries(entries[:50]) == 50
+    # WHEN the whole batch arrives, with a record repeated inside it
+    with touched_calls() as calls:
+        assert operations.count_ledger_entries([*entries, entries[120]]) == 150
+    # THEN each entry counts once, and the shared rows were written once per transaction
+    stats = _stats(api)
+    assert (stats["points_issued"], stats["ledger_entries"]) == (2000, 200)
+    assert calls["TransactWriteItems"] <= 6

@@ -50,6 +50,24 @@ def touched() -> Iterator[set[str]]:
         botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def touched_calls() -> Iterator[dict[str, int]]:
+    """How many DynamoDB requests of each operation the code makes meanwhile."""
+    counts: dict[str, int] = {}
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            counts[operation] = counts.get(operation, 0) + 1
+        return original(self, operation, params)
+
+    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
 def _declared(function: str) -> set[str]:
     return {model.__name__ for model in TABLES_BY_FUNCTION[function]}
 

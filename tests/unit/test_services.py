@@ -172,8 +172,8 @@ def test_city_totals_count_each_entry_once() -> None:
         LedgerEntry("c-1", "e1", "recycling", 65, 65, NOW, "k1", {"items_credited": 5}),
         LedgerEntry("c-1", "e2", "payout", -65, 0, NOW + timedelta(days=1), "k2", {}),
     ]
-    for entry in [*entries, *entries]:
-        operations.count_ledger_entry(entry)
+    assert operations.count_ledger_entries([*entries, *entries]) == 2
+    assert operations.count_ledger_entries(entries[:1]) == 0
     all_time, today = operations.city_totals(NOW.date())
     assert (all_time.points_issued, all_time.points_paid, all_time.points_held) == (65, 65, 0)
     assert (all_time.items_recycled, all_time.entries) == (5, 2)

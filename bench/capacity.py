@@ -51,6 +51,12 @@ PARTITION_RCU = 3_000
 TABLE_WRU_QUOTA = 40_000  # on-demand default per-table throughput quota (raisable)
 FLAG_SHARE = 0.5  # flag anything above half a limit
 PAYOUT_BUCKETS = 16  # chalicelib.adapters.dynamodb_ledger.PAYOUT_BUCKETS
+# Lambda polls each stream shard about 4 times a second; a table gets about one shard per
+# partition (1,000 WCU/s). The totals handler writes each shared row once per batch
+# (chalicelib.adapters.dynamodb_totals), so a row's writes/s are min(entries/s, polls/s).
+STREAM_POLLS_PER_SHARD_S = 4
+ENTRIES_PER_ROW_UPDATE = 90  # chalicelib.adapters.dynamodb_totals.CHUNK: entries per transaction
+LEDGER_ENTRY_WRU = 2  # the ledger put inside the posting's transaction (< 1 KB)
 
 # IoT Core prices: us-east-1, as published at aws.amazon.com/iot-core/pricing (USD) ---------
 # (ap-northeast-2 lists higher unit prices; the ratios and the verdict are the same.)
@@ -146,27 +152,36 @@ def hot_keys(measured: dict[str, Any]) -> list[HotKey]:
     totals = _cost(measured, "ledger stream batch")
     quarantine = _cost(measured, "quarantined")
     q_bytes = int(quarantine.get("item_bytes", {}).get("quarantine", 268))
-    # The totals transaction: guard + `all` + `day#`, each 2 WRU (transactional, < 1 KB).
+    # Each totals row is one update (2 WRU, transactional, < 1 KB) per stream batch.
     row_wru = 2 * _units(int(totals.get("item_bytes", {}).get("city-totals", 88)), 1024)
     out: list[HotKey] = []
     for scale in SCALES:
         r = rates(scale)
+
+        def row_writes(entries_s: float) -> float:
+            shards = max(1, math.ceil(entries_s * LEDGER_ENTRY_WRU / PARTITION_WCU))
+            batches = max(shards * STREAM_POLLS_PER_SHARD_S, entries_s / ENTRIES_PER_ROW_UPDATE)
+            return min(entries_s, batches)
+
+        deposits_w, payouts_w = row_writes(r.deposits_s), row_writes(r.payout_s)
         out += [
             HotKey(
                 "city-totals `all` (and `day#…`) row: every ledger entry",
                 scale.name,
-                r.deposits_s * row_wru,
+                deposits_w * row_wru,
                 0,
-                f"{r.deposits_s:,.0f} entries/s at the deposit peak x {row_wru} WRU "
-                "(transactional); concurrent stream shards also conflict on this one item",
+                f"{r.deposits_s:,.0f} entries/s at the deposit peak, counted in stream batches: "
+                f"{deposits_w:,.0f} row updates/s (<= {STREAM_POLLS_PER_SHARD_S} polls/s per "
+                f"ledger shard) x {row_wru} WRU; concurrent shards conflict on this one item",
             ),
             HotKey(
                 "city-totals `all` row during the payout run",
                 scale.name,
-                r.payout_s * row_wru,
+                payouts_w * row_wru,
                 0,
                 f"{r.payout_s:,.0f} payouts/s ({PAYOUT_ELIGIBLE_SHARE:.0%} of users paid "
-                f"within {PAYOUT_RUN_S // 60} min), each a ledger entry",
+                f"within {PAYOUT_RUN_S // 60} min), each a ledger entry, counted in batches: "
+                f"{payouts_w:,.0f} row updates/s",
             ),
             HotKey(
                 f"payout-eligible index: one of {PAYOUT_BUCKETS} buckets, payout run",
@@ -492,9 +507,10 @@ def verdict(keys: list[HotKey], loads: list[LambdaLoad], iot: list[Any], table_s
         "**At 50 million users these must change**: "
         + "; ".join(f"{k.key} ({k.share:.0%} of a partition)" for k in country)
         + ". Concretely: (1) write-shard the city-totals rows (`all#00`..`all#NN` by a hash "
-        "of the entry, summed on read with one BatchGetItem) and keep totals per city; "
-        "(2) aggregate each stream batch into one counter update per row (per-record guards "
-        "in the same transaction, up to 100 items) instead of one transaction per entry; "
+        "of the entry, summed on read with one BatchGetItem) and keep totals per city, so "
+        "that concurrent stream shards stop conflicting on one item (each stream batch is "
+        "already one counter update per row, with the per-entry guards in the same "
+        "transaction); (2) keep the totals' guards out of the deposits' guard table; "
         "(3) shard the quarantine's partition key (`deposits#<day>#<n>`); (4) any step or "
         "leaderboard total must be sharded or computed by periodic rollups, never one row; "
         f"(5) pace the payout run: its {PAYOUT_BUCKETS} index buckets hold up to "

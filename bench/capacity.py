@@ -501,7 +501,7 @@ def verdict(keys: list[HotKey], loads: list[LambdaLoad], iot: list[Any], table_s
         "firmware push refuses every deposit with 16 KB payloads; the `all` row is one item "
         "that every stream shard's transaction touches, so concurrent shards meet "
         "TransactionConflict retries long before the WCU limit; the payout run must stay "
-        "paced (it posts one ledger entry per citizen, each counted on the `all` row)."
+        "paced (it posts one ledger entry per citizen, counted on the `all` row in batches)."
     )
     out.append(
         "**At 50 million users these must change**: "
@@ -514,8 +514,7 @@ def verdict(keys: list[HotKey], loads: list[LambdaLoad], iot: list[Any], table_s
         "(3) shard the quarantine's partition key (`deposits#<day>#<n>`); (4) any step or "
         "leaderboard total must be sharded or computed by periodic rollups, never one row; "
         f"(5) pace the payout run: its {PAYOUT_BUCKETS} index buckets hold up to "
-        f"{int(PAYOUT_BUCKETS * PARTITION_WCU * FLAG_SHARE):,} payouts/s, the unsharded "
-        f"totals row only {int(PARTITION_WCU * FLAG_SHARE / 2):,}/s; "
+        f"{int(PAYOUT_BUCKETS * PARTITION_WCU * FLAG_SHARE):,} payouts/s; "
         "(6) the processed-events table takes both guards of every deposit: "
         f"{table_share:.0%} of the default per-table quota, so raise it or split tables by "
         "city; "

@@ -273,7 +273,7 @@ def _run(
     profile: str | None,
 ) -> None:
     from infra.local.dev_issuer import ensure_issuer
-    from iot.device import RobotClient
+    from iot.device import RobotClient, stack_connection
 
     stopped = False
     try:
@@ -297,16 +297,8 @@ def _run(
         if len(robot_ids) < robots:
             raise ValueError(f"the fleet has {len(robot_ids)} robots, {robots} asked")
         for device_id in robot_ids:
-            creds = mqtt["devices"][device_id]
             client = RobotClient(
-                device_id,
-                mqtt["host"],
-                mqtt["port"],
-                _path(mqtt["ca_file"]),
-                _path(creds["cert_file"]),
-                _path(creds["key_file"]),
-                mqtt["city"],
-                flow_control=False,
+                device_id, **stack_connection(document, device_id, _path), flow_control=False
             )
             client.connect()
             clients.append(client)

@@ -307,16 +307,25 @@ def _load_stack(stack_file: Path, device_id: str) -> dict[str, Any]:
         raise SystemExit(
             f"{stack_file} not found: start the local stack (python -m infra.local up)"
         ) from None
-    mqtt = stack["mqtt"]
-    devices = mqtt.get("devices", {})
+    devices = stack["mqtt"].get("devices", {})
     if device_id not in devices:
         raise SystemExit(f"device {device_id!r} not in {stack_file} (known: {sorted(devices)})")
+    return stack_connection(stack, device_id, lambda path: _resolve(path, stack_file))
+
+
+def stack_connection(
+    stack: dict[str, Any], device_id: str, resolve: Callable[[str], str]
+) -> dict[str, Any]:
+    """A device's broker and credentials from the local stack's stack.json (DESIGN §7), as
+    keyword arguments of a device client; `resolve` makes its relative paths usable."""
+    mqtt = stack["mqtt"]
+    creds = mqtt["devices"][device_id]
     return {
         "host": mqtt["host"],
         "port": int(mqtt["port"]),
-        "ca_file": _resolve(mqtt["ca_file"], stack_file),
-        "cert_file": _resolve(devices[device_id]["cert_file"], stack_file),
-        "key_file": _resolve(devices[device_id]["key_file"], stack_file),
+        "ca_file": resolve(mqtt["ca_file"]),
+        "cert_file": resolve(creds["cert_file"]),
+        "key_file": resolve(creds["key_file"]),
         "city": mqtt.get("city", topics.DEFAULT_CITY),
     }
 

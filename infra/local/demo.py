@@ -18,7 +18,7 @@ from typing import Any
 
 from infra.local.dev_issuer import ensure_issuer
 from infra.local.stack import ROOT
-from iot.device import DeviceError, RobotClient, new_event_id
+from iot.device import DeviceError, RobotClient, new_event_id, stack_connection
 
 DEMO_CITIZEN = "demo-citizen"
 DEMO_PHONE = "010-0000-0001"
@@ -40,18 +40,10 @@ class Demo:
             {"display_name": "데모 시민", "district": "naeoe-dong", "phone": DEMO_PHONE},
         )
         mqtt = self._stack["mqtt"]
-        for device_id, creds in mqtt["devices"].items():
+        for device_id in mqtt["devices"]:
             if not device_id.startswith("robot-"):
                 continue
-            robot = RobotClient(
-                device_id,
-                mqtt["host"],
-                mqtt["port"],
-                _path(mqtt["ca_file"]),
-                _path(creds["cert_file"]),
-                _path(creds["key_file"]),
-                mqtt["city"],
-            )
+            robot = RobotClient(device_id, **stack_connection(self._stack, device_id, _path))
             robot.connect()
             self._robots.append(robot)
         print(f"demo: citizen {DEMO_CITIZEN!r} and {len(self._robots)} robots", flush=True)

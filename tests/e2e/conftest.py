@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from infra.local.stack import spawn
-from iot.device import RobotClient
+from iot.device import RobotClient, stack_connection
 from tests.conftest import ROOT
 
 STARTUP_TIMEOUT_S = 90
@@ -67,17 +67,7 @@ class Stack:
             return e.code, json.loads(e.read() or b"null")
 
     def robot(self, device_id: str) -> RobotClient:
-        mqtt = self.document["mqtt"]
-        creds = mqtt["devices"][device_id]
-        client = RobotClient(
-            device_id,
-            host=mqtt["host"],
-            port=mqtt["port"],
-            ca_file=_abs(mqtt["ca_file"]),
-            cert_file=_abs(creds["cert_file"]),
-            key_file=_abs(creds["key_file"]),
-            city=mqtt["city"],
-        )
+        client = RobotClient(device_id, **stack_connection(self.document, device_id, _abs))
         client.connect()
         return client
 

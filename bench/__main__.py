@@ -248,22 +248,14 @@ def _ledger_stream_event(environment: dict[str, str]) -> dict[str, Any]:
     import botocore.config
 
     from chalicelib import streams
-    from infra.local.stream_source import dynamodb_record
+    from infra.local.stream_source import stream_event
 
-    arn = environment[streams.LEDGER_CHANGES.arn_variable]
     client = boto3.client(
         "dynamodbstreams",
         region_name="ap-northeast-2",
         config=botocore.config.Config(account_id_endpoint_mode="disabled"),
     )
-    records: list[dict[str, Any]] = []
-    for shard in client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = client.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        found = client.get_records(ShardIterator=iterator, Limit=1000)["Records"]
-        records += [dynamodb_record(r, stream_arn=arn, region="ap-northeast-2") for r in found]
-    return {"Records": records}
+    return stream_event(client, environment[streams.LEDGER_CHANGES.arn_variable], "ap-northeast-2")
 
 
 def _invoke_ledger_changes(event: dict[str, Any]) -> None:

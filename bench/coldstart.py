@@ -47,9 +47,8 @@ import os, time
 _t0 = time.perf_counter()
 """
 
-_APP = """\
-import app
-_t1 = time.perf_counter()
+# The Lambda context the handler is given in the child processes.
+_CONTEXT = """\
 class _Context:
     function_name = "gimhae-smart-city-dev-handle_deposits"
     function_version = "$LATEST"
@@ -62,6 +61,15 @@ class _Context:
     client_context = None
     def get_remaining_time_in_millis(self):
         return 30000
+"""
+
+_APP = (
+    """\
+import app
+_t1 = time.perf_counter()
+"""
+    + _CONTEXT
+    + """\
 import json
 _result = app.handle_deposits(json.loads(os.environ["COLDSTART_EVENT"]), _Context())
 _t2 = time.perf_counter()
@@ -70,6 +78,7 @@ _out = {"import_ms": (_t1 - _t0) * 1000, "first_ms": (_t2 - _t1) * 1000,
         "awscrt_loaded": any(m == "awscrt" or m.startswith("awscrt.")
                              for m, v in sys.modules.items() if v is not None)}
 """
+)
 
 _BOTO3 = """\
 import boto3
@@ -92,7 +101,8 @@ with open(os.environ["COLDSTART_OUT"], "w") as _f:
 """
 
 # Untimed: counts what the first invocation (and a second one) builds and sends.
-_COUNTING = """\
+_COUNTING = (
+    """\
 import sys
 sys.modules["awscrt"] = None
 import collections, json, os
@@ -125,18 +135,9 @@ _wrap(botocore.loaders.Loader, "load_service_model", _model)
 _wrap(botocore.loaders.JSONFileLoader, "load_file", _file)
 _wrap(botocore.client.BaseClient, "_make_api_call", _call)
 import app
-class _Context:
-    function_name = "gimhae-smart-city-dev-handle_deposits"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:ap-northeast-2:123456789012:function:" + function_name
-    memory_limit_in_mb = 256
-    aws_request_id = "00000000-0000-0000-0000-000000000001"
-    log_group_name = "/aws/lambda/" + function_name
-    log_stream_name = "cold"
-    identity = None
-    client_context = None
-    def get_remaining_time_in_millis(self):
-        return 30000
+"""
+    + _CONTEXT
+    + """\
 _results = []
 for _phase, _variable in (("first", "COLDSTART_EVENT"), ("second", "COLDSTART_EVENT_2")):
     _results.append(app.handle_deposits(json.loads(os.environ[_variable]), _Context()))
@@ -144,6 +145,7 @@ _out = {"results": _results, "counts": {
     p: {k: (dict(sorted(v.items())) if isinstance(v, collections.Counter) else v)
         for k, v in c.items()} for p, c in _counts.items()}}
 """
+)
 
 
 def _summary(values: list[float]) -> dict[str, float]:

@@ -85,6 +85,20 @@ def dynamodb_record(raw: dict[str, Any], *, stream_arn: str, region: str) -> dic
     return record
 
 
+def stream_event(streams_client: Any, stream_arn: str, region: str) -> dict[str, Any]:
+    """Everything a stream holds so far, as one Lambda event (for tests and benchmarks:
+    Chalice's test client has no DynamoDB stream events)."""
+    records: list[dict[str, Any]] = []
+    shards = streams_client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    for shard in shards:
+        iterator = streams_client.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        found = streams_client.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+        records += [dynamodb_record(r, stream_arn=stream_arn, region=region) for r in found]
+    return {"Records": records}
+
+
 @dataclass
 class _Batch:
     records: list[dict[str, Any]]  # Lambda-shaped, in shard order

@@ -184,22 +184,14 @@ def ledger_stream_event() -> dict[str, Any]:
     """Everything the ledger's stream holds so far, as the Lambda event AWS would deliver
     (read from the emulator's real stream; Chalice's test client has no stream events)."""
     from chalicelib import streams
-    from infra.local.stream_source import dynamodb_record
+    from infra.local.stream_source import stream_event
 
-    arn = os.environ[streams.LEDGER_CHANGES.arn_variable]
     client = boto3.client(
         "dynamodbstreams",
         region_name=REGION,
         config=botocore.config.Config(account_id_endpoint_mode="disabled"),
     )
-    records: list[dict[str, Any]] = []
-    for shard in client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = client.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        found = client.get_records(ShardIterator=iterator, Limit=1000)["Records"]
-        records += [dynamodb_record(r, stream_arn=arn, region=REGION) for r in found]
-    return {"Records": records}
+    return stream_event(client, os.environ[streams.LEDGER_CHANGES.arn_variable], REGION)
 
 
 def invoke_ledger_changes(event: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,8 @@ DEPOSIT_CODES_PER_WINDOW = "DEPOSIT_CODES_PER_WINDOW"
 DEPOSIT_MAX_AHEAD_SECONDS = "DEPOSIT_MAX_AHEAD_SECONDS"
 DEPOSIT_MAX_BEHIND_SECONDS = "DEPOSIT_MAX_BEHIND_SECONDS"
 PAYOUT_THRESHOLD = "PAYOUT_THRESHOLD"
+MAX_STEPS_PER_DAY = "MAX_STEPS_PER_DAY"
+STEP_SYNC_DAYS_BACK = "STEP_SYNC_DAYS_BACK"
 PHONE_HASH_KEY = "PHONE_HASH_KEY"
 PHONE_HASH_KEY_PARAMETER = "PHONE_HASH_KEY_PARAMETER"
 IOT_DATA_ENDPOINT = "IOT_DATA_ENDPOINT"
@@ -70,6 +72,8 @@ class Settings:
     deposit_max_ahead_seconds: int = 600
     deposit_max_behind_seconds: int = 7 * 24 * 3600
     payout_threshold: int = 2000
+    max_steps_per_day: int = 100_000
+    step_sync_days_back: int = 7
     phone_hash_key: str | None = None
     phone_hash_key_parameter: str | None = None
     iot_data_endpoint: str | None = None
@@ -95,6 +99,8 @@ class Settings:
                 DEPOSIT_MAX_BEHIND_SECONDS, d.deposit_max_behind_seconds
             ),
             payout_threshold=_int(PAYOUT_THRESHOLD, d.payout_threshold),
+            max_steps_per_day=_int(MAX_STEPS_PER_DAY, d.max_steps_per_day),
+            step_sync_days_back=_int(STEP_SYNC_DAYS_BACK, d.step_sync_days_back),
             phone_hash_key=os.environ.get(PHONE_HASH_KEY) or None,
             phone_hash_key_parameter=os.environ.get(PHONE_HASH_KEY_PARAMETER) or None,
             iot_data_endpoint=os.environ.get(IOT_DATA_ENDPOINT) or None,

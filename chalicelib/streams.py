@@ -51,6 +51,10 @@ class StreamSource:
 
 
 LEDGER_CHANGES = StreamSource(handler="handle_ledger_changes", table="ledger")
+# Each stream has at most two readers (DynamoDB's advice for a stream's shards).
+STEP_BOARDS = StreamSource(handler="handle_step_boards", table="step-days")
+STEP_CHALLENGES = StreamSource(handler="handle_step_challenges", table="step-days")
+LEDGER_CHALLENGES = StreamSource(handler="handle_ledger_challenges", table="ledger")
 
 ALL_STREAMS: tuple[StreamSource, ...] = (LEDGER_CHANGES,)
 

@@ -240,6 +240,23 @@ class CityTotal(CityModel):
     expires = TTLAttribute(null=True)
 
 
+class StepDay(CityModel):
+    """A citizen's step count for one Seoul day: only ever raised (a conditional write), so
+    it is the maximum ever accepted (invariant 4). Its stream feeds boards and challenges."""
+
+    class Meta(_Meta):
+        table_name = _TableName("step-days")
+        stream_view_type = "NEW_IMAGE"
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(range_key=True)
+    steps = NumberAttribute()
+    district = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -251,4 +268,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     QuarantinedMessage,
     RateWindow,
     CityTotal,
+    StepDay,
 )

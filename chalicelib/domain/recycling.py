@@ -29,6 +29,7 @@ MAX_PAYLOAD_BYTES = 128 * 1024
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
 
+
 class CodeCitizen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]

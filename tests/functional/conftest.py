@@ -180,10 +180,10 @@ def invoke_deposits(records: list[dict[str, Any]]) -> dict[str, Any]:
 __all__ = ["ROOT", "Path", "timedelta"]
 
 
-def ledger_stream_event() -> dict[str, Any]:
-    """Everything the ledger's stream holds so far, as the Lambda event AWS would deliver
-    (read from the emulator's real stream; Chalice's test client has no stream events)."""
-    from chalicelib import streams
+def table_stream_event(source: Any) -> dict[str, Any]:
+    """Everything the stream of a `chalicelib.streams` source's table holds so far, as the
+    Lambda event AWS would deliver (read from the emulator's real stream; Chalice's test
+    client has no stream events)."""
     from infra.local.stream_source import stream_event
 
     client = boto3.client(
@@ -191,7 +191,14 @@ def ledger_stream_event() -> dict[str, Any]:
         region_name=REGION,
         config=botocore.config.Config(account_id_endpoint_mode="disabled"),
     )
-    return stream_event(client, os.environ[streams.LEDGER_CHANGES.arn_variable], REGION)
+    return stream_event(client, os.environ[source.arn_variable], REGION)
+
+
+def ledger_stream_event() -> dict[str, Any]:
+    """Everything the ledger's stream holds so far, as a Lambda event."""
+    from chalicelib import streams
+
+    return table_stream_event(streams.LEDGER_CHANGES)
 
 
 def invoke_ledger_changes(event: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,16 @@ from typing import Any
 from chalice import Chalice
 
 from chalicelib import queues, streams
-from chalicelib.api import admin, auth, device_events, http, me, observability, stream_events
+from chalicelib.api import (
+    admin,
+    auth,
+    challenges,
+    device_events,
+    http,
+    me,
+    observability,
+    stream_events,
+)
 
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
@@ -36,6 +45,28 @@ def handle_rule_errors(event: Any) -> dict[str, Any]:
 )
 def handle_ledger_changes(event: Any) -> dict[str, Any]:
     return stream_events.count_ledger_changes(event)
+
+
+# Challenges ------------------------------------------------------------------------------
+app.register_blueprint(challenges.bp)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.STEP_CHALLENGES.stream_arn(),
+    batch_size=streams.STEP_CHALLENGES.batch_size,
+    starting_position=streams.STEP_CHALLENGES.starting_position,
+)
+def handle_step_challenges(event: Any) -> dict[str, Any]:
+    return challenges.step_challenges(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.LEDGER_CHALLENGES.stream_arn(),
+    batch_size=streams.LEDGER_CHALLENGES.batch_size,
+    starting_position=streams.LEDGER_CHALLENGES.starting_position,
+)
+def handle_ledger_challenges(event: Any) -> dict[str, Any]:
+    return challenges.ledger_challenges(event)
 
 
 # What import built lives as long as the container: the cyclic collector need not walk it

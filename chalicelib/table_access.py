@@ -34,4 +34,22 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
+    # Challenges (the api_handler's challenge tables are added below)
+    "handle_step_challenges": (
+        m.ChallengeEntry,
+        m.Challenge,
+        m.ProcessedEvent,
+        m.LedgerEntry,
+        m.Citizen,
+        m.PhoneLink,
+    ),
+    "handle_ledger_challenges": (
+        m.ChallengeEntry,
+        m.Challenge,
+        m.ProcessedEvent,
+        m.LedgerEntry,
+        m.Citizen,
+        m.PhoneLink,
+    ),
 }
+TABLES_BY_FUNCTION["api_handler"] += (m.Challenge, m.ChallengeEntry, m.StepDay, m.ProcessedEvent)

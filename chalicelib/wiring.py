@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
     from chalicelib.domain.ledger import LedgerEntry
+    from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.recycling import RecyclingService
@@ -111,6 +112,19 @@ def operations() -> OperationsService:
     return OperationsService(quarantine(), SqsDeadLetters(), DynamoDbCityTotals(utc_now))
 
 
+@lru_cache(maxsize=1)
+def challenges() -> ChallengeService:
+    from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.challenges import ChallengeService
+
+    return ChallengeService(
+        DynamoDbChallenges(), DynamoDbCitizens(), ledger(), utc_now, set(districts())
+    )
+
+
 def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
     """A ledger entry from its stream record's image (DynamoDB's attribute-value format)."""
     from chalicelib.adapters.dynamodb_ledger import entry_from_image
@@ -137,6 +151,7 @@ def clear() -> None:
         recycling,
         citizens,
         operations,
+        challenges,
     ):
         cached.cache_clear()
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")

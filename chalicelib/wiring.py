@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.services.citizens import CitizenService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.recycling import RecyclingService
+    from chalicelib.services.steps import StepService
 
 SERVICE = "gimhae-smart-city"
 logger = Logger(service=SERVICE)
@@ -111,6 +112,15 @@ def operations() -> OperationsService:
     return OperationsService(quarantine(), SqsDeadLetters(), DynamoDbCityTotals(utc_now))
 
 
+@lru_cache(maxsize=1)
+def steps() -> StepService:
+    from chalicelib.adapters.dynamodb_steps import DynamoDbSteps
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.steps import StepService
+
+    return StepService(DynamoDbSteps(), config.settings(), utc_now)
+
+
 def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
     """A ledger entry from its stream record's image (DynamoDB's attribute-value format)."""
     from chalicelib.adapters.dynamodb_ledger import entry_from_image
@@ -137,6 +147,7 @@ def clear() -> None:
         recycling,
         citizens,
         operations,
+        steps,
     ):
         cached.cache_clear()
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")

@@ -21,6 +21,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.LedgerEntry,
         m.QuarantinedMessage,
         m.CityTotal,
+        m.StepDay,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -52,4 +53,4 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.PhoneLink,
     ),
 }
-TABLES_BY_FUNCTION["api_handler"] += (m.Challenge, m.ChallengeEntry, m.StepDay, m.ProcessedEvent)
+TABLES_BY_FUNCTION["api_handler"] += (m.Challenge, m.ChallengeEntry, m.ProcessedEvent)

@@ -479,3 +479,53 @@ def test_handlers_touch_only_their_tables_in_few_requests(api: Api) -> None:
         _invoke_ledger(table_stream_event(streams.LEDGER_CHALLENGES))
     assert ledger_tables == {m.__name__ for m in TABLES_BY_FUNCTION["handle_ledger_challenges"]}
     assert len(_prizes(api, "c-r")) == 1
+
+
+def test_a_finish_recorded_meanwhile_moves_the_later_one_to_the_next_rank(api: Api) -> None:
+    """Two Lambdas finish two citizens at once: A read the challenge (no finisher yet), B
+    finishes before A writes. A's write fails its condition, and A takes rank 2 at a time
+    after B's: rank order stays (time, citizen id) order."""
+    for who in ("c-a", "c-b"):
+        _register(api, who)
+    made = _create(api, prize={"type": "first_n", "points": 50, "winners": 1})
+    challenge_id = made["challenge_id"]
+    for who in ("c-a", "c-b"):
+        assert api.call("POST", f"/v1/challenges/{challenge_id}/entries", as_user=who)
+        _steps(who, _today(), 10000)
+        _steps(who, _today() - timedelta(days=1), 10000)
+    service = wiring.challenges()
+    store = service._store
+    real_save = store.save_progress
+    interleaved: list[str] = []
+
+    def save_progress(before: Any, after: Any, guards: Any, finish: Any, now: Any) -> None:
+        if finish is not None and before.citizen_id == "c-a" and not interleaved:
+            interleaved.append("b first")
+            from chalicelib.domain.steps import StepDay
+
+            b_days = [
+                StepDay("c-b", _today() - timedelta(days=n), 10000, "naeoe-dong", "c-b")
+                for n in (0, 1)
+            ]
+            service.apply_steps(b_days)
+        real_save(before, after, guards, finish, now)
+
+    store.save_progress = save_progress  # type: ignore[method-assign]
+    try:
+        from chalicelib.domain.steps import StepDay
+
+        a_days = [
+            StepDay("c-a", _today() - timedelta(days=n), 10000, "naeoe-dong", "c-a") for n in (0, 1)
+        ]
+        service.apply_steps(a_days)
+    finally:
+        store.save_progress = real_save  # type: ignore[method-assign]
+    a, b = (_mine(api, who, challenge_id)["progress"] for who in ("c-a", "c-b"))
+    assert interleaved == ["b first"]
+    assert (b["finish_rank"], a["finish_rank"]) == (1, 2)
+    assert b["finished_at"] <= a["finished_at"]
+    assert len(_prizes(api, "c-b")) == 1 and _prizes(api, "c-a") == []
+    # The whole stream replayed afterwards changes nobody's rank.
+    assert _invoke_steps(table_stream_event(streams.STEP_CHALLENGES)) == {"batchItemFailures": []}
+    again = [_mine(api, who, challenge_id)["progress"] for who in ("c-a", "c-b")]
+    assert again == [a, b]

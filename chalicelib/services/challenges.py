@@ -31,6 +31,8 @@ from chalicelib.errors import Conflict, Forbidden, NotFound, RetryableConflict
 
 ATTEMPTS = 8
 MAX_ID_LENGTH = 64
+GUARDS_PER_WRITE = 90
+"""A transaction holds 100 items: the guards, the entry and the challenge row."""
 
 
 class ChallengeStore(Protocol):
@@ -262,8 +264,11 @@ class ChallengeService:
                     for i in credited
                     if c.counts_items(challenge, entry, i.created_at, seoul_day(i.created_at))
                 }
-                after = self._advance(challenge, entry, days=days, items=items)
-                written += after.version != entry.version
+                chunks = _chunks(items) or [{}]
+                for chunk in chunks:
+                    after = self._advance(challenge, entry, days=days, items=chunk)
+                    written += after.version != entry.version
+                    entry = after
         return written
 
     # The one path that moves progress ----------------------------------------------------
@@ -346,3 +351,11 @@ class ChallengeService:
         if found is None:
             raise NotFound("no such challenge", code="challenge_not_found")
         return found
+
+
+def _chunks(items: Mapping[str, int]) -> list[dict[str, int]]:
+    keys = sorted(items)
+    return [
+        {k: items[k] for k in keys[i : i + GUARDS_PER_WRITE]}
+        for i in range(0, len(keys), GUARDS_PER_WRITE)
+    ]

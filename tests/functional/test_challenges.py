@@ -529,3 +529,26 @@ def test_a_finish_recorded_meanwhile_moves_the_later_one_to_the_next_rank(api: A
     assert _invoke_steps(table_stream_event(streams.STEP_CHALLENGES)) == {"batchItemFailures": []}
     again = [_mine(api, who, challenge_id)["progress"] for who in ("c-a", "c-b")]
     assert again == [a, b]
+
+
+def test_more_deposits_than_a_transaction_holds_count_once_each(api: Api) -> None:
+    from chalicelib.services.challenges import ItemsCredited
+    from tests.functional.test_table_access import touched_calls
+
+    # GIVEN 130 recycling entries of one citizen in one batch (a transaction holds 100)
+    _register(api, "c-big")
+    made = _create(api, kind="recycle_items", daily_cap=None, target=1000)
+    challenge_id = made["challenge_id"]
+    joined = api.call("POST", f"/v1/challenges/{challenge_id}/entries", as_user="c-big")
+    assert joined.status == 201
+    later = utc_now() + timedelta(seconds=1)
+    credited = [ItemsCredited("c-big", f"{n:012d}", 2, later) for n in range(130)]
+    service = wiring.challenges()
+    # WHEN the batch is applied, then replayed with 10 new entries
+    with touched_calls() as calls:
+        service.apply_items(credited)
+    more = [ItemsCredited("c-big", f"x{n:011d}", 1, later) for n in range(10)]
+    service.apply_items(credited + more)
+    # THEN every entry counted once, in chunks that fit a transaction
+    assert calls["TransactWriteItems"] == 2
+    assert _mine(api, "c-big", challenge_id)["progress"]["value"] == 270

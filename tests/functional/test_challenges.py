@@ -552,3 +552,109 @@ def test_more_deposits_than_a_transaction_holds_count_once_each(api: Api) -> Non
     # THEN every entry counted once, in chunks that fit a transaction
     assert calls["TransactWriteItems"] == 2
     assert _mine(api, "c-big", challenge_id)["progress"]["value"] == 270
+
+
+# One contract, two stores: the fake the unit tests use and the DynamoDB adapter ---------------
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> Any:
+    if request.param == "memory":
+        from tests.fakes import MemoryChallenges
+
+        return MemoryChallenges()
+    request.getfixturevalue("aws")
+    from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
+
+    return DynamoDbChallenges()
+
+
+def _stored_challenge(store: Any, challenge_id: str, ends_on: date) -> Any:
+    from chalicelib.domain import challenges as c
+
+    challenge = c.Challenge(
+        challenge_id=challenge_id,
+        title="Contract",
+        kind="recycle_items",
+        starts_on=ends_on - timedelta(days=5),
+        ends_on=ends_on,
+        target=10,
+        prize=c.Prize("lottery", 5, 1),
+        created_at=utc_now(),
+        commitment="ab" * 32,
+    )
+    store.create(challenge, "cd" * 32)
+    return challenge
+
+
+def test_the_store_contract(store: Any) -> None:
+    import dataclasses
+
+    from chalicelib.domain import challenges as c
+
+    now = utc_now()
+    today = _today()
+    challenge = _stored_challenge(store, "chl-a", today)
+    _stored_challenge(store, "chl-old", today - timedelta(days=40))
+    # Reads: the seed only through seed(), the listing by end day
+    assert store.get("chl-a") == challenge and store.get("nope") is None
+    assert store.seed("chl-a") == "cd" * 32
+    assert [ch.challenge_id for ch in store.ending_since(today - timedelta(days=30))] == ["chl-a"]
+    assert set(store.get_many({"chl-a", "chl-old", "nope"})) == {"chl-a", "chl-old"}
+    # Joining once
+    entry = c.Entry("c-1", "chl-a", now, "naeoe-dong")
+    store.join(entry, today)
+    with pytest.raises(c.AlreadyJoined) as joined:
+        store.join(dataclasses.replace(entry, district="other"), today)
+    assert joined.value.entry == entry
+    assert store.entries_of("c-1") == [entry] and store.entries_of("c-2") == []
+    # Progress under the version, guards once each
+    more = dataclasses.replace(entry, items=3, version=1)
+    store.save_progress(entry, more, {"g-1", "g-2"}, None, now)
+    assert store.entry("c-1", "chl-a") == more
+    with pytest.raises(c.EntryMoved):
+        store.save_progress(entry, dataclasses.replace(more, items=9), set(), None, now)
+    with pytest.raises(c.GuardsSeen) as seen:
+        store.save_progress(
+            more, dataclasses.replace(more, items=9, version=2), {"g-2", "g-3"}, None, now
+        )
+    assert seen.value.keys == {"g-2"}
+    assert store.entry("c-1", "chl-a") == more
+    # Finishing: against the counter and last key as read
+    finish = c.next_finish(challenge, "c-1", now)
+    done = dataclasses.replace(c.finished(more, finish), items=10, version=2)
+    store.join(c.Entry("c-2", "chl-a", now, "naeoe-dong"), today)
+    other = store.entry("c-2", "chl-a")
+    stale = c.next_finish(challenge, "c-2", now)  # read before c-1's finish
+    store.save_progress(more, done, set(), finish, now)
+    with pytest.raises(c.FinishOutOfOrder):
+        late = dataclasses.replace(c.finished(other, stale), items=10, version=1)
+        store.save_progress(other, late, set(), stale, now)
+    fresh = store.get("chl-a")
+    assert (fresh.finishers, fresh.last_finish_key) == (1, finish.key)
+    second = c.next_finish(fresh, "c-2", now)
+    store.save_progress(
+        other,
+        dataclasses.replace(c.finished(other, second), items=10, version=1),
+        set(),
+        second,
+        now,
+    )
+    assert store.get("chl-a").finishers == 2
+    assert sorted(store.finisher_ids("chl-a")) == ["c-1", "c-2"]
+    assert store.entry("c-1", "chl-a").finish_rank == 1
+    # The award flag survives the next progress write
+    store.mark_awarded("c-1", "chl-a")
+    awarded = store.entry("c-1", "chl-a")
+    assert awarded.prize_awarded is True
+    store.save_progress(
+        awarded, dataclasses.replace(awarded, items=11, version=3), set(), None, now
+    )
+    assert store.entry("c-1", "chl-a").prize_awarded is True
+    # The draw is recorded once
+    draw = c.Draw("cd" * 32, ("c-1", "c-2"), "digest", ("c-2",), now.replace(microsecond=0))
+    store.record_draw("chl-a", draw)
+    with pytest.raises(c.AlreadyDrawn) as drawn:
+        store.record_draw("chl-a", dataclasses.replace(draw, winners=("c-1",)))
+    assert drawn.value.challenge.draw.winners == ("c-2",)
+    assert store.get("chl-a").draw.winners == ("c-2",)

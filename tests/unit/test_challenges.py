@@ -5,11 +5,12 @@ when clocks disagree; prizes are due by the prize's rule; validation names each 
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chalicelib.domain import challenges as c
@@ -265,3 +266,118 @@ def test_validation_accepts_only_sane_challenges(
     assert 1 <= kept.target <= c.MAX_TARGET and kept.prize.points >= 1
     assert (kept.prize.winners is None) == (kept.prize.type == "all_finishers")
     assert (kept.daily_goal is not None) == (kept.kind == "daily_goal")
+
+
+# The service over the fakes: replays, reordering and crashes never pay twice ------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.ticks = 0
+
+    def __call__(self) -> datetime:
+        self.ticks += 1
+        return NOW + timedelta(microseconds=self.ticks)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 12_000)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.lists(st.booleans(), min_size=40, max_size=40),
+    st.randoms(),
+)
+@example(  # everyone finishes both, the first delivery of each batch crashing
+    records=[(p, back, 9000) for back in (0, 1) for p in range(5)],
+    crashes=[True, False] * 20,
+    rng=random.Random(3),
+)
+def test_stream_deliveries_finish_and_pay_exactly_once(
+    records: list[tuple[int, int, int]], crashes: list[bool], rng: Any
+) -> None:
+    from chalicelib.domain.citizens import ProfileChange
+    from chalicelib.domain.clock import seoul_day
+    from chalicelib.domain.steps import StepDay
+    from chalicelib.services.challenges import ChallengeService
+    from tests.fakes import MemoryChallenges, MemoryCitizens, MemoryCity, MemoryLedger
+
+    # GIVEN five citizens in an all-finishers and a first-2 challenge
+    city, store, clock = MemoryCity(), MemoryChallenges(), _Clock()
+    citizens, ledger = MemoryCitizens(city), MemoryLedger(city)
+    service = ChallengeService(store, citizens, ledger, clock, {"naeoe-dong"})
+    today = seoul_day(NOW)
+    window = {"starts_on": today - timedelta(days=3), "ends_on": today}
+    everyone = service.create(
+        c.NewChallenge(
+            "All",
+            "total_steps",
+            target=15000,
+            daily_cap=10000,
+            prize=c.Prize("all_finishers", 100),
+            **window,
+        )
+    )
+    first_two = service.create(
+        c.NewChallenge(
+            "First",
+            "daily_goal",
+            target=2,
+            daily_goal=5000,
+            prize=c.Prize("first_n", 70, 2),
+            **window,
+        )
+    )
+    people = [f"c-{n}" for n in range(5)]
+    for who in people:
+        citizens.save_profile(who, ProfileChange(who, "naeoe-dong", None), NOW)
+        for challenge in (everyone, first_two):
+            service.join(challenge.challenge_id, who)
+    # WHEN the step records arrive in batches, each shuffled, replayed, sometimes crashing
+    days = [
+        StepDay(people[p], today - timedelta(days=back), steps, "naeoe-dong", "x")
+        for p, back, steps in records
+    ]
+    batches = [days[i : i + 7] for i in range(0, len(days), 7)]
+    deliveries = batches + rng.sample(batches, len(batches) // 2)
+    for n, batch in enumerate(deliveries):
+        batch = rng.sample(batch, len(batch))
+        if crashes[n % len(crashes)]:
+
+            def crash(posting: Any) -> None:
+                raise RuntimeError("the Lambda died")
+
+            ledger.before_post = crash
+        try:
+            service.apply_steps(batch)
+        except RuntimeError:
+            ledger.before_post = None
+            service.apply_steps(batch)  # the stream retries the batch
+    # THEN progress is the per-day maximum, finishers are ranked in finish order, and
+    # every prize due was paid exactly once
+    for challenge in (everyone, first_two):
+        stored = store.get(challenge.challenge_id)
+        entries = [store.entry(who, challenge.challenge_id) for who in people]
+        finishers = sorted((e for e in entries if e.finished), key=lambda e: e.finish_rank)
+        assert [e.finish_rank for e in finishers] == list(range(1, len(finishers) + 1))
+        assert stored.finishers == len(finishers)
+        keys = [c.finish_key(e.finished_at, e.citizen_id) for e in finishers]
+        assert keys == sorted(keys)
+        for e in entries:
+            assert e.finished == c.reached(stored, e)
+            assert e.prize_awarded == c.prize_due(stored, e)
+    for who in people:
+        entries_ = city.entries.get(who, [])
+        assert city.citizens[who].balance == sum(e.points for e in entries_)
+        guards = [e.source_key for e in entries_]
+        assert len(guards) == len(set(guards))
+    if records == [(p, back, 9000) for back in (0, 1) for p in range(5)]:
+        assert all(store.entry(who, everyone.challenge_id).prize_awarded for who in people)
+    paid_first = [
+        e.citizen_id
+        for found in city.entries.values()
+        for e in found
+        if e.detail["challenge_id"] == first_two.challenge_id
+    ]
+    assert len(paid_first) == min(2, store.get(first_two.challenge_id).finishers)

@@ -250,12 +250,18 @@ class ChallengeService:
         kinds: Iterable[str],
     ) -> int:
         kinds = set(kinds)
-        entries = {cid: self._store.entries_of(cid) for cid in changes}
+        touched = {
+            cid: {date.fromisoformat(d) for d in days} | {seoul_day(i.created_at) for i in items}
+            for cid, (days, items) in changes.items()
+        }
+        relevant = self._running(kinds, touched)
+        entries = {cid: self._store.entries_of(cid) for cid in relevant}
         wanted = {e.challenge_id for found in entries.values() for e in found}
         challenges = self._store.get_many(wanted)
         written = 0
-        for citizen_id, (days, credited) in changes.items():
-            for entry in entries[citizen_id]:
+        for citizen_id, found in entries.items():
+            days, credited = changes[citizen_id]
+            for entry in found:
                 challenge = challenges.get(entry.challenge_id)
                 if challenge is None or challenge.kind not in kinds:
                     continue
@@ -270,6 +276,21 @@ class ChallengeService:
                     written += after.version != entry.version
                     entry = after
         return written
+
+    def _running(self, kinds: set[str], touched: Mapping[str, set[date]]) -> list[str]:
+        """The citizens with a day inside a challenge of these kinds: one Query of the
+        listing per batch spares a Query per citizen when no challenge covers their days
+        (most batches, most of the year). The listing is an index (eventually consistent),
+        but a challenge is created long before anyone can join, sync and be missed."""
+        all_days = {d for days in touched.values() for d in days}
+        if not all_days:
+            return []
+        running = [ch for ch in self._store.ending_since(min(all_days)) if ch.kind in kinds]
+        return [
+            cid
+            for cid, days in touched.items()
+            if any(ch.contains(d) for ch in running for d in days)
+        ]
 
     # The one path that moves progress ----------------------------------------------------
 

@@ -464,11 +464,21 @@ def test_handlers_touch_only_their_tables_in_few_requests(api: Api) -> None:
         assert _invoke_steps(event) == {"batchItemFailures": []}
     declared = {m.__name__ for m in TABLES_BY_FUNCTION["handle_step_challenges"]}
     assert tables <= declared
-    # One Query per citizen, one BatchGetItem of their challenges, one write per entry.
-    assert calls.get("Query") == 6
+    # One Query of the running challenges, one per citizen concerned, one BatchGetItem of
+    # their challenges, one write per entry.
+    assert calls.get("Query") == 7
     assert calls.get("BatchGetItem") == 1
     assert calls.get("TransactWriteItems") == 6
-    assert sum(calls.values()) == 13
+    assert sum(calls.values()) == 14
+    # A batch whose days no challenge covers costs that one Query.
+    from chalicelib.domain.steps import StepDay
+
+    outside = [
+        StepDay(who, _today() - timedelta(days=6), 5000, "naeoe-dong", who) for who in people
+    ]
+    with touched_calls() as calls:
+        assert wiring.challenges().apply_steps(outside) == 0
+    assert calls == {"Query": 1}
     # The ledger's handler: a recycle challenge finished by a deposit (guard, prize).
     _register(api, "c-r", phone="010-5656-7878")
     recycle = _create(api, kind="recycle_items", daily_cap=None, target=1)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import challenges as c
@@ -289,6 +289,7 @@ class _Clock:
     st.lists(st.booleans(), min_size=40, max_size=40),
     st.randoms(),
 )
+@settings(deadline=None)
 @example(  # everyone finishes both, the first delivery of each batch crashing
     records=[(p, back, 9000) for back in (0, 1) for p in range(5)],
     crashes=[True, False] * 20,

@@ -218,7 +218,7 @@ class ChallengeService:
                 citizen_id, challenge.starts_on, min(challenge.ends_on, today)
             )
             if stored:
-                entry = self._advance(challenge, entry, days=stored)
+                entry, _ = self._advance(challenge, entry, days=stored)
         return Standing(challenge, entry), True
 
     # Streams -----------------------------------------------------------------------------
@@ -272,7 +272,10 @@ class ChallengeService:
                 }
                 chunks = _chunks(items) or [{}]
                 for chunk in chunks:
-                    after = self._advance(challenge, entry, days=days, items=chunk)
+                    after, challenge = self._advance(challenge, entry, days=days, items=chunk)
+                    # The next finisher of this batch ranks after this one without a
+                    # failed write and a re-read.
+                    challenges[challenge.challenge_id] = challenge
                     written += after.version != entry.version
                     entry = after
         return written
@@ -301,9 +304,10 @@ class ChallengeService:
         *,
         days: Mapping[str, int] | None = None,
         items: Mapping[str, int] | None = None,
-    ) -> c.Entry:
+    ) -> tuple[c.Entry, c.Challenge]:
         """Merge, write under the entry's version, finish in rank order when the target
-        is reached, then pay the prize if due. Returns the entry as stored."""
+        is reached, then pay the prize if due. Returns the entry as stored and the
+        challenge as this finish (if any) left it."""
         pending = dict(items or {})
         for attempt in range(ATTEMPTS):
             after = c.with_steps(challenge, entry, days or {})
@@ -319,25 +323,29 @@ class ChallengeService:
             try:
                 self._store.save_progress(entry, after, set(pending), finish, self._clock())
                 entry = after
+                if finish is not None:
+                    challenge = dataclasses.replace(
+                        challenge, finishers=finish.rank, last_finish_key=finish.key
+                    )
                 break
             except c.GuardsSeen as e:
                 pending = {k: v for k, v in pending.items() if k not in e.keys}
             except c.EntryMoved:
                 fresh = self._store.entry(entry.citizen_id, entry.challenge_id)
                 if fresh is None:
-                    return entry
+                    return entry, challenge
                 entry = fresh
             except c.FinishOutOfOrder:
                 fresh_challenge = self._store.get(challenge.challenge_id)
                 if fresh_challenge is None:
-                    return entry
+                    return entry, challenge
                 challenge = fresh_challenge
             except RetryableConflict:
                 time.sleep(0.01 * 2**attempt)
         else:
             raise RetryableConflict(f"challenge {challenge.challenge_id}: too many conflicts")
         self._award_if_due(challenge, entry)
-        return entry
+        return entry, challenge
 
     def _award_if_due(self, challenge: c.Challenge, entry: c.Entry) -> None:
         if entry.prize_awarded or not c.prize_due(challenge, entry):

@@ -34,6 +34,8 @@ MAX_LEAD_DAYS = 366
 MAX_TARGET = 100_000_000
 MAX_PRIZE_POINTS = 1_000_000
 MAX_WINNERS = 10_000
+MAX_DAY_STEPS = 100_000
+"""The most steps a day may hold (DESIGN §5)."""
 RECENT_DAYS = 30
 """How long after its end a challenge is still listed."""
 
@@ -170,16 +172,20 @@ def validate(new: NewChallenge, today: date, known_districts: set[str]) -> NewCh
     if new.kind == "daily_goal":
         if new.daily_goal is None:
             bad("daily_goal", "is required for a daily_goal challenge")
-        elif not 1 <= new.daily_goal <= 100_000:
+        elif not 1 <= new.daily_goal <= MAX_DAY_STEPS:
             bad("daily_goal", "must be between 1 and 100000 steps")
         if window >= 1 and new.target > window:
             bad("target", f"a daily_goal target is a number of days (at most {window})")
     elif new.daily_goal is not None:
         bad("daily_goal", "applies only to daily_goal challenges")
+    if new.kind == "total_steps" and window >= 1:
+        most = window * (new.daily_cap if new.daily_cap and new.daily_cap > 0 else MAX_DAY_STEPS)
+        if new.target > most:
+            bad("target", f"cannot be reached: at most {most} steps count in this window")
     if new.daily_cap is not None:
         if new.kind != "total_steps":
             bad("daily_cap", "applies only to total_steps challenges")
-        elif not 1 <= new.daily_cap <= 100_000:
+        elif not 1 <= new.daily_cap <= MAX_DAY_STEPS:
             bad("daily_cap", "must be between 1 and 100000 steps")
     if new.district is not None and new.district not in known_districts:
         bad("district", "unknown district")

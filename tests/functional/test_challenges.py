@@ -142,6 +142,7 @@ def _later(days: int) -> None:
         ({"kind": "recycle_items", "daily_cap": 5, "target": 5}, {"daily_cap"}),
         ({"kind": "daily_goal", "daily_goal": 8000, "daily_cap": None, "target": 9}, {"target"}),
         ({"kind": "swimming"}, {"kind"}),
+        ({"target": 30001, "daily_cap": 10000}, {"target"}),
         ({"starts_on": "2026-02-30"}, {"starts_on"}),
     ],
 )

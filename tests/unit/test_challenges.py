@@ -266,6 +266,11 @@ def test_validation_accepts_only_sane_challenges(
     assert 1 <= kept.target <= c.MAX_TARGET and kept.prize.points >= 1
     assert (kept.prize.winners is None) == (kept.prize.type == "all_finishers")
     assert (kept.daily_goal is not None) == (kept.kind == "daily_goal")
+    window = (kept.ends_on - kept.starts_on).days + 1
+    if kept.kind == "total_steps":
+        assert kept.target <= window * (kept.daily_cap or c.MAX_DAY_STEPS)
+    if kept.kind == "daily_goal":
+        assert kept.target <= window
 
 
 # The service over the fakes: replays, reordering and crashes never pay twice ------------------

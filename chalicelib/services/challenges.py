@@ -218,7 +218,7 @@ class ChallengeService:
                 citizen_id, challenge.starts_on, min(challenge.ends_on, today)
             )
             if stored:
-                entry, _ = self._advance(challenge, entry, days=stored)
+                entry, challenge = self._advance(challenge, entry, days=stored)
         return Standing(challenge, entry), True
 
     # Streams -----------------------------------------------------------------------------
@@ -344,16 +344,17 @@ class ChallengeService:
                 time.sleep(0.01 * 2**attempt)
         else:
             raise RetryableConflict(f"challenge {challenge.challenge_id}: too many conflicts")
-        self._award_if_due(challenge, entry)
-        return entry, challenge
+        return self._award_if_due(challenge, entry), challenge
 
-    def _award_if_due(self, challenge: c.Challenge, entry: c.Entry) -> None:
+    def _award_if_due(self, challenge: c.Challenge, entry: c.Entry) -> c.Entry:
+        """Post the prize if due and not yet marked (AlreadyPosted: it was), then mark it.
+        Returns the entry as marked."""
         if entry.prize_awarded or not c.prize_due(challenge, entry):
-            return
+            return entry
         for attempt in range(ATTEMPTS):
             citizen = self._citizens.get(entry.citizen_id)
             if citizen is None:
-                return
+                return entry
             posting = Posting(
                 guard_key=c.prize_guard(challenge.challenge_id, entry.citizen_id),
                 account=citizen.account,
@@ -372,6 +373,7 @@ class ChallengeService:
         else:
             raise RetryableConflict(f"prize {challenge.challenge_id}: account keeps moving")
         self._store.mark_awarded(entry.citizen_id, entry.challenge_id)
+        return dataclasses.replace(entry, prize_awarded=True)
 
     def _challenge(self, challenge_id: str) -> c.Challenge:
         found = None

@@ -215,6 +215,19 @@ def test_joining_answers_201_then_200_and_refuses_the_wrong_citizens(api: Api) -
     assert api.call("POST", path, as_user="c-1").status == 200
 
 
+def test_joining_with_enough_steps_stored_finishes_and_pays_at_once(api: Api) -> None:
+    _register(api, "c-1")
+    made = _create(api, target=100)
+    _steps("c-1", _today(), 500)
+    path = f"/v1/challenges/{made['challenge_id']}/entries"
+    joined = api.call("POST", path, as_user="c-1")
+    assert joined.status == 201
+    assert joined.body["progress"]["finished"] is True and joined.body["prize_awarded"] is True
+    again = api.call("POST", path, as_user="c-1")
+    assert (again.status, again.body) == (200, joined.body)
+    assert len(_prizes(api, "c-1")) == 1
+
+
 def test_the_listing_shows_open_challenges_with_my_progress(api: Api) -> None:
     _register(api, "c-1")
     joined = _create(api, title="Joined")

@@ -198,7 +198,8 @@ class ChallengeService:
         today = seoul_day(now)
         existing = self._store.entry(citizen_id, challenge_id)
         if existing is not None:
-            return Standing(challenge, existing), False
+            # Read the stored days again: a join that died before counting them heals here.
+            return self._count_stored_days(challenge, existing, today), False
         if challenge.is_closed(today):
             raise Conflict("the challenge has ended", code="challenge_closed")
         citizen = self._citizens.get(citizen_id)
@@ -213,13 +214,17 @@ class ChallengeService:
             self._store.join(entry, challenge.ends_on)
         except c.AlreadyJoined as e:
             return Standing(challenge, e.entry), False
+        return self._count_stored_days(challenge, entry, today), True
+
+    def _count_stored_days(self, challenge: c.Challenge, entry: c.Entry, today: date) -> Standing:
+        """Step days synced inside the window before joining count too (one Query)."""
         if challenge.kind in c.STEP_KINDS and challenge.starts_on <= today:
             stored = self._store.step_days(
-                citizen_id, challenge.starts_on, min(challenge.ends_on, today)
+                entry.citizen_id, challenge.starts_on, min(challenge.ends_on, today)
             )
             if stored:
                 entry, challenge = self._advance(challenge, entry, days=stored)
-        return Standing(challenge, entry), True
+        return Standing(challenge, entry)
 
     # Streams -----------------------------------------------------------------------------
 

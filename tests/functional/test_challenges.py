@@ -228,6 +228,24 @@ def test_joining_with_enough_steps_stored_finishes_and_pays_at_once(api: Api) ->
     assert len(_prizes(api, "c-1")) == 1
 
 
+def test_a_join_that_died_before_counting_stored_days_heals_on_the_repeat(api: Api) -> None:
+    _register(api, "c-1")
+    made = _create(api)
+    _steps("c-1", _today(), 7000)
+    service = wiring.challenges()
+    real = service._store.step_days
+
+    def dies(*args: Any) -> dict[str, int]:
+        raise RuntimeError("the Lambda died after writing the entry")
+
+    service._store.step_days = dies  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        service.join(made["challenge_id"], "c-1")
+    service._store.step_days = real  # type: ignore[method-assign]
+    again = api.call("POST", f"/v1/challenges/{made['challenge_id']}/entries", as_user="c-1")
+    assert (again.status, again.body["progress"]["value"]) == (200, 7000)
+
+
 def test_the_listing_shows_open_challenges_with_my_progress(api: Api) -> None:
     _register(api, "c-1")
     joined = _create(api, title="Joined")

@@ -60,6 +60,10 @@ class Conflict(DomainError):
     status = 409
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+
+
 class Unprocessable(DomainError):
     status = 422
 

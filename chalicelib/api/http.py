@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -12,10 +11,12 @@ from chalice.app import Request
 
 from chalicelib import config
 from chalicelib.auth import Principal
+from chalicelib.domain import json_limits
 from chalicelib.errors import (
     BadRequest,
     DomainError,
     Forbidden,
+    PayloadTooLarge,
     Unauthorized,
     Unprocessable,
     code_for_status,
@@ -84,11 +85,11 @@ def parse_body(request: Request, model: type[M]) -> M:
     if not raw:
         raise BadRequest("a JSON body is required", code="invalid_json")
     try:
-        document = json.loads(raw)
-    except RecursionError as e:
-        raise BadRequest("the body is nested too deeply", code="invalid_json") from e
-    except ValueError as e:
-        raise BadRequest(f"the body is not valid JSON: {e}", code="invalid_json") from e
+        document = json_limits.loads(raw)
+    except json_limits.JsonRejected as e:
+        if e.problem == "too_large":
+            raise PayloadTooLarge(str(e), code="body_too_large") from e
+        raise BadRequest(f"the body is not acceptable JSON: {e}", code="invalid_json") from e
     if not isinstance(document, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
     from pydantic import ValidationError  # only the routes that parse a body pay for pydantic

@@ -10,7 +10,7 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from chalicelib import config
-from chalicelib.auth import Principal
+from chalicelib.auth import Principal, decode_groups
 from chalicelib.domain import json_limits
 from chalicelib.errors import (
     BadRequest,
@@ -133,8 +133,7 @@ def principal(request: Request) -> Principal:
     citizen_id = context.get("principalId")
     if not citizen_id:
         raise Unauthorized("authentication is required")
-    groups = frozenset(g for g in str(context.get("groups", "")).split(",") if g)
-    return Principal(citizen_id=str(citizen_id), groups=groups)
+    return Principal(citizen_id=str(citizen_id), groups=decode_groups(context.get("groups")))
 
 
 def require_admin(request: Request) -> Principal:

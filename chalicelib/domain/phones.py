@@ -60,7 +60,10 @@ def phone_hash(normalized: str, key: bytes) -> str:
 
 # A run of digits in any script with separators between them, optionally led by `+`; a
 # JSON escape of a digit (`\uff10`) counts as that digit, so an escaped number is found too.
-_ESCAPED_DIGIT: Final = r"\\u[0-9a-fA-F]{4}"
+_ESCAPED_DIGIT: Final = (
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a pair: digits past U+FFFF
+    r"|\\u[0-9a-fA-F]{4}"
+)
 _DIGIT: Final = rf"(?:\d|{_ESCAPED_DIGIT})"
 _WRITTEN_NUMBER: Final = re.compile(
     rf"(?:[+\uff0b]{_SEPARATOR_CLASS}{{0,3}})?{_DIGIT}(?:{_SEPARATOR_CLASS}{{0,3}}{_DIGIT})*"
@@ -74,7 +77,12 @@ def _fold_digits(written: str) -> str:
     escapes become `_`, so their hex digits are not read as a number."""
 
     def unescape(match: re.Match[str]) -> str:
-        char = chr(int(match.group()[2:], 16))
+        escaped = match.group()
+        if len(escaped) == 12:
+            high, low = int(escaped[2:6], 16), int(escaped[8:], 16)
+            char = chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        else:
+            char = chr(int(escaped[2:], 16))
         return char if char.isdecimal() or char in _SEPARATORS else "_"
 
     text = re.sub(_ESCAPED_DIGIT, unescape, written)

@@ -29,7 +29,9 @@ def deposit_record_handler(record: SQSRecord) -> None:
     try:
         envelope = RuleEnvelope.model_validate(json_limits.loads(record.body))
     except (ValidationError, json_limits.JsonRejected) as e:
-        outcome = service.refuse_message("invalid_envelope", None, _first_error(e), record.body)
+        outcome = service.refuse_message(
+            "invalid_envelope", None, _first_error(e), _readable(record.body)
+        )
     else:
         try:
             raw = base64.b64decode(envelope.payload, validate=True)
@@ -98,3 +100,15 @@ def _first_error(error: Exception) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
         )
     return str(error)
+
+
+def _readable(body: str) -> str:
+    """An envelope as admins should see it: its base64 payload decoded, so that the phone
+    redaction the quarantine applies can read what the device wrote."""
+    try:
+        envelope = json_limits.loads(body)
+        encoded = envelope["payload"]
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8", errors="replace")
+    except (ValueError, KeyError, TypeError):  # JsonRejected and binascii.Error are ValueErrors
+        return body
+    return json.dumps({**envelope, "payload": decoded}, ensure_ascii=False)

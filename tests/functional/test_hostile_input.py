@@ -170,6 +170,16 @@ def test_a_number_written_any_way_never_reaches_quarantine(
     _no_number_in(json.dumps(items, ensure_ascii=False))
 
 
+def test_an_envelope_that_cannot_be_read_keeps_no_number(api: Api) -> None:
+    payload = base64.b64encode(b'{"citizen": {"phone": "010-5555-6666"}}').decode()
+    body = json.dumps({"payload": payload, "device_id": ""})  # no device: invalid envelope
+    assert invoke_deposits([sqs_record(body, "m0")]) == {"batchItemFailures": []}
+    (item,) = _quarantine(api)
+    assert item["reason"] == "invalid_envelope"
+    assert '"phone": "<phone>"' in item["payload"]  # decoded, then redacted
+    _no_number_in(json.dumps(item))
+
+
 def test_an_event_id_that_is_a_phone_number_is_redacted_in_quarantine(api: Api) -> None:
     _deliver(("robot-001", {"event_id": "01055556666", "citizen": {"code": "12"}}))
     (item,) = _quarantine(api)

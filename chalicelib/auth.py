@@ -81,9 +81,7 @@ class TokenVerifier:
 _CITIZEN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}", re.ASCII)
 MAX_GROUPS: Final = 100
 MAX_GROUP_LENGTH: Final = 128  # Cognito's own limit on a group name
-
-
-MAX_TOKEN_LENGTH: Final = 16 * 1024
+MAX_TOKEN_LENGTH: Final = 16 * 1024  # Cognito's tokens are 1-2 KB; headers are bounded anyway
 _SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 

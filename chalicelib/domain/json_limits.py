@@ -33,14 +33,18 @@ class JsonRejected(ValueError):
         self.problem: JsonProblem = problem
 
 
-def nesting_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects, ignoring brackets inside strings."""
+def nesting_depth(text: str, stop_above: int | None = None) -> int:
+    """The deepest nesting of arrays and objects, ignoring brackets inside strings. The scan
+    stops once the depth passes `stop_above`, so a hostile document costs a few brackets."""
     depth = deepest = 0
     for match in _STRUCTURE.finditer(text):
         char = match.group()
         if char in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
+                if stop_above is not None and deepest > stop_above:
+                    break
         elif char in "]}":
             depth -= 1
     return deepest
@@ -66,7 +70,9 @@ def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_
             raise JsonRejected("malformed", "the document is not UTF-8") from e
     else:
         text = raw
-    if nesting_depth(text) > max_depth:
+    # Fewer openers than the limit cannot nest past it: most documents skip the scan.
+    openers = text.count("[") + text.count("{")
+    if openers > max_depth and nesting_depth(text, stop_above=max_depth) > max_depth:
         raise JsonRejected("too_deep", f"the document is nested deeper than {max_depth} levels")
     try:
         document = json.loads(text, parse_constant=_no_constant)

@@ -13,12 +13,12 @@ under its own guard.
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from chalicelib.domain.names import public_name
 from chalicelib.errors import Unprocessable
 
 Kind = Literal["total_steps", "daily_goal", "recycle_items"]
@@ -151,11 +151,12 @@ def validate(new: NewChallenge, today: date, known_districts: set[str]) -> NewCh
     def bad(name: str, problem: str) -> None:
         problems.append({"field": name, "problem": problem})
 
-    title = new.title.strip()
-    if not 1 <= len(title) <= TITLE_MAX:
-        bad("title", f"must be 1 to {TITLE_MAX} characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for ch in title):
-        bad("title", "must not contain control, format or unassigned characters")
+    title = new.title
+    try:
+        # The city's one rule for names shown to everyone (NFC, no invisible characters).
+        title = public_name(new.title, max_length=TITLE_MAX)
+    except ValueError as e:
+        bad("title", str(e))
     if new.kind not in KINDS:
         bad("kind", f"must be one of {', '.join(KINDS)}")
     window = (new.ends_on - new.starts_on).days + 1

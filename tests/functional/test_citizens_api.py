@@ -218,7 +218,8 @@ def test_the_quarantine_pages_newest_first_within_one_source(api: Api) -> None:
     ids: list[str] = []
     cursor: str | None = None
     for _ in range(3):
-        path = "/v1/admin/quarantine?source=deposits&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        path = "/v1/admin/quarantine?source=deposits&limit=2"
+        path += f"&cursor={cursor}" if cursor else ""
         page = api.call("GET", path, as_user="ops", admin=True).body
         seen += [item["event_id"] for item in page["items"]]
         ids += [item["quarantine_id"] for item in page["items"]]

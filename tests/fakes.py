@@ -27,7 +27,7 @@ from chalicelib.domain.ledger import (
     PostedResult,
     Posting,
 )
-from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
+from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage, QuarantinePage
 from chalicelib.domain.recycling import CodeRecord, DepositAck, FirstLook
 from chalicelib.domain.steps import Walker
 from chalicelib.domain.totals import Counted, Totals, summed
@@ -299,8 +299,13 @@ class MemoryQuarantine:
             )
         )
 
-    def newest(self, source: str, limit: int) -> list[QuarantinedMessage]:
-        return [m for m in reversed(self.messages) if m.source == source][:limit]
+    def newest(self, source: str, limit: int, cursor: str | None = None) -> QuarantinePage:
+        """Cursors are the position in the source's newest-first list."""
+        found = [m for m in reversed(self.messages) if m.source == source]
+        start = int(cursor) if cursor else 0
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return QuarantinePage(page, str(start + limit) if more else None)
 
 
 class RecordingAcks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from chalicelib.adapters.dynamodb_cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb_models import QuarantinedMessage
 from chalicelib.domain import operations
 from chalicelib.domain.clock import Clock
@@ -45,8 +46,16 @@ class DynamoDbQuarantine:
         ).save()
 
     @staticmethod
-    def newest(source: str, limit: int) -> list[operations.QuarantinedMessage]:
-        return [
+    def newest(source: str, limit: int, cursor: str | None = None) -> operations.QuarantinePage:
+        start_key = (
+            decode_cursor(cursor, hash_attr="source", hash_value=source, range_attr="quarantine_id")
+            if cursor
+            else None
+        )
+        results = QuarantinedMessage.query(
+            source, scan_index_forward=False, limit=limit, last_evaluated_key=start_key
+        )
+        items = [
             operations.QuarantinedMessage(
                 source=q.source,
                 quarantine_id=q.quarantine_id,
@@ -57,8 +66,12 @@ class DynamoDbQuarantine:
                 payload=q.payload,
                 received_at=q.received_at,
             )
-            for q in QuarantinedMessage.query(source, scan_index_forward=False, limit=limit)
+            for q in results
         ]
+        last = results.last_evaluated_key
+        return operations.QuarantinePage(
+            items, encode_cursor(last) if last and len(items) == limit else None
+        )
 
 
 def _redacted(text: str | None) -> str | None:

@@ -52,16 +52,18 @@ def entry_of(item: BoardEntry) -> Entry:
 
 
 def item_of(entry: Entry) -> BoardEntry:
-    return BoardEntry(
+    item = BoardEntry(
         entry.board,
         entry.citizen_id,
         score=entry.score,
         days=dict(entry.days),
         display_name=entry.display_name,
         name_key=entry.name_key,
-        version=entry.version,
         expires=boards.expires_at(boards.period_of_board(entry.board)),
     )
+    if entry.version is not None:
+        item.version = entry.version
+    return item
 
 
 def counters_of(raw: dict[str, Any], prefix: str) -> dict[Any, int]:

@@ -200,3 +200,13 @@ def test_the_citizen_board_needs_a_token_and_the_districts_board_does_not(api: A
     assert len(empty) == 19 and {e["rank"] for e in empty} == {1}
     mine = _board(api, "nobody", "")
     assert mine["entries"] == [] and mine["me"] == {"rank": None, "steps": 0}
+
+
+def test_the_step_board_handler_touches_only_its_declared_tables(api: Api) -> None:
+    from chalicelib.table_access import TABLES_BY_FUNCTION
+    from tests.functional.test_table_access import touched
+
+    _sync("c-1", TODAY, 1_000)
+    with touched() as tables:
+        _deliver()
+    assert tables == {m.__name__ for m in TABLES_BY_FUNCTION["handle_step_boards"]}

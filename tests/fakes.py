@@ -360,7 +360,7 @@ class MemoryBoards:
         self.stale_once: set[EntryKey] = set()
         self.writes = 0
 
-    def read_entries(self, keys: list[Any]) -> dict[Any, Any]:
+    def read_entries(self, keys: list[Any], consistent: bool) -> dict[Any, Any]:
         return {k: self.entries[k] for k in keys if k in self.entries}
 
     def write(self, chunk: list[Any]) -> None:

@@ -80,10 +80,13 @@ def counters_of(raw: dict[str, Any], prefix: str) -> dict[Any, int]:
 class DynamoDbBoards:
     # -- the stream side --------------------------------------------------------------
 
-    def read_entries(self, keys: list[EntryKey]) -> dict[EntryKey, Entry]:
-        """The stored entries among `keys` (BatchGetItem, 100 keys a request), read
-        strongly consistent: their versions condition the write."""
-        found = BoardEntry.batch_get([(k.board, k.citizen_id) for k in keys], consistent_read=True)
+    def read_entries(self, keys: list[EntryKey], consistent: bool) -> dict[EntryKey, Entry]:
+        """The stored entries among `keys` (BatchGetItem, 100 keys a request). A stale read
+        costs only a retry (the write is conditioned on the version read), so the first
+        read is eventually consistent, at half the price; a retry reads consistently."""
+        found = BoardEntry.batch_get(
+            [(k.board, k.citizen_id) for k in keys], consistent_read=consistent
+        )
         return {EntryKey(i.board, i.citizen_id): entry_of(i) for i in found}
 
     def write(self, chunk: list[EntryChange]) -> None:

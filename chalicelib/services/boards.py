@@ -35,7 +35,9 @@ CONFLICT_ATTEMPTS = 6
 
 
 class BoardStore(Protocol):
-    def read_entries(self, keys: list[EntryKey]) -> dict[EntryKey, Entry]: ...
+    def read_entries(self, keys: list[EntryKey], consistent: bool) -> dict[EntryKey, Entry]:
+        """Eventually consistent reads may be stale: the write's version condition says so."""
+        ...
 
     def write(self, chunk: list[EntryChange]) -> None:
         """Entries and the counters they move, all or nothing. Raises StaleEntries or
@@ -72,7 +74,7 @@ class BoardService:
         written = 0
         rounds = 0
         while pending:
-            stored = self._store.read_entries(pending)
+            stored = self._store.read_entries(pending, consistent=rounds > 0)
             retry: list[EntryKey] = []
             lost_race = False
             for chunk in boards.chunks(boards.changes({k: found[k] for k in pending}, stored)):

@@ -210,3 +210,45 @@ def test_the_step_board_handler_touches_only_its_declared_tables(api: Api) -> No
     with touched() as tables:
         _deliver()
     assert tables == {m.__name__ for m in TABLES_BY_FUNCTION["handle_step_boards"]}
+
+
+def test_an_entry_another_shard_wrote_meanwhile_is_reread_and_recomputed(api: Api) -> None:
+    import time
+
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.domain.boards import Entry, EntryKey
+    from chalicelib.domain.districts import districts
+    from chalicelib.domain.steps import StepDay
+    from chalicelib.services.boards import BoardService
+
+    names = {code: d.name for code, d in districts().items()}
+    plain = BoardService(DynamoDbBoards(), lambda: names, time.sleep)
+
+    class RacedStore(DynamoDbBoards):
+        """Another shard writes the same entries between this batch's read and write."""
+
+        raced = False
+
+        def read_entries(self, keys: list[EntryKey], consistent: bool) -> dict[EntryKey, Entry]:
+            found = super().read_entries(keys, consistent)
+            if not self.raced:
+                self.raced = True
+                plain.apply([StepDay("c-1", TODAY, 7_000, "naeoe-dong", "A")])
+            return found
+
+    # GIVEN a batch whose entries another shard raises after they were read
+    raced = BoardService(RacedStore(), lambda: names, time.sleep)
+    # WHEN the batch is applied
+    raced.apply(
+        [
+            StepDay("c-1", date(2026, 11, 24), 2_000, "naeoe-dong", "A"),
+            StepDay("c-2", TODAY, 6_000, "naeoe-dong", "B"),
+        ]
+    )
+    # THEN nothing was lost: the week holds both of c-1's days, ranks and totals are exact
+    week = _board(api, "c-1", "period=week&date=2026-11-25")
+    assert week["me"] == {"rank": 1, "steps": 9_000}
+    assert [(e["rank"], e["steps"]) for e in week["entries"]] == [(1, 9_000), (2, 6_000)]
+    assert _board(api, "c-2", "period=day&date=2026-11-25")["me"] == {"rank": 2, "steps": 6_000}
+    totals = api.call("GET", "/v1/leaderboards/districts?period=week&date=2026-11-25").body
+    assert totals["entries"][0]["steps"] == 15_000

@@ -21,6 +21,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.LedgerEntry,
         m.QuarantinedMessage,
         m.CityTotal,
+        m.StepDay,
     ),
     "handle_deposits": (
         m.ProcessedEvent,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.services.citizens import CitizenService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.recycling import RecyclingService
+    from chalicelib.services.steps import StepService
 
 SERVICE = "gimhae-smart-city"
 logger = Logger(service=SERVICE)
@@ -113,6 +114,15 @@ def operations() -> OperationsService:
     return OperationsService(quarantine(), SqsDeadLetters(), DynamoDbCityTotals(utc_now))
 
 
+@lru_cache(maxsize=1)
+def steps() -> StepService:
+    from chalicelib.adapters.dynamodb_steps import DynamoDbSteps
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.steps import StepService
+
+    return StepService(DynamoDbSteps(), config.settings(), utc_now)
+
+
 def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
     """A ledger entry from its stream record's image (DynamoDB's attribute-value format)."""
     from chalicelib.adapters.dynamodb_ledger import entry_from_image
@@ -164,6 +174,7 @@ def clear() -> None:
         recycling,
         citizens,
         operations,
+        steps,
         boards,
     ):
         cached.cache_clear()

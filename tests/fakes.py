@@ -11,7 +11,7 @@ import base64
 import dataclasses
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from chalicelib.domain import ledger
@@ -29,6 +29,7 @@ from chalicelib.domain.ledger import (
 )
 from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
 from chalicelib.domain.recycling import CodeRecord, DepositAck, FirstLook
+from chalicelib.domain.steps import Walker
 from chalicelib.domain.totals import Counted, Totals, summed
 from chalicelib.errors import BadRequest, RetryableConflict
 
@@ -342,6 +343,30 @@ class MemoryDeadLetters:
 
 
 __all__ = ["Any"]
+
+
+class MemorySteps:
+    """Step days and who walks them, kept like the step table: a day's count only goes up."""
+
+    def __init__(self) -> None:
+        self.walkers: dict[str, Walker] = {}
+        self.days: dict[tuple[str, date], int] = {}
+        self.writes = 0
+
+    def current(self, citizen_id: str, days: list[date]) -> tuple[Walker | None, dict[date, int]]:
+        stored = {d: self.days[(citizen_id, d)] for d in days if (citizen_id, d) in self.days}
+        return self.walkers.get(citizen_id), stored
+
+    def raise_to(
+        self, citizen_id: str, day: date, steps: int, walker: Walker, now: datetime
+    ) -> int:
+        self.writes += 1
+        key = (citizen_id, day)
+        self.days[key] = max(self.days.get(key, -1), steps)
+        return self.days[key]
+
+    def between(self, citizen_id: str, first: date, last: date) -> dict[date, int]:
+        return {d: n for (c, d), n in self.days.items() if c == citizen_id and first <= d <= last}
 
 
 # -- Walking: step leaderboards ------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import zlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +17,6 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from chalicelib.adapters import aws_clients
 from chalicelib.adapters.dynamodb_models import (
     Citizen,
     CitizenDay,
@@ -28,6 +26,7 @@ from chalicelib.adapters.dynamodb_models import (
     PhoneLink,
     ProcessedEvent,
 )
+from chalicelib.adapters.dynamodb_reads import batch_get
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
 from chalicelib.domain import ledger
 from chalicelib.domain.ledger import (
@@ -306,39 +305,12 @@ def _result(item: ProcessedEvent) -> PostedResult:
     return PostedResult("rejected", 0, None, item.reason)
 
 
-def _raw_key(model: type[Model], hash_key: str, range_key: str | None) -> dict[str, Any]:
-    key_attr = model._hash_key_attribute()
-    key = {key_attr.attr_name: {key_attr.attr_type: key_attr.serialize(hash_key)}}
-    if range_key is not None:
-        range_attr = model._range_key_attribute()
-        key[range_attr.attr_name] = {range_attr.attr_type: range_attr.serialize(range_key)}
-    return key
-
-
 _EVENTUALLY_CONSISTENT: frozenset[type[Model]] = frozenset({Device})
 
 
 def _batch_get(wanted: list[tuple[type[Model], str, str | None]]) -> dict[type[Model], Model]:
     """At most one item per model, from several tables in one request."""
-    by_table = {model.Meta.table_name: model for model, _, _ in wanted}
-    request: dict[str, Any] = {
-        model.Meta.table_name: {
-            "Keys": [_raw_key(model, h, r)],
-            "ConsistentRead": model not in _EVENTUALLY_CONSISTENT,
-        }
-        for model, h, r in wanted
-    }
-    found: dict[type[Model], Model] = {}
-    for attempt in range(8):
-        response = aws_clients.client("dynamodb").batch_get_item(RequestItems=request)
-        for table, items in response.get("Responses", {}).items():
-            for item in items:
-                found[by_table[table]] = by_table[table].from_raw_data(item)
-        request = response.get("UnprocessedKeys") or {}
-        if not request:
-            return found
-        time.sleep(0.01 * 2**attempt)
-    raise RetryableConflict("DynamoDB left keys unprocessed; the record will be retried")
+    return {type(item): item for item in batch_get(wanted, _EVENTUALLY_CONSISTENT)}
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:

@@ -49,7 +49,21 @@ def put_me() -> dict[str, Any]:
 @bp.route("/v1/me", methods=["GET"], authorizer=jwt_auth)
 @api_view
 def get_me() -> dict[str, Any]:
-    return profile_view(wiring.citizens().profile(principal(bp.current_request).citizen_id))
+    citizen_id = principal(bp.current_request).citizen_id
+    citizen = wiring.citizens().profile(citizen_id)
+    walked = wiring.steps().totals(citizen_id)
+    return profile_view(citizen, walked.today, walked.week)
+
+
+@bp.route("/v1/me/steps", methods=["PUT"], authorizer=jwt_auth)
+@api_view
+def put_steps() -> dict[str, Any]:
+    from chalicelib.api.schemas import StepsRequest
+
+    request = bp.current_request
+    body = parse_body(request, StepsRequest)
+    stored = wiring.steps().sync(principal(request).citizen_id, body.days_synced())
+    return {"days": [{"date": day.isoformat(), "steps": steps} for day, steps in stored.items()]}
 
 
 @bp.route("/v1/me/deposit-codes", methods=["POST"], authorizer=jwt_auth)

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
 
 from chalicelib.domain import recycling as rules
 
 if TYPE_CHECKING:
+    from chalicelib.domain.steps import DaySteps
     from chalicelib.services.citizens import ProfileUpdate
 
 
@@ -34,6 +43,26 @@ class ProfileRequest(BaseModel):
         return ProfileUpdate(
             self.display_name, self.district, self.phone, "phone" in self.model_fields_set
         )
+
+
+class DayStepsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: Annotated[StrictStr, StringConstraints(max_length=32)]
+    steps: StrictInt
+    """Exact integers only: `"100"`, `100.0` or `true` are not a count of steps."""
+
+
+class StepsRequest(BaseModel):
+    """`PUT /v1/me/steps`: the shape is checked here (400), the days are judged by the
+    domain as a whole (422 naming each bad day)."""
+
+    model_config = ConfigDict(extra="forbid")
+    days: Annotated[list[DayStepsRequest], Field(max_length=64)]
+
+    def days_synced(self) -> list[DaySteps]:
+        from chalicelib.domain.steps import DaySteps
+
+        return [DaySteps(d.date, d.steps) for d in self.days]
 
 
 class RuleEnvelope(BaseModel):

@@ -11,8 +11,8 @@ Ranks: "my rank" is 1 + how many entries score above mine. A three-level count t
 the score range answers that by reading three small nodes on my score's path, whatever
 the board's size or my rank:
 - the top node counts entries per `score // 10_000`;
-- a mid node per top bucket counts per `score // 100`;
-- a leaf node per mid bucket counts per exact score.
+- a mid node per top bucket counts per `score // 100` (as its offset in the bucket, 0..99);
+- a leaf node per mid bucket counts per exact score (as `score % 100`).
 Each node holds at most 100 counters (the top node 11 for a day, 71 for a week at the
 default ceiling), so it stays well under 1 KB: one write unit per update.
 """
@@ -268,9 +268,15 @@ def district_totals_row(period: str) -> str:
 
 
 def tree_path(board: str, score: int) -> tuple[tuple[str, int], tuple[str, int], tuple[str, int]]:
-    """(node, counter) for the three counters an entry of this score counts in."""
+    """(node, counter) for the three counters an entry of this score counts in. Inside a mid
+    or leaf node the counter is relative (0..99): short attribute names keep a full node
+    under 1 KB, one write unit."""
     top, mid = score // TOP_BUCKET, score // MID_BUCKET
-    return (top_node(board), top), (mid_node(board, top), mid), (leaf_node(board, mid), score)
+    return (
+        (top_node(board), top),
+        (mid_node(board, top), mid % (TOP_BUCKET // MID_BUCKET)),
+        (leaf_node(board, mid), score % MID_BUCKET),
+    )
 
 
 NodeDeltas = dict[str, dict[int, int]]
@@ -321,10 +327,10 @@ def district_deltas(changed: Iterable[EntryChange]) -> dict[str, dict[str, int]]
 def rank_of(score: int, top: Mapping[int, int], mid: Mapping[int, int], leaf: Mapping[int, int]):
     """1 + the entries scoring above `score`, from the three nodes on its path: higher top
     buckets, higher mid buckets inside my top bucket, higher scores inside my mid bucket."""
-    top_bucket, mid_bucket = score // TOP_BUCKET, score // MID_BUCKET
-    above = sum(n for bucket, n in top.items() if bucket > top_bucket)
-    above += sum(n for bucket, n in mid.items() if bucket > mid_bucket)
-    above += sum(n for other, n in leaf.items() if other > score)
+    (_, my_top), (_, my_mid), (_, my_leaf) = tree_path("", score)
+    above = sum(n for bucket, n in top.items() if bucket > my_top)
+    above += sum(n for bucket, n in mid.items() if bucket > my_mid)
+    above += sum(n for offset, n in leaf.items() if offset > my_leaf)
     return 1 + above
 
 

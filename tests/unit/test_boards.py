@@ -100,7 +100,9 @@ def test_every_node_stays_small() -> None:
     week_top = {boards.tree_path("b", s)[0][1] for s in range(0, 700_001, 1_000)}
     assert len(week_top) == 71
     mids = {boards.tree_path("b", s)[1] for s in range(10_000, 20_000)}
-    assert len({node for node, _ in mids}) == 1 and len(mids) == 100
+    assert len({node for node, _ in mids}) == 1 and {c for _, c in mids} == set(range(100))
+    leaves = {boards.tree_path("b", s)[2] for s in range(654_300, 654_400)}
+    assert len({node for node, _ in leaves}) == 1 and {c for _, c in leaves} == set(range(100))
 
 
 # -- periods, boards, queries -------------------------------------------------------------

@@ -252,3 +252,43 @@ def test_an_entry_another_shard_wrote_meanwhile_is_reread_and_recomputed(api: Ap
     assert _board(api, "c-2", "period=day&date=2026-11-25")["me"] == {"rank": 2, "steps": 6_000}
     totals = api.call("GET", "/v1/leaderboards/districts?period=week&date=2026-11-25").body
     assert totals["entries"][0]["steps"] == 15_000
+
+
+def test_the_memory_fake_answers_like_dynamodb(aws: Any) -> None:
+    """The unit tests' MemoryBoards and the DynamoDB adapter, given the same deliveries,
+    give the same boards, ranks and totals: the property tests' fake cannot drift."""
+    import time
+
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.domain.districts import districts
+    from chalicelib.domain.steps import StepDay
+    from chalicelib.services.boards import BoardService
+    from tests.fakes import MemoryBoards
+
+    names = {code: d.name for code, d in districts().items()}
+    rng = random.Random(5)
+    codes = ["naeoe-dong", "buwon-dong", "hallim-myeon"]
+
+    def step_day(c: int, d: int) -> StepDay:
+        steps = rng.choice([0, 99, 100, 10_000, rng.randint(0, 99_999)])
+        return StepDay(f"c{c}", date(2026, 11, 23 + d), steps, codes[(c + d) % 3], f"W{c}")
+
+    deliveries = [
+        [step_day(rng.randrange(8), rng.randrange(4)) for _ in range(rng.randint(1, 12))]
+        for _ in range(8)
+    ]
+    answers = []
+    for store in (MemoryBoards(), DynamoDbBoards()):
+        service = BoardService(store, lambda: names, time.sleep)
+        for batch in deliveries + deliveries[:3]:
+            service.apply(batch)
+        seen = []
+        for kind in ("day", "week"):
+            for scope in ("city", *(f"district:{c}" for c in codes)):
+                board = service.board(kind, date(2026, 11, 25), scope)
+                leaders = [(r.rank, r.steps) for r in service.leaders(board, 100)]
+                mine = [service.standing(board, f"c{c}") for c in range(8)]
+                seen.append((board, leaders, mine))
+            seen.append((kind, service.districts(kind, date(2026, 11, 25))))
+        answers.append(seen)
+    assert answers[0] == answers[1]

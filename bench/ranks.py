@@ -53,15 +53,13 @@ class RequestCounter:
             self.items[operation] += sum(len(r["Keys"]) for r in request["RequestItems"].values())
         elif operation == "BatchWriteItem":
             self.items[operation] += sum(len(r) for r in request["RequestItems"].values())
-        else:
-            self.items[operation] += 1
 
     def summary(self, per: int = 1) -> dict[str, Any]:
         total = sum(self.requests.values())
         return {
             "requests": round(total / per, 2),
             "by_operation": dict(sorted(self.requests.items())),
-            "items": dict(sorted(self.items.items())),
+            "items_in_batches": dict(sorted(self.items.items())),
         }
 
 
@@ -206,7 +204,7 @@ def bench_stream() -> dict[str, Any]:
 
 
 def bench_ranks(members: int, seed: int = 11) -> dict[str, Any]:
-    from bench.dynamodb_costs import metering
+    from bench.dynamodb_costs import item_size, metering
     from chalicelib import wiring
     from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
     from chalicelib.domain import boards
@@ -254,6 +252,9 @@ def bench_ranks(members: int, seed: int = 11) -> dict[str, Any]:
         result["tree nodes on the median's path (counters)"] = {
             n: len(c) for n, c in DynamoDbBoards().nodes(nodes).items()
         }
+        result["largest of those nodes (bytes)"] = max(
+            item_size(raw) for raw in DynamoDbBoards._batch_get_raw(nodes).values()
+        )
     return result
 
 

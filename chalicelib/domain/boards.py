@@ -85,8 +85,13 @@ def boards_of(day: StepDay) -> tuple[str, str, str, str]:
     """The four boards a step day counts on: its day and its week, city-wide and in the
     district it was first synced in."""
     district = district_scope(day.district)
-    periods = (day_period(day.day), week_period(day.day))
-    return tuple(board_id(p, s) for p in periods for s in (CITY, district))  # type: ignore[return-value]
+    today, week = day_period(day.day), week_period(day.day)
+    return (
+        board_id(today, CITY),
+        board_id(today, district),
+        board_id(week, CITY),
+        board_id(week, district),
+    )
 
 
 def parse_date(raw: str) -> date:
@@ -324,7 +329,9 @@ def district_deltas(changed: Iterable[EntryChange]) -> dict[str, dict[str, int]]
     return rows
 
 
-def rank_of(score: int, top: Mapping[int, int], mid: Mapping[int, int], leaf: Mapping[int, int]):
+def rank_of(
+    score: int, top: Mapping[int, int], mid: Mapping[int, int], leaf: Mapping[int, int]
+) -> int:
     """1 + the entries scoring above `score`, from the three nodes on its path: higher top
     buckets, higher mid buckets inside my top bucket, higher scores inside my mid bucket."""
     (_, my_top), (_, my_mid), (_, my_leaf) = tree_path("", score)

@@ -101,3 +101,8 @@ def test_syncs_in_several_districts_show_on_the_boards_with_my_rank(stack: Stack
     # AND the week board covers the day
     week = board("a", f"period=week&date={day}&scope=district:saengnim-myeon")
     assert week["me"]["steps"] >= 9_000
+    # AND no stream record of the syncs failed its way to the board handler's failure queue
+    status, parked = stack.http("GET", "/v1/admin/dead-letters", token=stack.token("ops", True))
+    assert status == 200, parked
+    failures = [q for q in parked["queues"] if "step-boards" in q["queue"]]
+    assert failures and all(q["messages"] == 0 for q in failures), failures

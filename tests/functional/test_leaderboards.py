@@ -136,7 +136,11 @@ def test_a_poison_record_fails_alone(api: Api) -> None:
     _sync("c-1", TODAY, 1_000)
     records = table_stream_event(streams.STEP_BOARDS)["Records"]
     poison = copy.deepcopy(records[0])
-    poison["dynamodb"]["NewImage"] = {"citizen_id": {"S": "x"}}
+    poison["dynamodb"]["NewImage"] = {
+        "citizen_id": {"S": "x"},
+        "day": {"S": "not a day"},
+        "steps": {"N": "5"},
+    }
     poison["dynamodb"]["SequenceNumber"] = "7"
     # WHEN it is delivered between good ones
     result = _invoke({"Records": [poison, *records]})
@@ -182,6 +186,10 @@ def test_a_batch_is_a_few_requests_and_a_repeat_writes_nothing(api: Api) -> None
         ("scope=district:", 400, "invalid_query"),
         ("scope=district:%EB%82%B4%EC%99%B8%EB%8F%99", 400, "invalid_query"),
         ("scope=district:atlantis", 422, "unknown_district"),
+        ("limit=abc", 400, "invalid_query"),
+        ("limit=1.5", 400, "invalid_query"),
+        ("period=DAY", 400, "invalid_query"),
+        ("date=2026-11-25T00:00", 400, "invalid_query"),
     ],
 )
 def test_bad_queries_get_the_error_shape(api: Api, query: str, status: int, code: str) -> None:
@@ -292,3 +300,26 @@ def test_the_memory_fake_answers_like_dynamodb(aws: Any) -> None:
             seen.append((kind, service.districts(kind, date(2026, 11, 25))))
         answers.append(seen)
     assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("query", ["period=week&date=9999-12-31", "date=0001-01-01"])
+def test_far_dates_are_empty_boards_not_errors(api: Api, query: str) -> None:
+    board = _board(api, "c-1", query)
+    assert board["entries"] == [] and board["me"] == {"rank": None, "steps": 0}
+    response = api.call("GET", f"/v1/leaderboards/districts?{query}")
+    assert response.status == 200 and len(response.body["entries"]) == 19
+
+
+def test_a_sync_through_the_api_reaches_the_boards(api: Api) -> None:
+    # GIVEN two citizens who registered and synced through the app's routes
+    for who, district, steps in (("c-1", "hallim-myeon", 4_321), ("c-2", "naeoe-dong", 8_000)):
+        profile = {"display_name": f"Walker {who}", "district": district}
+        assert api.call("PUT", "/v1/me", as_user=who, body=profile).status == 200
+        body = {"days": [{"date": date.today().isoformat(), "steps": steps}]}
+        response = api.call("PUT", "/v1/me/steps", as_user=who, body=body)
+        assert response.status == 200, response.body
+    # WHEN the step stream is delivered
+    _deliver()
+    # THEN each is on today's city board and on their own district's
+    assert _board(api, "c-1", "")["me"] == {"rank": 2, "steps": 4_321}
+    assert _board(api, "c-1", "scope=district:hallim-myeon")["me"] == {"rank": 1, "steps": 4_321}

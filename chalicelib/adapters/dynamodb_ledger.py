@@ -28,7 +28,7 @@ from chalicelib.adapters.dynamodb_models import (
 )
 from chalicelib.adapters.dynamodb_reads import batch_get
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
-from chalicelib.domain import ledger
+from chalicelib.domain import json_limits, ledger
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
@@ -321,11 +321,11 @@ def _decode_cursor(cursor: str, citizen_id: str) -> dict[str, Any]:
     """The start key a cursor stands for, rebuilt from its two strings and nothing else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        key = json_limits.loads(base64.urlsafe_b64decode(padded.encode()), max_bytes=4096)
         owner = key["citizen_id"]["S"]
         entry_id = key["entry_id"]["S"]
-    except (ValueError, KeyError, TypeError, RecursionError) as e:
+    except (ValueError, KeyError, TypeError) as e:  # JsonRejected is a ValueError
         raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
-    if owner != citizen_id or not isinstance(entry_id, str) or not entry_id:
+    if owner != citizen_id or not isinstance(entry_id, str) or not 0 < len(entry_id) <= 128:
         raise BadRequest("the cursor is not valid", code="invalid_cursor")
     return {"citizen_id": {"S": citizen_id}, "entry_id": {"S": entry_id}}

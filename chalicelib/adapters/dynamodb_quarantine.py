@@ -8,6 +8,7 @@ from chalicelib.adapters.dynamodb_models import QuarantinedMessage
 from chalicelib.domain import operations
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.ids import sortable_id
+from chalicelib.domain.phones import redact_phones
 
 RETENTION = timedelta(days=90)
 MAX_STORED_PAYLOAD = 16 * 1024
@@ -27,15 +28,18 @@ class DynamoDbQuarantine:
         details: str,
         payload: str | None,
     ) -> None:
+        """Store a refused message. Every text field passes through the one phone redaction
+        here, at the only door into the store, whatever the caller already did: a refused
+        message is exactly where a number written oddly ends up."""
         now = self._clock()
         QuarantinedMessage(
             source,
             sortable_id(now),
             reason=reason,
-            device_id=device_id,
-            event_id=event_id,
-            details=details[:2000],
-            payload=payload[:MAX_STORED_PAYLOAD] if payload is not None else None,
+            device_id=_redacted(device_id),
+            event_id=_redacted(event_id),
+            details=redact_phones(details)[:2000],
+            payload=redact_phones(payload)[:MAX_STORED_PAYLOAD] if payload is not None else None,
             received_at=now,
             expires=now + RETENTION,
         ).save()
@@ -55,3 +59,8 @@ class DynamoDbQuarantine:
             )
             for q in QuarantinedMessage.query(source, scan_index_forward=False, limit=limit)
         ]
+
+
+def _redacted(text: str | None) -> str | None:
+    """Redacted before any cut, so a cut never leaves a partial number unrecognised."""
+    return None if text is None else redact_phones(text)

@@ -273,3 +273,29 @@ def test_a_name_change_is_kept_whatever_the_order() -> None:
             _service(store).apply([day])
         week = store.entry("week#2026-W48#city", "c1")
         assert week is not None and week.display_name == "New" and week.score == 150
+
+
+def test_lost_races_are_retried_with_jitter_then_the_batch_fails() -> None:
+    from chalicelib.errors import RetryableConflict
+
+    class Contended(MemoryBoards):
+        def __init__(self, losses: int) -> None:
+            super().__init__()
+            self.losses = losses
+
+        def write(self, chunk: list[EntryChange]) -> None:
+            if self.losses:
+                self.losses -= 1
+                raise RetryableConflict("another transaction won")
+            super().write(chunk)
+
+    day = StepDay("c1", MONDAY, 500, "buwon-dong", "A")
+    # GIVEN a store that loses two races, THEN the batch lands after two jittered pauses
+    pauses: list[float] = []
+    store = Contended(losses=2)
+    BoardService(store, lambda: NAMES, pauses.append).apply([day])
+    assert len(pauses) == 2 and all(p >= 0 for p in pauses)
+    assert store.entry("day#2026-11-23#city", "c1") is not None
+    # GIVEN a store that always loses, THEN the batch fails (the stream retries it)
+    with pytest.raises(RetryableConflict):
+        BoardService(Contended(losses=10**6), lambda: NAMES, lambda _: None).apply([day])

@@ -18,6 +18,7 @@ always counts exactly the stored scores.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -146,18 +147,25 @@ class DynamoDbBoards:
 
     @staticmethod
     def _batch_get_raw(nodes: list[str]) -> dict[str, dict[str, Any]]:
-        """The counters are named at run time, which a model cannot declare: read raw."""
+        """The counters are named at run time, which a model cannot declare: read raw
+        (chalicelib.adapters.dynamodb_reads answers models, which keep declared attributes
+        only). Keys left unprocessed are asked again with backoff."""
         client = aws_clients.client("dynamodb")
         table = BoardCount.Meta.table_name
         found: dict[str, dict[str, Any]] = {}
-        pending = [{"node": {"S": n}} for n in dict.fromkeys(nodes)]
-        while pending:
-            batch, pending = pending[:_BATCH_GET], pending[_BATCH_GET:]
-            response = client.batch_get_item(RequestItems={table: {"Keys": batch}})
-            for item in response.get("Responses", {}).get(table, []):
-                found[item["node"]["S"]] = item
-            unprocessed = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            pending = list(unprocessed) + pending
+        keys = [{"node": {"S": n}} for n in dict.fromkeys(nodes)]
+        for start in range(0, len(keys), _BATCH_GET):
+            pending = keys[start : start + _BATCH_GET]
+            for attempt in range(8):
+                response = client.batch_get_item(RequestItems={table: {"Keys": pending}})
+                for item in response.get("Responses", {}).get(table, []):
+                    found[item["node"]["S"]] = item
+                pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+                if not pending:
+                    break
+                time.sleep(0.01 * 2**attempt)
+            else:
+                raise RetryableConflict("DynamoDB left board nodes unprocessed; try again")
         return found
 
     # -- bulk loading (bench and tests: a large board without replaying a stream) ------

@@ -9,7 +9,16 @@ from typing import Any
 from chalice import Chalice
 
 from chalicelib import queues, streams
-from chalicelib.api import admin, auth, device_events, http, me, observability, stream_events
+from chalicelib.api import (
+    admin,
+    auth,
+    device_events,
+    http,
+    leaderboards,
+    me,
+    observability,
+    stream_events,
+)
 
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
@@ -17,6 +26,7 @@ http.install(app)
 app.register_blueprint(auth.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(leaderboards.bp)
 
 
 @app.on_sqs_message(queue=queues.DEPOSITS.name, batch_size=queues.DEPOSITS.batch_size)
@@ -36,6 +46,15 @@ def handle_rule_errors(event: Any) -> dict[str, Any]:
 )
 def handle_ledger_changes(event: Any) -> dict[str, Any]:
     return stream_events.count_ledger_changes(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.STEP_BOARDS.stream_arn(),
+    batch_size=streams.STEP_BOARDS.batch_size,
+    starting_position=streams.STEP_BOARDS.starting_position,
+)
+def handle_step_boards(event: Any) -> dict[str, Any]:
+    return leaderboards.apply_step_days(event)
 
 
 # What import built lives as long as the container: the cyclic collector need not walk it

@@ -35,4 +35,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
+    # Walking: step leaderboards.
+    "handle_step_boards": (m.BoardEntry, m.BoardCount),
 }
+TABLES_BY_FUNCTION["api_handler"] += (m.BoardEntry, m.BoardCount)

@@ -58,6 +58,7 @@ LEDGER_CHALLENGES = StreamSource(handler="handle_ledger_challenges", table="ledg
 
 ALL_STREAMS: tuple[StreamSource, ...] = (
     LEDGER_CHANGES,
+    STEP_BOARDS,
     # Challenges
     STEP_CHALLENGES,
     LEDGER_CHALLENGES,

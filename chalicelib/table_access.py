@@ -35,6 +35,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
+    # Walking: step leaderboards.
+    "handle_step_boards": (m.BoardEntry, m.BoardCount),
     # Challenges (the api_handler's challenge tables are added below)
     "handle_step_challenges": (
         m.ChallengeEntry,
@@ -53,4 +55,5 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.PhoneLink,
     ),
 }
+TABLES_BY_FUNCTION["api_handler"] += (m.BoardEntry, m.BoardCount)
 TABLES_BY_FUNCTION["api_handler"] += (m.Challenge, m.ChallengeEntry, m.ProcessedEvent)

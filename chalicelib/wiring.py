@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
     from chalicelib.domain.ledger import LedgerEntry
+    from chalicelib.domain.steps import StepDay
+    from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
     from chalicelib.services.operations import OperationsService
@@ -142,6 +144,31 @@ def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
     return entry_from_image(image)
 
 
+# -- Walking: step leaderboards -----------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def boards() -> BoardService:
+    import time
+
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.boards import BoardService
+
+    return BoardService(
+        DynamoDbBoards(),
+        lambda: {code: d.name for code, d in districts().items()},
+        time.sleep,
+    )
+
+
+def step_day_from_image(image: dict[str, Any]) -> StepDay:
+    """A step day from its stream record's image (DynamoDB's attribute-value format)."""
+    from chalicelib.adapters.dynamodb_steps import step_day_from_image as from_image
+
+    return from_image(image)
+
+
 def clear() -> None:
     """Forget everything this container built (settings, clients, services), as a fresh
     container would: for tests, benchmarks and the local stack, which switch environments."""
@@ -163,6 +190,7 @@ def clear() -> None:
         operations,
         challenges,
         steps,
+        boards,
     ):
         cached.cache_clear()
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")

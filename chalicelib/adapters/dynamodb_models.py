@@ -21,7 +21,12 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -259,6 +264,50 @@ class StepDay(CityModel):
     expires = TTLAttribute()
 
 
+# -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) --------------------
+
+
+class BoardScoreIndex(GlobalSecondaryIndex["BoardEntry"]):
+    """A board's entries by score: the top N is one descending query of one board."""
+
+    class Meta:
+        index_name = "by-score"
+        projection = IncludeProjection(["display_name"])
+
+    board = UnicodeAttribute(hash_key=True)
+    score = NumberAttribute(range_key=True)
+
+
+class BoardEntry(CityModel):
+    """One citizen on one step board (`day#2026-11-25#city`): the day counts it covers, and
+    `score`, their sum. Kept from the step table's stream; expires with its period."""
+
+    class Meta(_Meta):
+        table_name = _TableName("board-entries")
+
+    board = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute(range_key=True)
+    score = NumberAttribute()
+    days = MapAttribute[str, object](default=dict)
+    display_name = UnicodeAttribute()
+    name_key = UnicodeAttribute()
+    version = VersionAttribute()
+    expires = TTLAttribute()
+    by_score = BoardScoreIndex()
+
+
+class BoardCount(CityModel):
+    """A node of a board's count tree (`<board>#t`, `#m<n>`, `#l<n>`) or a period's district
+    totals (`<period>#districts`): counters are top-level number attributes (`n<bucket>`,
+    `d:<district>`), named at run time, so only the key and TTL are declared."""
+
+    class Meta(_Meta):
+        table_name = _TableName("board-counts")
+
+    node = UnicodeAttribute(hash_key=True)
+    expires = TTLAttribute()
+
+
 # Challenges (DESIGN §4 "Challenges") ------------------------------------------------------
 
 
@@ -354,6 +403,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RateWindow,
     CityTotal,
     StepDay,
+    BoardEntry,
+    BoardCount,
     # Challenges
     Challenge,
     ChallengeEntry,

@@ -84,6 +84,9 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/stats", as_user="ops", admin=True)
+        # Walking: step leaderboards.
+        api.call("GET", "/v1/leaderboards/steps", as_user="a")
+        api.call("GET", "/v1/leaderboards/districts")
         # Challenges: create, list, join (reads the step days stored), detail, the draw.
         made = api.call(
             "POST", "/v1/admin/challenges", as_user="ops", admin=True, body=challenge

@@ -22,6 +22,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.QuarantinedMessage,
         m.CityTotal,
         m.StepDay,
+        m.BoardEntry,
+        m.BoardCount,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -38,4 +40,3 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     # Walking: step leaderboards.
     "handle_step_boards": (m.BoardEntry, m.BoardCount),
 }
-TABLES_BY_FUNCTION["api_handler"] += (m.BoardEntry, m.BoardCount)

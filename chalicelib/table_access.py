@@ -22,6 +22,12 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.QuarantinedMessage,
         m.CityTotal,
         m.StepDay,
+        m.BoardEntry,
+        m.BoardCount,
+        # Challenges (a prize posted on joining or at the draw writes its guard).
+        m.Challenge,
+        m.ChallengeEntry,
+        m.ProcessedEvent,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -37,7 +43,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
     # Walking: step leaderboards.
     "handle_step_boards": (m.BoardEntry, m.BoardCount),
-    # Challenges (the api_handler's challenge tables are added below)
+    # Challenges.
     "handle_step_challenges": (
         m.ChallengeEntry,
         m.Challenge,
@@ -55,5 +61,3 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.PhoneLink,
     ),
 }
-TABLES_BY_FUNCTION["api_handler"] += (m.BoardEntry, m.BoardCount)
-TABLES_BY_FUNCTION["api_handler"] += (m.Challenge, m.ChallengeEntry, m.ProcessedEvent)

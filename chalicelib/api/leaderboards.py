@@ -90,19 +90,11 @@ def get_district_board() -> dict[str, Any]:
     }
 
 
-# An image of the step table's keys alone says nothing about steps. AWS never sends one; moto
-# (5.2.5) does, when UpdateItem creates an item: an INSERT of the keys, then the full image.
-_KEYS_ONLY = frozenset({"citizen_id", "day"})
-
-
 def step_day_of(record: DynamoDBRecord) -> StepDay | None:
-    """A step day as written (insert or raise), or None: a TTL removal changes no board,
-    and neither does an image of the keys alone."""
+    """A step day as written (insert or raise), or None: a TTL removal changes no board."""
     if record.event_name is None or record.event_name.name == "REMOVE":
         return None
     image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
-    if image and set(image) <= _KEYS_ONLY:
-        return None
     return wiring.step_day_from_image(image)
 
 

@@ -143,20 +143,12 @@ def get_draw(challenge_id: str) -> dict[str, Any]:
 # Stream handlers ------------------------------------------------------------------------
 
 
-def step_day_of(record: DynamoDBRecord) -> StepDay | None:
-    """A step day as stored now; a TTL removal changes no challenge."""
-    if record.event_name is None or record.event_name.name not in ("INSERT", "MODIFY"):
-        return None
-    from chalicelib.adapters.dynamodb_steps import step_day_from_image
-
-    image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
-    return step_day_from_image(image)
-
-
 def step_challenges(event: Any) -> dict[str, Any]:
     """Step days move challenge progress: each record read alone (a bad one is reported
     alone), then the batch's days merged per citizen and written once per entry. A failed
     write fails the batch, whose retry the per-day maximum makes harmless."""
+    from chalicelib.api.stream_events import step_day_of
+
     days: list[StepDay] = []
 
     def collect(record: DynamoDBRecord) -> None:

@@ -14,6 +14,7 @@ from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.batches import process_batch
 from chalicelib.api.http import api_view, principal, query_int, query_str
+from chalicelib.api.stream_events import step_day_of
 from chalicelib.domain import boards
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.errors import BadRequest
@@ -88,14 +89,6 @@ def get_district_board() -> dict[str, Any]:
             for d in wiring.boards().districts(kind, day)
         ],
     }
-
-
-def step_day_of(record: DynamoDBRecord) -> StepDay | None:
-    """A step day as written (insert or raise), or None: a TTL removal changes no board."""
-    if record.event_name is None or record.event_name.name == "REMOVE":
-        return None
-    image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
-    return wiring.step_day_from_image(image)
 
 
 def apply_step_days(event: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     )
 
     from chalicelib.domain.ledger import LedgerEntry
+    from chalicelib.domain.steps import StepDay
 
 
 def ledger_entry_of(record: DynamoDBRecord) -> LedgerEntry | None:
@@ -29,6 +30,15 @@ def ledger_entry_of(record: DynamoDBRecord) -> LedgerEntry | None:
         return None
     image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
     return wiring.ledger_entry_from_image(image)
+
+
+def step_day_of(record: DynamoDBRecord) -> StepDay | None:
+    """A step day as stored now (first sync or a raise), or None: a TTL removal changes
+    neither a board nor a challenge."""
+    if record.event_name is None or record.event_name.name == "REMOVE":
+        return None
+    image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
+    return wiring.step_day_from_image(image)
 
 
 def count_ledger_changes(event: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
-from chalicelib.api.batches import process_batch
 from chalicelib.api.http import api_view, parse_body, principal, require_admin
 from chalicelib.domain.clock import iso, seoul_day, utc_now
 
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     )
 
     from chalicelib.domain import challenges as c
-    from chalicelib.domain.steps import StepDay
     from chalicelib.services.challenges import ItemsCredited, Standing
 
 bp = Blueprint(__name__)
@@ -147,16 +145,9 @@ def step_challenges(event: Any) -> dict[str, Any]:
     """Step days move challenge progress: each record read alone (a bad one is reported
     alone), then the batch's days merged per citizen and written once per entry. A failed
     write fails the batch, whose retry the per-day maximum makes harmless."""
-    from chalicelib.api.stream_events import step_day_of
+    from chalicelib.api.stream_events import gather, step_day_of
 
-    days: list[StepDay] = []
-
-    def collect(record: DynamoDBRecord) -> None:
-        day = step_day_of(record)
-        if day is not None:
-            days.append(day)
-
-    response = process_batch(event, collect, "dynamodb")
+    response, days = gather(event, step_day_of)
     if days:
         wiring.count("ChallengeEntriesMoved", wiring.challenges().apply_steps(days))
     return response
@@ -165,18 +156,14 @@ def step_challenges(event: Any) -> dict[str, Any]:
 def ledger_challenges(event: Any) -> dict[str, Any]:
     """Recycling ledger entries count in recycle_items challenges, once each (a guard per
     entry and challenge in the same transaction as the count)."""
-    from chalicelib.api.stream_events import ledger_entry_of
+    from chalicelib.api.stream_events import gather, ledger_entry_of
     from chalicelib.services.challenges import items_credited
 
-    credited: list[ItemsCredited] = []
-
-    def collect(record: DynamoDBRecord) -> None:
+    def read(record: DynamoDBRecord) -> ItemsCredited | None:
         entry = ledger_entry_of(record)
-        found = items_credited(entry) if entry is not None else None
-        if found is not None:
-            credited.append(found)
+        return items_credited(entry) if entry is not None else None
 
-    response = process_batch(event, collect, "dynamodb")
+    response, credited = gather(event, read)
     if credited:
         wiring.count("ChallengeEntriesMoved", wiring.challenges().apply_items(credited))
     return response

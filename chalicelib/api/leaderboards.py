@@ -12,9 +12,8 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
-from chalicelib.api.batches import process_batch
 from chalicelib.api.http import api_view, principal, query_int, query_str
-from chalicelib.api.stream_events import step_day_of
+from chalicelib.api.stream_events import gather, step_day_of
 from chalicelib.domain import boards
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.errors import BadRequest
@@ -95,16 +94,14 @@ def apply_step_days(event: Any) -> dict[str, Any]:
     """Each record is read alone (one that cannot be read is reported alone); the batch's
     step days are then applied together, a few transactions for the whole batch. If that
     fails, the whole batch is retried, which the MAX merge makes harmless."""
-    days: list[StepDay] = []
 
-    def collect(record: DynamoDBRecord) -> None:
+    def read(record: DynamoDBRecord) -> StepDay | None:
         day = step_day_of(record)
-        if day is not None:
-            if day.steps < 0:
-                raise ValueError("a step day with negative steps")
-            days.append(day)
+        if day is not None and day.steps < 0:
+            raise ValueError("a step day with negative steps")
+        return day
 
-    response = process_batch(event, collect, "dynamodb")
+    response, days = gather(event, read)
     if days:
         changed = wiring.boards().apply(days)
         wiring.count("BoardEntriesChanged", changed)

@@ -6,10 +6,19 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from chalicelib import queues, streams
-from chalicelib.api import admin, auth, device_events, http, me, observability, stream_events
+from chalicelib.api import (
+    admin,
+    auth,
+    device_events,
+    fleet,
+    http,
+    me,
+    observability,
+    stream_events,
+)
 
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
@@ -36,6 +45,20 @@ def handle_rule_errors(event: Any) -> dict[str, Any]:
 )
 def handle_ledger_changes(event: Any) -> dict[str, Any]:
     return stream_events.count_ledger_changes(event)
+
+
+# ---- shelters and robots (chalicelib/api/fleet.py)
+app.register_blueprint(fleet.bp)
+
+
+@app.on_sqs_message(queue=queues.DEVICE_REPORTS.name, batch_size=queues.DEVICE_REPORTS.batch_size)
+def handle_device_reports(event: Any) -> dict[str, Any]:
+    return fleet.process_reports(event)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def device_health(event: Any) -> dict[str, Any]:
+    return fleet.check_device_health()
 
 
 # What import built lives as long as the container: the cyclic collector need not walk it

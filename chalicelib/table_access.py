@@ -22,6 +22,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.QuarantinedMessage,
         m.CityTotal,
         m.StepDay,
+        m.DeviceState,  # shelters and robots
+        m.AirHour,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -32,7 +34,11 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.LedgerEntry,
         m.Device,
         m.QuarantinedMessage,
+        m.DeviceState,  # deposits taken while a robot was not accepting
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
+    # shelters and robots
+    "handle_device_reports": (m.DeviceState, m.AirHour, m.Device, m.QuarantinedMessage),
+    "device_health": (m.DeviceState,),
 }

@@ -43,6 +43,9 @@ def deposit_record_handler(record: SQSRecord) -> None:
     wiring.count(f"Deposits{status.capitalize()}")
     if ack and ack.status == "credited":
         wiring.count("PointsCredited", ack.points or 0)
+        from chalicelib.api.fleet import deposit_taken  # counted if the robot was not accepting
+
+        deposit_taken(envelope.device_id)
     if outcome.quarantined:
         wiring.count("MessagesQuarantined")
     wiring.logger.info(

@@ -42,3 +42,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     "handle_device_reports": (m.DeviceState, m.AirHour, m.Device, m.QuarantinedMessage),
     "device_health": (m.DeviceState,),
 }
+
+# Shelters and robots: the functions that set a shelter's shadow (the purifier's desired
+# mode): granted iot:UpdateThingShadow, no other function is.
+SHADOW_WRITERS: tuple[str, ...] = ("handle_device_reports", "device_health")

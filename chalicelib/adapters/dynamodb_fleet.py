@@ -203,7 +203,15 @@ def state_from_item(item: dict[str, Any]) -> State:
         presence_order=item.get("presence_order"),
         quarantined=int(item.get("quarantined", 0)),
         deposits_not_accepting=int(item.get("deposits_not_accepting", 0)),
+        outbox=tuple(
+            _pending(item["device_id"], key, json.loads(text))
+            for key, text in (item.get("outbox") or {}).items()
+        ),
     )
+
+
+def _pending(device_id: str, key: str, document: dict[str, Any]) -> PendingNotice:
+    return PendingNotice(device_id, key, document, _parse_t(document["written_at"]))
 
 
 # ---------------------------------------------------------------- the store
@@ -255,20 +263,6 @@ class DynamoDbFleet:
         """Every device of a type in the city (or a district), sorted by district and id:
         one Query per MB of states (500 shelters are about 300 KB: one request)."""
         return [state_from_item(i) for i in self._raw_items(device_type, district)]
-
-    def pending(self, device_type: str) -> list[PendingNotice]:
-        """Outbox entries still waiting, across the type's devices (read by the health job
-        from the same Query it makes anyway)."""
-        found = []
-        for item in self._raw_items(device_type, None):
-            for key, text in (item.get("outbox") or {}).items():
-                document = json.loads(text)
-                found.append(
-                    PendingNotice(
-                        item["device_id"], key, document, _parse_t(document["written_at"])
-                    )
-                )
-        return found
 
     # -- the state row
 
@@ -447,13 +441,8 @@ class DynamoDbFleet:
             expr.set("air_calm_since", after.calm_since)
         for name, value in sets.items():
             expr.set(name, value)
-        for notice, message in notices:
-            document = {
-                "message": message,
-                "purifier": notice.purifier,
-                "written_at": _t(now),
-            }
-            expr.set(("outbox", notice.alert_id), json.dumps(document, ensure_ascii=False))
+        for key, document in outbox_entries(notices, now):
+            expr.set(("outbox", key), json.dumps(document, ensure_ascii=False))
         return self._update(expr, device_id)
 
     def delivered(self, device_id: str, keys: list[str]) -> None:
@@ -547,6 +536,24 @@ class DynamoDbFleet:
             if "LastEvaluatedKey" not in page:
                 return hours
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def outbox_entries(
+    notices: tuple[tuple[Notice, dict[str, Any]], ...], now: datetime
+) -> list[tuple[str, dict[str, Any]]]:
+    """One outbox entry per action (the alert; the purifier's desired mode), so each is
+    retried on its own: a shadow that cannot be updated never sends the alert twice."""
+    entries: list[tuple[str, dict[str, Any]]] = []
+    for notice, message in notices:
+        entries.append((notice.alert_id, {"message": message, "written_at": _t(now)}))
+        if notice.purifier is not None:
+            entries.append(
+                (
+                    f"{notice.alert_id}#purifier",
+                    {"purifier": notice.purifier, "written_at": _t(now)},
+                )
+            )
+    return entries
 
 
 def hour_key(moment: datetime) -> str:

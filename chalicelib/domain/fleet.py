@@ -376,6 +376,8 @@ class DeviceState:
     presence_order: int | None = None
     quarantined: int = 0
     deposits_not_accepting: int = 0
+    outbox: tuple[PendingNotice, ...] = ()
+    """Notices recorded with a transition and not yet delivered (normally for a second)."""
 
     def status(self, now: datetime) -> Literal["online", "offline"]:
         """Online only while the device is heard: a device silent for 5 minutes is offline

@@ -52,7 +52,6 @@ MAX_TRANSITION_ATTEMPTS = 3
 class FleetStore(Protocol):
     def device(self, device_id: str) -> DeviceState | None: ...
     def devices(self, device_type: str, district: str | None = None) -> list[DeviceState]: ...
-    def pending(self, device_type: str) -> list[PendingNotice]: ...
     def create_state(self, device_id: str, device_type: DeviceType) -> DeviceState | None: ...
     def apply_reading(self, device_id: str, reading: Reading, now: datetime) -> DeviceState: ...
     def apply_status(
@@ -327,17 +326,25 @@ class FleetService:
         )
 
     def _deliver(self, device_id: str, notices: Iterable[tuple[Notice, dict[str, Any]]]) -> None:
-        """Publish what a transition recorded, then take it out of the outbox."""
-        keys = []
-        for notice, message in notices:
-            self._send(device_id, message, notice.purifier)
-            keys.append(notice.alert_id)
-        self._store.delivered(device_id, keys)
+        """Publish what a transition recorded, then take what was done out of the outbox
+        (what failed stays there for the health job, and the failure is raised)."""
+        done: list[str] = []
+        try:
+            for notice, message in notices:
+                self._alerts.publish(message)
+                done.append(notice.alert_id)
+                if notice.purifier is not None:
+                    self._shadows.desire_purifier(device_id, notice.purifier)
+                    done.append(f"{notice.alert_id}#purifier")
+        finally:
+            self._store.delivered(device_id, done)
 
-    def _send(self, device_id: str, message: dict[str, Any], purifier: str | None) -> None:
-        if purifier is not None:
-            self._shadows.desire_purifier(device_id, purifier)
-        self._alerts.publish(message)
+    def _redeliver(self, pending: PendingNotice) -> None:
+        if pending.document.get("message") is not None:
+            self._alerts.publish(pending.document["message"])
+        if pending.document.get("purifier") is not None:
+            self._shadows.desire_purifier(pending.device_id, pending.document["purifier"])
+        self._store.delivered(pending.device_id, [pending.key])
 
     # ------------------------------------------------------------ robots' deposits
 
@@ -366,14 +373,10 @@ class FleetService:
                     continue
                 if self._mark_offline(state, now):
                     marked.append(state.device_id)
-            for pending in self._store.pending(device_type):
-                if now - pending.written_at < OUTBOX_GRACE:
-                    continue
-                self._send(
-                    pending.device_id, pending.document["message"], pending.document.get("purifier")
-                )
-                self._store.delivered(pending.device_id, [pending.key])
-                redelivered += 1
+                for pending in state.outbox:
+                    if now - pending.written_at >= OUTBOX_GRACE:
+                        self._redeliver(pending)
+                        redelivered += 1
         if self._gauge is not None:
             self._gauge("OfflineDevices", offline)
         return HealthReport(checked, offline, marked, redelivered)

@@ -83,6 +83,8 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/stats", as_user="ops", admin=True)
+        api.call("GET", "/v1/shelters")  # shelters and robots
+        api.call("GET", "/v1/shelters/shelter-001/air?hours=3")
     # Exactly: nothing undeclared is touched, and nothing declared goes unused.
     assert tables == _declared("api_handler")
 

@@ -362,23 +362,29 @@ class FleetService:
         checked = offline = 0
         marked: list[str] = []
         redelivered = 0
+        failures: list[Exception] = []
         for device_type in ("shelter", "robot"):
             for state in self._store.devices(device_type):
                 checked += 1
+                for pending in state.outbox:
+                    if now - pending.written_at < OUTBOX_GRACE:
+                        continue
+                    try:
+                        self._redeliver(pending)
+                    except Exception as e:  # one device's failure must not stop the job
+                        failures.append(e)
+                    else:
+                        redelivered += 1
                 if state.status(now) == "offline":
                     offline += 1
                 if state.last_seen is None or "offline" in state.alerts:
                     continue
-                if now - state.last_seen < rules.SILENT_AFTER:
-                    continue
-                if self._mark_offline(state, now):
+                if now - state.last_seen >= rules.SILENT_AFTER and self._mark_offline(state, now):
                     marked.append(state.device_id)
-                for pending in state.outbox:
-                    if now - pending.written_at >= OUTBOX_GRACE:
-                        self._redeliver(pending)
-                        redelivered += 1
         if self._gauge is not None:
             self._gauge("OfflineDevices", offline)
+        if failures:  # the rest was done; the function's error alarm tells operators
+            raise failures[0]
         return HealthReport(checked, offline, marked, redelivered)
 
     def _mark_offline(self, state: DeviceState, now: datetime) -> bool:

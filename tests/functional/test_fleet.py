@@ -373,3 +373,37 @@ def test_the_health_job_puts_the_offline_devices_gauge(
     gauge = next(m for m in lines if "OfflineDevices" in m)
     assert gauge["OfflineDevices"] == [4.0]  # the fleet never reported
     assert gauge["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stage"]]
+
+
+def test_a_crash_after_the_transition_leaves_the_alert_for_the_health_job(
+    api: Api, fleet: Any
+) -> None:
+    """The transition is recorded before publishing; if publishing fails (a crash), the
+    notice waits in the device's outbox and the health job sends it: once, not lost."""
+    from chalicelib import wiring
+
+    service = wiring.fleet()
+    real = service._alerts
+
+    class Down:
+        def publish(self, message: dict[str, Any]) -> None:
+            raise ConnectionError("SNS unreachable")
+
+    clock = fleet["clock"]
+    service._alerts = Down()
+    result = invoke(
+        report(SHELTER, "shelter_telemetry", telemetry(clock.now, pm10=200)),
+        report("shelter-002", "shelter_telemetry", telemetry(clock.now)),
+    )
+    assert len(result["batchItemFailures"]) == 1  # retried by SQS...
+    service._alerts = real
+    invoke(report(SHELTER, "shelter_telemetry", telemetry(clock.now, pm10=200)))
+    assert alerts(fleet) == []  # ...but the retry is stale: the transition is recorded
+    clock.advance(seconds=30)
+    assert device_health()["redelivered"] == 0  # the writer may still be at it
+    clock.advance(seconds=31)
+    assert device_health()["redelivered"] == 2  # the alert, and the purifier's mode
+    assert [(a["kind"], a["event"]) for a in alerts(fleet)] == [("air", "opened")]
+    assert desired_purifier(SHELTER) == "high"
+    assert device_health()["redelivered"] == 0
+    assert alerts(fleet) == []

@@ -124,6 +124,8 @@ def steps() -> StepService:
 
 @lru_cache(maxsize=1)
 def fleet() -> FleetService:
+    from datetime import timedelta
+
     from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
     from chalicelib.adapters.emf_gauges import put_gauge
     from chalicelib.adapters.iot_shadows import IotShadows
@@ -137,7 +139,13 @@ def fleet() -> FleetService:
         put_gauge(name, value, settings.stage)
 
     return FleetService(
-        DynamoDbFleet(settings.city), SnsAlerts(), IotShadows(), quarantine(), utc_now, gauge
+        DynamoDbFleet(settings.city),
+        SnsAlerts(),
+        IotShadows(),
+        quarantine(),
+        utc_now,
+        gauge,
+        timedelta(seconds=config.device_silent_seconds()),
     )
 
 

@@ -131,7 +131,7 @@ def shelter_view(state: DeviceState, now: datetime) -> dict[str, Any]:
         "name": state.name,
         "district": state.district,
         "location": _location(state),
-        "status": state.status(now),
+        "status": state.status(now, wiring.fleet().silent_after),
         "air": {
             "pm10": state.pm10,
             "pm25": state.pm25,
@@ -157,7 +157,7 @@ def robot_view(state: DeviceState, now: datetime) -> dict[str, Any]:
         "name": state.name,
         "district": state.district,
         "location": _location(state),
-        "status": state.status(now),
+        "status": state.status(now, wiring.fleet().silent_after),
         "accepting": state.accepting,
         "bins": {"can": bins.pop("can", None), "pet": bins.pop("pet", None), **bins},
         "fault": state.fault,
@@ -258,7 +258,7 @@ def get_devices() -> dict[str, Any]:
                     "type": state.device_type,
                     "name": state.name,
                     "district": state.district,
-                    "status": state.status(now),
+                    "status": state.status(now, wiring.fleet().silent_after),
                     "last_seen": _when(state.last_seen),
                     "open_alerts": [
                         {"kind": a.kind, "since": iso(a.since), "detail": a.detail}

@@ -379,12 +379,11 @@ class DeviceState:
     outbox: tuple[PendingNotice, ...] = ()
     """Notices recorded with a transition and not yet delivered (normally for a second)."""
 
-    def status(self, now: datetime) -> Literal["online", "offline"]:
+    def status(
+        self, now: datetime, silent_after: timedelta = SILENT_AFTER
+    ) -> Literal["online", "offline"]:
         """Online only while the device is heard: a device silent for 5 minutes is offline
         even before the health job has marked it."""
         if not self.online or self.last_seen is None:
             return "offline"
-        return "online" if now - self.last_seen < SILENT_AFTER else "offline"
-
-    def silent(self, now: datetime) -> bool:
-        return self.online and (self.last_seen is None or now - self.last_seen >= SILENT_AFTER)
+        return "online" if now - self.last_seen < silent_after else "offline"

@@ -117,7 +117,9 @@ class FleetService:
         quarantine: Quarantine,
         clock: Clock,
         gauge: Any = None,
+        silent_after: timedelta = rules.SILENT_AFTER,
     ) -> None:
+        self.silent_after = silent_after
         self._store = store
         self._alerts = alerts
         self._shadows = shadows
@@ -375,11 +377,12 @@ class FleetService:
                         failures.append(e)
                     else:
                         redelivered += 1
-                if state.status(now) == "offline":
+                if state.status(now, self.silent_after) == "offline":
                     offline += 1
                 if state.last_seen is None or "offline" in state.alerts:
                     continue
-                if now - state.last_seen >= rules.SILENT_AFTER and self._mark_offline(state, now):
+                silent = now - state.last_seen >= self.silent_after
+                if silent and self._mark_offline(state, now):
                     marked.append(state.device_id)
         if self._gauge is not None:
             self._gauge("OfflineDevices", offline)

@@ -407,3 +407,24 @@ def test_a_crash_after_the_transition_leaves_the_alert_for_the_health_job(
     assert desired_purifier(SHELTER) == "high"
     assert device_health()["redelivered"] == 0
     assert alerts(fleet) == []
+
+
+def test_deposits_from_a_robot_that_is_not_accepting_are_credited_and_counted(
+    api: Api, fleet: Any
+) -> None:
+    from tests.functional.conftest import deposit, invoke_deposits, rule_message
+
+    body = {"display_name": "a", "district": "naeoe-dong", "phone": "010-3131-4141"}
+    assert api.call("PUT", "/v1/me", as_user="citizen-a", body=body).status == 200
+
+    def deposit_at_robot(event_id: str) -> None:
+        message = rule_message(ROBOT, deposit(event_id, phone="010-3131-4141", can=2))
+        assert invoke_deposits([sqs_record(message, event_id)]) == {"batchItemFailures": []}
+
+    deposit_at_robot("evt-fleet-0001")  # accepting: not counted
+    invoke(report(ROBOT, "robot_status", status(fleet["clock"].now, 0.95, 0.2)))
+    deposit_at_robot("evt-fleet-0002")  # the robot took the cans though its bin was full
+    assert api.call("GET", "/v1/me", as_user="citizen-a").body["balance"] == 60
+    devices = api.call("GET", "/v1/admin/devices", as_user="ops", admin=True).body["devices"]
+    mine = next(d for d in devices if d["device_id"] == ROBOT)
+    assert (mine["accepting"], mine["deposits_while_not_accepting"]) == (False, 1)

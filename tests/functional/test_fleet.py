@@ -428,3 +428,43 @@ def test_deposits_from_a_robot_that_is_not_accepting_are_credited_and_counted(
     devices = api.call("GET", "/v1/admin/devices", as_user="ops", admin=True).body["devices"]
     mine = next(d for d in devices if d["device_id"] == ROBOT)
     assert (mine["accepting"], mine["deposits_while_not_accepting"]) == (False, 1)
+
+
+def test_admin_devices_needs_the_admin_group(api: Api, fleet: Any) -> None:
+    assert api.call("GET", "/v1/admin/devices").status == 401
+    response = api.call("GET", "/v1/admin/devices", as_user="citizen")
+    assert (response.status, response.body["error"]["code"]) == (403, "admin_required")
+
+
+def test_replayed_and_reordered_telemetry_ends_at_the_newest_reading(api: Api, fleet: Any) -> None:
+    """Any order of delivery, with repeats, leaves the newest reading in the state and each
+    minute's reading counted once in its hour."""
+    import boto3 as b3
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    clock = fleet["clock"]
+    base = clock.now.replace(second=0) - timedelta(minutes=10)
+    readings = [(base + timedelta(minutes=i), float(10 + i)) for i in range(6)]
+    table = b3.client("dynamodb", region_name=REGION)
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(readings), min_size=1, max_size=10))
+    def deliver(order: list[tuple[datetime, float]]) -> None:
+        from chalicelib.adapters.dynamodb_models import AirHour, DeviceState
+        from infra.local.provision import seed_device_states
+
+        table.delete_item(TableName=DeviceState.Meta.table_name, Key={"device_id": {"S": SHELTER}})
+        for hour in {at.strftime("%Y-%m-%dT%H") for at, _ in readings}:
+            table.delete_item(
+                TableName=AirHour.Meta.table_name,
+                Key={"device_id": {"S": SHELTER}, "hour": {"S": hour}},
+            )
+        seed_device_states({"devices": [{"device_id": SHELTER, "type": "shelter"}]})
+        invoke(*(report(SHELTER, "shelter_telemetry", telemetry(at, pm10=v)) for at, v in order))
+        newest = max(order)
+        assert shelter(api)["air"]["pm10"] == newest[1]
+        hours = api.call("GET", f"/v1/shelters/{SHELTER}/air?hours=2").body["air"]
+        assert sum(h["samples"] for h in hours) == len(set(order))
+
+    deliver()

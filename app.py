@@ -12,9 +12,11 @@ from chalicelib import queues, streams
 from chalicelib.api import (
     admin,
     auth,
+    challenges,
     device_events,
     fleet,
     http,
+    leaderboards,
     me,
     observability,
     stream_events,
@@ -26,6 +28,7 @@ http.install(app)
 app.register_blueprint(auth.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(leaderboards.bp)
 
 
 @app.on_sqs_message(queue=queues.DEPOSITS.name, batch_size=queues.DEPOSITS.batch_size)
@@ -45,6 +48,37 @@ def handle_rule_errors(event: Any) -> dict[str, Any]:
 )
 def handle_ledger_changes(event: Any) -> dict[str, Any]:
     return stream_events.count_ledger_changes(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.STEP_BOARDS.stream_arn(),
+    batch_size=streams.STEP_BOARDS.batch_size,
+    starting_position=streams.STEP_BOARDS.starting_position,
+)
+def handle_step_boards(event: Any) -> dict[str, Any]:
+    return leaderboards.apply_step_days(event)
+
+
+# Challenges ------------------------------------------------------------------------------
+app.register_blueprint(challenges.bp)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.STEP_CHALLENGES.stream_arn(),
+    batch_size=streams.STEP_CHALLENGES.batch_size,
+    starting_position=streams.STEP_CHALLENGES.starting_position,
+)
+def handle_step_challenges(event: Any) -> dict[str, Any]:
+    return challenges.step_challenges(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.LEDGER_CHALLENGES.stream_arn(),
+    batch_size=streams.LEDGER_CHALLENGES.batch_size,
+    starting_position=streams.LEDGER_CHALLENGES.starting_position,
+)
+def handle_ledger_challenges(event: Any) -> dict[str, Any]:
+    return challenges.ledger_challenges(event)
 
 
 # ---- shelters and robots (chalicelib/api/fleet.py)

@@ -22,6 +22,12 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.QuarantinedMessage,
         m.CityTotal,
         m.StepDay,
+        m.BoardEntry,
+        m.BoardCount,
+        # Challenges (a prize posted on joining or at the draw writes its guard).
+        m.Challenge,
+        m.ChallengeEntry,
+        m.ProcessedEvent,
         m.DeviceState,  # shelters and robots
         m.AirHour,
     ),
@@ -38,6 +44,25 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
+    # Walking: step leaderboards.
+    "handle_step_boards": (m.BoardEntry, m.BoardCount),
+    # Challenges.
+    "handle_step_challenges": (
+        m.ChallengeEntry,
+        m.Challenge,
+        m.ProcessedEvent,
+        m.LedgerEntry,
+        m.Citizen,
+        m.PhoneLink,
+    ),
+    "handle_ledger_challenges": (
+        m.ChallengeEntry,
+        m.Challenge,
+        m.ProcessedEvent,
+        m.LedgerEntry,
+        m.Citizen,
+        m.PhoneLink,
+    ),
     # shelters and robots
     "handle_device_reports": (m.DeviceState, m.AirHour, m.Device, m.QuarantinedMessage),
     "device_health": (m.DeviceState,),

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
     from chalicelib.domain.ledger import LedgerEntry
+    from chalicelib.domain.steps import StepDay
+    from chalicelib.services.boards import BoardService
+    from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.operations import OperationsService
@@ -114,6 +117,19 @@ def operations() -> OperationsService:
 
 
 @lru_cache(maxsize=1)
+def challenges() -> ChallengeService:
+    from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.challenges import ChallengeService
+
+    return ChallengeService(
+        DynamoDbChallenges(), DynamoDbCitizens(), ledger(), utc_now, set(districts())
+    )
+
+
+@lru_cache(maxsize=1)
 def steps() -> StepService:
     from chalicelib.adapters.dynamodb_steps import DynamoDbSteps
     from chalicelib.domain.clock import utc_now
@@ -156,6 +172,31 @@ def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
     return entry_from_image(image)
 
 
+# -- Walking: step leaderboards -----------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def boards() -> BoardService:
+    import time
+
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.boards import BoardService
+
+    return BoardService(
+        DynamoDbBoards(),
+        lambda: {code: d.name for code, d in districts().items()},
+        time.sleep,
+    )
+
+
+def step_day_from_image(image: dict[str, Any]) -> StepDay:
+    """A step day from its stream record's image (DynamoDB's attribute-value format)."""
+    from chalicelib.adapters.dynamodb_steps import step_day_from_image as from_image
+
+    return from_image(image)
+
+
 def clear() -> None:
     """Forget everything this container built (settings, clients, services), as a fresh
     container would: for tests, benchmarks and the local stack, which switch environments."""
@@ -175,7 +216,9 @@ def clear() -> None:
         recycling,
         citizens,
         operations,
+        challenges,
         steps,
+        boards,
         fleet,
     ):
         cached.cache_clear()

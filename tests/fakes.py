@@ -27,7 +27,7 @@ from chalicelib.domain.ledger import (
     PostedResult,
     Posting,
 )
-from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
+from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage, QuarantinePage
 from chalicelib.domain.recycling import CodeRecord, DepositAck, FirstLook
 from chalicelib.domain.steps import Walker
 from chalicelib.domain.totals import Counted, Totals, summed
@@ -299,8 +299,13 @@ class MemoryQuarantine:
             )
         )
 
-    def newest(self, source: str, limit: int) -> list[QuarantinedMessage]:
-        return [m for m in reversed(self.messages) if m.source == source][:limit]
+    def newest(self, source: str, limit: int, cursor: str | None = None) -> QuarantinePage:
+        """Cursors are the position in the source's newest-first list."""
+        found = [m for m in reversed(self.messages) if m.source == source]
+        start = int(cursor) if cursor else 0
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return QuarantinePage(page, str(start + limit) if more else None)
 
 
 class RecordingAcks:
@@ -367,6 +372,178 @@ class MemorySteps:
 
     def between(self, citizen_id: str, first: date, last: date) -> dict[date, int]:
         return {d: n for (c, d), n in self.days.items() if c == citizen_id and first <= d <= last}
+
+
+# -- Walking: step leaderboards ------------------------------------------------------------
+
+
+class MemoryBoards:
+    """BoardStore in memory: entries with versions, and count-tree counters moved with them
+    in one step (as the adapter's transaction does). `stale_once` makes the next write of
+    those keys fail as if another shard had written them first."""
+
+    def __init__(self) -> None:
+        from chalicelib.domain.boards import Entry, EntryKey
+
+        self.entries: dict[EntryKey, Entry] = {}
+        self.counters: dict[str, dict[Any, int]] = {}
+        self.stale_once: set[EntryKey] = set()
+        self.writes = 0
+
+    def read_entries(self, keys: list[Any], consistent: bool) -> dict[Any, Any]:
+        return {k: self.entries[k] for k in keys if k in self.entries}
+
+    def write(self, chunk: list[Any]) -> None:
+        from chalicelib.domain import boards
+
+        def version_now(key: Any) -> int | None:
+            stored = self.entries.get(key)
+            return None if stored is None else stored.version
+
+        stale = {c.new.key for c in chunk if c.new.key in self.stale_once}
+        stale |= {c.new.key for c in chunk if version_now(c.new.key) != c.new.version}
+        if stale:
+            self.stale_once -= stale
+            raise boards.StaleEntries(stale)
+        self.writes += 1
+        for change in chunk:
+            version = (change.new.version or 0) + 1
+            self.entries[change.new.key] = dataclasses.replace(change.new, version=version)
+        for node, deltas in boards.tree_deltas(chunk).items():
+            counters = self.counters.setdefault(node, {})
+            for counter, delta in deltas.items():
+                counters[counter] = counters.get(counter, 0) + delta
+        for row, gains in boards.district_deltas(chunk).items():
+            counters = self.counters.setdefault(row, {})
+            for code, gain in gains.items():
+                counters[code] = counters.get(code, 0) + gain
+
+    def entry(self, board: str, citizen_id: str) -> Any:
+        from chalicelib.domain.boards import EntryKey
+
+        return self.entries.get(EntryKey(board, citizen_id))
+
+    def top(self, board: str, limit: int) -> list[tuple[str, int]]:
+        on_board = [e for e in self.entries.values() if e.board == board]
+        on_board.sort(key=lambda e: (-e.score, e.citizen_id))
+        return [(e.display_name, e.score) for e in on_board[:limit]]
+
+    def nodes(self, nodes: list[str]) -> dict[str, dict[int, int]]:
+        return {n: dict(self.counters.get(n, {})) for n in nodes}
+
+    def district_totals(self, period: str) -> dict[str, int]:
+        from chalicelib.domain import boards
+
+        return dict(self.counters.get(boards.district_totals_row(period), {}))
+
+
+# Challenges ---------------------------------------------------------------------------------
+
+
+class MemoryChallenges:
+    """Challenges and entries with the DynamoDB adapter's conditions (entry version, the
+    finisher counter and last finish key, ledger guards, the draw once); both pass the same
+    contract tests (tests/functional/test_challenges.py)."""
+
+    def __init__(self) -> None:
+        from chalicelib.domain import challenges as c
+
+        self._c = c
+        self.lock = threading.RLock()
+        self.challenges: dict[str, Any] = {}
+        self.seeds: dict[str, str | None] = {}
+        self.entries: dict[tuple[str, str], Any] = {}
+        self.finish_keys: dict[tuple[str, str], str] = {}
+        self.guards: set[str] = set()
+        self.steps: dict[tuple[str, str], int] = {}
+        self.before_save: Callable[[], None] | None = None
+        """A hook run once before the next save_progress (to interleave a race)."""
+
+    def create(self, challenge: Any, seed: str | None) -> None:
+        with self.lock:
+            self.challenges[challenge.challenge_id] = challenge
+            self.seeds[challenge.challenge_id] = seed
+
+    def get(self, challenge_id: str) -> Any:
+        return self.challenges.get(challenge_id)
+
+    def seed(self, challenge_id: str) -> str | None:
+        return self.seeds.get(challenge_id)
+
+    def get_many(self, challenge_ids: set[str]) -> dict[str, Any]:
+        return {i: self.challenges[i] for i in challenge_ids if i in self.challenges}
+
+    def ending_since(self, day: date) -> list[Any]:
+        found = [ch for ch in self.challenges.values() if ch.ends_on >= day]
+        return sorted(found, key=lambda ch: (ch.ends_on, ch.challenge_id))
+
+    def record_draw(self, challenge_id: str, draw: Any) -> None:
+        with self.lock:
+            current = self.challenges[challenge_id]
+            if current.draw is not None:
+                raise self._c.AlreadyDrawn(current)
+            self.challenges[challenge_id] = dataclasses.replace(current, draw=draw)
+
+    def finisher_ids(self, challenge_id: str) -> list[str]:
+        keyed = [(k, cid) for (cid, chl), k in self.finish_keys.items() if chl == challenge_id]
+        return [cid for _, cid in sorted(keyed)]
+
+    def entry(self, citizen_id: str, challenge_id: str) -> Any:
+        return self.entries.get((citizen_id, challenge_id))
+
+    def entries_of(self, citizen_id: str) -> list[Any]:
+        return [e for (cid, _), e in sorted(self.entries.items()) if cid == citizen_id]
+
+    def join(self, entry: Any, ends_on: date) -> None:
+        with self.lock:
+            key = (entry.citizen_id, entry.challenge_id)
+            if key in self.entries:
+                raise self._c.AlreadyJoined(self.entries[key])
+            self.entries[key] = entry
+
+    def save_progress(
+        self, before: Any, after: Any, guards: set[str], finish: Any, now: datetime
+    ) -> None:
+        if self.before_save is not None:
+            hook, self.before_save = self.before_save, None
+            hook()
+        with self.lock:
+            key = (after.citizen_id, after.challenge_id)
+            seen = guards & self.guards
+            if seen:
+                raise self._c.GuardsSeen(seen)
+            current = self.entries.get(key)
+            if current is None or current.version != before.version:
+                raise self._c.EntryMoved(after.challenge_id)
+            if finish is not None:
+                if current.finished:
+                    raise self._c.EntryMoved(after.challenge_id)
+                challenge = self.challenges[after.challenge_id]
+                if (
+                    challenge.finishers != finish.previous_count
+                    or challenge.last_finish_key != finish.previous_key
+                    or (finish.previous_key is not None and finish.key <= finish.previous_key)
+                ):
+                    raise self._c.FinishOutOfOrder(after.challenge_id)
+                self.challenges[after.challenge_id] = dataclasses.replace(
+                    challenge, finishers=challenge.finishers + 1, last_finish_key=finish.key
+                )
+                self.finish_keys[key] = finish.key
+            self.guards |= guards
+            # The flag is not the progress write's to change (the adapter leaves it alone).
+            self.entries[key] = dataclasses.replace(after, prize_awarded=current.prize_awarded)
+
+    def mark_awarded(self, citizen_id: str, challenge_id: str) -> None:
+        with self.lock:
+            key = (citizen_id, challenge_id)
+            self.entries[key] = dataclasses.replace(self.entries[key], prize_awarded=True)
+
+    def step_days(self, citizen_id: str, first: date, last: date) -> dict[str, int]:
+        return {
+            d: n
+            for (cid, d), n in self.steps.items()
+            if cid == citizen_id and first.isoformat() <= d <= last.isoformat()
+        }
 
 
 # ---------------------------------------------------------------- shelters and robots

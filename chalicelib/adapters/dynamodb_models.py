@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -19,7 +21,12 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -257,6 +264,133 @@ class StepDay(CityModel):
     expires = TTLAttribute()
 
 
+# -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) --------------------
+
+
+class BoardScoreIndex(GlobalSecondaryIndex["BoardEntry"]):
+    """A board's entries by score: the top N is one descending query of one board."""
+
+    class Meta:
+        index_name = "by-score"
+        projection = IncludeProjection(["display_name"])
+
+    board = UnicodeAttribute(hash_key=True)
+    score = NumberAttribute(range_key=True)
+
+
+class BoardEntry(CityModel):
+    """One citizen on one step board (`day#2026-11-25#city`): the day counts it covers, and
+    `score`, their sum. Kept from the step table's stream; expires with its period."""
+
+    class Meta(_Meta):
+        table_name = _TableName("board-entries")
+
+    board = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute(range_key=True)
+    score = NumberAttribute()
+    days = MapAttribute[str, object](default=dict)
+    display_name = UnicodeAttribute()
+    name_key = UnicodeAttribute()
+    version = VersionAttribute()
+    expires = TTLAttribute()
+    by_score = BoardScoreIndex()
+
+
+class BoardCount(CityModel):
+    """A node of a board's count tree (`<board>#t`, `#m<n>`, `#l<n>`) or a period's district
+    totals (`<period>#districts`): counters are top-level number attributes (`n<bucket>`,
+    `d:<district>`), named at run time, so only the key and TTL are declared."""
+
+    class Meta(_Meta):
+        table_name = _TableName("board-counts")
+
+    node = UnicodeAttribute(hash_key=True)
+    expires = TTLAttribute()
+
+
+# Challenges (DESIGN §4 "Challenges") ------------------------------------------------------
+
+
+class ChallengesByEndIndex(GlobalSecondaryIndex["Challenge"]):
+    """Every challenge of the city under one partition, sorted by end day: the listing of
+    open and recent ones is one Query (a city runs dozens, not millions)."""
+
+    class Meta:
+        index_name = "by-end"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    ends_on = UnicodeAttribute(range_key=True)
+
+
+class Challenge(CityModel):
+    """A challenge, its finisher counter and last finish key (ranks follow finish order),
+    and for lotteries the secret seed (served only once drawn) and the draw once made."""
+
+    class Meta(_Meta):
+        table_name = _TableName("challenges")
+
+    challenge_id = UnicodeAttribute(hash_key=True)
+    listing = UnicodeAttribute(default="all")
+    by_end = ChallengesByEndIndex()
+    title = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    starts_on = UnicodeAttribute()
+    ends_on = UnicodeAttribute()
+    target = NumberAttribute()
+    daily_cap = NumberAttribute(null=True)
+    daily_goal = NumberAttribute(null=True)
+    district = UnicodeAttribute(null=True)
+    prize_type = UnicodeAttribute()
+    prize_points = NumberAttribute()
+    prize_winners = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    seed = UnicodeAttribute(null=True)
+    commitment = UnicodeAttribute(null=True)
+    finishers = NumberAttribute(default=0)
+    last_finish_key = UnicodeAttribute(null=True)
+    drawn_at = UTCDateTimeAttribute(null=True)
+    draw_finishers = ListAttribute[str](null=True)
+    finisher_digest = UnicodeAttribute(null=True)
+    draw_winners = ListAttribute[str](null=True)
+    expires = TTLAttribute()
+
+
+class FinishersIndex(GlobalSecondaryIndex["ChallengeEntry"]):
+    """Sparse: only finished entries carry a finish key. A challenge's finishers in finish
+    order, one Query (the lottery draw reads them)."""
+
+    class Meta:
+        index_name = "finishers"
+        projection = KeysOnlyProjection()
+
+    challenge_id = UnicodeAttribute(hash_key=True)
+    finish_key = UnicodeAttribute(range_key=True)
+
+
+class ChallengeEntry(CityModel):
+    """A citizen's entry in a challenge: a citizen's joined challenges are one Query, one
+    entry one GetItem. Written under `version` (read, merge, write on condition)."""
+
+    class Meta(_Meta):
+        table_name = _TableName("challenge-entries")
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    challenge_id = UnicodeAttribute(range_key=True)
+    joined_at = UTCDateTimeAttribute()
+    district = UnicodeAttribute()
+    days = UnicodeAttribute(default="{}")
+    """Steps per day of the window, JSON `{"2026-11-25": 10342}` (rewritten whole)."""
+    items = NumberAttribute(default=0)
+    finished_at = UTCDateTimeAttribute(null=True)
+    finish_rank = NumberAttribute(null=True)
+    finish_key = UnicodeAttribute(null=True)
+    finishers = FinishersIndex()
+    prize_awarded = BooleanAttribute(default=False)
+    version = NumberAttribute(default=0)
+    expires = TTLAttribute()
+
+
 # ---------------------------------------------------------------- fleet: shelters and robots
 # (chalicelib.adapters.dynamodb_fleet reads and writes these with expressions; the models
 # are the tables' one source: keys, index, TTL.)
@@ -311,6 +445,12 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RateWindow,
     CityTotal,
     StepDay,
+    BoardEntry,
+    BoardCount,
+    # Challenges
+    Challenge,
+    ChallengeEntry,
+    # Shelters and robots
     DeviceState,
     AirHour,
 )

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from chalicelib.config import Settings
+from chalicelib.domain import json_limits
 from chalicelib.domain import recycling as rules
 from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.ledger import (
@@ -103,16 +104,15 @@ class RecyclingService:
             return self.refuse_message("payload_too_large", device_id, f"{len(raw)} bytes", None)
         text = raw.decode("utf-8", errors="replace")
         try:
-            document = json.loads(text)
-        except (ValueError, RecursionError) as e:
-            return self.refuse_message("malformed_json", device_id, _first_line(e), text)
+            document = json_limits.loads(text, max_bytes=rules.MAX_PAYLOAD_BYTES)
+        except json_limits.JsonRejected as e:
+            return self.refuse_message("malformed_json", device_id, str(e), text)
         event_id = _event_id_of(document)
         try:
             deposit = rules.Deposit.model_validate(document)
-        except (ValidationError, RecursionError) as e:
-            details = _errors(e) if isinstance(e, ValidationError) else "nested too deeply"
+        except ValidationError as e:
             return self.refuse_message(
-                "invalid_payload", device_id, details, _redacted(document), event_id
+                "invalid_payload", device_id, _errors(e), _redacted(document), event_id
             )
         try:
             return self._send(device_id, self.credit_deposit(device_id, deposit))
@@ -305,17 +305,9 @@ def _errors(error: ValidationError) -> str:
     )
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).splitlines()[0][:500] if str(error) else type(error).__name__
-
-
 def _redacted(document: Any) -> str:
     if isinstance(document, dict) and isinstance(document.get("citizen"), dict):
         citizen = document["citizen"]
         if "phone" in citizen:
             document = {**document, "citizen": {**citizen, "phone": "<phone>"}}
-    try:
-        text = json.dumps(document, ensure_ascii=False)
-    except (ValueError, RecursionError):
-        text = "<not representable>"
-    return rules.redact_phones(text)
+    return rules.redact_phones(json.dumps(document, ensure_ascii=False))

@@ -360,6 +360,21 @@ def test_admins_see_dead_letter_depth(api: Api) -> None:
             "stream_failures",
             "gimhae-dev-handle-ledger-changes-stream-failures",
         ): 0,
+        (
+            "handle_step_boards",
+            "stream_failures",
+            "gimhae-dev-handle-step-boards-stream-failures",
+        ): 0,
+        (
+            "handle_step_challenges",
+            "stream_failures",
+            "gimhae-dev-handle-step-challenges-stream-failures",
+        ): 0,
+        (
+            "handle_ledger_challenges",
+            "stream_failures",
+            "gimhae-dev-handle-ledger-challenges-stream-failures",
+        ): 0,
     }
     assert api.call("GET", "/v1/admin/dead-letters", as_user="citizen").status == 403
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from chalicelib import queues, streams
 from chalicelib.api import (
@@ -14,6 +14,7 @@ from chalicelib.api import (
     auth,
     challenges,
     device_events,
+    fleet,
     http,
     leaderboards,
     me,
@@ -78,6 +79,20 @@ def handle_step_challenges(event: Any) -> dict[str, Any]:
 )
 def handle_ledger_challenges(event: Any) -> dict[str, Any]:
     return challenges.ledger_challenges(event)
+
+
+# ---- shelters and robots (chalicelib/api/fleet.py)
+app.register_blueprint(fleet.bp)
+
+
+@app.on_sqs_message(queue=queues.DEVICE_REPORTS.name, batch_size=queues.DEVICE_REPORTS.batch_size)
+def handle_device_reports(event: Any) -> dict[str, Any]:
+    return fleet.process_reports(event)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def device_health(event: Any) -> dict[str, Any]:
+    return fleet.check_device_health()
 
 
 # What import built lives as long as the container: the cyclic collector need not walk it

@@ -141,3 +141,11 @@ def alerts_topic_name(prefix: str | None = None) -> str:
 
 def exports_bucket_name(prefix: str | None = None) -> str:
     return resource_name("exports", prefix)
+
+
+# Shelters and robots: how long a device may be silent before it is offline (DESIGN §5).
+DEVICE_SILENT_SECONDS = "DEVICE_SILENT_SECONDS"
+
+
+def device_silent_seconds() -> int:
+    return _int(DEVICE_SILENT_SECONDS, 300)

@@ -38,8 +38,11 @@ class QueueSpec:
 # Visibility timeout: six times the functions' 30 s timeout, as AWS advises for Lambda.
 DEPOSITS = QueueSpec("deposits", visibility_timeout_s=180, max_receive_count=5)
 DEVICE_ERRORS = QueueSpec("device-errors", visibility_timeout_s=180, max_receive_count=5)
+# Shelters' and robots' reports (telemetry, status, last wills, shadows, lifecycle events):
+# one queue for the fleet's rules, batches of up to 10 (each message is its own small work).
+DEVICE_REPORTS = QueueSpec("device-reports", visibility_timeout_s=180, max_receive_count=5)
 
-ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS)
+ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS, DEVICE_REPORTS)
 
 
 def by_logical(logical: str) -> QueueSpec:

@@ -28,6 +28,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Challenge,
         m.ChallengeEntry,
         m.ProcessedEvent,
+        m.DeviceState,  # shelters and robots
+        m.AirHour,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -38,6 +40,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.LedgerEntry,
         m.Device,
         m.QuarantinedMessage,
+        m.DeviceState,  # is the robot accepting (read); deposits taken while it was not
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
@@ -60,4 +63,11 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Citizen,
         m.PhoneLink,
     ),
+    # shelters and robots
+    "handle_device_reports": (m.DeviceState, m.AirHour, m.Device, m.QuarantinedMessage),
+    "device_health": (m.DeviceState,),
 }
+
+# Shelters and robots: the functions that set a shelter's shadow (the purifier's desired
+# mode): granted iot:UpdateThingShadow, no other function is.
+SHADOW_WRITERS: tuple[str, ...] = ("handle_device_reports", "device_health")

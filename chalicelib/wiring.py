@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
+    from chalicelib.services.fleet import FleetService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.steps import StepService
@@ -137,6 +138,33 @@ def steps() -> StepService:
     return StepService(DynamoDbSteps(), config.settings(), utc_now)
 
 
+@lru_cache(maxsize=1)
+def fleet() -> FleetService:
+    from datetime import timedelta
+
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+    from chalicelib.adapters.emf_gauges import put_gauge
+    from chalicelib.adapters.iot_shadows import IotShadows
+    from chalicelib.adapters.sns_alerts import SnsAlerts
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.fleet import FleetService
+
+    settings = config.settings()
+
+    def gauge(name: str, value: float) -> None:
+        put_gauge(name, value, settings.stage)
+
+    return FleetService(
+        DynamoDbFleet(settings.city),
+        SnsAlerts(),
+        IotShadows(),
+        quarantine(),
+        utc_now,
+        gauge,
+        timedelta(seconds=config.device_silent_seconds()),
+    )
+
+
 def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
     """A ledger entry from its stream record's image (DynamoDB's attribute-value format)."""
     from chalicelib.adapters.dynamodb_ledger import entry_from_image
@@ -191,6 +219,7 @@ def clear() -> None:
         challenges,
         steps,
         boards,
+        fleet,
     ):
         cached.cache_clear()
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")

@@ -21,6 +21,7 @@ from chalicelib.adapters.dynamodb_models import (
     CitizenDay,
     DepositCode,
     Device,
+    DeviceState,
     LedgerEntry,
     PhoneLink,
     ProcessedEvent,
@@ -66,10 +67,11 @@ class DynamoDbLedger:
         code: str | None = None,
         phone_hash: str | None = None,
     ) -> FirstLook:
-        """The device, the guard, and the code or phone link, in one BatchGetItem (consistent
-        but for the device registry, which changes only when the fleet does)."""
+        """The device (registry and state), the guard, and the code or phone link, in one
+        BatchGetItem (consistent but for the device's rows, which a deposit only reads)."""
         wanted: list[tuple[type[Model], str, str | None]] = [
             (Device, device_id, None),
+            (DeviceState, device_id, None),
             (ProcessedEvent, guard_key, None),
         ]
         if code is not None:
@@ -78,6 +80,7 @@ class DynamoDbLedger:
             wanted.append((PhoneLink, phone_hash, None))
         found = _batch_get(wanted)
         device = found.get(Device)
+        state = found.get(DeviceState)
         guard = found.get(ProcessedEvent)
         record = found.get(DepositCode)
         link = found.get(PhoneLink)
@@ -112,6 +115,7 @@ class DynamoDbLedger:
             ),
             phone_citizen_id=link.citizen_id if isinstance(link, PhoneLink) else None,
             account=snapshot,
+            robot_accepting=not (isinstance(state, DeviceState) and state.accepting is False),
         )
 
     def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]:
@@ -310,7 +314,7 @@ def _result(item: ProcessedEvent) -> PostedResult:
     return PostedResult("rejected", 0, None, item.reason)
 
 
-_EVENTUALLY_CONSISTENT: frozenset[type[Model]] = frozenset({Device})
+_EVENTUALLY_CONSISTENT: frozenset[type[Model]] = frozenset({Device, DeviceState})
 
 
 def _batch_get(wanted: list[tuple[type[Model], str, str | None]]) -> dict[type[Model], Model]:

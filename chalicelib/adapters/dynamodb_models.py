@@ -391,6 +391,51 @@ class ChallengeEntry(CityModel):
     expires = TTLAttribute()
 
 
+# ---------------------------------------------------------------- fleet: shelters and robots
+# (chalicelib.adapters.dynamodb_fleet reads and writes these with expressions; the models
+# are the tables' one source: keys, index, TTL.)
+
+
+class FleetGroupIndex(GlobalSecondaryIndex["DeviceState"]):
+    """Every device of a kind in a city (`gimhae#shelter`), sorted by district then id: the
+    city's list is one Query, a district's a Query on the `<district>#` prefix."""
+
+    class Meta:
+        index_name = "by-group"
+        projection = AllProjection()
+
+    fleet_group = UnicodeAttribute(hash_key=True)
+    place = UnicodeAttribute(range_key=True)
+
+
+class DeviceState(CityModel):
+    """A device's latest state (air, chargers, bins, presence, open alerts and the alert
+    outbox), one item per device. Written only by messages newer than what it holds."""
+
+    class Meta(_Meta):
+        table_name = _TableName("device-states")
+
+    device_id = UnicodeAttribute(hash_key=True)
+    fleet_group = UnicodeAttribute()
+    place = UnicodeAttribute()
+    by_group = FleetGroupIndex()
+    # The rest is written by update expressions (chalicelib.adapters.dynamodb_fleet); named
+    # here what other adapters read: a deposit's first look reads whether a robot accepts.
+    accepting = BooleanAttribute(null=True)
+
+
+class AirHour(CityModel):
+    """A shelter's air for one UTC hour: a slot per minute (the readings) and the sums
+    the hourly means come from, so an air history is a Query of at most 168 small items."""
+
+    class Meta(_Meta):
+        table_name = _TableName("air-hours")
+
+    device_id = UnicodeAttribute(hash_key=True)
+    hour = UnicodeAttribute(range_key=True)
+    expires = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -408,4 +453,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     # Challenges
     Challenge,
     ChallengeEntry,
+    # Shelters and robots
+    DeviceState,
+    AirHour,
 )

@@ -46,6 +46,10 @@ def deposit_record_handler(record: SQSRecord) -> None:
     wiring.count(f"Deposits{status.capitalize()}")
     if ack and ack.status == "credited":
         wiring.count("PointsCredited", ack.points or 0)
+    if outcome.taken_while_full:
+        from chalicelib.api.fleet import deposit_taken
+
+        deposit_taken(envelope.device_id)
     if outcome.quarantined:
         wiring.count("MessagesQuarantined")
     wiring.logger.info(

@@ -163,6 +163,9 @@ class FirstLook:
     phone_citizen_id: str | None
     account: Account | None = None
     """The citizen's account as the code or phone link last saw it (a snapshot)."""
+    robot_accepting: bool = True
+    """False when the robot's last status said a bin was full: it took the items anyway,
+    the citizen is credited, and operators count such deposits."""
 
 
 @dataclass(frozen=True)

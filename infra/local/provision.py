@@ -109,7 +109,19 @@ def create_notifications(sns: Any, s3: Any) -> dict[str, str]:
 
 
 def register_devices(fleet: dict[str, Any]) -> int:
-    return DynamoDbDevices.register(fleet["devices"], datetime.now(UTC))
+    count = DynamoDbDevices.register(fleet["devices"], datetime.now(UTC))
+    seed_device_states(fleet)
+    return count
+
+
+def seed_device_states(fleet: dict[str, Any]) -> None:
+    """Shelters and robots: a state row per registered device (offline until it reports),
+    so the public lists show the whole fleet; a row kept from an earlier run stays."""
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+
+    store = DynamoDbFleet(str(fleet.get("city", "gimhae")))
+    for device in fleet["devices"]:
+        store.create_state(device["device_id"], device["type"])
 
 
 def create_iot(iot: Any, fleet: dict[str, Any], certificates: dict[str, str], city: str) -> None:

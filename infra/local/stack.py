@@ -209,7 +209,13 @@ class LocalStack:
         from infra.local import provision
 
         session = boto3.session.Session(region_name=REGION)
-        self.sqs = session.client("sqs")
+        # One SQS client for every poller of every queue (sqs_workers per queue): a pool
+        # smaller than that discards connections ("Connection pool is full").
+        from botocore.config import Config as ClientConfig
+
+        self.sqs = session.client(
+            "sqs", config=ClientConfig(max_pool_connections=max(10, 8 * o.sqs_workers))
+        )
         self.iot = session.client("iot")
         self.iot_data = session.client("iot-data")
         provision.create_tables()

@@ -95,6 +95,8 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("POST", f"/v1/challenges/{made['challenge_id']}/entries", as_user="a")
         api.call("GET", f"/v1/challenges/{made['challenge_id']}", as_user="a")
         api.call("GET", f"/v1/challenges/{made['challenge_id']}/draw")
+        api.call("GET", "/v1/shelters")  # shelters and robots
+        api.call("GET", "/v1/shelters/shelter-001/air?hours=3")
     # Exactly: nothing undeclared is touched, and nothing declared goes unused.
     assert tables == _declared("api_handler")
 

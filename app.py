@@ -29,6 +29,10 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(leaderboards.bp)
+app.register_blueprint(challenges.bp)
+app.register_blueprint(fleet.bp)
+
+# Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).
 
 
 @app.on_sqs_message(queue=queues.DEPOSITS.name, batch_size=queues.DEPOSITS.batch_size)
@@ -39,6 +43,14 @@ def handle_deposits(event: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=queues.DEVICE_ERRORS.name, batch_size=queues.DEVICE_ERRORS.batch_size)
 def handle_rule_errors(event: Any) -> dict[str, Any]:
     return device_events.process(event, device_events.rule_error_record_handler)
+
+
+@app.on_sqs_message(queue=queues.DEVICE_REPORTS.name, batch_size=queues.DEVICE_REPORTS.batch_size)
+def handle_device_reports(event: Any) -> dict[str, Any]:
+    return fleet.process_reports(event)
+
+
+# DynamoDB streams: each handler's table, retries and failure queue in chalicelib/streams.py.
 
 
 @app.on_dynamodb_record(
@@ -59,10 +71,6 @@ def handle_step_boards(event: Any) -> dict[str, Any]:
     return leaderboards.apply_step_days(event)
 
 
-# Challenges ------------------------------------------------------------------------------
-app.register_blueprint(challenges.bp)
-
-
 @app.on_dynamodb_record(
     stream_arn=streams.STEP_CHALLENGES.stream_arn(),
     batch_size=streams.STEP_CHALLENGES.batch_size,
@@ -81,13 +89,7 @@ def handle_ledger_challenges(event: Any) -> dict[str, Any]:
     return challenges.ledger_challenges(event)
 
 
-# ---- shelters and robots (chalicelib/api/fleet.py)
-app.register_blueprint(fleet.bp)
-
-
-@app.on_sqs_message(queue=queues.DEVICE_REPORTS.name, batch_size=queues.DEVICE_REPORTS.batch_size)
-def handle_device_reports(event: Any) -> dict[str, Any]:
-    return fleet.process_reports(event)
+# Schedules.
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

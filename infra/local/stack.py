@@ -407,16 +407,19 @@ def spawn(
     aws_port: int | None = None,
     mqtt_port: int | None = None,
     extra: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
     **popen: Any,
 ) -> Any:
     """Start `python -m infra.local up` as a child process (tests and benchmarks).
 
-    The child gets this environment minus AWS settings: the stack sets its own.
+    The child gets this environment minus AWS settings (the stack sets its own), plus
+    `environment` (settings for the stack's handlers, e.g. a shorter silence threshold).
     """
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(environment or {})
     command = [
         sys.executable, "-m", "infra.local", "up",
         "--state-dir", str(state_dir),

@@ -8,8 +8,17 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib import queues, streams
-from chalicelib.api import admin, auth, device_events, http, me, observability, stream_events
+from chalicelib import config, queues, streams
+from chalicelib.api import (
+    admin,
+    auth,
+    device_events,
+    http,
+    me,
+    observability,
+    payouts,
+    stream_events,
+)
 
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
@@ -36,6 +45,30 @@ def handle_rule_errors(event: Any) -> dict[str, Any]:
 )
 def handle_ledger_changes(event: Any) -> dict[str, Any]:
     return stream_events.count_ledger_changes(event)
+
+
+# Payouts and ledger audits (issue 10): routes, chunk queues, monthly run, daily audit.
+app.register_blueprint(payouts.bp)
+
+
+@app.on_sqs_message(queue=queues.PAYOUT_CHUNKS.name, batch_size=queues.PAYOUT_CHUNKS.batch_size)
+def handle_payout_chunks(event: Any) -> dict[str, Any]:
+    return payouts.process_payout_chunks(event)
+
+
+@app.on_sqs_message(queue=queues.AUDIT_CHUNKS.name, batch_size=queues.AUDIT_CHUNKS.batch_size)
+def handle_audit_chunks(event: Any) -> dict[str, Any]:
+    return payouts.process_audit_chunks(event)
+
+
+@app.schedule(config.PAYOUT_SCHEDULE_UTC, name="monthly_payout_run")
+def monthly_payout_run(event: Any) -> dict[str, Any]:
+    return payouts.scheduled_payout_run(event)
+
+
+@app.schedule(config.AUDIT_SCHEDULE_UTC, name="daily_ledger_audit")
+def daily_ledger_audit(event: Any) -> dict[str, Any]:
+    return payouts.scheduled_audit(event)
 
 
 # What import built lives as long as the container: the cyclic collector need not walk it

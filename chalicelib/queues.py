@@ -39,7 +39,16 @@ class QueueSpec:
 DEPOSITS = QueueSpec("deposits", visibility_timeout_s=180, max_receive_count=5)
 DEVICE_ERRORS = QueueSpec("device-errors", visibility_timeout_s=180, max_receive_count=5)
 
-ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS)
+# Payout runs and ledger audits fan out one page of citizens per message (issue 10): one
+# chunk per invocation, as a page of ~100 postings is most of a 30 s function.
+PAYOUT_CHUNKS = QueueSpec(
+    "payout-chunks", visibility_timeout_s=180, max_receive_count=5, batch_size=1
+)
+AUDIT_CHUNKS = QueueSpec(
+    "audit-chunks", visibility_timeout_s=180, max_receive_count=5, batch_size=1
+)
+
+ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS, PAYOUT_CHUNKS, AUDIT_CHUNKS)
 
 
 def by_logical(logical: str) -> QueueSpec:

@@ -36,3 +36,30 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     "handle_rule_errors": (m.QuarantinedMessage,),
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
 }
+
+# Payouts and ledger audits (issue 10).
+TABLES_BY_FUNCTION["api_handler"] += (
+    m.PayoutAccount,
+    m.PayoutRun,
+    m.PayoutItem,
+    m.PayoutRunAction,
+    m.LedgerAudit,
+    m.ProcessedEvent,
+)
+TABLES_BY_FUNCTION.update(
+    {
+        "handle_payout_chunks": (
+            m.PayoutRun,
+            m.JobChunk,
+            m.Citizen,
+            m.PayoutAccount,
+            m.PayoutItem,
+            m.ProcessedEvent,
+            m.LedgerEntry,
+            m.PhoneLink,
+        ),
+        "handle_audit_chunks": (m.LedgerAudit, m.JobChunk, m.Citizen, m.LedgerEntry, m.PayoutRun),
+        "monthly_payout_run": (m.PayoutRun, m.PayoutRunAction),
+        "daily_ledger_audit": (m.LedgerAudit,),
+    }
+)

@@ -37,6 +37,9 @@ from chalicelib.domain.ledger import (
     EffectRefused,
     ItemsCounted,
     LedgerPage,
+    PayoutRecorded,
+    PayoutRunCounted,
+    PayoutSettled,
     PostedResult,
     Posting,
 )
@@ -270,6 +273,10 @@ def _effect_write(effect: Effect, posting: Posting) -> tuple[Model, list[Action]
             [DepositCode.used_by.set(posting.guard_key)],
             DepositCode.used_by.does_not_exist() & (DepositCode.citizen_id == effect.citizen_id),
         )
+    if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted):
+        from chalicelib.adapters.dynamodb_payouts import payout_effect_write
+
+        return payout_effect_write(effect, posting)
     raise TypeError(f"no write for effect {effect!r}")
 
 

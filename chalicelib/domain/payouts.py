@@ -149,6 +149,8 @@ def judge_account(bank: object, account_number: object, holder: object) -> Payou
 def _judge_holder(holder: object) -> str | None:
     if not isinstance(holder, str) or len(holder) > 4 * HOLDER_MAX:
         return None
+    if any(ch != " " and unicodedata.category(ch)[0] in "CZ" for ch in holder):
+        return None  # control, format and line characters: never part of a name
     name = " ".join(unicodedata.normalize("NFC", holder).split())
     if not 1 <= len(name) <= HOLDER_MAX:
         return None

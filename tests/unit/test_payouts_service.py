@@ -55,6 +55,7 @@ class CrashingLedger(MemoryLedger):
 
 class World:
     def __init__(self, page: int = 3) -> None:
+        self.now = NOW
         self.city = MemoryCity()
         self.ledger = CrashingLedger(self.city, 2000)
         self.store = MemoryPayouts(self.city)
@@ -62,7 +63,7 @@ class World:
         self.exports = MemoryExports()
         self.service = PayoutService(
             self.store, self.ledger, self.queue, FakeSecrets(), self.exports,
-            Settings(payout_threshold=2000), lambda: NOW, page=page, audit_page=page,
+            Settings(payout_threshold=2000), lambda: self.now, page=page, audit_page=page,
         )  # fmt: skip
         self.citizens = MemoryCitizens(self.city)
         self.credits = 0
@@ -92,6 +93,9 @@ class World:
             self.deliver()
 
     def audit(self) -> Any:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=1)  # audits sort by their start
         self.service.start_audit("admin")
         self.drain()
         return self.service.latest_audit()

@@ -295,12 +295,19 @@ class DynamoDbPayouts:
             raise SettlementConflict(sorted(e.names)) from e
 
     def mark_settled(self, run_id: str, now: datetime) -> bool:
+        """`ready` -> `settled` when no item is pending. A condition cannot add, so the
+        counters read are the condition: any settlement meanwhile makes this a no-op, and
+        that settlement's own call decides."""
+        run = self.run(run_id)
+        if run is None or run.status != "ready" or run.pending_items != 0:
+            return False
         return _update_if(
             PayoutRun(run_id),
             [PayoutRun.status.set("settled"), PayoutRun.settled_at.set(now)],
             (PayoutRun.status == "ready")
-            & (PayoutRun.chunks_done == PayoutRun.chunks_expected)
-            & (PayoutRun.citizens == PayoutRun.paid_items + PayoutRun.failed_items),
+            & (PayoutRun.citizens == run.citizens)
+            & (PayoutRun.paid_items == run.paid_items)
+            & (PayoutRun.failed_items == run.failed_items),
         )
 
     def record_action(

@@ -30,8 +30,8 @@ def _register(api: Api, who: str, account: dict[str, str] | None = ACCOUNT) -> N
 def _credit(who: str, points: int, key: str) -> None:
     """A credit through the one ledger posting (what a deposit or a prize writes)."""
     from chalicelib import wiring
-    from chalicelib.adapters.dynamodb_models import Citizen
     from chalicelib.adapters.dynamodb_ledger import account_of
+    from chalicelib.adapters.dynamodb_models import Citizen
     from chalicelib.domain.ledger import Posting
 
     account = account_of(Citizen.get(who, consistent_read=True))
@@ -112,7 +112,7 @@ def test_a_payout_account_is_stored_encrypted_and_shown_masked(api: Api) -> None
     secrets = KmsSecrets()
     ciphertext = raw["account_ciphertext"]["S"]
     assert secrets.decrypt(ciphertext, encryption_context("acc-1")) == "110123456789"
-    with pytest.raises(Exception, match="InvalidCiphertext|AccessDenied"):
+    with pytest.raises(Exception, match=r"InvalidCiphertext|AccessDenied"):
         secrets.decrypt(ciphertext, encryption_context("acc-2"))
 
 
@@ -171,7 +171,9 @@ def test_a_run_pays_the_eligible_with_accounts_once_and_is_refused_twice(api: Ap
     assert (run.body["citizens"], run.body["total_points"]) == (2, 5150)
     assert run.body["skipped"]["no_account"] == 1
     assert run.body["chunks"]["done"] == run.body["chunks"]["expected"]
-    balances = {w: api.call("GET", "/v1/me", as_user=w).body["balance"] for w in ("r1", "r2", "r3", "r4")}
+    balances = {
+        w: api.call("GET", "/v1/me", as_user=w).body["balance"] for w in ("r1", "r2", "r3", "r4")
+    }
     assert balances == {"r1": 0, "r2": 0, "r3": 5000, "r4": 1999}
     ledger = api.call("GET", "/v1/me/ledger", as_user="r2").body["entries"]
     assert [(e["kind"], e["points"]) for e in ledger] == [("payout", -3150), ("recycling", 3150)]
@@ -201,7 +203,8 @@ def test_the_schedule_starts_the_month_that_ended_in_seoul(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("body", "status", "code"),
-    [({"period": "2026-13"}, 422, "invalid_period"), ({"period": "2099-01"}, 422, "period_in_future"),
+    [({"period": "2026-13"}, 422, "invalid_period"),
+     ({"period": "2099-01"}, 422, "period_in_future"),
      ({"period": 202611}, 400, None), ({}, 400, None)],
 )  # fmt: skip
 def test_a_bad_period_is_refused(api: Api, body: Any, status: int, code: str | None) -> None:
@@ -310,7 +313,8 @@ def test_every_export_and_settlement_is_recorded_with_the_admin(api: Api) -> Non
     assert actions == [("start", "ops"), ("export", "admin-a"), ("export", "admin-b"),
                        ("settle", "admin-c")]  # fmt: skip
     s3 = boto3.client("s3", region_name=REGION)
-    kept = s3.get_object(Bucket="gimhae-dev-exports", Key="payout-runs/payout-2026-11/transfers.csv")
+    key = "payout-runs/payout-2026-11/transfers.csv"
+    kept = s3.get_object(Bucket="gimhae-dev-exports", Key=key)
     assert kept["Body"].read().startswith(b"\xef\xbb\xbf")
 
 

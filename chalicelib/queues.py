@@ -48,7 +48,10 @@ AUDIT_CHUNKS = QueueSpec(
     "audit-chunks", visibility_timeout_s=180, max_receive_count=5, batch_size=1
 )
 
-ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS, PAYOUT_CHUNKS, AUDIT_CHUNKS)
+JOB_QUEUES: tuple[QueueSpec, ...] = (PAYOUT_CHUNKS, AUDIT_CHUNKS)
+"""Queues the app sends to itself (the rest are fed by IoT rules)."""
+
+ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS, *JOB_QUEUES)
 
 
 def by_logical(logical: str) -> QueueSpec:

@@ -34,15 +34,41 @@ ACCOUNT = "123456789012"
 REGION = "ap-northeast-2"
 
 
+def _seed_one(backend: Any, kms: Any, key_id: str, citizen_id: str, n: int, now: datetime) -> int:
+    import base64
+
+    from chalicelib.adapters import dynamodb_models as m
+    from chalicelib.adapters.dynamodb_ledger import payout_bucket
+    from chalicelib.domain.ledger import ledger_entry_id
+    from chalicelib.domain.payouts import encryption_context
+
+    points = 2000 + n % 1000
+    citizen = m.Citizen(
+        citizen_id, display_name="bench", district="naeoe-dong", balance=points,
+        lifetime_earned=points, lifetime_paid=0, payout_bucket=payout_bucket(citizen_id),
+        created_at=now, updated_at=now, version=1,
+    )  # fmt: skip
+    entry = m.LedgerEntry(
+        citizen_id, ledger_entry_id(0, now), kind="recycling", points=points,
+        balance_after=points, created_at=now, source_key=f"seed-{citizen_id}", detail={},
+    )  # fmt: skip
+    number = f"{n:012d}"
+    blob, _ = kms.encrypt(key_id, number.encode(), encryption_context(citizen_id))
+    account = m.PayoutAccount(
+        citizen_id, bank_code="011", account_ciphertext=base64.b64encode(blob).decode(),
+        account_last4=number[-4:], holder="김 벤치", updated_at=now,
+    )  # fmt: skip
+    for item in (citizen, entry, account):
+        backend.put_item(item.Meta.table_name, item.serialize())
+    return points
+
+
 def seed(citizens: int, key_id: str, prefix: str = "bench") -> int:
     """Eligible citizens with accounts, straight into the emulator; the points they hold."""
     from moto.dynamodb.models import dynamodb_backends
     from moto.kms.models import kms_backends
 
     from chalicelib.adapters import dynamodb_models as m
-    from chalicelib.adapters.dynamodb_ledger import payout_bucket
-    from chalicelib.domain.ledger import ledger_entry_id
-    from chalicelib.domain.payouts import encryption_context
     from infra.local.moto_transactions import LOCK
 
     backend = dynamodb_backends[ACCOUNT][REGION]
@@ -50,44 +76,17 @@ def seed(citizens: int, key_id: str, prefix: str = "bench") -> int:
     now = datetime.now(UTC)
     held = 0
     tables = [m.Citizen.Meta.table_name, m.LedgerEntry.Meta.table_name]
-    shards = {t: backend.get_table(t).stream_shard for t in tables}
-    try:
-        with LOCK:
+    for start in range(0, citizens, 500):
+        with LOCK:  # in slices, streams paused only within each (their pollers go on)
+            shards = {t: backend.get_table(t).stream_shard for t in tables}
             for t in tables:
                 backend.get_table(t).stream_shard = None
-        for start in range(0, citizens, 500):
-            with LOCK:
+            try:
                 for n in range(start, min(citizens, start + 500)):
-                    citizen_id = f"{prefix}-{n:07d}"
-                    points = 2000 + n % 1000
-                    held += points
-                    entry_id = ledger_entry_id(0, now)
-                    citizen = m.Citizen(
-                        citizen_id, display_name="bench", district="naeoe-dong",
-                        balance=points, lifetime_earned=points, lifetime_paid=0,
-                        payout_bucket=payout_bucket(citizen_id), created_at=now,
-                        updated_at=now, version=1,
-                    )  # fmt: skip
-                    entry = m.LedgerEntry(
-                        citizen_id, entry_id, kind="recycling", points=points,
-                        balance_after=points, created_at=now, source_key=f"seed-{citizen_id}",
-                        detail={},
-                    )  # fmt: skip
-                    number = f"{n:012d}"
-                    blob, _ = kms.encrypt(key_id, number.encode(), encryption_context(citizen_id))
-                    import base64
-
-                    account = m.PayoutAccount(
-                        citizen_id, bank_code="011",
-                        account_ciphertext=base64.b64encode(blob).decode(),
-                        account_last4=number[-4:], holder="김 벤치", updated_at=now,
-                    )  # fmt: skip
-                    for item in (citizen, entry, account):
-                        backend.put_item(item.Meta.table_name, item.serialize())
-    finally:
-        with LOCK:
-            for t, shard in shards.items():
-                backend.get_table(t).stream_shard = shard
+                    held += _seed_one(backend, kms, key_id, f"{prefix}-{n:07d}", n, now)
+            finally:
+                for t, shard in shards.items():
+                    backend.get_table(t).stream_shard = shard
     return held
 
 
@@ -119,7 +118,7 @@ def _http(api: str, method: str, path: str, token: str, body: Any = None) -> tup
     request.add_header("content-type", "application/json")
     request.add_header("authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=600) as response:
             raw = response.read()
             ctype = response.headers.get("Content-Type", "")
             return response.status, raw if ctype.startswith("text/csv") else json.loads(raw)
@@ -198,6 +197,7 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
         t = time.monotonic()
         held = seed(citizens, os.environ["PAYOUT_KMS_KEY_ID"])
         report["seed_s"] = round(time.monotonic() - t, 1)
+        _progress(report)
         period = datetime.now(UTC).astimezone().strftime("%Y-%m")
         with counting() as calls:
             t = time.monotonic()
@@ -222,6 +222,7 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
             "per_citizen_paid": round(total / max(1, run["citizens"]), 3),
         }
         report["verified"] = verify("bench-", citizens, started["run_id"])
+        _progress(report)
         # Every chunk chain delivered again (a redelivery storm): nothing may change.
         from chalicelib import wiring
         from chalicelib.services.payouts import PAYOUT_BUCKETS, ChunkRef
@@ -237,14 +238,20 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
             time.sleep(1)
         report["redelivered_s"] = round(time.monotonic() - t, 1)
         report["verified_after_redelivery"] = verify("bench-", citizens, started["run_id"])
+        _progress(report)
         t = time.monotonic()
-        status, body = _http(api, "GET", f"/v1/admin/payout-runs/{started['run_id']}/export", admin)
-        report["export"] = {
-            "status": status,
-            "seconds": round(time.monotonic() - t, 1),
-            "rows": body.count(b"\n") - 1 if isinstance(body, bytes) else None,
-            "bytes": len(body) if isinstance(body, bytes) else None,
-        }
+        try:
+            path = f"/v1/admin/payout-runs/{started['run_id']}/export"
+            status, body = _http(api, "GET", path, admin)
+        except OSError as e:
+            report["export"] = {"error": repr(e), "seconds": round(time.monotonic() - t, 1)}
+        else:
+            report["export"] = {
+                "status": status,
+                "seconds": round(time.monotonic() - t, 1),
+                "rows": body.count(b"\n") - 1 if isinstance(body, bytes) else None,
+                "bytes": len(body) if isinstance(body, bytes) else None,
+            }
     finally:
         stack.stop()
         from moto.dynamodb.models import dynamodb_backends
@@ -252,6 +259,10 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
         dynamodb_backends[ACCOUNT][REGION].reset()
         shutil.rmtree(state, ignore_errors=True)
     return report
+
+
+def _progress(report: dict[str, Any]) -> None:
+    print(json.dumps(report, ensure_ascii=False), file=sys.stderr, flush=True)
 
 
 def _queue_depth(stack: Any) -> int:

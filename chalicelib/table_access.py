@@ -63,3 +63,9 @@ TABLES_BY_FUNCTION.update(
         "daily_ledger_audit": (m.LedgerAudit,),
     }
 )
+
+SCANS_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
+    # The ledger audit must read every citizen (and every run): a background job, in pages,
+    # the one function allowed to Scan, and only these tables.
+    "handle_audit_chunks": (m.Citizen, m.PayoutRun),
+}

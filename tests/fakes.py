@@ -681,6 +681,9 @@ class FakeSecrets:
             raise PermissionError("wrong encryption context")
         return str(plaintext)
 
+    def decrypt_many(self, items: Any) -> list[str]:
+        return [self.decrypt(c, ctx) for c, ctx in items]
+
 
 class MemoryExports:
     def __init__(self) -> None:

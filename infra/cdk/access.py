@@ -25,7 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib import topics
-from chalicelib.table_access import TABLES_BY_FUNCTION
+from chalicelib.table_access import SCANS_BY_FUNCTION, TABLES_BY_FUNCTION
 from infra.cdk.functions import API, AUTHORIZER, DYNAMODB, SQS, Function
 from infra.cdk.names import model_key
 from infra.cdk.stage import Stage
@@ -126,6 +126,15 @@ def domain_statements(
             resources=[data.exports_bucket.arn_for_objects("*")],
         ),
     ]
+    scanned = SCANS_BY_FUNCTION.get(function.handler, ())
+    if scanned:
+        statements.append(
+            iam.PolicyStatement(
+                sid="AuditScan",
+                actions=["dynamodb:Scan"],
+                resources=[data.tables[model_key(model)].table_arn for model in scanned],
+            )
+        )
     if data.job_queues:
         statements += [
             iam.PolicyStatement(

@@ -354,6 +354,8 @@ def test_admins_see_dead_letter_depth(api: Api) -> None:
     assert depth == {
         ("gimhae-dev-deposits", "dead_letter", "gimhae-dev-deposits-dlq"): 1,
         ("gimhae-dev-device-errors", "dead_letter", "gimhae-dev-device-errors-dlq"): 0,
+        ("gimhae-dev-payout-chunks", "dead_letter", "gimhae-dev-payout-chunks-dlq"): 0,
+        ("gimhae-dev-audit-chunks", "dead_letter", "gimhae-dev-audit-chunks-dlq"): 0,
         (
             "handle_ledger_changes",
             "stream_failures",

@@ -19,6 +19,7 @@ from chalicelib.domain.citizens import Citizen, DepositCodeGrant, PhoneTaken, Pr
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
+    ChunkPaid,
     CodeConsumed,
     Effect,
     EffectRefused,
@@ -61,6 +62,7 @@ class MemoryCity:
         self.eligible: set[str] = set()
         self.payout_items: dict[tuple[str, str], PayoutItem] = {}
         self.payout_runs: dict[str, RunSummary] = {}
+        self.chunks: dict[tuple[str, str], Any] = {}
 
 
 class MemoryCitizens:
@@ -209,7 +211,7 @@ class MemoryLedger:
             return result
 
     def _effect_holds(self, effect: Effect) -> bool:
-        if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted):
+        if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid):
             return _payout_effect_holds(self._city, effect)
         if isinstance(effect, ItemsCounted):
             count = self._city.days.get((effect.citizen_id, effect.day))
@@ -224,7 +226,7 @@ class MemoryLedger:
         )
 
     def _apply(self, effect: Effect, posting: Posting) -> None:
-        if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted):
+        if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid):
             _apply_payout_effect(self._city, effect, posting)
         elif isinstance(effect, ItemsCounted):
             key = (effect.citizen_id, effect.day)
@@ -384,8 +386,11 @@ class MemorySteps:
 
 
 def _payout_effect_holds(
-    city: MemoryCity, effect: PayoutRecorded | PayoutSettled | PayoutRunCounted
+    city: MemoryCity, effect: PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid
 ) -> bool:
+    if isinstance(effect, ChunkPaid):
+        chunk = city.chunks.get((effect.job_id, effect.chunk_key))
+        return chunk is not None and not chunk.done
     if isinstance(effect, PayoutRecorded):
         return (effect.run_id, effect.citizen_id) not in city.payout_items
     if isinstance(effect, PayoutSettled):
@@ -395,9 +400,14 @@ def _payout_effect_holds(
 
 
 def _apply_payout_effect(
-    city: MemoryCity, effect: PayoutRecorded | PayoutSettled | PayoutRunCounted, posting: Posting
+    city: MemoryCity,
+    effect: PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid,
+    posting: Posting,
 ) -> None:
-    if isinstance(effect, PayoutRecorded):
+    if isinstance(effect, ChunkPaid):
+        key = (effect.job_id, effect.chunk_key)
+        city.chunks[key] = dataclasses.replace(city.chunks[key], paid=city.chunks[key].paid + 1)
+    elif isinstance(effect, PayoutRecorded):
         city.payout_items[(effect.run_id, effect.citizen_id)] = PayoutItem(
             effect.run_id,
             effect.citizen_id,
@@ -443,7 +453,7 @@ class MemoryPayouts:
 
         self._city = city
         self.accounts: dict[str, Any] = {}
-        self.chunks: dict[tuple[str, str], Chunk] = {}
+        self.chunks: dict[tuple[str, str], Chunk] = city.chunks
         self.actions: list[tuple[str, str, str, dict[str, object]]] = []
         self.audits: dict[str, AuditSummary] = {}
 
@@ -529,7 +539,12 @@ class MemoryPayouts:
         return True
 
     def count_payout_chunk(self, ref: Any, tally: Any, has_next: bool) -> bool:
+        from chalicelib.services.payouts import ChunkMoved
+
         with self._city.lock:
+            kept = self.chunks.get((ref.job_id, ref.key))
+            if kept is not None and not kept.done and kept.paid != tally.citizens:
+                raise ChunkMoved(ref.key)
             if not self._flip(ref):
                 return False
             run = self._city.payout_runs[ref.job_id]

@@ -32,6 +32,7 @@ from chalicelib.domain import ledger
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
+    ChunkPaid,
     CodeConsumed,
     Effect,
     EffectRefused,
@@ -273,7 +274,7 @@ def _effect_write(effect: Effect, posting: Posting) -> tuple[Model, list[Action]
             [DepositCode.used_by.set(posting.guard_key)],
             DepositCode.used_by.does_not_exist() & (DepositCode.citizen_id == effect.citizen_id),
         )
-    if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted):
+    if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid):
         from chalicelib.adapters.dynamodb_payouts import payout_effect_write
 
         return payout_effect_write(effect, posting)

@@ -358,6 +358,8 @@ class JobChunk(CityModel):
     members = ListAttribute[str](default=list)
     next_start = UnicodeAttribute(null=True)
     done = BooleanAttribute(default=False)
+    paid = NumberAttribute(null=True)
+    """Payments made by this chunk (each in its posting's transaction)."""
     expires = TTLAttribute()
 
 

@@ -34,7 +34,13 @@ from chalicelib.adapters.dynamodb_reads import MAX_KEYS, batch_get
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
 from chalicelib.domain import ledger, payouts
 from chalicelib.domain.ids import sortable_id
-from chalicelib.domain.ledger import Account, PayoutRecorded, PayoutRunCounted, PayoutSettled
+from chalicelib.domain.ledger import (
+    Account,
+    ChunkPaid,
+    PayoutRecorded,
+    PayoutRunCounted,
+    PayoutSettled,
+)
 from chalicelib.domain.payouts import (
     AuditedCitizen,
     AuditTally,
@@ -47,6 +53,7 @@ from chalicelib.errors import RetryableConflict
 from chalicelib.services.payouts import (
     AuditSummary,
     Chunk,
+    ChunkMoved,
     ChunkRef,
     Payee,
     RunExists,
@@ -62,9 +69,15 @@ CONFLICT_ATTEMPTS = 8
 
 
 def payout_effect_write(
-    effect: PayoutRecorded | PayoutSettled | PayoutRunCounted, posting: ledger.Posting
+    effect: PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid, posting: ledger.Posting
 ) -> tuple[Model, list[Action], Condition]:
     """The ledger posting's payout effects, as updates in its transaction."""
+    if isinstance(effect, ChunkPaid):
+        return (
+            JobChunk(effect.job_id, effect.chunk_key),
+            [JobChunk.paid.add(1)],
+            JobChunk.chunk_key.exists() & (JobChunk.done == False),  # noqa: E712
+        )
     if isinstance(effect, PayoutRecorded):
         return (
             PayoutItem(effect.run_id, effect.citizen_id),
@@ -252,7 +265,12 @@ class DynamoDbPayouts:
             PayoutRun.skipped_no_account.add(tally.no_account),
             PayoutRun.skipped_below_threshold.add(tally.below_threshold),
         ]
-        return _count_chunk(ref, PayoutRun(ref.job_id), actions)
+        paid = (
+            (JobChunk.paid == tally.citizens)
+            if tally.citizens
+            else (JobChunk.paid.does_not_exist() | (JobChunk.paid == 0))
+        )
+        return _count_chunk(ref, PayoutRun(ref.job_id), actions, paid)
 
     def mark_ready(self, run_id: str, now: datetime) -> bool:
         return _update_if(
@@ -409,16 +427,20 @@ class DynamoDbPayouts:
         )
 
 
-def _count_chunk(ref: ChunkRef, job: Model, actions: list[Action]) -> bool:
-    """Flip the chunk done and add to its job's counters in one transaction, once. Every
-    chunk of a job counts into one item: a conflict with a sibling is retried here."""
+def _count_chunk(
+    ref: ChunkRef, job: Model, actions: list[Action], paid: Condition | None = None
+) -> bool:
+    """Flip the chunk done and add to its job's counters in one transaction, once (and, for
+    a payout chunk, only while its payments are the tallied ones: ChunkMoved otherwise).
+    Every chunk of a job counts into one item: a conflict with a sibling is retried here."""
     for attempt in range(CONFLICT_ATTEMPTS):
         tx = NamedTransaction()
+        condition = JobChunk.chunk_key.exists() & (JobChunk.done == False)  # noqa: E712
         tx.update(
             "chunk",
             JobChunk(ref.job_id, ref.key),
             [JobChunk.done.set(True)],
-            JobChunk.chunk_key.exists() & (JobChunk.done == False),  # noqa: E712
+            condition & paid if paid is not None else condition,
             versioned=False,
         )
         tx.update("job", job, actions, versioned=False)
@@ -426,9 +448,12 @@ def _count_chunk(ref: ChunkRef, job: Model, actions: list[Action]) -> bool:
             tx.commit()
             return True
         except ConditionsFailed as e:
-            if "chunk" in e.names:
+            if "chunk" not in e.names:
+                raise RetryableConflict(f"chunk {ref.key}: {sorted(e.names)}") from e
+            kept = JobChunk.get(ref.job_id, ref.key, consistent_read=True)
+            if kept.done:
                 return False
-            raise RetryableConflict(f"chunk {ref.key}: {sorted(e.names)}") from e
+            raise ChunkMoved(ref.key) from e
         except RetryableConflict:
             if attempt == CONFLICT_ATTEMPTS - 1:
                 raise
@@ -497,7 +522,7 @@ def _item(i: PayoutItem) -> payouts.PayoutItem:
 
 
 def _chunk(c: JobChunk) -> Chunk:
-    return Chunk(tuple(c.members or ()), c.next_start, bool(c.done))
+    return Chunk(tuple(c.members or ()), c.next_start, bool(c.done), int(c.paid or 0))
 
 
 def _discrepancy_map(d: Discrepancy) -> dict[str, Any]:

@@ -100,7 +100,17 @@ class PayoutRunCounted:
     failed_points: int = 0
 
 
-Effect = ItemsCounted | CodeConsumed | PayoutRecorded | PayoutSettled | PayoutRunCounted
+@dataclass(frozen=True)
+class ChunkPaid:
+    """Effect: count a payment on the run's chunk that made it, refused once the chunk is
+    counted. The chunk is counted only while this count equals the payments it tallied, so
+    a payment by a concurrent duplicate of the chunk can never go uncounted."""
+
+    job_id: str
+    chunk_key: str
+
+
+Effect = ItemsCounted | CodeConsumed | PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Literal
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.ledger import (
     Account,
+    ChunkPaid,
     LedgerEntry,
     PayoutRecorded,
     PayoutRunCounted,
@@ -247,8 +248,10 @@ def payout_posting(
     account: Account,
     paid_to: StoredPayoutAccount,
     at: datetime,
+    chunk: tuple[str, str] | None = None,
 ) -> Posting:
-    """Debit the whole balance and record the payout item, in one posting."""
+    """Debit the whole balance and record the payout item (and count it on its chunk), in
+    one posting."""
     return Posting(
         guard_key=payout_guard(run_id, account.citizen_id),
         account=account,
@@ -267,6 +270,7 @@ def payout_posting(
                 account_last4=paid_to.account_last4,
                 holder=paid_to.holder,
             ),
+            *((ChunkPaid(*chunk),) if chunk else ()),
         ),
     )
 

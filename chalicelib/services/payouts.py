@@ -76,6 +76,11 @@ class Chunk:
     members: tuple[str, ...]
     next_start: str | None
     done: bool
+    paid: int = 0
+
+
+class ChunkMoved(Exception):
+    """A chunk's payments changed since it was tallied (a duplicate paid meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,8 @@ class PayoutStore(Protocol):
     def run_items(self, run_id: str) -> Iterator[PayoutItem]: ...
 
     def count_payout_chunk(self, ref: ChunkRef, tally: ChunkTally, has_next: bool) -> bool:
-        """Flip the chunk done and add to the run's counters, once; False if counted before."""
+        """Flip the chunk done and add to the run's counters, once, if the chunk's payments
+        are still the tally's; False if counted before, ChunkMoved if it paid meanwhile."""
         ...
 
     def mark_ready(self, run_id: str, now: datetime) -> bool:
@@ -339,14 +345,23 @@ class PayoutService:
             members, next_start = self._store.eligible_page(ref.part, ref.start, self._page)
             chunk, fresh = self._store.fix_chunk(ref, members, next_start)
         if not chunk.done:
-            tally = self._pay_members(run, chunk.members, maybe_paid=not fresh)
-            self._store.count_payout_chunk(ref, tally, chunk.next_start is not None)
+            for attempt in range(POST_ATTEMPTS):
+                tally = self._pay_members(
+                    run, ref, chunk.members, maybe_paid=attempt > 0 or not fresh
+                )
+                try:
+                    self._store.count_payout_chunk(ref, tally, chunk.next_start is not None)
+                    break
+                except ChunkMoved:
+                    continue  # a duplicate paid someone since: tally again from the items
+            else:
+                raise RetryableConflict(f"chunk {ref.key} keeps moving")
         if chunk.next_start is not None:
             self._queue.send([ChunkRef("payout", ref.job_id, ref.part, chunk.next_start)])
         self._store.mark_ready(ref.job_id, self._clock())
 
     def _pay_members(
-        self, run: RunSummary, members: Sequence[str], *, maybe_paid: bool
+        self, run: RunSummary, ref: ChunkRef, members: Sequence[str], *, maybe_paid: bool
     ) -> ChunkTally:
         """A first attempt need not look for this run's items (a concurrent duplicate is
         caught by the posting's guard); a retry must, to count what it paid before."""
@@ -366,8 +381,9 @@ class PayoutService:
                     tally.below_threshold += 1
                     break
                 posting = rules.payout_posting(
-                    run.run_id, run.period, account, payee.paid_to, self._clock()
-                )
+                    run.run_id, run.period, account, payee.paid_to, self._clock(),
+                    chunk=(ref.job_id, ref.key),
+                )  # fmt: skip
                 try:
                     self._ledger.post(posting)
                 except AlreadyPosted:
@@ -376,6 +392,8 @@ class PayoutService:
                         raise
                     tally.paid(paid.amount)
                     break
+                except EffectRefused:
+                    return tally  # the chunk was counted meanwhile (a duplicate finished it)
                 except RetryableConflict:
                     account = self._store.citizen_account(citizen_id)
                     continue

@@ -429,3 +429,45 @@ def touch_payout_routes(api: Api) -> None:
     api.call("POST", f"{base}/settle", as_user="ops", admin=True, body={"failed": ["touch-1"]})
     api.call("POST", "/v1/admin/audit", as_user="ops", admin=True)
     api.call("GET", "/v1/admin/audit", as_user="ops", admin=True)
+
+
+def test_a_chunk_counts_only_the_payments_it_tallied(api: Api) -> None:
+    """On DynamoDB: a payment made by a duplicate after the tally makes the count fail
+    (ChunkMoved); the right tally counts once; a counted chunk refuses more payments."""
+    from chalicelib import wiring
+    from chalicelib.adapters.dynamodb_payouts import DynamoDbPayouts
+    from chalicelib.domain.ledger import EffectRefused
+    from chalicelib.domain.payouts import ChunkTally, payout_posting
+    from chalicelib.services.payouts import ChunkMoved, ChunkRef
+
+    _register(api, "k1")
+    _credit("k1", 2400, "seed-k1")
+    assert _start(api).status == 201
+    store = DynamoDbPayouts()
+    ref = ChunkRef("payout", "payout-2026-11", "99")  # a chunk of its own, for the test
+    chunk, created = store.fix_chunk(ref, ["k1"], None)
+    assert created and chunk.paid == 0
+    payee = store.payees("payout-2026-11", ["k1"], with_items=False)["k1"]
+    assert payee.account is not None and payee.paid_to is not None
+    at = datetime.now(UTC)
+    posting = payout_posting(
+        "payout-2026-11", "2026-11", payee.account, payee.paid_to, at, (ref.job_id, ref.key)
+    )
+    wiring.ledger().post(posting)
+    with pytest.raises(ChunkMoved):
+        store.count_payout_chunk(ref, ChunkTally(), False)
+    tally = ChunkTally()
+    tally.paid(2400)
+    assert store.count_payout_chunk(ref, tally, False) is True
+    assert store.count_payout_chunk(ref, tally, False) is False
+    _register(api, "k2")
+    _credit("k2", 2400, "seed-k2")
+    late = store.payees("payout-2026-11", ["k2"], with_items=False)["k2"]
+    assert late.account is not None and late.paid_to is not None
+    with pytest.raises(EffectRefused):
+        wiring.ledger().post(
+            payout_posting(
+                "payout-2026-11", "2026-11", late.account, late.paid_to, at, (ref.job_id, ref.key)
+            )
+        )
+    assert api.call("GET", "/v1/me", as_user="k2").body["balance"] == 2400

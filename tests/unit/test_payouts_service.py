@@ -284,3 +284,41 @@ def _assert_invariants(w: World) -> None:
     assert audit.discrepancy_count == 0
     assert audit.citizens_checked == len(w.city.citizens)
     assert audit.totals is not None and audit.totals["balanced"] is True
+
+
+@pytest.mark.parametrize("duplicate_counts_first", [False, True])
+def test_a_duplicate_chunk_paying_meanwhile_is_never_left_uncounted(
+    duplicate_counts_first: bool,
+) -> None:
+    # GIVEN an eligible citizen without an account, whose chunk is being tallied
+    w = World()
+    w.register("x", account=False)
+    w.credit("x", 2500)
+    w.service.start_run(Period(2026, 11), "admin")
+    ref = next(r for r in w.queue.sent if w.store.eligible_page(r.part, None, 3)[0] == ["x"])
+    original = w.store.count_payout_chunk
+    raced = False
+
+    def racing(chunk: ChunkRef, tally: Any, has_next: bool) -> bool:
+        nonlocal raced
+        if chunk == ref and not raced:
+            raced = True
+            # WHEN, between the tally (x skipped) and its count, x gives an account and a
+            # duplicate delivery of the same chunk pays x (and maybe counts first)
+            w.service.set_account("x", "KB", "1234567890", "Kim")
+            if duplicate_counts_first:
+                w.service.pay_chunk(chunk)
+            else:
+                run = w.store.run(chunk.job_id)
+                members = w.store.chunk(chunk).members
+                w.service._pay_members(run, chunk, members, maybe_paid=True)
+        return original(chunk, tally, has_next)
+
+    w.store.count_payout_chunk = racing  # type: ignore[method-assign]
+    w.drain()
+    # THEN x is paid once and the run counts exactly that payment
+    run = w.service.run("payout-2026-11")
+    items = list(w.store.run_items(run.run_id))
+    assert raced and run.status == "ready"
+    assert (run.citizens, run.total_points, len(items)) == (1, 2500, 1)
+    assert run.skipped_no_account == 0

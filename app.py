@@ -6,14 +6,17 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from chalicelib import config, queues, streams
 from chalicelib.api import (
     admin,
     auth,
+    challenges,
     device_events,
+    fleet,
     http,
+    leaderboards,
     me,
     observability,
     payouts,
@@ -26,6 +29,12 @@ http.install(app)
 app.register_blueprint(auth.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(leaderboards.bp)
+app.register_blueprint(challenges.bp)
+app.register_blueprint(fleet.bp)
+app.register_blueprint(payouts.bp)
+
+# Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).
 
 
 @app.on_sqs_message(queue=queues.DEPOSITS.name, batch_size=queues.DEPOSITS.batch_size)
@@ -38,17 +47,12 @@ def handle_rule_errors(event: Any) -> dict[str, Any]:
     return device_events.process(event, device_events.rule_error_record_handler)
 
 
-@app.on_dynamodb_record(
-    stream_arn=streams.LEDGER_CHANGES.stream_arn(),
-    batch_size=streams.LEDGER_CHANGES.batch_size,
-    starting_position=streams.LEDGER_CHANGES.starting_position,
-)
-def handle_ledger_changes(event: Any) -> dict[str, Any]:
-    return stream_events.count_ledger_changes(event)
+@app.on_sqs_message(queue=queues.DEVICE_REPORTS.name, batch_size=queues.DEVICE_REPORTS.batch_size)
+def handle_device_reports(event: Any) -> dict[str, Any]:
+    return fleet.process_reports(event)
 
 
-# Payouts and ledger audits (issue 10): routes, chunk queues, monthly run, daily audit.
-app.register_blueprint(payouts.bp)
+# Jobs the app fans out to itself: payout runs and ledger audits, one page per message.
 
 
 @app.on_sqs_message(queue=queues.PAYOUT_CHUNKS.name, batch_size=queues.PAYOUT_CHUNKS.batch_size)
@@ -59,6 +63,53 @@ def handle_payout_chunks(event: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=queues.AUDIT_CHUNKS.name, batch_size=queues.AUDIT_CHUNKS.batch_size)
 def handle_audit_chunks(event: Any) -> dict[str, Any]:
     return payouts.process_audit_chunks(event)
+
+
+# DynamoDB streams: each handler's table, retries and failure queue in chalicelib/streams.py.
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.LEDGER_CHANGES.stream_arn(),
+    batch_size=streams.LEDGER_CHANGES.batch_size,
+    starting_position=streams.LEDGER_CHANGES.starting_position,
+)
+def handle_ledger_changes(event: Any) -> dict[str, Any]:
+    return stream_events.count_ledger_changes(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.STEP_BOARDS.stream_arn(),
+    batch_size=streams.STEP_BOARDS.batch_size,
+    starting_position=streams.STEP_BOARDS.starting_position,
+)
+def handle_step_boards(event: Any) -> dict[str, Any]:
+    return leaderboards.apply_step_days(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.STEP_CHALLENGES.stream_arn(),
+    batch_size=streams.STEP_CHALLENGES.batch_size,
+    starting_position=streams.STEP_CHALLENGES.starting_position,
+)
+def handle_step_challenges(event: Any) -> dict[str, Any]:
+    return challenges.step_challenges(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.LEDGER_CHALLENGES.stream_arn(),
+    batch_size=streams.LEDGER_CHALLENGES.batch_size,
+    starting_position=streams.LEDGER_CHALLENGES.starting_position,
+)
+def handle_ledger_challenges(event: Any) -> dict[str, Any]:
+    return challenges.ledger_challenges(event)
+
+
+# Schedules.
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def device_health(event: Any) -> dict[str, Any]:
+    return fleet.check_device_health()
 
 
 @app.schedule(config.PAYOUT_SCHEDULE_UTC, name="monthly_payout_run")

@@ -3,14 +3,18 @@ local stack's dev issuer locally). The same code runs in both, so local tests pr
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from chalicelib import config
+from chalicelib.domain import json_limits
 from chalicelib.errors import Unauthorized
 
 if TYPE_CHECKING:
@@ -45,6 +49,7 @@ class TokenVerifier:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("expected an Authorization: Bearer <token> header")
+        _check_shape(token.strip())
         try:
             key = self._keys(token.strip())
             claims = jwt.decode(
@@ -58,10 +63,7 @@ class TokenVerifier:
         except (jwt.PyJWTError, jwt.PyJWKClientError) as e:
             raise Unauthorized(f"the token is not valid: {e}") from e
         self._check_client(claims)
-        groups = claims.get("cognito:groups") or []
-        if not isinstance(groups, list):
-            raise Unauthorized("the token's groups are not a list")
-        return Principal(citizen_id=str(claims["sub"]), groups=frozenset(map(str, groups)))
+        return Principal(citizen_id=citizen_id(claims.get("sub")), groups=groups_of(claims))
 
     def _check_client(self, claims: dict[str, object]) -> None:
         """Cognito ID tokens carry the app client in `aud`, access tokens in `client_id`."""
@@ -72,6 +74,77 @@ class TokenVerifier:
             ok = aud == self._audience or (isinstance(aud, list) and self._audience in aud)
         if not ok:
             raise Unauthorized("the token was issued for another client")
+
+
+# A citizen id is a key in every table and travels in logs and ledger details: Cognito's
+# are UUIDs; anything longer or stranger than this is not a citizen of ours.
+_CITIZEN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}", re.ASCII)
+MAX_GROUPS: Final = 100
+MAX_GROUP_LENGTH: Final = 128  # Cognito's own limit on a group name
+MAX_TOKEN_LENGTH: Final = 16 * 1024  # Cognito's tokens are 1-2 KB; headers are bounded anyway
+_SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
+
+
+def _check_shape(token: str) -> None:
+    """Before PyJWT reads a byte: three base64url segments of bounded size whose header and
+    claims are JSON objects within our limits. PyJWT's own json.loads lets RecursionError
+    through (a 500 from an unsigned, deeply nested header); ours never gets that far."""
+    parts = token.split(".")
+    if len(token) > MAX_TOKEN_LENGTH or len(parts) != 3:
+        raise Unauthorized("the token is not a JWT")
+    if not all(_SEGMENT.fullmatch(part) for part in parts):
+        raise Unauthorized("the token is not a JWT")
+    for part in parts[:2]:
+        try:
+            decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+            document = json_limits.loads(decoded, max_depth=4)
+        except ValueError as e:  # binascii.Error and JsonRejected are ValueErrors
+            raise Unauthorized("the token is not a JWT") from e
+        if not isinstance(document, dict):
+            raise Unauthorized("the token is not a JWT")
+
+
+def citizen_id(sub: object) -> str:
+    """The token's `sub` as a citizen id, or Unauthorized (never a 500 further on)."""
+    if not isinstance(sub, str) or not _CITIZEN_ID.fullmatch(sub):
+        raise Unauthorized("the token's subject is not a citizen id")
+    return sub
+
+
+def groups_of(claims: dict[str, Any]) -> frozenset[str]:
+    """`cognito:groups` as a set of names: a list of printable strings, bounded, or
+    Unauthorized. The names go on as a JSON list, so no character in them is special."""
+    groups = claims.get("cognito:groups")
+    if groups is None:
+        return frozenset()
+    if not isinstance(groups, list) or len(groups) > MAX_GROUPS:
+        raise Unauthorized("the token's groups are not a list of names")
+    for group in groups:
+        if (
+            not isinstance(group, str)
+            or not 0 < len(group) <= MAX_GROUP_LENGTH
+            or not group.isprintable()
+        ):
+            raise Unauthorized("the token's groups are not a list of names")
+    return frozenset(groups)
+
+
+def encode_groups(groups: frozenset[str]) -> str:
+    """Groups for the authorizer's context, whose values API Gateway keeps only as strings."""
+    return json.dumps(sorted(groups), ensure_ascii=True)
+
+
+def decode_groups(value: object) -> frozenset[str]:
+    """The groups encode_groups wrote; anything else (a forged or legacy value) is none."""
+    if not isinstance(value, str):
+        return frozenset()
+    try:
+        groups = json_limits.loads(value, max_depth=1, max_bytes=64 * 1024)
+    except json_limits.JsonRejected:
+        return frozenset()
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        return frozenset()
+    return frozenset(groups)
 
 
 def _key_source(jwks_url: str) -> Callable[[str], jwt.PyJWK]:

@@ -143,6 +143,14 @@ def exports_bucket_name(prefix: str | None = None) -> str:
     return resource_name("exports", prefix)
 
 
+# Shelters and robots: how long a device may be silent before it is offline (DESIGN §5).
+DEVICE_SILENT_SECONDS = "DEVICE_SILENT_SECONDS"
+
+
+def device_silent_seconds() -> int:
+    return _int(DEVICE_SILENT_SECONDS, 300)
+
+
 # Payouts (issue 10): the data key's alias is one name for the CDK app (infra/cdk/security.py)
 # and the local stack (infra/local/provision.py); the app is told the key by PAYOUT_KMS_KEY_ID.
 PAYOUT_SCHEDULE_UTC = "cron(0 18 L * ? *)"

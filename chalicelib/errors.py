@@ -16,9 +16,11 @@ STATUS_CODES: dict[int, str] = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "unprocessable",
     429: "too_many_requests",
+    431: "headers_too_large",
     500: "internal_error",
     502: "internal_error",
     503: "service_unavailable",
@@ -58,6 +60,10 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
 
 
 class Unprocessable(DomainError):

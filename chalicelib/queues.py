@@ -38,6 +38,9 @@ class QueueSpec:
 # Visibility timeout: six times the functions' 30 s timeout, as AWS advises for Lambda.
 DEPOSITS = QueueSpec("deposits", visibility_timeout_s=180, max_receive_count=5)
 DEVICE_ERRORS = QueueSpec("device-errors", visibility_timeout_s=180, max_receive_count=5)
+# Shelters' and robots' reports (telemetry, status, last wills, shadows, lifecycle events):
+# one queue for the fleet's rules, batches of up to 10 (each message is its own small work).
+DEVICE_REPORTS = QueueSpec("device-reports", visibility_timeout_s=180, max_receive_count=5)
 
 # Payout runs and ledger audits fan out one page of citizens per message (issue 10): one
 # chunk per invocation, as a page of ~100 postings is most of a 30 s function.
@@ -51,7 +54,7 @@ AUDIT_CHUNKS = QueueSpec(
 JOB_QUEUES: tuple[QueueSpec, ...] = (PAYOUT_CHUNKS, AUDIT_CHUNKS)
 """Queues the app sends to itself (the rest are fed by IoT rules)."""
 
-ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS, *JOB_QUEUES)
+ALL_QUEUES: tuple[QueueSpec, ...] = (DEPOSITS, DEVICE_ERRORS, DEVICE_REPORTS, *JOB_QUEUES)
 
 
 def by_logical(logical: str) -> QueueSpec:

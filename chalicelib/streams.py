@@ -56,7 +56,13 @@ STEP_BOARDS = StreamSource(handler="handle_step_boards", table="step-days")
 STEP_CHALLENGES = StreamSource(handler="handle_step_challenges", table="step-days")
 LEDGER_CHALLENGES = StreamSource(handler="handle_ledger_challenges", table="ledger")
 
-ALL_STREAMS: tuple[StreamSource, ...] = (LEDGER_CHANGES,)
+ALL_STREAMS: tuple[StreamSource, ...] = (
+    LEDGER_CHANGES,
+    STEP_BOARDS,
+    # Challenges
+    STEP_CHALLENGES,
+    LEDGER_CHALLENGES,
+)
 
 
 def by_handler(handler: str) -> StreamSource:

@@ -22,6 +22,14 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.QuarantinedMessage,
         m.CityTotal,
         m.StepDay,
+        m.BoardEntry,
+        m.BoardCount,
+        # Challenges (a prize posted on joining or at the draw writes its guard).
+        m.Challenge,
+        m.ChallengeEntry,
+        m.ProcessedEvent,
+        m.DeviceState,  # shelters and robots
+        m.AirHour,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -32,11 +40,37 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.LedgerEntry,
         m.Device,
         m.QuarantinedMessage,
+        m.DeviceState,  # is the robot accepting (read); deposits taken while it was not
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
     "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal),
+    # Walking: step leaderboards.
+    "handle_step_boards": (m.BoardEntry, m.BoardCount),
+    # Challenges.
+    "handle_step_challenges": (
+        m.ChallengeEntry,
+        m.Challenge,
+        m.ProcessedEvent,
+        m.LedgerEntry,
+        m.Citizen,
+        m.PhoneLink,
+    ),
+    "handle_ledger_challenges": (
+        m.ChallengeEntry,
+        m.Challenge,
+        m.ProcessedEvent,
+        m.LedgerEntry,
+        m.Citizen,
+        m.PhoneLink,
+    ),
+    # shelters and robots
+    "handle_device_reports": (m.DeviceState, m.AirHour, m.Device, m.QuarantinedMessage),
+    "device_health": (m.DeviceState,),
 }
 
+# Shelters and robots: the functions that set a shelter's shadow (the purifier's desired
+# mode): granted iot:UpdateThingShadow, no other function is.
+SHADOW_WRITERS: tuple[str, ...] = ("handle_device_reports", "device_health")
 # Payouts and ledger audits (issue 10).
 TABLES_BY_FUNCTION["api_handler"] += (
     m.PayoutAccount,

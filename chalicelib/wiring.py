@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
     from chalicelib.domain.ledger import LedgerEntry
+    from chalicelib.domain.steps import StepDay
+    from chalicelib.services.boards import BoardService
+    from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
+    from chalicelib.services.fleet import FleetService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.payouts import PayoutService
     from chalicelib.services.recycling import RecyclingService
@@ -114,12 +118,52 @@ def operations() -> OperationsService:
 
 
 @lru_cache(maxsize=1)
+def challenges() -> ChallengeService:
+    from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.challenges import ChallengeService
+
+    return ChallengeService(
+        DynamoDbChallenges(), DynamoDbCitizens(), ledger(), utc_now, set(districts())
+    )
+
+
+@lru_cache(maxsize=1)
 def steps() -> StepService:
     from chalicelib.adapters.dynamodb_steps import DynamoDbSteps
     from chalicelib.domain.clock import utc_now
     from chalicelib.services.steps import StepService
 
     return StepService(DynamoDbSteps(), config.settings(), utc_now)
+
+
+@lru_cache(maxsize=1)
+def fleet() -> FleetService:
+    from datetime import timedelta
+
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+    from chalicelib.adapters.emf_gauges import put_gauge
+    from chalicelib.adapters.iot_shadows import IotShadows
+    from chalicelib.adapters.sns_alerts import SnsAlerts
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.fleet import FleetService
+
+    settings = config.settings()
+
+    def gauge(name: str, value: float) -> None:
+        put_gauge(name, value, settings.stage)
+
+    return FleetService(
+        DynamoDbFleet(settings.city),
+        SnsAlerts(),
+        IotShadows(),
+        quarantine(),
+        utc_now,
+        gauge,
+        timedelta(seconds=config.device_silent_seconds()),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -149,6 +193,31 @@ def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
     return entry_from_image(image)
 
 
+# -- Walking: step leaderboards -----------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def boards() -> BoardService:
+    import time
+
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.boards import BoardService
+
+    return BoardService(
+        DynamoDbBoards(),
+        lambda: {code: d.name for code, d in districts().items()},
+        time.sleep,
+    )
+
+
+def step_day_from_image(image: dict[str, Any]) -> StepDay:
+    """A step day from its stream record's image (DynamoDB's attribute-value format)."""
+    from chalicelib.adapters.dynamodb_steps import step_day_from_image as from_image
+
+    return from_image(image)
+
+
 def clear() -> None:
     """Forget everything this container built (settings, clients, services), as a fresh
     container would: for tests, benchmarks and the local stack, which switch environments."""
@@ -168,7 +237,10 @@ def clear() -> None:
         recycling,
         citizens,
         operations,
+        challenges,
         steps,
+        boards,
+        fleet,
         payouts,
         sqs_chunks._url,
     ):

@@ -32,7 +32,7 @@ from chalicelib.domain.ledger import (
     PostedResult,
     Posting,
 )
-from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
+from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage, QuarantinePage
 from chalicelib.domain.payouts import PayoutItem, RunSummary
 from chalicelib.domain.recycling import CodeRecord, DepositAck, FirstLook
 from chalicelib.domain.steps import Walker
@@ -312,8 +312,13 @@ class MemoryQuarantine:
             )
         )
 
-    def newest(self, source: str, limit: int) -> list[QuarantinedMessage]:
-        return [m for m in reversed(self.messages) if m.source == source][:limit]
+    def newest(self, source: str, limit: int, cursor: str | None = None) -> QuarantinePage:
+        """Cursors are the position in the source's newest-first list."""
+        found = [m for m in reversed(self.messages) if m.source == source]
+        start = int(cursor) if cursor else 0
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return QuarantinePage(page, str(start + limit) if more else None)
 
 
 class RecordingAcks:
@@ -380,6 +385,408 @@ class MemorySteps:
 
     def between(self, citizen_id: str, first: date, last: date) -> dict[date, int]:
         return {d: n for (c, d), n in self.days.items() if c == citizen_id and first <= d <= last}
+
+
+# -- Walking: step leaderboards ------------------------------------------------------------
+
+
+class MemoryBoards:
+    """BoardStore in memory: entries with versions, and count-tree counters moved with them
+    in one step (as the adapter's transaction does). `stale_once` makes the next write of
+    those keys fail as if another shard had written them first."""
+
+    def __init__(self) -> None:
+        from chalicelib.domain.boards import Entry, EntryKey
+
+        self.entries: dict[EntryKey, Entry] = {}
+        self.counters: dict[str, dict[Any, int]] = {}
+        self.stale_once: set[EntryKey] = set()
+        self.writes = 0
+
+    def read_entries(self, keys: list[Any], consistent: bool) -> dict[Any, Any]:
+        return {k: self.entries[k] for k in keys if k in self.entries}
+
+    def write(self, chunk: list[Any]) -> None:
+        from chalicelib.domain import boards
+
+        def version_now(key: Any) -> int | None:
+            stored = self.entries.get(key)
+            return None if stored is None else stored.version
+
+        stale = {c.new.key for c in chunk if c.new.key in self.stale_once}
+        stale |= {c.new.key for c in chunk if version_now(c.new.key) != c.new.version}
+        if stale:
+            self.stale_once -= stale
+            raise boards.StaleEntries(stale)
+        self.writes += 1
+        for change in chunk:
+            version = (change.new.version or 0) + 1
+            self.entries[change.new.key] = dataclasses.replace(change.new, version=version)
+        for node, deltas in boards.tree_deltas(chunk).items():
+            counters = self.counters.setdefault(node, {})
+            for counter, delta in deltas.items():
+                counters[counter] = counters.get(counter, 0) + delta
+        for row, gains in boards.district_deltas(chunk).items():
+            counters = self.counters.setdefault(row, {})
+            for code, gain in gains.items():
+                counters[code] = counters.get(code, 0) + gain
+
+    def entry(self, board: str, citizen_id: str) -> Any:
+        from chalicelib.domain.boards import EntryKey
+
+        return self.entries.get(EntryKey(board, citizen_id))
+
+    def top(self, board: str, limit: int) -> list[tuple[str, int]]:
+        on_board = [e for e in self.entries.values() if e.board == board]
+        on_board.sort(key=lambda e: (-e.score, e.citizen_id))
+        return [(e.display_name, e.score) for e in on_board[:limit]]
+
+    def nodes(self, nodes: list[str]) -> dict[str, dict[int, int]]:
+        return {n: dict(self.counters.get(n, {})) for n in nodes}
+
+    def district_totals(self, period: str) -> dict[str, int]:
+        from chalicelib.domain import boards
+
+        return dict(self.counters.get(boards.district_totals_row(period), {}))
+
+
+# Challenges ---------------------------------------------------------------------------------
+
+
+class MemoryChallenges:
+    """Challenges and entries with the DynamoDB adapter's conditions (entry version, the
+    finisher counter and last finish key, ledger guards, the draw once); both pass the same
+    contract tests (tests/functional/test_challenges.py)."""
+
+    def __init__(self) -> None:
+        from chalicelib.domain import challenges as c
+
+        self._c = c
+        self.lock = threading.RLock()
+        self.challenges: dict[str, Any] = {}
+        self.seeds: dict[str, str | None] = {}
+        self.entries: dict[tuple[str, str], Any] = {}
+        self.finish_keys: dict[tuple[str, str], str] = {}
+        self.guards: set[str] = set()
+        self.steps: dict[tuple[str, str], int] = {}
+        self.before_save: Callable[[], None] | None = None
+        """A hook run once before the next save_progress (to interleave a race)."""
+
+    def create(self, challenge: Any, seed: str | None) -> None:
+        with self.lock:
+            self.challenges[challenge.challenge_id] = challenge
+            self.seeds[challenge.challenge_id] = seed
+
+    def get(self, challenge_id: str) -> Any:
+        return self.challenges.get(challenge_id)
+
+    def seed(self, challenge_id: str) -> str | None:
+        return self.seeds.get(challenge_id)
+
+    def get_many(self, challenge_ids: set[str]) -> dict[str, Any]:
+        return {i: self.challenges[i] for i in challenge_ids if i in self.challenges}
+
+    def ending_since(self, day: date) -> list[Any]:
+        found = [ch for ch in self.challenges.values() if ch.ends_on >= day]
+        return sorted(found, key=lambda ch: (ch.ends_on, ch.challenge_id))
+
+    def record_draw(self, challenge_id: str, draw: Any) -> None:
+        with self.lock:
+            current = self.challenges[challenge_id]
+            if current.draw is not None:
+                raise self._c.AlreadyDrawn(current)
+            self.challenges[challenge_id] = dataclasses.replace(current, draw=draw)
+
+    def finisher_ids(self, challenge_id: str) -> list[str]:
+        keyed = [(k, cid) for (cid, chl), k in self.finish_keys.items() if chl == challenge_id]
+        return [cid for _, cid in sorted(keyed)]
+
+    def entry(self, citizen_id: str, challenge_id: str) -> Any:
+        return self.entries.get((citizen_id, challenge_id))
+
+    def entries_of(self, citizen_id: str) -> list[Any]:
+        return [e for (cid, _), e in sorted(self.entries.items()) if cid == citizen_id]
+
+    def join(self, entry: Any, ends_on: date) -> None:
+        with self.lock:
+            key = (entry.citizen_id, entry.challenge_id)
+            if key in self.entries:
+                raise self._c.AlreadyJoined(self.entries[key])
+            self.entries[key] = entry
+
+    def save_progress(
+        self, before: Any, after: Any, guards: set[str], finish: Any, now: datetime
+    ) -> None:
+        if self.before_save is not None:
+            hook, self.before_save = self.before_save, None
+            hook()
+        with self.lock:
+            key = (after.citizen_id, after.challenge_id)
+            seen = guards & self.guards
+            if seen:
+                raise self._c.GuardsSeen(seen)
+            current = self.entries.get(key)
+            if current is None or current.version != before.version:
+                raise self._c.EntryMoved(after.challenge_id)
+            if finish is not None:
+                if current.finished:
+                    raise self._c.EntryMoved(after.challenge_id)
+                challenge = self.challenges[after.challenge_id]
+                if (
+                    challenge.finishers != finish.previous_count
+                    or challenge.last_finish_key != finish.previous_key
+                    or (finish.previous_key is not None and finish.key <= finish.previous_key)
+                ):
+                    raise self._c.FinishOutOfOrder(after.challenge_id)
+                self.challenges[after.challenge_id] = dataclasses.replace(
+                    challenge, finishers=challenge.finishers + 1, last_finish_key=finish.key
+                )
+                self.finish_keys[key] = finish.key
+            self.guards |= guards
+            # The flag is not the progress write's to change (the adapter leaves it alone).
+            self.entries[key] = dataclasses.replace(after, prize_awarded=current.prize_awarded)
+
+    def mark_awarded(self, citizen_id: str, challenge_id: str) -> None:
+        with self.lock:
+            key = (citizen_id, challenge_id)
+            self.entries[key] = dataclasses.replace(self.entries[key], prize_awarded=True)
+
+    def step_days(self, citizen_id: str, first: date, last: date) -> dict[str, int]:
+        return {
+            d: n
+            for (cid, d), n in self.steps.items()
+            if cid == citizen_id and first.isoformat() <= d <= last.isoformat()
+        }
+
+
+# ---------------------------------------------------------------- shelters and robots
+
+
+class MemoryFleet:
+    """The fleet store (chalicelib.services.fleet.FleetStore) in memory: the same conditions
+    as chalicelib.adapters.dynamodb_fleet (tests/functional/test_fleet_contracts.py)."""
+
+    def __init__(self, registry: dict[str, dict[str, Any]]) -> None:
+        self.registry = registry  # device_id -> {"type", "name", "district", "lat", "lon"}
+        self.states: dict[str, Any] = {}
+        self.hours: dict[tuple[str, str], dict[str, Any]] = {}
+        self.shadow_versions: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def device(self, device_id: str) -> Any:
+        return self.states.get(device_id)
+
+    def devices(self, device_type: str, district: str | None = None) -> list[Any]:
+        found = [
+            s
+            for s in self.states.values()
+            if s.device_type == device_type and (district is None or s.district == district)
+        ]
+        return sorted(found, key=lambda s: (s.district, s.device_id))
+
+    def create_state(self, device_id: str, device_type: str) -> Any:
+        from chalicelib.domain.fleet import DeviceState
+
+        spec = self.registry.get(device_id)
+        if spec is None or spec["type"] != device_type:
+            return None
+        with self._lock:
+            self.states.setdefault(
+                device_id,
+                DeviceState(
+                    device_id, device_type, spec["name"], spec["district"],  # type: ignore[arg-type]
+                    spec["lat"], spec["lon"],
+                ),
+            )  # fmt: skip
+        return self.states[device_id]
+
+    def _message(self, device_id: str, device_type: str, ts_field: str, ts: datetime) -> Any:
+        from chalicelib.domain.fleet import NoState, Stale
+
+        state = self.states.get(device_id)
+        if state is None or state.device_type != device_type:
+            raise NoState(device_id)
+        stored = getattr(state, ts_field)
+        if stored is not None and stored >= ts:
+            raise Stale(device_id)
+        return state
+
+    def _put(self, state: Any, **changes: Any) -> Any:
+        new = dataclasses.replace(state, **changes)
+        self.states[state.device_id] = new
+        return new
+
+    def apply_reading(self, device_id: str, reading: Any, now: datetime) -> Any:
+        with self._lock:
+            state = self._message(device_id, "shelter", "telemetry_ts", reading.ts)
+            changes: dict[str, Any] = {"online": True, "last_seen": now, "telemetry_ts": reading.ts}
+            for name in ("temp_c", "humidity", "co2_ppm", "occupancy", "chargers_total",
+                         "chargers_in_use"):  # fmt: skip
+                if getattr(reading, name) is not None:
+                    changes[name] = getattr(reading, name)
+            if reading.pm10 is not None or reading.pm25 is not None:
+                changes.update(
+                    pm10=reading.pm10, pm25=reading.pm25, grade=reading.grade, air_at=reading.ts
+                )
+            return self._put(state, **changes)
+
+    def apply_status(self, device_id: str, device_type: str, status: Any, now: datetime) -> Any:
+        with self._lock:
+            state = self._message(device_id, device_type, "status_ts", status.ts)
+            changes: dict[str, Any] = {"online": status.online, "status_ts": status.ts}
+            if not status.is_will:
+                changes.update(last_seen=now, fault=status.fault)
+                if status.fw is not None:
+                    changes["fw"] = status.fw
+                if status.bins is not None:
+                    changes.update(bins=status.bins, accepting=status.accepting)
+            return self._put(state, **changes)
+
+    def apply_presence(self, device_id: str, order: int, online: bool, now: datetime) -> Any:
+        from chalicelib.domain.fleet import NoState, Stale
+
+        with self._lock:
+            state = self.states.get(device_id)
+            if state is None:
+                raise NoState(device_id)
+            if state.presence_order is not None and state.presence_order >= order:
+                raise Stale(device_id)
+            changes: dict[str, Any] = {"presence_order": order, "online": online}
+            if online:
+                changes["last_seen"] = now
+            return self._put(state, **changes)
+
+    def apply_reported(self, device_id: str, purifier: str, version: int | None) -> Any:
+        from chalicelib.domain.fleet import NoState, Stale
+
+        with self._lock:
+            state = self.states.get(device_id)
+            if state is None:
+                raise NoState(device_id)
+            if state.device_type != "shelter":
+                raise Stale(device_id)
+            seen = self.shadow_versions.get(device_id)
+            if version is not None and seen is not None and seen >= version:
+                raise Stale(device_id)
+            if version is not None:
+                self.shadow_versions[device_id] = version
+            return self._put(state, purifier_reported=purifier)
+
+    def transition(
+        self,
+        device_id: str,
+        *,
+        guard: dict[tuple[str, ...], Any],
+        opened: dict[str, Any],
+        closed: tuple[str, ...],
+        seen: dict[str, Any],
+        air: Any,
+        sets: dict[str, Any],
+        notices: tuple[tuple[Any, dict[str, Any]], ...],
+        now: datetime,
+    ) -> Any:
+        from chalicelib.domain.fleet import NotMet, PendingNotice
+
+        with self._lock:
+            state = self.states.get(device_id)
+            if state is None:
+                raise NotMet()
+            held = all(getattr(state, path[0]) == value for path, value in guard.items())
+            held = held and not any(kind in state.alerts for kind in opened)
+            held = held and all(
+                kind in state.alerts and state.alerts[kind].since == seen[kind].since
+                for kind in closed
+            )
+            if air is not None:
+                before, _ = air
+                held = held and (state.air_alert.episode, state.air_alert.calm_since) == (
+                    before.episode, before.calm_since)  # fmt: skip
+            if not held:
+                raise NotMet()
+            alerts = {k: v for k, v in state.alerts.items() if k not in closed}
+            alerts.update(opened)
+            outbox = list(state.outbox)
+            for notice, message in notices:
+                outbox.append(PendingNotice(device_id, notice.alert_id, {"message": message}, now))
+                if notice.purifier is not None:
+                    outbox.append(
+                        PendingNotice(
+                            device_id, f"{notice.alert_id}#purifier",
+                            {"purifier": notice.purifier}, now,
+                        )
+                    )  # fmt: skip
+            changes: dict[str, Any] = {"alerts": alerts, "outbox": tuple(outbox), **sets}
+            if air is not None:
+                changes["air_alert"] = air[1]
+            return self._put(state, **changes)
+
+    def delivered(self, device_id: str, keys: list[str]) -> None:
+        with self._lock:
+            state = self.states.get(device_id)
+            if state is not None and keys:
+                kept = tuple(p for p in state.outbox if p.key not in keys)
+                self._put(state, outbox=kept)
+
+    def count(self, device_id: str, counter: str, *, only_if_not_accepting: bool = False) -> bool:
+        with self._lock:
+            state = self.states.get(device_id)
+            if state is None or (only_if_not_accepting and state.accepting):
+                return False
+            self._put(state, **{counter: getattr(state, counter) + 1})
+            return True
+
+    def record_air(self, device_id: str, reading: Any) -> bool:
+        from datetime import UTC
+
+        if reading.pm10 is None and reading.pm25 is None:
+            return False
+        at = reading.ts.astimezone(UTC)
+        with self._lock:
+            hour = self.hours.setdefault((device_id, at.strftime("%Y-%m-%dT%H")), {})
+            slot = f"m{at.minute:02d}"
+            if slot in hour:
+                return False
+            hour[slot] = (reading.pm10, reading.pm25)
+            return True
+
+    def air_hours(self, device_id: str, first: datetime, last: datetime) -> list[Any]:
+        from datetime import UTC
+
+        from chalicelib.domain.air import HourMeans
+
+        low, high = (t.astimezone(UTC).strftime("%Y-%m-%dT%H") for t in (first, last))
+        found = []
+        for (device, hour), slots in sorted(self.hours.items()):
+            if device != device_id or not low <= hour <= high:
+                continue
+            pm10 = [v[0] for v in slots.values() if v[0] is not None]
+            pm25 = [v[1] for v in slots.values() if v[1] is not None]
+            found.append(
+                HourMeans(
+                    datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC),
+                    round(sum(pm10) / len(pm10), 1) if pm10 else None,
+                    round(sum(pm25) / len(pm25), 1) if pm25 else None,
+                    max(len(pm10), len(pm25)),
+                )
+            )
+        return found
+
+
+class RecordingAlerts:
+    """The operators' topic and the shelters' shadows: what was sent, or a failure."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+        self.purifiers: list[tuple[str, str]] = []
+        self.down = False
+
+    def publish(self, message: dict[str, Any]) -> None:
+        if self.down:
+            raise ConnectionError("SNS unreachable")
+        self.published.append(message)
+
+    def desire_purifier(self, device_id: str, mode: str) -> None:
+        self.purifiers.append((device_id, mode))
 
 
 # Payouts and ledger audits (issue 10) -------------------------------------------------------

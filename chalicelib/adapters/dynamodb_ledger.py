@@ -6,8 +6,6 @@ eligibility) and the posting's effects, in one TransactWriteItems.
 
 from __future__ import annotations
 
-import base64
-import json
 import zlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,11 +15,13 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
+from chalicelib.adapters.dynamodb_cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb_models import (
     Citizen,
     CitizenDay,
     DepositCode,
     Device,
+    DeviceState,
     LedgerEntry,
     PhoneLink,
     ProcessedEvent,
@@ -45,7 +45,7 @@ from chalicelib.domain.ledger import (
     Posting,
 )
 from chalicelib.domain.recycling import CodeRecord, FirstLook
-from chalicelib.errors import BadRequest, RetryableConflict
+from chalicelib.errors import RetryableConflict
 
 GUARD_RETENTION = timedelta(days=30)
 DAY_RETENTION = timedelta(days=40)
@@ -71,10 +71,11 @@ class DynamoDbLedger:
         code: str | None = None,
         phone_hash: str | None = None,
     ) -> FirstLook:
-        """The device, the guard, and the code or phone link, in one BatchGetItem (consistent
-        but for the device registry, which changes only when the fleet does)."""
+        """The device (registry and state), the guard, and the code or phone link, in one
+        BatchGetItem (consistent but for the device's rows, which a deposit only reads)."""
         wanted: list[tuple[type[Model], str, str | None]] = [
             (Device, device_id, None),
+            (DeviceState, device_id, None),
             (ProcessedEvent, guard_key, None),
         ]
         if code is not None:
@@ -83,6 +84,7 @@ class DynamoDbLedger:
             wanted.append((PhoneLink, phone_hash, None))
         found = _batch_get(wanted)
         device = found.get(Device)
+        state = found.get(DeviceState)
         guard = found.get(ProcessedEvent)
         record = found.get(DepositCode)
         link = found.get(PhoneLink)
@@ -117,6 +119,7 @@ class DynamoDbLedger:
             ),
             phone_citizen_id=link.citizen_id if isinstance(link, PhoneLink) else None,
             account=snapshot,
+            robot_accepting=not (isinstance(state, DeviceState) and state.accepting is False),
         )
 
     def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]:
@@ -131,13 +134,19 @@ class DynamoDbLedger:
         )
 
     def page(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage:
-        start_key = _decode_cursor(cursor, citizen_id) if cursor else None
+        start_key = (
+            decode_cursor(
+                cursor, hash_attr="citizen_id", hash_value=citizen_id, range_attr="entry_id"
+            )
+            if cursor
+            else None
+        )
         results = LedgerEntry.query(
             citizen_id, scan_index_forward=False, limit=limit, last_evaluated_key=start_key
         )
         entries = [entry_of(e) for e in results]
         last = results.last_evaluated_key
-        return LedgerPage(entries, _encode_cursor(last) if last and len(entries) == limit else None)
+        return LedgerPage(entries, encode_cursor(last) if last and len(entries) == limit else None)
 
     def eligible_citizens(self) -> list[str]:
         """Every citizen whose balance reached the payout threshold, from the sparse index
@@ -313,27 +322,9 @@ def _result(item: ProcessedEvent) -> PostedResult:
     return PostedResult("rejected", 0, None, item.reason)
 
 
-_EVENTUALLY_CONSISTENT: frozenset[type[Model]] = frozenset({Device})
+_EVENTUALLY_CONSISTENT: frozenset[type[Model]] = frozenset({Device, DeviceState})
 
 
 def _batch_get(wanted: list[tuple[type[Model], str, str | None]]) -> dict[type[Model], Model]:
     """At most one item per model, from several tables in one request."""
     return {type(item): item for item in batch_get(wanted, _EVENTUALLY_CONSISTENT)}
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, citizen_id: str) -> dict[str, Any]:
-    """The start key a cursor stands for, rebuilt from its two strings and nothing else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        owner = key["citizen_id"]["S"]
-        entry_id = key["entry_id"]["S"]
-    except (ValueError, KeyError, TypeError, RecursionError) as e:
-        raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
-    if owner != citizen_id or not isinstance(entry_id, str) or not entry_id:
-        raise BadRequest("the cursor is not valid", code="invalid_cursor")
-    return {"citizen_id": {"S": citizen_id}, "entry_id": {"S": entry_id}}

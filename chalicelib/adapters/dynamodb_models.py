@@ -21,7 +21,12 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -259,6 +264,177 @@ class StepDay(CityModel):
     expires = TTLAttribute()
 
 
+# -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) --------------------
+
+
+class BoardScoreIndex(GlobalSecondaryIndex["BoardEntry"]):
+    """A board's entries by score: the top N is one descending query of one board."""
+
+    class Meta:
+        index_name = "by-score"
+        projection = IncludeProjection(["display_name"])
+
+    board = UnicodeAttribute(hash_key=True)
+    score = NumberAttribute(range_key=True)
+
+
+class BoardEntry(CityModel):
+    """One citizen on one step board (`day#2026-11-25#city`): the day counts it covers, and
+    `score`, their sum. Kept from the step table's stream; expires with its period."""
+
+    class Meta(_Meta):
+        table_name = _TableName("board-entries")
+
+    board = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute(range_key=True)
+    score = NumberAttribute()
+    days = MapAttribute[str, object](default=dict)
+    display_name = UnicodeAttribute()
+    name_key = UnicodeAttribute()
+    version = VersionAttribute()
+    expires = TTLAttribute()
+    by_score = BoardScoreIndex()
+
+
+class BoardCount(CityModel):
+    """A node of a board's count tree (`<board>#t`, `#m<n>`, `#l<n>`) or a period's district
+    totals (`<period>#districts`): counters are top-level number attributes (`n<bucket>`,
+    `d:<district>`), named at run time, so only the key and TTL are declared."""
+
+    class Meta(_Meta):
+        table_name = _TableName("board-counts")
+
+    node = UnicodeAttribute(hash_key=True)
+    expires = TTLAttribute()
+
+
+# Challenges (DESIGN §4 "Challenges") ------------------------------------------------------
+
+
+class ChallengesByEndIndex(GlobalSecondaryIndex["Challenge"]):
+    """Every challenge of the city under one partition, sorted by end day: the listing of
+    open and recent ones is one Query (a city runs dozens, not millions)."""
+
+    class Meta:
+        index_name = "by-end"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    ends_on = UnicodeAttribute(range_key=True)
+
+
+class Challenge(CityModel):
+    """A challenge, its finisher counter and last finish key (ranks follow finish order),
+    and for lotteries the secret seed (served only once drawn) and the draw once made."""
+
+    class Meta(_Meta):
+        table_name = _TableName("challenges")
+
+    challenge_id = UnicodeAttribute(hash_key=True)
+    listing = UnicodeAttribute(default="all")
+    by_end = ChallengesByEndIndex()
+    title = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    starts_on = UnicodeAttribute()
+    ends_on = UnicodeAttribute()
+    target = NumberAttribute()
+    daily_cap = NumberAttribute(null=True)
+    daily_goal = NumberAttribute(null=True)
+    district = UnicodeAttribute(null=True)
+    prize_type = UnicodeAttribute()
+    prize_points = NumberAttribute()
+    prize_winners = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    seed = UnicodeAttribute(null=True)
+    commitment = UnicodeAttribute(null=True)
+    finishers = NumberAttribute(default=0)
+    last_finish_key = UnicodeAttribute(null=True)
+    drawn_at = UTCDateTimeAttribute(null=True)
+    draw_finishers = ListAttribute[str](null=True)
+    finisher_digest = UnicodeAttribute(null=True)
+    draw_winners = ListAttribute[str](null=True)
+    expires = TTLAttribute()
+
+
+class FinishersIndex(GlobalSecondaryIndex["ChallengeEntry"]):
+    """Sparse: only finished entries carry a finish key. A challenge's finishers in finish
+    order, one Query (the lottery draw reads them)."""
+
+    class Meta:
+        index_name = "finishers"
+        projection = KeysOnlyProjection()
+
+    challenge_id = UnicodeAttribute(hash_key=True)
+    finish_key = UnicodeAttribute(range_key=True)
+
+
+class ChallengeEntry(CityModel):
+    """A citizen's entry in a challenge: a citizen's joined challenges are one Query, one
+    entry one GetItem. Written under `version` (read, merge, write on condition)."""
+
+    class Meta(_Meta):
+        table_name = _TableName("challenge-entries")
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    challenge_id = UnicodeAttribute(range_key=True)
+    joined_at = UTCDateTimeAttribute()
+    district = UnicodeAttribute()
+    days = UnicodeAttribute(default="{}")
+    """Steps per day of the window, JSON `{"2026-11-25": 10342}` (rewritten whole)."""
+    items = NumberAttribute(default=0)
+    finished_at = UTCDateTimeAttribute(null=True)
+    finish_rank = NumberAttribute(null=True)
+    finish_key = UnicodeAttribute(null=True)
+    finishers = FinishersIndex()
+    prize_awarded = BooleanAttribute(default=False)
+    version = NumberAttribute(default=0)
+    expires = TTLAttribute()
+
+
+# ---------------------------------------------------------------- fleet: shelters and robots
+# (chalicelib.adapters.dynamodb_fleet reads and writes these with expressions; the models
+# are the tables' one source: keys, index, TTL.)
+
+
+class FleetGroupIndex(GlobalSecondaryIndex["DeviceState"]):
+    """Every device of a kind in a city (`gimhae#shelter`), sorted by district then id: the
+    city's list is one Query, a district's a Query on the `<district>#` prefix."""
+
+    class Meta:
+        index_name = "by-group"
+        projection = AllProjection()
+
+    fleet_group = UnicodeAttribute(hash_key=True)
+    place = UnicodeAttribute(range_key=True)
+
+
+class DeviceState(CityModel):
+    """A device's latest state (air, chargers, bins, presence, open alerts and the alert
+    outbox), one item per device. Written only by messages newer than what it holds."""
+
+    class Meta(_Meta):
+        table_name = _TableName("device-states")
+
+    device_id = UnicodeAttribute(hash_key=True)
+    fleet_group = UnicodeAttribute()
+    place = UnicodeAttribute()
+    by_group = FleetGroupIndex()
+    # The rest is written by update expressions (chalicelib.adapters.dynamodb_fleet); named
+    # here what other adapters read: a deposit's first look reads whether a robot accepts.
+    accepting = BooleanAttribute(null=True)
+
+
+class AirHour(CityModel):
+    """A shelter's air for one UTC hour: a slot per minute (the readings) and the sums
+    the hourly means come from, so an air history is a Query of at most 168 small items."""
+
+    class Meta(_Meta):
+        table_name = _TableName("air-hours")
+
+    device_id = UnicodeAttribute(hash_key=True)
+    hour = UnicodeAttribute(range_key=True)
+
+
 # Payouts and ledger audits (issue 10) --------------------------------------------------
 # Financial records (accounts, runs, items, who exported and settled) are kept five years
 # (TTL); job chunks and audits, which only drive or report a job, much shorter.
@@ -401,6 +577,14 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RateWindow,
     CityTotal,
     StepDay,
+    BoardEntry,
+    BoardCount,
+    # Challenges
+    Challenge,
+    ChallengeEntry,
+    # Shelters and robots
+    DeviceState,
+    AirHour,
     PayoutAccount,
     PayoutRun,
     PayoutItem,

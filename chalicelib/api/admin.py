@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
@@ -10,11 +11,13 @@ from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
 from chalicelib.domain.clock import iso, seoul_day, utc_now
+from chalicelib.errors import BadRequest
 
 if TYPE_CHECKING:
     from chalicelib.domain.totals import Totals
 
 bp = Blueprint(__name__)
+_SOURCE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 @bp.route("/v1/admin/quarantine", methods=["GET"], authorizer=jwt_auth)
@@ -24,7 +27,10 @@ def get_quarantine() -> dict[str, Any]:
     request = bp.current_request
     require_admin(request)
     source = query_str(request, "source") or "deposits"
+    if not _SOURCE.fullmatch(source):
+        raise BadRequest("source is a short lowercase name", code="invalid_query")
     limit = query_int(request, "limit", default=50, low=1, high=200)
+    page = wiring.operations().quarantined(source, limit, query_str(request, "cursor"))
     return {
         "items": [
             {
@@ -37,8 +43,9 @@ def get_quarantine() -> dict[str, Any]:
                 "payload": q.payload,
                 "received_at": iso(q.received_at),
             }
-            for q in wiring.operations().quarantined(source, limit)
-        ]
+            for q in page.items
+        ],
+        "next_cursor": page.next_cursor,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 from chalice.app import AuthRequest, AuthResponse
 
-from chalicelib.auth import verifier
+from chalicelib.auth import encode_groups, verifier
 from chalicelib.errors import Unauthorized
 
 bp = Blueprint(__name__)
@@ -21,5 +21,5 @@ def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
     return AuthResponse(
         routes=["*"],
         principal_id=who.citizen_id,
-        context={"groups": ",".join(sorted(who.groups))},
+        context={"groups": encode_groups(who.groups)},
     )

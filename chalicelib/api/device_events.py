@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
 from chalicelib.api.batches import process_batch
+from chalicelib.domain import json_limits
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -26,9 +27,11 @@ def deposit_record_handler(record: SQSRecord) -> None:
 
     service = wiring.recycling()
     try:
-        envelope = RuleEnvelope.model_validate_json(record.body)
-    except (ValidationError, RecursionError) as e:
-        outcome = service.refuse_message("invalid_envelope", None, _first_error(e), record.body)
+        envelope = RuleEnvelope.model_validate(json_limits.loads(record.body))
+    except (ValidationError, json_limits.JsonRejected) as e:
+        outcome = service.refuse_message(
+            "invalid_envelope", None, _first_error(e), _readable(record.body)
+        )
     else:
         try:
             raw = base64.b64decode(envelope.payload, validate=True)
@@ -43,6 +46,10 @@ def deposit_record_handler(record: SQSRecord) -> None:
     wiring.count(f"Deposits{status.capitalize()}")
     if ack and ack.status == "credited":
         wiring.count("PointsCredited", ack.points or 0)
+    if outcome.taken_while_full:
+        from chalicelib.api.fleet import deposit_taken
+
+        deposit_taken(envelope.device_id)
     if outcome.quarantined:
         wiring.count("MessagesQuarantined")
     wiring.logger.info(
@@ -59,8 +66,8 @@ def deposit_record_handler(record: SQSRecord) -> None:
 def rule_error_record_handler(record: SQSRecord) -> None:
     """An IoT rule could not deliver a message: keep it, with the failure, for admins."""
     try:
-        error = json.loads(record.body)
-    except (ValueError, RecursionError):
+        error = json_limits.loads(record.body)
+    except json_limits.JsonRejected:
         error = None
     if not isinstance(error, dict):
         error = {"failures": [], "raw": record.body[:2000]}
@@ -96,4 +103,16 @@ def _first_error(error: Exception) -> str:
         return "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
         )
-    return "nested too deeply"
+    return str(error)
+
+
+def _readable(body: str) -> str:
+    """An envelope as admins should see it: its base64 payload decoded, so that the phone
+    redaction the quarantine applies can read what the device wrote."""
+    try:
+        envelope = json_limits.loads(body)
+        encoded = envelope["payload"]
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8", errors="replace")
+    except (ValueError, KeyError, TypeError):  # JsonRejected and binascii.Error are ValueErrors
+        return body
+    return json.dumps({**envelope, "payload": decoded}, ensure_ascii=False)

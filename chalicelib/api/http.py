@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -11,11 +10,13 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from chalicelib import config
-from chalicelib.auth import Principal
+from chalicelib.auth import Principal, decode_groups
+from chalicelib.domain import json_limits
 from chalicelib.errors import (
     BadRequest,
     DomainError,
     Forbidden,
+    PayloadTooLarge,
     Unauthorized,
     Unprocessable,
     code_for_status,
@@ -84,11 +85,11 @@ def parse_body(request: Request, model: type[M]) -> M:
     if not raw:
         raise BadRequest("a JSON body is required", code="invalid_json")
     try:
-        document = json.loads(raw)
-    except RecursionError as e:
-        raise BadRequest("the body is nested too deeply", code="invalid_json") from e
-    except ValueError as e:
-        raise BadRequest(f"the body is not valid JSON: {e}", code="invalid_json") from e
+        document = json_limits.loads(raw)
+    except json_limits.JsonRejected as e:
+        if e.problem == "too_large":
+            raise PayloadTooLarge(str(e), code="body_too_large") from e
+        raise BadRequest(f"the body is not acceptable JSON: {e}", code="invalid_json") from e
     if not isinstance(document, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
     from pydantic import ValidationError  # only the routes that parse a body pay for pydantic
@@ -132,8 +133,7 @@ def principal(request: Request) -> Principal:
     citizen_id = context.get("principalId")
     if not citizen_id:
         raise Unauthorized("authentication is required")
-    groups = frozenset(g for g in str(context.get("groups", "")).split(",") if g)
-    return Principal(citizen_id=str(citizen_id), groups=groups)
+    return Principal(citizen_id=str(citizen_id), groups=decode_groups(context.get("groups")))
 
 
 def require_admin(request: Request) -> Principal:

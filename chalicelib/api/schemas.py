@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from chalicelib.domain import names
 from chalicelib.domain import recycling as rules
 
 if TYPE_CHECKING:
@@ -27,10 +29,11 @@ if TYPE_CHECKING:
 class ProfileRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)
+        StrictStr, StringConstraints(max_length=200), AfterValidator(names.public_name)
     ]
-    district: str
-    phone: str | None = None
+    """Shown on leaderboards: the public-name rule (chalicelib.domain.names) applies."""
+    district: Annotated[StrictStr, StringConstraints(max_length=64)]
+    phone: Annotated[StrictStr, StringConstraints(max_length=40)] | None = None
 
     @field_validator("phone")
     @classmethod

@@ -9,7 +9,8 @@ DynamoDB's attribute-value format.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib import wiring
 from chalicelib.api.batches import process_batch
@@ -20,6 +21,26 @@ if TYPE_CHECKING:
     )
 
     from chalicelib.domain.ledger import LedgerEntry
+    from chalicelib.domain.steps import StepDay
+
+
+T = TypeVar("T")
+
+
+def gather(
+    event: Any, read: Callable[[DynamoDBRecord], T | None]
+) -> tuple[dict[str, Any], list[T]]:
+    """Read each record alone under the batch processor (a record that cannot be read is
+    reported alone, and the stream retries from it); the batch's answer and what was read,
+    to be written together (many records, few writes)."""
+    found: list[T] = []
+
+    def collect(record: DynamoDBRecord) -> None:
+        value = read(record)
+        if value is not None:
+            found.append(value)
+
+    return process_batch(event, collect, "dynamodb"), found
 
 
 def ledger_entry_of(record: DynamoDBRecord) -> LedgerEntry | None:
@@ -31,19 +52,21 @@ def ledger_entry_of(record: DynamoDBRecord) -> LedgerEntry | None:
     return wiring.ledger_entry_from_image(image)
 
 
+def step_day_of(record: DynamoDBRecord) -> StepDay | None:
+    """A step day as stored now (first sync or a raise), or None: a TTL removal changes
+    neither a board nor a challenge."""
+    if record.event_name is None or record.event_name.name == "REMOVE":
+        return None
+    image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
+    return wiring.step_day_from_image(image)
+
+
 def count_ledger_changes(event: Any) -> dict[str, Any]:
     """New ledger entries count in the city's totals, once each. Each record is read alone
     (a record that cannot be read is reported alone); the batch's entries are then counted
     together, one write per totals row instead of one per entry. If that write fails the
     whole batch is retried, which the per-entry guards make safe."""
-    entries: list[LedgerEntry] = []
-
-    def collect(record: DynamoDBRecord) -> None:
-        entry = ledger_entry_of(record)
-        if entry is not None:
-            entries.append(entry)
-
-    response = process_batch(event, collect, "dynamodb")
+    response, entries = gather(event, ledger_entry_of)
     if entries:
         counted = wiring.operations().count_ledger_entries(entries)
         wiring.count("LedgerEntriesCounted", counted)

@@ -20,6 +20,12 @@ class QuarantinedMessage:
 
 
 @dataclass(frozen=True)
+class QuarantinePage:
+    items: list[QuarantinedMessage]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
 class ParkedMessages:
     """How many messages a dead-letter or on-failure queue holds for one consumer."""
 

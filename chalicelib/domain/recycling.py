@@ -6,15 +6,19 @@ and the occurred_at window. The service in chalicelib.services.recycling applies
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictInt,
+    StrictStr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -27,17 +31,38 @@ __all__ = ["normalize_mobile", "phone_hash", "redact_phones"]
 
 MAX_PAYLOAD_BYTES = 128 * 1024
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
-EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
+EventId = Annotated[StrictStr, StringConstraints(pattern=EVENT_ID_PATTERN)]
+
+
+# Device payloads are typed strictly (DESIGN §3): a count is an exact JSON integer (not
+# "3", 3.0 or true) and a time is an RFC 3339 string with its offset (not epoch seconds),
+# so a robot's bug is refused and quarantined with its reason instead of guessed at.
+Count = Annotated[StrictInt, Field(ge=0, le=1000)]
+_RFC3339: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})",
+    re.ASCII,
+)
+
+
+def rfc3339(value: object) -> datetime:
+    """An RFC 3339 date-time with its offset, from its text only."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time string with an offset")
+    return datetime.fromisoformat(value.upper())  # 3.11 reads 1-9 fraction digits
+
+
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(rfc3339)]
 
 
 class CodeCitizen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    code: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
 class PhoneCitizen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    phone: str
+    phone: Annotated[StrictStr, StringConstraints(max_length=40)]
 
     @field_validator("phone")
     @classmethod
@@ -47,9 +72,9 @@ class PhoneCitizen(BaseModel):
 
 class DepositItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    material: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-    accepted: int = Field(ge=0, le=1000)
-    rejected: int = Field(default=0, ge=0, le=1000)
+    material: Annotated[StrictStr, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    accepted: Count
+    rejected: Count = 0
 
 
 class Deposit(BaseModel):
@@ -59,7 +84,7 @@ class Deposit(BaseModel):
     event_id: EventId
     citizen: CodeCitizen | PhoneCitizen
     items: list[DepositItem] = Field(min_length=1, max_length=20)
-    occurred_at: AwareDatetime
+    occurred_at: Rfc3339
 
     @model_validator(mode="after")
     def _distinct_materials(self) -> Deposit:
@@ -138,6 +163,9 @@ class FirstLook:
     phone_citizen_id: str | None
     account: Account | None = None
     """The citizen's account as the code or phone link last saw it (a snapshot)."""
+    robot_accepting: bool = True
+    """False when the robot's last status said a bin was full: it took the items anyway,
+    the citizen is credited, and operators count such deposits."""
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ from typing import Protocol
 
 from chalicelib.domain import totals
 from chalicelib.domain.ledger import LedgerEntry
-from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage
+from chalicelib.domain.operations import ParkedMessages, QuarantinePage
 from chalicelib.domain.phones import redact_phones
 from chalicelib.domain.totals import Counted, Totals
 from chalicelib.services.ports import Quarantine
 
 
 class QuarantineStore(Quarantine, Protocol):
-    def newest(self, source: str, limit: int) -> list[QuarantinedMessage]: ...
+    def newest(self, source: str, limit: int, cursor: str | None = None) -> QuarantinePage: ...
 
 
 class DeadLetters(Protocol):
@@ -39,8 +39,9 @@ class OperationsService:
         self._dead_letters = dead_letters
         self._totals = totals
 
-    def quarantined(self, source: str, limit: int) -> list[QuarantinedMessage]:
-        return self._quarantine.newest(source, limit)
+    def quarantined(self, source: str, limit: int, cursor: str | None = None) -> QuarantinePage:
+        """Refused messages of one source, newest first; a cursor only continues that source."""
+        return self._quarantine.newest(source, limit, cursor)
 
     def keep_rule_failure(
         self, *, device_id: str | None, details: str, payload: str | None

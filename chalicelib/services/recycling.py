@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from chalicelib.config import Settings
+from chalicelib.domain import json_limits
 from chalicelib.domain import recycling as rules
 from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.ledger import (
@@ -66,6 +67,8 @@ class DepositOutcome:
 
     ack: DepositAck | None
     quarantined: str | None = None
+    taken_while_full: bool = False
+    """Credited although the robot's last status said it was not accepting."""
 
 
 class _UnknownDevice(Exception):
@@ -103,19 +106,22 @@ class RecyclingService:
             return self.refuse_message("payload_too_large", device_id, f"{len(raw)} bytes", None)
         text = raw.decode("utf-8", errors="replace")
         try:
-            document = json.loads(text)
-        except (ValueError, RecursionError) as e:
-            return self.refuse_message("malformed_json", device_id, _first_line(e), text)
+            document = json_limits.loads(text, max_bytes=rules.MAX_PAYLOAD_BYTES)
+        except json_limits.JsonRejected as e:
+            return self.refuse_message("malformed_json", device_id, str(e), text)
         event_id = _event_id_of(document)
         try:
             deposit = rules.Deposit.model_validate(document)
-        except (ValidationError, RecursionError) as e:
-            details = _errors(e) if isinstance(e, ValidationError) else "nested too deeply"
+        except ValidationError as e:
             return self.refuse_message(
-                "invalid_payload", device_id, details, _redacted(document), event_id
+                "invalid_payload", device_id, _errors(e), _redacted(document), event_id
             )
         try:
-            return self._send(device_id, self.credit_deposit(device_id, deposit))
+            ack, accepting = self._credit(device_id, deposit)
+            sent = self._send(device_id, ack)
+            return DepositOutcome(
+                sent.ack, taken_while_full=ack.status == "credited" and not accepting
+            )
         except _UnknownDevice:
             self._quarantine.quarantine(
                 source="deposits",
@@ -152,6 +158,10 @@ class RecyclingService:
     def credit_deposit(self, device_id: str, deposit: rules.Deposit) -> DepositAck:
         """Credit a valid deposit from a registered robot once; return the ack for the robot.
         Raises _UnknownDevice when the device is not a registered robot."""
+        return self._credit(device_id, deposit)[0]
+
+    def _credit(self, device_id: str, deposit: rules.Deposit) -> tuple[DepositAck, bool]:
+        """The ack, and whether the robot was accepting as its last status said."""
         key = guard_key(device_id, deposit.event_id)
         who = deposit.citizen
         code = who.code if isinstance(who, rules.CodeCitizen) else None
@@ -166,13 +176,14 @@ class RecyclingService:
             if look.device_type != "robot":
                 raise _UnknownDevice(device_id)
             if look.settled is not None:
-                return _answer_again(deposit.event_id, look.settled)
+                return _answer_again(deposit.event_id, look.settled), look.robot_accepting
             try:
-                return self._try_credit(key, device_id, deposit, look, trust_snapshot)
+                ack = self._try_credit(key, device_id, deposit, look, trust_snapshot)
+                return ack, look.robot_accepting
             except rules.DepositRejected as rejected:
                 # Final: a redelivery must get this same answer, never a later credit.
                 recorded = self._ledger.record_rejection(key, rejected.reason, self._clock())
-                return _answer_again(deposit.event_id, recorded)
+                return _answer_again(deposit.event_id, recorded), look.robot_accepting
             except AlreadyPosted:
                 continue
             except _StaleSnapshot:
@@ -305,17 +316,9 @@ def _errors(error: ValidationError) -> str:
     )
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).splitlines()[0][:500] if str(error) else type(error).__name__
-
-
 def _redacted(document: Any) -> str:
     if isinstance(document, dict) and isinstance(document.get("citizen"), dict):
         citizen = document["citizen"]
         if "phone" in citizen:
             document = {**document, "citizen": {**citizen, "phone": "<phone>"}}
-    try:
-        text = json.dumps(document, ensure_ascii=False)
-    except (ValueError, RecursionError):
-        text = "<not representable>"
-    return rules.redact_phones(text)
+    return rules.redact_phones(json.dumps(document, ensure_ascii=False))

@@ -25,7 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib import topics
-from chalicelib.table_access import SCANS_BY_FUNCTION, TABLES_BY_FUNCTION
+from chalicelib.table_access import SCANS_BY_FUNCTION, SHADOW_WRITERS, TABLES_BY_FUNCTION
 from infra.cdk.functions import API, AUTHORIZER, DYNAMODB, SQS, Function
 from infra.cdk.names import model_key
 from infra.cdk.stage import Stage
@@ -165,6 +165,14 @@ def domain_statements(
                 resources=["*"],  # DescribeEndpoint has no resource type: "*" is the only form
             ),
         ]
+    if function.handler in SHADOW_WRITERS:  # shelters' purifiers (chalicelib/table_access.py)
+        statements.append(
+            iam.PolicyStatement(
+                sid="ShelterShadows",
+                actions=["iot:UpdateThingShadow"],
+                resources=[stack.format_arn(service="iot", resource="thing", resource_name="*")],
+            )
+        )
     return statements
 
 

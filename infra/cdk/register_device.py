@@ -60,8 +60,11 @@ def record_device(stage: Stage, spec: dict[str, Any]) -> None:
     """The app's own adapter writes the row, with the stage's table name."""
     with stage_import(stage.env):
         from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
+        from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
 
         DynamoDbDevices.register([spec], datetime.now(UTC))
+        # its state row: the public lists show it (offline) before its first message
+        DynamoDbFleet(stage.city).create_state(str(spec["device_id"]), spec["type"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"concurrent pollers per SQS queue, like Lambda's ({DEFAULT_SQS_WORKERS})",
     )
     up.add_argument("--demo", action="store_true", help="simulated robots and a demo citizen")
+    up.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start from empty tables and queues (forget what the last stop kept)",
+    )
 
     token = sub.add_parser("token", parents=[state], help="print a dev JWT")
     token.add_argument("--sub", required=True, help="the citizen id")
@@ -66,6 +71,10 @@ def _up(args: argparse.Namespace) -> int:
         sqs_workers=args.sqs_workers,
         demo=args.demo,
     )
+    if args.fresh:
+        from infra.local import persistence
+
+        persistence.forget(options.state_dir)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -91,7 +100,8 @@ def _up(args: argparse.Namespace) -> int:
         print(f"  API   {document['api_url']}", flush=True)
         print(f"  AWS   {document['aws_endpoint_url']}", flush=True)
         print(f"  MQTT  mqtts://127.0.0.1:{options.mqtt_port}", flush=True)
-        print(f"  state {stack.stack_file}  (Ctrl-C stops everything)", flush=True)
+        kept = "data kept from the last stop" if stack.restored else "fresh data"
+        print(f"  state {stack.stack_file}  ({kept}; Ctrl-C stops and keeps it)", flush=True)
         while not stop.wait(0.5):
             pass
     finally:

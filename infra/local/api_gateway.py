@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+from http import HTTPStatus
 from typing import Any
 
 from chalice.app import Chalice
@@ -20,6 +21,13 @@ from chalice.local import (
 )
 
 from chalicelib.api.gateway_responses import body, by_status, by_type
+from chalicelib.api.http import error_body
+
+_REFUSALS: dict[int, str] = {
+    HTTPStatus.METHOD_NOT_ALLOWED: "this method is not supported",
+    HTTPStatus.REQUEST_URI_TOO_LONG: "the request line is too long",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "a header is too large, or there are too many",
+}
 
 
 class ApiGateway(LocalGateway):
@@ -85,6 +93,36 @@ class _Handler(ChaliceRequestHandler):
     def _send_error_response(self, error: LocalGatewayException) -> None:
         status, headers, payload = shaped(error)
         self._send_http_response(status, headers, payload)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server answers before any route runs (an oversized header or request
+        line, a method it has no handler for, a garbled request), in our JSON error shape
+        as API Gateway's gateway responses give it, never its HTML page. An unknown method
+        (TRACE, made-up ones) is a 405: a 5xx would claim a bug of ours."""
+        status = HTTPStatus.METHOD_NOT_ALLOWED if code == HTTPStatus.NOT_IMPLEMENTED else code
+        text = _REFUSALS.get(status) or by_status(status).message
+        payload = json.dumps(error_body(status, None, text)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _send_http_response_with_body(
+        self, code: int, headers: dict[str, Any], body: str | bytes
+    ) -> None:
+        """HEAD gets the status and headers GET would (the JSON error's type and length)
+        and no body: bytes after a HEAD response would be read as the next response."""
+        if self.command != "HEAD":
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        data = body if isinstance(body, bytes) else body.encode("utf-8")
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -3,7 +3,8 @@
 TLS with client certificates from the local CA; the certificate's CN is the identity
 (`use_identity_as_username`), and an ACL generated from the IoT policies (iot/policies.py)
 lets each device publish and receive only under its own id, like the IoT policy variable
-`${iot:Connection.Thing.ThingName}` does in AWS. The backend identity may read and write
+`${iot:Connection.Thing.ThingName}` does in AWS; the client id is replaced by that identity,
+so a certificate can only ever hold its own session. The backend identity may read and write
 everything, `$aws/#` included (mosquitto's `#` does not match `$`-topics).
 """
 
@@ -175,6 +176,10 @@ class Broker:
             f"keyfile {self.server_key}",
             "require_certificate true",
             "use_identity_as_username true",
+            # The client id is the certificate's CN, whatever the client announced: no
+            # device can take over another's (or the backend's) session, as IoT Core's
+            # iot:Connect on client/${iot:Connection.Thing.ThingName} refuses.
+            "use_username_as_clientid true",
             "",
         ]
         return "\n".join(lines)

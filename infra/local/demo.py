@@ -48,8 +48,14 @@ class Demo:
             self._robots.append(robot)
         print(f"demo: citizen {DEMO_CITIZEN!r} and {len(self._robots)} robots", flush=True)
         self._thread.start()
+        from infra.local.demo_shelters import DemoFleet  # shelters, robots' status
+
+        self._fleet = DemoFleet(self._stack, _path)
+        self._fleet.start(self._robots)
 
     def stop(self) -> None:
+        if getattr(self, "_fleet", None) is not None:
+            self._fleet.stop()
         self._stop.set()
         self._thread.join(5)
         for robot in self._robots:

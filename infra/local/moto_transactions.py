@@ -16,6 +16,8 @@ What this module does instead:
   is remembered when the transaction starts. A cancelled transaction puts back exactly those
   keys and drops the stream records appended since. The loop, the checks, the order of
   `CancellationReasons` and the exceptions are moto's own code, copied unchanged.
+- One stream record per created item: UpdateItem on a new key streams one INSERT of the
+  whole item (moto's own streams the keys alone first).
 - One lock. A re-entrant lock serialises every DynamoDB and DynamoDB Streams request (and the
   backend's write methods, for callers that use the backend directly), so a transaction is
   atomic with respect to every other request, as DynamoDB's are.
@@ -153,6 +155,34 @@ def _locked(fn: F) -> F:
     return locked  # type: ignore[return-value]
 
 
+def _backend_method(name: str, fixed: bool) -> Callable[..., Any]:
+    method = getattr(DynamoDBBackend, name)
+    return _one_stream_record(method) if fixed and name == "update_item" else method
+
+
+def _one_stream_record(update_item: F) -> F:
+    """UpdateItem that creates an item streams ONE INSERT with the whole new image, as
+    DynamoDB does. moto's own first puts the keys alone (an INSERT of the keys), then
+    streams the updated item as a second INSERT: a stream consumer would see a step day, a
+    challenge entry, ... without its attributes."""
+
+    @functools.wraps(update_item)
+    def update(self: DynamoDBBackend, table_name: str, key: Any, *args: Any, **kw: Any) -> Any:
+        table = self.get_table(table_name)
+        shard = table.stream_shard
+        if shard is None or table.get_item(*self.get_keys_value(table, key)) is not None:
+            return update_item(self, table_name, key, *args, **kw)
+        table.stream_shard = None  # no record for moto's put of the keys
+        try:
+            item = update_item(self, table_name, key, *args, **kw)
+        finally:
+            table.stream_shard = shard
+        shard.add(None, item)
+        return item
+
+    return update  # type: ignore[return-value]
+
+
 def installed() -> bool:
     return bool(getattr(DynamoDBBackend, _MARK, False))
 
@@ -172,7 +202,10 @@ def install() -> None:
         transact = transact_write_items if not problems else DynamoDBBackend.transact_write_items
         patches: list[tuple[type, str, Callable[..., Any]]] = [
             (DynamoDBBackend, "transact_write_items", transact),
-            *((DynamoDBBackend, n, getattr(DynamoDBBackend, n)) for n in LOCKED_BACKEND_METHODS),
+            *(
+                (DynamoDBBackend, n, _backend_method(n, fixed=not problems))
+                for n in LOCKED_BACKEND_METHODS
+            ),
             (DynamoHandler, "call_action", DynamoHandler.call_action),
             (DynamoDBStreamsHandler, "call_action", DynamoDBStreamsHandler.call_action),
         ]

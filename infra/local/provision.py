@@ -49,16 +49,17 @@ def create_queues(sqs: Any, visibility_timeout_s: int | None = None) -> dict[str
             Attributes={"MessageRetentionPeriod": str(spec.dlq_retention_s)},
         )["QueueUrl"]
         dlq_arn = _queue_arn(sqs, dlq_url)
-        url = sqs.create_queue(
-            QueueName=spec.name,
-            Attributes={
+        url = _queue(
+            sqs,
+            spec.name,
+            {
                 "VisibilityTimeout": str(visibility_timeout_s or spec.visibility_timeout_s),
                 "MessageRetentionPeriod": str(spec.retention_s),
                 "RedrivePolicy": json.dumps(
                     {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}
                 ),
             },
-        )["QueueUrl"]
+        )
         refs[spec.name] = QueueRef(url, _queue_arn(sqs, url))
         refs[spec.dlq_name] = QueueRef(dlq_url, dlq_arn)
     for stream in streams.ALL_STREAMS:
@@ -68,6 +69,17 @@ def create_queues(sqs: Any, visibility_timeout_s: int | None = None) -> dict[str
         )["QueueUrl"]
         refs[stream.failure_queue_name] = QueueRef(url, _queue_arn(sqs, url))
     return refs
+
+
+def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    """Create the queue, or (kept from an earlier run: infra.local.persistence) give it
+    these attributes, its messages untouched."""
+    try:
+        return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    except sqs.exceptions.QueueNameExists:
+        url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        return url
 
 
 def stream_environment(dynamodb: Any) -> dict[str, str]:
@@ -108,7 +120,19 @@ def create_data_key(kms: Any) -> str:
 
 
 def register_devices(fleet: dict[str, Any]) -> int:
-    return DynamoDbDevices.register(fleet["devices"], datetime.now(UTC))
+    count = DynamoDbDevices.register(fleet["devices"], datetime.now(UTC))
+    seed_device_states(fleet)
+    return count
+
+
+def seed_device_states(fleet: dict[str, Any]) -> None:
+    """Shelters and robots: a state row per registered device (offline until it reports),
+    so the public lists show the whole fleet; a row kept from an earlier run stays."""
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+
+    store = DynamoDbFleet(str(fleet.get("city", "gimhae")))
+    for device in fleet["devices"]:
+        store.create_state(device["device_id"], device["type"])
 
 
 def create_iot(iot: Any, fleet: dict[str, Any], certificates: dict[str, str], city: str) -> None:

@@ -149,6 +149,12 @@ class RuleEngine:
         except RuleEvaluationError as e:
             self._error(rule, topic, client_id, payload, "SqlEvaluation", rule.name, str(e))
             return
+        except Exception as e:
+            # A bug of the emulator, or an input it did not foresee: the message still goes
+            # to the error action (invariant 5), never only to a log line.
+            log.exception("rule %s could not evaluate a message on %s", rule.name, topic)
+            self._error(rule, topic, client_id, payload, "SqlEvaluation", rule.name, repr(e))
+            return
         if output is None:
             return
         self.fired += 1

@@ -97,6 +97,7 @@ def display_path(path: Path) -> str:
 class LocalStack:
     options: StackOptions
     timings: dict[str, float] = field(default_factory=dict)
+    restored: bool = False
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -185,7 +186,7 @@ class LocalStack:
         t = time.monotonic()
         from moto.server import ThreadedMotoServer
 
-        from infra.local import moto_expressions, moto_sqs, moto_transactions
+        from infra.local import moto_expressions, moto_sqs, moto_transactions, persistence
 
         moto_transactions.install()  # transactions cost what they touch; no 500s when racing
         moto_expressions.install()  # a credit's expressions parsed once, validated cheaper
@@ -193,6 +194,11 @@ class LocalStack:
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=o.aws_port, verbose=False)
         moto.start()
         self._stops.append(moto.stop)
+        # What the last clean stop kept; saved again at this stop, after every event source
+        # has stopped and before the emulator does (stops run last-in, first-out).
+        stream_positions = persistence.restore(o.state_dir)
+        self.restored = stream_positions is not None
+        self._stops.append(self._save_state)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._step("aws_emulator", t)
 
@@ -203,7 +209,13 @@ class LocalStack:
         from infra.local import provision
 
         session = boto3.session.Session(region_name=REGION)
-        self.sqs = session.client("sqs")
+        # One SQS client for every poller of every queue (sqs_workers per queue): a pool
+        # smaller than that discards connections ("Connection pool is full").
+        from botocore.config import Config as ClientConfig
+
+        self.sqs = session.client(
+            "sqs", config=ClientConfig(max_pool_connections=max(10, 8 * o.sqs_workers))
+        )
         self.iot = session.client("iot")
         self.iot_data = session.client("iot-data")
         provision.create_tables()
@@ -272,6 +284,7 @@ class LocalStack:
         import app as app_module
         from infra.local.api_gateway import serve
         from infra.local.event_sources import event_sources_for_app
+        from infra.local.stream_source import DynamoDbStreamEventSource
 
         app = app_module.app
 
@@ -304,6 +317,8 @@ class LocalStack:
             sqs_concurrency=o.sqs_workers,
         )
         for source in sources:
+            if isinstance(source, DynamoDbStreamEventSource):
+                source.resume_after((stream_positions or {}).get(source.function_name, {}))
             self._stops.append(source.stop)
             source.start()
         self._stops.append(scheduler.stop)
@@ -320,6 +335,20 @@ class LocalStack:
 
         self._stops.append(stop_api)
         self._step("app", t)
+
+    def _save_state(self) -> None:
+        from infra.local import persistence
+        from infra.local.stream_source import DynamoDbStreamEventSource
+
+        positions = {
+            source.function_name: source.positions()
+            for source in getattr(self, "sources", [])
+            if isinstance(source, DynamoDbStreamEventSource)
+        }
+        started = time.monotonic()
+        path = persistence.save(self.options.state_dir, positions)
+        self.timings["save_state"] = time.monotonic() - started
+        log.info("emulator state kept in %s", path)
 
     def _phone_hash_key(self) -> str:
         key_file = self.options.state_dir / "phone-hash-key"

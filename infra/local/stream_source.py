@@ -173,6 +173,7 @@ class DynamoDbStreamEventSource(Worker):
         self.describe_interval_s = describe_interval_s
         self.thread_name = f"ddb-stream:{function_name}"
         self._shards: dict[str, _Shard] = {}
+        self._resume_after: dict[str, str] = {}
         self._described_once = False
         self._next_describe = 0.0
         self.invocations = 0
@@ -201,12 +202,26 @@ class DynamoDbStreamEventSource(Worker):
                         iterator_type=self.starting_position
                         if not self._described_once
                         else "TRIM_HORIZON",
+                        last_sequence=self._resume_after.get(s["ShardId"]),
                     )
             last = desc.get("LastEvaluatedShardId")
             if not last:
                 break
             kwargs["ExclusiveStartShardId"] = last
         self._described_once = True
+
+    def positions(self) -> dict[str, str]:
+        """Per shard, the last record handled: where a restarted stack resumes (like an
+        event source mapping's position, kept by Lambda across deployments)."""
+        return {
+            shard.shard_id: shard.last_sequence
+            for shard in self._shards.values()
+            if shard.last_sequence is not None
+        }
+
+    def resume_after(self, positions: dict[str, str]) -> None:
+        """Before start: read each of these shards after its last handled record."""
+        self._resume_after = dict(positions)
 
     def _ready(self, shard: _Shard) -> bool:
         if shard.closed and not shard.batches:

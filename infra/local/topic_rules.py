@@ -26,11 +26,11 @@ Semantics worth knowing (they follow AWS, not Python):
 from __future__ import annotations
 
 import base64
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias, cast
 
+from chalicelib.domain import json_limits
 from chalicelib.topics import topic_matches
 
 __all__ = [
@@ -480,14 +480,16 @@ class _NotJson:
 _NOT_JSON: Final = _NotJson()
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+# AWS documents no nesting limit; ours sits far above any real payload and far below what
+# Python's parser can take, so a hostile document is "not JSON" (encode(*) still carries it
+# to the action, a rule that needs its fields runs the error action), never an exception.
+MAX_PAYLOAD_DEPTH: Final = 256
 
 
 def _parse_payload(payload: bytes) -> Any:
     try:
-        return json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
+        return json_limits.loads(payload, max_depth=MAX_PAYLOAD_DEPTH)
+    except json_limits.JsonRejected:
         return _NOT_JSON
 
 

@@ -107,3 +107,75 @@ def test_token_command_and_clean_stop(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert not (state_dir / "stack.json").exists()
     assert not _processes_mentioning(str(state_dir / "broker"))
+
+
+def _wait_ready(process: subprocess.Popen[str], state_dir: Path) -> dict[str, object]:
+    deadline = time.monotonic() + 90
+    while not (state_dir / "stack.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout
+        time.sleep(0.2)
+    return cast("dict[str, object]", json.loads((state_dir / "stack.json").read_text()))
+
+
+def _call(api_url: str, method: str, path: str, token: str, body: object = None) -> object:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(api_url + path, data=data, method=method)
+    request.add_header("authorization", f"Bearer {token}")
+    request.add_header("content-type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_a_restart_on_the_same_state_folder_keeps_the_data(tmp_path: Path) -> None:
+    from infra.local.dev_issuer import ensure_issuer
+
+    state_dir = tmp_path / "state"
+    ports = (_free_port(), _free_port(), _free_port())
+    # GIVEN a stack where a citizen registered and synced steps
+    process = _up(state_dir, *ports)
+    document = _wait_ready(process, state_dir)
+    token = ensure_issuer(state_dir).mint("keeps-data")
+    api = str(document["api_url"])
+    _call(api, "PUT", "/v1/me", token, {"display_name": "남는사람", "district": "buwon-dong"})
+    today = _call(api, "GET", "/v1/me", token)
+    day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 9 * 3600))
+    _call(api, "PUT", "/v1/me/steps", token, {"days": [{"date": day, "steps": 4321}]})
+    # WHEN it is stopped (as Ctrl-C does) and started again on the same folder
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    assert process.returncode == 0
+    process = _up(state_dir, *ports)
+    try:
+        document = _wait_ready(process, state_dir)
+        # THEN the citizen, their balance and their steps are still there
+        me = _call(str(document["api_url"]), "GET", "/v1/me", token)
+        assert isinstance(me, dict) and isinstance(today, dict)
+        assert me["display_name"] == "남는사람"
+        assert me["created_at"] == today["created_at"]
+        assert me["today_steps"] == 4321
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    # AND `up --fresh` starts empty
+    api_port, aws_port, mqtt_port = ports
+    process = cast(
+        "subprocess.Popen[str]",
+        spawn(
+            state_dir,
+            api_port=api_port,
+            aws_port=aws_port,
+            mqtt_port=mqtt_port,
+            extra=("--fresh",),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ),
+    )
+    try:
+        document = _wait_ready(process, state_dir)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            _call(str(document["api_url"]), "GET", "/v1/me", token)
+        assert answer.value.code == 404
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

@@ -197,3 +197,44 @@ def test_the_rate_window_reopens(aws: object) -> None:
     assert [limiter.acquire("k", 2, 300, start) for _ in range(3)] == [True, True, False]
     later = start + timedelta(seconds=300)
     assert [limiter.acquire("k", 2, 300, later) for _ in range(3)] == [True, True, False]
+
+
+def test_the_quarantine_pages_newest_first_within_one_source(api: Api) -> None:
+    from chalicelib import wiring
+
+    # GIVEN five refused deposits and one refused rule delivery
+    for i in range(5):
+        wiring.quarantine().quarantine(
+            source="deposits",
+            reason="invalid_payload",
+            device_id="robot-001",
+            event_id=f"evt-{i:08d}",
+            details="bad",
+            payload=None,
+        )
+    wiring.operations().keep_rule_failure(device_id="robot-002", details="x", payload=None)
+    # WHEN an admin reads them two at a time
+    seen: list[str] = []
+    ids: list[str] = []
+    cursor: str | None = None
+    for _ in range(3):
+        path = "/v1/admin/quarantine?source=deposits&limit=2"
+        path += f"&cursor={cursor}" if cursor else ""
+        page = api.call("GET", path, as_user="ops", admin=True).body
+        seen += [item["event_id"] for item in page["items"]]
+        ids += [item["quarantine_id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    # THEN every deposit comes once, newest first (ids sort by time), none of the other source
+    assert sorted(seen) == [f"evt-{i:08d}" for i in range(5)]
+    assert ids == sorted(ids, reverse=True)
+    # AND a cursor cannot be turned to another source, and odd sources are refused
+    first = api.call("GET", "/v1/admin/quarantine?limit=1", as_user="ops", admin=True).body
+    other = f"/v1/admin/quarantine?source=rule-errors&cursor={first['next_cursor']}"
+    assert api.call("GET", other, as_user="ops", admin=True).status == 400
+    for source in ("x" * 65, "DEPOSITS", "deposits%00", "%ED%95%9C"):
+        response = api.call(
+            "GET", f"/v1/admin/quarantine?source={source}", as_user="ops", admin=True
+        )
+        assert response.status == 400, source

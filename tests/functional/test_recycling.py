@@ -351,17 +351,14 @@ def test_admins_see_dead_letter_depth(api: Api) -> None:
     # WHEN an admin looks; THEN the depth shows; a citizen may not look
     body = api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True).body
     depth = {(q["source"], q["kind"], q["queue"]): q["messages"] for q in body["queues"]}
-    assert depth == {
-        ("gimhae-dev-deposits", "dead_letter", "gimhae-dev-deposits-dlq"): 1,
-        ("gimhae-dev-device-errors", "dead_letter", "gimhae-dev-device-errors-dlq"): 0,
-        ("gimhae-dev-payout-chunks", "dead_letter", "gimhae-dev-payout-chunks-dlq"): 0,
-        ("gimhae-dev-audit-chunks", "dead_letter", "gimhae-dev-audit-chunks-dlq"): 0,
-        (
-            "handle_ledger_changes",
-            "stream_failures",
-            "gimhae-dev-handle-ledger-changes-stream-failures",
-        ): 0,
+    from chalicelib import queues, streams
+
+    expected = {(q.name, "dead_letter", q.dlq_name): 0 for q in queues.ALL_QUEUES}
+    expected |= {
+        (s.handler, "stream_failures", s.failure_queue_name): 0 for s in streams.ALL_STREAMS
     }
+    expected[("gimhae-dev-deposits", "dead_letter", "gimhae-dev-deposits-dlq")] = 1
+    assert depth == expected
     assert api.call("GET", "/v1/admin/dead-letters", as_user="citizen").status == 403
 
 

@@ -73,6 +73,7 @@ def _declared(function: str) -> set[str]:
 
 
 def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
+    challenge = _challenge_body()
     from tests.functional.test_payouts_api import pay_one_for_touching, touch_payout_routes
 
     pay_one_for_touching(api)  # payouts (issue 10): a run paid by its handler, not the API
@@ -86,9 +87,43 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/stats", as_user="ops", admin=True)
+        # Walking: step leaderboards.
+        api.call("GET", "/v1/leaderboards/steps", as_user="a")
+        api.call("GET", "/v1/leaderboards/districts")
+        # Challenges: create, list, join (reads the step days stored), detail, the draw.
+        made = api.call(
+            "POST", "/v1/admin/challenges", as_user="ops", admin=True, body=challenge
+        ).body
+        api.call("GET", "/v1/challenges", as_user="a")
+        api.call("POST", f"/v1/challenges/{made['challenge_id']}/entries", as_user="a")
+        api.call("GET", f"/v1/challenges/{made['challenge_id']}", as_user="a")
+        api.call("GET", f"/v1/challenges/{made['challenge_id']}/draw")
+        api.call("GET", "/v1/shelters")  # shelters and robots
+        api.call("GET", "/v1/shelters/shelter-001/air?hours=3")
         touch_payout_routes(api)  # payouts: account, run, export, settlement, audit
     # Exactly: nothing undeclared is touched, and nothing declared goes unused.
     assert tables == _declared("api_handler")
+
+
+def _challenge_body() -> dict[str, Any]:
+    """A challenge finished on joining (a stored step day reaches it): the join posts the
+    prize, so the challenge routes touch the ledger's tables too."""
+    from chalicelib.adapters.dynamodb_models import StepDay
+    from chalicelib.domain.clock import seoul_day, utc_now
+
+    now = utc_now()
+    today = seoul_day(now).isoformat()
+    StepDay(
+        "a", today, steps=500, district="naeoe-dong", display_name="a", updated_at=now, expires=now
+    ).save()
+    return {
+        "title": "Table access",
+        "kind": "total_steps",
+        "starts_on": today,
+        "ends_on": today,
+        "target": 100,
+        "prize": {"type": "all_finishers", "points": 10},
+    }
 
 
 def test_the_deposit_handler_touches_only_its_declared_tables(api: Api) -> None:

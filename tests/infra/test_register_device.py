@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.adapters.dynamodb_models import Device
+from chalicelib.adapters.dynamodb_models import Device, DeviceState
 from infra.cdk import register_device
 from infra.cdk.iot_names import iot_policy_name, thing_group_name, thing_type_name
 from infra.cdk.names import model_key
@@ -33,12 +33,13 @@ def _provision(stage: Stage) -> None:
             policyName=iot_policy_name(stage, device_type),
             policyDocument=json.dumps(policies.policy_document(device_type, stage.city)),
         )
-    boto3.client("dynamodb").create_table(
-        TableName=stage.names.tables[model_key(Device)],
-        KeySchema=[{"AttributeName": "device_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "device_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    for model in (Device, DeviceState):
+        boto3.client("dynamodb").create_table(
+            TableName=stage.names.tables[model_key(model)],
+            KeySchema=[{"AttributeName": "device_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "device_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
 
 
 @pytest.mark.parametrize("stage_name", ["dev", "prod"])
@@ -67,3 +68,9 @@ def test_register_a_fleet_robot(aws: None, tmp_path: Path, stage_name: str, caps
         TableName=stage.names.tables[model_key(Device)], Key={"device_id": {"S": "robot-001"}}
     )["Item"]
     assert item["device_type"] == {"S": "robot"}
+    # AND it is listed (offline) before its first message: its state row exists
+    state = boto3.client("dynamodb").get_item(
+        TableName=stage.names.tables[model_key(DeviceState)],
+        Key={"device_id": {"S": "robot-001"}},
+    )["Item"]
+    assert (state["fleet_group"], state["online"]) == ({"S": "gimhae#robot"}, {"BOOL": False})

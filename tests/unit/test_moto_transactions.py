@@ -314,3 +314,45 @@ def test_racing_transactions_on_moto_server_all_answer_and_count_exactly() -> No
         assert len(logs) == committed  # no cancelled transaction left its log entry
     finally:
         server.stop()
+
+
+def _stream_of_updates(ddb: Any, streams: Any) -> list[tuple[str, Any]]:
+    _create(ddb, "ranged", range_key=True)
+    iterator = _iterator(ddb, streams, "ranged")
+    for value in ("1", "2"):
+        ddb.update_item(
+            TableName="ranged",
+            Key={"pk": _s("a"), "sk": _s("1")},
+            UpdateExpression="SET v = :v",
+            ExpressionAttributeValues={":v": _s(value)},
+        )
+    out = streams.get_records(ShardIterator=iterator)["Records"]
+    return [(r["eventName"], r["dynamodb"].get("NewImage")) for r in out]
+
+
+def test_an_update_that_creates_an_item_streams_one_whole_insert() -> None:
+    moto_transactions.install()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        streams = boto3.client(
+            "dynamodbstreams",
+            region_name=REGION,
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
+        records = _stream_of_updates(ddb, streams)
+    whole = {"pk": _s("a"), "sk": _s("1")}
+    assert records == [("INSERT", {**whole, "v": _s("1")}), ("MODIFY", {**whole, "v": _s("2")})]
+
+
+def test_moto_own_update_streams_the_keys_alone_first(stock_moto: None) -> None:
+    """Why the patch exists: a consumer would read a keys-only INSERT that AWS never sends."""
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        streams = boto3.client(
+            "dynamodbstreams",
+            region_name=REGION,
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
+        records = _stream_of_updates(ddb, streams)
+    assert [event for event, _ in records] == ["INSERT", "INSERT", "MODIFY"]
+    assert records[0][1] == {"pk": _s("a"), "sk": _s("1")}

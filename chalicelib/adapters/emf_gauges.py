@@ -1,0 +1,26 @@
+"""A gauge as CloudWatch embedded metric format, through Powertools' single metric.
+
+The CDK alarm on offline devices (infra/cdk/alarms.py) watches `Gimhae/Devices`
+`OfflineDevices` with the one dimension `Stage`: the app's own Metrics would add the
+`service` dimension and miss the alarm, so this metric is written on its own.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEVICES_NAMESPACE = "Gimhae/Devices"
+
+
+def put_gauge(name: str, value: float, stage: str) -> None:
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true"):
+        return
+    import json
+
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics.base import SingleMetric
+
+    metric = SingleMetric(namespace=DEVICES_NAMESPACE, service="")
+    metric.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metric.add_dimension(name="Stage", value=stage)
+    print(json.dumps(metric.serialize_metric_set(), separators=(",", ":")))

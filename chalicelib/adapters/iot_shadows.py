@@ -1,0 +1,21 @@
+"""IoT data-plane adapter: the shelters' shadows (DESIGN §4: `{"purifier": ...}`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.adapters import aws_clients
+
+
+class IotShadows:
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    def desire_purifier(self, device_id: str, mode: str) -> None:
+        """Set the classic shadow's desired purifier mode; the shelter gets the delta."""
+        client = self._client or aws_clients.iot_data()
+        client.update_thing_shadow(
+            thingName=device_id,
+            payload=json.dumps({"state": {"desired": {"purifier": mode}}}).encode("utf-8"),
+        )

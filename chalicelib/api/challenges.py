@@ -1,0 +1,169 @@
+"""Challenge routes (DESIGN §4 "Challenges") and the two stream handlers that keep progress:
+step days from the step table's stream, recycled items from the ledger's."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import wiring
+from chalicelib.api.auth import jwt_auth
+from chalicelib.api.http import api_view, parse_body, principal, require_admin
+from chalicelib.domain.clock import iso, seoul_day, utc_now
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+        DynamoDBRecord,
+    )
+
+    from chalicelib.domain import challenges as c
+    from chalicelib.services.challenges import ItemsCredited, Standing
+
+bp = Blueprint(__name__)
+
+
+# Views ----------------------------------------------------------------------------------
+
+
+def challenge_view(challenge: c.Challenge, today: date | None = None) -> dict[str, Any]:
+    prize: dict[str, Any] = {"type": challenge.prize.type, "points": challenge.prize.points}
+    if challenge.prize.winners is not None:
+        prize["winners"] = challenge.prize.winners
+    view: dict[str, Any] = {
+        "challenge_id": challenge.challenge_id,
+        "title": challenge.title,
+        "kind": challenge.kind,
+        "starts_on": challenge.starts_on.isoformat(),
+        "ends_on": challenge.ends_on.isoformat(),
+        "status": challenge.status(today or seoul_day(utc_now())),
+        "target": challenge.target,
+        "daily_cap": challenge.daily_cap,
+        "daily_goal": challenge.daily_goal,
+        "district": challenge.district,
+        "prize": prize,
+        "finishers": challenge.finishers,
+        "created_at": iso(challenge.created_at),
+    }
+    if challenge.prize.type == "lottery":
+        view["draw"] = {
+            "commitment": challenge.commitment,
+            "drawn": challenge.draw is not None,
+        }
+    return view
+
+
+def standing_view(standing: Standing) -> dict[str, Any]:
+    entry = standing.entry
+    return {
+        **challenge_view(standing.challenge),
+        "joined": entry is not None,
+        "progress": {
+            "value": standing.progress,
+            "target": standing.challenge.target,
+            "finished": entry is not None and entry.finished,
+            "finished_at": iso(entry.finished_at) if entry and entry.finished_at else None,
+            "finish_rank": entry.finish_rank if entry else None,
+        },
+        "prize_awarded": bool(entry and entry.prize_awarded),
+    }
+
+
+def draw_view(challenge: c.Challenge) -> dict[str, Any]:
+    """What anyone may check (chalicelib.domain.draw verifies exactly this document)."""
+    drawn = challenge.draw
+    return {
+        "challenge_id": challenge.challenge_id,
+        "commitment": challenge.commitment,
+        "seed": drawn.seed if drawn else None,
+        "finisher_digest": drawn.finisher_digest if drawn else None,
+        "finishers": list(drawn.finishers) if drawn else None,
+        "winners": list(drawn.winners) if drawn else None,
+        "winner_count": challenge.prize.winners,
+        "drawn_at": iso(drawn.drawn_at) if drawn else None,
+        "algorithm": "winners = first winner_count finishers ordered by "
+        "HMAC-SHA256(key=seed, msg=citizen_id); see chalicelib/domain/draw.py",
+    }
+
+
+# Routes ---------------------------------------------------------------------------------
+
+
+@bp.route("/v1/admin/challenges", methods=["POST"], authorizer=jwt_auth)
+@api_view
+def post_challenge() -> Response:
+    from chalicelib.api.challenge_schemas import ChallengeRequest
+
+    request = bp.current_request
+    require_admin(request)
+    body = parse_body(request, ChallengeRequest)
+    challenge = wiring.challenges().create(body.new_challenge())
+    return Response(body=challenge_view(challenge), status_code=201)
+
+
+@bp.route("/v1/admin/challenges/{challenge_id}/draw", methods=["POST"], authorizer=jwt_auth)
+@api_view
+def post_draw(challenge_id: str) -> Response:
+    require_admin(bp.current_request)
+    challenge, created = wiring.challenges().draw(challenge_id)
+    return Response(body=draw_view(challenge), status_code=201 if created else 200)
+
+
+@bp.route("/v1/challenges", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_challenges() -> dict[str, Any]:
+    citizen_id = principal(bp.current_request).citizen_id
+    return {"challenges": [standing_view(s) for s in wiring.challenges().listing(citizen_id)]}
+
+
+@bp.route("/v1/challenges/{challenge_id}", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_challenge(challenge_id: str) -> dict[str, Any]:
+    citizen_id = principal(bp.current_request).citizen_id
+    return standing_view(wiring.challenges().standing(challenge_id, citizen_id))
+
+
+@bp.route("/v1/challenges/{challenge_id}/entries", methods=["POST"], authorizer=jwt_auth)
+@api_view
+def post_entry(challenge_id: str) -> Response:
+    citizen_id = principal(bp.current_request).citizen_id
+    standing, created = wiring.challenges().join(challenge_id, citizen_id)
+    return Response(body=standing_view(standing), status_code=201 if created else 200)
+
+
+@bp.route("/v1/challenges/{challenge_id}/draw", methods=["GET"])
+@api_view
+def get_draw(challenge_id: str) -> dict[str, Any]:
+    return draw_view(wiring.challenges().published_draw(challenge_id))
+
+
+# Stream handlers ------------------------------------------------------------------------
+
+
+def step_challenges(event: Any) -> dict[str, Any]:
+    """Step days move challenge progress: each record read alone (a bad one is reported
+    alone), then the batch's days merged per citizen and written once per entry. A failed
+    write fails the batch, whose retry the per-day maximum makes harmless."""
+    from chalicelib.api.stream_events import gather, step_day_of
+
+    response, days = gather(event, step_day_of)
+    if days:
+        wiring.count("ChallengeEntriesMoved", wiring.challenges().apply_steps(days))
+    return response
+
+
+def ledger_challenges(event: Any) -> dict[str, Any]:
+    """Recycling ledger entries count in recycle_items challenges, once each (a guard per
+    entry and challenge in the same transaction as the count)."""
+    from chalicelib.api.stream_events import gather, ledger_entry_of
+    from chalicelib.services.challenges import items_credited
+
+    def read(record: DynamoDBRecord) -> ItemsCredited | None:
+        entry = ledger_entry_of(record)
+        return items_credited(entry) if entry is not None else None
+
+    response, credited = gather(event, read)
+    if credited:
+        wiring.count("ChallengeEntriesMoved", wiring.challenges().apply_items(credited))
+    return response

@@ -1,0 +1,277 @@
+"""Shelters and robots at the edge: the device-reports queue handler, the health job, the
+public routes (DESIGN §4: `GET /v1/shelters`, `/v1/robots`, anyone may read them) and the
+operators' `GET /v1/admin/devices`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from chalice import Blueprint
+
+from chalicelib import wiring
+from chalicelib.api.auth import jwt_auth
+from chalicelib.api.batches import process_batch
+from chalicelib.api.http import api_view, query_int, query_str, require_admin
+from chalicelib.domain.clock import iso
+from chalicelib.errors import NotFound, Unprocessable
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.domain.air import HourMeans
+    from chalicelib.domain.fleet import DeviceState, DeviceType
+
+bp = Blueprint(__name__)
+
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+# ---------------------------------------------------------------- queue and schedule
+
+
+@functools.cache
+def _envelope_model() -> Any:
+    """The fleet rules' envelope (built on first use: routes never pay for it)."""
+    from typing import Annotated
+
+    from pydantic import BaseModel, ConfigDict, StrictInt, StringConstraints
+
+    class Envelope(BaseModel):
+        model_config = ConfigDict(extra="ignore", frozen=True)
+        payload: str
+        device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+        channel: Annotated[str, StringConstraints(max_length=32)]
+        received_at: StrictInt | None = None
+
+    return Envelope
+
+
+def report_record_handler(record: SQSRecord) -> None:
+    """One device report from a fleet topic rule (the envelope: the payload in base64, the
+    device from the topic, the rule's channel and receipt time)."""
+    from pydantic import ValidationError
+
+    service = wiring.fleet()
+    try:
+        envelope = _envelope_model().model_validate_json(record.body)
+    except (ValidationError, RecursionError) as e:
+        outcome = service.refuse("invalid_envelope", None, str(e)[:500], record.body[:2000])
+    else:
+        try:
+            raw = base64.b64decode(envelope.payload, validate=True)
+        except (binascii.Error, ValueError):
+            outcome = service.refuse(
+                "invalid_envelope", envelope.device_id, "payload is not base64", None
+            )
+        else:
+            received = (
+                datetime.fromtimestamp(envelope.received_at / 1000, UTC)
+                if envelope.received_at is not None and 0 < envelope.received_at < 10**14
+                else None
+            )
+            outcome = service.receive(envelope.channel, envelope.device_id, raw, received)
+    wiring.count(f"DeviceReports{outcome.status.capitalize()}")
+    if outcome.notices:
+        wiring.count("AlertsSent", len(outcome.notices))
+    wiring.logger.info(
+        "device report handled",
+        extra={"status": outcome.status, "reason": outcome.reason, "alerts": len(outcome.notices)},
+    )
+
+
+def check_device_health() -> dict[str, Any]:
+    report = wiring.fleet().check_health()
+    wiring.logger.info(
+        "device health",
+        extra={
+            "checked": report.checked,
+            "offline": report.offline,
+            "marked_offline": report.marked_offline,
+            "redelivered": report.redelivered,
+        },
+    )
+    return {
+        "checked": report.checked,
+        "offline": report.offline,
+        "marked_offline": report.marked_offline,
+        "redelivered": report.redelivered,
+    }
+
+
+def process_reports(event: Any) -> dict[str, Any]:
+    return process_batch(event, report_record_handler, "sqs")
+
+
+def deposit_taken(device_id: str | None) -> None:
+    """The deposit path's hook: a credited deposit from a robot that said it was not
+    accepting is counted for operators (the robot took the items: the citizen keeps them)."""
+    if device_id and wiring.fleet().deposit_taken(device_id):
+        wiring.count("DepositsWhileNotAccepting")
+
+
+# ---------------------------------------------------------------- views
+
+
+def _location(state: DeviceState) -> dict[str, float]:
+    return {"lat": state.lat, "lon": state.lon}
+
+
+def _when(moment: datetime | None) -> str | None:
+    return iso(moment) if moment else None
+
+
+def shelter_view(state: DeviceState, now: datetime) -> dict[str, Any]:
+    return {
+        "device_id": state.device_id,
+        "name": state.name,
+        "district": state.district,
+        "location": _location(state),
+        "status": state.status(now, wiring.fleet().silent_after),
+        "air": {
+            "pm10": state.pm10,
+            "pm25": state.pm25,
+            "grade": state.grade.value if state.grade else None,
+            "updated_at": _when(state.air_at),
+        },
+        "chargers": {"total": state.chargers_total, "in_use": state.chargers_in_use},
+        "occupancy": state.occupancy,
+        "climate": {
+            "temp_c": state.temp_c,
+            "humidity": state.humidity,
+            "co2_ppm": state.co2_ppm,
+        },
+        "purifier": {"reported": state.purifier_reported, "desired": state.purifier_desired},
+        "last_seen": _when(state.last_seen),
+    }
+
+
+def robot_view(state: DeviceState, now: datetime) -> dict[str, Any]:
+    bins = dict(state.bins or {})
+    return {
+        "device_id": state.device_id,
+        "name": state.name,
+        "district": state.district,
+        "location": _location(state),
+        "status": state.status(now, wiring.fleet().silent_after),
+        "accepting": state.accepting,
+        "bins": {"can": bins.pop("can", None), "pet": bins.pop("pet", None), **bins},
+        "fault": state.fault,
+        "last_seen": _when(state.last_seen),
+    }
+
+
+def _hour_view(hour: HourMeans) -> dict[str, Any]:
+    grade = hour.grade
+    return {
+        "hour": iso(hour.hour),
+        "pm10": hour.pm10,
+        "pm25": hour.pm25,
+        "grade": grade.value if grade else None,
+        "samples": hour.samples,
+    }
+
+
+def _district_param() -> str | None:
+    from chalicelib.domain.districts import is_district
+
+    district = query_str(bp.current_request, "district")
+    if district is not None and not is_district(district):
+        raise Unprocessable(f"unknown district {district[:64]!r}", code="unknown_district")
+    return district
+
+
+def _one(device_id: str, device_type: DeviceType) -> DeviceState:
+    state = wiring.fleet().device(device_id, device_type) if DEVICE_ID.match(device_id) else None
+    if state is None:
+        raise NotFound(f"no {device_type} {device_id[:128]!r}", code=f"{device_type}_not_found")
+    return state
+
+
+# ---------------------------------------------------------------- public routes
+
+
+@bp.route("/v1/shelters", methods=["GET"])
+@api_view
+def list_shelters() -> dict[str, Any]:
+    """Every shelter of the city, or of `?district=`: one Query, never a scan."""
+    service = wiring.fleet()
+    now = service.now()
+    return {
+        "shelters": [shelter_view(s, now) for s in service.devices("shelter", _district_param())]
+    }
+
+
+@bp.route("/v1/shelters/{device_id}", methods=["GET"])
+@api_view
+def get_shelter(device_id: str) -> dict[str, Any]:
+    return shelter_view(_one(device_id, "shelter"), wiring.fleet().now())
+
+
+@bp.route("/v1/shelters/{device_id}/air", methods=["GET"])
+@api_view
+def get_shelter_air(device_id: str) -> dict[str, Any]:
+    """Hourly PM10 and PM2.5 means of the last `hours` (1-168, default 24), oldest first;
+    hours without readings are left out."""
+    hours = query_int(bp.current_request, "hours", default=24, low=1, high=168)
+    state = _one(device_id, "shelter")
+    history = wiring.fleet().air_history(state.device_id, hours)
+    return {"device_id": state.device_id, "hours": hours, "air": [_hour_view(h) for h in history]}
+
+
+@bp.route("/v1/robots", methods=["GET"])
+@api_view
+def list_robots() -> dict[str, Any]:
+    service = wiring.fleet()
+    now = service.now()
+    return {"robots": [robot_view(r, now) for r in service.devices("robot", _district_param())]}
+
+
+@bp.route("/v1/robots/{device_id}", methods=["GET"])
+@api_view
+def get_robot(device_id: str) -> dict[str, Any]:
+    return robot_view(_one(device_id, "robot"), wiring.fleet().now())
+
+
+# ---------------------------------------------------------------- operators
+
+
+@bp.route("/v1/admin/devices", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_devices() -> dict[str, Any]:
+    """Fleet health: each device's state, when it was last heard, its open alerts and how
+    many of its messages were quarantined (two Queries)."""
+    require_admin(bp.current_request)
+    service = wiring.fleet()
+    now = service.now()
+    devices = []
+    kinds: tuple[DeviceType, ...] = ("shelter", "robot")
+    for device_type in kinds:
+        for state in service.devices(device_type):
+            devices.append(
+                {
+                    "device_id": state.device_id,
+                    "type": state.device_type,
+                    "name": state.name,
+                    "district": state.district,
+                    "status": state.status(now, wiring.fleet().silent_after),
+                    "last_seen": _when(state.last_seen),
+                    "open_alerts": [
+                        {"kind": a.kind, "since": iso(a.since), "detail": a.detail}
+                        for a in sorted(state.alerts.values(), key=lambda a: a.since)
+                    ],
+                    "quarantined_messages": state.quarantined,
+                    "deposits_while_not_accepting": state.deposits_not_accepting,
+                    **({"accepting": state.accepting} if device_type == "robot" else {}),
+                    **(
+                        {"grade": state.grade.value if state.grade else None}
+                        if device_type == "shelter"
+                        else {}
+                    ),
+                }
+            )
+    return {"devices": devices}

@@ -1,0 +1,108 @@
+"""Step leaderboards (DESIGN §4): the citizen's board with "my rank", the districts' board,
+and the stream handler that keeps them from the step table.
+
+Boards show display names only: a citizen id never leaves in an answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalice import Blueprint
+
+from chalicelib import wiring
+from chalicelib.api.auth import jwt_auth
+from chalicelib.api.http import api_view, principal, query_int, query_str
+from chalicelib.api.stream_events import gather, step_day_of
+from chalicelib.domain import boards
+from chalicelib.domain.clock import seoul_day, utc_now
+from chalicelib.errors import BadRequest
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+        DynamoDBRecord,
+    )
+    from chalice.app import Request
+
+    from chalicelib.domain.steps import StepDay
+
+bp = Blueprint(__name__)
+
+MAX_LIMIT = 100
+
+
+def _period_and_day(request: Request) -> tuple[str, date]:
+    kind = query_str(request, "period") or boards.DAY
+    raw_date = query_str(request, "date")
+    try:
+        if kind not in boards.PERIOD_KINDS:
+            raise boards.InvalidBoard("period", "period must be day or week")
+        day = seoul_day(utc_now()) if raw_date is None else boards.parse_date(raw_date)
+    except boards.InvalidBoard as e:
+        raise _invalid(e) from e
+    return kind, day
+
+
+def _invalid(error: boards.InvalidBoard) -> BadRequest:
+    return BadRequest(
+        str(error), code="invalid_query", details=[{"field": error.field, "problem": str(error)}]
+    )
+
+
+@bp.route("/v1/leaderboards/steps", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_step_board() -> dict[str, Any]:
+    request = bp.current_request
+    citizen_id = principal(request).citizen_id
+    kind, day = _period_and_day(request)
+    limit = query_int(request, "limit", default=10, low=1, high=MAX_LIMIT)
+    service = wiring.boards()
+    try:
+        board = service.board(kind, day, query_str(request, "scope") or boards.CITY)
+    except boards.InvalidBoard as e:
+        raise _invalid(e) from e
+    me = service.standing(board, citizen_id)
+    return {
+        "period": kind,
+        "date": day.isoformat(),
+        "scope": boards.scope_of_board(board),
+        "entries": [
+            {"rank": r.rank, "display_name": r.display_name, "steps": r.steps}
+            for r in service.leaders(board, limit)
+        ],
+        "me": {"rank": me.rank, "steps": me.steps},
+    }
+
+
+@bp.route("/v1/leaderboards/districts", methods=["GET"])
+@api_view
+def get_district_board() -> dict[str, Any]:
+    kind, day = _period_and_day(bp.current_request)
+    return {
+        "period": kind,
+        "date": day.isoformat(),
+        "entries": [
+            {"rank": d.rank, "district": d.district, "name": d.name, "steps": d.steps}
+            for d in wiring.boards().districts(kind, day)
+        ],
+    }
+
+
+def apply_step_days(event: Any) -> dict[str, Any]:
+    """Each record is read alone (one that cannot be read is reported alone); the batch's
+    step days are then applied together, a few transactions for the whole batch. If that
+    fails, the whole batch is retried, which the MAX merge makes harmless."""
+
+    def read(record: DynamoDBRecord) -> StepDay | None:
+        day = step_day_of(record)
+        if day is not None and day.steps < 0:
+            raise ValueError("a step day with negative steps")
+        return day
+
+    response, days = gather(event, read)
+    if days:
+        changed = wiring.boards().apply(days)
+        wiring.count("BoardEntriesChanged", changed)
+    return response

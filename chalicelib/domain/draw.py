@@ -1,0 +1,146 @@
+"""The lottery draw of a challenge's prize, and the command anyone can run to check one.
+
+Standard library only, on purpose: a citizen or a journalist can copy this one file and
+recompute a draw without installing the city's code.
+
+The algorithm (README "Challenges and the auditable draw"):
+1. At creation the city draws a secret 32-byte seed and publishes only
+   `commitment = SHA-256(seed)` (hex). The seed cannot be changed afterwards unnoticed.
+2. After the end, the finishers' citizen ids are sorted by Unicode code point and
+   published with `finisher_digest = SHA-256(id_1 + "\\n" + id_2 + "\\n" + ... + id_n + "\\n")`
+   (UTF-8; each id followed by a newline; the digest of no finishers is SHA-256 of "").
+3. Each finisher gets the ticket `HMAC-SHA256(key=seed, message=citizen_id in UTF-8)`;
+   finishers are ordered by ticket (hex), ties (never seen in practice) by id, and the
+   first `winner_count` are the winners, in that order.
+
+Nobody can steer the outcome: the seed was fixed (committed) before anyone finished, and
+the finisher list is fixed before the seed is revealed.
+
+    python -m chalicelib.domain.draw verify-draw <challenge-id> [--api-url URL | --file F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SEED_BYTES = 32
+
+
+def commitment(seed: bytes) -> str:
+    """What the city publishes at creation: the seed's SHA-256, hex."""
+    return hashlib.sha256(seed).hexdigest()
+
+
+def sorted_finishers(finishers: Sequence[str]) -> list[str]:
+    """The canonical order: distinct ids by Unicode code point."""
+    return sorted(set(finishers))
+
+
+def finisher_digest(finishers: Sequence[str]) -> str:
+    """SHA-256 of the sorted ids, each followed by a newline, UTF-8."""
+    text = "".join(f"{citizen_id}\n" for citizen_id in sorted_finishers(finishers))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def ticket(seed: bytes, citizen_id: str) -> str:
+    return hmac.new(seed, citizen_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def winners(seed: bytes, finishers: Sequence[str], count: int) -> list[str]:
+    """The first `count` finishers by ticket: a deterministic function of the seed and the
+    finisher set (the order they are given in does not matter)."""
+    ranked = sorted(sorted_finishers(finishers), key=lambda c: (ticket(seed, c), c))
+    return ranked[: max(count, 0)]
+
+
+def verify(published: dict[str, Any]) -> list[str]:
+    """What is wrong with a published draw (empty: it checks out)."""
+    problems: list[str] = []
+    seed_hex = published.get("seed")
+    if not isinstance(seed_hex, str):
+        return ["the seed is not revealed yet (no draw)"]
+    try:
+        seed = bytes.fromhex(seed_hex)
+    except ValueError:
+        return ["the seed is not hexadecimal"]
+    if commitment(seed) != published.get("commitment"):
+        problems.append("the seed does not match the commitment published at creation")
+    finishers = published.get("finishers")
+    if not isinstance(finishers, list) or not all(isinstance(f, str) for f in finishers):
+        return [*problems, "the finisher list is missing"]
+    if finishers != sorted_finishers(finishers):
+        problems.append("the finisher list is not sorted and distinct")
+    if finisher_digest(finishers) != published.get("finisher_digest"):
+        problems.append("the finisher digest does not match the finisher list")
+    published_winners = published.get("winners")
+    count = published.get("winner_count")
+    if not isinstance(count, int):
+        count = len(published_winners) if isinstance(published_winners, list) else 0
+    expected = winners(seed, finishers, count)
+    if published_winners != expected:
+        problems.append(f"the winners should be {expected}, not {published_winners}")
+    return problems
+
+
+def _default_api_url() -> str:
+    stack = Path(".local") / "stack.json"
+    try:
+        return str(json.loads(stack.read_text(encoding="utf-8"))["api_url"])
+    except (OSError, ValueError, KeyError) as e:
+        raise SystemExit(f"no --api-url given and no api_url in {stack}: {e}") from e
+
+
+def _fetch(api_url: str, challenge_id: str) -> dict[str, Any]:
+    from urllib.parse import quote
+
+    url = f"{api_url.rstrip('/')}/v1/challenges/{quote(challenge_id, safe='')}/draw"
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            document: dict[str, Any] = json.loads(response.read())
+            return document
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{url}: HTTP {e.code} {e.read()[:300]!r}") from e
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m chalicelib.domain.draw", description="Check a challenge's prize draw."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("verify-draw", help="recompute a published draw")
+    check.add_argument("challenge_id")
+    source = check.add_mutually_exclusive_group()
+    source.add_argument("--api-url", help="the API (default: api_url in .local/stack.json)")
+    source.add_argument("--file", type=Path, help="a saved GET /v1/challenges/{id}/draw")
+    args = parser.parse_args(argv)
+    if args.file is not None:
+        published = json.loads(args.file.read_text(encoding="utf-8"))
+    else:
+        published = _fetch(args.api_url or _default_api_url(), args.challenge_id)
+    if published.get("challenge_id") != args.challenge_id:
+        print(f"FAIL: the draw is of {published.get('challenge_id')!r}, not {args.challenge_id!r}")
+        return 1
+    problems = verify(published)
+    if problems:
+        for problem in problems:
+            print(f"FAIL: {problem}")
+        return 1
+    print(
+        f"OK: {args.challenge_id}: seed matches commitment {published['commitment'][:16]}..., "
+        f"{len(published['finishers'])} finishers (digest {published['finisher_digest'][:16]}...),"
+        f" winners {published['winners']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,389 @@
+"""The city's devices as operators see them (DESIGN §3, §4, §5): what shelters and robots
+report, the state kept of each, presence, bins and faults, and the alert episodes.
+
+Pure Python. Payloads are typed here (pydantic, at the edge) and judged here: a message
+that is not plausible is refused with its reason; a message older than what is stored
+never changes it; each alert kind is an episode that opens once and closes once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+)
+
+from chalicelib.domain.air import AirAlert, AirGrade, Purifier, Reading, implausible
+
+MAX_PAYLOAD_BYTES = 128 * 1024
+# A device's clock may run a little ahead of the cloud's; more than this is refused, so a
+# message stamped in the future can never pin a device's state against newer messages.
+MAX_AHEAD = timedelta(minutes=2)
+# Older than this is history nobody acts on (air readings are kept 30 days).
+MAX_BEHIND = timedelta(days=7)
+SILENT_AFTER = timedelta(minutes=5)
+BIN_FULL = 0.9
+
+DeviceType = Literal["shelter", "robot"]
+Channel = Literal["shelter_telemetry", "shelter_status", "robot_status", "shadow", "presence"]
+CHANNEL_TYPES: dict[str, DeviceType | None] = {
+    "shelter_telemetry": "shelter",
+    "shelter_status": "shelter",
+    "robot_status": "robot",
+    "shadow": None,
+    "presence": None,
+}
+
+Number = StrictFloat | StrictInt
+ShortCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Material = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+class Refused(Exception):
+    """A device message that cannot be applied: `reason` is the quarantine's reason code."""
+
+    def __init__(self, reason: str, details: str) -> None:
+        super().__init__(f"{reason}: {details}")
+        self.reason = reason
+        self.details = details
+
+
+class NoState(Exception):
+    """No state for this device: it never reported, or is not a registered device of this
+    type (a store raises it; the service then creates the row from the registry)."""
+
+
+class Stale(Exception):
+    """The stored state is as new as the message or newer: the message changes nothing."""
+
+
+class NotMet(Exception):
+    """A transition's condition failed: the state moved on since it was read."""
+
+
+class _Chargers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    total: StrictInt
+    in_use: StrictInt
+
+
+class TelemetryMessage(BaseModel):
+    """`{city}/shelters/{id}/telemetry`: every reading optional but `ts`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+    ts: AwareDatetime
+    pm10: Number | None = None
+    pm25: Number | None = None
+    temp_c: Number | None = None
+    humidity: Number | None = None
+    co2_ppm: Number | None = None
+    occupancy: StrictInt | None = None
+    chargers: _Chargers | None = None
+
+    def reading(self) -> Reading:
+        return Reading(
+            ts=self.ts,
+            pm10=_float(self.pm10),
+            pm25=_float(self.pm25),
+            temp_c=_float(self.temp_c),
+            humidity=_float(self.humidity),
+            co2_ppm=_float(self.co2_ppm),
+            occupancy=self.occupancy,
+            chargers_total=self.chargers.total if self.chargers else None,
+            chargers_in_use=self.chargers.in_use if self.chargers else None,
+        )
+
+
+class StatusMessage(BaseModel):
+    """`{city}/{robots|shelters}/{id}/status`; the last will is `{"online": false}` alone
+    (a will is written at connect time, so it carries no `ts`: the cloud's receipt time
+    stands in for it)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+    ts: AwareDatetime | None = None
+    online: StrictBool = True
+    bins: dict[Material, Number] | None = Field(default=None, max_length=16)
+    fault: ShortCode | None = None
+    fw: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+class PresenceEvent(BaseModel):
+    """An AWS IoT lifecycle event (`$aws/events/presence/{connected|disconnected}/{id}`).
+    `versionNumber` grows with each connection of a client id: the order of connections."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    eventType: Literal["connected", "disconnected"]
+    timestamp: StrictInt
+    versionNumber: StrictInt = Field(ge=0)
+
+
+class ShadowAccepted(BaseModel):
+    """`$aws/things/{id}/shadow/update/accepted`: what the shelter reports it runs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    version: StrictInt | None = None
+    state: dict[str, Any]
+
+
+def _float(value: float | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def validation_details(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )[:1000]
+    return "nested too deeply"
+
+
+def check_time(ts: datetime, now: datetime) -> None:
+    if ts > now + MAX_AHEAD:
+        raise Refused("ts_in_future", f"ts {ts.isoformat()} is ahead of the cloud's clock")
+    if ts < now - MAX_BEHIND:
+        raise Refused("ts_too_old", f"ts {ts.isoformat()} is more than 7 days old")
+
+
+def judge_reading(message: TelemetryMessage, now: datetime) -> Reading:
+    """A telemetry message the city can believe, or Refused with why."""
+    check_time(message.ts, now)
+    reading = message.reading()
+    problems = implausible(reading)
+    if problems:
+        raise Refused("implausible_reading", "; ".join(problems))
+    return reading
+
+
+@dataclass(frozen=True)
+class Status:
+    ts: datetime
+    online: bool
+    bins: dict[str, float] | None
+    fault: str | None
+    fw: str | None
+    is_will: bool = False
+
+    @property
+    def accepting(self) -> bool | None:
+        """A robot with any bin at 0.9 or more takes no items; None without bin levels."""
+        if self.bins is None:
+            return None
+        return all(level < BIN_FULL for level in self.bins.values())
+
+
+def judge_status(
+    message: StatusMessage, device_type: DeviceType, received_at: datetime, now: datetime
+) -> Status:
+    if message.ts is None and message.online:
+        raise Refused("invalid_payload", "ts: required unless the message is a last will")
+    ts = message.ts or received_at
+    check_time(ts, now)
+    if message.bins is not None:
+        if device_type != "robot":
+            raise Refused("invalid_payload", "bins: a shelter has no bins")
+        bad = sorted(
+            f"bins.{k}: {v} is outside 0..1"
+            for k, v in message.bins.items()
+            if not (math.isfinite(v) and 0 <= v <= 1)
+        )
+        if bad:
+            raise Refused("implausible_reading", "; ".join(bad))
+    return Status(
+        ts=ts,
+        online=message.online,
+        bins={k: float(v) for k, v in message.bins.items()} if message.bins is not None else None,
+        fault=message.fault,
+        fw=message.fw,
+        is_will=message.ts is None,
+    )
+
+
+# ---------------------------------------------------------------- presence ordering
+
+
+def presence_order(event: PresenceEvent) -> int:
+    """Lifecycle events order by connection (versionNumber), and within one connection a
+    disconnect comes after its connect. A duplicate or older event has an order no higher
+    than the stored one and changes nothing."""
+    return event.versionNumber * 2 + (1 if event.eventType == "disconnected" else 0)
+
+
+# ---------------------------------------------------------------- alerts
+
+AlertKind = Literal["air", "bin_full", "fault", "offline"]
+ALERT_KINDS: tuple[AlertKind, ...] = ("air", "bin_full", "fault", "offline")
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """An alert episode that is open: since when, and what it is about."""
+
+    kind: AlertKind
+    since: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to operators: an episode opened or closed."""
+
+    alert_id: str
+    device_id: str
+    kind: AlertKind
+    event: Literal["opened", "cleared"]
+    at: datetime
+    detail: str
+    purifier: Purifier | None = None
+    """The shadow's desired purifier mode that goes with it (air alerts of shelters)."""
+
+    def message(self, name: str, district: str) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "device_id": self.device_id,
+            "name": name,
+            "district": district,
+            "kind": self.kind,
+            "event": self.event,
+            "at": self.at.isoformat(),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class PendingNotice:
+    """An outbox entry: a notice recorded with its transition, not yet delivered."""
+
+    device_id: str
+    key: str
+    document: dict[str, Any]
+    written_at: datetime
+
+
+def alert_id(device_id: str, kind: str, episode_since: datetime, event: str) -> str:
+    """The same episode's opening (or closing) always has the same id: subscribers may
+    drop a repeat by it."""
+    return f"{device_id}:{kind}:{episode_since.isoformat()}:{event}"
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """The alert decisions one message leads to: alerts to open (kind -> OpenAlert) and to
+    close (kinds), with their notices. Empty when nothing changes."""
+
+    opened: dict[str, OpenAlert] = field(default_factory=dict)
+    closed: tuple[str, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.opened or self.closed)
+
+
+def episode_changes(
+    device_id: str,
+    alerts: dict[str, OpenAlert],
+    wanted: dict[AlertKind, str | None],
+    at: datetime,
+) -> Episodes:
+    """Open each kind whose condition holds (detail given) and is not open; close each
+    whose condition is gone (None) and is open. Kinds not in `wanted` are left alone."""
+    opened: dict[str, OpenAlert] = {}
+    closed: list[str] = []
+    notices: list[Notice] = []
+    for kind, detail in wanted.items():
+        current = alerts.get(kind)
+        if detail is not None and current is None:
+            opened[kind] = OpenAlert(kind, at, detail)
+            notices.append(
+                Notice(
+                    alert_id(device_id, kind, at, "opened"), device_id, kind, "opened", at, detail
+                )
+            )
+        elif detail is None and current is not None:
+            closed.append(kind)
+            notices.append(
+                Notice(
+                    alert_id(device_id, kind, current.since, "cleared"),
+                    device_id,
+                    kind,
+                    "cleared",
+                    at,
+                    f"{current.detail}: cleared",
+                )
+            )
+    return Episodes(opened, tuple(closed), tuple(notices))
+
+
+def robot_wanted(status: Status) -> dict[AlertKind, str | None]:
+    """A robot's bin and fault conditions from its status (the will tells neither)."""
+    wanted: dict[AlertKind, str | None] = {}
+    if status.is_will:
+        return wanted
+    if status.bins is not None:
+        full = sorted(k for k, v in status.bins.items() if v >= BIN_FULL)
+        wanted["bin_full"] = f"bin full: {', '.join(full)}" if full else None
+    wanted["fault"] = f"fault {status.fault}" if status.fault else None
+    return wanted
+
+
+# ---------------------------------------------------------------- the state shown
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """What the city keeps of a device: the registry's facts and its latest state."""
+
+    device_id: str
+    device_type: DeviceType
+    name: str
+    district: str
+    lat: float
+    lon: float
+    online: bool = False
+    last_seen: datetime | None = None
+    pm10: float | None = None
+    pm25: float | None = None
+    grade: AirGrade | None = None
+    air_at: datetime | None = None
+    temp_c: float | None = None
+    humidity: float | None = None
+    co2_ppm: float | None = None
+    occupancy: int | None = None
+    chargers_total: int | None = None
+    chargers_in_use: int | None = None
+    bins: dict[str, float] | None = None
+    fault: str | None = None
+    fw: str | None = None
+    accepting: bool = True
+    purifier_reported: str | None = None
+    purifier_desired: str | None = None
+    alerts: dict[str, OpenAlert] = field(default_factory=dict)
+    air_alert: AirAlert = field(default_factory=AirAlert)
+    telemetry_ts: datetime | None = None
+    status_ts: datetime | None = None
+    presence_order: int | None = None
+    quarantined: int = 0
+    deposits_not_accepting: int = 0
+    outbox: tuple[PendingNotice, ...] = ()
+    """Notices recorded with a transition and not yet delivered (normally for a second)."""
+
+    def status(
+        self, now: datetime, silent_after: timedelta = SILENT_AFTER
+    ) -> Literal["online", "offline"]:
+        """Online only while the device is heard: a device silent for 5 minutes is offline
+        even before the health job has marked it."""
+        if not self.online or self.last_seen is None:
+            return "offline"
+        return "online" if now - self.last_seen < silent_after else "offline"

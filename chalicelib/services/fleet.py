@@ -1,0 +1,441 @@
+"""Shelters and robots (DESIGN §3-§5): devices' messages into their state, alerts to operators
+once per episode, the purifier by shadow, the health job, and the fleet's views.
+
+Every message goes the same way: parse at the edge (a message that cannot be believed is
+quarantined with its reason and counted on its device), apply it to the device's state only
+if it is newer than what is stored (a conditional write), then decide the alert episodes
+from the state that write returned. A transition is recorded with a condition (the alert as
+it was seen), its notices in the same write (an outbox on the device's item); publishing
+follows, and the delivered notices leave the outbox. A crash between the write and the
+publish leaves the notice in the outbox, and the health job delivers it within a minute or
+two: an alert is never lost, and is sent twice only if the crash falls between the publish
+and the outbox cleanup (the repeat carries the same `alert_id`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from pydantic import ValidationError
+
+from chalicelib.domain import air as air_rules
+from chalicelib.domain import fleet as rules
+from chalicelib.domain.air import AirAlert, HourMeans, Reading
+from chalicelib.domain.clock import Clock
+from chalicelib.domain.fleet import (
+    CHANNEL_TYPES,
+    DeviceState,
+    DeviceType,
+    Episodes,
+    NoState,
+    Notice,
+    NotMet,
+    OpenAlert,
+    PendingNotice,
+    Refused,
+    Stale,
+    Status,
+)
+from chalicelib.services.ports import Quarantine
+
+QUARANTINE_SOURCE = "fleet"
+# The health job delivers an outbox entry the writer has not cleared after this long (the
+# writer normally clears it within a second; sooner would race it into a duplicate).
+OUTBOX_GRACE = timedelta(seconds=60)
+MAX_TRANSITION_ATTEMPTS = 3
+
+
+class FleetStore(Protocol):
+    def device(self, device_id: str) -> DeviceState | None: ...
+    def devices(self, device_type: str, district: str | None = None) -> list[DeviceState]: ...
+    def create_state(self, device_id: str, device_type: DeviceType) -> DeviceState | None: ...
+    def apply_reading(self, device_id: str, reading: Reading, now: datetime) -> DeviceState: ...
+    def apply_status(
+        self, device_id: str, device_type: DeviceType, status: Status, now: datetime
+    ) -> DeviceState: ...
+    def apply_presence(
+        self, device_id: str, order: int, online: bool, now: datetime
+    ) -> DeviceState: ...
+    def apply_reported(self, device_id: str, purifier: str, version: int | None) -> DeviceState: ...
+    def transition(
+        self,
+        device_id: str,
+        *,
+        guard: dict[tuple[str, ...], Any],
+        opened: dict[str, OpenAlert],
+        closed: tuple[str, ...],
+        seen: dict[str, OpenAlert],
+        air: tuple[AirAlert, AirAlert] | None,
+        sets: dict[str, Any],
+        notices: tuple[tuple[Notice, dict[str, Any]], ...],
+        now: datetime,
+    ) -> DeviceState: ...
+    def delivered(self, device_id: str, keys: list[str]) -> None: ...
+    def count(
+        self, device_id: str, counter: str, *, only_if_not_accepting: bool = False
+    ) -> bool: ...
+    def record_air(self, device_id: str, reading: Reading) -> bool: ...
+    def air_hours(self, device_id: str, first: datetime, last: datetime) -> list[HourMeans]: ...
+
+
+class AlertPublisher(Protocol):
+    def publish(self, message: dict[str, Any]) -> None: ...
+
+
+class Shadows(Protocol):
+    def desire_purifier(self, device_id: str, mode: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """What one device message did: `applied`, `stale` (older than the state: nothing
+    changed), `quarantined` (with its reason) or `ignored` (not for the fleet)."""
+
+    status: Literal["applied", "stale", "quarantined", "ignored"]
+    reason: str | None = None
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    checked: int
+    offline: int
+    marked_offline: list[str] = field(default_factory=list)
+    redelivered: int = 0
+
+
+class FleetService:
+    def __init__(
+        self,
+        store: FleetStore,
+        alerts: AlertPublisher,
+        shadows: Shadows,
+        quarantine: Quarantine,
+        clock: Clock,
+        gauge: Any = None,
+        silent_after: timedelta = rules.SILENT_AFTER,
+    ) -> None:
+        self.silent_after = silent_after
+        self._store = store
+        self._alerts = alerts
+        self._shadows = shadows
+        self._quarantine = quarantine
+        self._clock = clock
+        self._gauge = gauge
+
+    # ------------------------------------------------------------ device messages
+
+    def receive(
+        self, channel: str, device_id: str, raw: bytes, received_at: datetime | None = None
+    ) -> MessageOutcome:
+        """One message a topic rule delivered: `channel` names the rule's topic."""
+        now = self._clock()
+        if channel not in CHANNEL_TYPES:
+            return self.refuse("unknown_channel", device_id, f"channel {channel!r}", None)
+        if len(raw) > rules.MAX_PAYLOAD_BYTES:
+            return self.refuse("payload_too_large", device_id, f"{len(raw)} bytes", None)
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError) as e:
+            return self.refuse("malformed_json", device_id, str(e).splitlines()[0], text)
+        if not isinstance(document, dict):
+            return self.refuse("invalid_payload", device_id, "not a JSON object", text)
+        try:
+            if channel == "shelter_telemetry":
+                return self._telemetry(device_id, document, now)
+            if channel in ("shelter_status", "robot_status"):
+                device_type = CHANNEL_TYPES[channel]
+                assert device_type is not None
+                return self._status(device_id, device_type, document, received_at or now, now)
+            if channel == "presence":
+                return self._presence(device_id, document, now)
+            return self._shadow(device_id, document)
+        except (ValidationError, RecursionError) as e:
+            return self.refuse("invalid_payload", device_id, rules.validation_details(e), text)
+        except Refused as e:
+            return self.refuse(e.reason, device_id, e.details, text)
+        except NoState:
+            return self.refuse(
+                "unknown_device", device_id, f"no registered device for {channel}", text
+            )
+
+    def refuse(
+        self, reason: str, device_id: str | None, details: str, payload: str | None
+    ) -> MessageOutcome:
+        """Quarantine a message the city cannot believe, and count it on its device."""
+        self._quarantine.quarantine(
+            source=QUARANTINE_SOURCE,
+            reason=reason,
+            device_id=device_id,
+            event_id=None,
+            details=details[:2000],
+            payload=payload,
+        )
+        if device_id is not None and reason != "unknown_device":
+            self._store.count(device_id, "quarantined")
+        return MessageOutcome("quarantined", reason)
+
+    def _apply(self, device_id: str, device_type: DeviceType, write: Any) -> DeviceState:
+        """Apply a message's write; a device's first message creates its state row from the
+        registry (NoState when it is not a registered device of this type)."""
+        try:
+            return write()
+        except NoState:
+            if self._store.create_state(device_id, device_type) is None:
+                raise
+            return write()
+
+    def _telemetry(self, device_id: str, document: dict[str, Any], now: datetime) -> MessageOutcome:
+        message = rules.TelemetryMessage.model_validate(document)
+        reading = rules.judge_reading(message, now)
+        try:
+            state = self._apply(
+                device_id, "shelter", lambda: self._store.apply_reading(device_id, reading, now)
+            )
+        except Stale:
+            self._store.record_air(device_id, reading)  # a late reading is still history
+            return MessageOutcome("stale")
+        self._store.record_air(device_id, reading)
+        notices = self._settle(
+            state, reading.ts, ("telemetry_ts",), {"offline": None}, air=reading.grade
+        )
+        return MessageOutcome("applied", notices=notices)
+
+    def _status(
+        self,
+        device_id: str,
+        device_type: DeviceType,
+        document: dict[str, Any],
+        received_at: datetime,
+        now: datetime,
+    ) -> MessageOutcome:
+        message = rules.StatusMessage.model_validate(document)
+        status = rules.judge_status(message, device_type, received_at, now)
+        try:
+            state = self._apply(
+                device_id,
+                device_type,
+                lambda: self._store.apply_status(device_id, device_type, status, now),
+            )
+        except Stale:
+            return MessageOutcome("stale")
+        wanted: dict[rules.AlertKind, str | None] = {}
+        if device_type == "robot":
+            wanted.update(rules.robot_wanted(status))
+        if status.online:
+            wanted["offline"] = None
+        notices = self._settle(state, status.ts, ("status_ts",), wanted)
+        return MessageOutcome("applied", notices=notices)
+
+    def _presence(self, device_id: str, document: dict[str, Any], now: datetime) -> MessageOutcome:
+        event = rules.PresenceEvent.model_validate(document)
+        online = event.eventType == "connected"
+        try:
+            state = self._store.apply_presence(device_id, rules.presence_order(event), online, now)
+        except Stale:
+            return MessageOutcome("stale")
+        wanted: dict[rules.AlertKind, str | None] = {"offline": None} if online else {}
+        notices = self._settle(state, None, ("presence_order",), wanted)
+        return MessageOutcome("applied", notices=notices)
+
+    def _shadow(self, device_id: str, document: dict[str, Any]) -> MessageOutcome:
+        accepted = rules.ShadowAccepted.model_validate(document)
+        reported = accepted.state.get("reported")
+        purifier = reported.get("purifier") if isinstance(reported, dict) else None
+        if purifier is None:
+            return MessageOutcome("ignored")  # the cloud's own desired update, or another key
+        if purifier not in air_rules.PURIFIER_MODES:
+            raise Refused("invalid_payload", f"reported.purifier: {purifier!r} is not a mode")
+        try:
+            self._store.apply_reported(device_id, purifier, accepted.version)
+        except Stale:
+            return MessageOutcome("stale")
+        return MessageOutcome("applied")
+
+    # ------------------------------------------------------------ alert episodes
+
+    def _settle(
+        self,
+        state: DeviceState,
+        ts: datetime | None,
+        ts_path: tuple[str, ...],
+        wanted: dict[rules.AlertKind, str | None],
+        air: air_rules.AirGrade | None = None,
+    ) -> tuple[Notice, ...]:
+        """Decide the episodes this message changes, from the state its write returned,
+        and record them; the write is guarded by the message still being the newest, so
+        a newer message processed meanwhile decides instead (from its own, newer state)."""
+        for _ in range(MAX_TRANSITION_ATTEMPTS):
+            now = self._clock()
+            episodes = rules.episode_changes(state.device_id, state.alerts, wanted, now)
+            air_step = None
+            if state.device_type == "shelter" and ts is not None and air is not None:
+                air_step = air_rules.step(state.air_alert, air, ts)
+            air_changed = air_step is not None and air_step.alert != state.air_alert
+            if not episodes and not air_changed:
+                return ()
+            notices = list(episodes.notices)
+            sets: dict[str, Any] = {}
+            if air_step is not None and air_step.event is not None:
+                notices.append(self._air_notice(state, air_step, ts or now))
+                sets["purifier_desired"] = air_rules.purifier_for(air_step.event)
+            guard_value = _guard_value(state, ts_path)
+            messages = tuple((n, n.message(state.name, state.district)) for n in notices)
+            try:
+                self._store.transition(
+                    state.device_id,
+                    guard={ts_path: guard_value},
+                    opened=dict(episodes.opened),
+                    closed=episodes.closed,
+                    seen=state.alerts,
+                    air=(state.air_alert, air_step.alert) if air_changed and air_step else None,
+                    sets=sets,
+                    notices=messages,
+                    now=now,
+                )
+            except NotMet:
+                fresh = self._store.device(state.device_id)
+                if fresh is None or _guard_value(fresh, ts_path) != guard_value:
+                    return ()  # a newer message owns the decision now
+                state = fresh
+                continue
+            self._deliver(state.device_id, messages)
+            return tuple(notices)
+        return ()
+
+    @staticmethod
+    def _air_notice(state: DeviceState, air_step: air_rules.AirStep, at: datetime) -> Notice:
+        assert air_step.event is not None
+        if air_step.event == "opened":
+            episode = air_step.alert.episode or at.isoformat()
+            detail = f"air {air_step.alert.worst}: pm10 {state.pm10}, pm2.5 {state.pm25}"
+        else:
+            episode = state.air_alert.episode or at.isoformat()
+            detail = f"air moderate or better for 10 minutes (worst was {state.air_alert.worst})"
+        return Notice(
+            alert_id=f"{state.device_id}:air:{episode}:{air_step.event}",
+            device_id=state.device_id,
+            kind="air",
+            event=air_step.event,
+            at=at,
+            detail=detail,
+            purifier=air_rules.purifier_for(air_step.event),
+        )
+
+    def _deliver(self, device_id: str, notices: Iterable[tuple[Notice, dict[str, Any]]]) -> None:
+        """Publish what a transition recorded, then take what was done out of the outbox
+        (what failed stays there for the health job, and the failure is raised)."""
+        done: list[str] = []
+        try:
+            for notice, message in notices:
+                self._alerts.publish(message)
+                done.append(notice.alert_id)
+                if notice.purifier is not None:
+                    self._shadows.desire_purifier(device_id, notice.purifier)
+                    done.append(f"{notice.alert_id}#purifier")
+        finally:
+            self._store.delivered(device_id, done)
+
+    def _redeliver(self, pending: PendingNotice) -> None:
+        if pending.document.get("message") is not None:
+            self._alerts.publish(pending.document["message"])
+        if pending.document.get("purifier") is not None:
+            self._shadows.desire_purifier(pending.device_id, pending.document["purifier"])
+        self._store.delivered(pending.device_id, [pending.key])
+
+    # ------------------------------------------------------------ robots' deposits
+
+    def deposit_taken(self, device_id: str) -> bool:
+        """A credited deposit from a robot: counted for operators when the robot had said
+        it was not accepting (it took the items anyway, so the citizen is credited)."""
+        return self._store.count(device_id, "deposits_not_accepting", only_if_not_accepting=True)
+
+    # ------------------------------------------------------------ the health job
+
+    def check_health(self) -> HealthReport:
+        """Mark devices silent for 5 minutes offline, alerting once per silence; deliver
+        notices a crashed writer left in the outbox; report how many devices are offline."""
+        now = self._clock()
+        checked = offline = 0
+        marked: list[str] = []
+        redelivered = 0
+        failures: list[Exception] = []
+        for device_type in ("shelter", "robot"):
+            for state in self._store.devices(device_type):
+                checked += 1
+                for pending in state.outbox:
+                    if now - pending.written_at < OUTBOX_GRACE:
+                        continue
+                    try:
+                        self._redeliver(pending)
+                    except Exception as e:  # one device's failure must not stop the job
+                        failures.append(e)
+                    else:
+                        redelivered += 1
+                if state.status(now, self.silent_after) == "offline":
+                    offline += 1
+                if state.last_seen is None or "offline" in state.alerts:
+                    continue
+                silent = now - state.last_seen >= self.silent_after
+                if silent and self._mark_offline(state, now):
+                    marked.append(state.device_id)
+        if self._gauge is not None:
+            self._gauge("OfflineDevices", offline)
+        if failures:  # the rest was done; the function's error alarm tells operators
+            raise failures[0]
+        return HealthReport(checked, offline, marked, redelivered)
+
+    def _mark_offline(self, state: DeviceState, now: datetime) -> bool:
+        silent_for = int((now - state.last_seen).total_seconds()) if state.last_seen else 0
+        episodes: Episodes = rules.episode_changes(
+            state.device_id, state.alerts, {"offline": f"silent for {silent_for} s"}, now
+        )
+        messages = tuple((n, n.message(state.name, state.district)) for n in episodes.notices)
+        try:
+            self._store.transition(
+                state.device_id,
+                guard={("last_seen",): state.last_seen},
+                opened=dict(episodes.opened),
+                closed=(),
+                seen=state.alerts,
+                air=None,
+                sets={"online": False},
+                notices=messages,
+                now=now,
+            )
+        except NotMet:
+            return False  # it spoke meanwhile, or another run marked it
+        self._deliver(state.device_id, messages)
+        return True
+
+    # ------------------------------------------------------------ views
+
+    def device(self, device_id: str, device_type: DeviceType) -> DeviceState | None:
+        state = self._store.device(device_id)
+        return state if state is not None and state.device_type == device_type else None
+
+    def devices(self, device_type: DeviceType, district: str | None = None) -> list[DeviceState]:
+        return self._store.devices(device_type, district)
+
+    def air_history(self, device_id: str, hours: int) -> list[HourMeans]:
+        now = self._clock()
+        return self._store.air_hours(device_id, now - timedelta(hours=hours - 1), now)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+
+def _guard_value(state: DeviceState, path: tuple[str, ...]) -> Any:
+    name = path[0]
+    if name == "telemetry_ts":
+        return state.telemetry_ts
+    if name == "status_ts":
+        return state.status_ts
+    if name == "presence_order":
+        return state.presence_order
+    raise KeyError(name)

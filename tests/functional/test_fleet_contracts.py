@@ -1,0 +1,131 @@
+"""One contract, two fleet stores: the in-memory fake the unit tests use and the DynamoDB
+adapter (on moto) keep the same conditions, so the service behaves alike on both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.air import AirAlert, AirGrade, Reading
+from chalicelib.domain.fleet import (
+    NoState,
+    Notice,
+    NotMet,
+    OpenAlert,
+    Stale,
+    Status,
+)
+from tests.fakes import MemoryFleet
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "memory":
+        registry = {
+            d["device_id"]: {**d, "lat": d["location"]["lat"], "lon": d["location"]["lon"]}
+            for d in _fleet()["devices"]
+        }
+        yield MemoryFleet(registry)
+    else:
+        from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+
+        request.getfixturevalue("aws")
+        yield DynamoDbFleet("gimhae")
+
+
+def _fleet() -> dict[str, Any]:
+    from infra.local.provision import load_fleet
+
+    return load_fleet()
+
+
+def _state(store: Any, device_id: str, device_type: str) -> Any:
+    return store.device(device_id) or store.create_state(device_id, device_type)
+
+
+def test_a_registered_device_gets_its_state_an_unknown_one_none(store: Any) -> None:
+    state = _state(store, "shelter-001", "shelter")
+    assert (state.name, state.district, state.online) == (
+        "연지공원 북측 스마트쉼터",
+        "naeoe-dong",
+        False,
+    )
+    assert store.create_state("shelter-999", "shelter") is None
+    assert store.create_state("robot-001", "shelter") is None
+
+
+def test_only_a_newer_reading_changes_the_state(store: Any) -> None:
+    _state(store, "shelter-001", "shelter")
+    state = store.apply_reading("shelter-001", Reading(NOW, pm10=90.0, pm25=10.0), NOW)
+    assert (state.pm10, state.grade, state.online) == (90.0, AirGrade.BAD, True)
+    for older in (NOW, NOW - timedelta(seconds=1)):
+        with pytest.raises(Stale):
+            store.apply_reading("shelter-001", Reading(older, pm10=1.0), NOW)
+    with pytest.raises(NoState):
+        store.apply_reading("robot-001", Reading(NOW, pm10=1.0), NOW)
+    later = store.apply_reading(
+        "shelter-001", Reading(NOW + timedelta(seconds=1), humidity=40.0), NOW
+    )
+    assert (later.pm10, later.humidity) == (90.0, 40.0)  # a reading left out keeps the last
+
+
+def test_status_and_presence_keep_their_own_order(store: Any) -> None:
+    _state(store, "robot-001", "robot")
+    full = Status(NOW, True, {"can": 0.95, "pet": 0.1}, "E1", "1.0")
+    assert store.apply_status("robot-001", "robot", full, NOW).accepting is False
+    with pytest.raises(Stale):
+        store.apply_status("robot-001", "robot", Status(NOW, True, {"can": 0.0}, None, None), NOW)
+    assert store.apply_presence("robot-001", 6, False, NOW).online is False
+    with pytest.raises(Stale):
+        store.apply_presence("robot-001", 5, True, NOW)
+    assert store.count("robot-001", "deposits_not_accepting", only_if_not_accepting=True)
+    assert store.device("robot-001").deposits_not_accepting == 1
+
+
+def test_a_transition_holds_once(store: Any) -> None:
+    _state(store, "shelter-001", "shelter")
+    state = store.apply_reading("shelter-001", Reading(NOW, pm10=200.0), NOW)
+    after = AirAlert(episode=NOW.isoformat(), worst=AirGrade.VERY_BAD)
+    notice = Notice("a1", "shelter-001", "air", "opened", NOW, "air very bad", "high")
+    kwargs: dict[str, Any] = {
+        "guard": {("telemetry_ts",): state.telemetry_ts},
+        "opened": {"fault": OpenAlert("fault", NOW, "x")},
+        "closed": (),
+        "seen": state.alerts,
+        "air": (state.air_alert, after),
+        "sets": {"purifier_desired": "high"},
+        "notices": ((notice, {"alert_id": "a1"}),),
+        "now": NOW,
+    }
+    done = store.transition("shelter-001", **kwargs)
+    assert done.air_alert == after
+    assert set(done.alerts) == {"fault"}
+    assert sorted(p.key for p in done.outbox) == ["a1", "a1#purifier"]
+    with pytest.raises(NotMet):  # the same transition again: the alert is no longer as seen
+        store.transition("shelter-001", **kwargs)
+    store.delivered("shelter-001", ["a1"])
+    assert [p.key for p in store.device("shelter-001").outbox] == ["a1#purifier"]
+
+
+def test_a_minute_of_air_is_counted_once(store: Any) -> None:
+    _state(store, "shelter-001", "shelter")
+    hour = NOW.replace(minute=0, second=0)
+    assert store.record_air("shelter-001", Reading(hour, pm10=20.0, pm25=10.0))
+    assert not store.record_air("shelter-001", Reading(hour, pm10=99.0, pm25=99.0))
+    assert store.record_air("shelter-001", Reading(hour + timedelta(minutes=1), pm10=40.0))
+    (means,) = store.air_hours("shelter-001", hour, hour + timedelta(minutes=59))
+    assert (means.pm10, means.pm25, means.samples) == (30.0, 10.0, 2)
+
+
+def test_lists_by_district(store: Any) -> None:
+    for device in _fleet()["devices"]:
+        _state(store, device["device_id"], device["type"])
+    assert [s.device_id for s in store.devices("robot")] == ["robot-001", "robot-002"]
+    assert [s.device_id for s in store.devices("shelter", "naeoe-dong")] == [
+        "shelter-001", "shelter-002"]  # fmt: skip
+    assert store.devices("shelter", "saman-dong") == []

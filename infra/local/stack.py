@@ -223,6 +223,7 @@ class LocalStack:
         self.queue_refs = provision.create_queues(self.sqs, o.sqs_visibility_timeout)
         notifications = provision.create_notifications(session.client("sns"), session.client("s3"))
         os.environ["ALERTS_TOPIC_ARN"] = notifications["alerts_topic_arn"]
+        os.environ["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(session.client("kms"))
         provision.register_devices(self.fleet)
         provision.create_iot(
             self.iot,

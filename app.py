@@ -20,6 +20,7 @@ from chalicelib.api import (
     me,
     observability,
     payouts,
+    reports,
     stream_events,
 )
 
@@ -120,6 +121,14 @@ def monthly_payout_run(event: Any) -> dict[str, Any]:
 @app.schedule(config.AUDIT_SCHEDULE_UTC, name="daily_ledger_audit")
 def daily_ledger_audit(event: Any) -> dict[str, Any]:
     return payouts.scheduled_audit(event)
+
+
+# Stats and reports.
+
+
+@app.schedule(config.RECYCLING_REPORT_SCHEDULE_UTC, name="monthly_recycling_report")
+def monthly_recycling_report(event: Any) -> dict[str, Any]:
+    return reports.scheduled_recycling_report(event)
 
 
 # What import built lives as long as the container: the cyclic collector need not walk it

@@ -167,3 +167,9 @@ def data_key_alias(prefix: str | None = None) -> str:
 def payout_kms_key_id() -> str | None:
     """The key payout accounts are encrypted with (an id, ARN or alias)."""
     return os.environ.get(PAYOUT_KMS_KEY_ID) or None
+
+
+# Stats and reports.
+RECYCLING_REPORT_SCHEDULE_UTC = "cron(0 19 L * ? *)"
+"""The 1st of each month, 04:00 Asia/Seoul: an hour after the payout run, when the ledger's
+stream has long counted the month's last credits."""

@@ -103,3 +103,10 @@ SCANS_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     # the one function allowed to Scan, and only these tables.
     "handle_audit_chunks": (m.Citizen, m.PayoutRun),
 }
+# Stats and reports: the ledger's stream keeps each citizen's month for the recycling report;
+# the step boards' transaction and a settlement's keep their own city stats rows; the audit
+# reads the stats; the monthly report reads the months.
+TABLES_BY_FUNCTION["handle_ledger_changes"] += (m.CitizenMonth,)
+TABLES_BY_FUNCTION["handle_step_boards"] += (m.CityTotal,)
+TABLES_BY_FUNCTION["handle_audit_chunks"] += (m.CityTotal,)
+TABLES_BY_FUNCTION["monthly_recycling_report"] = (m.CitizenMonth, m.Citizen)

@@ -19,6 +19,9 @@ from chalicelib import config
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
+
+    # Stats and reports
+    from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
     from chalicelib.domain.ledger import LedgerEntry
     from chalicelib.domain.steps import StepDay
     from chalicelib.services.boards import BoardService
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.payouts import PayoutService
     from chalicelib.services.recycling import RecyclingService
+    from chalicelib.services.reports import ReportService
     from chalicelib.services.steps import StepService
 
 SERVICE = "gimhae-smart-city"
@@ -183,6 +187,7 @@ def payouts() -> PayoutService:
         S3Exports(),
         config.settings(),
         utc_now,
+        stats=city_stats(),
     )
 
 
@@ -218,6 +223,29 @@ def step_day_from_image(image: dict[str, Any]) -> StepDay:
     return from_image(image)
 
 
+# -- Stats and reports ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def city_stats() -> DynamoDbCityTotals:
+    """The city's stats counters, read by the audit that reconciles them."""
+    from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
+    from chalicelib.domain.clock import utc_now
+
+    return DynamoDbCityTotals(utc_now)
+
+
+@lru_cache(maxsize=1)
+def reports() -> ReportService:
+    from chalicelib.adapters.dynamodb_totals import DynamoDbMonthCounters
+    from chalicelib.adapters.s3_exports import S3Exports
+    from chalicelib.services.reports import ReportService
+
+    return ReportService(
+        DynamoDbMonthCounters(), S3Exports(), config.settings().points_per_item.keys()
+    )
+
+
 def clear() -> None:
     """Forget everything this container built (settings, clients, services), as a fresh
     container would: for tests, benchmarks and the local stack, which switch environments."""
@@ -243,6 +271,9 @@ def clear() -> None:
         fleet,
         payouts,
         sqs_chunks._url,
+        # Stats and reports
+        city_stats,
+        reports,
     ):
         cached.cache_clear()
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")

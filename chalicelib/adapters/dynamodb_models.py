@@ -565,6 +565,23 @@ class LedgerAudit(CityModel):
     expires = TTLAttribute()
 
 
+# Stats and reports -------------------------------------------------------------------------
+
+
+class CitizenMonth(CityModel):
+    """A citizen's items credited in a Seoul month, by material (counters `m_<material>`, named
+    at run time), kept from the ledger's stream for the monthly recycling report. The month's
+    rows are spread over a few partitions (`2026-11#3`), each read by one paged Query."""
+
+    class Meta(_Meta):
+        table_name = _TableName("citizen-months")
+
+    shard = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute(range_key=True)
+    items = NumberAttribute(default=0)
+    expires = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -591,4 +608,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PayoutRunAction,
     JobChunk,
     LedgerAudit,
+    # Stats and reports
+    CitizenMonth,
 )

@@ -16,12 +16,14 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from chalicelib.adapters.dynamodb_ledger import account_of, entry_of
 from chalicelib.adapters.dynamodb_models import (
     Citizen,
+    CityTotal,
     JobChunk,
     LedgerAudit,
     LedgerEntry,
@@ -32,7 +34,8 @@ from chalicelib.adapters.dynamodb_models import (
 )
 from chalicelib.adapters.dynamodb_reads import MAX_KEYS, batch_get
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
-from chalicelib.domain import ledger, payouts
+from chalicelib.domain import ledger, payouts, totals
+from chalicelib.domain.clock import seoul_day
 from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.ledger import (
     Account,
@@ -65,6 +68,8 @@ RECORD_RETENTION = timedelta(days=5 * 366)
 CHUNK_RETENTION = timedelta(days=60)
 AUDIT_RETENTION = timedelta(days=400)
 AUDIT_KIND = "ledger"
+SETTLED_DAY_RETENTION = timedelta(days=400)
+"""A day's settled stats row lives as long as the city's other day rows."""
 CONFLICT_ATTEMPTS = 8
 
 
@@ -307,6 +312,14 @@ class DynamoDbPayouts:
             PayoutRun.run_id.exists(),
             versioned=False,
         )
+        # The city's stats count the transfers confirmed paid in this same transaction: the
+        # items' `pending` conditions make it exactly once (rows of their own, so the ledger
+        # stream's totals never contend with a settlement).
+        for row in totals.settled_rows(seoul_day(now)):
+            actions: list[Action] = [Path("points_settled").add(counted.paid_points)]
+            if row != totals.SETTLED + totals.ALL_TIME:
+                actions.append(CityTotal.expires.set(now + SETTLED_DAY_RETENTION))
+            tx.update(f"#stats:{row}", CityTotal(row), actions, versioned=False)
         try:
             tx.commit()
         except ConditionsFailed as e:

@@ -2,21 +2,28 @@
 
 A batch of entries is one TransactWriteItems per chunk: a guard per entry and ONE update
 per totals row with the chunk's sum, so the row every entry counts in (`all`) is written
-once per chunk, not once per entry.
+once per chunk, not once per entry. The same transaction adds a recycling entry's items by
+material to its totals rows (`m_<material>` counters) and to its citizen's month row
+(`citizen-months`, the monthly report's source).
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamodb_models import CityTotal, ProcessedEvent
+from chalicelib.adapters import aws_clients
+from chalicelib.adapters.dynamodb_models import CitizenMonth, CityTotal, ProcessedEvent
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
 from chalicelib.domain import totals
 from chalicelib.domain.clock import Clock
+from chalicelib.domain.reports import CitizenMonthItems
 from chalicelib.domain.totals import Counted, Totals
 from chalicelib.errors import RetryableConflict
 
@@ -24,8 +31,11 @@ from chalicelib.errors import RetryableConflict
 GUARD_RETENTION = timedelta(days=7)
 DAY_RETENTION = timedelta(days=400)
 CONFLICT_ATTEMPTS = 6
-# TransactWriteItems takes 100 items: guards, plus one update per row (all, and each day).
-CHUNK = 90
+# TransactWriteItems takes 100 items: guards, plus one update per row (all, each day, each
+# citizen's month): chunks are cut to fit (chalicelib.domain.totals.chunks).
+CHUNK = 100
+MONTH_RETENTION = timedelta(days=800)
+MATERIAL_PREFIX = "m_"
 
 
 class DynamoDbCityTotals:
@@ -34,8 +44,8 @@ class DynamoDbCityTotals:
 
     def add_once(self, entries: list[Counted]) -> int:
         counted = 0
-        for start in range(0, len(entries), CHUNK):
-            counted += self._chunk(entries[start : start + CHUNK])
+        for chunk in totals.chunks(entries, CHUNK):
+            counted += self._chunk(chunk)
         return counted
 
     def _chunk(self, entries: list[Counted]) -> int:
@@ -82,19 +92,104 @@ class DynamoDbCityTotals:
                 CityTotal.items_recycled.add(change.items_recycled),
                 CityTotal.entries.add(change.entries),
             ]
+            actions += [
+                Path(MATERIAL_PREFIX + material).add(items) for material, items in change.materials
+            ]
             if period != totals.ALL_TIME:
                 actions.append(CityTotal.expires.set(now + DAY_RETENTION))
             tx.update(f"row:{period}", CityTotal(period), actions, versioned=False)
+        for row, materials in totals.month_sums(entries).items():
+            month_actions: list[Action] = [
+                CitizenMonth.items.add(sum(materials.values())),
+                CitizenMonth.expires.set(now + MONTH_RETENTION),
+            ]
+            month_actions += [
+                Path(MATERIAL_PREFIX + material).add(items)
+                for material, items in sorted(materials.items())
+            ]
+            tx.update(
+                f"month:{row.shard}:{row.citizen_id}",
+                CitizenMonth(row.shard, row.citizen_id),
+                month_actions,
+                versioned=False,
+            )
         tx.commit()
 
     def read(self, periods: tuple[str, ...]) -> dict[str, Totals]:
-        return {
-            row.period: Totals(
-                row.period,
-                int(row.points_issued),
-                int(row.points_paid),
-                int(row.items_recycled),
-                int(row.entries),
+        """Each period's totals with its settled and steps rows: one BatchGetItem, read raw
+        (the material counters are named at run time, which a model cannot declare)."""
+        rows: list[str] = []
+        for period in periods:
+            rows += [period, totals.SETTLED + period, totals.STEPS + period]
+        raw = read_rows(rows)
+        out: dict[str, Totals] = {}
+        for period in periods:
+            main = raw.get(period, {})
+            settled = raw.get(totals.SETTLED + period, {})
+            steps = raw.get(totals.STEPS + period, {})
+            if not (main or settled or steps):
+                continue
+            out[period] = Totals(
+                period,
+                _number(main, "points_issued"),
+                _number(main, "points_paid"),
+                _number(main, "items_recycled"),
+                _number(main, "entries"),
+                materials=materials_of(main),
+                points_settled=_number(settled, "points_settled"),
+                steps_synced=_number(steps, "steps_synced"),
             )
-            for row in CityTotal.batch_get(list(periods))
-        }
+        return out
+
+
+def _number(item: dict[str, Any], name: str) -> int:
+    value = item.get(name)
+    return int(value["N"]) if isinstance(value, dict) and "N" in value else 0
+
+
+def materials_of(item: dict[str, Any]) -> dict[str, int]:
+    """The `m_<material>` counters of a raw item."""
+    return {
+        name[len(MATERIAL_PREFIX) :]: int(value["N"])
+        for name, value in sorted(item.items())
+        if name.startswith(MATERIAL_PREFIX) and "N" in value
+    }
+
+
+def read_rows(rows: list[str]) -> dict[str, dict[str, Any]]:
+    """Raw city-totals items by period (BatchGetItem, strongly consistent: the audit
+    compares them with what it summed); unprocessed keys asked again with backoff."""
+    client = aws_clients.client("dynamodb")
+    table = CityTotal.Meta.table_name
+    found: dict[str, dict[str, Any]] = {}
+    pending = [{"period": {"S": r}} for r in dict.fromkeys(rows)]
+    for attempt in range(8):
+        response = client.batch_get_item(
+            RequestItems={table: {"Keys": pending, "ConsistentRead": True}}
+        )
+        for item in response.get("Responses", {}).get(table, []):
+            found[item["period"]["S"]] = item
+        pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if not pending:
+            return found
+        time.sleep(0.01 * 2**attempt)
+    raise RetryableConflict("DynamoDB left city totals unprocessed; try again")
+
+
+class DynamoDbMonthCounters:
+    """Citizens' month rows for the recycling report (chalicelib.services.reports)."""
+
+    def month_rows(self, shard: str) -> Iterator[CitizenMonthItems]:
+        """One partition's rows, a Query page (1 MB, some 10,000 citizens) per request, read
+        raw: the material counters are named at run time. Eventually consistent: the report
+        runs hours after the month closed."""
+        client = aws_clients.client("dynamodb")
+        pages = client.get_paginator("query").paginate(
+            TableName=CitizenMonth.Meta.table_name,
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "shard"},
+            ExpressionAttributeValues={":s": {"S": shard}},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield CitizenMonthItems(item["citizen_id"]["S"], materials_of(item))

@@ -10,6 +10,7 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
+from chalicelib.domain.boards import InvalidBoard, parse_date
 from chalicelib.domain.clock import iso, seoul_day, utc_now
 from chalicelib.errors import BadRequest
 
@@ -72,21 +73,37 @@ def get_dead_letters() -> dict[str, Any]:
 @bp.route("/v1/admin/stats", methods=["GET"], authorizer=jwt_auth)
 @api_view
 def get_stats() -> dict[str, Any]:
-    """The city's totals, all time and today (Seoul), from the ledger's stream."""
-    require_admin(bp.current_request)
-    today = seoul_day(utc_now())
-    all_time, today_totals = wiring.operations().city_totals(today)
+    """The city's totals, all time and for one Seoul day (`date=`, today by default): kept
+    by counters from the ledger's stream, the step boards and settlements (never a scan)."""
+    request = bp.current_request
+    require_admin(request)
+    raw = query_str(request, "date")
+    if raw is None:
+        day = seoul_day(utc_now())
+    else:
+        try:
+            day = parse_date(raw)
+        except InvalidBoard as e:
+            raise BadRequest(
+                str(e), code="invalid_query", details=[{"field": "date", "problem": str(e)}]
+            ) from e
+    all_time, day_totals = wiring.operations().city_totals(day)
     return {
         **_totals_view(all_time),
-        "today": {"date": today.isoformat(), **_totals_view(today_totals)},
+        "today": {"date": day.isoformat(), **_totals_view(day_totals)},
     }
 
 
-def _totals_view(totals: Totals) -> dict[str, int]:
+def _totals_view(totals: Totals) -> dict[str, Any]:
+    """Points as invariant 3 splits them: issued == paid + held + pending. On a day's row
+    each figure is that day's movement (pending falls on the day a run is settled)."""
     return {
         "points_issued": totals.points_issued,
-        "points_paid": totals.points_paid,
+        "points_paid": totals.points_settled,
         "points_held": totals.points_held,
+        "points_pending": totals.points_pending,
         "items_recycled": totals.items_recycled,
+        "items_by_material": dict(totals.materials),
+        "steps_synced": totals.steps_synced,
         "ledger_entries": totals.entries,
     }

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from chalicelib.domain import totals
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.steps import StepDay, week_days, week_of
 
@@ -354,6 +355,21 @@ def competition_ranks(scores: Iterable[int]) -> list[int]:
     return ranks
 
 
+def steps_synced(changed: Iterable[EntryChange]) -> dict[str, int]:
+    """Per city stats row (chalicelib.domain.totals), the steps the changes add: a step day
+    counts on exactly one city-wide day board, so that board's score change is the day's
+    increase. Kept in the boards' own transaction (a third reader of the step stream is
+    against DynamoDB's advice), so the stats count each increase exactly when the boards do."""
+    days: list[tuple[str, int, int]] = []
+    for change in changed:
+        board = change.new.board
+        if not board.startswith("day#") or scope_of_board(board) != CITY:
+            continue
+        day = period_of_board(board)[len("day#") :]
+        days.append((day, change.old_score or 0, change.new.score))
+    return totals.steps_increase(days)
+
+
 # -- transactions of bounded size ------------------------------------------------------
 
 TRANSACTION_ITEMS = 100
@@ -367,7 +383,11 @@ def chunks(changed: list[EntryChange], limit: int = TRANSACTION_ITEMS) -> list[l
     current: list[EntryChange] = []
     nodes: set[str] = set()
     for change in changed:
-        touched = set(tree_deltas([change])) | set(district_deltas([change]))
+        touched = (
+            set(tree_deltas([change]))
+            | set(district_deltas([change]))
+            | set(steps_synced([change]))
+        )
         if current and len(current) + 1 + len(nodes | touched) > limit:
             out.append(current)
             current, nodes = [], set()

@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 from chalicelib import config
 from chalicelib.domain import payouts as rules
+from chalicelib.domain import totals as city
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.ledger import (
@@ -207,6 +208,12 @@ class PayoutStore(Protocol):
     def finish_audit(self, audit_id: str, totals: dict[str, object], now: datetime) -> bool: ...
 
 
+class StatsReader(Protocol):
+    """The city's stats counters (GET /v1/admin/stats), which the audit reconciles."""
+
+    def read(self, periods: tuple[str, ...]) -> dict[str, city.Totals]: ...
+
+
 class Ledger(Protocol):
     def post(self, posting: Posting) -> PostedResult: ...
 
@@ -253,7 +260,9 @@ class PayoutService:
         *,
         page: int = PAYOUT_PAGE,
         audit_page: int = AUDIT_PAGE,
+        stats: StatsReader | None = None,
     ) -> None:
+        self._stats = stats
         self._store = store
         self._ledger = ledger
         self._queue = queue
@@ -602,6 +611,9 @@ class PayoutService:
         totals = rules.city_totals(audit.points_issued, audit.points_paid, audit.points_held, runs)
         if any(r.status == "running" for r in runs):
             totals["note"] = "a payout run was paying during the audit"
+        if self._stats is not None:
+            found = self._stats.read((city.ALL_TIME,)).get(city.ALL_TIME)
+            totals.update(city.reconciled(totals, found or city.Totals(city.ALL_TIME)))
         self._store.finish_audit(audit_id, totals, self._clock())
 
 

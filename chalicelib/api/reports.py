@@ -1,0 +1,24 @@
+"""Scheduled reports: thin handlers over chalicelib.services.reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import wiring
+from chalicelib.api.payouts import _event_time
+from chalicelib.domain.payouts import scheduled_period
+
+
+def scheduled_recycling_report(event: Any) -> dict[str, Any]:
+    """The month that just ended in Seoul (the schedule fires on the 1st, an hour after the
+    payout run). A retried or repeated fire rewrites the same file."""
+    month = str(scheduled_period(_event_time(event)))
+    written = wiring.reports().recycling_report(month)
+    wiring.count("RecyclingReportCitizens", written.citizens)
+    return {
+        "month": written.month,
+        "key": written.key,
+        "citizens": written.citizens,
+        "items_by_material": dict(written.items),
+        "bytes": written.bytes,
+    }

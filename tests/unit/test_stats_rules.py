@@ -1,0 +1,138 @@
+"""The stats' pure rules: items by material as the credit computed them, the invariant-3
+split, transaction-sized chunks, steps increases, the audit's reconciliation, the report's
+CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain import reports, totals
+from chalicelib.domain.ledger import LedgerEntry
+from chalicelib.domain.recycling import DepositItem, compute_credit
+from chalicelib.domain.reports import CitizenMonthItems
+
+RATES = {"can": 15, "pet": 10, "glass": 5}
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+items_strategy = st.lists(
+    st.tuples(st.sampled_from(sorted(RATES)), st.integers(0, 80), st.integers(0, 5)),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda t: t[0],
+)
+
+
+@settings(max_examples=300)
+@given(items_strategy, st.integers(0, 120))
+def test_materials_from_the_detail_are_exactly_the_credit_by_material(
+    raw: list[tuple[str, int, int]], credited_today: int
+) -> None:
+    # GIVEN any deposit and any count credited earlier that day
+    items = [DepositItem(material=m, accepted=a, rejected=r) for m, a, r in raw]
+    try:
+        credit = compute_credit(items, RATES, credited_today, 100)
+    except Exception:
+        return  # refused deposits post nothing
+    # WHEN the stats read the entry's detail as the deposit service writes it
+    detail = {
+        "items": [i.model_dump() for i in items],
+        "items_credited": credit.items_credited,
+        "items_over_limit": credit.items_over_limit,
+    }
+    found = dict(totals.credited_by_material(detail))
+    # THEN the materials are the credit's, and never more than was credited
+    assert found == {m: n for m, n in credit.credited_by_material.items() if n}
+    assert sum(found.values()) == credit.items_credited
+
+
+@given(st.dictionaries(st.text(max_size=5), st.one_of(st.none(), st.integers(), st.text())))
+def test_a_detail_of_another_shape_counts_no_material(detail: dict[str, object]) -> None:
+    assert sum(n for _, n in totals.credited_by_material(detail)) >= 0
+
+
+def test_hostile_details_name_no_counter() -> None:
+    detail = {
+        "items_credited": 5,
+        "items": [
+            {"material": "can; DROP", "accepted": 3},
+            {"material": "PET", "accepted": 3},
+            {"material": "pet", "accepted": True},
+            {"material": "pet", "accepted": 10**30},
+            "x",
+        ],
+    }
+    assert totals.credited_by_material(detail) == (("pet", 5),)
+    assert totals.credited_by_material({"items_credited": "many", "items": []}) == ()
+
+
+def _entry(kind: str, points: int, citizen: str = "c-1", n: int = 0) -> LedgerEntry:
+    detail = {"items": [{"material": "can", "accepted": 2}], "items_credited": 2}
+    return LedgerEntry(citizen, f"{n:012d}", kind, points, 0, NOW, f"k{n}", detail)
+
+
+def test_payouts_move_points_from_held_to_pending_and_settlement_to_paid() -> None:
+    entries = [
+        _entry("recycling", 3000, n=1),
+        _entry("payout", -3000, n=2),
+        _entry("payout_reversal", 1000, n=3),
+    ]
+    row = totals.summed([totals.counted(e) for e in entries])[totals.ALL_TIME]
+    stats = totals.Totals(
+        "all", row.points_issued, row.points_paid, row.items_recycled, row.entries,
+        points_settled=2000,
+    )  # fmt: skip
+    assert (stats.points_issued, stats.points_held, stats.points_pending) == (3000, 1000, 0)
+    assert stats.points_issued == stats.points_settled + stats.points_held + stats.points_pending
+    assert row.materials == (("can", 2),)
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 3)), min_size=1, max_size=400))
+def test_chunks_fit_a_transaction_and_keep_every_entry(keys: list[tuple[int, int]]) -> None:
+    entries = []
+    for n, (citizen, day) in enumerate(keys):
+        e = _entry("recycling", 10, f"c-{citizen}", n)
+        e = LedgerEntry(**{**e.__dict__, "created_at": NOW.replace(day=1 + day)})
+        entries.append(totals.counted(e))
+    groups = totals.chunks(entries, 100)
+    assert [e for g in groups for e in g] == entries
+    assert all(totals.rows_touched(g) <= 100 for g in groups)
+
+
+def test_steps_count_only_increases() -> None:
+    rows = totals.steps_increase([("2026-11-25", 0, 4000), ("2026-11-25", 4000, 3000),
+                                  ("2026-11-24", 100, 900)])  # fmt: skip
+    assert rows == {"steps#all": 4800, "steps#day#2026-11-25": 4000, "steps#day#2026-11-24": 800}
+
+
+def test_the_reconciliation_names_each_figure_that_disagrees() -> None:
+    audited = {"points_issued": 10, "points_held": 4, "points_paid": 5, "points_pending": 1}
+    same = totals.Totals("all", 10, 6, points_settled=5)
+    assert totals.reconciled(audited, same)["stats_match"] is True
+    off = totals.Totals("all", 12, 6, points_settled=5)
+    found = totals.reconciled(audited, off)
+    assert found["stats_match"] is False
+    assert found["stats_mismatches"] == {
+        "points_issued": {"stats": 12, "audit": 10},
+        "points_held": {"stats": 6, "audit": 4},
+    }
+
+
+def test_the_report_csv_is_sorted_has_a_bom_and_defuses_formulas() -> None:
+    rows = [
+        CitizenMonthItems("z-9", {"pet": 2}),
+        CitizenMonthItems("=cmd|' /C calc'!A0", {"can": 1}),
+        CitizenMonthItems("a-1", {"can": 3, "glass": 1}),
+    ]
+    body = reports.report_csv("2026-11", rows, reports.materials_of(rows, ["can", "pet"]))
+    assert body.startswith("\ufeff".encode())
+    assert b"\r\n" in body
+    parsed = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert parsed[0] == ["month", "citizen_id", "can", "glass", "pet", "items_total"]
+    assert [r[1] for r in parsed[1:]] == ["'=cmd|' /C calc'!A0", "a-1", "z-9"]
+    assert parsed[2] == ["2026-11", "a-1", "3", "1", "0", "4"]
+    assert reports.report_csv("2026-11", list(reversed(rows)), ["can", "glass", "pet"]) == body

@@ -109,4 +109,4 @@ SCANS_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
 TABLES_BY_FUNCTION["handle_ledger_changes"] += (m.CitizenMonth,)
 TABLES_BY_FUNCTION["handle_step_boards"] += (m.CityTotal,)
 TABLES_BY_FUNCTION["handle_audit_chunks"] += (m.CityTotal,)
-TABLES_BY_FUNCTION["monthly_recycling_report"] = (m.CitizenMonth, m.Citizen)
+TABLES_BY_FUNCTION["monthly_recycling_report"] = (m.CitizenMonth,)

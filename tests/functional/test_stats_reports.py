@@ -222,7 +222,13 @@ def test_the_monthly_report_lists_each_citizens_items_by_material(api: Api) -> N
 
 
 def test_a_month_without_recycling_writes_a_header_only(api: Api) -> None:
-    result = _report("2026-09-30T19:00:00Z")
+    from tests.functional.test_table_access import _declared, touched
+
+    with touched() as tables, touched_calls() as calls:
+        result = _report("2026-09-30T19:00:00Z")
+    # one Query per partition of the month, only the declared table
+    assert tables == _declared("monthly_recycling_report")
+    assert calls == {"Query": 10}
     assert (result["month"], result["citizens"]) == ("2026-09", 0)
     rows = list(csv.reader(io.StringIO(_read_report(result["key"]).decode("utf-8-sig"))))
     assert rows == [["month", "citizen_id", "can", "pet", "items_total"]]
@@ -244,10 +250,13 @@ def test_dynamodb_requests_per_ledger_record(api: Api) -> None:
     ]
     operations = wiring.operations()
     # WHEN they are counted in stream batches of 100
-    with touched_calls() as calls:
+    from tests.functional.test_table_access import _declared, touched
+
+    with touched_calls() as calls, touched() as tables:
         for start in range(0, 400, 100):
             assert operations.count_ledger_entries(entries[start : start + 100]) == 100
     # THEN a few transactions per batch (guards, the shared rows and the citizens' months)
+    assert tables <= _declared("handle_ledger_changes")
     requests = sum(calls.values())
     print(f"\nDynamoDB requests for 400 ledger records: {calls} = {requests / 400:.3f}/record")
     assert requests / 400 <= 0.05

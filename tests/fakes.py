@@ -345,6 +345,10 @@ class MemoryTotals:
                 row.points_paid + change.points_paid,
                 row.items_recycled + change.items_recycled,
                 row.entries + change.entries,
+                materials={
+                    m: row.materials.get(m, 0) + dict(change.materials).get(m, 0)
+                    for m in {*row.materials, *dict(change.materials)}
+                },
             )
         return len(fresh)
 

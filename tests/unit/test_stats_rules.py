@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from chalicelib.domain import reports, totals
 from chalicelib.domain.ledger import LedgerEntry
 from chalicelib.domain.recycling import DepositItem, compute_credit
 from chalicelib.domain.reports import CitizenMonthItems
+from chalicelib.services.reports import ReportService
 
 RATES = {"can": 15, "pet": 10, "glass": 5}
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -136,3 +138,43 @@ def test_the_report_csv_is_sorted_has_a_bom_and_defuses_formulas() -> None:
     assert [r[1] for r in parsed[1:]] == ["'=cmd|' /C calc'!A0", "a-1", "z-9"]
     assert parsed[2] == ["2026-11", "a-1", "3", "1", "0", "4"]
     assert reports.report_csv("2026-11", list(reversed(rows)), ["can", "glass", "pet"]) == body
+
+
+class _Months:
+    def __init__(self, rows: dict[str, list[CitizenMonthItems]]) -> None:
+        self.rows = rows
+        self.read: list[str] = []
+
+    def month_rows(self, shard: str) -> Iterator[CitizenMonthItems]:
+        self.read.append(shard)
+        yield from self.rows.get(shard, [])
+
+
+class _Exports:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        assert content_type.startswith("text/csv")
+        self.objects[key] = body
+
+
+def test_the_report_service_reads_every_partition_and_rewrites_the_same_file() -> None:
+    # GIVEN a month's rows on two of its partitions, one citizen with nothing left
+    months = _Months({
+        totals.month_shard("2026-11", "b"): [CitizenMonthItems("b", {"pet": 2})],
+        totals.month_shard("2026-11", "a"): [CitizenMonthItems("a", {"can": 5}),
+                                             CitizenMonthItems("zero", {"can": 0})],
+    })  # fmt: skip
+    exports = _Exports()
+    service = ReportService(months, exports, ["can", "pet"])
+    # WHEN the report is written twice
+    first = service.recycling_report("2026-11")
+    body = exports.objects[first.key]
+    second = service.recycling_report("2026-11")
+    # THEN every partition was read, the same key holds the same bytes
+    assert sorted(set(months.read)) == totals.month_shards("2026-11")
+    assert (first.key, first.citizens, dict(first.items)) == (
+        "recycling-reports/2026-11/citizens.csv", 2, {"can": 5, "pet": 2},
+    )  # fmt: skip
+    assert second == first and exports.objects[first.key] == body

@@ -320,10 +320,18 @@ class DynamoDbPayouts:
             if row != totals.SETTLED + totals.ALL_TIME:
                 actions.append(CityTotal.expires.set(now + SETTLED_DAY_RETENTION))
             tx.update(f"#stats:{row}", CityTotal(row), actions, versioned=False)
-        try:
-            tx.commit()
-        except ConditionsFailed as e:
-            raise SettlementConflict(sorted(e.names)) from e
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                tx.commit()
+                return
+            except ConditionsFailed as e:
+                raise SettlementConflict(sorted(e.names)) from e
+            except RetryableConflict:
+                # Another settlement's transaction held the shared stats rows: nothing of
+                # this one was written, so it is sent again.
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
 
     def mark_settled(self, run_id: str, now: datetime) -> bool:
         """`ready` -> `settled` when no item is pending. A condition cannot add, so the

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from chalicelib import config
 from chalicelib.domain import challenges as c
 from chalicelib.domain import draw as lottery
 from chalicelib.domain.citizens import Citizen
@@ -105,12 +106,14 @@ class ChallengeService:
         ledger: Ledger,
         clock: Clock,
         known_districts: set[str],
+        late_sync_days: int | None = None,
     ) -> None:
         self._store = store
         self._citizens = citizens
         self._ledger = ledger
         self._clock = clock
         self._districts = known_districts
+        self._late_sync_days = late_sync_days
 
     # Admin -------------------------------------------------------------------------------
 
@@ -142,8 +145,16 @@ class ChallengeService:
         if challenge.prize.type != "lottery":
             raise Conflict("this challenge's prize is not a lottery", code="not_a_lottery")
         now = self._clock()
-        if not challenge.is_closed(seoul_day(now)):
-            raise Conflict("the draw is made after the challenge ends", code="challenge_open")
+        late = self._late_sync_days
+        if late is None:
+            late = config.settings().step_sync_days_back
+        opens = challenge.draw_opens_on(late)
+        if seoul_day(now) < opens:
+            raise Conflict(
+                "the draw is made once the challenge's days can no longer be synced",
+                code="challenge_open",
+                details=[{"draw_opens_on": opens.isoformat()}],
+            )
         created = False
         if challenge.draw is None:
             seed_hex = self._store.seed(challenge_id) or ""

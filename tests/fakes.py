@@ -484,6 +484,10 @@ class MemoryChallenges:
                 raise self._c.AlreadyDrawn(current)
             self.challenges[challenge_id] = dataclasses.replace(current, draw=draw)
 
+    def draw_lists(self, challenge_id: str, finisher_digest: str) -> tuple[Any, Any]:
+        drawn = self.challenges[challenge_id].draw
+        return drawn.finishers, drawn.winners
+
     def finisher_ids(self, challenge_id: str) -> list[str]:
         keyed = [(k, cid) for (cid, chl), k in self.finish_keys.items() if chl == challenge_id]
         return [cid for _, cid in sorted(keyed)]

@@ -73,6 +73,10 @@ class Draw:
     finisher_digest: str
     winners: tuple[str, ...]
     drawn_at: datetime
+    complete: bool = True
+    """False when read without its lists (a challenge as listed or as the streams see it):
+    a city-wide draw's lists are far larger than one DynamoDB item, so they are stored
+    apart and read only for the published draw and by the draw, which pays the winners."""
 
 
 @dataclass(frozen=True)
@@ -314,7 +318,8 @@ def prize_due(challenge: Challenge, entry: Entry) -> bool:
         return True
     if prize.type == "first_n":
         return entry.finish_rank is not None and entry.finish_rank <= (prize.winners or 0)
-    return challenge.draw is not None and entry.citizen_id in challenge.draw.winners
+    drawn = challenge.draw
+    return drawn is not None and drawn.complete and entry.citizen_id in drawn.winners
 
 
 def prize_guard(challenge_id: str, citizen_id: str) -> str:

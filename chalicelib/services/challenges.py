@@ -43,6 +43,12 @@ class ChallengeStore(Protocol):
     def get_many(self, challenge_ids: set[str]) -> dict[str, c.Challenge]: ...
     def ending_since(self, day: date) -> list[c.Challenge]: ...
     def record_draw(self, challenge_id: str, draw: c.Draw) -> None: ...
+    def draw_lists(
+        self, challenge_id: str, finisher_digest: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """A recorded draw's finishers and winners (stored apart from the challenge)."""
+        ...
+
     def finisher_ids(self, challenge_id: str) -> list[str]: ...
     def entry(self, citizen_id: str, challenge_id: str) -> c.Entry | None: ...
     def entries_of(self, citizen_id: str) -> list[c.Entry]: ...
@@ -176,6 +182,7 @@ class ChallengeService:
                 created = True
             except c.AlreadyDrawn as e:
                 challenge = e.challenge
+        challenge = self._with_draw_lists(challenge)
         assert challenge.draw is not None
         for citizen_id in challenge.draw.winners:
             entry = self._store.entry(citizen_id, challenge_id)
@@ -200,7 +207,15 @@ class ChallengeService:
         challenge = self._challenge(challenge_id)
         if challenge.prize.type != "lottery":
             raise NotFound("this challenge has no draw", code="no_draw")
-        return challenge
+        return self._with_draw_lists(challenge)
+
+    def _with_draw_lists(self, challenge: c.Challenge) -> c.Challenge:
+        drawn = challenge.draw
+        if drawn is None or drawn.complete:
+            return challenge
+        finishers, winners = self._store.draw_lists(challenge.challenge_id, drawn.finisher_digest)
+        complete = dataclasses.replace(drawn, finishers=finishers, winners=winners, complete=True)
+        return dataclasses.replace(challenge, draw=complete)
 
     def join(self, challenge_id: str, citizen_id: str) -> tuple[Standing, bool]:
         """(standing, joined now?). Step days already stored inside the window count."""

@@ -61,3 +61,44 @@ def test_a_lottery_waits_until_late_step_syncs_can_no_longer_count(api: Api) -> 
     assert drawn.body["finishers"] == ["w-early", "w-late"]
     for who in ("w-early", "w-late"):
         assert len(_prizes(api, who)) == 1
+
+
+def test_a_city_wide_lottery_draw_is_recorded_whatever_its_number_of_finishers(
+    api: Api,
+) -> None:
+    """Gimhae has half a million people: a walking challenge can have tens of thousands of
+    finishers, and a lottery may name up to 10,000 winners. The draw must still be
+    recorded (one DynamoDB item holds at most 400 KB), or nobody is ever paid."""
+    from datetime import UTC, datetime
+
+    from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
+    from chalicelib.domain import challenges as c
+    from chalicelib.domain import draw as lottery
+
+    made = _create(api, prize={"type": "lottery", "points": 100, "winners": 10_000})
+    challenge_id = made["challenge_id"]
+    finishers = lottery.sorted_finishers(
+        [f"{n:08x}-7a1b-4c2d-9e3f-{n:012x}" for n in range(12_000)]
+    )
+    store = DynamoDbChallenges()
+    seed = store.seed(challenge_id)
+    assert seed is not None
+    made_draw = c.Draw(
+        seed=seed,
+        finishers=tuple(finishers),
+        finisher_digest=lottery.finisher_digest(finishers),
+        winners=tuple(lottery.winners(bytes.fromhex(seed), finishers, 10_000)),
+        drawn_at=datetime.now(UTC),
+    )
+    store.record_draw(challenge_id, made_draw)
+    public = api.call("GET", f"/v1/challenges/{challenge_id}/draw")
+    assert public.status == 200
+    assert public.body["finishers"] == finishers
+    assert public.body["winners"] == list(made_draw.winners)
+    assert public.body["finisher_digest"] == made_draw.finisher_digest
+    assert lottery.winners(bytes.fromhex(public.body["seed"]), finishers, 10_000) == list(
+        made_draw.winners
+    )
+    # The challenge as listed and shown stays small: the lists are read for the draw only.
+    shown = _mine(api, "someone", challenge_id)
+    assert shown["draw"] == {"commitment": made["draw"]["commitment"], "drawn": True}

@@ -495,6 +495,10 @@ class MemoryChallenges:
     def entry(self, citizen_id: str, challenge_id: str) -> Any:
         return self.entries.get((citizen_id, challenge_id))
 
+    def entries_in(self, challenge_id: str, citizen_ids: list[str]) -> dict[str, Any]:
+        found = ((cid, self.entries.get((cid, challenge_id))) for cid in citizen_ids)
+        return {cid: entry for cid, entry in found if entry is not None}
+
     def entries_of(self, citizen_id: str) -> list[Any]:
         return [e for (cid, _), e in sorted(self.entries.items()) if cid == citizen_id]
 

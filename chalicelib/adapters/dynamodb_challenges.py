@@ -165,6 +165,14 @@ class DynamoDbChallenges:
     def entries_of(self, citizen_id: str) -> list[c.Entry]:
         return [entry_of(e) for e in ChallengeEntry.query(citizen_id, consistent_read=True)]
 
+    def entries_in(self, challenge_id: str, citizen_ids: list[str]) -> dict[str, c.Entry]:
+        """BatchGetItem (strongly consistent: a prize just marked is seen as marked)."""
+        keys = [(citizen_id, challenge_id) for citizen_id in dict.fromkeys(citizen_ids)]
+        return {
+            item.citizen_id: entry_of(item)
+            for item in ChallengeEntry.batch_get(keys, consistent_read=True)
+        }
+
     def join(self, entry: c.Entry, ends_on: date) -> None:
         """Raises AlreadyJoined with the entry already there."""
         item = ChallengeEntry(

@@ -32,6 +32,8 @@ from chalicelib.errors import Conflict, Forbidden, NotFound, RetryableConflict
 
 ATTEMPTS = 8
 MAX_ID_LENGTH = 64
+WINNERS_PER_READ = 100
+"""A BatchGetItem's keys."""
 GUARDS_PER_WRITE = 90
 """A transaction holds 100 items: the guards, the entry and the challenge row."""
 
@@ -52,6 +54,10 @@ class ChallengeStore(Protocol):
     def finisher_ids(self, challenge_id: str) -> list[str]: ...
     def entry(self, citizen_id: str, challenge_id: str) -> c.Entry | None: ...
     def entries_of(self, citizen_id: str) -> list[c.Entry]: ...
+    def entries_in(self, challenge_id: str, citizen_ids: list[str]) -> dict[str, c.Entry]:
+        """These citizens' entries in one challenge, by citizen (batched reads)."""
+        ...
+
     def join(self, entry: c.Entry, ends_on: date) -> None: ...
     def save_progress(
         self,
@@ -184,10 +190,17 @@ class ChallengeService:
                 challenge = e.challenge
         challenge = self._with_draw_lists(challenge)
         assert challenge.draw is not None
-        for citizen_id in challenge.draw.winners:
-            entry = self._store.entry(citizen_id, challenge_id)
-            if entry is not None:
-                self._award_if_due(challenge, entry)
+        # Thousands of winners cannot all be paid within one request: the POST is repeated
+        # until done, so those already paid must cost a batched read, not a read each (the
+        # paid ones alone would otherwise outgrow the request and the last never be paid).
+        winners = list(challenge.draw.winners)
+        for start in range(0, len(winners), WINNERS_PER_READ):
+            batch = winners[start : start + WINNERS_PER_READ]
+            found = self._store.entries_in(challenge_id, batch)
+            for citizen_id in batch:
+                entry = found.get(citizen_id)
+                if entry is not None:
+                    self._award_if_due(challenge, entry)
         return challenge, created
 
     # Citizens ----------------------------------------------------------------------------

@@ -650,6 +650,7 @@ def test_the_store_contract(store: Any) -> None:
         store.join(dataclasses.replace(entry, district="other"), today)
     assert joined.value.entry == entry
     assert store.entries_of("c-1") == [entry] and store.entries_of("c-2") == []
+    assert store.entries_in("chl-a", ["c-1", "c-2", "c-1"]) == {"c-1": entry}
     # Progress under the version, guards once each
     more = dataclasses.replace(entry, items=3, version=1)
     store.save_progress(entry, more, {"g-1", "g-2"}, None, now)

@@ -4,6 +4,8 @@ paid, and inputs that must never be a 5xx."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from chalicelib import streams
 from tests.functional.conftest import Api, table_stream_event
 from tests.functional.test_challenges import (
@@ -102,3 +104,55 @@ def test_a_city_wide_lottery_draw_is_recorded_whatever_its_number_of_finishers(
     # The challenge as listed and shown stays small: the lists are read for the draw only.
     shown = _mine(api, "someone", challenge_id)
     assert shown["draw"] == {"commitment": made["draw"]["commitment"], "drawn": True}
+
+
+def test_a_repeated_draw_reads_the_paid_winners_in_batches(api: Api) -> None:
+    """The draw pays its winners in the request; one with thousands of winners cannot finish
+    within API Gateway's 29 s, and is completed by repeating the POST. A repeat must skip
+    those already paid cheaply (batched reads), or with one read per winner the paid prefix
+    alone outgrows the request and the last winners are never paid."""
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from chalicelib.adapters import aws_clients
+    from chalicelib.adapters.dynamodb_models import ChallengeEntry
+    from chalicelib.domain import challenges as c
+
+    made = _create(api, prize={"type": "lottery", "points": 10, "winners": 250})
+    challenge_id = made["challenge_id"]
+    people = [f"lot-{n:04d}" for n in range(250)]
+    now = datetime.now(UTC)
+    with ChallengeEntry.batch_write() as batch:
+        for n, who in enumerate(people):
+            at = now + timedelta(microseconds=n)
+            batch.save(
+                ChallengeEntry(
+                    who,
+                    challenge_id,
+                    joined_at=now,
+                    district="naeoe-dong",
+                    finished_at=at,
+                    finish_rank=n + 1,
+                    finish_key=c.finish_key(at, who),
+                    prize_awarded=True,
+                    version=1,
+                    expires=now + timedelta(days=30),
+                )
+            )
+    _later(9)
+    draw_path = f"/v1/admin/challenges/{challenge_id}/draw"
+    assert api.call("POST", draw_path, as_user="ops", admin=True).status == 201
+
+    calls: Counter[str] = Counter()
+
+    def count(**kwargs: object) -> None:
+        calls[str(kwargs.get("event_name", "")).rsplit(".", 1)[-1]] += 1
+
+    events = aws_clients.client("dynamodb").meta.events
+    events.register("before-call.dynamodb.*", count, unique_id="walk-hostile")
+    try:
+        again = api.call("POST", draw_path, as_user="ops", admin=True)
+    finally:
+        events.unregister("before-call.dynamodb.*", unique_id="walk-hostile")
+    assert again.status == 200 and len(again.body["winners"]) == 250
+    assert sum(calls.values()) <= 10, dict(calls)

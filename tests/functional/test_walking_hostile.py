@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from chalicelib import streams
 from tests.functional.conftest import Api, table_stream_event
 from tests.functional.test_challenges import (
@@ -156,3 +158,48 @@ def test_a_repeated_draw_reads_the_paid_winners_in_batches(api: Api) -> None:
         events.unregister("before-call.dynamodb.*", unique_id="walk-hostile")
     assert again.status == 200 and len(again.body["winners"]) == 250
     assert sum(calls.values()) <= 10, dict(calls)
+
+
+def test_a_join_whose_prize_keeps_conflicting_is_a_409_and_a_repeat_pays(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A join can finish the entry (days walked before joining) and pay the prize in the
+    request; a lost race there is the caller's to repeat (a 409), never a 500."""
+    from chalicelib import wiring
+    from chalicelib.errors import RetryableConflict
+
+    made = _create(api)
+    _register(api, "w-busy")
+    _steps("w-busy", _today(), 9000)
+    _steps("w-busy", _today() - timedelta(days=1), 9000)
+    service = wiring.challenges()
+    real_post = service._ledger.post
+
+    def busy(posting: object) -> object:
+        raise RetryableConflict("the account keeps moving")
+
+    monkeypatch.setattr(service._ledger, "post", busy)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    path = f"/v1/challenges/{made['challenge_id']}/entries"
+    first = api.call("POST", path, as_user="w-busy")
+    assert first.status == 409, first.body
+    assert first.body["error"]["code"] == "try_again"
+    monkeypatch.setattr(service._ledger, "post", real_post)
+    again = api.call("POST", path, as_user="w-busy")
+    assert again.status == 200 and again.body["prize_awarded"] is True
+    assert len(_prizes(api, "w-busy")) == 1
+
+
+def test_a_board_read_dynamodb_left_unprocessed_is_a_409_not_a_500(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.errors import RetryableConflict
+
+    def throttled(nodes: list[str]) -> dict[str, object]:
+        raise RetryableConflict("DynamoDB left board nodes unprocessed; try again")
+
+    monkeypatch.setattr(DynamoDbBoards, "_batch_get_raw", staticmethod(throttled))
+    response = api.call("GET", "/v1/leaderboards/districts")
+    assert response.status == 409, response.body
+    assert response.body["error"]["code"] == "try_again"

@@ -57,3 +57,21 @@ def test_a_draw_read_without_its_lists_never_decides_a_prize() -> None:
     assert c.prize_due(challenge, entry) is False
     complete = dataclasses.replace(drawn, finishers=("c-1",), winners=("c-1",), complete=True)
     assert c.prize_due(dataclasses.replace(challenge, draw=complete), entry) is True
+
+
+@given(st.lists(st.text(min_size=1, max_size=300), max_size=3000), st.integers(1, 5000))
+def test_draw_pages_keep_every_id_in_order_and_each_page_under_its_budget(
+    ids: list[str], budget: int
+) -> None:
+    from chalicelib.adapters import dynamodb_challenges as store
+
+    old = store.DRAW_PAGE_BYTES
+    store.DRAW_PAGE_BYTES = budget
+    try:
+        pages = store._pages(tuple(ids))
+    finally:
+        store.DRAW_PAGE_BYTES = old
+    assert [i for page in pages for i in page] == ids
+    for page in pages:
+        size = sum(len(i.encode("utf-8", "surrogatepass")) + 4 for i in page)
+        assert page and (size <= budget or len(page) == 1)

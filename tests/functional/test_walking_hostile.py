@@ -203,3 +203,58 @@ def test_a_board_read_dynamodb_left_unprocessed_is_a_409_not_a_500(
     response = api.call("GET", "/v1/leaderboards/districts")
     assert response.status == 409, response.body
     assert response.body["error"]["code"] == "try_again"
+
+
+def test_concurrent_draws_record_one_result_and_pay_each_winner_once(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib import wiring
+
+    made = _create(api, prize={"type": "lottery", "points": 90, "winners": 2})
+    challenge_id = made["challenge_id"]
+    people = [f"w-c{n}" for n in range(4)]
+    for who in people:
+        _register(api, who)
+        assert api.call("POST", f"/v1/challenges/{challenge_id}/entries", as_user=who).status == 201
+        _steps(who, _today(), 9000)
+        _steps(who, _today() - timedelta(days=1), 9000)
+    _invoke_steps(table_stream_event(streams.STEP_CHALLENGES))
+    _later(9)
+    service = wiring.challenges()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: service.draw(challenge_id), range(4)))
+    assert sum(created for _, created in results) == 1
+    draws = {(ch.draw.finishers, ch.draw.winners) for ch, _ in results if ch.draw}
+    assert len(draws) == 1
+    finishers, winners = draws.pop()
+    assert finishers == tuple(people) and len(winners) == 2
+    public = api.call("GET", f"/v1/challenges/{challenge_id}/draw").body
+    assert (tuple(public["finishers"]), tuple(public["winners"])) == (finishers, winners)
+    for who in people:
+        assert len(_prizes(api, who)) == (1 if who in winners else 0)
+
+
+def test_concurrent_joins_that_finish_rank_uniquely_and_pay_the_first_n_once(api: Api) -> None:
+    """Citizens who walked before joining finish in the join itself: many at once race for
+    the finisher counter; ranks stay 1..n and exactly the first N are paid, once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    made = _create(api, prize={"type": "first_n", "points": 55, "winners": 2})
+    path = f"/v1/challenges/{made['challenge_id']}/entries"
+    people = [f"w-r{n}" for n in range(6)]
+    for who in people:
+        _register(api, who)
+        _steps(who, _today(), 9000)
+        _steps(who, _today() - timedelta(days=1), 9000)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda who: api.call("POST", path, as_user=who), people))
+    assert {a.status for a in answers} <= {201, 409}, [a.body for a in answers]
+    for who, answer in zip(people, answers, strict=True):
+        if answer.status == 409:  # lost every retry: a repeat finishes it
+            assert api.call("POST", path, as_user=who).status == 200
+    seen = [_mine(api, who, made["challenge_id"]) for who in people]
+    assert sorted(s["progress"]["finish_rank"] for s in seen) == list(range(1, 7))
+    for who, s in zip(people, seen, strict=True):
+        paid = len(_prizes(api, who))
+        assert paid == (1 if s["progress"]["finish_rank"] <= 2 else 0)
+        assert s["prize_awarded"] is (paid == 1)

@@ -171,6 +171,13 @@ class ChallengeService:
         if challenge.draw is None:
             seed_hex = self._store.seed(challenge_id) or ""
             finishers = lottery.sorted_finishers(self._store.finisher_ids(challenge_id))
+            if len(finishers) != challenge.finishers:
+                # The counter moves with each finish; the index follows it eventually. A
+                # draw from an index behind would leave a finisher out for good.
+                raise RetryableConflict(
+                    f"challenge {challenge_id}: {len(finishers)} finishers indexed of "
+                    f"{challenge.finishers}"
+                )
             made = c.Draw(
                 seed=seed_hex,
                 finishers=tuple(finishers),

@@ -117,7 +117,7 @@ def test_a_repeated_draw_reads_the_paid_winners_in_batches(api: Api) -> None:
     from datetime import UTC, datetime
 
     from chalicelib.adapters import aws_clients
-    from chalicelib.adapters.dynamodb_models import ChallengeEntry
+    from chalicelib.adapters.dynamodb_models import Challenge, ChallengeEntry
     from chalicelib.domain import challenges as c
 
     made = _create(api, prize={"type": "lottery", "points": 10, "winners": 250})
@@ -141,6 +141,8 @@ def test_a_repeated_draw_reads_the_paid_winners_in_batches(api: Api) -> None:
                     expires=now + timedelta(days=30),
                 )
             )
+    # (the counter a finish moves in the same transaction)
+    Challenge(challenge_id).update(actions=[Challenge.finishers.set(len(people))])
     _later(9)
     draw_path = f"/v1/admin/challenges/{challenge_id}/draw"
     assert api.call("POST", draw_path, as_user="ops", admin=True).status == 201
@@ -258,3 +260,31 @@ def test_concurrent_joins_that_finish_rank_uniquely_and_pay_the_first_n_once(api
         paid = len(_prizes(api, who))
         assert paid == (1 if s["progress"]["finish_rank"] <= 2 else 0)
         assert s["prize_awarded"] is (paid == 1)
+
+
+def test_a_draw_refuses_a_finisher_index_behind_the_finisher_counter(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The finishers come from an index (eventually consistent); the challenge's counter is
+    moved in the same transaction as each finish. A draw made from an index that has not
+    caught up would leave a finisher out for good: it is refused until they agree."""
+    from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
+
+    made = _create(api, prize={"type": "lottery", "points": 90, "winners": 1})
+    challenge_id = made["challenge_id"]
+    for who in ("w-i1", "w-i2"):
+        _register(api, who)
+        assert api.call("POST", f"/v1/challenges/{challenge_id}/entries", as_user=who).status == 201
+        _steps(who, _today(), 9000)
+        _steps(who, _today() - timedelta(days=1), 9000)
+    _invoke_steps(table_stream_event(streams.STEP_CHALLENGES))
+    _later(9)
+    real = DynamoDbChallenges.finisher_ids
+    monkeypatch.setattr(DynamoDbChallenges, "finisher_ids", lambda self, cid: real(self, cid)[:1])
+    draw_path = f"/v1/admin/challenges/{challenge_id}/draw"
+    lagging = api.call("POST", draw_path, as_user="ops", admin=True)
+    assert (lagging.status, lagging.body["error"]["code"]) == (409, "try_again")
+    assert api.call("GET", f"/v1/challenges/{challenge_id}/draw").body["seed"] is None
+    monkeypatch.setattr(DynamoDbChallenges, "finisher_ids", real)
+    drawn = api.call("POST", draw_path, as_user="ops", admin=True)
+    assert drawn.status == 201 and drawn.body["finishers"] == ["w-i1", "w-i2"]

@@ -12,6 +12,7 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
+from chalicelib.api.challenges import busy_is_409
 from chalicelib.api.http import api_view, principal, query_int, query_str
 from chalicelib.api.stream_events import gather, step_day_of
 from chalicelib.domain import boards
@@ -53,6 +54,7 @@ def _invalid(error: boards.InvalidBoard) -> BadRequest:
 
 @bp.route("/v1/leaderboards/steps", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@busy_is_409
 def get_step_board() -> dict[str, Any]:
     request = bp.current_request
     citizen_id = principal(request).citizen_id
@@ -78,6 +80,7 @@ def get_step_board() -> dict[str, Any]:
 
 @bp.route("/v1/leaderboards/districts", methods=["GET"])
 @api_view
+@busy_is_409
 def get_district_board() -> dict[str, Any]:
     kind, day = _period_and_day(bp.current_request)
     return {

@@ -3,8 +3,6 @@ step days from the step table's stream, recycled items from the ledger's."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +12,6 @@ from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, parse_body, principal, require_admin
 from chalicelib.domain.clock import iso, seoul_day, utc_now
-from chalicelib.errors import Conflict, RetryableConflict
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
@@ -93,21 +90,6 @@ def draw_view(challenge: c.Challenge) -> dict[str, Any]:
 # Routes ---------------------------------------------------------------------------------
 
 
-def busy_is_409(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A race lost past its retries in a request (RetryableConflict, which the streams take
-    as "retry the batch") is the caller's to repeat: a 409 `try_again`, never a 500. The
-    walking writes are all safe to repeat (a join heals, a draw pays whom it has not)."""
-
-    @functools.wraps(fn)
-    def view(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except RetryableConflict as e:
-            raise Conflict("busy with a concurrent change; try again", code="try_again") from e
-
-    return view
-
-
 @bp.route("/v1/admin/challenges", methods=["POST"], authorizer=jwt_auth)
 @api_view
 def post_challenge() -> Response:
@@ -122,7 +104,6 @@ def post_challenge() -> Response:
 
 @bp.route("/v1/admin/challenges/{challenge_id}/draw", methods=["POST"], authorizer=jwt_auth)
 @api_view
-@busy_is_409
 def post_draw(challenge_id: str) -> Response:
     require_admin(bp.current_request)
     challenge, created = wiring.challenges().draw(challenge_id)
@@ -145,7 +126,6 @@ def get_challenge(challenge_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/challenges/{challenge_id}/entries", methods=["POST"], authorizer=jwt_auth)
 @api_view
-@busy_is_409
 def post_entry(challenge_id: str) -> Response:
     citizen_id = principal(bp.current_request).citizen_id
     standing, created = wiring.challenges().join(challenge_id, citizen_id)

@@ -49,17 +49,26 @@ def _robot(args: argparse.Namespace) -> int:
 
     agent = RobotAgent(config, on_ack=show, heartbeat_s=args.heartbeat)
     stop = _stop_on_signals()
-    if args.deposits:
-        citizen = {"code": args.code} if args.code else {"phone": args.phone}
-        for _ in range(args.deposits):
-            items = [{"material": "can", "accepted": args.can, "rejected": 0}]
-            agent.deposit(citizen, items)
     pending, acked = agent.outbox.counts()
     print(f"# {config.device_id}: {pending} pending, {acked} acked", file=sys.stderr, flush=True)
+    citizen = {"code": args.code} if args.code else {"phone": args.phone}
+    items = [{"material": "can", "accepted": args.can, "rejected": 0}]
+    to_queue = args.deposits
+    if not args.every:  # all at once, before connecting: they wait in the outbox
+        for _ in range(to_queue):
+            agent.deposit(citizen, items)
+        to_queue = 0
     agent.start()
+    next_at = time.monotonic()
     try:
-        while not stop.wait(0.2):
-            if args.exit_when_drained and agent.outbox.counts()[0] == 0:
+        while not stop.wait(0.05):
+            if to_queue and time.monotonic() >= next_at:
+                event_id = agent.deposit(citizen, items)
+                print(f"# queued {event_id}", file=sys.stderr, flush=True)
+                to_queue -= 1
+                next_at += args.every
+            drained = to_queue == 0 and agent.outbox.counts()[0] == 0
+            if args.exit_when_drained and drained:
                 break
     finally:
         agent.stop()
@@ -125,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--phone", default="010-0000-0001")
     who.add_argument("--code")
     robot.add_argument("--can", type=int, default=1, help="cans per queued deposit")
+    robot.add_argument("--every", type=float, default=0.0, help="queue one every S seconds")
     robot.add_argument("--exit-when-drained", action="store_true")
     shelter = sub.add_parser("shelter", help="run a shelter agent")
     shelter.add_argument("--config", required=True, type=Path)

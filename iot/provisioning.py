@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,46 @@ def attach(iot: Any, spec: DeviceSpec, certificate_arn: str, prefix: str) -> Non
     iot.attach_thing_principal(thingName=spec.thing, principal=certificate_arn)
 
 
+Issuer = Callable[[str], tuple[str, str]]
+"""A CSR (PEM) in, the registered certificate's (ARN, PEM) out."""
+
+
+def aws_csr_issuer(iot: Any) -> Issuer:
+    """IoT Core signs the CSR (CreateCertificateFromCsr) and registers the certificate."""
+
+    def issue(csr: str) -> tuple[str, str]:
+        made = iot.create_certificate_from_csr(certificateSigningRequest=csr, setAsActive=True)
+        return str(made["certificateArn"]), str(made["certificatePem"])
+
+    return issue
+
+
+def local_ca_issuer(iot: Any, ca: Any, thing: str) -> Issuer:
+    """The local CA signs the CSR (the broker trusts it) and moto registers the certificate,
+    as the stack registers its fleet's."""
+    from infra.local.device_ca import sign_device_csr
+
+    def issue(csr: str) -> tuple[str, str]:
+        pem = sign_device_csr(ca, csr, thing)
+        made = iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")
+        return str(made["certificateArn"]), pem
+
+    return issue
+
+
+def register_thing(
+    iot: Any, spec: DeviceSpec, folder: Path, issue: Issuer, prefix: str
+) -> tuple[str, Path, Path]:
+    """Thing, key + CSR in `folder`, certificate, policy: (certificate ARN, key, cert)."""
+    create_thing(iot, spec)
+    key_file, csr = make_key_and_csr(folder, spec.thing)
+    cert_arn, cert_pem = issue(csr)
+    attach(iot, spec, cert_arn, prefix)
+    cert_file = folder / "device.pem"
+    _write(cert_file, cert_pem.encode(), 0o644)
+    return cert_arn, key_file, cert_file
+
+
 def write_config(folder: Path, document: dict[str, Any]) -> Path:
     path = folder / "config.json"
     _write(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
@@ -144,21 +185,14 @@ def provision_local(spec: DeviceSpec, state_dir: Path, folder: Path | None = Non
 
     from chalicelib import config
     from infra.local import device_requests, pki, provision
-    from infra.local.device_ca import sign_device_csr
 
     folder = (folder or state_dir / "devices" / spec.thing).resolve()
     session = boto3.session.Session(region_name=stack["region"])
     iot = session.client("iot", endpoint_url=stack["aws_endpoint_url"])
-    create_thing(iot, spec)
-    key_file, csr = make_key_and_csr(folder, spec.thing)
     ca = pki.CertPaths(state_dir / "certs" / "ca.pem", state_dir / "certs" / "ca.key")
-    cert_pem = sign_device_csr(ca, csr, spec.thing)
-    cert_arn = iot.register_certificate_without_ca(certificatePem=cert_pem, status="ACTIVE")[
-        "certificateArn"
-    ]
-    attach(iot, spec, cert_arn, config.resource_prefix())
-    cert_file = folder / "device.pem"
-    _write(cert_file, cert_pem.encode(), 0o644)
+    cert_arn, key_file, cert_file = register_thing(
+        iot, spec, folder, local_ca_issuer(iot, ca, spec.thing), config.resource_prefix()
+    )
     city = str(stack["mqtt"].get("city", "gimhae"))
     provision.register_devices({"city": city, "devices": [spec.registry_row()]})
     device_requests.request_access(
@@ -209,13 +243,9 @@ def provision_aws(
 
     session = session or boto3.session.Session()
     iot = session.client("iot")
-    create_thing(iot, spec)
-    folder = folder.resolve()
-    key_file, csr = make_key_and_csr(folder, spec.thing)
-    created = iot.create_certificate_from_csr(certificateSigningRequest=csr, setAsActive=True)
-    attach(iot, spec, created["certificateArn"], config.resource_prefix())
-    cert_file = folder / "device.pem"
-    _write(cert_file, str(created["certificatePem"]).encode(), 0o644)
+    cert_arn, key_file, cert_file = register_thing(
+        iot, spec, folder.resolve(), aws_csr_issuer(iot), config.resource_prefix()
+    )
     provision.register_devices({"city": city, "devices": [spec.registry_row()]})
     document = {
         "device_id": spec.thing,
@@ -231,9 +261,7 @@ def provision_aws(
     if spec.device_type == "robot":
         document["outbox"] = "outbox.sqlite"
     config_file = write_config(folder, document)
-    return Provisioned(
-        spec.thing, str(created["certificateArn"]), folder, config_file, key_file, cert_file
-    )
+    return Provisioned(spec.thing, cert_arn, folder.resolve(), config_file, key_file, cert_file)
 
 
 def _use_stack_environment(stack: dict[str, Any]) -> None:

@@ -214,6 +214,11 @@ class DeviceAgent:
             self._wake.wait(self.tick_s)
             self._wake.clear()
 
+    def beat_now(self) -> None:
+        """Send the status at the next tick (it changed: a bin filled, a fault)."""
+        self._last_beat = 0.0
+        self._wake.set()
+
     def _maybe_beat(self) -> None:
         now = time.monotonic()
         if now - self._last_beat >= self.heartbeat_s:

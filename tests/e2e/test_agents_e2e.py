@@ -104,6 +104,20 @@ def _mosquitto_pids(state_dir: Path) -> list[int]:
     return pids
 
 
+def _robot_status(stack: Stack, device_id: str) -> Any:
+    status, body = stack.http("GET", f"/v1/robots/{device_id}")
+    return body.get("status") if status == 200 else None
+
+
+def _wait_for(check: Any, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def _can() -> list[dict[str, Any]]:
     return [{"material": "can", "accepted": 1, "rejected": 0}]
 
@@ -128,6 +142,8 @@ def test_a_robot_provisioned_at_run_time_connects_and_is_credited(
         assert agent.wait_ready(15)
         event_id = agent.deposit({"phone": "010-5555-0001"}, _can())
         ack = agent.wait_for_ack(event_id, 20)
+        # AND its heartbeat makes it online in the city's list
+        assert _wait_for(lambda: _robot_status(own_stack, robot_config.device_id) == "online")
     # THEN the cloud credits it and the robot's screen got the ack once
     assert ack is not None and ack["status"] == "credited", ack
     assert acks == [ack]
@@ -256,6 +272,8 @@ def test_a_robot_killed_and_restarted_on_its_outbox_loses_and_doubles_nothing(
             break
     first.kill()
     first.wait(10)
+    # (its last will marks it offline at once, not after five silent minutes)
+    assert _wait_for(lambda: _robot_status(own_stack, robot_config.device_id) == "offline")
     pending, acked = Outbox(tmp_path / "outbox.sqlite").counts()
     # AND restarted on the same outbox with nothing new to deposit
     second = subprocess.run(

@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--demo-speed",
-        type=float,
+        type=_speed,
         default=60.0,
         help="simulated seconds per real second in the demo (60: a day in 24 minutes)",
     )
@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     fire = sub.add_parser("fire", parents=[state], help="run a schedule now")
     fire.add_argument("name", help="the scheduled handler's name")
     return parser
+
+
+def _speed(value: str) -> float:
+    speed = float(value)
+    if not 0 < speed <= 3600:
+        raise argparse.ArgumentTypeError("the demo speed is between 0 (exclusive) and 3600")
+    return speed
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from iot.simulators import KST, Bins, DepositMix, SimClock, Walker, make_walkers
 
 DEMO_DISTRICTS = ["naeoe-dong", "buwon-dong", "jangyu1-dong", "hoehyeon-dong"]
 WALKERS = 8
+RECYCLERS = 300
 DEPOSIT_EVERY_S = 2.5  # real seconds between a robot's deposits (when a citizen is there)
 STEPS_EVERY_S = 4.0
 VIEW_EVERY_S = 5.0
@@ -91,6 +92,7 @@ class Demo:
         self.walkers: list[Walker] = make_walkers(DEMO_DISTRICTS, WALKERS, self._rng)
         self._mix = DepositMix(rng=self._rng)
         self._threads: list[threading.Thread] = []
+        self._registered: set[int] = set()
         self.views = 0
         self.errors: list[str] = []
 
@@ -170,23 +172,50 @@ class Demo:
                         0.5 * DEPOSIT_EVERY_S, 1.5 * DEPOSIT_EVERY_S
                     )
                     if bins.accepting:
-                        self._deposit(robot, bins)
+                        try:
+                            self._deposit(robot, bins)
+                        except urllib.error.URLError as e:
+                            self._error(f"{robot.device_id}: the API did not answer ({e})")
                 robot.bins = dict(bins.levels)
                 if bins.accepting != was_accepting:
                     robot.beat_now()  # full or emptied: operators should know at once
 
     def _deposit(self, robot: RobotAgent, bins: Bins) -> None:
-        walker = self._rng.choice(self.walkers)
-        citizen: dict[str, str] = {"phone": self._phone(walker)}
+        citizen_id, phone = self._recycler()
+        citizen: dict[str, str] = {"phone": phone}
         if self._mix.uses_code():
             try:
-                code = self._api("POST", "/v1/me/deposit-codes", walker.citizen_id, None)
+                code = self._api("POST", "/v1/me/deposit-codes", citizen_id, None)
                 citizen = {"code": str(code["code"])}
             except (urllib.error.URLError, KeyError, TypeError):
                 pass  # the app limits codes per citizen: the phone number does
         items = self._mix.items()
         bins.add(items)
         robot.deposit(citizen, items)
+
+    def _recycler(self) -> tuple[str, str]:
+        """Who comes to the robot: a walker now and then, mostly one of a few hundred
+        neighbours (registered on their first visit). A citizen's items per Seoul day are
+        limited (daily_limit), and at 60x a real day holds 60 simulated ones: a large
+        pool keeps an hour-long demo crediting."""
+        if self._rng.random() < 0.2:
+            walker = self._rng.choice(self.walkers)
+            return walker.citizen_id, self._phone(walker)
+        n = self._rng.randint(1, RECYCLERS)
+        citizen_id, phone = f"demo-neighbour-{n:03d}", f"010-7100-{n:04d}"
+        if n not in self._registered:
+            self._api(
+                "PUT",
+                "/v1/me",
+                citizen_id,
+                {
+                    "display_name": f"이웃{n}",
+                    "district": self._rng.choice(DEMO_DISTRICTS),
+                    "phone": phone,
+                },
+            )
+            self._registered.add(n)
+        return citizen_id, phone
 
     @staticmethod
     def _phone(walker: Walker) -> str:

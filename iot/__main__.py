@@ -67,7 +67,7 @@ def _robot(args: argparse.Namespace) -> int:
                 print(f"# queued {event_id}", file=sys.stderr, flush=True)
                 to_queue -= 1
                 next_at += args.every
-            drained = to_queue == 0 and agent.outbox.counts()[0] == 0
+            drained = to_queue == 0 and agent.outbox.pending_count() == 0
             if args.exit_when_drained and drained:
                 break
     finally:

@@ -43,6 +43,7 @@ _KST = dt.timezone(dt.timedelta(hours=9))
 HEARTBEAT_S = 30.0  # twice a minute: one lost heartbeat never makes a device look silent
 RESEND_AFTER_S = 5.0  # an unacked deposit is sent again after this long
 FIRMWARE = "agent-1.0"
+TRIM_EVERY_S = 3600.0  # acked deposits older than a week are forgotten, hourly
 
 AckCallback = Callable[[dict[str, Any]], None]
 
@@ -270,6 +271,7 @@ class RobotAgent(DeviceAgent):
         self.fault: str | None = None
         self._acked = threading.Condition()
         self._resend_all = True  # after a (re)start: everything pending goes out at once
+        self._next_trim = 0.0
 
     def on_connect(self) -> None:
         self.client.subscribe(self.client.ack_topic, self._on_ack)
@@ -316,7 +318,7 @@ class RobotAgent(DeviceAgent):
         """True once no deposit is pending."""
         deadline = time.monotonic() + timeout
         with self._acked:
-            while self.outbox.counts()[0]:
+            while self.outbox.pending_count():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -324,6 +326,10 @@ class RobotAgent(DeviceAgent):
         return True
 
     def tick(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_trim:
+            self._next_trim = now + TRIM_EVERY_S
+            self.outbox.trim()
         if self._resend_all:
             self._resend_all = False
             due = self.outbox.pending(self.max_in_flight)

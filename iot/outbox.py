@@ -122,6 +122,13 @@ class Outbox:
             rows = self._db.execute("SELECT event_id, ack FROM outbox WHERE ack IS NOT NULL")
             return {r[0]: json.loads(r[1]) for r in rows.fetchall()}
 
+    def pending_count(self) -> int:
+        """How many wait for their ack (read from the pending index: cheap however many acked
+        rows the robot keeps)."""
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM outbox WHERE ack IS NULL").fetchone()
+        return int(row[0])
+
     def counts(self) -> tuple[int, int]:
         """(pending, acked)."""
         with self._lock:

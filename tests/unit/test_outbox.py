@@ -100,3 +100,15 @@ def test_pending_is_exactly_what_was_put_and_not_acked(
             box = Outbox(path)
     # THEN pending is what was put and never acked, in the order it was put
     assert [p.event_id for p in box.pending()] == [e for e in put if e not in acked]
+
+
+def test_counting_the_pending_uses_the_pending_index(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.sqlite")
+    for n in range(3):
+        box.put(_event(f"EVT-1000000{n}"))
+    box.acknowledge("EVT-10000000", {"status": "credited"})
+    assert box.pending_count() == 2
+    plan = box._db.execute(
+        "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM outbox WHERE ack IS NULL"
+    ).fetchall()
+    assert "outbox_pending" in str(plan)

@@ -122,6 +122,7 @@ class Bins:
     rng: random.Random = field(default_factory=random.Random)
     levels: dict[str, float] = field(default_factory=lambda: {"can": 0.1, "pet": 0.1})
     per_item: float = 0.02
+    empty_after_h: float = 1.0
     full_since_h: float | None = None
 
     def add(self, items: list[dict[str, Any]]) -> None:
@@ -136,12 +137,12 @@ class Bins:
         return max(self.levels.values()) < 0.9
 
     def tend(self, elapsed_h: float) -> None:
-        """An operator empties a full robot about an hour (simulated) after it filled."""
+        """An operator empties a full robot `empty_after_h` (simulated) after it filled."""
         if self.accepting:
             self.full_since_h = None
             return
         self.full_since_h = (self.full_since_h or 0.0) + elapsed_h
-        if self.full_since_h >= 1.0:
+        if self.full_since_h >= self.empty_after_h:
             self.levels = {m: round(self.rng.uniform(0, 0.05), 2) for m in self.levels}
             self.full_since_h = None
 

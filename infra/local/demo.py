@@ -123,7 +123,15 @@ class Demo:
                 )
                 agent.start()
                 self.robots.append(agent)
-                self._bins[device_id] = Bins(rng=self._rng, per_item=0.03)
+                # one robot starts nearly full, so a newcomer sees a full bin and its
+                # emptying (twenty simulated minutes later) within the first minutes
+                start = 0.75 if not self._bins else 0.2
+                self._bins[device_id] = Bins(
+                    rng=self._rng,
+                    levels={"can": start, "pet": 0.3},
+                    per_item=0.012,
+                    empty_after_h=1 / 3,
+                )
         from infra.local.demo_shelters import DemoShelters
 
         self.shelters = DemoShelters(self._stack, self.clock, self._rng, _path)

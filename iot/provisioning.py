@@ -110,11 +110,15 @@ def make_key_and_csr(folder: Path, thing: str) -> tuple[Path, str]:
 def create_thing(iot: Any, spec: DeviceSpec) -> None:
     with contextlib.suppress(iot.exceptions.ResourceAlreadyExistsException):
         iot.create_thing_type(thingTypeName=spec.device_type)
-    iot.create_thing(
-        thingName=spec.thing,
-        thingTypeName=spec.device_type,
-        attributePayload={"attributes": {"district": spec.district}},
-    )
+    attributes = {"attributes": {"district": spec.district}}
+    try:
+        iot.create_thing(
+            thingName=spec.thing, thingTypeName=spec.device_type, attributePayload=attributes
+        )
+    except iot.exceptions.ResourceAlreadyExistsException:
+        # AWS: the thing exists with other attributes (a device moved): re-provisioning
+        # updates them and issues a new certificate
+        iot.update_thing(thingName=spec.thing, attributePayload={**attributes, "merge": True})
 
 
 def attach(iot: Any, spec: DeviceSpec, certificate_arn: str, prefix: str) -> None:

@@ -160,3 +160,19 @@ def test_the_running_stack_grants_a_provisioned_device_its_topics(tmp_path: Path
 def test_no_running_stack_is_a_clear_timeout(tmp_path: Path) -> None:
     with pytest.raises(TimeoutError, match="no running local stack"):
         request_access(tmp_path, {"device_id": "robot-402", "type": "robot"}, timeout=0.2)
+
+
+def test_provisioning_a_thing_again_gives_it_a_new_certificate_for_the_same_key(
+    iot: Any, tmp_path: Path
+) -> None:
+    ca = pki.ensure_ca(tmp_path / "certs")
+    spec = DeviceSpec("robot-202", "robot", "naeoe-dong")
+    folder = tmp_path / "robot-202"
+    prefix = config.resource_prefix()
+    first, key_file, _ = register_thing(
+        iot, spec, folder, local_ca_issuer(iot, ca, "robot-202"), prefix
+    )
+    key = key_file.read_bytes()
+    second, _, _ = register_thing(iot, spec, folder, local_ca_issuer(iot, ca, "robot-202"), prefix)
+    assert first != second and key_file.read_bytes() == key
+    assert set(iot.list_thing_principals(thingName="robot-202")["principals"]) == {first, second}

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib import queues, streams
+from chalicelib import config, queues, streams
 from chalicelib.api import (
     admin,
     auth,
@@ -19,6 +19,7 @@ from chalicelib.api import (
     leaderboards,
     me,
     observability,
+    payouts,
     stream_events,
 )
 
@@ -31,6 +32,7 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(leaderboards.bp)
 app.register_blueprint(challenges.bp)
 app.register_blueprint(fleet.bp)
+app.register_blueprint(payouts.bp)
 
 # Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).
 
@@ -48,6 +50,19 @@ def handle_rule_errors(event: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=queues.DEVICE_REPORTS.name, batch_size=queues.DEVICE_REPORTS.batch_size)
 def handle_device_reports(event: Any) -> dict[str, Any]:
     return fleet.process_reports(event)
+
+
+# Jobs the app fans out to itself: payout runs and ledger audits, one page per message.
+
+
+@app.on_sqs_message(queue=queues.PAYOUT_CHUNKS.name, batch_size=queues.PAYOUT_CHUNKS.batch_size)
+def handle_payout_chunks(event: Any) -> dict[str, Any]:
+    return payouts.process_payout_chunks(event)
+
+
+@app.on_sqs_message(queue=queues.AUDIT_CHUNKS.name, batch_size=queues.AUDIT_CHUNKS.batch_size)
+def handle_audit_chunks(event: Any) -> dict[str, Any]:
+    return payouts.process_audit_chunks(event)
 
 
 # DynamoDB streams: each handler's table, retries and failure queue in chalicelib/streams.py.
@@ -95,6 +110,16 @@ def handle_ledger_challenges(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def device_health(event: Any) -> dict[str, Any]:
     return fleet.check_device_health()
+
+
+@app.schedule(config.PAYOUT_SCHEDULE_UTC, name="monthly_payout_run")
+def monthly_payout_run(event: Any) -> dict[str, Any]:
+    return payouts.scheduled_payout_run(event)
+
+
+@app.schedule(config.AUDIT_SCHEDULE_UTC, name="daily_ledger_audit")
+def daily_ledger_audit(event: Any) -> dict[str, Any]:
+    return payouts.scheduled_audit(event)
 
 
 # What import built lives as long as the container: the cyclic collector need not walk it

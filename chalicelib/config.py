@@ -149,3 +149,21 @@ DEVICE_SILENT_SECONDS = "DEVICE_SILENT_SECONDS"
 
 def device_silent_seconds() -> int:
     return _int(DEVICE_SILENT_SECONDS, 300)
+
+
+# Payouts (issue 10): the data key's alias is one name for the CDK app (infra/cdk/security.py)
+# and the local stack (infra/local/provision.py); the app is told the key by PAYOUT_KMS_KEY_ID.
+PAYOUT_SCHEDULE_UTC = "cron(0 18 L * ? *)"
+"""The 1st of each month, 03:00 Asia/Seoul (UTC+9, no daylight saving), is 18:00 UTC on the
+last day of the month before."""
+AUDIT_SCHEDULE_UTC = "cron(30 18 * * ? *)"
+"""Daily, 03:30 Asia/Seoul: after a month's payout run has started."""
+
+
+def data_key_alias(prefix: str | None = None) -> str:
+    return f"alias/{prefix or resource_prefix()}-data"
+
+
+def payout_kms_key_id() -> str | None:
+    """The key payout accounts are encrypted with (an id, ARN or alias)."""
+    return os.environ.get(PAYOUT_KMS_KEY_ID) or None

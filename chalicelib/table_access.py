@@ -71,3 +71,35 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
 # Shelters and robots: the functions that set a shelter's shadow (the purifier's desired
 # mode): granted iot:UpdateThingShadow, no other function is.
 SHADOW_WRITERS: tuple[str, ...] = ("handle_device_reports", "device_health")
+# Payouts and ledger audits (issue 10).
+TABLES_BY_FUNCTION["api_handler"] += (
+    m.PayoutAccount,
+    m.PayoutRun,
+    m.PayoutItem,
+    m.PayoutRunAction,
+    m.LedgerAudit,
+    m.ProcessedEvent,
+)
+TABLES_BY_FUNCTION.update(
+    {
+        "handle_payout_chunks": (
+            m.PayoutRun,
+            m.JobChunk,
+            m.Citizen,
+            m.PayoutAccount,
+            m.PayoutItem,
+            m.ProcessedEvent,
+            m.LedgerEntry,
+            m.PhoneLink,
+        ),
+        "handle_audit_chunks": (m.LedgerAudit, m.JobChunk, m.Citizen, m.LedgerEntry, m.PayoutRun),
+        "monthly_payout_run": (m.PayoutRun, m.PayoutRunAction),
+        "daily_ledger_audit": (m.LedgerAudit,),
+    }
+)
+
+SCANS_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
+    # The ledger audit must read every citizen (and every run): a background job, in pages,
+    # the one function allowed to Scan, and only these tables.
+    "handle_audit_chunks": (m.Citizen, m.PayoutRun),
+}

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.services.citizens import CitizenService
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.operations import OperationsService
+    from chalicelib.services.payouts import PayoutService
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.steps import StepService
 
@@ -165,6 +166,26 @@ def fleet() -> FleetService:
     )
 
 
+@lru_cache(maxsize=1)
+def payouts() -> PayoutService:
+    from chalicelib.adapters.dynamodb_payouts import DynamoDbPayouts
+    from chalicelib.adapters.kms_secrets import KmsSecrets
+    from chalicelib.adapters.s3_exports import S3Exports
+    from chalicelib.adapters.sqs_chunks import SqsChunkQueue
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.payouts import PayoutService
+
+    return PayoutService(
+        DynamoDbPayouts(),
+        ledger(),
+        SqsChunkQueue(),
+        KmsSecrets(),
+        S3Exports(),
+        config.settings(),
+        utc_now,
+    )
+
+
 def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
     """A ledger entry from its stream record's image (DynamoDB's attribute-value format)."""
     from chalicelib.adapters.dynamodb_ledger import entry_from_image
@@ -201,7 +222,7 @@ def clear() -> None:
     """Forget everything this container built (settings, clients, services), as a fresh
     container would: for tests, benchmarks and the local stack, which switch environments."""
     from chalicelib import auth
-    from chalicelib.adapters import aws_clients, sqs_dead_letters
+    from chalicelib.adapters import aws_clients, sqs_chunks, sqs_dead_letters
 
     for cached in (
         config.settings,
@@ -220,6 +241,8 @@ def clear() -> None:
         steps,
         boards,
         fleet,
+        payouts,
+        sqs_chunks._url,
     ):
         cached.cache_clear()
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")

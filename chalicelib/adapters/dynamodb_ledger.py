@@ -32,11 +32,15 @@ from chalicelib.domain import ledger
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
+    ChunkPaid,
     CodeConsumed,
     Effect,
     EffectRefused,
     ItemsCounted,
     LedgerPage,
+    PayoutRecorded,
+    PayoutRunCounted,
+    PayoutSettled,
     PostedResult,
     Posting,
 )
@@ -279,6 +283,10 @@ def _effect_write(effect: Effect, posting: Posting) -> tuple[Model, list[Action]
             [DepositCode.used_by.set(posting.guard_key)],
             DepositCode.used_by.does_not_exist() & (DepositCode.citizen_id == effect.citizen_id),
         )
+    if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid):
+        from chalicelib.adapters.dynamodb_payouts import payout_effect_write
+
+        return payout_effect_write(effect, posting)
     raise TypeError(f"no write for effect {effect!r}")
 
 

@@ -433,6 +433,135 @@ class AirHour(CityModel):
 
     device_id = UnicodeAttribute(hash_key=True)
     hour = UnicodeAttribute(range_key=True)
+
+
+# Payouts and ledger audits (issue 10) --------------------------------------------------
+# Financial records (accounts, runs, items, who exported and settled) are kept five years
+# (TTL); job chunks and audits, which only drive or report a job, much shorter.
+
+
+class PayoutAccount(CityModel):
+    """Where a citizen is paid: the bank's code, the account number encrypted with the data
+    key (KMS, bound to the citizen by its encryption context), its last 4 digits for the
+    masked view, and the holder's name. The number is never stored in clear."""
+
+    class Meta(_Meta):
+        table_name = _TableName("payout-accounts")
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    bank_code = UnicodeAttribute()
+    account_ciphertext = UnicodeAttribute()
+    account_last4 = UnicodeAttribute()
+    holder = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class PayoutRun(CityModel):
+    """One payout run per period (`run_id` derives from the period, so two starts meet on one
+    conditional put). Chunk counters move it `running` -> `ready`; settlement counters move
+    it to `settled`."""
+
+    class Meta(_Meta):
+        table_name = _TableName("payout-runs")
+
+    run_id = UnicodeAttribute(hash_key=True)
+    period = UnicodeAttribute()
+    status = UnicodeAttribute()
+    started_at = UTCDateTimeAttribute()
+    started_by = UnicodeAttribute()
+    chunks_expected = NumberAttribute(default=0)
+    chunks_done = NumberAttribute(default=0)
+    citizens = NumberAttribute(default=0)
+    total_points = NumberAttribute(default=0)
+    skipped_no_account = NumberAttribute(default=0)
+    skipped_below_threshold = NumberAttribute(default=0)
+    paid_items = NumberAttribute(default=0)
+    paid_points = NumberAttribute(default=0)
+    failed_items = NumberAttribute(default=0)
+    failed_points = NumberAttribute(default=0)
+    ready_at = UTCDateTimeAttribute(null=True)
+    settled_at = UTCDateTimeAttribute(null=True)
+    expires = TTLAttribute()
+
+
+class PayoutItem(CityModel):
+    """A citizen paid by a run: written in the same transaction as the debit (the ledger's
+    `PayoutRecorded` effect); `pending` until settled `paid` or `failed`."""
+
+    class Meta(_Meta):
+        table_name = _TableName("payout-items")
+
+    run_id = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute(range_key=True)
+    period = UnicodeAttribute()
+    amount = NumberAttribute()
+    bank_code = UnicodeAttribute()
+    account_ciphertext = UnicodeAttribute()
+    account_last4 = UnicodeAttribute()
+    holder = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")
+    created_at = UTCDateTimeAttribute()
+    settled_at = UTCDateTimeAttribute(null=True)
+    settled_by = UnicodeAttribute(null=True)
+    expires = TTLAttribute()
+
+
+class PayoutRunAction(CityModel):
+    """Who did what to a run and when: every start, export and settlement, with the admin."""
+
+    class Meta(_Meta):
+        table_name = _TableName("payout-run-actions")
+
+    run_id = UnicodeAttribute(hash_key=True)
+    action_id = UnicodeAttribute(range_key=True)
+    action = UnicodeAttribute()
+    admin_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    detail = MapAttribute[str, object](default=dict)
+    expires = TTLAttribute()
+
+
+class JobChunk(CityModel):
+    """One page of a fanned-out job (a payout run's bucket page, an audit's scan page): its
+    members are fixed the first time it runs, so a redelivery works on the same citizens and
+    names the same next chunk; `done` flips once, with the job's counters."""
+
+    class Meta(_Meta):
+        table_name = _TableName("job-chunks")
+
+    job_id = UnicodeAttribute(hash_key=True)
+    chunk_key = UnicodeAttribute(range_key=True)
+    members = ListAttribute[str](default=list)
+    next_start = UnicodeAttribute(null=True)
+    done = BooleanAttribute(default=False)
+    paid = NumberAttribute(null=True)
+    """Payments made by this chunk (each in its posting's transaction)."""
+    expires = TTLAttribute()
+
+
+class LedgerAudit(CityModel):
+    """A ledger audit (invariants 2 and 3): counters summed from its chunks, the first
+    discrepancies, and the city-wide totals when every chunk is done. `kind` is constant
+    (`ledger`), so the latest audit is one query, newest first."""
+
+    class Meta(_Meta):
+        table_name = _TableName("ledger-audits")
+
+    kind = UnicodeAttribute(hash_key=True)
+    audit_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    started_at = UTCDateTimeAttribute()
+    started_by = UnicodeAttribute()
+    chunks_expected = NumberAttribute(default=0)
+    chunks_done = NumberAttribute(default=0)
+    citizens_checked = NumberAttribute(default=0)
+    discrepancy_count = NumberAttribute(default=0)
+    discrepancies = ListAttribute[MapAttribute[str, object]](default=list)
+    points_issued = NumberAttribute(default=0)
+    points_paid = NumberAttribute(default=0)
+    points_held = NumberAttribute(default=0)
+    totals = MapAttribute[str, object](null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
 
 
@@ -456,4 +585,10 @@ ALL_MODELS: tuple[type[Model], ...] = (
     # Shelters and robots
     DeviceState,
     AirHour,
+    PayoutAccount,
+    PayoutRun,
+    PayoutItem,
+    PayoutRunAction,
+    JobChunk,
+    LedgerAudit,
 )

@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 bp = Blueprint(__name__)
 
 
-def profile_view(citizen: Citizen, today_steps: int = 0, week_steps: int = 0) -> dict[str, Any]:
+def profile_view(
+    citizen: Citizen,
+    today_steps: int = 0,
+    week_steps: int = 0,
+    payout_account: dict[str, str] | None = None,
+) -> dict[str, Any]:
     district = districts().get(citizen.district)
     return {
         "citizen_id": citizen.citizen_id,
@@ -31,6 +36,7 @@ def profile_view(citizen: Citizen, today_steps: int = 0, week_steps: int = 0) ->
         "phone_linked": citizen.phone_hash is not None,
         "today_steps": today_steps,
         "week_steps": week_steps,
+        "payout_account": payout_account,
         "created_at": iso(citizen.created_at),
         "updated_at": iso(citizen.updated_at),
     }
@@ -43,7 +49,11 @@ def put_me() -> dict[str, Any]:
 
     request = bp.current_request
     body = parse_body(request, ProfileRequest)
-    return profile_view(wiring.citizens().register(principal(request).citizen_id, body.update()))
+    from chalicelib.api.payouts import payout_account_view
+
+    citizen_id = principal(request).citizen_id
+    citizen = wiring.citizens().register(citizen_id, body.update())
+    return profile_view(citizen, payout_account=payout_account_view(citizen_id))
 
 
 @bp.route("/v1/me", methods=["GET"], authorizer=jwt_auth)
@@ -52,7 +62,9 @@ def get_me() -> dict[str, Any]:
     citizen_id = principal(bp.current_request).citizen_id
     citizen = wiring.citizens().profile(citizen_id)
     walked = wiring.steps().totals(citizen_id)
-    return profile_view(citizen, walked.today, walked.week)
+    from chalicelib.api.payouts import payout_account_view
+
+    return profile_view(citizen, walked.today, walked.week, payout_account_view(citizen_id))
 
 
 @bp.route("/v1/me/steps", methods=["PUT"], authorizer=jwt_auth)

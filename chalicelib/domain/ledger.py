@@ -60,7 +60,57 @@ class CodeConsumed:
     citizen_id: str
 
 
-Effect = ItemsCounted | CodeConsumed
+@dataclass(frozen=True)
+class PayoutRecorded:
+    """Effect: the payout item of a run for this citizen, written with the debit that pays
+    it (refused if the run already holds one: a citizen is paid once per run).
+
+    It snapshots the account paid to (bank, the number as ciphertext, holder), so the
+    transfer file shows where the money went even if the citizen changes account later."""
+
+    run_id: str
+    citizen_id: str
+    period: str
+    amount: int
+    bank_code: str
+    account_ciphertext: str
+    account_last4: str
+    holder: str
+
+
+@dataclass(frozen=True)
+class PayoutSettled:
+    """Effect: a pending payout item settled as `status`; refused unless still pending."""
+
+    run_id: str
+    citizen_id: str
+    status: Literal["paid", "failed"]
+    admin_id: str
+
+
+@dataclass(frozen=True)
+class PayoutRunCounted:
+    """Effect: add settled items to the run's counters (the run is `settled` when every item
+    is), in the same transaction as the items themselves."""
+
+    run_id: str
+    paid_items: int = 0
+    paid_points: int = 0
+    failed_items: int = 0
+    failed_points: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkPaid:
+    """Effect: count a payment on the run's chunk that made it, refused once the chunk is
+    counted. The chunk is counted only while this count equals the payments it tallied, so
+    a payment by a concurrent duplicate of the chunk can never go uncounted."""
+
+    job_id: str
+    chunk_key: str
+
+
+Effect = ItemsCounted | CodeConsumed | PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ The one wildcard resource is `iot:DescribeEndpoint`: the action has no resource 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -25,7 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib import topics
-from chalicelib.table_access import SHADOW_WRITERS, TABLES_BY_FUNCTION
+from chalicelib.table_access import SCANS_BY_FUNCTION, SHADOW_WRITERS, TABLES_BY_FUNCTION
 from infra.cdk.functions import API, AUTHORIZER, DYNAMODB, SQS, Function
 from infra.cdk.names import model_key
 from infra.cdk.stage import Stage
@@ -66,6 +66,9 @@ class DataPlane:
     alerts_topic: sns.ITopic
     exports_bucket: s3.IBucket
     dead_letter_queues: list[sqs.IQueue]
+    job_queues: list[sqs.IQueue] = field(default_factory=list)
+    """Payout-run and audit chunks (issue 10): the API, the schedules and the chunk handlers
+    send them."""
 
 
 def function_tables(function: Function, data: DataPlane) -> list[dynamodb.Table]:
@@ -123,6 +126,28 @@ def domain_statements(
             resources=[data.exports_bucket.arn_for_objects("*")],
         ),
     ]
+    scanned = SCANS_BY_FUNCTION.get(function.handler, ())
+    if scanned:
+        statements.append(
+            iam.PolicyStatement(
+                sid="AuditScan",
+                actions=["dynamodb:Scan"],
+                resources=[data.tables[model_key(model)].table_arn for model in scanned],
+            )
+        )
+    if data.job_queues:
+        statements += [
+            iam.PolicyStatement(
+                sid="JobChunks",
+                actions=["sqs:GetQueueUrl", "sqs:SendMessage"],
+                resources=[q.queue_arn for q in data.job_queues],
+            ),
+            iam.PolicyStatement(
+                sid="ExportsList",  # so a transfer file not yet written reads as missing
+                actions=["s3:ListBucket"],
+                resources=[data.exports_bucket.bucket_arn],
+            ),
+        ]
     if kind == API:
         statements.append(
             iam.PolicyStatement(

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from chalicelib import config
 from infra.cdk.stage import Stage
 
 # The account administers the key and may let IAM principals use it. Spelled out rather than
@@ -57,7 +58,7 @@ class Keys(Construct):
         self.data = kms.Key(
             self,
             "DataKey",
-            alias=f"alias/{stage.prefix}-data",
+            alias=config.data_key_alias(stage.prefix),
             description="Payout-account data, payout exports and the phone-hash-key parameter",
             enable_key_rotation=True,
             removal_policy=removal,

@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from chalicelib.queues import JOB_QUEUES
 from infra.cdk.access import DataPlane
 from infra.cdk.alarms import Alarms
 from infra.cdk.api import Api
@@ -55,6 +56,7 @@ class GimhaeStack(cdk.Stack):
                 alerts_topic=self.alerts.topic,
                 exports_bucket=self.exports.bucket,
                 dead_letter_queues=list(self.queues.dlq_by_logical.values()),
+                job_queues=[self.queues.by_logical[q.logical] for q in JOB_QUEUES],
             ),
             users=self.users,
         )

@@ -108,6 +108,17 @@ def create_notifications(sns: Any, s3: Any) -> dict[str, str]:
     return {"alerts_topic_arn": topic_arn, "exports_bucket": bucket}
 
 
+def create_data_key(kms: Any) -> str:
+    """The data key (payout accounts), under the alias the CDK app gives it; its ARN."""
+    alias = config.data_key_alias()
+    for found in kms.list_aliases().get("Aliases", []):
+        if found.get("AliasName") == alias and found.get("TargetKeyId"):
+            return str(kms.describe_key(KeyId=found["TargetKeyId"])["KeyMetadata"]["Arn"])
+    key = kms.create_key(Description="Payout-account data (local)")["KeyMetadata"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    return str(key["Arn"])
+
+
 def register_devices(fleet: dict[str, Any]) -> int:
     count = DynamoDbDevices.register(fleet["devices"], datetime.now(UTC))
     seed_device_states(fleet)

@@ -233,6 +233,7 @@ class LocalStack:
         self.queue_refs = provision.create_queues(self.sqs, o.sqs_visibility_timeout)
         notifications = provision.create_notifications(session.client("sns"), session.client("s3"))
         os.environ["ALERTS_TOPIC_ARN"] = notifications["alerts_topic_arn"]
+        os.environ["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(session.client("kms"))
         provision.register_devices(self.fleet)
         provision.create_iot(
             self.iot,
@@ -445,16 +446,19 @@ def spawn(
     aws_port: int | None = None,
     mqtt_port: int | None = None,
     extra: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
     **popen: Any,
 ) -> Any:
     """Start `python -m infra.local up` as a child process (tests and benchmarks).
 
-    The child gets this environment minus AWS settings: the stack sets its own.
+    The child gets this environment minus AWS settings (the stack sets its own), plus
+    `environment` (settings for the stack's handlers, e.g. a shorter silence threshold).
     """
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(environment or {})
     command = [
         sys.executable, "-m", "infra.local", "up",
         "--state-dir", str(state_dir),

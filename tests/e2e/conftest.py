@@ -23,6 +23,8 @@ from iot.device import RobotClient, stack_connection
 from tests.conftest import ROOT
 
 STARTUP_TIMEOUT_S = 90
+SILENT_SECONDS = 6
+"""The shared stack's health-job silence threshold: a test cannot wait DESIGN's 5 minutes."""
 
 
 @dataclass
@@ -86,6 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process = spawn(
                 state_dir,
                 extra=("--sqs-visibility-timeout", "2"),
+                environment={"DEVICE_SILENT_SECONDS": str(SILENT_SECONDS)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

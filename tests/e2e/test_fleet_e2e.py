@@ -19,14 +19,9 @@ import pytest
 
 from iot.device import RobotClient, ShelterClient, stack_connection
 from tests.conftest import ROOT
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import SILENT_SECONDS, Stack
 
 pytestmark = pytest.mark.e2e
-
-# The session's stack reads this when it starts (the health job's silence threshold): the
-# test cannot wait DESIGN's 5 minutes. Collection imports every module before any stack.
-SILENT_SECONDS = 6
-os.environ.setdefault("DEVICE_SILENT_SECONDS", str(SILENT_SECONDS))
 
 
 def _abs(path: str) -> str:

@@ -53,6 +53,12 @@ def aws(issuer: DevIssuer) -> Iterator[dict[str, Any]]:
         fleet = provision.load_fleet()
         provision.register_devices(fleet)
         boto3.client("iot", region_name=REGION)  # iot-data needs no endpoint under mock_aws
+        provision.create_notifications(
+            boto3.client("sns", region_name=REGION), boto3.client("s3", region_name=REGION)
+        )
+        os.environ["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(
+            boto3.client("kms", region_name=REGION)
+        )
         yield {"queues": refs, "fleet": fleet}
         _clear_caches()
 

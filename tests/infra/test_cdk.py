@@ -391,7 +391,10 @@ def test_each_function_has_its_own_role(synth: Synth, stage: str) -> None:
             assert not actions  # the authorizer touches no data
         else:
             assert "dynamodb:GetItem" in actions
-            assert "dynamodb:Scan" not in actions
+            # only the ledger audit scans (chalicelib/table_access.py SCANS_BY_FUNCTION)
+            scans = [s for s in statements if "dynamodb:Scan" in _as_list(s["Action"])]
+            assert all(s["Sid"] == "AuditScan" for s in scans)
+            assert bool(scans) == (logical_id == "HandleAuditChunks")
         # Only device handlers answer robots; only the API reads dead-letter depth.
         assert ("iot:Publish" in actions) == (kinds[logical_id] not in ("api", "authorizer"))
         assert ("sqs:GetQueueAttributes" in actions) == (kinds[logical_id] in ("api", "sqs"))

@@ -1,0 +1,196 @@
+"""Payouts end to end on the local stack: robots credit citizens over MQTT on two days, an
+admin runs the month's payout (fanned out through the real chunk queue and handler), exports
+the transfer file, settles it (a failure credited back once, however often it is sent), and
+the ledger audit, fired through the stack's scheduler, is clean until a balance is corrupted."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import boto3
+import pytest
+
+from iot.device import new_event_id
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+SEOUL = ZoneInfo("Asia/Seoul")
+ACCOUNT = {"bank": "KB", "account_number": "123456-01-234567", "holder": "박 서연"}
+
+
+def _eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.3)
+
+
+def _citizen(stack: Stack, who: str, account: bool, phone: str) -> str:
+    token = stack.token(who)
+    body = {"display_name": who, "district": "naeoe-dong", "phone": phone}
+    assert stack.http("PUT", "/v1/me", token=token, body=body)[0] == 200
+    if account:
+        status, answer = stack.http("PUT", "/v1/me/payout-account", token=token, body=ACCOUNT)
+        assert status == 200, answer
+        assert answer["payout_account"]["account_number"] == "******4567"
+    return token
+
+
+def _deposit(robot: Any, phone: str, cans: int, when: datetime) -> None:
+    """A deposit by phone number (a code is good for 5 minutes; yesterday's deposit, sent
+    late by a robot that was offline, names its citizen by phone)."""
+    event = {
+        "event_id": new_event_id(),
+        "citizen": {"phone": phone},
+        "items": [{"material": "can", "accepted": cans, "rejected": 0}],
+        "occurred_at": when.astimezone(SEOUL).isoformat(),
+    }
+    ack = robot.deposit(event, timeout=20)
+    assert ack["status"] == "credited", ack
+
+
+def _me(stack: Stack, token: str) -> dict[str, Any]:
+    status, body = stack.http("GET", "/v1/me", token=token)
+    assert status == 200, body
+    return dict(body)
+
+
+def _csv(stack: Stack, path: str, token: str) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(stack.api_url + path, method="GET")
+    request.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.headers["Content-Type"], response.read()
+
+
+def _audit_done(stack: Stack, admin: str, after: str | None) -> Any:
+    status, body = stack.http("GET", "/v1/admin/audit", token=admin)
+    if status == 200 and body["status"] == "done" and body["audit_id"] != after:
+        return body
+    return None
+
+
+def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
+    robot = stack.robot("robot-001")
+    admin = stack.token("e2e-treasurer", admin=True)
+    try:
+        # GIVEN credits over two days: A and D pass the 2,000-point threshold, B does not,
+        # C does but gave no account
+        now = datetime.now(UTC)
+        yesterday = now - timedelta(days=1)
+        phones = {k: f"010-8800-{n:04d}" for n, k in enumerate("abcd")}
+        who = {
+            k: _citizen(stack, f"e2e-pay-{k}", k != "c", phones[k]) for k in ("a", "b", "c", "d")
+        }
+        for key, first, second in (("a", 100, 40), ("b", 100, 0), ("c", 100, 100),
+                                   ("d", 100, 50)):  # fmt: skip
+            _deposit(robot, phones[key], first, yesterday)
+            if second:
+                _deposit(robot, phones[key], second, now)
+        balances = {k: _me(stack, t)["balance"] for k, t in who.items()}
+        assert balances == {"a": 2100, "b": 1500, "c": 3000, "d": 2250}
+    finally:
+        robot.disconnect()
+
+    # WHEN an admin starts this month's run
+    period = datetime.now(SEOUL).strftime("%Y-%m")
+    status, run = stack.http("POST", "/v1/admin/payout-runs", token=admin, body={"period": period})
+    assert status == 201, run
+    run_id = run["run_id"]
+    path = f"/v1/admin/payout-runs/{run_id}"
+
+    def ready() -> Any:
+        answer = stack.http("GET", path, token=admin)[1]
+        return answer if answer["status"] == "ready" else None
+
+    summary = _eventually(ready)
+    assert summary, stack.http("GET", path, token=admin)
+    # THEN exactly the eligible citizens with an account are paid, their whole balance
+    assert summary["chunks"]["done"] == summary["chunks"]["expected"] >= 16
+    assert summary["skipped"]["no_account"] >= 1
+    assert {k: _me(stack, t)["balance"] for k, t in who.items()} == {
+        "a": 0, "b": 1500, "c": 3000, "d": 0,
+    }  # fmt: skip
+    assert _me(stack, who["a"])["lifetime_paid"] == 2100
+
+    # AND the transfer file lists them, numbers in full, as UTF-8 with a BOM
+    status, content_type, body = _csv(stack, f"{path}/export", admin)
+    assert status == 200 and content_type.startswith("text/csv")
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    mine = {r["citizen_id"]: r for r in rows if r["citizen_id"].startswith("e2e-pay-")}
+    assert sorted(mine) == ["e2e-pay-a", "e2e-pay-d"]
+    assert mine["e2e-pay-a"]["account_number"] == "12345601234567"
+    assert (mine["e2e-pay-a"]["bank_code"], mine["e2e-pay-a"]["amount"]) == ("004", "2100")
+    assert len(rows) == summary["citizens"]  # nobody else holds an account on this stack
+    assert all(len(r["memo"]) <= 20 for r in rows)
+
+    # WHEN the bank reports A paid and D failed, and the report is sent twice
+    report = {"paid": ["e2e-pay-a"], "failed": ["e2e-pay-d"]}
+    status, first = stack.http("POST", f"{path}/settle", token=admin, body=report)
+    assert status == 200, first
+    assert first["applied"] == {"paid": 1, "failed": 1}
+    status, again = stack.http("POST", f"{path}/settle", token=admin, body=report)
+    assert status == 200 and again["applied"] == {"paid": 0, "failed": 0}
+    # THEN D is credited back exactly once, and cannot be turned paid
+    assert _me(stack, who["d"])["balance"] == 2250
+    entries = stack.http("GET", "/v1/me/ledger", token=who["d"])[1]["entries"]
+    assert [e["kind"] for e in entries].count("payout_reversal") == 1
+    status, refused = stack.http(
+        "POST", f"{path}/settle", token=admin, body={"paid": ["e2e-pay-d"]}
+    )
+    assert status == 409 and refused["error"]["code"] == "settlement_conflict"
+
+    # AND a second run for the period is refused with the first run's id
+    status, refused = stack.http(
+        "POST", "/v1/admin/payout-runs", token=admin, body={"period": period}
+    )
+    assert status == 409 and refused["error"]["details"][0]["run_id"] == run_id
+
+    # WHEN the ledger audit runs
+    status, started = stack.http("POST", "/v1/admin/audit", token=admin)
+    assert status == 201, started
+    clean = _eventually(lambda: _audit_done(stack, admin, None))
+    # THEN it finds nothing wrong, and the city's totals balance
+    assert clean and clean["audit_id"] == started["audit_id"], clean
+    assert clean["discrepancy_count"] == 0 and clean["totals"]["balanced"] is True
+    assert clean["citizens_checked"] >= 4
+
+    # WHEN a balance is written past the ledger, and the daily audit fires
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.document["aws_endpoint_url"],
+        region_name=stack.document["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    key = {"citizen_id": {"S": "e2e-pay-b"}}
+    dynamodb.update_item(
+        TableName="gimhae-dev-citizens", Key=key, UpdateExpression="SET balance = :b",
+        ExpressionAttributeValues={":b": {"N": "999999"}},
+    )  # fmt: skip
+    try:
+        from infra.local.scheduler import request_fire
+
+        fired = request_fire(stack.state_dir, "daily_ledger_audit", timeout=30)
+        assert fired["ok"], fired
+        found = _eventually(lambda: _audit_done(stack, admin, clean["audit_id"]))
+        # THEN the audit names the citizen, the balance and what the ledger sums to
+        assert found, "the scheduled audit did not finish"
+        assert found["discrepancy_count"] >= 1
+        bad = [d for d in found["discrepancies"] if d["citizen_id"] == "e2e-pay-b"]
+        assert bad and (bad[0]["balance"], bad[0]["ledger_sum"]) == (999999, 1500)
+        assert found["totals"]["balanced"] is False
+    finally:
+        dynamodb.update_item(
+            TableName="gimhae-dev-citizens", Key=key, UpdateExpression="SET balance = :b",
+            ExpressionAttributeValues={":b": {"N": "1500"}},
+        )  # fmt: skip

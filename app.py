@@ -14,6 +14,7 @@ from chalicelib.api import (
     auth,
     challenges,
     device_events,
+    docs,
     fleet,
     http,
     leaderboards,
@@ -34,6 +35,7 @@ app.register_blueprint(leaderboards.bp)
 app.register_blueprint(challenges.bp)
 app.register_blueprint(fleet.bp)
 app.register_blueprint(payouts.bp)
+app.register_blueprint(docs.bp)
 
 # Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).
 

@@ -501,12 +501,20 @@ class MemoryChallenges:
                 raise self._c.AlreadyDrawn(current)
             self.challenges[challenge_id] = dataclasses.replace(current, draw=draw)
 
+    def draw_lists(self, challenge_id: str, finisher_digest: str) -> tuple[Any, Any]:
+        drawn = self.challenges[challenge_id].draw
+        return drawn.finishers, drawn.winners
+
     def finisher_ids(self, challenge_id: str) -> list[str]:
         keyed = [(k, cid) for (cid, chl), k in self.finish_keys.items() if chl == challenge_id]
         return [cid for _, cid in sorted(keyed)]
 
     def entry(self, citizen_id: str, challenge_id: str) -> Any:
         return self.entries.get((citizen_id, challenge_id))
+
+    def entries_in(self, challenge_id: str, citizen_ids: list[str]) -> dict[str, Any]:
+        found = ((cid, self.entries.get((cid, challenge_id))) for cid in citizen_ids)
+        return {cid: entry for cid, entry in found if entry is not None}
 
     def entries_of(self, citizen_id: str) -> list[Any]:
         return [e for (cid, _), e in sorted(self.entries.items()) if cid == citizen_id]

@@ -8,13 +8,16 @@ guards or finishes the entry, which also moves the challenge's finisher counter)
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from chalicelib.adapters import aws_clients
 from chalicelib.adapters.dynamodb_models import Challenge, ChallengeEntry, ProcessedEvent
 from chalicelib.adapters.dynamodb_models import StepDay as StepDayItem
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
@@ -81,14 +84,37 @@ class DynamoDbChallenges:
         ]
 
     def record_draw(self, challenge_id: str, draw: c.Draw) -> None:
-        """Once: raises AlreadyDrawn with the challenge as drawn first."""
+        """Once: raises AlreadyDrawn with the challenge as drawn first.
+
+        The lists go first, in pages of the entries table under `draw#<challenge>#<digest>`
+        (a city-wide lottery's finishers and winners are far beyond the 400 KB of one
+        item); then the challenge row records the draw on condition, so a recorded draw
+        always has its pages. A concurrent draw of another finisher list writes other
+        pages, which nothing reads (they expire)."""
+        client = aws_clients.client("dynamodb")
+        table = ChallengeEntry.Meta.table_name
+        pages_key = _draw_pages_key(challenge_id, draw.finisher_digest)
+        expires = str(int((draw.drawn_at + RETENTION_AFTER_END).timestamp()))
+        for part, ids in [("f", draw.finishers), ("w", draw.winners)]:
+            for number, page in enumerate(_pages(ids)):
+                # The winners are a function of the seed and the finishers: a page already
+                # there (a retried or concurrent draw of the same finishers) is this page.
+                with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+                    client.put_item(
+                        TableName=table,
+                        Item={
+                            "citizen_id": {"S": pages_key},
+                            "challenge_id": {"S": f"{part}{number:05d}"},
+                            "ids": {"L": [{"S": i} for i in page]},
+                            "expires": {"N": expires},
+                        },
+                        ConditionExpression="attribute_not_exists(citizen_id)",
+                    )
         try:
             Challenge(challenge_id).update(
                 actions=[
                     Challenge.drawn_at.set(draw.drawn_at),
-                    Challenge.draw_finishers.set(list(draw.finishers)),
                     Challenge.finisher_digest.set(draw.finisher_digest),
-                    Challenge.draw_winners.set(list(draw.winners)),
                 ],
                 condition=Challenge.challenge_id.exists() & Challenge.drawn_at.does_not_exist(),
             )
@@ -99,6 +125,30 @@ class DynamoDbChallenges:
             if drawn is None or drawn.draw is None:
                 raise
             raise c.AlreadyDrawn(drawn) from e
+
+    def draw_lists(
+        self, challenge_id: str, finisher_digest: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The recorded draw's finishers and winners, from its pages (one paginated Query)."""
+        client = aws_clients.client("dynamodb")
+        found: dict[str, list[str]] = {"f": [], "w": []}
+        request: dict[str, Any] = {
+            "TableName": ChallengeEntry.Meta.table_name,
+            "KeyConditionExpression": "citizen_id = :p",
+            "ExpressionAttributeValues": {
+                ":p": {"S": _draw_pages_key(challenge_id, finisher_digest)}
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            response = client.query(**request)
+            for item in response.get("Items", []):
+                part = item["challenge_id"]["S"][:1]
+                found[part].extend(value["S"] for value in item["ids"]["L"])
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return tuple(found["f"]), tuple(found["w"])
 
     def finisher_ids(self, challenge_id: str) -> list[str]:
         """Every finisher, from the sparse index (paginated by PynamoDB)."""
@@ -114,6 +164,14 @@ class DynamoDbChallenges:
 
     def entries_of(self, citizen_id: str) -> list[c.Entry]:
         return [entry_of(e) for e in ChallengeEntry.query(citizen_id, consistent_read=True)]
+
+    def entries_in(self, challenge_id: str, citizen_ids: list[str]) -> dict[str, c.Entry]:
+        """BatchGetItem (strongly consistent: a prize just marked is seen as marked)."""
+        keys = [(citizen_id, challenge_id) for citizen_id in dict.fromkeys(citizen_ids)]
+        return {
+            item.citizen_id: entry_of(item)
+            for item in ChallengeEntry.batch_get(keys, consistent_read=True)
+        }
 
     def join(self, entry: c.Entry, ends_on: date) -> None:
         """Raises AlreadyJoined with the entry already there."""
@@ -226,6 +284,31 @@ class DynamoDbChallenges:
         }
 
 
+DRAW_PAGE_BYTES = 300_000
+"""A draw page's ids stay well under one item's 400 KB."""
+
+
+def _draw_pages_key(challenge_id: str, finisher_digest: str) -> str:
+    """Not a citizen id (those are Cognito subs), so no citizen's entries meet the pages."""
+    return f"draw#{challenge_id}#{finisher_digest}"
+
+
+def _pages(ids: tuple[str, ...]) -> list[list[str]]:
+    pages: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for citizen_id in ids:
+        cost = len(citizen_id.encode("utf-8")) + 4
+        if current and size + cost > DRAW_PAGE_BYTES:
+            pages.append(current)
+            current, size = [], 0
+        current.append(citizen_id)
+        size += cost
+    if current:
+        pages.append(current)
+    return pages
+
+
 def _expiry(ends_on: date) -> datetime:
     from chalicelib.domain.clock import SEOUL
 
@@ -236,12 +319,15 @@ def _expiry(ends_on: date) -> datetime:
 def challenge_of(item: Challenge) -> c.Challenge:
     draw = None
     if item.drawn_at is not None and item.seed is not None:
+        # The lists are in the draw's pages (DynamoDbChallenges.draw_lists); a row that
+        # holds them itself was drawn before they moved there.
         draw = c.Draw(
             seed=item.seed,
             finishers=tuple(item.draw_finishers or ()),
             finisher_digest=item.finisher_digest or "",
             winners=tuple(item.draw_winners or ()),
             drawn_at=item.drawn_at,
+            complete=item.draw_finishers is not None,
         )
     return c.Challenge(
         challenge_id=item.challenge_id,

@@ -14,9 +14,11 @@ from chalicelib.auth import Principal, decode_groups
 from chalicelib.domain import json_limits
 from chalicelib.errors import (
     BadRequest,
+    Conflict,
     DomainError,
     Forbidden,
     PayloadTooLarge,
+    RetryableConflict,
     Unauthorized,
     Unprocessable,
     code_for_status,
@@ -51,7 +53,10 @@ def error_response(error: DomainError) -> Response:
 
 
 def api_view(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors raised by a view into the JSON error shape."""
+    """Turn domain errors raised by a view into the JSON error shape. A race lost past its
+    retries (RetryableConflict: the streams take it as "retry the batch") is the caller's to
+    repeat: a 409 `try_again`, never a 500. Every write behind a route is all-or-nothing
+    and safe to repeat."""
 
     @functools.wraps(fn)
     def view(*args: Any, **kwargs: Any) -> Any:
@@ -59,6 +64,10 @@ def api_view(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except DomainError as e:
             return error_response(e)
+        except RetryableConflict:
+            return error_response(
+                Conflict("busy with a concurrent change; try again", code="try_again")
+            )
 
     return view
 

@@ -14,7 +14,6 @@ from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, principal, query_int, query_str
 from chalicelib.api.stream_events import gather, step_day_of
-from chalicelib.domain import boards
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.errors import BadRequest
 
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     )
     from chalice.app import Request
 
+    from chalicelib.domain import boards
     from chalicelib.domain.steps import StepDay
 
 bp = Blueprint(__name__)
@@ -34,6 +34,8 @@ MAX_LIMIT = 100
 
 
 def _period_and_day(request: Request) -> tuple[str, date]:
+    from chalicelib.domain import boards  # the board rules load with the first board asked
+
     kind = query_str(request, "period") or boards.DAY
     raw_date = query_str(request, "date")
     try:
@@ -54,6 +56,8 @@ def _invalid(error: boards.InvalidBoard) -> BadRequest:
 @bp.route("/v1/leaderboards/steps", methods=["GET"], authorizer=jwt_auth)
 @api_view
 def get_step_board() -> dict[str, Any]:
+    from chalicelib.domain import boards
+
     request = bp.current_request
     citizen_id = principal(request).citizen_id
     kind, day = _period_and_day(request)

@@ -38,6 +38,8 @@ MAX_DAY_STEPS = 100_000
 """The most steps a day may hold (DESIGN §5)."""
 RECENT_DAYS = 30
 """How long after its end a challenge is still listed."""
+STREAM_LAG_DAYS = 1
+"""A margin for a record synced just before midnight to reach the challenge's stream."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class Draw:
     finisher_digest: str
     winners: tuple[str, ...]
     drawn_at: datetime
+    complete: bool = True
+    """False when read without its lists (a challenge as listed or as the streams see it):
+    a city-wide draw's lists are far larger than one DynamoDB item, so they are stored
+    apart and read only for the published draw and by the draw, which pays the winners."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,14 @@ class Challenge:
 
     def is_closed(self, today: date) -> bool:
         return today > self.ends_on
+
+    def draw_opens_on(self, late_sync_days: int) -> date:
+        """The first day a lottery may be drawn: once no finish can still arrive. A step day
+        of the window may be synced `late_sync_days` after it (DESIGN §5) and its stream
+        record follows; drawing earlier would leave out finishers by when their phone
+        synced, and would let whoever picks the moment pick the finisher list."""
+        late = late_sync_days if self.kind in STEP_KINDS else 0
+        return self.ends_on + timedelta(days=late + STREAM_LAG_DAYS + 1)
 
     def status(self, today: date) -> str:
         if today < self.starts_on:
@@ -304,7 +318,8 @@ def prize_due(challenge: Challenge, entry: Entry) -> bool:
         return True
     if prize.type == "first_n":
         return entry.finish_rank is not None and entry.finish_rank <= (prize.winners or 0)
-    return challenge.draw is not None and entry.citizen_id in challenge.draw.winners
+    drawn = challenge.draw
+    return drawn is not None and drawn.complete and entry.citizen_id in drawn.winners
 
 
 def prize_guard(challenge_id: str, citizen_id: str) -> str:

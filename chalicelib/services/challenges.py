@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from chalicelib import config
 from chalicelib.domain import challenges as c
 from chalicelib.domain import draw as lottery
 from chalicelib.domain.citizens import Citizen
@@ -31,6 +32,8 @@ from chalicelib.errors import Conflict, Forbidden, NotFound, RetryableConflict
 
 ATTEMPTS = 8
 MAX_ID_LENGTH = 64
+WINNERS_PER_READ = 100
+"""A BatchGetItem's keys."""
 GUARDS_PER_WRITE = 90
 """A transaction holds 100 items: the guards, the entry and the challenge row."""
 
@@ -42,9 +45,19 @@ class ChallengeStore(Protocol):
     def get_many(self, challenge_ids: set[str]) -> dict[str, c.Challenge]: ...
     def ending_since(self, day: date) -> list[c.Challenge]: ...
     def record_draw(self, challenge_id: str, draw: c.Draw) -> None: ...
+    def draw_lists(
+        self, challenge_id: str, finisher_digest: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """A recorded draw's finishers and winners (stored apart from the challenge)."""
+        ...
+
     def finisher_ids(self, challenge_id: str) -> list[str]: ...
     def entry(self, citizen_id: str, challenge_id: str) -> c.Entry | None: ...
     def entries_of(self, citizen_id: str) -> list[c.Entry]: ...
+    def entries_in(self, challenge_id: str, citizen_ids: list[str]) -> dict[str, c.Entry]:
+        """These citizens' entries in one challenge, by citizen (batched reads)."""
+        ...
+
     def join(self, entry: c.Entry, ends_on: date) -> None: ...
     def save_progress(
         self,
@@ -105,12 +118,14 @@ class ChallengeService:
         ledger: Ledger,
         clock: Clock,
         known_districts: set[str],
+        late_sync_days: int | None = None,
     ) -> None:
         self._store = store
         self._citizens = citizens
         self._ledger = ledger
         self._clock = clock
         self._districts = known_districts
+        self._late_sync_days = late_sync_days
 
     # Admin -------------------------------------------------------------------------------
 
@@ -142,12 +157,27 @@ class ChallengeService:
         if challenge.prize.type != "lottery":
             raise Conflict("this challenge's prize is not a lottery", code="not_a_lottery")
         now = self._clock()
-        if not challenge.is_closed(seoul_day(now)):
-            raise Conflict("the draw is made after the challenge ends", code="challenge_open")
+        late = self._late_sync_days
+        if late is None:
+            late = config.settings().step_sync_days_back
+        opens = challenge.draw_opens_on(late)
+        if seoul_day(now) < opens:
+            raise Conflict(
+                "the draw is made once the challenge's days can no longer be synced",
+                code="challenge_open",
+                details=[{"draw_opens_on": opens.isoformat()}],
+            )
         created = False
         if challenge.draw is None:
             seed_hex = self._store.seed(challenge_id) or ""
             finishers = lottery.sorted_finishers(self._store.finisher_ids(challenge_id))
+            if len(finishers) != challenge.finishers:
+                # The counter moves with each finish; the index follows it eventually. A
+                # draw from an index behind would leave a finisher out for good.
+                raise RetryableConflict(
+                    f"challenge {challenge_id}: {len(finishers)} finishers indexed of "
+                    f"{challenge.finishers}"
+                )
             made = c.Draw(
                 seed=seed_hex,
                 finishers=tuple(finishers),
@@ -165,11 +195,19 @@ class ChallengeService:
                 created = True
             except c.AlreadyDrawn as e:
                 challenge = e.challenge
+        challenge = self._with_draw_lists(challenge)
         assert challenge.draw is not None
-        for citizen_id in challenge.draw.winners:
-            entry = self._store.entry(citizen_id, challenge_id)
-            if entry is not None:
-                self._award_if_due(challenge, entry)
+        # Thousands of winners cannot all be paid within one request: the POST is repeated
+        # until done, so those already paid must cost a batched read, not a read each (the
+        # paid ones alone would otherwise outgrow the request and the last never be paid).
+        winners = list(challenge.draw.winners)
+        for start in range(0, len(winners), WINNERS_PER_READ):
+            batch = winners[start : start + WINNERS_PER_READ]
+            found = self._store.entries_in(challenge_id, batch)
+            for citizen_id in batch:
+                entry = found.get(citizen_id)
+                if entry is not None:
+                    self._award_if_due(challenge, entry)
         return challenge, created
 
     # Citizens ----------------------------------------------------------------------------
@@ -189,7 +227,15 @@ class ChallengeService:
         challenge = self._challenge(challenge_id)
         if challenge.prize.type != "lottery":
             raise NotFound("this challenge has no draw", code="no_draw")
-        return challenge
+        return self._with_draw_lists(challenge)
+
+    def _with_draw_lists(self, challenge: c.Challenge) -> c.Challenge:
+        drawn = challenge.draw
+        if drawn is None or drawn.complete:
+            return challenge
+        finishers, winners = self._store.draw_lists(challenge.challenge_id, drawn.finisher_digest)
+        complete = dataclasses.replace(drawn, finishers=finishers, winners=winners, complete=True)
+        return dataclasses.replace(challenge, draw=complete)
 
     def join(self, challenge_id: str, citizen_id: str) -> tuple[Standing, bool]:
         """(standing, joined now?). Step days already stored inside the window count."""

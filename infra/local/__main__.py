@@ -41,7 +41,15 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_SQS_WORKERS,
         help=f"concurrent pollers per SQS queue, like Lambda's ({DEFAULT_SQS_WORKERS})",
     )
-    up.add_argument("--demo", action="store_true", help="simulated robots and a demo citizen")
+    up.add_argument(
+        "--demo", action="store_true", help="simulated robots, shelters and walkers, live view"
+    )
+    up.add_argument(
+        "--demo-speed",
+        type=_speed,
+        default=60.0,
+        help="simulated seconds per real second in the demo (60: a day in 24 minutes)",
+    )
     up.add_argument(
         "--fresh",
         action="store_true",
@@ -55,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     fire = sub.add_parser("fire", parents=[state], help="run a schedule now")
     fire.add_argument("name", help="the scheduled handler's name")
     return parser
+
+
+def _speed(value: str) -> float:
+    speed = float(value)
+    if not 0 < speed <= 3600:
+        raise argparse.ArgumentTypeError("the demo speed is between 0 (exclusive) and 3600")
+    return speed
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -93,7 +108,7 @@ def _up(args: argparse.Namespace) -> int:
         if options.demo:
             from infra.local.demo import Demo
 
-            demo = Demo(document, options.state_dir)
+            demo = Demo(document, options.state_dir, speed=args.demo_speed)
             demo.start()
         timings = ", ".join(f"{k} {v:.2f}s" for k, v in stack.timings.items())
         print(f"local stack ready ({timings})", flush=True)

@@ -253,6 +253,18 @@ class Broker:
                 proc.kill()
                 proc.wait(timeout)
 
+    def add_devices(self, devices: Iterable[DeviceGrants]) -> None:
+        """Grant devices provisioned while the broker runs and make mosquitto reload its ACL
+        (SIGHUP re-reads `acl_file`; connected clients stay connected)."""
+        known = {d.device_id for d in self.acl}
+        self.acl += [d for d in devices if d.device_id not in known]
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.acl_file.with_name(f".{self.acl_file.name}.tmp")
+        tmp.write_text(acl_text(self.acl, self.backend_identity))
+        tmp.replace(self.acl_file)
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
+
     def __enter__(self) -> Broker:
         self.start()
         return self

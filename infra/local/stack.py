@@ -151,6 +151,16 @@ class LocalStack:
             d["device_id"]: pki.ensure_cert(certs_dir, self.ca, d["device_id"])
             for d in self.fleet["devices"]
         }
+        # Devices provisioned at run time by `python -m iot provision` (their keys stay in
+        # their own folders): granted again at every start.
+        from infra.local.device_requests import known_devices
+
+        self.provisioned = {r["device_id"]: r for r in known_devices(o.state_dir)}
+        for record in self.provisioned.values():
+            self.device_certs.setdefault(
+                record["device_id"],
+                pki.CertPaths(Path(record["cert_file"]), Path(record["key_file"])),
+            )
         issuer = ensure_issuer(o.state_dir)
         self._step("identities", t)
 
@@ -245,11 +255,17 @@ class LocalStack:
             self.ca.cert_file,
             self.server_cert.cert_file,
             self.server_cert.key_file,
-            fleet_grants([(d["device_id"], d["type"]) for d in self.fleet["devices"]], self.city),
+            fleet_grants(
+                [(d["device_id"], d["type"]) for d in self.fleet["devices"]]
+                + [(r["device_id"], r["type"]) for r in self.provisioned.values()],
+                self.city,
+            ),
             backend_identity=BACKEND_IDENTITY,
         )
         self._stops.append(broker.stop)
         broker.start()
+        self.broker = broker
+        self._watch_provisioned_devices()
         self.mqtt = BackendMqtt(
             "127.0.0.1",
             o.mqtt_port,
@@ -335,6 +351,28 @@ class LocalStack:
 
         self._stops.append(stop_api)
         self._step("app", t)
+
+    def _watch_provisioned_devices(self) -> None:
+        """Grant a device provisioned while the stack runs (infra.local.device_requests)."""
+        from infra.local import pki
+        from infra.local.broker import fleet_grants
+        from infra.local.device_requests import ProvisionedDeviceWatcher
+
+        def grant(record: dict[str, Any]) -> None:
+            device_id = str(record["device_id"])
+            self.broker.add_devices(fleet_grants([(device_id, str(record["type"]))], self.city))
+            self.device_certs[device_id] = pki.CertPaths(
+                Path(record["cert_file"]), Path(record["key_file"])
+            )
+            time.sleep(0.1)  # mosquitto re-reads its ACL on its next loop turn
+            if self.stack_file.exists():
+                self._write_stack_file()
+            log.info("device %s provisioned: granted its topics", device_id)
+
+        watcher = ProvisionedDeviceWatcher(self.options.state_dir, grant)
+        watcher.mark_known()
+        self._stops.append(watcher.stop)
+        watcher.start()
 
     def _save_state(self) -> None:
         from infra.local import persistence

@@ -1,0 +1,202 @@
+"""The API's OpenAPI 3.1 document, generated from the app itself: nothing here is written
+twice, so nothing can drift.
+
+- Paths, methods, path parameters and which routes need a token: Chalice's route table.
+- Request bodies: the pydantic model each view hands to `parse_body`, as its JSON Schema.
+- Query parameters: each `query_int` / `query_str` call of the view (and of the helpers of
+  its own module it calls), with the bounds it passes.
+- Success statuses: 200, or the `status_code` constants of the Responses the view builds.
+- Errors: DESIGN §4's one error shape, for every 4xx a route can answer.
+
+The views are read as source (`ast`), once per process, when the document is asked for
+(`GET /v1/openapi.json`, the local stack and the resilience tests); nothing of this module
+is imported at cold start.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from chalice import Chalice
+
+ERROR_STATUSES = {
+    "400": "malformed request",
+    "401": "no or invalid token",
+    "403": "not allowed",
+    "404": "not found",
+    "409": "conflict",
+    "413": "body too large",
+    "422": "well-formed but not acceptable",
+    "429": "too many requests",
+}
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                "message": {"type": "string"},
+                "details": {"type": "array"},
+            },
+        }
+    },
+}
+
+
+@dataclass
+class _Reads:
+    """What a view reads from its request, found in its source."""
+
+    body: type | None = None
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    statuses: set[int] = field(default_factory=set)
+
+
+def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    models: dict[str, type] = {}
+    for path, methods in sorted(app.routes.items()):
+        for method, route in sorted(methods.items()):
+            reads = _reads_of(inspect.unwrap(route.view_function))
+            operation: dict[str, Any] = {
+                "operationId": route.view_name,
+                "parameters": [
+                    {"name": arg, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for arg in route.view_args
+                ]
+                + [
+                    {"name": name, "in": "query", "required": False, "schema": schema}
+                    for name, schema in sorted(reads.query.items())
+                ],
+                "responses": _responses(reads.statuses or {200}, route.authorizer is not None),
+            }
+            summary = (inspect.getdoc(route.view_function) or "").split("\n", 1)[0]
+            if summary:
+                operation["summary"] = summary
+            if route.authorizer is not None:
+                operation["security"] = [{"bearer": []}]
+            if reads.body is not None:
+                models[reads.body.__name__] = reads.body
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{reads.body.__name__}"}
+                        }
+                    },
+                }
+            paths.setdefault(path, {})[method.lower()] = operation
+    schemas: dict[str, Any] = {"Error": _ERROR}
+    for name, model in sorted(models.items()):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Gimhae Smart City API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc
+
+
+def _responses(statuses: set[int], secured: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        str(status): {"description": "success", "content": {"application/json": {}}}
+        for status in sorted(statuses)
+    }
+    for status, why in ERROR_STATUSES.items():
+        if status in ("401", "403") and not secured:
+            continue
+        out[status] = {
+            "description": why,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return out
+
+
+@cache
+def _reads_of(view: Callable[..., Any]) -> _Reads:
+    reads = _Reads()
+    _scan(view, reads, set())
+    return reads
+
+
+def _scan(fn: Callable[..., Any], reads: _Reads, seen: set[str]) -> None:
+    """The request reads of `fn`, and of the functions of its own module it calls."""
+    key = f"{fn.__module__}.{fn.__qualname__}"
+    if key in seen:
+        return
+    seen.add(key)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    names = _names(fn, tree)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = node.func.id if isinstance(node.func, ast.Name) else None
+        if callee == "parse_body" and len(node.args) >= 2:
+            reads.body = _value(node.args[1], names)
+        elif callee in ("query_int", "query_str") and len(node.args) >= 2:
+            reads.query[_value(node.args[1], names)] = _query_schema(callee, node, names)
+        elif callee == "Response":
+            for keyword in node.keywords:
+                if keyword.arg == "status_code":
+                    reads.statuses |= {
+                        c.value
+                        for c in ast.walk(keyword.value)
+                        if isinstance(c, ast.Constant) and isinstance(c.value, int)
+                    }
+        elif callee is not None:
+            helper = names.get(callee)
+            if inspect.isfunction(helper) and helper.__module__ == fn.__module__:
+                _scan(helper, reads, seen)
+
+
+def _query_schema(callee: str, node: ast.Call, names: dict[str, Any]) -> dict[str, Any]:
+    if callee == "query_str":
+        return {"type": "string"}
+    bounds = {k.arg: _value(k.value, names) for k in node.keywords if k.arg}
+    schema: dict[str, Any] = {"type": "integer"}
+    if "low" in bounds:
+        schema["minimum"] = bounds["low"]
+    if "high" in bounds:
+        schema["maximum"] = bounds["high"]
+    if "default" in bounds:
+        schema["default"] = bounds["default"]
+    return schema
+
+
+def _names(fn: Callable[..., Any], tree: ast.AST) -> dict[str, Any]:
+    """What a name means inside `fn`: its module's globals, and what it imports itself
+    (the views import their pydantic models inside, to keep them off the cold start)."""
+    names = dict(fn.__globals__)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                found = getattr(module, alias.name, None)
+                if found is None:  # a submodule not imported yet
+                    found = importlib.import_module(f"{node.module}.{alias.name}")
+                names[alias.asname or alias.name] = found
+    return names
+
+
+def _value(node: ast.expr, names: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Name):
+        return names[node.id]
+    return ast.literal_eval(node)

@@ -123,7 +123,7 @@ def _later(days: int) -> None:
     [
         ({"ends_on": "2000-01-01"}, {"ends_on"}),
         (
-            {"starts_on": date.today().isoformat(), "ends_on": "2000-01-01"},
+            {"starts_on": seoul_day(utc_now()).isoformat(), "ends_on": "2000-01-01"},
             {"ends_on"},
         ),
         ({"prize": {"type": "first_n", "points": 10}}, {"prize.winners"}),

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib import streams
+from chalicelib.domain.clock import seoul_day, utc_now
 from tests.functional.conftest import Api, table_stream_event
 
 TODAY = date(2026, 11, 25)  # a Wednesday of ISO week 2026-W48
@@ -315,7 +316,7 @@ def test_a_sync_through_the_api_reaches_the_boards(api: Api) -> None:
     for who, district, steps in (("c-1", "hallim-myeon", 4_321), ("c-2", "naeoe-dong", 8_000)):
         profile = {"display_name": f"Walker {who}", "district": district}
         assert api.call("PUT", "/v1/me", as_user=who, body=profile).status == 200
-        body = {"days": [{"date": date.today().isoformat(), "steps": steps}]}
+        body = {"days": [{"date": seoul_day(utc_now()).isoformat(), "steps": steps}]}
         response = api.call("PUT", "/v1/me/steps", as_user=who, body=body)
         assert response.status == 200, response.body
     # WHEN the step stream is delivered

@@ -9,12 +9,13 @@ import copy
 import csv
 import io
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
 
 from chalicelib import queues, streams
+from chalicelib.domain.clock import seoul_day, utc_now
 from tests.functional.conftest import (
     REGION,
     Api,
@@ -115,7 +116,7 @@ def test_pending_moves_on_a_run_and_its_settlement(api: Api) -> None:
 
 def test_steps_synced_count_each_days_increase_once(api: Api) -> None:
     # GIVEN step days synced, then one raised, a lower late count refused by the sync
-    today = date.today()
+    today = seoul_day(utc_now())
     _sync("c-1", today, 4000)
     _sync("c-2", today, 1500, "buwon-dong")
     _sync("c-1", today - timedelta(days=1), 9000)
@@ -201,9 +202,9 @@ def test_the_monthly_report_lists_each_citizens_items_by_material(api: Api) -> N
     # GIVEN this month's deposits counted from the stream (replayed)
     _deposits(api)
     _count_ledger(replays=2)
-    month = date.today().strftime("%Y-%m")
+    month = seoul_day(utc_now()).strftime("%Y-%m")
     # WHEN the schedule fires on the 1st of next month (04:00 Seoul), twice
-    first_of_next = (date.today().replace(day=1) + timedelta(days=32)).replace(day=1)
+    first_of_next = (seoul_day(utc_now()).replace(day=1) + timedelta(days=32)).replace(day=1)
     fired_at = f"{(first_of_next - timedelta(days=1)).isoformat()}T19:00:00Z"
     result = _report(fired_at)
     assert result["month"] == month and result["citizens"] == 2

@@ -10,7 +10,6 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
-from chalicelib.domain.boards import InvalidBoard, parse_date
 from chalicelib.domain.clock import iso, seoul_day, utc_now
 from chalicelib.errors import BadRequest
 
@@ -81,6 +80,8 @@ def get_stats() -> dict[str, Any]:
     if raw is None:
         day = seoul_day(utc_now())
     else:
+        from chalicelib.domain.boards import InvalidBoard, parse_date
+
         try:
             day = parse_date(raw)
         except InvalidBoard as e:

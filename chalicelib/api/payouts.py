@@ -216,7 +216,7 @@ def scheduled_payout_run(event: Any) -> dict[str, Any]:
     from chalicelib.domain.payouts import scheduled_period
     from chalicelib.services.payouts import RunExists
 
-    period = scheduled_period(_event_time(event))
+    period = scheduled_period(event_time(event))
     try:
         run = wiring.payouts().start_run(period, SCHEDULE)
     except RunExists as e:
@@ -229,7 +229,7 @@ def scheduled_audit(event: Any) -> dict[str, Any]:
     return {"audit_id": audit.audit_id, "status": audit.status}
 
 
-def _event_time(event: Any) -> datetime:
+def event_time(event: Any) -> datetime:
     from datetime import UTC
 
     raw = getattr(event, "time", None) or (event.to_dict() or {}).get("time")

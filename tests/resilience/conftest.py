@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.functional.conftest import issuer as issuer  # the session's dev token issuer
+# The functional suite's fixtures: the session's dev token issuer, a fresh emulated account
+# (`aws`), the API through the local API Gateway (`api`).
+from tests.functional.conftest import api as api
+from tests.functional.conftest import aws as aws
+from tests.functional.conftest import issuer as issuer
 from tests.resilience import leaks
 from tests.resilience.harness import CapturedLogs
 

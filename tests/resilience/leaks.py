@@ -9,16 +9,30 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Final
 
-from chalicelib.domain.phones import redact_phones
+from chalicelib.domain.phones import _WRITTEN_NUMBER, looks_like_phone, redact_phones
 
 # A JWT (base64url JSON header and claims) or a bearer credential written out.
 _TOKEN: Final = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|(?i:bearer)\s+[\w.~+/-]{16,}")
 # A payout account number: 10-16 digits in hyphenated groups, standing alone.
 _ACCOUNT: Final = re.compile(r"(?<![\w-])\d{2,8}(?:-\d{1,8}){1,4}(?![\w-])", re.ASCII)
+# Ids that are not numbers however their digits fall: a UUID (request and correlation ids)
+# can hold `01-8799-4458`, which reads as a legacy mobile number.
+_UUID: Final = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 _SEPARATORS: Final = re.compile(r"[\s.()/\-\u2010-\u2015\u2212\uff0d\uff08\uff09\uff0e]")
 
 # What every scan found, for the suite's summary.
 SCANNED: Counter[str] = Counter()
+
+
+def _phones(text: str) -> list[str]:
+    """The runs of digits the one redaction would hide (what a person could read as a
+    mobile number)."""
+    redacted = redact_phones(text)
+    if redacted == text:
+        return []
+    return [m.group() for m in _WRITTEN_NUMBER.finditer(text) if looks_like_phone(m.group())]
 
 
 def _accounts(text: str) -> list[str]:
@@ -37,10 +51,12 @@ def leaks(
     number the suite used is found however it was written."""
     known = [n for n in known_numbers if n]
     found: list[tuple[str, str]] = []
-    for text in texts:
+    for written in texts:
         SCANNED[kind] += 1
-        if redact_phones(text) != text:
-            found.append(("phone", text))
+        text = _UUID.sub("<uuid>", written)
+        phones = _phones(text)
+        if phones:
+            found.append((f"phone {phones}", text))
         if _TOKEN.search(text):
             found.append(("token", text))
         if _accounts(text):

@@ -241,6 +241,8 @@ def _rows(logical: str, drop: set[str]) -> list[str]:
             row["detail"] = {k: v for k, v in row["detail"].items() if k not in drop}
         if logical == "board-counts":  # a counter back at zero is a counter never used
             row = {k: v for k, v in row.items() if v != 0}
+            if set(row) == {"node"}:
+                continue
         rows.append(json.dumps(_plain(row)))
     return sorted(rows)
 
@@ -288,8 +290,14 @@ def state(challenges: dict[str, str]) -> dict[str, Any]:
         text = text.replace(entry["entry_id"], f"<{entry['source_key']}>")
     for challenge_id, title in challenges.items():
         text = text.replace(challenge_id, f"<{title}>")
-    result: dict[str, Any] = json.loads(text)
-    return result
+    renamed: dict[str, list[str]] = json.loads(text)
+    return {name: sorted(rows) for name, rows in renamed.items()}
+
+
+def quarantine_text(entry: dict[str, Any]) -> str:
+    """A quarantine entry as admins read it (its TTL, an epoch number, is not shown)."""
+    shown = {k: v for k, v in entry.items() if k != "expires"}
+    return json.dumps(shown, default=str, ensure_ascii=False)
 
 
 def decoded_payloads(bodies: list[str]) -> list[str]:

@@ -23,6 +23,7 @@ from tests.resilience.scenario import (
     citizens,
     decoded_payloads,
     events,
+    quarantine_text,
     recomputed_boards,
     state,
     table,
@@ -48,7 +49,7 @@ def _run(issuer: DevIssuer, faults: FaultInjector | None) -> tuple[dict[str, Any
 
 
 def _texts(stack: Stack) -> dict[str, list[str]]:
-    quarantined = [json.dumps(q, default=str, ensure_ascii=False) for q in table("quarantine")]
+    quarantined = [quarantine_text(q) for q in table("quarantine")]
     dead = []
     for spec in queues.ALL_QUEUES:
         dead += stack.dead_letters(spec.dlq_name)

@@ -157,17 +157,20 @@ class Runner:
                 path = f"/v1/challenges/{created['challenge_id']}/entries"
                 self.ok("POST", path, as_user=p.citizen_id)
 
-    def play(self, steps: list[Step], chunk: int = 40, pump_every: int = 250) -> None:
+    def play(
+        self, steps: list[Step], chunk: int = 40, pump_every: int = 250, pump: bool = True
+    ) -> None:
         for n, step in enumerate(steps):
             getattr(self, f"_{step.kind}")(n, *step.args)
             if len(self.pending) >= chunk:
                 self.flush()
-            if n % pump_every == pump_every - 1:
+            if pump and n % pump_every == pump_every - 1:
                 self.flush()
                 for source in streams.ALL_STREAMS:
                     self.stack.pump(source)
         self.flush()
-        self.stack.settle_streams()
+        if pump:
+            self.stack.settle_streams()
 
     def flush(self) -> None:
         if self.pending:

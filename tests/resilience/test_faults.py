@@ -106,7 +106,7 @@ def test_faults_lose_nothing_and_double_nothing(issuer: DevIssuer, logs: Capture
     clean, _ = _run(issuer, None)
     # WHEN they are played again with 5 % of DynamoDB and iot-data calls failing
     faults = FaultInjector(seed=5, rate=0.05)
-    faulty, (stack, _runner, texts) = _run(issuer, faults)
+    faulty, (stack, runner, texts) = _run(issuer, faults)
     # THEN faults were met and retried, and the outcome is the fault-free one, table by table
     assert faults.total >= 100
     # (rows of the fault-free run missing, rows the faulty run has in excess) per table
@@ -133,6 +133,8 @@ def test_faults_lose_nothing_and_double_nothing(issuer: DevIssuer, logs: Capture
     REPORT["faults: events lost"] = lost
     REPORT["faults: events doubled"] = doubled
     REPORT["faults: API retries"] = sum(stack.tally.api_retries.values())
+    REPORT["faults: poison messages among them"] = sum(runner.poison_sent.values())
+    REPORT["faults: quarantine entries"] = len(texts["quarantine"])
     REPORT["faults: SQS redeliveries"] = sum(stack.tally.redelivered.values())
     REPORT["faults: stream function errors retried"] = sum(stack.tally.function_errors.values())
     for kind, found in (

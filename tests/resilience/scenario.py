@@ -68,7 +68,7 @@ def events(seed: int, people: list[Citizen], count: int, poison_share: float) ->
             out.append(Step("deposit", (robot, f"evt-p-{n:05d}", who.phone, can, pet, days_back)))
             sent.append(len(out) - 1)
         elif roll < 0.58:
-            stranger = f"010-9{n:03d}-{n % 10000:04d}"
+            stranger = f"010-9{n % 1000:03d}-{n % 10000:04d}"  # valid, nobody's
             out.append(Step("deposit", (robot, f"evt-u-{n:05d}", stranger, can, pet, 0)))
             sent.append(len(out) - 1)
         elif roll < 0.68:

@@ -62,6 +62,7 @@ class TokenVerifier:
             )
         except (jwt.PyJWTError, jwt.PyJWKClientError) as e:
             raise Unauthorized(f"the token is not valid: {e}") from e
+        _check_times(claims)
         self._check_client(claims)
         return Principal(citizen_id=citizen_id(claims.get("sub")), groups=groups_of(claims))
 
@@ -102,6 +103,15 @@ def _check_shape(token: str) -> None:
             raise Unauthorized("the token is not a JWT") from e
         if not isinstance(document, dict):
             raise Unauthorized("the token is not a JWT")
+
+
+def _check_times(claims: dict[str, object]) -> None:
+    """The token's times are JSON numbers (RFC 7519 NumericDate). PyJWT reads them through
+    int(), so `"exp": "9999999999"` would pass as a time and a token would never expire."""
+    for name in ("exp", "iat", "nbf", "auth_time"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise Unauthorized(f"the token's {name} is not a time")
 
 
 def citizen_id(sub: object) -> str:

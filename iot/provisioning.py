@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from iot import policies
+from iot.files import write_file
 
 DEFAULT_LOCATION = {"lat": 35.2400, "lon": 128.8715}  # Yeonji Park
 
@@ -66,18 +67,6 @@ class Provisioned:
     cert_file: Path
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Write with the mode from the first byte (never a moment world-readable)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def make_key_and_csr(folder: Path, thing: str) -> tuple[Path, str]:
     """An EC P-256 key in the device's folder (0600) and a CSR naming the thing.
 
@@ -98,7 +87,7 @@ def make_key_and_csr(folder: Path, thing: str) -> tuple[Path, str]:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write(key_file, pem, 0o600)
+        write_file(key_file, pem, 0o600)
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, thing)]))
@@ -164,13 +153,13 @@ def register_thing(
     cert_arn, cert_pem = issue(csr)
     attach(iot, spec, cert_arn, prefix)
     cert_file = folder / "device.pem"
-    _write(cert_file, cert_pem.encode(), 0o644)
+    write_file(cert_file, cert_pem.encode(), 0o644)
     return cert_arn, key_file, cert_file
 
 
 def write_config(folder: Path, document: dict[str, Any]) -> Path:
     path = folder / "config.json"
-    _write(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
+    write_file(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
     return path
 
 

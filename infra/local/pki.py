@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from iot.files import write_file
 
 CA_NAME = "Gimhae Smart City local CA"
 CA_DAYS = 3650
@@ -43,17 +44,6 @@ class CertPaths:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:
@@ -152,8 +142,8 @@ def ensure_ca(certs_dir: Path) -> CertPaths:
         .add_extension(ski, critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_atomic(paths.key_file, _key_pem(key), 0o600)
-    _write_atomic(paths.cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_file(paths.key_file, _key_pem(key), 0o600)
+    write_file(paths.cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return paths
 
 
@@ -258,6 +248,6 @@ def ensure_cert(
             x509.SubjectAlternativeName(_san_entries(all_sans)), critical=False
         )
     cert = builder.sign(ca_key, hashes.SHA256())
-    _write_atomic(paths.key_file, _key_pem(key), 0o600)
-    _write_atomic(paths.cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_file(paths.key_file, _key_pem(key), 0o600)
+    write_file(paths.cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return paths

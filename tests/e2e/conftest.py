@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,16 @@ class Stack:
         client = RobotClient(device_id, **stack_connection(self.document, device_id, _abs))
         client.connect()
         return client
+
+
+def eventually(check: Callable[[], Any], timeout: float) -> Any:
+    """Poll `check` until it returns something truthy or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.3)
 
 
 def _abs(path: str) -> str:

@@ -5,10 +5,10 @@ stdlib verifier, run as a citizen would against the stack's API, agrees."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,19 +18,13 @@ import pytest
 
 from chalicelib import config
 from tests.conftest import ROOT
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.3)
+_eventually = functools.partial(eventually, timeout=20.0)
 
 
 def _walker(stack: Stack, who: str) -> str:

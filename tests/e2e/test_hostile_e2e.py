@@ -4,11 +4,11 @@ client id kicks nobody, and the gateway answers its own refusals in the JSON sha
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import time
 import urllib.parse
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,19 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from iot.device import RobotClient, new_event_id, stack_connection
-from tests.e2e.conftest import Stack, _abs
+from tests.e2e.conftest import Stack, _abs, eventually
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
+_eventually = functools.partial(eventually, timeout=15.0)
 
 
 def _citizen(stack: Stack, who: str) -> str:

@@ -6,10 +6,9 @@ the ledger audit, fired through the stack's scheduler, is clean until a balance 
 from __future__ import annotations
 
 import csv
+import functools
 import io
-import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,20 +17,14 @@ import boto3
 import pytest
 
 from iot.device import new_event_id
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
 ACCOUNT = {"bank": "KB", "account_number": "123456-01-234567", "holder": "박 서연"}
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.3)
+_eventually = functools.partial(eventually, timeout=60.0)
 
 
 def _citizen(stack: Stack, who: str, account: bool, phone: str) -> str:

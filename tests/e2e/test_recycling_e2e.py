@@ -3,9 +3,9 @@ the topic rule, SQS and the real handler; the citizen sees the result through th
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib import queues
 from iot.device import NotAuthorizedError, RobotClient, new_event_id
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -61,13 +61,7 @@ def _balance(stack: Stack, token: str) -> int:
     return int(body["balance"])
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
+_eventually = functools.partial(eventually, timeout=15.0)
 
 
 def _deposits_in_queue(stack: Stack) -> int:
@@ -250,7 +244,8 @@ def test_a_failing_record_is_retried_alone(stack: Stack, robots: Any) -> None:
         ExpressionAttributeValues={":zero": {"N": "0"}},
     )
     acked = _eventually(
-        lambda: [a for a in robot.ack_log if a.get("event_id") == bad_event["event_id"]], 20
+        lambda: [a for a in robot.ack_log if a.get("event_id") == bad_event["event_id"]],
+        timeout=20,
     )
     assert [a["status"] for a in acked] == ["credited"]
     # AND the good record was not processed again (no duplicate ack for it)

@@ -6,9 +6,8 @@ last month's CSV to the emulator's S3."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,19 +16,13 @@ import boto3
 import pytest
 
 from iot.device import new_event_id
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.3)
+_eventually = functools.partial(eventually, timeout=60.0)
 
 
 def _client(stack: Stack, service: str) -> Any:

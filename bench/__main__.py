@@ -130,15 +130,21 @@ def _latency(
     }
 
 
-# Business events whose cost is not measurable yet: the features are not built.
-NOT_BUILT = ("step sync", "my rank", "shelter telemetry", "payout (per citizen)")
+# Sizes of the walking, fleet and payout measurements in `bench_requests` (small: the whole
+# section runs in well under a minute; the per-event costs do not depend on them, except
+# the payout run's fixed per-chunk requests, which weigh more in a small run).
+RANK_BOARD_MEMBERS = 1_000
+PAYOUT_CITIZENS = 200
 
 
 def bench_requests() -> dict[str, Any]:
     """Requests and capacity units per business event, counted at the botocore layer
     (bench/dynamodb_costs.py): a deposit credited (by phone, by code, crossing the payout
-    threshold), a duplicate, a rejection, a quarantined message, and the ledger stream's
-    batch that keeps the city totals (per entry)."""
+    threshold), a duplicate, a rejection, a quarantined message, the ledger stream's
+    batch that keeps the city totals (per entry), step syncs (PUT /v1/me/steps), and the
+    events measured by bench.ranks (step-board stream, my rank, top 10), bench.fleet_costs
+    (telemetry, robot status) and bench.payout_run (per citizen paid), each on its own
+    `mock_aws`."""
     from datetime import UTC, datetime, timedelta
 
     from infra.local.stack import use_in_process_emulator
@@ -218,22 +224,103 @@ def bench_requests() -> dict[str, Any]:
             entries = len(stream_event["Records"])
             _invoke_ledger_changes(stream_event)
             batch = meter.reset().as_dict()
-            results[f"ledger stream batch (city totals), per entry of {entries}"] = {
-                **{k: v for k, v in batch.items() if k in ("by_operation", "item_bytes")},
-                "dynamodb_requests": round(batch["dynamodb_requests"] / entries, 2),
-                "rru": round(batch["rru"] / entries, 2),
-                "wru": round(batch["wru"] / entries, 2),
-                "wru_of_indexes": round(batch["wru_of_indexes"] / entries, 2),
-                "batch_records": entries,
-            }
+            results[f"ledger stream batch (city totals), per entry of {entries}"] = _per_event(
+                batch, entries, f"the batch of {entries} entries"
+            )
+            results.update(_step_syncs(meter))
         from bench.table_scaling import _clear_caches
 
         _clear_caches()  # the next benchmark runs its own mock_aws
         assert Citizen.get("bench").balance == 60, Citizen.get("bench").balance
         assert Citizen.get("rich").payout_bucket is not None
-    for label in NOT_BUILT:
-        results[label] = {"not_built": True}
+    saved = dict(os.environ)
+    try:
+        results.update(_measured_elsewhere())
+    finally:  # the modules set their emulators' variables; later benchmarks get ours
+        os.environ.clear()
+        os.environ.update(saved)
     return results
+
+
+def _per_event(batch: dict[str, Any], events: int, calls_for: str) -> dict[str, Any]:
+    """A batch's cost per event; the calls and the largest items stay the whole batch's."""
+    return {
+        "dynamodb_requests": round(batch["dynamodb_requests"] / events, 2),
+        "rru": round(batch["rru"] / events, 2),
+        "wru": round(batch["wru"] / events, 2),
+        "wru_of_indexes": round(batch["wru_of_indexes"] / events, 2),
+        "by_operation": batch.get("by_operation", {}),
+        "item_bytes": batch.get("item_bytes", {}),
+        "batch_records": events,
+        "calls_for": calls_for,
+    }
+
+
+def _step_syncs(meter: Any) -> dict[str, Any]:
+    """PUT /v1/me/steps as its route runs it (StepService.sync): one day, today and
+    yesterday, the whole window of 8 days, and that sync resent."""
+    from datetime import timedelta
+
+    from chalicelib import config, wiring
+    from chalicelib.domain.clock import seoul_day, utc_now
+    from chalicelib.domain.steps import DaySteps
+
+    today = seoul_day(utc_now())
+    window = config.settings().step_sync_days_back + 1
+
+    def days(counts: list[int]) -> list[DaySteps]:
+        return [DaySteps((today - timedelta(days=n)).isoformat(), c) for n, c in enumerate(counts)]
+
+    service = wiring.steps()
+    syncs = [
+        ("step sync (PUT /v1/me/steps), today raised", days([4_000])),
+        ("step sync, today and yesterday raised", days([6_000, 8_000])),
+        (f"step sync, all {window} days of the window raised", days([9_000] * window)),
+        ("step sync, nothing higher (a resend)", days([9_000] * window)),
+    ]
+    out: dict[str, Any] = {}
+    for label, synced in syncs:
+        meter.reset()
+        stored = service.sync("bench", synced)
+        out[label] = meter.reset().as_dict()
+        assert {d.isoformat(): n for d, n in stored.items()} == {d.date: d.steps for d in synced}
+    return out
+
+
+def _measured_elsewhere() -> dict[str, Any]:
+    """The walking, fleet and payout events, from the modules that measure them."""
+    from bench import fleet_costs, payout_run, ranks
+
+    out: dict[str, Any] = {}
+    for label, batch in ranks.stream_capacity().items():
+        records = batch["records"]
+        name = "step-board stream (handle_step_boards)"
+        if records == 1:
+            out[f"{name}, one record alone"] = {k: v for k, v in batch.items() if k != "records"}
+        else:
+            out[f"{name}, per record, {label}"] = _per_event(
+                batch, records, f"the batch of {records} records"
+            )
+    board = ranks.bench_ranks(RANK_BOARD_MEMBERS)
+    size = f"board of {RANK_BOARD_MEMBERS:,}"
+    out[f"my rank ({size}; GET /v1/leaderboards/steps)"] = board["my rank capacity (median member)"]
+    out[f"top 10 ({size}; the same GET)"] = board["top 10 capacity"]
+    fleet = fleet_costs.fleet_costs(events_only=True)
+    for label in (
+        "telemetry (steady)",
+        "telemetry replayed",
+        "telemetry opening an air alert",
+        "robot status (steady)",
+    ):
+        out[label if label.startswith("robot") else f"shelter {label}"] = fleet[label]
+    run = payout_run.costs(PAYOUT_CITIZENS)
+    paid = run["citizens_paid"]
+    out[f"payout run, per citizen paid (a run of {paid:,})"] = {
+        **run["per_citizen_paid"],
+        "batch_records": paid,
+        "calls_for": f"the run of {paid:,} citizens, {run['chunks']} chunks",
+    }
+    return out
 
 
 def _logical(model: Any) -> str:

@@ -48,7 +48,9 @@ class _Clock:
         return self.now
 
 
-def fleet_costs(shelters: int = 500) -> dict[str, Any]:
+def fleet_costs(shelters: int = 500, *, events_only: bool = False) -> dict[str, Any]:
+    """Every figure of the module docstring; `events_only`: the per-message costs alone
+    (telemetry steady, replayed, opening an alert; robot status), for bench/RESULTS.md."""
     from infra.local.stack import use_in_process_emulator
 
     use_in_process_emulator("bench")
@@ -127,6 +129,9 @@ def fleet_costs(shelters: int = 500) -> dict[str, Any]:
             clock.now += timedelta(seconds=30)
             measure("robot status (steady)", "robot-001", "robot_status",
                     {**status, "ts": clock.now.isoformat()})  # fmt: skip
+        if events_only:
+            wiring.clear()
+            return results
 
         def drain() -> int:
             n = 0

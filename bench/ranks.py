@@ -160,11 +160,8 @@ def _stream_batches(measure: Callable[[str, int, Callable[[], None]], None]) -> 
 
 
 def bench_stream() -> dict[str, Any]:
-    from bench.dynamodb_costs import metering
-    from chalicelib import config
-    from chalicelib.adapters import aws_clients
-    from chalicelib.adapters.dynamodb_models import ALL_MODELS, logical_name
-
+    """Requests counted on botocore's events, then capacity units metered on fresh tables
+    (`stream_capacity`); the two passes must agree on the requests."""
     results: dict[str, Any] = {}
     with emulator():
 
@@ -178,6 +175,24 @@ def bench_stream() -> dict[str, Any]:
                 )
 
         _stream_batches(count)
+    for label, cost in stream_capacity().items():
+        metered = {
+            k: cost[k] for k in ("dynamodb_requests", "rru", "wru", "wru_of_indexes", "item_bytes")
+        }
+        assert metered["dynamodb_requests"] == results[label]["requests"], (label, cost)
+        results[label]["capacity"] = metered
+    return results
+
+
+def stream_capacity() -> dict[str, dict[str, Any]]:
+    """The stream scenarios metered (bench/dynamodb_costs.py) on fresh tables: per scenario,
+    the whole batch's requests, units, calls and largest items, and its `records`."""
+    from bench.dynamodb_costs import metering
+    from chalicelib import config
+    from chalicelib.adapters import aws_clients
+    from chalicelib.adapters.dynamodb_models import ALL_MODELS, logical_name
+
+    results: dict[str, dict[str, Any]] = {}
     with emulator(), metering() as meter:
         meter.prime(
             aws_clients.client("dynamodb"), [config.table_name(logical_name(m)) for m in ALL_MODELS]
@@ -187,17 +202,17 @@ def bench_stream() -> dict[str, Any]:
             meter.reset()
             run()
             tally = meter.reset().as_dict()
-            metered = {
-                "dynamodb_requests": sum(
-                    n for op, n in tally["by_operation"].items() if op.startswith("dynamodb:")
-                ),
+            results[label] = {
+                "records": records,
+                "dynamodb_requests": tally["dynamodb_requests"],
                 "rru": tally["rru"],
                 "wru": tally["wru"],
                 "wru_of_indexes": tally["wru_of_indexes"],
+                "by_operation": {
+                    op: n for op, n in tally["by_operation"].items() if op.startswith("dynamodb:")
+                },
                 "item_bytes": tally["item_bytes"],
             }
-            assert metered["dynamodb_requests"] == results[label]["requests"], (label, tally)
-            results[label]["capacity"] = metered
 
         _stream_batches(units)
     return results
@@ -245,9 +260,12 @@ def bench_ranks(members: int, seed: int = 11) -> dict[str, Any]:
         with metering() as meter:
             meter.reset()
             service.standing(BOARD, f"m{probes['median']:07d}")
-            tally = meter.reset().as_dict()
+            rank_cost = meter.reset().as_dict()
+            service.leaders(BOARD, 10)
+            leaders = meter.reset().as_dict()
         result["my rank"] = reads
-        result["my rank capacity (median member)"] = {"rru": tally["rru"]}
+        result["my rank capacity (median member)"] = rank_cost
+        result["top 10 capacity"] = leaders
         nodes = [n for n, _ in boards.tree_path(BOARD, scores[probes["median"]])]
         result["tree nodes on the median's path (counters)"] = {
             n: len(c) for n, c in DynamoDbBoards().nodes(nodes).items()

@@ -142,12 +142,16 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
     step("table scaling")
     sizes = [0, 1000] if quick else [0, 1000, 10_000, 50_000]
     scaling = _guarded(lambda: table_scaling.run(sizes, 2 if quick else 5, 0 if quick else 50_000))
-    step("throughput")
-    throughput = _optional(
-        "bench.throughput",
-        lambda m: m.run(
-            deposits=200 if quick else 2_000, robots=2, fill_rows=2_000 if quick else 50_000
-        ),
+    step("throughput: handlers in Lambda worker processes (the stack's default)")
+    fill_rows = 2_000 if quick else 50_000
+    throughput = _guarded(
+        lambda: _throughput_isolated(deposits=200 if quick else 2_000, fill_rows=fill_rows)
+    )
+    step("throughput: handlers in the stack's own process (before)")
+    in_process = _guarded(
+        lambda: _throughput_isolated(
+            deposits=200 if quick else 1_000, fill_rows=fill_rows, lambda_workers=0
+        )
     )
     step("publish→ack latency, paced and back to back")
     paced = _guarded(lambda: bench.bench_stack(deposits, interval_s=interval_s))
@@ -161,6 +165,7 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
         "local_stack": {
             "table_scaling": scaling,
             "throughput": throughput,
+            "throughput_handlers_in_process": in_process,
             "ack_paced": paced,
             "ack_back_to_back": loaded,
         },
@@ -170,6 +175,22 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
             dynamodb if isinstance(dynamodb, dict) else None, local_ack_ms=ack_ms
         ),
     }
+
+
+def _throughput_isolated(**kwargs: Any) -> Any:
+    """bench.throughput.run in a fresh interpreter: it runs a whole stack in its process, and
+    moto's in-process state (queues, buckets, keys) would carry over to the next one."""
+    code = (
+        "import json, sys\n"
+        "from bench import throughput\n"
+        f"print(json.dumps(throughput.run(**{kwargs!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False
+    )  # its progress goes to stderr, as this process's does
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.throughput failed ({done.returncode}); see stderr above")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # Writing ----------------------------------------------------------------------------------
@@ -183,8 +204,18 @@ METHODS = {
         "holding that many rows while 3 clients keep committing transactions."
     ),
     "throughput": (
-        "`bench.throughput.run`: deposits through the real local stack (MQTT in, ack out) "
-        "from several robots, with the tables pre-filled."
+        "`bench.throughput.run` (in a fresh interpreter): credited deposits per second through "
+        "one real local stack (robots over MQTT with awsiotsdk, mTLS -> mosquitto -> rules "
+        "engine -> SQS -> the real handler -> DynamoDB -> ack over iot-data -> the robot), "
+        "2 robots with 25 deposits each in flight, empty tables and then after `fill` rows in "
+        "every table a credit touches, in the same run; then the stack's stop time. The "
+        "handlers run in the stack's Lambda worker processes (`lambda_workers`); CPU is split "
+        "between the stack's process (moto server, pollers, rules engine, the bench's robots) "
+        "and the workers."
+    ),
+    "throughput_handlers_in_process": (
+        "The same, with `lambda_workers=0`: every handler in the stack's own process, sharing "
+        "its interpreter with moto server (what the stack did before)."
     ),
     "ack_paced": (
         "`bench_stack`: `python -m infra.local up` in a child process, one robot (awsiotsdk, "
@@ -202,7 +233,15 @@ METHODS = {
         "write (uncounted) and sized by DynamoDB's rules; on-demand, 1 RRU per 4 KB strongly "
         "consistent (half eventually), 1 WRU per 1 KB, transactions 2x, a GSI write when the "
         "write changes the index (1 in or out, 2 when its key moves), a failed condition "
-        "still costs. `item_bytes` is the largest item written per table."
+        "still costs. `item_bytes` is the largest item written per table. Step syncs run "
+        "StepService.sync as `PUT /v1/me/steps` does; the step-board stream, my rank and the "
+        "top 10 come from bench.ranks (`stream_capacity`: the real `handle_step_boards` on "
+        "the step table's stream records; `bench_ranks` on a board of 1,000), shelter "
+        "telemetry and robot status from bench.fleet_costs (the real `handle_device_reports`), "
+        "the payout from bench.payout_run (`costs`: a whole run, chunks from the real queue), "
+        "each on its own `mock_aws` in the same run. A row per record, per entry or per "
+        "citizen divides its batch's requests and units; its calls and item bytes "
+        "are the whole batch's, as the calls column says."
     ),
 }
 
@@ -249,6 +288,7 @@ def _local_stack(value: Any) -> str:
     titles = {
         "table_scaling": "Credit cost by table size, and stack stop time",
         "throughput": "Throughput",
+        "throughput_handlers_in_process": "Throughput, handlers in the stack's process (before)",
         "ack_paced": "Publish→ack, paced",
         "ack_back_to_back": "Publish→ack under load (back to back)",
     }
@@ -270,10 +310,12 @@ def _dynamodb(value: Any) -> str:
         "|---|---|---|---|---|---|",
     ]
     for label, cost in value.items():
-        if not isinstance(cost, dict) or cost.get("not_built"):
-            rows.append(f"| {label} | not built yet | | | | |")
+        if not isinstance(cost, dict):
+            rows.append(f"| {label} | {cost} | | | | |")
             continue
         calls = ", ".join(f"{k} {n}" for k, n in cost.get("by_operation", {}).items())
+        if cost.get("calls_for"):
+            calls = f"for {cost['calls_for']}: {calls}"
         sizes = ", ".join(f"{k} {n}" for k, n in cost.get("item_bytes", {}).items())
         rows.append(
             f"| {label} | {cost.get('dynamodb_requests')} | {cost.get('rru')} | "

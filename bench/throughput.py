@@ -114,8 +114,26 @@ class _Robot:
             self.client.publish_async(self.client.deposits_topic, _encode(event))
 
 
+def _cpu_s(pids: tuple[int, ...]) -> float:
+    """CPU seconds (user + system) these processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def _phase(
-    robots: list[_Robot], deposits: int, phones: list[str], tag: str, timeout: float
+    robots: list[_Robot],
+    deposits: int,
+    phones: list[str],
+    tag: str,
+    timeout: float,
+    workers: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     from iot.device import new_event_id
 
@@ -132,6 +150,7 @@ def _phase(
     for robot, events in zip(robots, per_robot, strict=True):
         robot.reset(len(events))
     cpu = os.times()
+    workers_cpu = _cpu_s(workers)
     started = time.perf_counter()
     threads = [
         threading.Thread(target=r.publish, args=(events, timeout), daemon=True)
@@ -146,6 +165,8 @@ def _phase(
         t.join(1)
     cpu_end = os.times()
     cpu_s = (cpu_end.user - cpu.user) + (cpu_end.system - cpu.system)
+    workers_cpu_s = _cpu_s(workers) - workers_cpu
+    wall = time.perf_counter() - started
     latencies = [ms for r in robots for ms in r.latencies_ms]
     statuses: dict[str, int] = {}
     for r in robots:
@@ -163,9 +184,14 @@ def _phase(
         "ack_ms_p50": round(_percentile(latencies, 0.5), 1),
         "ack_ms_p95": round(_percentile(latencies, 0.95), 1),
         "ack_ms_max": round(max(latencies, default=float("nan")), 1),
-        # this process: the stack and the robots (mosquitto is a child, not counted)
-        "cpu_cores_used": round(cpu_s / (time.perf_counter() - started), 2),
+        # this process: the stack and the robots (mosquitto is a child, not counted); the
+        # Lambda worker processes apart
+        "cpu_cores_used": round(cpu_s / wall, 2),
         "cpu_ms_per_credit": round(1000 * cpu_s / credited, 1) if credited else None,
+        "lambda_workers_cpu_cores_used": round(workers_cpu_s / wall, 2),
+        "lambda_workers_cpu_ms_per_credit": (
+            round(1000 * workers_cpu_s / credited, 1) if credited else None
+        ),
     }
 
 
@@ -212,6 +238,7 @@ def run(
     *,
     in_flight: int = 25,
     sqs_workers: int | None = None,
+    lambda_workers: int | None = None,
     warmup: int = 20,
     timeout_s: float = 300.0,
     profile: str | None = None,
@@ -220,7 +247,8 @@ def run(
     each table a credit touches, on one in-process local stack; then its stop time.
 
     `in_flight`: deposits each robot keeps awaiting their ack. `sqs_workers`: concurrent
-    pollers per SQS queue (None: the stack's default). `profile`: write a cProfile of the
+    pollers per SQS queue, `lambda_workers`: processes the handlers run in (0: the stack's
+    own; None: the stack's defaults). `profile`: write a cProfile of the
     whole process during both phases to this file.
     """
     from infra.local.stack import LocalStack, StackOptions, free_port
@@ -231,6 +259,8 @@ def run(
     )
     if sqs_workers is not None:
         options.sqs_workers = sqs_workers
+    if lambda_workers is not None:
+        options.lambda_workers = lambda_workers
     stack = LocalStack(options)
     report: dict[str, Any] = {
         "deposits_per_phase": deposits,
@@ -280,6 +310,7 @@ def _run(
         document = stack.start()
         report["startup_s"] = round(stack.timings["total"], 2)
         report["sqs_workers"] = options.sqs_workers
+        report["lambda_workers"] = options.lambda_workers
         issuer = ensure_issuer(state)
         per_phase = max(1, -(-deposits // DEPOSITS_PER_CITIZEN))
         registrations = [
@@ -313,7 +344,11 @@ def _run(
 
             profiler = cProfile.Profile()
             profiler.enable()
-        report["empty_tables"] = _phase(fleet, deposits, _phones(1, per_phase), "empty", timeout_s)
+        sandboxes = getattr(stack, "sandboxes", None)
+        workers = tuple(sandboxes.pids()) if sandboxes is not None else ()
+        report["empty_tables"] = _phase(
+            fleet, deposits, _phones(1, per_phase), "empty", timeout_s, workers
+        )
         print("empty tables:", report["empty_tables"], file=sys.stderr, flush=True)
         if profiler is not None:
             profiler.disable()
@@ -322,7 +357,7 @@ def _run(
             print("filled:", report["fill"], file=sys.stderr, flush=True)
             if profiler is not None:
                 profiler.enable()
-            filled = _phase(fleet, deposits, _phones(2, per_phase), "full", timeout_s)
+            filled = _phase(fleet, deposits, _phones(2, per_phase), "full", timeout_s, workers)
             if profiler is not None:
                 profiler.disable()
             report[f"after_{fill_rows}_rows"] = filled

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from chalicelib import config, streams
 from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body
+from infra.bytecode import compile_app
 from infra.cdk import functions as fn
 from infra.cdk.access import DataPlane, function_role
 from infra.cdk.auth import UserPool
@@ -104,6 +105,7 @@ class Api(Construct):
                 failure_queue=failure,
             )
 
+        compile_app()  # the package ships chalicelib's bytecode (infra/bytecode.py)
         with fn.stage_import(stage_env):
             # Chalice takes its stage from its scope's name: the stack's id is the stage.
             self.chalice = Chalice(

@@ -13,7 +13,13 @@ from pathlib import Path
 from types import FrameType
 
 from infra.local.errors import MosquittoNotFoundError, PortInUseError
-from infra.local.stack import DEFAULT_SQS_WORKERS, ROOT, LocalStack, StackOptions
+from infra.local.stack import (
+    DEFAULT_LAMBDA_WORKERS,
+    DEFAULT_SQS_WORKERS,
+    ROOT,
+    LocalStack,
+    StackOptions,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"concurrent pollers per SQS queue, like Lambda's ({DEFAULT_SQS_WORKERS})",
     )
     up.add_argument(
+        "--lambda-workers",
+        type=_count,
+        default=DEFAULT_LAMBDA_WORKERS,
+        help="worker processes the event handlers run in, like Lambda's containers "
+        f"({DEFAULT_LAMBDA_WORKERS}; 0: in the stack's own process)",
+    )
+    up.add_argument(
         "--demo", action="store_true", help="simulated robots, shelters and walkers, live view"
     )
     up.add_argument(
@@ -65,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _count(value: str) -> int:
+    count = int(value)
+    if count < 0:
+        raise argparse.ArgumentTypeError("a number of workers is 0 or more")
+    return count
+
+
 def _speed(value: str) -> float:
     speed = float(value)
     if not 0 < speed <= 3600:
@@ -84,6 +104,7 @@ def _up(args: argparse.Namespace) -> int:
         fleet_file=args.fleet,
         sqs_visibility_timeout=args.sqs_visibility_timeout,
         sqs_workers=args.sqs_workers,
+        lambda_workers=args.lambda_workers,
         demo=args.demo,
     )
     if args.fresh:

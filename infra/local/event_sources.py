@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib import streams
 from infra.local.lambda_runtime import Handler
+from infra.local.lambda_sandboxes import LambdaSandboxes
 from infra.local.scheduler import ScheduledJob, Scheduler
 from infra.local.sqs_source import SqsEventSource
 from infra.local.stream_source import DynamoDbStreamEventSource
@@ -58,6 +59,7 @@ def event_sources_for_app(
     region: str,
     state_dir: Path,
     sqs_concurrency: int = 1,
+    sandboxes: LambdaSandboxes | None = None,
 ) -> tuple[list[SqsEventSource | DynamoDbStreamEventSource], Scheduler]:
     """Event sources and a scheduler for every SQS, DynamoDB stream and schedule handler.
 
@@ -66,6 +68,7 @@ def event_sources_for_app(
     handler gets the retries, bisect and on-failure queue of its ``chalicelib.streams``
     spec, as the CDK deploys it (KeyError for a stream handler without one).
     ``sqs_concurrency``: concurrent pollers per SQS queue (Lambda runs several).
+    ``sandboxes``: run the handlers in these worker processes (default: in this one).
     Other event sources (S3, SNS, ...) are not emulated and are logged.
     """
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
@@ -75,6 +78,8 @@ def event_sources_for_app(
     for config in app.event_sources:
         function_name = f"{app.app_name}-dev-{config.name}"
         handler = _handler_for(app_module, config.handler_string)
+        if sandboxes is not None:
+            handler = sandboxes.handler(config.handler_string)
         if isinstance(config, SQSEventConfig):
             queue_name = config.queue or (config.queue_arn or "").rsplit(":", 1)[-1]
             url, arn = queue_url_for(queue_name)

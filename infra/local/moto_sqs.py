@@ -8,17 +8,27 @@ concurrent pollers does it often. `install()` (idempotent) serialises receives, 
 visibility changes per queue with one lock per queue. A long poll on an empty queue holds
 its queue's lock while it waits (at most `WaitTimeSeconds`): the other pollers of that
 queue would find nothing either; senders never take the lock.
+
+It also makes a receive cost what it returns: for every message it hands out, moto checks
+the retention period through `get_queue_attributes`, which builds the queue's whole attribute
+dict three times, each counting every message of the queue (with a clock read per message);
+the check reads the queue's retention period instead, with the same outcome.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.sqs.models import SQSBackend
+from moto.core.utils import unix_time
+from moto.sqs.models import Message, Queue, SQSBackend
 
+from infra.local import moto_pins
+
+log = logging.getLogger(__name__)
 _MARK = "_gimhae_moto_sqs"
 _install_lock = threading.Lock()
 _locks: dict[str, threading.RLock] = {}
@@ -32,6 +42,43 @@ LOCKED_METHODS = (
     "change_message_visibility",
     "change_message_visibility_batch",
 )
+
+
+# sha256 (first 16 hex digits) of the source of what the retention check replaces or relies
+# on: the period kept as an int attribute of the queue, the check's outcome from it alone.
+EXPECTED_SOURCES: dict[str, str] = {
+    "SQSBackend.is_message_valid_based_on_retention_period": "cca23b94a5f3af9d",
+    "Queue._set_attributes": "4b7aaf3f46363f13",
+    "SQSBackend.receive_message": "065f3e5e7d214408",
+}
+
+
+def _pinned() -> dict[str, Callable[..., Any]]:
+    return {
+        "SQSBackend.is_message_valid_based_on_retention_period": _own(
+            SQSBackend.is_message_valid_based_on_retention_period
+        ),
+        "Queue._set_attributes": Queue._set_attributes,
+        "SQSBackend.receive_message": _own(SQSBackend.receive_message),
+    }
+
+
+def _own(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return getattr(fn, _MARK, fn)
+
+
+def check() -> list[str]:
+    """What differs from the moto this patch was written against (empty: nothing)."""
+    return moto_pins.differences(_pinned(), EXPECTED_SOURCES, _own)
+
+
+def _within_retention(self: SQSBackend, queue_name: str, message: Message) -> bool:
+    queue: Any = self.get_queue(queue_name)  # _set_attributes sets the period as an int
+    retention_period = int(queue.message_retention_period)
+    return bool(retention_period + float(message.sent_timestamp or 0) / 1000 > unix_time())
+
+
+RETENTION_CHECK = "is_message_valid_based_on_retention_period"
 
 
 def queue_lock(queue_name: str) -> threading.RLock:
@@ -62,6 +109,12 @@ def install() -> None:
             return
         for name in LOCKED_METHODS:
             setattr(SQSBackend, name, _per_queue(getattr(SQSBackend, name)))
+        problems = check()
+        if problems:  # the locks still hold; receives keep moto's own retention check
+            log.warning("moto changed under infra/local/moto_sqs.py: %s", problems)
+        else:
+            setattr(_within_retention, _MARK, getattr(SQSBackend, RETENTION_CHECK))
+            setattr(SQSBackend, RETENTION_CHECK, _within_retention)
         setattr(SQSBackend, _MARK, True)
 
 
@@ -69,6 +122,8 @@ def uninstall() -> None:
     with _install_lock:
         if not installed():
             return
-        for name in LOCKED_METHODS:
-            setattr(SQSBackend, name, getattr(getattr(SQSBackend, name), _MARK))
+        for name in (*LOCKED_METHODS, RETENTION_CHECK):
+            patched = getattr(SQSBackend, name)
+            if hasattr(patched, _MARK):
+                setattr(SQSBackend, name, getattr(patched, _MARK))
         delattr(SQSBackend, _MARK)

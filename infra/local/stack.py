@@ -27,6 +27,9 @@ BACKEND_IDENTITY = "gimhae-backend"
 # give ~24 credited deposits/s end to end against ~19 with 1 (bench/throughput.py); at 4
 # the stack's process already uses one full core (the GIL), mostly moto server's work.
 DEFAULT_SQS_WORKERS = 4
+# The event sources' handlers run in this many worker processes (Lambda's containers), so
+# that they do not share the stack's interpreter and its GIL with moto server.
+DEFAULT_LAMBDA_WORKERS = 3
 
 
 @dataclass
@@ -40,6 +43,8 @@ class StackOptions:
     demo: bool = False
     sqs_workers: int = DEFAULT_SQS_WORKERS
     """Concurrent pollers per SQS queue, each invoking the handler with its own batch."""
+    lambda_workers: int = DEFAULT_LAMBDA_WORKERS
+    """Worker processes the event sources' handlers run in; 0: in the stack's process."""
 
 
 def port_free(port: int) -> bool:
@@ -194,14 +199,20 @@ class LocalStack:
 
         # 3. The AWS emulator, in this process so the IoT bridge can hook its data plane.
         t = time.monotonic()
-        from moto.server import ThreadedMotoServer
+        from infra.local import (
+            moto_expressions,
+            moto_server,
+            moto_sqs,
+            moto_transactions,
+            persistence,
+        )
 
-        from infra.local import moto_expressions, moto_sqs, moto_transactions, persistence
-
+        moto_server.install()  # a request's service found once per host, not per request
         moto_transactions.install()  # transactions cost what they touch; no 500s when racing
         moto_expressions.install()  # a credit's expressions parsed once, validated cheaper
-        moto_sqs.install()  # concurrent SQS pollers never receive one message twice
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=o.aws_port, verbose=False)
+        moto_sqs.install()  # concurrent SQS pollers never receive one message twice, cheaply
+        # keep-alive connections: no TCP connection and server thread per request
+        moto = moto_server.server("127.0.0.1", o.aws_port)
         moto.start()
         self._stops.append(moto.stop)
         # What the last clean stop kept; saved again at this stop, after every event source
@@ -321,6 +332,13 @@ class LocalStack:
             table = arn.split(":table/", 1)[-1].split("/", 1)[0]
             return str(dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"])
 
+        sandboxes = self.sandboxes = None
+        if o.lambda_workers:
+            from infra.local.lambda_sandboxes import LambdaSandboxes
+
+            sandboxes = self.sandboxes = LambdaSandboxes("app", o.lambda_workers)
+            self._stops.append(sandboxes.stop)  # after every event source has stopped
+            sandboxes.start()
         sources, scheduler = event_sources_for_app(
             app,
             app_module,
@@ -331,6 +349,7 @@ class LocalStack:
             region=REGION,
             state_dir=o.state_dir,
             sqs_concurrency=o.sqs_workers,
+            sandboxes=sandboxes,
         )
         for source in sources:
             if isinstance(source, DynamoDbStreamEventSource):

@@ -12,7 +12,64 @@ def test_the_capacity_model_renders_its_tables_and_a_verdict() -> None:
     for part in ("Hot keys", "IoT Core messages", "Basic Ingest", "Lambda concurrency", "Verdict"):
         assert part in markdown
     assert "city-totals `all`" in markdown
-    assert "**over the limit**" in markdown  # the unsharded totals row at 50 million users
+    assert "**over the limit**" in markdown  # unsharded boards and groups at 50 million users
+    assert "not built" not in markdown
+
+
+def test_the_capacity_model_prices_the_built_keys() -> None:
+    markdown = capacity.render()
+    for key in (
+        capacity.WEEK_ENTRIES,
+        capacity.WEEK_INDEX,
+        capacity.WEEK_TOP,
+        capacity.WEEK_DISTRICTS,
+        capacity.STEPS_ROW,
+        capacity.SHELTER_GROUP,
+        "one shelter's `air-hours` partition",
+        "PUT /v1/me/steps (API)",
+        "handle_step_boards (stream)",
+        "handle_device_reports (SQS): shelter telemetry",
+    ):
+        assert key in markdown, key
+    verdict = markdown.split("### Verdict", 1)[1]
+    # Computed from the rows: the boards' hot keys at Gimhae, the shards they need at scale.
+    assert capacity.WEEK_ENTRIES in verdict
+    assert "board#s<hash(citizen) % N>" in verdict
+    assert "`by-group` index" in verdict
+    assert "(4) any step or leaderboard total" not in verdict
+
+
+def test_the_board_keys_follow_the_measured_record_costs() -> None:
+    costs = {
+        capacity.BOARD_RECORD: {
+            "wru": 44.0,
+            "item_bytes": {"board-entries": 1500, "board-counts": 58, "city-totals": 53},
+        },
+        capacity.BOARD_BATCH + " counts": {
+            "wru_of_indexes": 12.0,
+            "by_operation": {"dynamodb:TransactWriteItems": 20},
+            "batch_records": 100,
+        },
+    }
+    keys = {(k.key, k.scale): k for k in capacity.hot_keys(costs)}
+    records = capacity.rates(capacity.GIMHAE).step_days_s
+    # A 1.5 KB entry is 2 write units, twice in a transaction; 12 index WRU over 4 boards.
+    assert keys[(capacity.WEEK_ENTRIES, "Gimhae")].wcu_s == records * 4
+    assert keys[(capacity.WEEK_INDEX, "Gimhae")].wcu_s == records * 3
+    top = keys[(capacity.WEEK_TOP, "Gimhae")]
+    assert top.wcu_s == records * 2  # worst case: one ADD per record, a node under 1 KB
+    assert f"{records * 0.2 * 2:.1f} WCU/s" in top.note  # 0.2 transactions a record
+
+
+def test_the_lambda_durations_come_from_the_measured_calls() -> None:
+    loads = {ld.function: ld for ld in capacity.lambda_loads({}, None)}
+    sync = loads["PUT /v1/me/steps (API)"]
+    # 1 BatchGetItem + 2 UpdateItem (today and yesterday) + the handler's CPU.
+    expected = capacity.MS_PER_READ + 2 * capacity.MS_PER_WRITE + capacity.MS_HANDLER_CPU
+    assert sync.duration_ms == expected
+    boards = loads["handle_step_boards (stream)"]
+    per_batch = 4 * capacity.MS_PER_READ + 10 * capacity.MS_PER_TRANSACTION
+    assert boards.duration_ms == (per_batch + capacity.MS_HANDLER_CPU) / 100
 
 
 def test_the_capacity_model_uses_measured_costs() -> None:
@@ -52,7 +109,20 @@ def test_results_write_every_section(tmp_path: Path) -> None:
                 "wru": 8.0,
                 "wru_of_indexes": 0.0,
             },
-            "step sync": {"not_built": True},
+            "step sync, today raised": {
+                "dynamodb_requests": 2,
+                "rru": 2.0,
+                "wru": 1.0,
+                "by_operation": {"dynamodb:BatchGetItem": 1, "dynamodb:UpdateItem": 1},
+            },
+            "step-board stream, per record, batch of 100": {
+                "dynamodb_requests": 0.14,
+                "rru": 2.0,
+                "wru": 27.18,
+                "wru_of_indexes": 8.0,
+                "by_operation": {"dynamodb:TransactWriteItems": 10},
+                "calls_for": "the batch of 100 records",
+            },
         },
         "capacity": capacity.render(),
     }
@@ -62,7 +132,12 @@ def test_results_write_every_section(tmp_path: Path) -> None:
     for heading in results.HEADINGS.values():
         assert f"## {heading}" in text
     assert "not measured (module missing)" in text
-    assert "| step sync | not built yet |" in text
+    assert "not built" not in text
+    assert (
+        "| step sync, today raised | 2 | 2.0 | 1.0 (0) | "
+        "dynamodb:BatchGetItem 1, dynamodb:UpdateItem 1 |" in text
+    )
+    assert "| 27.18 (8.0) | for the batch of 100 records: dynamodb:TransactWriteItems 10 |" in text
 
 
 def test_item_sizes_follow_dynamodbs_rules() -> None:

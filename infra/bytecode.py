@@ -1,0 +1,24 @@
+"""The app's bytecode, compiled ahead of time: what the deployment package ships next to the
+sources, so that a Lambda cold start does not compile app.py's package module by module
+(`/var/task` is read-only: Python cannot cache what it compiles there, every new container
+compiles again). app.py itself is small and Chalice packages it as a lone file.
+
+Checked-hash .pyc files (PEP 552): valid whatever the zip does to file times, and re-checked
+against the source at import, so a stale one is never used while developing.
+"""
+
+from __future__ import annotations
+
+import compileall
+import py_compile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "chalicelib"  # Chalice ships app.py alone (no __pycache__) and chalicelib/ whole
+
+
+def compile_app(root: Path = ROOT) -> bool:
+    """Write chalicelib/**/__pycache__/*.pyc under ``root``; True if every module compiled."""
+    # force: a timestamp .pyc left by an interpreter would not survive the zip's file times
+    mode = py_compile.PycInvalidationMode.CHECKED_HASH
+    return bool(compileall.compile_dir(root / PACKAGE, quiet=1, force=True, invalidation_mode=mode))

@@ -1,0 +1,30 @@
+"""Handlers for tests/infra/test_lambda_sandboxes.py, imported by each worker process."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+
+class HandlerFailed(Exception):
+    """Raised by `fail`; comes back to the caller as itself."""
+
+
+def where(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    time.sleep(event.get("hold_s", 0))
+    return {
+        "pid": os.getpid(),
+        "event": event,
+        "setting": os.environ.get("SANDBOX_SETTING"),
+        "function_name": context.function_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+    }
+
+
+def fail(event: dict[str, Any], context: Any) -> None:
+    raise HandlerFailed(f"bad batch {event['batch']}")
+
+
+def crash(event: dict[str, Any], context: Any) -> None:
+    os._exit(3)  # the container dies mid-invocation

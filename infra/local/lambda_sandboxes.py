@@ -11,6 +11,10 @@ A handler's exception comes back as itself (with the worker's traceback as its c
 the event sources treat it exactly as an exception raised in-process. A worker that dies
 mid-invocation fails that invocation (its batch is retried, as after a Lambda crash) and
 the pool is rebuilt for the next one.
+
+Workers are started with multiprocessing's "spawn" (a fork of a threaded process is not
+safe), which runs the parent's `__main__` file again in each: a script that starts the stack
+in-process needs the usual ``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations

@@ -175,6 +175,11 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         elif not self.close_connection:
             self._body.exhaust()  # what the application left unread, before the next request
 
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out"):
+            return  # an idle kept-alive connection closing (http.server's words), not a failure
+        super().log_error(format, *args)
+
     def send_header(self, keyword: str, value: str) -> None:
         if keyword.lower() == "connection" and value.lower() == "close":
             return  # werkzeug closes every connection; run_wsgi decides instead

@@ -184,7 +184,11 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
 
     state = Path(tempfile.mkdtemp(prefix="gimhae-bench-payout-"))
     options = StackOptions(
-        state_dir=state, api_port=free_port(), aws_port=free_port(), mqtt_port=free_port()
+        state_dir=state,
+        api_port=free_port(),
+        aws_port=free_port(),
+        mqtt_port=free_port(),
+        lambda_workers=0,  # the handlers' requests are counted in this process
     )
     stack = LocalStack(options)
     report: dict[str, Any] = {"eligible_citizens": citizens}

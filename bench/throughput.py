@@ -249,7 +249,7 @@ def run(
     `in_flight`: deposits each robot keeps awaiting their ack. `sqs_workers`: concurrent
     pollers per SQS queue, `lambda_workers`: processes the handlers run in (0: the stack's
     own; None: the stack's defaults). `profile`: write a cProfile of the
-    whole process during both phases to this file.
+    whole process during both phases to this file (the handlers only with lambda_workers=0).
     """
     from infra.local.stack import LocalStack, StackOptions, free_port
 

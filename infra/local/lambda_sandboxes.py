@@ -8,9 +8,12 @@ the app once (its cold start) and then serves invocations one at a time, like a 
 Lambda container; the event sources hand each batch to whichever worker is free.
 
 A handler's exception comes back as itself (with the worker's traceback as its cause), so
-the event sources treat it exactly as an exception raised in-process. A worker that dies
-mid-invocation fails that invocation (its batch is retried, as after a Lambda crash) and
-the pool is rebuilt for the next one.
+the event sources treat it exactly as an exception raised in-process; one that could not be
+rebuilt on the way back arrives as a :class:`HandlerError` with its type, text and trace.
+A worker that dies mid-invocation fails its invocation (its batch is retried, as after a
+Lambda crash) and the pool is rebuilt for the next one; the pool breaks as a whole, so the
+other workers' invocations in flight then fail and are retried too. A worker whose stack
+was killed exits with it.
 
 Workers are started with multiprocessing's "spawn" (a fork of a threaded process is not
 safe), which runs the parent's `__main__` file again in each: a script that starts the stack
@@ -22,10 +25,13 @@ from __future__ import annotations
 import importlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import pickle
 import signal
 import threading
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -37,19 +43,47 @@ logger = logging.getLogger(__name__)
 _module: Any = None  # the app module, in a worker process
 
 
+class HandlerError(Exception):
+    """A handler's exception that cannot cross back to the stack as itself (its class needs
+    more than a message to be rebuilt, or it holds tracebacks): its type, text and trace."""
+
+
 def _start_worker(module_name: str, environment: dict[str, str], started: Any) -> None:
     """A worker's cold start: the stack's environment, then the app's import."""
     global _module
     # Ctrl-C reaches the whole process group; the stack stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     os.environ.clear()
     os.environ.update(environment)
     _module = importlib.import_module(module_name)
     started.release()
 
 
+def _exit_with_parent() -> None:
+    """A worker whose stack was killed (SIGKILL: no shutdown) ends too, instead of waiting
+    for work forever with the stack's output still open."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _invoke(attr: str, event: dict[str, Any], context: Any) -> Any:
-    return getattr(_module, attr)(event, context)
+    try:
+        return getattr(_module, attr)(event, context)
+    except Exception as e:
+        try:
+            pickle.loads(pickle.dumps(e))  # what the pool will do with it
+        except Exception:
+            trace = "".join(traceback.format_exception(e))
+            raise HandlerError(f"{type(e).__qualname__}: {e}\n{trace}") from None
+        raise
 
 
 def _nothing() -> None:

@@ -15,8 +15,8 @@ hundred requests a second, they were a third of the stack's process:
   connection and a new server thread (and then waited 10 ms for stray bytes to discard).
   :class:`LocalMotoServer` keeps connections open: its handler reads what the application
   left of a body before the next request, keeps werkzeug's discard away from the next
-  request, and closes the connection when it cannot know where a body ends, or after
-  `IDLE_TIMEOUT_S` idle.
+  request, and closes the connection (saying so) when it cannot know where a body ends,
+  after an error http.server answers itself, or after `IDLE_TIMEOUT_S` idle.
 
 `check()` names what changed in moto or werkzeug under these, for the guard test.
 """
@@ -37,6 +37,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
@@ -141,13 +142,14 @@ class KeepAliveRequestHandler(MotoRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT_S  # socket timeout: an idle connection ends its thread
-    # werkzeug writes an answer's status line, headers and body separately, then flushes:
-    # buffered, they leave in one segment, sent at once (no Nagle wait for the client's
-    # delayed ACK, ~40 ms a request on a kept-alive connection).
-    wbufsize = -1
+    # werkzeug writes an answer's status line, headers and body separately: on a kept-alive
+    # connection Nagle's algorithm would hold each answer's tail for the client's delayed
+    # ACK (~40 ms a request). (Not a buffered wfile: `100 Continue` would sit in its buffer
+    # and botocore's S3 uploads wait 1 s for it.)
     disable_nagle_algorithm = True
     _body: LimitedStream | None = None
     _socket_rfile: Any = None
+    _keep_alive = False  # within run_wsgi, with the request's body bounded
 
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()  # wsgi.input: the socket's stream (or dechunked)
@@ -165,15 +167,20 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     def run_wsgi(self) -> None:
         self._body = None
         self._socket_rfile = None
+        self._keep_alive = True
         try:
             super().run_wsgi()
         finally:
+            self._keep_alive = False
             if self._socket_rfile is not None:
                 self.rfile = self._socket_rfile
         if self._body is None:
             self.close_connection = True  # where this request's body ends is not known
         elif not self.close_connection:
-            self._body.exhaust()  # what the application left unread, before the next request
+            try:
+                self._body.exhaust()  # what the application left unread, before the next
+            except (ClientDisconnected, OSError):
+                self.close_connection = True
 
     def log_error(self, format: str, *args: Any) -> None:
         if format.startswith("Request timed out"):
@@ -181,7 +188,12 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         super().log_error(format, *args)
 
     def send_header(self, keyword: str, value: str) -> None:
-        if keyword.lower() == "connection" and value.lower() == "close":
+        if (
+            keyword.lower() == "connection"
+            and value.lower() == "close"
+            and self._keep_alive
+            and self._body is not None
+        ):
             return  # werkzeug closes every connection; run_wsgi decides instead
         super().send_header(keyword, value)
 

@@ -28,3 +28,15 @@ def fail(event: dict[str, Any], context: Any) -> None:
 
 def crash(event: dict[str, Any], context: Any) -> None:
     os._exit(3)  # the container dies mid-invocation
+
+
+class Refused(Exception):
+    """Like the domain's errors: rebuilt from more than a message, so unpickling it fails."""
+
+    def __init__(self, reason: str, details: dict[str, Any]) -> None:
+        super().__init__(f"{reason}: {details}")
+        self.reason = reason
+
+
+def refuse(event: dict[str, Any], context: Any) -> None:
+    raise Refused("over_limit", {"items": event["items"]})

@@ -104,6 +104,18 @@ def test_a_chunked_request_is_answered_and_its_connection_closed(port: int) -> N
                 break  # closed: where a chunked body ends is the chunks' business
             received += data
     assert received.startswith(b"HTTP/1.1 200")
+    assert b"\r\nConnection: close\r\n" in received.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+def test_a_client_expecting_100_continue_gets_it_before_sending_its_body(port: int) -> None:
+    # botocore sends S3 uploads this way: without the 100 it waits a second, then sends
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"PUT /bucket/key HTTP/1.1\r\nHost: s3.amazonaws.com\r\n"
+            b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        sock.settimeout(0.5)
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
 
 
 def test_boto3_through_the_kept_alive_server(port: int) -> None:

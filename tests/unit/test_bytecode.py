@@ -36,3 +36,15 @@ def test_a_changed_source_is_imported_as_changed_not_from_its_pyc(tmp_path: Path
     sys.modules.pop("rates_for_bytecode_test", None)
     spec.loader.exec_module(loaded)
     assert loaded.RATE == 20
+
+
+def test_a_recompiled_unchanged_source_packs_into_the_same_file(tmp_path: Path) -> None:
+    package = tmp_path / "chalicelib"
+    package.mkdir()
+    (package / "__init__.py").write_text("X = 1\n")
+    assert compile_app(tmp_path)
+    pyc = Path(importlib.util.cache_from_source(str(package / "__init__.py")))
+    first = (pyc.read_bytes(), pyc.stat().st_mtime_ns)
+    assert compile_app(tmp_path)  # the next synth
+    assert (pyc.read_bytes(), pyc.stat().st_mtime_ns) == first
+    assert pyc.stat().st_mtime_ns == (package / "__init__.py").stat().st_mtime_ns

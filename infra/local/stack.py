@@ -23,9 +23,9 @@ log = logging.getLogger("infra.local")
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-northeast-2"
 BACKEND_IDENTITY = "gimhae-backend"
-# Lambda polls a queue with several concurrent pollers. On the 2-core development machine 4
-# give ~24 credited deposits/s end to end against ~19 with 1 (bench/throughput.py); at 4
-# the stack's process already uses one full core (the GIL), mostly moto server's work.
+# Lambda polls a queue with several concurrent pollers; 4 per queue keep the Lambda workers
+# busy on the 2-core development machine (bench/throughput.py: 2 give ~20% fewer credits/s,
+# 6 no more).
 DEFAULT_SQS_WORKERS = 4
 # The event sources' handlers run in this many worker processes (Lambda's containers), so
 # that they do not share the stack's interpreter and its GIL with moto server.

@@ -297,20 +297,11 @@ class _Citizens:
             raise RuntimeError(f"no credited ack published for {event_id}")
 
 
-def _remove_bytecode() -> None:
-    import shutil
-
-    from infra.bytecode import PACKAGE
-
-    for cache in (ROOT / PACKAGE).rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
-
-
 def run(repeats: int = 7) -> dict[str, Any]:
     """Cold-start figures, each the median (min, max) of `repeats` fresh processes."""
     app_code = _PRELUDE + _APP + _WRITE
     boto3_code = _PRELUDE + _BOTO3 + _WRITE
-    from infra.bytecode import compile_app
+    from infra.bytecode import compile_app, remove_bytecode
 
     with _emulator() as env:
         from chalicelib import config
@@ -334,7 +325,7 @@ def run(repeats: int = 7) -> dict[str, Any]:
         boto3_runs: list[dict[str, Any]] = []
         for n in range(repeats + 1):  # the first of each is a warm-up (page cache, .pyc)
             # Before: chalicelib compiled from source at every cold start (no bytecode shipped)
-            _remove_bytecode()
+            remove_bytecode()
             from_source, _ = first_deposit(2 * n)
             compile_app()  # after: the bytecode the deployment package ships
             out, citizen_id = first_deposit(2 * n + 1)

@@ -13,6 +13,7 @@ import compileall
 import importlib.util
 import os
 import py_compile
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,3 +34,9 @@ def compile_app(root: Path = ROOT) -> bool:
             stat = source.stat()
             os.utime(pyc, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     return ok
+
+
+def remove_bytecode(root: Path = ROOT) -> None:
+    """Remove chalicelib's bytecode under ``root``: a bundle shipped without it."""
+    for cache in (root / PACKAGE).rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)

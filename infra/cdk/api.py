@@ -4,6 +4,7 @@ retry policy, and API Gateway's own error responses in the API's JSON error shap
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -23,6 +24,9 @@ from infra.cdk.messaging import Queues
 from infra.cdk.names import ROOT
 from infra.cdk.stage import Stage
 from infra.cdk.tables import Tables
+
+# Once per synth, not once per stage: every stage packages the same chalicelib.
+_ship_bytecode = functools.cache(compile_app)
 
 REPORT_BATCH_ITEM_FAILURES = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
 
@@ -105,7 +109,7 @@ class Api(Construct):
                 failure_queue=failure,
             )
 
-        compile_app()  # the package ships chalicelib's bytecode (infra/bytecode.py)
+        _ship_bytecode()  # the package carries chalicelib's bytecode (infra/bytecode.py)
         with fn.stage_import(stage_env):
             # Chalice takes its stage from its scope's name: the stack's id is the stage.
             self.chalice = Chalice(

@@ -188,6 +188,7 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
         api_port=free_port(),
         aws_port=free_port(),
         mqtt_port=free_port(),
+        emulator_process=False,  # reads and writes moto's memory in this process
         lambda_workers=0,  # the handlers' requests are counted in this process
     )
     stack = LocalStack(options)

@@ -143,7 +143,11 @@ def stack_stop(rows: int, patched: bool, writers: int = 3) -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="gimhae-bench-scale-"))
     stack = LocalStack(
         StackOptions(
-            state_dir=state, api_port=free_port(), aws_port=free_port(), mqtt_port=free_port()
+            state_dir=state,
+            api_port=free_port(),
+            aws_port=free_port(),
+            mqtt_port=free_port(),
+            emulator_process=False,  # reads and writes moto's memory in this process
         )
     )
     try:

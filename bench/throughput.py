@@ -6,9 +6,11 @@ The path measured is the real one: robots publish over MQTT with awsiotsdk (mTLS
 mosquitto -> the local rules engine -> SQS (moto server) -> the real Chalice SQS handler ->
 DynamoDB (moto server) -> the ack through iot-data -> mosquitto -> the robot.
 
-The stack runs in this process (`LocalStack`, on free ports and a temporary state folder),
-so that filler rows can be written straight into the emulator's tables, as a long-running
-stack accumulates them (through moto server's HTTP API, 250,000 rows take minutes). Filler
+The stack runs in this process (`LocalStack`, on free ports and a temporary state folder)
+with its defaults: moto server in a process of its own, the handlers in Lambda worker
+processes. Filler rows are written straight into the emulator's tables, in the emulator's
+process (`Emulator.call`), as a long-running stack accumulates them (through moto server's
+HTTP API, 250,000 rows take minutes). Filler
 rows are written without stream records: their stream records would have been consumed
 long ago (DynamoDB keeps them 24 h).
 
@@ -133,8 +135,9 @@ def _phase(
     phones: list[str],
     tag: str,
     timeout: float,
-    workers: tuple[int, ...] = (),
+    processes: dict[str, tuple[int, ...]] | None = None,
 ) -> dict[str, Any]:
+    """`processes`: other processes of the stack whose CPU use to report, by name."""
     from iot.device import new_event_id
 
     per_robot: list[list[dict[str, Any]]] = [[] for _ in robots]
@@ -149,8 +152,9 @@ def _phase(
         )
     for robot, events in zip(robots, per_robot, strict=True):
         robot.reset(len(events))
+    processes = processes or {}
     cpu = os.times()
-    workers_cpu = _cpu_s(workers)
+    others_cpu = {name: _cpu_s(pids) for name, pids in processes.items()}
     started = time.perf_counter()
     threads = [
         threading.Thread(target=r.publish, args=(events, timeout), daemon=True)
@@ -165,7 +169,7 @@ def _phase(
         t.join(1)
     cpu_end = os.times()
     cpu_s = (cpu_end.user - cpu.user) + (cpu_end.system - cpu.system)
-    workers_cpu_s = _cpu_s(workers) - workers_cpu
+    others_cpu_s = {name: _cpu_s(pids) - others_cpu[name] for name, pids in processes.items()}
     wall = time.perf_counter() - started
     latencies = [ms for r in robots for ms in r.latencies_ms]
     statuses: dict[str, int] = {}
@@ -175,7 +179,7 @@ def _phase(
     last = max((r.last_ack for r in robots), default=started)
     elapsed = max(1e-9, last - started)
     credited = statuses.get("credited", 0)
-    return {
+    report = {
         "deposits": deposits,
         "acks": dict(sorted(statuses.items())),
         "missing_acks": deposits - len(latencies),
@@ -184,15 +188,16 @@ def _phase(
         "ack_ms_p50": round(_percentile(latencies, 0.5), 1),
         "ack_ms_p95": round(_percentile(latencies, 0.95), 1),
         "ack_ms_max": round(max(latencies, default=float("nan")), 1),
-        # this process: the stack and the robots (mosquitto is a child, not counted); the
-        # Lambda worker processes apart
+        # this process: the stack and the robots; its other processes apart
         "cpu_cores_used": round(cpu_s / wall, 2),
         "cpu_ms_per_credit": round(1000 * cpu_s / credited, 1) if credited else None,
-        "lambda_workers_cpu_cores_used": round(workers_cpu_s / wall, 2),
-        "lambda_workers_cpu_ms_per_credit": (
-            round(1000 * workers_cpu_s / credited, 1) if credited else None
-        ),
     }
+    for name, used_s in others_cpu_s.items():
+        report[f"{name}_cpu_cores_used"] = round(used_s / wall, 2)
+        report[f"{name}_cpu_ms_per_credit"] = (
+            round(1000 * used_s / credited, 1) if credited else None
+        )
+    return report
 
 
 def credit_tables() -> list[str]:
@@ -203,7 +208,7 @@ def credit_tables() -> list[str]:
 
 def fill(rows: int) -> dict[str, Any]:
     """`rows` filler items in each table a credit touches, straight into the emulator (under
-    its request lock), without stream records."""
+    its request lock), without stream records. Runs in the emulator's process."""
     from moto.dynamodb.models import dynamodb_backends
 
     from infra.local.moto_transactions import LOCK
@@ -345,19 +350,24 @@ def _run(
             profiler = cProfile.Profile()
             profiler.enable()
         sandboxes = getattr(stack, "sandboxes", None)
-        workers = tuple(sandboxes.pids()) if sandboxes is not None else ()
+        processes = {
+            "lambda_workers": tuple(sandboxes.pids()) if sandboxes is not None else (),
+            "mosquitto": (stack.broker.pid,) if stack.broker.pid else (),
+        }
+        if stack.emulator.own_process:
+            processes["emulator"] = (stack.emulator.pid,)
         report["empty_tables"] = _phase(
-            fleet, deposits, _phones(1, per_phase), "empty", timeout_s, workers
+            fleet, deposits, _phones(1, per_phase), "empty", timeout_s, processes
         )
         print("empty tables:", report["empty_tables"], file=sys.stderr, flush=True)
         if profiler is not None:
             profiler.disable()
         if fill_rows:
-            report["fill"] = fill(fill_rows)
+            report["fill"] = stack.emulator.call("bench.throughput:fill", fill_rows)
             print("filled:", report["fill"], file=sys.stderr, flush=True)
             if profiler is not None:
                 profiler.enable()
-            filled = _phase(fleet, deposits, _phones(2, per_phase), "full", timeout_s, workers)
+            filled = _phase(fleet, deposits, _phones(2, per_phase), "full", timeout_s, processes)
             if profiler is not None:
                 profiler.disable()
             report[f"after_{fill_rows}_rows"] = filled
@@ -380,14 +390,7 @@ def _run(
             client.disconnect()
         if not stopped:
             stack.stop()
-        _reset_moto()
         shutil.rmtree(state, ignore_errors=True)  # it holds private keys
-
-
-def _reset_moto() -> None:
-    from moto.dynamodb.models import dynamodb_backends
-
-    dynamodb_backends[ACCOUNT][REGION].reset()
 
 
 def _path(path: str) -> str:

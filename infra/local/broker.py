@@ -27,6 +27,9 @@ from infra.local.errors import MosquittoNotFoundError, PortInUseError
 from iot.policies import device_topic_grants
 
 BACKEND_IDENTITY = "gimhae-backend"
+# The AWS emulator's own connection: IoT Core's data plane (iot-data Publish, shadow
+# documents) publishes on any topic and subscribes to none.
+DATA_PLANE_IDENTITY = "gimhae-iot-data"
 MAX_QUEUED_MESSAGES = 100_000
 MAX_INFLIGHT_MESSAGES = 100
 _PR_SET_PDEATHSIG = 1
@@ -73,6 +76,7 @@ def acl_text(devices: Iterable[DeviceGrants], backend_identity: str = BACKEND_ID
                 lines.append(f"topic {access} {topic}")
         lines.append("")
     lines += [f"user {backend_identity}", "topic readwrite #", "topic readwrite $aws/#", ""]
+    lines += [f"user {DATA_PLANE_IDENTITY}", "topic write #", "topic write $aws/#", ""]
     return "\n".join(lines)
 
 

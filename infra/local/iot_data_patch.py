@@ -8,8 +8,9 @@ reaches the broker at the requested QoS, and an accepted shadow update or delete
 AWS's response documents (``update/accepted``, ``update/delta``, ``update/documents``,
 ``delete/accepted``). Broker failures are logged; the moto call never fails because of them.
 
-The patch works in the process of the moto server (``ThreadedMotoServer`` in the local
-stack); :class:`infra.local.shadow_bridge.ShadowTopicBridge` is its device-side companion.
+The patch works in the process of the moto server (infra/local/emulator.py, on an MQTT
+connection of the emulator's own); :class:`infra.local.shadow_bridge.ShadowTopicBridge`,
+in the stack's process, is its device-side companion.
 """
 
 from __future__ import annotations
@@ -75,10 +76,6 @@ class _Installation:
 
     def forward_json(self, topic: str, document: dict[str, Any]) -> None:
         self.forward(topic, json.dumps(document, separators=(",", ":")).encode(), SHADOW_QOS)
-
-
-def is_installed() -> bool:
-    return _installed is not None
 
 
 def install_iot_data_bridge(

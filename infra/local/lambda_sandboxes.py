@@ -53,14 +53,14 @@ def _start_worker(module_name: str, environment: dict[str, str], started: Any) -
     global _module
     # Ctrl-C reaches the whole process group; the stack stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_parent()
+    exit_with_parent()
     os.environ.clear()
     os.environ.update(environment)
     _module = importlib.import_module(module_name)
     started.release()
 
 
-def _exit_with_parent() -> None:
+def exit_with_parent() -> None:
     """A worker whose stack was killed (SIGKILL: no shutdown) ends too, instead of waiting
     for work forever with the stack's output still open."""
     parent = multiprocessing.parent_process()

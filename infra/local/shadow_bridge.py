@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from infra.local.iot_data_patch import CLIENT_TOKEN_HEADER, is_installed
+from infra.local.iot_data_patch import CLIENT_TOKEN_HEADER
 from infra.local.mqtt_port import MqttPort
 from infra.local.shadow_documents import (
     SHADOW_QOS,
@@ -61,11 +61,6 @@ class ShadowTopicBridge:
     def start(self) -> None:
         if self._worker is not None:
             return
-        if not is_installed():
-            log.warning(
-                "ShadowTopicBridge started without install_iot_data_bridge: accepted "
-                "update/delete responses will not be published"
-            )
         self._worker = threading.Thread(target=self._run, name="shadow-topic-bridge", daemon=True)
         self._worker.start()
         for topic_filter in SHADOW_REQUEST_FILTERS:

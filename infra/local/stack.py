@@ -45,6 +45,8 @@ class StackOptions:
     """Concurrent pollers per SQS queue, each invoking the handler with its own batch."""
     lambda_workers: int = DEFAULT_LAMBDA_WORKERS
     """Worker processes the event sources' handlers run in; 0: in the stack's process."""
+    emulator_process: bool = True
+    """moto server in a process of its own; False: in the stack's (tools that read its memory)."""
 
 
 def port_free(port: int) -> bool:
@@ -141,6 +143,7 @@ class LocalStack:
         t = time.monotonic()
         # 1. Identities: CA and certificates, the dev token issuer, the phone-hash key.
         from infra.local import pki
+        from infra.local.broker import DATA_PLANE_IDENTITY
         from infra.local.dev_issuer import ensure_issuer
 
         certs_dir = o.state_dir / "certs"
@@ -150,6 +153,8 @@ class LocalStack:
             certs_dir, self.ca, "mqtt-broker", server=True, sans=("127.0.0.1", "localhost")
         )
         self.backend_cert = pki.ensure_cert(certs_dir, self.ca, BACKEND_IDENTITY)
+        self.data_plane_identity = DATA_PLANE_IDENTITY
+        self.data_plane_cert = pki.ensure_cert(certs_dir, self.ca, DATA_PLANE_IDENTITY)
         self.fleet = json.loads(o.fleet_file.read_text(encoding="utf-8"))
         self.city = str(self.fleet.get("city", "gimhae"))
         self.device_certs = {
@@ -197,30 +202,18 @@ class LocalStack:
 
         wiring.clear()  # settings and clients built under another environment are stale
 
-        # 3. The AWS emulator, in this process so the IoT bridge can hook its data plane.
+        # 3. The AWS emulator: moto server, in a process of its own (infra/local/emulator.py).
         t = time.monotonic()
-        from infra.local import (
-            moto_expressions,
-            moto_server,
-            moto_sqs,
-            moto_transactions,
-            persistence,
-        )
+        from infra.local.emulator import Emulator
 
-        moto_server.install()  # a request's service found once per host, not per request
-        moto_transactions.install()  # transactions cost what they touch; no 500s when racing
-        moto_expressions.install()  # a credit's expressions parsed once, validated cheaper
-        moto_sqs.install()  # concurrent SQS pollers never receive one message twice, cheaply
-        # keep-alive connections: no TCP connection and server thread per request
-        moto = moto_server.server("127.0.0.1", o.aws_port)
-        moto.start()
-        self._stops.append(moto.stop)
+        self.emulator = Emulator("127.0.0.1", o.aws_port, own_process=o.emulator_process)
+        self._stops.append(self.emulator.stop)
+        self.emulator.start()
         # What the last clean stop kept; saved again at this stop, after every event source
         # has stopped and before the emulator does (stops run last-in, first-out).
-        stream_positions = persistence.restore(o.state_dir)
+        stream_positions = self.emulator.call("infra.local.persistence:restore", o.state_dir)
         self.restored = stream_positions is not None
         self._stops.append(self._save_state)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._step("aws_emulator", t)
 
         # 4. Resources, each from its one source.
@@ -291,11 +284,20 @@ class LocalStack:
 
         # 6. The rest of IoT Core: data plane and shadows, then the rules engine.
         t = time.monotonic()
-        from infra.local.iot_data_patch import install_iot_data_bridge
         from infra.local.rules_runtime import RuleEngine
         from infra.local.shadow_bridge import ShadowTopicBridge
 
-        self._stops.append(install_iot_data_bridge(self.mqtt))
+        # The data plane publishes from the emulator, on a connection of its own.
+        self.emulator.call(
+            "infra.local.emulator:connect_data_plane",
+            "127.0.0.1",
+            o.mqtt_port,
+            str(self.ca.cert_file),
+            str(self.data_plane_cert.cert_file),
+            str(self.data_plane_cert.key_file),
+            self.data_plane_identity,
+        )
+        self._stops.append(lambda: self.emulator.call("infra.local.emulator:disconnect_data_plane"))
         shadows = ShadowTopicBridge(self.mqtt, self.iot_data)
         self._stops.append(shadows.stop)
         shadows.start()
@@ -394,7 +396,6 @@ class LocalStack:
         watcher.start()
 
     def _save_state(self) -> None:
-        from infra.local import persistence
         from infra.local.stream_source import DynamoDbStreamEventSource
 
         positions = {
@@ -403,7 +404,7 @@ class LocalStack:
             if isinstance(source, DynamoDbStreamEventSource)
         }
         started = time.monotonic()
-        path = persistence.save(self.options.state_dir, positions)
+        path = self.emulator.call("infra.local.persistence:save", self.options.state_dir, positions)
         self.timings["save_state"] = time.monotonic() - started
         log.info("emulator state kept in %s", path)
 

@@ -4,9 +4,6 @@ out of the stack's process, with its environment, and fail the way in-process on
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -15,7 +12,7 @@ import pytest
 
 from infra.local.lambda_runtime import LambdaContext
 from infra.local.lambda_sandboxes import HandlerError, LambdaSandboxes
-from infra.local.stack import ROOT
+from tests.infra.killed_stack import children_of_a_killed_stack, still_running
 from tests.infra.sandboxed_handlers import HandlerFailed
 
 MODULE = "tests.infra.sandboxed_handlers"
@@ -94,27 +91,12 @@ def test_an_exception_that_cannot_be_rebuilt_comes_back_as_a_handler_error_and_b
 
 
 def test_workers_exit_when_their_stack_is_killed(tmp_path: Path) -> None:
-    script = tmp_path / "stack.py"
-    script.write_text(
-        "import os, signal\n"
-        "from infra.local.lambda_sandboxes import LambdaSandboxes\n"
-        "if __name__ == '__main__':\n"
-        f"    pool = LambdaSandboxes({MODULE!r}, 2)\n"
-        "    pool.start(wait_s=60)\n"
-        "    print(*pool.pids(), flush=True)\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)  # no shutdown at all\n"
-    )
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    pids = [int(p) for p in done.stdout.split()]
-    assert len(pids) == 2, done.stderr
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    started = f"""
+from infra.local.lambda_sandboxes import LambdaSandboxes
+pool = LambdaSandboxes({MODULE!r}, 2)
+pool.start(wait_s=60)
+print(*pool.pids(), flush=True)
+"""
+    pids = children_of_a_killed_stack(tmp_path, started)
+    assert len(pids) == 2
+    assert not still_running(pids)

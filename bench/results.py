@@ -142,15 +142,24 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
     step("table scaling")
     sizes = [0, 1000] if quick else [0, 1000, 10_000, 50_000]
     scaling = _guarded(lambda: table_scaling.run(sizes, 2 if quick else 5, 0 if quick else 50_000))
-    step("throughput: handlers in Lambda worker processes (the stack's default)")
+    step("throughput: moto server and the handlers in processes of their own (the default)")
     fill_rows = 2_000 if quick else 50_000
     throughput = _guarded(
         lambda: _throughput_isolated(deposits=200 if quick else 2_000, fill_rows=fill_rows)
     )
-    step("throughput: handlers in the stack's own process (before)")
+    step("throughput: moto server in the stack's process, handlers in workers (before)")
+    emulator_in_process = _guarded(
+        lambda: _throughput_isolated(
+            deposits=200 if quick else 1_000, fill_rows=fill_rows, emulator_process=False
+        )
+    )
+    step("throughput: moto server and the handlers in the stack's process (long before)")
     in_process = _guarded(
         lambda: _throughput_isolated(
-            deposits=200 if quick else 1_000, fill_rows=fill_rows, lambda_workers=0
+            deposits=200 if quick else 1_000,
+            fill_rows=fill_rows,
+            lambda_workers=0,
+            emulator_process=False,
         )
     )
     step("publish→ack latency, paced and back to back")
@@ -165,6 +174,7 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
         "local_stack": {
             "table_scaling": scaling,
             "throughput": throughput,
+            "throughput_emulator_in_process": emulator_in_process,
             "throughput_handlers_in_process": in_process,
             "ack_paced": paced,
             "ack_back_to_back": loaded,
@@ -209,12 +219,19 @@ METHODS = {
         "engine -> SQS -> the real handler -> DynamoDB -> ack over iot-data -> the robot), "
         "2 robots with 25 deposits each in flight, empty tables and then after `fill` rows in "
         "every table a credit touches, in the same run; then the stack's stop time. The "
-        "handlers run in the stack's Lambda worker processes (`lambda_workers`); CPU is split "
-        "between the stack's process (moto server, pollers, rules engine, the bench's robots) "
-        "and the workers."
+        "handlers run in the stack's Lambda worker processes (`lambda_workers`) and moto server "
+        "in a process of its own (infra/local/emulator.py); CPU is split between the stack's "
+        "process (pollers, rules engine, API, the bench's robots), the emulator, mosquitto and "
+        "the workers."
+    ),
+    "throughput_emulator_in_process": (
+        "The same, with `emulator_process=False`: moto server in the stack's own process, "
+        "sharing its interpreter with the pollers and the rules engine (the stack's default "
+        "before the emulator got its own process)."
     ),
     "throughput_handlers_in_process": (
-        "The same, with `lambda_workers=0`: every handler in the stack's own process, sharing "
+        "The same, with `emulator_process=False, lambda_workers=0`: moto server and every "
+        "handler in the stack's own process, sharing "
         "its interpreter with moto server (what the stack did before)."
     ),
     "ack_paced": (
@@ -288,7 +305,10 @@ def _local_stack(value: Any) -> str:
     titles = {
         "table_scaling": "Credit cost by table size, and stack stop time",
         "throughput": "Throughput",
-        "throughput_handlers_in_process": "Throughput, handlers in the stack's process (before)",
+        "throughput_emulator_in_process": "Throughput, moto server in the stack's process (before)",
+        "throughput_handlers_in_process": (
+            "Throughput, moto server and handlers in the stack's process (long before)"
+        ),
         "ack_paced": "Publish→ack, paced",
         "ack_back_to_back": "Publish→ack under load (back to back)",
     }

@@ -244,6 +244,7 @@ def run(
     in_flight: int = 25,
     sqs_workers: int | None = None,
     lambda_workers: int | None = None,
+    emulator_process: bool = True,
     warmup: int = 20,
     timeout_s: float = 300.0,
     profile: str | None = None,
@@ -253,14 +254,20 @@ def run(
 
     `in_flight`: deposits each robot keeps awaiting their ack. `sqs_workers`: concurrent
     pollers per SQS queue, `lambda_workers`: processes the handlers run in (0: the stack's
-    own; None: the stack's defaults). `profile`: write a cProfile of the
-    whole process during both phases to this file (the handlers only with lambda_workers=0).
+    own; None: the stack's defaults). `emulator_process`: moto server in a process of its
+    own (False: in the stack's, as before). `profile`: write a cProfile of the whole process
+    during both phases to this file (moto server only with emulator_process=False, the
+    handlers only with lambda_workers=0).
     """
     from infra.local.stack import LocalStack, StackOptions, free_port
 
     state = Path(tempfile.mkdtemp(prefix="gimhae-bench-thru-"))
     options = StackOptions(
-        state_dir=state, api_port=free_port(), aws_port=free_port(), mqtt_port=free_port()
+        state_dir=state,
+        api_port=free_port(),
+        aws_port=free_port(),
+        mqtt_port=free_port(),
+        emulator_process=emulator_process,
     )
     if sqs_workers is not None:
         options.sqs_workers = sqs_workers
@@ -316,6 +323,7 @@ def _run(
         report["startup_s"] = round(stack.timings["total"], 2)
         report["sqs_workers"] = options.sqs_workers
         report["lambda_workers"] = options.lambda_workers
+        report["emulator_process"] = options.emulator_process
         issuer = ensure_issuer(state)
         per_phase = max(1, -(-deposits // DEPOSITS_PER_CITIZEN))
         registrations = [

@@ -48,12 +48,19 @@ class EmulatorError(RuntimeError):
 
 def serve(host: str, port: int) -> Callable[[], None]:
     """moto server on ``host:port`` with the local stack's patches; returns its stop."""
-    from infra.local import moto_expressions, moto_server, moto_sqs, moto_transactions
+    from infra.local import (
+        moto_expressions,
+        moto_json,
+        moto_server,
+        moto_sqs,
+        moto_transactions,
+    )
 
     moto_server.install()  # a request's service found once per host, not per request
     moto_transactions.install()  # transactions cost what they touch; no 500s when racing
     moto_expressions.install()  # a credit's expressions parsed once, validated cheaper
     moto_sqs.install()  # concurrent SQS pollers never receive one message twice, cheaply
+    moto_json.install()  # DynamoDB's answers written as JSON, not walked by the serializer
     # moto's server binds in its thread and, if it cannot, leaves start() waiting forever
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -13,6 +13,13 @@ It also makes a receive cost what it returns: for every message it hands out, mo
 the retention period through `get_queue_attributes`, which builds the queue's whole attribute
 dict three times, each counting every message of the queue (with a clock read per message);
 the check reads the queue's retention period instead, with the same outcome.
+
+And it gives moto's SQS module a cheaper clock. moto reads the time for every message it
+looks at (is it visible, is it delayed) through `unix_time`, which builds two datetimes and
+imports `datetime.UTC` on every call: a send, which counts the queue's messages (three
+passes) to read one attribute, cost 1 ms with 50 messages in the queue, 95 % of it the
+clock. The module's `unix_time` and `unix_time_millis` read `time.time()` instead (the
+same clock, as a float); given a datetime, they are moto's own.
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.utils import unix_time
+import moto.sqs.models as sqs_models
+from moto.core import utils as moto_utils
 from moto.sqs.models import Message, Queue, SQSBackend
 
 from infra.local import moto_pins
@@ -45,11 +54,15 @@ LOCKED_METHODS = (
 
 
 # sha256 (first 16 hex digits) of the source of what the retention check replaces or relies
-# on: the period kept as an int attribute of the queue, the check's outcome from it alone.
+# on: the period kept as an int attribute of the queue, the check's outcome from it alone;
+# and the clock the module's faster one stands in for (epoch seconds, UTC).
 EXPECTED_SOURCES: dict[str, str] = {
     "SQSBackend.is_message_valid_based_on_retention_period": "cca23b94a5f3af9d",
     "Queue._set_attributes": "4b7aaf3f46363f13",
     "SQSBackend.receive_message": "065f3e5e7d214408",
+    "unix_time": "f0576ec9e5f586e5",
+    "unix_time_millis": "7a37e1337d02962e",
+    "utcnow": "7b8bb404c4f6dc02",
 }
 
 
@@ -60,6 +73,9 @@ def _pinned() -> dict[str, Callable[..., Any]]:
         ),
         "Queue._set_attributes": Queue._set_attributes,
         "SQSBackend.receive_message": _own(SQSBackend.receive_message),
+        "unix_time": moto_utils.unix_time,
+        "unix_time_millis": moto_utils.unix_time_millis,
+        "utcnow": moto_utils.utcnow,
     }
 
 
@@ -75,10 +91,21 @@ def check() -> list[str]:
 def _within_retention(self: SQSBackend, queue_name: str, message: Message) -> bool:
     queue: Any = self.get_queue(queue_name)  # _set_attributes sets the period as an int
     retention_period = int(queue.message_retention_period)
-    return bool(retention_period + float(message.sent_timestamp or 0) / 1000 > unix_time())
+    return bool(retention_period + float(message.sent_timestamp or 0) / 1000 > _unix_time())
 
 
 RETENTION_CHECK = "is_message_valid_based_on_retention_period"
+
+
+def _unix_time(dt: Any = None) -> float:
+    return time.time() if dt is None else moto_utils.unix_time(dt)
+
+
+def _unix_time_millis(dt: Any = None) -> float:
+    return _unix_time(dt) * 1000.0
+
+
+CLOCK = {"unix_time": _unix_time, "unix_time_millis": _unix_time_millis}
 
 
 def queue_lock(queue_name: str) -> threading.RLock:
@@ -115,6 +142,8 @@ def install() -> None:
         else:
             setattr(_within_retention, _MARK, getattr(SQSBackend, RETENTION_CHECK))
             setattr(SQSBackend, RETENTION_CHECK, _within_retention)
+            for name, clock in CLOCK.items():
+                setattr(sqs_models, name, clock)
         setattr(SQSBackend, _MARK, True)
 
 
@@ -126,4 +155,6 @@ def uninstall() -> None:
             patched = getattr(SQSBackend, name)
             if hasattr(patched, _MARK):
                 setattr(SQSBackend, name, getattr(patched, _MARK))
+        for name in CLOCK:
+            setattr(sqs_models, name, getattr(moto_utils, name))
         delattr(SQSBackend, _MARK)

@@ -85,11 +85,12 @@ def use_in_process_emulator(phone_hash_key: str) -> None:
     )
     for name in ("PHONE_HASH_KEY_PARAMETER", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
-    from infra.local import moto_expressions, moto_sqs, moto_transactions
+    from infra.local import moto_expressions, moto_json, moto_sqs, moto_transactions
 
     moto_transactions.install()  # rollback by key and one request lock (FIELD-NOTES, moto)
     moto_expressions.install()  # expressions parsed once per string, validated cheaper
     moto_sqs.install()  # concurrent pollers never receive one message twice
+    moto_json.install()  # DynamoDB's answers written as JSON, not walked by the serializer
 
 
 def display_path(path: Path) -> str:

@@ -167,3 +167,36 @@ def test_a_receive_never_hands_out_a_message_past_the_retention_period() -> None
         backend.get_queue(name)._messages[0].sent_timestamp = int((time.time() - age_s) * 1000)
         answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
         assert [m["Body"] for m in answer.get("Messages", [])] == expected, name
+
+
+def test_the_sqs_clock_reads_the_time_moto_reads() -> None:
+    from moto.core import utils as moto_utils
+
+    moto_sqs.install()
+    assert abs(moto_utils.unix_time() - moto_sqs._unix_time()) < 0.05
+    some_day = moto_utils.utcnow()
+    assert moto_sqs._unix_time_millis(some_day) == moto_utils.unix_time_millis(some_day)
+
+
+@mock_aws
+def test_delayed_and_received_messages_are_counted_and_withheld_as_before() -> None:
+    moto_sqs.install()
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="clocked", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+    sqs.send_message(QueueUrl=url, MessageBody="now")
+
+    def counts() -> tuple[int, int, int]:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+        names.append("ApproximateNumberOfMessagesNotVisible")
+        got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        return tuple(int(got[name]) for name in names)  # type: ignore[return-value]
+
+    assert counts() == (1, 1, 0)
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in first] == ["now"]
+    assert counts() == (0, 1, 1)
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    time.sleep(1.1)  # the delay and the visibility timeout are over
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in again) == ["later", "now"]

@@ -359,6 +359,12 @@ class LocalStack:
                 source.resume_after((stream_positions or {}).get(source.function_name, {}))
             self._stops.append(source.stop)
             source.start()
+
+        def signal_sources() -> None:  # runs before their stops: their last polls end together
+            for source in sources:
+                source.signal_stop()
+
+        self._stops.append(signal_sources)
         self._stops.append(scheduler.stop)
         scheduler.start()
         self.sources = sources

@@ -24,6 +24,10 @@ class Worker:
         self._thread = threading.Thread(target=self._run_safely, name=self.thread_name, daemon=True)
         self._thread.start()
 
+    def signal_stop(self) -> None:
+        """Ask the loop to end, without waiting for it (`stop()` waits)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -45,7 +45,6 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -73,9 +72,6 @@ from moto.dynamodb.parsing.validators import (
 from moto.dynamodb.responses import DynamoHandler
 
 from infra.local import moto_pins
-
-log = logging.getLogger(__name__)
-
 
 # sha256 (first 16 hex digits) of inspect.getsource() of what the patch replaces or relies on.
 # Whole modules where the patch relies on what every function in them does or does not do:
@@ -159,15 +155,8 @@ def installed() -> bool:
 def install() -> None:
     """Patch moto in this process (idempotent); patches nothing if moto changed."""
     with _install_lock:
-        if installed():
-            return
-        problems = check()
-        if problems:
-            log.warning(
-                "moto changed under infra/local/moto_expressions.py; keeping moto's own "
-                "expression handling (slower): %s",
-                "; ".join(problems),
-            )
+        consequence = "moto's own expression handling, slower"
+        if installed() or not moto_pins.still_fits(__name__, consequence, check()):
             return
         patches: list[tuple[type, str, Any]] = [
             (UpdateExpressionParser, "make", classmethod(_make)),

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import threading
 from collections.abc import Callable
 from enum import Enum
@@ -44,7 +43,6 @@ from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
 from infra.local import moto_pins
 
-log = logging.getLogger(__name__)
 _MARK = "_gimhae_moto_json"
 _install_lock = threading.Lock()
 HANDLERS: tuple[type[BaseResponse], ...] = (DynamoHandler, DynamoDBStreamsHandler)
@@ -233,14 +231,8 @@ def installed() -> bool:
 
 def install() -> None:
     with _install_lock:
-        if installed():
-            return
-        problems = check()
-        if problems:
-            log.warning(
-                "moto changed under infra/local/moto_json.py (its serializer answers): %s",
-                problems,
-            )
+        consequence = "moto's serializer answers DynamoDB"
+        if installed() or not moto_pins.still_fits(__name__, consequence, check()):
             return
         for handler in HANDLERS:
             handler.serialized = _serialized(BaseResponse.serialized)  # type: ignore[method-assign]

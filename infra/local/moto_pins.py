@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import moto
 
 MOTO_VERSION = "5.2.5"
+log = logging.getLogger(__name__)
 
 
 def source_digest(obj: Any) -> str:
@@ -37,3 +39,11 @@ def differences(
         if expected.get(name) != digest:
             problems.append(f"{name}: source sha256 {digest}, expected {expected.get(name)}")
     return problems
+
+
+def still_fits(patch: str, consequence: str, problems: list[str]) -> bool:
+    """True when nothing changed under `patch`; else logs what did and what the stack does
+    instead (`consequence`)."""
+    if problems:
+        log.warning("moto changed under %s (%s): %s", patch, consequence, "; ".join(problems))
+    return not problems

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import io
-import logging
 import threading
 from collections.abc import Callable
 from typing import IO, Any, cast
@@ -61,7 +60,6 @@ EXPECTED_SOURCES: dict[str, str] = {
     "WSGIRequestHandler.make_environ": "5aa026f5fa8ca3c2",
 }
 
-log = logging.getLogger(__name__)
 _MARK = "_gimhae_moto_server"
 _install_lock = threading.Lock()
 
@@ -120,10 +118,7 @@ def install() -> None:
 
 
 def _still_fits(consequence: str) -> bool:
-    problems = check()
-    if problems:
-        log.warning("moto changed under infra/local/moto_server.py (%s): %s", consequence, problems)
-    return not problems
+    return moto_pins.still_fits(__name__, consequence, check())
 
 
 def uninstall() -> None:

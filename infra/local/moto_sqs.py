@@ -25,7 +25,6 @@ same clock, as a float); given a datetime, they are moto's own.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +36,6 @@ from moto.sqs.models import Message, Queue, SQSBackend
 
 from infra.local import moto_pins
 
-log = logging.getLogger(__name__)
 _MARK = "_gimhae_moto_sqs"
 _install_lock = threading.Lock()
 _locks: dict[str, threading.RLock] = {}
@@ -136,10 +134,8 @@ def install() -> None:
             return
         for name in LOCKED_METHODS:
             setattr(SQSBackend, name, _per_queue(getattr(SQSBackend, name)))
-        problems = check()
-        if problems:  # the locks still hold; receives keep moto's own retention check
-            log.warning("moto changed under infra/local/moto_sqs.py: %s", problems)
-        else:
+        consequence = "the locks hold; moto's own retention check and clock"
+        if moto_pins.still_fits(__name__, consequence, check()):
             setattr(_within_retention, _MARK, getattr(SQSBackend, RETENTION_CHECK))
             setattr(SQSBackend, RETENTION_CHECK, _within_retention)
             for name, clock in CLOCK.items():

@@ -33,7 +33,6 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -54,9 +53,6 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
 from infra.local import moto_pins
-
-log = logging.getLogger(__name__)
-
 
 # sha256 (first 16 hex digits) of inspect.getsource() of what the patch copies
 # (transact_write_items) or relies on: through these functions a transaction changes nothing
@@ -192,20 +188,12 @@ def install() -> None:
     with _install_lock:
         if installed():
             return
-        problems = check()
-        if problems:
-            log.warning(
-                "moto changed under infra/local/moto_transactions.py; keeping moto's own "
-                "TransactWriteItems (slow, copies whole tables): %s",
-                "; ".join(problems),
-            )
-        transact = transact_write_items if not problems else DynamoDBBackend.transact_write_items
+        consequence = "moto's own TransactWriteItems, which copies whole tables"
+        fits = moto_pins.still_fits(__name__, consequence, check())
+        transact = transact_write_items if fits else DynamoDBBackend.transact_write_items
         patches: list[tuple[type, str, Callable[..., Any]]] = [
             (DynamoDBBackend, "transact_write_items", transact),
-            *(
-                (DynamoDBBackend, n, _backend_method(n, fixed=not problems))
-                for n in LOCKED_BACKEND_METHODS
-            ),
+            *((DynamoDBBackend, n, _backend_method(n, fixed=fits)) for n in LOCKED_BACKEND_METHODS),
             (DynamoHandler, "call_action", DynamoHandler.call_action),
             (DynamoDBStreamsHandler, "call_action", DynamoDBStreamsHandler.call_action),
         ]

@@ -7,6 +7,7 @@ exactly as it reads Cognito's JWKS over HTTPS in AWS.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -52,8 +54,15 @@ class DevIssuer:
         if admin:
             body["cognito:groups"] = ["admin"]
         body.update(claims)
-        key = serialization.load_pem_private_key(self.key_file.read_bytes(), password=None)
-        return jwt.encode(body, key, algorithm="RS256", headers={"kid": self.kid})  # type: ignore[arg-type]
+        key = _signing_key(self.key_file.read_bytes())
+        return jwt.encode(body, key, algorithm="RS256", headers={"kid": self.kid})
+
+
+@functools.lru_cache(maxsize=8)
+def _signing_key(pem: bytes) -> Any:
+    """A PEM key loaded once: loading checks the RSA key, ~40 ms, which made minting the
+    bulk of a registration's cost for seeding clients (the bench, the demo)."""
+    return serialization.load_pem_private_key(pem, password=None)
 
 
 def ensure_issuer(state_dir: Path) -> DevIssuer:
@@ -64,8 +73,8 @@ def ensure_issuer(state_dir: Path) -> DevIssuer:
     jwks_file = folder / "jwks.json"
     if not key_file.exists():
         _create_key(key_file)
-    private = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-    public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
+    private = _signing_key(key_file.read_bytes())
+    public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
     thumbprint = hashlib.sha256(json.dumps(public_jwk, sort_keys=True).encode()).digest()
     kid = jwt.utils.base64url_encode(thumbprint[:12]).decode()
     public_jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})

@@ -173,3 +173,31 @@ def payout_kms_key_id() -> str | None:
 RECYCLING_REPORT_SCHEDULE_UTC = "cron(0 19 L * ? *)"
 """The 1st of each month, 04:00 Asia/Seoul: an hour after the payout run, when the ledger's
 stream has long counted the month's last credits."""
+
+
+# Phone numbers proven by SMS code (issue 20): the limits, as configuration (defaults and
+# their reasons in chalicelib.domain.phone_proofs.ProofRules).
+PHONE_PROOF_RULES = "PHONE_PROOF_RULES"
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from chalicelib.domain.phone_proofs import ProofRules
+
+
+def phone_proof_rules() -> ProofRules:
+    """`PHONE_PROOF_RULES` is a JSON object of ProofRules fields to override, e.g.
+    `{"sends_per_citizen_hour": 3}`; unknown fields or non-positive values are refused."""
+    from dataclasses import fields
+
+    from chalicelib.domain.phone_proofs import ProofRules
+
+    raw = os.environ.get(PHONE_PROOF_RULES)
+    overrides = json.loads(raw) if raw else {}
+    known = {f.name for f in fields(ProofRules)}
+    bad = sorted(
+        k for k, v in overrides.items() if k not in known or not isinstance(v, int) or v <= 0
+    )
+    if bad:
+        raise ValueError(f"{PHONE_PROOF_RULES}: unknown or non-positive {', '.join(bad)}")
+    return ProofRules(**overrides)

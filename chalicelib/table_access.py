@@ -110,3 +110,5 @@ TABLES_BY_FUNCTION["handle_ledger_changes"] += (m.CitizenMonth,)
 TABLES_BY_FUNCTION["handle_step_boards"] += (m.CityTotal,)
 TABLES_BY_FUNCTION["handle_audit_chunks"] += (m.CityTotal,)
 TABLES_BY_FUNCTION["monthly_recycling_report"] = (m.CitizenMonth,)
+# Phone numbers proven by SMS code (issue 20): verifications, and the former holder's notice.
+TABLES_BY_FUNCTION["api_handler"] += (m.PhoneVerification, m.Notification)

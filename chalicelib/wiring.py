@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.payouts import PayoutService
+    from chalicelib.services.phones import PhoneService
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.steps import StepService
@@ -274,6 +275,31 @@ def clear() -> None:
         # Stats and reports
         city_stats,
         reports,
+        phones,
     ):
         cached.cache_clear()
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")
+
+
+# -- Phone numbers proven by SMS code ------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def phones() -> PhoneService:
+    from chalicelib.adapters import aws_clients
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.adapters.dynamodb_phones import DynamoDbPhones
+    from chalicelib.adapters.dynamodb_rate_limits import DynamoDbRateLimiter
+    from chalicelib.adapters.sns_sms import SnsSms
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.phones import PhoneService
+
+    return PhoneService(
+        DynamoDbPhones(),
+        DynamoDbCitizens(),
+        SnsSms(),
+        DynamoDbRateLimiter(),
+        config.phone_proof_rules(),
+        utc_now,
+        aws_clients.phone_hash_key,
+    )

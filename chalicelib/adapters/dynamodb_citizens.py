@@ -1,4 +1,4 @@
-"""DynamoDB adapter for citizens: profiles with their phone link, and deposit codes."""
+"""DynamoDB adapter for citizens: profiles and deposit codes (phone links: dynamodb_phones)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamodb_models import Citizen, DepositCode, PhoneLink
+from chalicelib.adapters.dynamodb_models import Citizen, DepositCode
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
 from chalicelib.domain import citizens
-from chalicelib.domain.citizens import DepositCodeGrant, PhoneTaken, ProfileChange
+from chalicelib.domain.citizens import DepositCodeGrant, ProfileChange
 from chalicelib.errors import RetryableConflict
 
 
@@ -29,10 +29,9 @@ class DynamoDbCitizens:
     def save_profile(
         self, citizen_id: str, change: ProfileChange, now: datetime
     ) -> citizens.Citizen:
-        """Profile and phone link in one transaction, under the citizen's version.
-
-        Raises PhoneTaken, or RetryableConflict when a posting moved the version meanwhile.
-        """
+        """The profile, under the citizen's version (the phone link is changed only by a
+        proof, chalicelib.adapters.dynamodb_phones). Raises RetryableConflict when a posting
+        moved the version meanwhile."""
         citizen = self._get(citizen_id) or Citizen(citizen_id)
         actions: list[Action] = [
             Citizen.display_name.set(change.display_name),
@@ -46,38 +45,16 @@ class DynamoDbCitizens:
                 Citizen.lifetime_earned.set(0),
                 Citizen.lifetime_paid.set(0),
             ]
-        old_hash = citizen.phone_hash
-        new_hash = old_hash if change.phone_hash is None else (change.phone_hash or None)
-        if new_hash != old_hash:
-            actions.append(
-                Citizen.phone_hash.set(new_hash) if new_hash else Citizen.phone_hash.remove()
-            )
         tx = NamedTransaction()
-        if new_hash and new_hash != old_hash:
-            tx.put(
-                "link",
-                PhoneLink(
-                    new_hash,
-                    citizen_id=citizen_id,
-                    linked_at=now,
-                    account_version=int(citizen.version or 0) + 1,
-                    account_balance=int(citizen.balance or 0),
-                ),
-                PhoneLink.phone_hash.does_not_exist() | (PhoneLink.citizen_id == citizen_id),
-            )
-        if old_hash and new_hash != old_hash:
-            tx.delete("unlink", PhoneLink(old_hash), PhoneLink.citizen_id == citizen_id)
         tx.update("citizen", citizen, actions)
         try:
             tx.commit()
         except ConditionsFailed as e:
-            if "link" in e.names:
-                raise PhoneTaken() from e
             raise RetryableConflict(f"profile {citizen_id}: {sorted(e.names)}") from e
         # The version condition held, so the stored row is what we read plus our change:
         # answer from memory instead of reading it back.
         citizen.display_name, citizen.district = change.display_name, change.district
-        citizen.updated_at, citizen.phone_hash = now, new_hash
+        citizen.updated_at = now
         if citizen.created_at is None:
             citizen.created_at = now
             citizen.balance = citizen.lifetime_earned = citizen.lifetime_paid = 0

@@ -186,6 +186,10 @@ class PhoneLink(CityModel):
     # The citizen's account as of the last posting (a snapshot, refreshed by every posting).
     account_version = NumberAttribute(null=True)
     account_balance = NumberAttribute(null=True)
+    # Set when the holder proved the number by SMS code; absent on links made before proof
+    # was required (they keep working until their holder or a prover re-links the number).
+    proven_at = UTCDateTimeAttribute(null=True)
+    verification_id = UnicodeAttribute(null=True)
 
 
 class Device(CityModel):
@@ -611,3 +615,42 @@ ALL_MODELS: tuple[type[Model], ...] = (
     # Stats and reports
     CitizenMonth,
 )
+
+
+# Phone numbers proven by SMS code (DESIGN §4).
+
+
+class PhoneVerification(CityModel):
+    """One SMS code sent to a number for a citizen: the number's and the code's keyed hashes
+    only, its tries left (spent by conditional writes) and its life."""
+
+    class Meta(_Meta):
+        table_name = _TableName("phone-verifications")
+
+    verification_id = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute()
+    phone_hash = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    tries_left = NumberAttribute()
+    status = UnicodeAttribute()  # pending | spent
+    expires = TTLAttribute()
+
+
+class Notification(CityModel):
+    """A message in a citizen's inbox (DESIGN §4c), newest first by `notification_id`."""
+
+    class Meta(_Meta):
+        table_name = _TableName("notifications")
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    notification_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    title = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    read = BooleanAttribute(default=False)
+
+
+ALL_MODELS = (*ALL_MODELS, PhoneVerification, Notification)

@@ -108,3 +108,43 @@ def get_ledger() -> dict[str, Any]:
         ],
         "next_cursor": page.next_cursor,
     }
+
+
+# Phone numbers, linked only once proven by an SMS code (DESIGN §4).
+
+
+@bp.route("/v1/me/phone", methods=["POST"], authorizer=jwt_auth)
+@api_view
+def post_phone() -> Response:
+    from chalicelib.api.schemas import PhoneRequest
+
+    request = bp.current_request
+    body = parse_body(request, PhoneRequest)
+    sent = wiring.phones().send_code(principal(request).citizen_id, body.phone)
+    return Response(
+        body={"verification_id": sent.verification_id, "expires_at": iso(sent.expires_at)},
+        status_code=202,
+    )
+
+
+@bp.route("/v1/me/phone/verify", methods=["POST"], authorizer=jwt_auth)
+@api_view
+def post_phone_verify() -> dict[str, Any]:
+    from chalicelib.api.payouts import payout_account_view
+    from chalicelib.api.schemas import PhoneVerifyRequest
+
+    request = bp.current_request
+    body = parse_body(request, PhoneVerifyRequest)
+    citizen_id = principal(request).citizen_id
+    citizen = wiring.phones().verify(citizen_id, body.verification_id, body.code)
+    return profile_view(citizen, payout_account=payout_account_view(citizen_id))
+
+
+@bp.route("/v1/me/phone", methods=["DELETE"], authorizer=jwt_auth)
+@api_view
+def delete_phone() -> dict[str, Any]:
+    from chalicelib.api.payouts import payout_account_view
+
+    citizen_id = principal(bp.current_request).citizen_id
+    citizen = wiring.phones().unlink(citizen_id)
+    return profile_view(citizen, payout_account=payout_account_view(citizen_id))

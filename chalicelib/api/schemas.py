@@ -33,19 +33,34 @@ class ProfileRequest(BaseModel):
     ]
     """Shown on leaderboards: the public-name rule (chalicelib.domain.names) applies."""
     district: Annotated[StrictStr, StringConstraints(max_length=64)]
-    phone: Annotated[StrictStr, StringConstraints(max_length=40)] | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _mobile(cls, value: str | None) -> str | None:
-        return None if value is None else rules.normalize_mobile(value)
+    phone: Annotated[object, Field(exclude=True)] = None
+    """No longer taken (a 422 `phone_needs_verification`, whatever its value): a number is
+    linked only once proven (PhoneRequest)."""
 
     def update(self) -> ProfileUpdate:
         from chalicelib.services.citizens import ProfileUpdate
 
-        return ProfileUpdate(
-            self.display_name, self.district, self.phone, "phone" in self.model_fields_set
-        )
+        return ProfileUpdate(self.display_name, self.district, "phone" in self.model_fields_set)
+
+
+class PhoneRequest(BaseModel):
+    """`POST /v1/me/phone`: the number to prove (a Korean mobile number, ASCII digits)."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: Annotated[StrictStr, StringConstraints(max_length=40)]
+
+    @field_validator("phone")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        return rules.normalize_mobile(value)
+
+
+class PhoneVerifyRequest(BaseModel):
+    """`POST /v1/me/phone/verify`: the verification and the code its SMS carried."""
+
+    model_config = ConfigDict(extra="forbid")
+    verification_id: Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    code: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
 class DayStepsRequest(BaseModel):

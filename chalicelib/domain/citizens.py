@@ -31,8 +31,6 @@ class Citizen:
 class ProfileChange:
     display_name: str
     district: str
-    phone_hash: str | None
-    """None: leave the phone link as it is; "": remove it; otherwise the new keyed hash."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,3 @@ class DepositCodeGrant:
     account: Account | None = None
     """The holder's account when the code was issued: a deposit made with the code posts
     against it without reading the citizen again, unless it moved meanwhile."""
-
-
-class PhoneTaken(Exception):
-    """The phone number is linked to another citizen."""

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from chalicelib import config
-from chalicelib.domain import recycling as rules
-from chalicelib.domain.citizens import Citizen, DepositCodeGrant, PhoneTaken, ProfileChange
+from chalicelib.domain.citizens import Citizen, DepositCodeGrant, ProfileChange
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.districts import districts, is_district
 from chalicelib.domain.ledger import LedgerPage
@@ -29,12 +28,11 @@ PROFILE_ATTEMPTS = 5
 
 @dataclass(frozen=True)
 class ProfileUpdate:
-    """What a citizen asks to change. `phone` is a normalized number, None to unlink, or
-    absent (`phone_given` False) to keep the current link."""
+    """What a citizen asks to change. `phone_given`: the request named a phone number, which
+    only a proof by SMS code may link (chalicelib.services.phones)."""
 
     display_name: str
     district: str
-    phone: str | None = None
     phone_given: bool = False
 
 
@@ -76,27 +74,24 @@ class CitizenService:
         self._rate_limiter = rate_limiter
 
     def register(self, citizen_id: str, request: ProfileUpdate) -> Citizen:
-        """Create or update a profile; a phone number is linked by its keyed hash only.
-
-        `phone` absent keeps the current link, `null` removes it, a number replaces it.
-        """
+        """Create or update a profile. A phone number is never linked here: anyone could name
+        a stranger's number and collect their deposits (POST /v1/me/phone proves it)."""
+        if request.phone_given:
+            raise Unprocessable(
+                "a phone number is linked only once proven: POST /v1/me/phone sends a code",
+                code="phone_needs_verification",
+                details=[{"field": "phone"}],
+            )
         if not is_district(request.district):
             raise Unprocessable(
                 f"unknown district {request.district!r}",
                 code="unknown_district",
                 details=[{"field": "district", "allowed": sorted(districts())}],
             )
-        phone_hash: str | None = None
-        if request.phone_given:
-            phone_hash = rules.phone_hash(request.phone, self._phone_key()) if request.phone else ""
-        change = ProfileChange(request.display_name, request.district, phone_hash)
+        change = ProfileChange(request.display_name, request.district)
         for attempt in range(PROFILE_ATTEMPTS):
             try:
                 return self._store.save_profile(citizen_id, change, self._clock())
-            except PhoneTaken as e:
-                raise Conflict(
-                    "this phone number belongs to another citizen", code="phone_taken"
-                ) from e
             except RetryableConflict:
                 # A deposit moved the balance meanwhile: re-read and apply again.
                 time.sleep(0.01 * 2**attempt)

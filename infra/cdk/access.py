@@ -8,7 +8,9 @@
   reading the dead-letter queues' depth;
 - a queue consumer also gets its own queue, a stream consumer its own stream and
   on-failure queue.
-The one wildcard resource is `iot:DescribeEndpoint`: the action has no resource type.
+The one wildcard resource is `iot:DescribeEndpoint`: the action has no resource type. The API
+may send SMS codes (`sns:Publish` to a phone number, which has no ARN): allowed on every
+resource that is not an SNS ARN, so it cannot publish to any topic or endpoint that way.
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ def domain_statements(
                 resources=[q.queue_arn for q in data.dead_letter_queues],
             )
         )
+        statements.append(sms_statement())
     else:
         statements += [
             iam.PolicyStatement(sid="RobotAcks", actions=["iot:Publish"], resources=[ack_topic]),
@@ -223,4 +226,12 @@ def function_role(
         inline_policies=(
             {"data": iam.PolicyDocument(statements=statements)} if statements else None
         ),
+    )
+
+
+def sms_statement() -> iam.PolicyStatement:
+    """SMS codes for phone proofs (chalicelib/adapters/sns_sms.py). A publish to a phone
+    number names no resource; `NotResource` on every SNS ARN keeps this grant to that."""
+    return iam.PolicyStatement(
+        sid="SmsCodes", actions=["sns:Publish"], not_resources=["arn:aws:sns:*:*:*"]
     )

@@ -33,7 +33,14 @@ class ProfileRequest(BaseModel):
     ]
     """Shown on leaderboards: the public-name rule (chalicelib.domain.names) applies."""
     district: Annotated[StrictStr, StringConstraints(max_length=64)]
-    phone: Annotated[object, Field(exclude=True)] = None
+    phone: Annotated[
+        object,
+        Field(
+            exclude=True,
+            description="Refused (422 phone_needs_verification): POST /v1/me/phone proves a number",
+            json_schema_extra={"deprecated": True},
+        ),
+    ] = None
     """No longer taken (a 422 `phone_needs_verification`, whatever its value): a number is
     linked only once proven (PhoneRequest)."""
 

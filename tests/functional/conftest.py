@@ -214,3 +214,52 @@ def invoke_ledger_changes(event: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = handle_ledger_changes(event, LambdaContext("ledger-changes"))
     return result
+
+
+def sent_sms(number: str) -> list[str]:
+    """The texts SNS sent to a Korean mobile number (E.164), oldest first (moto keeps them)."""
+    from moto.sns.models import sns_backends
+
+    from chalicelib.domain.phone_proofs import e164
+    from chalicelib.domain.phones import normalize_mobile
+
+    to = e164(normalize_mobile(number))
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
+    return [text for phone, text in backend.sms_messages.values() if phone == to]
+
+
+def sms_code(number: str) -> str:
+    """The code of the last SMS sent to the number."""
+    import re
+
+    texts = sent_sms(number)
+    assert texts, "no SMS was sent to this number"
+    found = re.search(r"\b(\d{6})\b", texts[-1])
+    assert found is not None, "the SMS holds no 6-digit code"
+    return found.group(1)
+
+
+def link_phone(api: Api, citizen_id: str, number: str) -> dict[str, Any]:
+    """Link a proven phone through the real routes: ask for a code, read the SMS SNS sent,
+    send the code back. Answers the verify's profile."""
+    sent = api.call("POST", "/v1/me/phone", as_user=citizen_id, body={"phone": number})
+    assert sent.status == 202, sent.body
+    verified = api.call(
+        "POST",
+        "/v1/me/phone/verify",
+        as_user=citizen_id,
+        body={"verification_id": sent.body["verification_id"], "code": sms_code(number)},
+    )
+    assert verified.status == 200, verified.body
+    assert verified.body["phone_linked"] is True
+    return dict(verified.body)
+
+
+def register(
+    api: Api, citizen_id: str, phone: str | None = None, district: str = "naeoe-dong"
+) -> dict[str, Any]:
+    """Register a citizen and, with `phone`, link that number by proof."""
+    body = {"display_name": citizen_id, "district": district}
+    response = api.call("PUT", "/v1/me", as_user=citizen_id, body=body)
+    assert response.status == 200, response.body
+    return link_phone(api, citizen_id, phone) if phone is not None else dict(response.body)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from chalicelib.domain import ledger
-from chalicelib.domain.citizens import Citizen, DepositCodeGrant, PhoneTaken, ProfileChange
+from chalicelib.domain.citizens import Citizen, DepositCodeGrant, ProfileChange
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
@@ -34,10 +34,11 @@ from chalicelib.domain.ledger import (
 )
 from chalicelib.domain.operations import ParkedMessages, QuarantinedMessage, QuarantinePage
 from chalicelib.domain.payouts import PayoutItem, RunSummary
+from chalicelib.domain.phone_proofs import Notice, Verification, VerificationSpent
 from chalicelib.domain.recycling import CodeRecord, DepositAck, FirstLook
 from chalicelib.domain.steps import Walker
 from chalicelib.domain.totals import Counted, Totals, summed
-from chalicelib.errors import BadRequest, RetryableConflict
+from chalicelib.errors import BadRequest, NotFound, RetryableConflict
 
 
 @dataclasses.dataclass
@@ -76,21 +77,6 @@ class MemoryCitizens:
         city = self._city
         with city.lock:
             old = city.citizens.get(citizen_id)
-            old_hash = old.phone_hash if old else None
-            new_hash = old_hash if change.phone_hash is None else (change.phone_hash or None)
-            if (
-                new_hash
-                and new_hash != old_hash
-                and city.links.get(new_hash, citizen_id) != citizen_id
-            ):
-                raise PhoneTaken()
-            if old_hash and new_hash != old_hash:
-                city.links.pop(old_hash, None)
-                city.link_snapshots.pop(old_hash, None)
-            if new_hash and new_hash != old_hash:
-                city.links[new_hash] = citizen_id
-                version = old.version if old else 0
-                city.link_snapshots[new_hash] = (version + 1, old.balance if old else 0)
             saved = Citizen(
                 citizen_id=citizen_id,
                 display_name=change.display_name,
@@ -98,7 +84,7 @@ class MemoryCitizens:
                 balance=old.balance if old else 0,
                 lifetime_earned=old.lifetime_earned if old else 0,
                 lifetime_paid=old.lifetime_paid if old else 0,
-                phone_hash=new_hash,
+                phone_hash=old.phone_hash if old else None,
                 created_at=old.created_at if old else now,
                 updated_at=now,
                 version=(old.version if old else 0) + 1,
@@ -1128,3 +1114,107 @@ class MemoryExports:
 
     def get(self, key: str) -> bytes | None:
         return self.objects.get(key)
+
+
+# Phone numbers proven by SMS code (issue 20).
+
+
+class MemoryPhones:
+    """Verifications and the link's move, as chalicelib.adapters.dynamodb_phones does them."""
+
+    def __init__(self, city: MemoryCity) -> None:
+        self._city = city
+        self._verifications: dict[str, tuple[Verification, str]] = {}
+        self._linked_by: dict[str, str] = {}
+        self.notices: dict[str, list[Notice]] = {}
+
+    def open(self, verification: Verification) -> None:
+        with self._city.lock:
+            if verification.verification_id in self._verifications:
+                raise RetryableConflict("verification id in use")
+            self._verifications[verification.verification_id] = (verification, "pending")
+
+    def spend_try(self, verification_id: str, citizen_id: str, now: datetime) -> Verification:
+        with self._city.lock:
+            found, status = self._verifications.get(verification_id, (None, ""))
+            if (
+                found is None
+                or status != "pending"
+                or found.citizen_id != citizen_id
+                or found.expires_at <= now
+                or found.tries_left <= 0
+            ):
+                raise VerificationSpent(verification_id)
+            spent = dataclasses.replace(found, tries_left=found.tries_left - 1)
+            self._verifications[verification_id] = (spent, status)
+            return spent
+
+    def link(self, verification: Verification, now: datetime, notice: Notice | None) -> Citizen:
+        v, city = verification, self._city
+        with city.lock:
+            stored, status = self._verifications[v.verification_id]
+            if status != "pending" or stored.expires_at <= now:
+                if (
+                    city.links.get(v.phone_hash) == v.citizen_id
+                    and self._linked_by.get(v.phone_hash) == v.verification_id
+                ):
+                    return city.citizens[v.citizen_id]
+                raise VerificationSpent(v.verification_id)
+            prover = city.citizens.get(v.citizen_id)
+            if prover is None:
+                raise NotFound("register first", code="not_registered")
+            holder_id = city.links.get(v.phone_hash)
+            if holder_id is not None and holder_id != v.citizen_id:
+                holder = city.citizens.get(holder_id)
+                if holder is not None and holder.phone_hash == v.phone_hash:
+                    city.citizens[holder_id] = dataclasses.replace(
+                        holder, phone_hash=None, updated_at=now, version=holder.version + 1
+                    )
+                if holder is not None and notice is not None:
+                    self.notices.setdefault(holder_id, []).append(notice)
+            old = prover.phone_hash
+            if old and old != v.phone_hash and city.links.get(old) == v.citizen_id:
+                city.links.pop(old)
+                city.link_snapshots.pop(old, None)
+            city.links[v.phone_hash] = v.citizen_id
+            city.link_snapshots[v.phone_hash] = (prover.version + 1, prover.balance)
+            self._linked_by[v.phone_hash] = v.verification_id
+            linked = dataclasses.replace(
+                prover, phone_hash=v.phone_hash, updated_at=now, version=prover.version + 1
+            )
+            city.citizens[v.citizen_id] = linked
+            self._verifications[v.verification_id] = (stored, "spent")
+            return linked
+
+    def unlink(self, citizen_id: str, now: datetime) -> Citizen:
+        city = self._city
+        with city.lock:
+            citizen = city.citizens.get(citizen_id)
+            if citizen is None:
+                raise NotFound("register first", code="not_registered")
+            if not citizen.phone_hash:
+                return citizen
+            if city.links.get(citizen.phone_hash) == citizen_id:
+                city.links.pop(citizen.phone_hash)
+                city.link_snapshots.pop(citizen.phone_hash, None)
+            unlinked = dataclasses.replace(
+                citizen, phone_hash=None, updated_at=now, version=citizen.version + 1
+            )
+            city.citizens[citizen_id] = unlinked
+            return unlinked
+
+
+class RecordingSms:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, e164_number: str, text: str) -> None:
+        self.sent.append((e164_number, text))
+
+    def last_code(self, e164_number: str) -> str:
+        import re
+
+        text = next(t for to, t in reversed(self.sent) if to == e164_number)
+        found = re.search(r"\b(\d{6})\b", text)
+        assert found is not None
+        return found.group(1)

@@ -18,6 +18,7 @@ from tests.functional.conftest import (
     Api,
     deposit,
     invoke_deposits,
+    register,
     rule_message,
     sqs_record,
     table_stream_event,
@@ -25,10 +26,7 @@ from tests.functional.conftest import (
 
 
 def _register(api: Api, who: str, district: str = "naeoe-dong", phone: str | None = None) -> None:
-    body: dict[str, Any] = {"display_name": who, "district": district}
-    if phone:
-        body["phone"] = phone
-    assert api.call("PUT", "/v1/me", as_user=who, body=body).status == 200
+    register(api, who, phone=phone, district=district)
 
 
 def _today() -> date:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from tests.functional.conftest import Api
 
 
@@ -112,32 +110,6 @@ def test_deposit_code_is_six_digits_valid_five_minutes(api: Api) -> None:
 
 def test_deposit_code_needs_registration(api: Api) -> None:
     assert api.call("POST", "/v1/me/deposit-codes", as_user="nobody").status == 404
-
-
-def test_phone_number_taken_by_another_citizen_is_409(api: Api) -> None:
-    _register(api, "a", phone="010-1234-5678")
-    response = api.call(
-        "PUT",
-        "/v1/me",
-        as_user="b",
-        body={"display_name": "b", "district": "naeoe-dong", "phone": "01012345678"},
-    )
-    assert response.status == 409
-    assert response.body["error"]["code"] == "phone_taken"
-    # AND the refused request changed nothing: b is not registered, a keeps the number
-    assert api.call("GET", "/v1/me", as_user="b").status == 404
-    assert api.call("GET", "/v1/me", as_user="a").body["phone_linked"] is True
-    assert "5678" not in json.dumps(api.call("GET", "/v1/me", as_user="a").body)
-
-
-def test_invalid_phone_is_422(api: Api) -> None:
-    response = api.call(
-        "PUT",
-        "/v1/me",
-        as_user="a",
-        body={"display_name": "a", "district": "naeoe-dong", "phone": "12345"},
-    )
-    assert response.status == 422
 
 
 def test_ledger_limit_out_of_range_is_400(api: Api) -> None:

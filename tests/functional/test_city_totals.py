@@ -15,6 +15,7 @@ from tests.functional.conftest import (
     invoke_deposits,
     invoke_ledger_changes,
     ledger_stream_event,
+    register,
     rule_message,
     sqs_record,
 )
@@ -28,8 +29,7 @@ def _stats(api: Api) -> dict[str, Any]:
 
 def _deposits_by_two_citizens(api: Api) -> None:
     for who, phone in (("c-1", "010-1111-2222"), ("c-2", "010-3333-4444")):
-        body = {"display_name": who, "district": "naeoe-dong", "phone": phone}
-        assert api.call("PUT", "/v1/me", as_user=who, body=body).status == 200
+        register(api, who, phone=phone)
     messages = [
         ("robot-001", deposit("evt-tot-0001", phone="010-1111-2222", can=3, pet=2)),
         ("robot-001", deposit("evt-tot-0002", phone="010-3333-4444", can=1)),

@@ -412,10 +412,9 @@ def test_a_crash_after_the_transition_leaves_the_alert_for_the_health_job(
 def test_deposits_from_a_robot_that_is_not_accepting_are_credited_and_counted(
     api: Api, fleet: Any
 ) -> None:
-    from tests.functional.conftest import deposit, invoke_deposits, rule_message
+    from tests.functional.conftest import deposit, invoke_deposits, register, rule_message
 
-    body = {"display_name": "a", "district": "naeoe-dong", "phone": "010-3131-4141"}
-    assert api.call("PUT", "/v1/me", as_user="citizen-a", body=body).status == 200
+    register(api, "citizen-a", phone="010-3131-4141")
 
     def deposit_at_robot(event_id: str) -> None:
         message = rule_message(ROBOT, deposit(event_id, phone="010-3131-4141", can=2))

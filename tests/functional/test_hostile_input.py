@@ -16,6 +16,7 @@ from tests.functional.conftest import (
     deposit,
     invoke_deposits,
     published_acks,
+    register,
     rule_message,
     sqs_record,
 )
@@ -23,9 +24,8 @@ from tests.functional.conftest import (
 DEEP = b"[" * 50_000 + b"]" * 50_000
 
 
-def _citizen_with_code(api: Api, who: str = "citizen-1", **profile: Any) -> str:
-    body = {"display_name": who, "district": "naeoe-dong", **profile}
-    assert api.call("PUT", "/v1/me", as_user=who, body=body).status == 200
+def _citizen_with_code(api: Api, who: str = "citizen-1", phone: str | None = None) -> str:
+    register(api, who, phone=phone)
     return str(api.call("POST", "/v1/me/deposit-codes", as_user=who).body["code"])
 
 
@@ -129,8 +129,8 @@ def _no_number_in(text: str) -> None:
 
 
 def test_a_phone_number_in_other_digits_is_a_422_over_http(api: Api) -> None:
-    body = {"display_name": "c", "district": "naeoe-dong", "phone": FULL_WIDTH}
-    answer = api.call("PUT", "/v1/me", as_user="c-1", body=body)
+    register(api, "c-1")
+    answer = api.call("POST", "/v1/me/phone", as_user="c-1", body={"phone": FULL_WIDTH})
     _error(answer, 422, "validation_failed")
     _no_number_in(json.dumps(answer.body, ensure_ascii=False))
 

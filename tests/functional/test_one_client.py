@@ -8,7 +8,14 @@ from typing import Any
 
 import botocore.session
 
-from tests.functional.conftest import Api, deposit, invoke_deposits, rule_message, sqs_record
+from tests.functional.conftest import (
+    Api,
+    deposit,
+    invoke_deposits,
+    register,
+    rule_message,
+    sqs_record,
+)
 
 
 def test_a_container_builds_one_dynamodb_client(api: Api, monkeypatch: Any) -> None:
@@ -27,8 +34,7 @@ def test_a_container_builds_one_dynamodb_client(api: Api, monkeypatch: Any) -> N
 
     wiring.clear()  # a fresh container
     # GIVEN a container's first work: a profile, a code, deposits, the ledger, the stats
-    body = {"display_name": "one", "district": "naeoe-dong", "phone": "010-4040-5050"}
-    api.call("PUT", "/v1/me", as_user="one", body=body)
+    register(api, "one", phone="010-4040-5050")
     code = api.call("POST", "/v1/me/deposit-codes", as_user="one").body["code"]
     records = [
         sqs_record(rule_message("robot-001", deposit("evt-one-0001", code, can=1)), "m1"),

@@ -13,6 +13,7 @@ from tests.functional.conftest import (
     Api,
     deposit,
     invoke_deposits,
+    register,
     rule_message,
     sqs_record,
 )
@@ -52,8 +53,7 @@ def test_any_replay_in_any_order_equals_one_clean_delivery(
     # GIVEN one citizen, identified by phone on even events and by one-time code on odd ones
     n = next(_citizens)
     who, phone = f"prop-{n}", f"010-7{n:03d}-0000"
-    body = {"display_name": who, "district": "naeoe-dong", "phone": phone}
-    assert api.call("PUT", "/v1/me", as_user=who, body=body).status == 200
+    register(api, who, phone=phone)
     events = []
     for i, (can, pet) in enumerate(amounts):
         if i % 2:

@@ -16,14 +16,14 @@ from tests.functional.conftest import (
     deposit,
     invoke_deposits,
     published_acks,
+    register,
     rule_message,
     sqs_record,
 )
 
 
-def _citizen_with_code(api: Api, who: str = "citizen-1", **profile: Any) -> str:
-    body = {"display_name": who, "district": "naeoe-dong", **profile}
-    assert api.call("PUT", "/v1/me", as_user=who, body=body).status == 200
+def _citizen_with_code(api: Api, who: str = "citizen-1", phone: str | None = None) -> str:
+    register(api, who, phone=phone)
     return str(api.call("POST", "/v1/me/deposit-codes", as_user=who).body["code"])
 
 
@@ -413,9 +413,9 @@ def test_changing_the_phone_number_moves_the_link(api: Api) -> None:
         ("robot-001", deposit("evt-new-phone", phone="010-3000-4000", can=1)),
     )
     assert [a["status"] for a in _acks_for("robot-001")] == ["rejected", "credited"]
-    # AND the old number is free for someone else; null removes a link
+    # AND the old number is free for someone else; DELETE removes a link
     _citizen_with_code(api, "bob", phone="010-1000-2000")
-    _citizen_with_code(api, "bob", phone=None)
+    assert api.call("DELETE", "/v1/me/phone", as_user="bob").status == 200
     _deliver(("robot-002", deposit("evt-bob-gone", phone="010-1000-2000", can=1)))
     assert _acks_for("robot-002")[0]["reason"] == "unknown_citizen"
 

@@ -23,6 +23,7 @@ from tests.functional.conftest import (
     invoke_deposits,
     invoke_ledger_changes,
     ledger_stream_event,
+    register,
     rule_message,
     sqs_record,
     table_stream_event,
@@ -51,8 +52,7 @@ def _count_ledger(replays: int = 1) -> None:
 
 def _deposits(api: Api) -> None:
     for who, phone in (("c-1", "010-1111-2222"), ("c-2", "010-3333-4444")):
-        body = {"display_name": who, "district": "naeoe-dong", "phone": phone}
-        assert api.call("PUT", "/v1/me", as_user=who, body=body).status == 200
+        register(api, who, phone=phone)
     messages = [
         deposit("evt-st-0001", phone="010-1111-2222", can=3, pet=2),
         deposit("evt-st-0002", phone="010-3333-4444", can=1),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.citizens import DepositCodeGrant, PhoneTaken, ProfileChange
+from chalicelib.domain.citizens import DepositCodeGrant, ProfileChange
 from chalicelib.domain.ledger import (
     AlreadyPosted,
     CodeConsumed,
@@ -19,8 +19,15 @@ from chalicelib.domain.ledger import (
     ItemsCounted,
     Posting,
 )
+from chalicelib.domain.phone_proofs import (
+    ProofRules,
+    Verification,
+    VerificationSpent,
+    number_moved_notice,
+    open_verification,
+)
 from chalicelib.errors import BadRequest, RetryableConflict
-from tests.fakes import MemoryCitizens, MemoryCity, MemoryLedger
+from tests.fakes import MemoryCitizens, MemoryCity, MemoryLedger, MemoryPhones
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 THRESHOLD = 100
@@ -30,6 +37,7 @@ THRESHOLD = 100
 class Stores:
     citizens: Any
     ledger: Any
+    phones: Any
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -37,18 +45,35 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     if request.param == "memory":
         city = MemoryCity()
         devices = {"robot-001": "robot", "shelter-001": "shelter"}
-        yield Stores(MemoryCitizens(city), MemoryLedger(city, THRESHOLD, devices))
+        yield Stores(
+            MemoryCitizens(city), MemoryLedger(city, THRESHOLD, devices), MemoryPhones(city)
+        )
         return
     request.getfixturevalue("aws")
     from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
+    from chalicelib.adapters.dynamodb_phones import DynamoDbPhones
 
-    yield Stores(DynamoDbCitizens(), DynamoDbLedger(THRESHOLD))
+    yield Stores(DynamoDbCitizens(), DynamoDbLedger(THRESHOLD), DynamoDbPhones())
 
 
 def _register(stores: Stores, citizen_id: str = "c-1", phone_hash: str | None = None) -> Any:
-    change = ProfileChange("Kim", "naeoe-dong", phone_hash)
-    return stores.citizens.save_profile(citizen_id, change, NOW)
+    stores.citizens.save_profile(citizen_id, ProfileChange("Kim", "naeoe-dong"), NOW)
+    if phone_hash is not None:
+        _prove(stores, citizen_id, phone_hash)
+    return stores.citizens.get(citizen_id)
+
+
+def _verification(citizen_id: str, phone_hash: str, code: str = "123456") -> Verification:
+    rules = ProofRules()
+    return open_verification(citizen_id, phone_hash, code, b"k", NOW, rules)
+
+
+def _prove(stores: Stores, citizen_id: str, phone_hash: str, notice: Any = None) -> Any:
+    opened = _verification(citizen_id, phone_hash)
+    stores.phones.open(opened)
+    spent = stores.phones.spend_try(opened.verification_id, citizen_id, NOW)
+    return stores.phones.link(spent, NOW, notice)
 
 
 def _post(stores: Stores, key: str, points: int, citizen_id: str = "c-1", **kw: Any) -> Any:
@@ -134,13 +159,65 @@ def test_a_rejection_is_recorded_once(stores: Stores) -> None:
 def test_phone_links_belong_to_one_citizen(stores: Stores) -> None:
     _register(stores, "c-1", "hash-a")
     assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").phone_citizen_id == "c-1"
-    with pytest.raises(PhoneTaken):
-        _register(stores, "c-2", "hash-a")
     _register(stores, "c-1", "hash-b")
     assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").phone_citizen_id is None
     assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-b").phone_citizen_id == "c-1"
-    _register(stores, "c-1", "")
+    stores.phones.unlink("c-1", NOW)
     assert stores.citizens.get("c-1").phone_hash is None
+    assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-b").phone_citizen_id is None
+
+
+def test_a_proven_number_moves_to_its_prover_with_a_fresh_snapshot(stores: Stores) -> None:
+    # GIVEN c-1 holds the number and has points; c-2 has others
+    _register(stores, "c-1", "hash-a")
+    _post(stores, "k-1", 30, "c-1")
+    _register(stores, "c-2")
+    _post(stores, "k-2", 7, "c-2")
+    before = stores.citizens.get("c-1").account
+    # WHEN c-2 proves it
+    notice = number_moved_notice("v-1", NOW)
+    moved = _prove(stores, "c-2", "hash-a", notice)
+    # THEN the link and its snapshot are c-2's; c-1's row lost the number and moved on
+    look = stores.ledger.first_look("k", "robot-001", phone_hash="hash-a")
+    assert look.phone_citizen_id == "c-2"
+    assert look.account == moved.account == stores.citizens.get("c-2").account
+    assert look.account.balance == 7
+    after = stores.citizens.get("c-1")
+    assert after.phone_hash is None and after.version > before.version
+    # AND a posting on c-1's old account (e.g. a code's snapshot) is refused, not misposted
+    with pytest.raises(RetryableConflict):
+        stores.ledger.post(Posting("k-3", before, 5, "recycling", {}, NOW))
+
+
+def test_a_try_is_spent_by_a_conditional_write(stores: Stores) -> None:
+    _register(stores, "c-1")
+    opened = _verification("c-1", "hash-a")
+    stores.phones.open(opened)
+    with pytest.raises(VerificationSpent):
+        stores.phones.spend_try(opened.verification_id, "c-2", NOW)
+    left = [stores.phones.spend_try(opened.verification_id, "c-1", NOW).tries_left for _ in "12345"]
+    assert left == [4, 3, 2, 1, 0]
+    with pytest.raises(VerificationSpent):
+        stores.phones.spend_try(opened.verification_id, "c-1", NOW)
+    later = _verification("c-1", "hash-a")
+    stores.phones.open(later)
+    with pytest.raises(VerificationSpent):
+        stores.phones.spend_try(later.verification_id, "c-1", later.expires_at)
+
+
+def test_a_spent_verification_links_once(stores: Stores) -> None:
+    _register(stores, "c-1")
+    opened = _verification("c-1", "hash-a")
+    stores.phones.open(opened)
+    spent = stores.phones.spend_try(opened.verification_id, "c-1", NOW)
+    first = stores.phones.link(spent, NOW, None)
+    # A retry of the same move answers the link it made (its answer was lost, say)
+    assert stores.phones.link(spent, NOW, None).phone_hash == first.phone_hash == "hash-a"
+    # Once the number moved on, the old verification cannot take it back
+    _register(stores, "c-2", "hash-a")
+    with pytest.raises(VerificationSpent):
+        stores.phones.link(spent, NOW, None)
+    assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").phone_citizen_id == "c-2"
 
 
 def test_the_ledger_pages_newest_first_and_cursors_stay_with_their_owner(stores: Stores) -> None:

@@ -15,6 +15,8 @@ from tests.functional.conftest import (
     Api,
     deposit,
     invoke_deposits,
+    link_phone,
+    register,
     rule_message,
     sqs_record,
 )
@@ -78,9 +80,10 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
 
     pay_one_for_touching(api)  # payouts (issue 10): a run paid by its handler, not the API
     with touched() as tables:
-        body = {"display_name": "a", "district": "naeoe-dong", "phone": "010-2020-3030"}
-        api.call("PUT", "/v1/me", as_user="a", body=body)
-        api.call("PUT", "/v1/me", as_user="a", body={**body, "phone": "010-2020-4040"})
+        register(api, "a", phone="010-2020-3030")
+        register(api, "b", phone="010-2020-4040")
+        link_phone(api, "a", "010-2020-4040")  # moved from b, who is told
+        api.call("DELETE", "/v1/me/phone", as_user="b")
         api.call("GET", "/v1/me", as_user="a")
         api.call("POST", "/v1/me/deposit-codes", as_user="a")
         api.call("GET", "/v1/me/ledger", as_user="a")
@@ -127,8 +130,7 @@ def _challenge_body() -> dict[str, Any]:
 
 
 def test_the_deposit_handler_touches_only_its_declared_tables(api: Api) -> None:
-    body = {"display_name": "b", "district": "naeoe-dong", "phone": "010-5050-6060"}
-    api.call("PUT", "/v1/me", as_user="b", body=body)
+    register(api, "b", phone="010-5050-6060")
     code = api.call("POST", "/v1/me/deposit-codes", as_user="b").body["code"]
     events = [
         ("robot-001", deposit("evt-acc-0001", code, can=1)),
@@ -164,8 +166,7 @@ def test_the_rule_error_handler_touches_only_its_declared_tables(aws: Any) -> No
 def test_the_ledger_stream_handler_touches_only_its_declared_tables(api: Api) -> None:
     from tests.functional.conftest import invoke_ledger_changes, ledger_stream_event
 
-    body = {"display_name": "c", "district": "naeoe-dong", "phone": "010-7070-8080"}
-    api.call("PUT", "/v1/me", as_user="c", body=body)
+    register(api, "c", phone="010-7070-8080")
     invoke_deposits(
         [
             sqs_record(

@@ -13,20 +13,24 @@ import pytest
 from chalicelib.config import Settings
 from chalicelib.domain import recycling as rules
 from chalicelib.domain.ledger import LedgerEntry, Posting
+from chalicelib.domain.phone_proofs import ProofRules, e164
 from chalicelib.domain.recycling import DepositAck
-from chalicelib.errors import Conflict, TooManyRequests, Unprocessable
+from chalicelib.errors import TooManyRequests, Unprocessable
 from chalicelib.services.citizens import CitizenService, ProfileUpdate
 from chalicelib.services.operations import OperationsService
+from chalicelib.services.phones import PhoneService
 from chalicelib.services.recycling import RecyclingService
 from tests.fakes import (
     MemoryCitizens,
     MemoryCity,
     MemoryDeadLetters,
     MemoryLedger,
+    MemoryPhones,
     MemoryQuarantine,
     MemoryRateLimiter,
     MemoryTotals,
     RecordingAcks,
+    RecordingSms,
 )
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
@@ -41,6 +45,8 @@ class City:
     quarantine: MemoryQuarantine
     citizens: CitizenService
     recycling: RecyclingService
+    phones: PhoneService
+    sms: RecordingSms
 
 
 @pytest.fixture
@@ -61,7 +67,18 @@ def city() -> City:
         lambda: NOW,
         lambda: KEY,
     )
-    return City(state, ledger, acks, quarantine, citizens, recycling)
+    sms = RecordingSms()
+    phones = PhoneService(
+        MemoryPhones(state),
+        MemoryCitizens(state),
+        sms,
+        MemoryRateLimiter(),
+        ProofRules(),
+        lambda: NOW,
+        lambda: KEY,
+        sleep=lambda _: None,
+    )
+    return City(state, ledger, acks, quarantine, citizens, recycling, phones, sms)
 
 
 def _payload(event_id: str, citizen: dict[str, str], can: int = 0, pet: int = 0) -> bytes:
@@ -72,7 +89,11 @@ def _payload(event_id: str, citizen: dict[str, str], can: int = 0, pet: int = 0)
 
 
 def _citizen(city: City, citizen_id: str = "c-1", phone: str | None = "01012345678") -> str:
-    city.citizens.register(citizen_id, ProfileUpdate("Kim", "naeoe-dong", phone, True))
+    city.citizens.register(citizen_id, ProfileUpdate("Kim", "naeoe-dong"))
+    if phone is not None:
+        sent = city.phones.send_code(citizen_id, phone)
+        code = city.sms.last_code(e164(phone))
+        city.phones.verify(citizen_id, sent.verification_id, code)
     return city.citizens.issue_deposit_code(citizen_id).code
 
 
@@ -149,12 +170,13 @@ def test_a_race_for_one_citizen_retries_and_keeps_the_running_balance(city: City
     assert [(e.points, e.balance_after) for e in page.entries] == [(15, 25), (10, 10)]
 
 
-def test_profiles_refuse_unknown_districts_and_taken_phones(city: City) -> None:
+def test_profiles_refuse_unknown_districts_and_unproven_phones(city: City) -> None:
     with pytest.raises(Unprocessable):
         city.citizens.register("c-1", ProfileUpdate("Kim", "atlantis"))
-    _citizen(city, "c-1")
-    with pytest.raises(Conflict):
-        city.citizens.register("c-2", ProfileUpdate("Lee", "naeoe-dong", "01012345678", True))
+    with pytest.raises(Unprocessable) as refused:
+        city.citizens.register("c-2", ProfileUpdate("Lee", "naeoe-dong", phone_given=True))
+    assert refused.value.code == "phone_needs_verification"
+    assert city.state.citizens == {}
 
 
 def test_deposit_codes_are_rate_limited(city: City) -> None:

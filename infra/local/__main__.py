@@ -1,4 +1,4 @@
-"""`python -m infra.local up|token|fire`: the local stack's command line (DESIGN §7)."""
+"""`python -m infra.local up|token|fire|outbox`: the local stack's command line (DESIGN §7)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
 
     fire = sub.add_parser("fire", parents=[state], help="run a schedule now")
     fire.add_argument("name", help="the scheduled handler's name")
+
+    outbox = sub.add_parser(
+        "outbox", parents=[state], help="print what was sent to people (SMS codes), as JSON lines"
+    )
+    outbox.add_argument("--channel", choices=["sms", "push", "email"], help="only this channel")
     return parser
 
 
@@ -111,6 +116,9 @@ def _up(args: argparse.Namespace) -> int:
         from infra.local import persistence
 
         persistence.forget(options.state_dir)
+        from infra.local import outbox
+
+        outbox.forget(options.state_dir)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -168,9 +176,17 @@ def _fire(args: argparse.Namespace) -> int:
     return 0 if result.get("ok") else 1
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    from infra.local import outbox
+
+    for message in outbox.read(args.state_dir.resolve(), args.channel):
+        print(json.dumps(message, ensure_ascii=False))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"up": _up, "token": _token, "fire": _fire}[args.command](args)
+    return {"up": _up, "token": _token, "fire": _fire, "outbox": _outbox}[args.command](args)
 
 
 if __name__ == "__main__":

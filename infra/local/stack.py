@@ -215,6 +215,9 @@ class LocalStack:
         stream_positions = self.emulator.call("infra.local.persistence:restore", o.state_dir)
         self.restored = stream_positions is not None
         self._stops.append(self._save_state)
+        # What would reach people (SMS codes) lands in the local outbox (infra/local/outbox.py).
+        self.emulator.call("infra.local.outbox:install_sms_sink", str(o.state_dir))
+        self._stops.append(lambda: self.emulator.call("infra.local.outbox:uninstall_sms_sink"))
         self._step("aws_emulator", t)
 
         # 4. Resources, each from its one source.

@@ -1,0 +1,125 @@
+"""The local outbox (DESIGN §7): what the system would send to people (SMS codes now; push
+notifications and operator e-mails later) lands here instead, one JSON line each:
+`{channel, to, text, at}` in `<state-dir>/outbox.jsonl`, read by `python -m infra.local outbox`.
+
+`to` is masked by its channel's rule before it is written: a phone number keeps its last 4
+digits only, so the file never holds a whole number; `text` is what the person would read
+(an SMS code is there: that is how a developer, or an e2e test, reads it). Any phone number
+inside a text is redacted as the logs redact them.
+
+SMS: the app publishes to SNS with `PhoneNumber`, exactly as in AWS; in the emulator's
+process a wrapper around moto's SNS backend's `publish` copies each SMS here. It calls moto's
+own method and only adds the copy, so it copies none of moto's code; its pin still fails the
+guard test loudly if moto's method changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from infra.local import moto_pins
+
+FILE_NAME = "outbox.jsonl"
+CHANNELS = ("sms", "push", "email")
+# sha256 prefixes of the moto sources the SMS sink relies on (moto_pins.source_digest).
+EXPECTED_SOURCES = {"SNSBackend.publish": "6356a2b5b79eb3de"}
+
+_lock = threading.Lock()
+_uninstall: list[Callable[[], None]] = []
+
+
+def path(state_dir: Path | str) -> Path:
+    return Path(state_dir) / FILE_NAME
+
+
+def mask_phone(number: str) -> str:
+    """Every digit but the last 4 as `*`: `+821023456789` -> `+********6789`."""
+    digits = [i for i, c in enumerate(number) if c.isdigit()]
+    keep = set(digits[-4:])
+    return "".join(c if (not c.isdigit() or i in keep) else "*" for i, c in enumerate(number))
+
+
+def record(
+    state_dir: Path | str, channel: str, to: str, text: str, at: datetime | None = None
+) -> None:
+    """Append one message. `to` is masked here for `sms`; other channels pass what they may
+    show (a push token's tail, an operator's address)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown outbox channel {channel!r}")
+    from chalicelib.domain.phones import redact_phones
+
+    line = json.dumps(
+        {
+            "channel": channel,
+            "to": mask_phone(to) if channel == "sms" else to,
+            "text": redact_phones(text),
+            "at": (at or datetime.now(UTC)).isoformat(timespec="milliseconds"),
+        },
+        ensure_ascii=False,
+    )
+    target = path(state_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _lock:
+        # One write of a whole line in append mode: lines from several writers never interleave.
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode("utf-8"))
+        finally:
+            os.close(fd)
+
+
+def read(state_dir: Path | str, channel: str | None = None) -> list[dict[str, Any]]:
+    """Every message so far, oldest first (none when nothing was sent)."""
+    try:
+        lines = path(state_dir).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    found = [json.loads(line) for line in lines if line.strip()]
+    return [m for m in found if channel is None or m["channel"] == channel]
+
+
+def forget(state_dir: Path | str) -> None:
+    path(state_dir).unlink(missing_ok=True)
+
+
+def check() -> list[str]:
+    """What differs from the moto the SMS sink was written against (empty: nothing)."""
+    from moto.sns.models import SNSBackend
+
+    return moto_pins.differences({"SNSBackend.publish": SNSBackend.publish}, EXPECTED_SOURCES)
+
+
+def install_sms_sink(state_dir: str) -> None:
+    """In the emulator's process: every SMS SNS accepts is also written to the outbox."""
+    from moto.sns.models import SNSBackend
+
+    uninstall_sms_sink()
+    if not moto_pins.still_fits(__name__, "SMS codes reach no local outbox", check()):
+        return
+    original = SNSBackend.__dict__["publish"]
+
+    def publish(self: SNSBackend, message: str, *args: Any, **kwargs: Any) -> str:
+        message_id: str = original(self, message, *args, **kwargs)
+        number = kwargs.get("phone_number")
+        if number:
+            record(state_dir, "sms", number, message)
+        return message_id
+
+    publish.__wrapped__ = original  # type: ignore[attr-defined]
+    SNSBackend.publish = publish  # type: ignore[method-assign]
+
+    def restore() -> None:
+        SNSBackend.publish = original  # type: ignore[method-assign]
+
+    _uninstall.append(restore)
+
+
+def uninstall_sms_sink() -> None:
+    while _uninstall:
+        _uninstall.pop()()

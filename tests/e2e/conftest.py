@@ -68,6 +68,42 @@ class Stack:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")
 
+    def outbox(self) -> list[dict[str, Any]]:
+        """What the stack sent to people, read as a developer does: `python -m infra.local
+        outbox` (JSON lines)."""
+        command = [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "outbox",
+            "--state-dir",
+            str(self.state_dir),
+        ]
+        out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+        return [json.loads(line) for line in out.splitlines()]
+
+    def link_phone(self, token: str, number: str) -> dict[str, Any]:
+        """Link a phone as a citizen does: ask for a code, read the SMS from the local outbox
+        (by the number's last 4 digits, among the messages sent since), send the code back."""
+        import re
+
+        from chalicelib.domain.phone_proofs import e164
+        from chalicelib.domain.phones import normalize_mobile
+        from infra.local.outbox import mask_phone
+
+        since = len(self.outbox())
+        status, sent = self.http("POST", "/v1/me/phone", token=token, body={"phone": number})
+        assert status == 202, sent
+        to = mask_phone(e164(normalize_mobile(number)))
+        texts = [m["text"] for m in self.outbox()[since:] if m["to"] == to]
+        assert texts, "no SMS reached the local outbox"
+        code = re.search(r"\b(\d{6})\b", texts[0])
+        assert code is not None, texts[0]
+        body = {"verification_id": sent["verification_id"], "code": code.group(1)}
+        status, verified = self.http("POST", "/v1/me/phone/verify", token=token, body=body)
+        assert status == 200, verified
+        return dict(verified)
+
     def robot(self, device_id: str) -> RobotClient:
         client = RobotClient(device_id, **stack_connection(self.document, device_id, _abs))
         client.connect()

@@ -29,8 +29,9 @@ _eventually = functools.partial(eventually, timeout=60.0)
 
 def _citizen(stack: Stack, who: str, account: bool, phone: str) -> str:
     token = stack.token(who)
-    body = {"display_name": who, "district": "naeoe-dong", "phone": phone}
+    body = {"display_name": who, "district": "naeoe-dong"}
     assert stack.http("PUT", "/v1/me", token=token, body=body)[0] == 200
+    stack.link_phone(token, phone)
     if account:
         status, answer = stack.http("PUT", "/v1/me/payout-account", token=token, body=ACCOUNT)
         assert status == 200, answer

@@ -24,10 +24,10 @@ SEOUL = ZoneInfo("Asia/Seoul")
 def _citizen(stack: Stack, who: str, phone: str | None = None) -> str:
     token = stack.token(who)
     body: dict[str, Any] = {"display_name": who, "district": "naeoe-dong"}
-    if phone:
-        body["phone"] = phone
     status, answer = stack.http("PUT", "/v1/me", token=token, body=body)
     assert status == 200, answer
+    if phone:
+        stack.link_phone(token, phone)
     return token
 
 

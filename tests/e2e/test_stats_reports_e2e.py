@@ -44,8 +44,9 @@ def _stats(stack: Stack, admin: str) -> dict[str, Any]:
 def test_deposits_show_in_the_stats_and_the_report_reaches_s3(stack: Stack) -> None:
     admin = stack.token("e2e-stats-admin", admin=True)
     token = stack.token("e2e-st-1")
-    body = {"display_name": "Stats", "district": "naeoe-dong", "phone": "010-7777-1234"}
+    body = {"display_name": "Stats", "district": "naeoe-dong"}
     assert stack.http("PUT", "/v1/me", token=token, body=body)[0] == 200
+    stack.link_phone(token, "010-7777-1234")
     before = _stats(stack, admin)
     # GIVEN a robot's deposit of 2 cans and 3 bottles, acked over MQTT
     robot = stack.robot("robot-001")

@@ -1134,6 +1134,14 @@ class MemoryPhones:
                 raise RetryableConflict("verification id in use")
             self._verifications[verification.verification_id] = (verification, "pending")
 
+    def replayed(self, verification_id: str, citizen_id: str) -> Verification | None:
+        found, status = self._verifications.get(verification_id, (None, ""))
+        if found is None or status != "spent" or found.citizen_id != citizen_id:
+            return None
+        if self._city.links.get(found.phone_hash) != citizen_id:
+            return None
+        return found if self._linked_by.get(found.phone_hash) == verification_id else None
+
     def spend_try(self, verification_id: str, citizen_id: str, now: datetime) -> Verification:
         with self._city.lock:
             found, status = self._verifications.get(verification_id, (None, ""))

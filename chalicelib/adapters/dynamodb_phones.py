@@ -67,15 +67,23 @@ class DynamoDbPhones:
             if e.cause_response_code == _CONDITION_FAILED:
                 raise VerificationSpent(verification_id) from e
             raise
-        return Verification(
-            verification_id=item.verification_id,
-            citizen_id=item.citizen_id,
-            phone_hash=item.phone_hash,
-            code_hash=item.code_hash,
-            created_at=item.created_at,
-            expires_at=item.expires_at,
-            tries_left=int(item.tries_left),
-        )
+        return _verification_of(item)
+
+    def replayed(self, verification_id: str, citizen_id: str) -> Verification | None:
+        """The verification, when it is this citizen's, spent, and its number is still linked
+        to them by it: a repeat of a verify that succeeded (its answer lost, say)."""
+        try:
+            item = PhoneVerification.get(verification_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if item.status != SPENT or item.citizen_id != citizen_id:
+            return None
+        link = _get(PhoneLink, item.phone_hash)
+        if link is None or link.citizen_id != citizen_id:
+            return None
+        if link.verification_id != verification_id:
+            return None
+        return _verification_of(item)
 
     def link(
         self, verification: Verification, now: datetime, notice: Notice | None
@@ -188,3 +196,15 @@ def _get(model: type[Citizen] | type[PhoneLink], key: str) -> Any:
         return model.get(key, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def _verification_of(item: PhoneVerification) -> Verification:
+    return Verification(
+        verification_id=item.verification_id,
+        citizen_id=item.citizen_id,
+        phone_hash=item.phone_hash,
+        code_hash=item.code_hash,
+        created_at=item.created_at,
+        expires_at=item.expires_at,
+        tries_left=int(item.tries_left),
+    )

@@ -24,6 +24,7 @@ LINK_ATTEMPTS = 5
 
 class PhoneStore(Protocol):
     def open(self, verification: proofs.Verification) -> None: ...
+    def replayed(self, verification_id: str, citizen_id: str) -> proofs.Verification | None: ...
     def spend_try(
         self, verification_id: str, citizen_id: str, now: datetime
     ) -> proofs.Verification: ...
@@ -108,7 +109,7 @@ class PhoneService:
         try:
             verification = self._store.spend_try(verification_id, citizen_id, now)
         except proofs.VerificationSpent as e:
-            raise _expired() from e
+            return self._replay(citizen_id, verification_id, code, e)
         if not proofs.code_matches(self._phone_key(), verification, code):
             raise Unprocessable(
                 "the code does not match",
@@ -127,6 +128,16 @@ class PhoneService:
                 # A deposit or a profile change moved a row meanwhile: read again.
                 self._sleep(random.uniform(0, 0.01 * 2**attempt))
         raise RetryableConflict(f"phone link {verification_id}: gave up")
+
+    def _replay(
+        self, citizen_id: str, verification_id: str, code: str, spent: Exception
+    ) -> Citizen:
+        """A verify repeated after it succeeded (an app retrying a lost answer) answers the
+        same link again; anything else about a spent verification is a 409."""
+        done = self._store.replayed(verification_id, citizen_id)
+        if done is not None and proofs.code_matches(self._phone_key(), done, code):
+            return self._registered(citizen_id)
+        raise _expired() from spent
 
     def unlink(self, citizen_id: str) -> Citizen:
         for attempt in range(LINK_ATTEMPTS):

@@ -71,7 +71,6 @@ def bench_stack(deposits: int, interval_s: float) -> dict[str, Any]:
 def _latency(
     state: Path, stack: dict[str, Any], count: int, flow_control: bool, interval_s: float
 ) -> dict[str, Any]:
-    import urllib.request
     from datetime import UTC, datetime
 
     from infra.local.dev_issuer import ensure_issuer
@@ -80,16 +79,10 @@ def _latency(
     # One citizen per 100 deposits of one item: the daily limit is 100 items.
     phones = [f"010-9000-{n:04d}" for n in range(count // 100 + 1)]
     for n, phone in enumerate(phones):
+        from bench.phones import register_over_http
+
         token = ensure_issuer(state).mint(f"bench-citizen-{n}")
-        request = urllib.request.Request(
-            stack["api_url"] + "/v1/me",
-            method="PUT",
-            data=json.dumps(
-                {"display_name": "bench", "district": "naeoe-dong", "phone": phone}
-            ).encode(),
-            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-        )
-        urllib.request.urlopen(request, timeout=10).read()
+        register_over_http(stack["api_url"], token, state, phone)
     mqtt = stack["mqtt"]
     creds = mqtt["devices"]["robot-001"]
     robot = RobotClient(
@@ -161,17 +154,16 @@ def bench_requests() -> dict[str, Any]:
 
         from chalicelib import config, wiring
         from chalicelib.adapters.dynamodb_models import ALL_MODELS, Citizen
-        from chalicelib.services.citizens import ProfileUpdate
         from infra.local import provision
 
         provision.create_tables()
         provision.create_queues(boto3.client("sqs", region_name="ap-northeast-2"))
         provision.register_devices(provision.load_fleet())
+        from bench.phones import register_in_process
+
         citizens = wiring.citizens()
-        citizens.register(
-            "bench", ProfileUpdate("b", "naeoe-dong", "01090000002", phone_given=True)
-        )
-        citizens.register("rich", ProfileUpdate("r", "naeoe-dong", "01090000003", phone_given=True))
+        register_in_process("bench", "b", "01090000002")
+        register_in_process("rich", "r", "01090000003")
         stale_code = citizens.issue_deposit_code("bench").code
         service = wiring.recycling()
         service.receive_deposit("robot-001", _payload("warm-up-0001"))  # caches: device, clients

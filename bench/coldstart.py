@@ -269,14 +269,11 @@ class _Citizens:
         self.n = 0
 
     def new(self) -> tuple[str, str]:
-        from chalicelib import wiring
-        from chalicelib.services.citizens import ProfileUpdate
+        from bench.phones import register_in_process
 
         self.n += 1
         citizen_id, phone = f"cold-{self.n:04d}", f"0109100{self.n:04d}"
-        wiring.citizens().register(
-            citizen_id, ProfileUpdate("cold", "naeoe-dong", phone, phone_given=True)
-        )
+        register_in_process(citizen_id, "cold", phone)
         return citizen_id, phone
 
     def check_credited(self, citizen_id: str, event_id: str, result: Any) -> None:

@@ -73,15 +73,14 @@ def credit_cost(rows: int, patched: bool, credits: int) -> dict[str, Any]:
         import boto3
 
         from chalicelib import wiring
-        from chalicelib.services.citizens import ProfileUpdate
         from infra.local import provision
 
         provision.create_tables()
         provision.create_queues(boto3.client("sqs", region_name=REGION))
         provision.register_devices(provision.load_fleet())
-        wiring.citizens().register(
-            "bench", ProfileUpdate("b", "naeoe-dong", "01090000002", phone_given=True)
-        )
+        from bench.phones import register_in_process
+
+        register_in_process("bench", "b", "01090000002")
         service = wiring.recycling()
         service.receive_deposit("robot-001", _payload("warm-up-0001"))  # caches: device, clients
         fill(rows)

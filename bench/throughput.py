@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,17 +48,10 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _register(api_url: str, issuer: Any, citizen_id: str, phone: str) -> None:
-    token = issuer.mint(citizen_id)
-    request = urllib.request.Request(
-        api_url + "/v1/me",
-        method="PUT",
-        data=json.dumps(
-            {"display_name": "bench", "district": "naeoe-dong", "phone": phone}
-        ).encode(),
-        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-    )
-    urllib.request.urlopen(request, timeout=30).read()
+def _register(api_url: str, issuer: Any, state: Path, citizen_id: str, phone: str) -> None:
+    from bench.phones import register_over_http
+
+    register_over_http(api_url, issuer.mint(citizen_id), state, phone)
 
 
 def _phones(phase: int, count: int) -> list[str]:
@@ -333,7 +325,9 @@ def _run(
         ]
         t = time.monotonic()
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda c: _register(document["api_url"], issuer, *c), registrations))
+            list(
+                pool.map(lambda c: _register(document["api_url"], issuer, state, *c), registrations)
+            )
         report["register_s"] = round(time.monotonic() - t, 1)
 
         mqtt = document["mqtt"]

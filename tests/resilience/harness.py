@@ -89,6 +89,16 @@ class Stack:
             self.tally.api_retries[f"{method} {path.split('?')[0]}"] += 1
         return response
 
+    def link_phone(self, citizen_id: str, number: str) -> None:
+        """Link a proven phone through the routes, the code read from what SNS sent."""
+        from tests.functional.conftest import sms_code
+
+        sent = self.call("POST", "/v1/me/phone", as_user=citizen_id, body={"phone": number})
+        assert sent.status == 202, sent.body
+        body = {"verification_id": sent.body["verification_id"], "code": sms_code(number)}
+        verified = self.call("POST", "/v1/me/phone/verify", as_user=citizen_id, body=body)
+        assert verified.status == 200, verified.body
+
     # -- SQS ------------------------------------------------------------------------------
 
     def queue_url(self, name: str) -> str:

@@ -123,7 +123,8 @@ class Runner:
     def setup(self) -> None:
         for p in self.people.values():
             body = {"display_name": f"Walker {p.citizen_id}", "district": p.district}
-            self.ok("PUT", "/v1/me", as_user=p.citizen_id, body={**body, "phone": p.phone})
+            self.ok("PUT", "/v1/me", as_user=p.citizen_id, body=body)
+            self.stack.link_phone(p.citizen_id, p.phone)
             if p.account_number:
                 account = {"bank": "011", "account_number": p.account_number, "holder": "홍길동"}
                 self.ok("PUT", "/v1/me/payout-account", as_user=p.citizen_id, body=account)

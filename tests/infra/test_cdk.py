@@ -480,3 +480,19 @@ def test_each_function_may_touch_only_its_declared_tables(synth: Synth, stage: s
             for m in TABLES_BY_FUNCTION.get(handler, ())
         }
         assert granted == declared, handler
+
+
+def test_only_the_api_may_text_phone_numbers_and_no_topic_that_way(
+    synth: Synth, stage: str
+) -> None:
+    kinds = _kinds(synth, stage)
+    resources = synth.templates[stage]["Resources"]
+    for logical_id, function in synth.resources(stage, "AWS::Serverless::Function").items():
+        role = resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+        statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+        sms = [s for s in statements if s.get("Sid") == "SmsCodes"]
+        assert bool(sms) == (kinds[logical_id] == "api"), logical_id
+        for statement in sms:
+            assert _as_list(statement["Action"]) == ["sns:Publish"]
+            assert "Resource" not in statement
+            assert _as_list(statement["NotResource"]) == ["arn:aws:sns:*:*:*"]

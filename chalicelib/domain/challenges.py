@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from chalicelib.domain.names import public_name
+from chalicelib.domain import names
 from chalicelib.errors import Unprocessable
 
 Kind = Literal["total_steps", "daily_goal", "recycle_items"]
@@ -167,10 +167,10 @@ def validate(new: NewChallenge, today: date, known_districts: set[str]) -> NewCh
 
     title = new.title
     try:
-        # The city's one rule for names shown to everyone (NFC, no invisible characters).
-        title = public_name(new.title, max_length=TITLE_MAX)
-    except ValueError as e:
-        bad("title", str(e))
+        # The city's one rule for names shown to everyone (chalicelib.domain.names).
+        title = names.judge(new.title, names.TITLE)
+    except names.NameRefused as e:
+        problems.append(e.detail("title"))
     if new.kind not in KINDS:
         bad("kind", f"must be one of {', '.join(KINDS)}")
     window = (new.ends_on - new.starts_on).days + 1

@@ -108,6 +108,7 @@ def citizens() -> CitizenService:
         aws_clients.phone_hash_key,
         DynamoDbRateLimiter(),
         ledger(),
+        boards(),
     )
 
 

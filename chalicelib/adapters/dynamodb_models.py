@@ -262,6 +262,8 @@ class StepDay(CityModel):
     display_name = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
     expires = TTLAttribute()
+    name_version = NumberAttribute(null=True)
+    """The citizen's version when display_name was read: the newest name wins on boards."""
 
 
 # -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) --------------------

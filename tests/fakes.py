@@ -501,9 +501,9 @@ class MemoryChallenges:
                 raise self._c.AlreadyDrawn(current)
             self.challenges[challenge_id] = dataclasses.replace(current, draw=draw)
 
-    def draw_lists(self, challenge_id: str, finisher_digest: str) -> tuple[Any, Any]:
+    def draw_lists(self, challenge_id: str, finisher_digest: str) -> tuple[Any, Any, Any]:
         drawn = self.challenges[challenge_id].draw
-        return drawn.finishers, drawn.winners
+        return drawn.finishers, drawn.winners, drawn.winner_ids
 
     def finisher_ids(self, challenge_id: str) -> list[str]:
         keyed = [(k, cid) for (cid, chl), k in self.finish_keys.items() if chl == challenge_id]

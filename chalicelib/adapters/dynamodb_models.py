@@ -356,6 +356,8 @@ class Challenge(CityModel):
     finisher_digest = UnicodeAttribute(null=True)
     draw_winners = ListAttribute[str](null=True)
     expires = TTLAttribute()
+    draw_scheme = UnicodeAttribute(null=True)
+    """`pseudonyms-v1`; absent on draws recorded with citizen ids (never published)."""
 
 
 class FinishersIndex(GlobalSecondaryIndex["ChallengeEntry"]):

@@ -47,7 +47,7 @@ class DynamoDbSteps:
                     StepDay.steps.set(steps),
                     StepDay.district.set(StepDay.district | walker.district),
                     StepDay.display_name.set(walker.display_name),
-                    StepDay.name_version.set(walker.name_version),
+                    StepDay.name_version.set(walker.name_version or 0),
                     StepDay.updated_at.set(now),
                     StepDay.expires.set(_expiry(day)),
                 ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import boards
@@ -44,6 +44,7 @@ def _day(sync: tuple[int, int, int]) -> StepDay:
     )
 
 
+@settings(deadline=None)
 @given(_syncs, st.randoms(use_true_random=False))
 def test_every_board_shows_the_newest_versions_name_in_any_order(
     syncs: list[tuple[int, int, int]], rng
@@ -65,6 +66,7 @@ def test_every_board_shows_the_newest_versions_name_in_any_order(
             assert entry.display_name == f"name v{here}"
 
 
+@settings(deadline=None)
 @given(_syncs, st.integers(51, 60))
 def test_a_pushed_rename_survives_any_later_delivery_of_older_records(
     syncs: list[tuple[int, int, int]], version: int

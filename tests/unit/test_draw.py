@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import draw
@@ -184,6 +184,7 @@ keys = st.binary(min_size=32, max_size=32)
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)
 
 
+@settings(deadline=None)
 @given(keys, names, names, names)
 def test_a_pseudonym_is_stable_per_challenge_and_unlinkable_across_them(
     key: bytes, citizen: str, first: str, second: str

@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import names
@@ -65,6 +65,7 @@ def test_every_default_ignorable_code_point_of_unicode_is_refused() -> None:
             assert _refused(f"ab{char}cd", rule).reason == "invisible_character", hex(ord(char))
 
 
+@settings(deadline=None)
 @given(st.text(max_size=8), st.sampled_from(DEFAULT_IGNORABLE), st.text(max_size=8))
 def test_any_name_holding_a_default_ignorable_is_refused(
     before: str, char: str, after: str
@@ -193,6 +194,7 @@ def test_width_counts_east_asian_wide_as_two_and_marks_as_none() -> None:
 # -- what is stored ----------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(st.text(max_size=40))
 def test_a_stored_name_is_nfkc_and_judging_it_again_changes_nothing(text: str) -> None:
     for rule in (DISPLAY_NAME, TITLE, HOLDER):

@@ -109,6 +109,7 @@ def citizens() -> CitizenService:
         aws_clients.phone_hash_key,
         DynamoDbRateLimiter(),
         ledger(),
+        boards(),
     )
 
 
@@ -124,6 +125,7 @@ def operations() -> OperationsService:
 
 @lru_cache(maxsize=1)
 def challenges() -> ChallengeService:
+    from chalicelib.adapters import aws_clients
     from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
     from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
     from chalicelib.domain.clock import utc_now
@@ -131,7 +133,12 @@ def challenges() -> ChallengeService:
     from chalicelib.services.challenges import ChallengeService
 
     return ChallengeService(
-        DynamoDbChallenges(), DynamoDbCitizens(), ledger(), utc_now, set(districts())
+        DynamoDbChallenges(),
+        DynamoDbCitizens(),
+        ledger(),
+        utc_now,
+        set(districts()),
+        pseudonym_key=aws_clients.draw_pseudonym_key,
     )
 
 

@@ -426,6 +426,21 @@ class MemoryBoards:
 
         return self.entries.get(EntryKey(board, citizen_id))
 
+    def rename(self, board: str, citizen_id: str, display_name: str, name_key: str) -> bool:
+        from chalicelib.domain.boards import EntryKey
+
+        key = EntryKey(board, citizen_id)
+        stored = self.entries.get(key)
+        if stored is None or stored.name_key >= name_key:
+            return False
+        self.entries[key] = dataclasses.replace(
+            stored,
+            display_name=display_name,
+            name_key=name_key,
+            version=(stored.version or 0) + 1,
+        )
+        return True
+
     def top(self, board: str, limit: int) -> list[tuple[str, int]]:
         on_board = [e for e in self.entries.values() if e.board == board]
         on_board.sort(key=lambda e: (-e.score, e.citizen_id))
@@ -487,9 +502,9 @@ class MemoryChallenges:
                 raise self._c.AlreadyDrawn(current)
             self.challenges[challenge_id] = dataclasses.replace(current, draw=draw)
 
-    def draw_lists(self, challenge_id: str, finisher_digest: str) -> tuple[Any, Any]:
+    def draw_lists(self, challenge_id: str, finisher_digest: str) -> tuple[Any, Any, Any]:
         drawn = self.challenges[challenge_id].draw
-        return drawn.finishers, drawn.winners
+        return drawn.finishers, drawn.winners, drawn.winner_ids
 
     def finisher_ids(self, challenge_id: str) -> list[str]:
         keyed = [(k, cid) for (cid, chl), k in self.finish_keys.items() if chl == challenge_id]

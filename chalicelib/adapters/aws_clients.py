@@ -83,3 +83,18 @@ def phone_hash_key() -> bytes:
         )
         return str(response["Parameter"]["Value"]).encode("utf-8")
     raise RuntimeError(f"set {config.PHONE_HASH_KEY} or {config.PHONE_HASH_KEY_PARAMETER}")
+
+
+DRAW_PSEUDONYM_LABEL = b"gimhae/challenge-draw-pseudonyms/v1"
+
+
+@lru_cache(maxsize=1)
+def draw_pseudonym_key() -> bytes:
+    """The key of the draws' per-challenge pseudonyms, derived from the phone-hash key
+    (HMAC under a label of its own): the same custody (a stage setting locally, an SSM
+    SecureString in AWS) and no second secret to provision, yet a pseudonym reveals
+    nothing about phone hashes, nor they about it."""
+    import hashlib
+    import hmac
+
+    return hmac.new(phone_hash_key(), DRAW_PSEUDONYM_LABEL, hashlib.sha256).digest()

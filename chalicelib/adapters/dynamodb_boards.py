@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
@@ -124,6 +125,28 @@ class DynamoDbBoards:
             if not stale:
                 raise RetryableConflict(f"board counts: {sorted(e.names)}") from e
             raise StaleEntries(stale) from e
+
+    def rename(self, board: str, citizen_id: str, display_name: str, name_key: str) -> bool:
+        """Show a newer name on an existing entry: one conditional UpdateItem that also
+        moves the entry's version, so a stream batch that read the entry before fails its
+        version condition, re-reads and keeps this name (the greater key). False when the
+        citizen is not on that board or a newer name is already there."""
+        item = BoardEntry(board, citizen_id)
+        item.version = 0  # any value: the version is incremented (ADD 1), not compared
+        try:
+            item.update(
+                actions=[
+                    BoardEntry.display_name.set(display_name),
+                    BoardEntry.name_key.set(name_key),
+                ],
+                condition=BoardEntry.board.exists() & (BoardEntry.name_key < name_key),
+                add_version_condition=False,
+            )
+        except UpdateError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     @staticmethod
     def _update_counts(tx: NamedTransaction, node: str, actions: list[Action]) -> None:

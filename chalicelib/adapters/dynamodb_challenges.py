@@ -95,7 +95,9 @@ class DynamoDbChallenges:
         table = ChallengeEntry.Meta.table_name
         pages_key = _draw_pages_key(challenge_id, draw.finisher_digest)
         expires = str(int((draw.drawn_at + RETENTION_AFTER_END).timestamp()))
-        for part, ids in [("f", draw.finishers), ("w", draw.winners)]:
+        # f: finishers, w: winners (both pseudonyms, published); i: the winners' citizen ids
+        # (to pay them; never published).
+        for part, ids in [("f", draw.finishers), ("w", draw.winners), ("i", draw.winner_ids)]:
             for number, page in enumerate(_pages(ids)):
                 # The winners are a function of the seed and the finishers: a page already
                 # there (a retried or concurrent draw of the same finishers) is this page.
@@ -115,6 +117,7 @@ class DynamoDbChallenges:
                 actions=[
                     Challenge.drawn_at.set(draw.drawn_at),
                     Challenge.finisher_digest.set(draw.finisher_digest),
+                    Challenge.draw_scheme.set(draw.scheme),
                 ],
                 condition=Challenge.challenge_id.exists() & Challenge.drawn_at.does_not_exist(),
             )
@@ -128,10 +131,11 @@ class DynamoDbChallenges:
 
     def draw_lists(
         self, challenge_id: str, finisher_digest: str
-    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The recorded draw's finishers and winners, from its pages (one paginated Query)."""
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """The recorded draw's finishers, winners and winners' ids, from its pages (one
+        paginated Query)."""
         client = aws_clients.client("dynamodb")
-        found: dict[str, list[str]] = {"f": [], "w": []}
+        found: dict[str, list[str]] = {"f": [], "w": [], "i": []}
         request: dict[str, Any] = {
             "TableName": ChallengeEntry.Meta.table_name,
             "KeyConditionExpression": "citizen_id = :p",
@@ -148,7 +152,7 @@ class DynamoDbChallenges:
             if "LastEvaluatedKey" not in response:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return tuple(found["f"]), tuple(found["w"])
+        return tuple(found["f"]), tuple(found["w"]), tuple(found["i"])
 
     def finisher_ids(self, challenge_id: str) -> list[str]:
         """Every finisher, from the sparse index (paginated by PynamoDB)."""
@@ -328,6 +332,8 @@ def challenge_of(item: Challenge) -> c.Challenge:
             winners=tuple(item.draw_winners or ()),
             drawn_at=item.drawn_at,
             complete=item.draw_finishers is not None,
+            # A draw recorded before pseudonyms has no scheme: its lists are citizen ids.
+            scheme=item.draw_scheme or c.DRAW_CITIZEN_IDS,
         )
     return c.Challenge(
         challenge_id=item.challenge_id,

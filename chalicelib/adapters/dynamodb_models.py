@@ -266,6 +266,8 @@ class StepDay(CityModel):
     display_name = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
     expires = TTLAttribute()
+    name_version = NumberAttribute(null=True)
+    """The citizen's version when display_name was read: the newest name wins on boards."""
 
 
 # -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) --------------------
@@ -358,6 +360,8 @@ class Challenge(CityModel):
     finisher_digest = UnicodeAttribute(null=True)
     draw_winners = ListAttribute[str](null=True)
     expires = TTLAttribute()
+    draw_scheme = UnicodeAttribute(null=True)
+    """`pseudonyms-v1`; absent on draws recorded with citizen ids (never published)."""
 
 
 class FinishersIndex(GlobalSecondaryIndex["ChallengeEntry"]):

@@ -29,7 +29,7 @@ class DynamoDbSteps:
         stored: dict[date, int] = {}
         for item in items:
             if isinstance(item, Citizen):
-                walker = Walker(item.district, item.display_name)
+                walker = Walker(item.district, item.display_name, int(item.version or 0))
             elif isinstance(item, StepDay):
                 stored[date.fromisoformat(item.day)] = int(item.steps)
         return walker, stored
@@ -47,6 +47,7 @@ class DynamoDbSteps:
                     StepDay.steps.set(steps),
                     StepDay.district.set(StepDay.district | walker.district),
                     StepDay.display_name.set(walker.display_name),
+                    StepDay.name_version.set(walker.name_version or 0),
                     StepDay.updated_at.set(now),
                     StepDay.expires.set(_expiry(day)),
                 ],
@@ -81,6 +82,7 @@ def step_day_of(item: StepDay) -> steps.StepDay:
         steps=int(item.steps),
         district=item.district,
         display_name=item.display_name,
+        name_version=None if item.name_version is None else int(item.name_version),
     )
 
 

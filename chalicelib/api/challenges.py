@@ -56,8 +56,12 @@ def challenge_view(challenge: c.Challenge, today: date | None = None) -> dict[st
 
 def standing_view(standing: Standing) -> dict[str, Any]:
     entry = standing.entry
+    view = challenge_view(standing.challenge)
+    if standing.pseudonym is not None and "draw" in view:
+        # The name the public draw gives me: only I am told which one is mine.
+        view["draw"]["my_pseudonym"] = standing.pseudonym
     return {
-        **challenge_view(standing.challenge),
+        **view,
         "joined": entry is not None,
         "progress": {
             "value": standing.progress,
@@ -73,18 +77,29 @@ def standing_view(standing: Standing) -> dict[str, Any]:
 def draw_view(challenge: c.Challenge) -> dict[str, Any]:
     """What anyone may check (chalicelib.domain.draw verifies exactly this document)."""
     drawn = challenge.draw
+    shown = drawn is not None and drawn.published
     return {
         "challenge_id": challenge.challenge_id,
         "commitment": challenge.commitment,
         "seed": drawn.seed if drawn else None,
         "finisher_digest": drawn.finisher_digest if drawn else None,
-        "finishers": list(drawn.finishers) if drawn else None,
-        "winners": list(drawn.winners) if drawn else None,
+        "finishers": list(drawn.finishers) if shown and drawn else None,
+        "winners": list(drawn.winners) if shown and drawn else None,
         "winner_count": challenge.prize.winners,
         "drawn_at": iso(drawn.drawn_at) if drawn else None,
-        "algorithm": "winners = first winner_count finishers ordered by "
-        "HMAC-SHA256(key=seed, msg=citizen_id); see chalicelib/domain/draw.py",
+        "scheme": drawn.scheme if drawn else DRAW_SCHEME,
+        "withheld": None if drawn is None or shown else WITHHELD,
+        "algorithm": "finishers are per-challenge pseudonyms, sorted; finisher_digest = "
+        "SHA-256 of each followed by a newline; winners = first winner_count finishers "
+        "ordered by HMAC-SHA256(key=seed, msg=pseudonym); see chalicelib/domain/draw.py",
     }
+
+
+DRAW_SCHEME = "pseudonyms-v1"
+WITHHELD = (
+    "drawn before per-challenge pseudonyms: its lists name citizen ids, which are never "
+    "published; the seed still checks against the commitment"
+)
 
 
 # Routes ---------------------------------------------------------------------------------

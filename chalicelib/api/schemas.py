@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,10 +27,9 @@ if TYPE_CHECKING:
 
 class ProfileRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    display_name: Annotated[
-        StrictStr, StringConstraints(max_length=200), AfterValidator(names.public_name)
-    ]
-    """Shown on leaderboards: the public-name rule (chalicelib.domain.names) applies."""
+    display_name: Annotated[StrictStr, StringConstraints(max_length=400)]
+    """Shown on leaderboards: the public-name rule (chalicelib.domain.names) judges it in
+    update(), a 422 `invalid_display_name` naming the character class and its position."""
     district: Annotated[StrictStr, StringConstraints(max_length=64)]
     phone: Annotated[
         object,
@@ -47,7 +45,8 @@ class ProfileRequest(BaseModel):
     def update(self) -> ProfileUpdate:
         from chalicelib.services.citizens import ProfileUpdate
 
-        return ProfileUpdate(self.display_name, self.district, "phone" in self.model_fields_set)
+        name = names.judged(self.display_name, names.DISPLAY_NAME, "display_name")
+        return ProfileUpdate(name, self.district, "phone" in self.model_fields_set)
 
 
 class PhoneRequest(BaseModel):

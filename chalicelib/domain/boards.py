@@ -162,8 +162,10 @@ class Entry:
     days: Mapping[str, int]
     display_name: str
     name_key: str
-    """Which record the display name came from (`<day>|<steps, padded>|<name>`): the
-    name of the greatest key wins, so the name, too, is the same in any delivery order."""
+    """Which profile version the display name came from (`v|<version, padded>|<name>`;
+    `<day>|<steps, padded>|<name>` on days stored before versions, which every versioned
+    key outranks): the name of the greatest key wins, so a rename shows whatever the
+    delivery order, and a replay of an older name never brings it back."""
     version: int | None = None
 
     @property
@@ -192,7 +194,23 @@ class Contribution:
 
 
 def name_key_of(day: StepDay) -> str:
+    if day.name_version is not None:
+        return profile_name_key(day.name_version, day.display_name)
     return f"{day.day.isoformat()}|{day.steps:012d}|{day.display_name}"
+
+
+def profile_name_key(version: int, display_name: str) -> str:
+    """The key of a name read at a profile version (`v` sorts above every legacy key's
+    leading digit)."""
+    return f"v|{version:012d}|{display_name}"
+
+
+def current_boards(today: date, districts: Iterable[str]) -> list[str]:
+    """The boards a rename must reach at once: today's and this week's, city-wide and in
+    each district given (older days keep the name they were shown with)."""
+    periods = (day_period(today), week_period(today))
+    scopes = [CITY, *dict.fromkeys(district_scope(d) for d in districts)]
+    return [board_id(p, s) for p in periods for s in scopes]
 
 
 def contributions(days: Iterable[StepDay]) -> dict[EntryKey, Contribution]:

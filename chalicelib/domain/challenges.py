@@ -13,12 +13,14 @@ under its own guard.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from chalicelib.domain.names import public_name
+from chalicelib.domain import names
 from chalicelib.errors import Unprocessable
 
 Kind = Literal["total_steps", "daily_goal", "recycle_items"]
@@ -27,6 +29,9 @@ KINDS: tuple[str, ...] = ("total_steps", "daily_goal", "recycle_items")
 STEP_KINDS = frozenset({"total_steps", "daily_goal"})
 
 TITLE_MAX = 80
+DRAW_PSEUDONYMS = "pseudonyms-v1"
+DRAW_CITIZEN_IDS = "citizen-ids"
+"""Draws recorded before pseudonyms: their lists hold citizen ids and stay unpublished."""
 MAX_WINDOW_DAYS = 366
 """A challenge runs at most a year (its entries keep one count per day of the window)."""
 MAX_LEAD_DAYS = 366
@@ -70,13 +75,29 @@ class Draw:
 
     seed: str
     finishers: tuple[str, ...]
+    """The sorted finishers' per-challenge pseudonyms (DRAW_PSEUDONYMS), or on a draw made
+    before them (DRAW_CITIZEN_IDS) their citizen ids, which are never published."""
     finisher_digest: str
     winners: tuple[str, ...]
+    """Pseudonyms, like the finishers: what is published."""
     drawn_at: datetime
     complete: bool = True
     """False when read without its lists (a challenge as listed or as the streams see it):
     a city-wide draw's lists are far larger than one DynamoDB item, so they are stored
     apart and read only for the published draw and by the draw, which pays the winners."""
+    winner_ids: tuple[str, ...] = ()
+    """The winners' citizen ids, in the winners' order: kept to pay them, never published."""
+    scheme: str = "pseudonyms-v1"
+
+    @property
+    def payees(self) -> tuple[str, ...]:
+        """The citizen ids the prize is paid to."""
+        return self.winners if self.scheme == DRAW_CITIZEN_IDS else self.winner_ids
+
+    @property
+    def published(self) -> bool:
+        """Whether its lists may be shown: never a list of citizen ids."""
+        return self.scheme == DRAW_PSEUDONYMS
 
 
 @dataclass(frozen=True)
@@ -167,10 +188,10 @@ def validate(new: NewChallenge, today: date, known_districts: set[str]) -> NewCh
 
     title = new.title
     try:
-        # The city's one rule for names shown to everyone (NFC, no invisible characters).
-        title = public_name(new.title, max_length=TITLE_MAX)
-    except ValueError as e:
-        bad("title", str(e))
+        # The city's one rule for names shown to everyone (chalicelib.domain.names).
+        title = names.judge(new.title, names.TITLE)
+    except names.NameRefused as e:
+        problems.append(e.detail("title"))
     if new.kind not in KINDS:
         bad("kind", f"must be one of {', '.join(KINDS)}")
     window = (new.ends_on - new.starts_on).days + 1
@@ -319,7 +340,7 @@ def prize_due(challenge: Challenge, entry: Entry) -> bool:
     if prize.type == "first_n":
         return entry.finish_rank is not None and entry.finish_rank <= (prize.winners or 0)
     drawn = challenge.draw
-    return drawn is not None and drawn.complete and entry.citizen_id in drawn.winners
+    return drawn is not None and drawn.complete and entry.citizen_id in drawn.payees
 
 
 def prize_guard(challenge_id: str, citizen_id: str) -> str:
@@ -368,3 +389,15 @@ class AlreadyDrawn(Exception):
     def __init__(self, challenge: Challenge) -> None:
         super().__init__(challenge.challenge_id)
         self.challenge = challenge
+
+
+# The draw's pseudonyms -------------------------------------------------------------------
+
+
+def draw_pseudonym(key: bytes, challenge_id: str, citizen_id: str) -> str:
+    """A finisher as the public draw names them: `p` and 32 hex digits of
+    HMAC-SHA256(key, len(challenge id):challenge id + citizen id) under a server-side key.
+    Stable for one challenge, unlinkable across challenges, and irreversible without the
+    key (a citizen id is a guessable format, so a plain hash would not do)."""
+    message = f"{len(challenge_id)}:{challenge_id}{citizen_id}".encode()
+    return "p" + hmac.new(key, message, hashlib.sha256).hexdigest()[:32]

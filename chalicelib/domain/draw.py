@@ -6,12 +6,20 @@ recompute a draw without installing the city's code.
 The algorithm (README "Challenges and the auditable draw"):
 1. At creation the city draws a secret 32-byte seed and publishes only
    `commitment = SHA-256(seed)` (hex). The seed cannot be changed afterwards unnoticed.
-2. After the end, the finishers' citizen ids are sorted by Unicode code point and
-   published with `finisher_digest = SHA-256(id_1 + "\\n" + id_2 + "\\n" + ... + id_n + "\\n")`
-   (UTF-8; each id followed by a newline; the digest of no finishers is SHA-256 of "").
-3. Each finisher gets the ticket `HMAC-SHA256(key=seed, message=citizen_id in UTF-8)`;
-   finishers are ordered by ticket (hex), ties (never seen in practice) by id, and the
-   first `winner_count` are the winners, in that order.
+2. After the end, each finisher is named by a per-challenge pseudonym (`p` and 32 hex
+   digits: an HMAC of the challenge and citizen ids under a key only the city holds, so
+   no citizen id is published, and one citizen's pseudonyms in two challenges cannot be
+   linked). A citizen sees their own in the challenge's detail. The pseudonyms are sorted
+   by Unicode code point and published with
+   `finisher_digest = SHA-256(p_1 + "\\n" + p_2 + "\\n" + ... + p_n + "\\n")`
+   (UTF-8; each followed by a newline; the digest of no finishers is SHA-256 of "").
+3. Each finisher gets the ticket `HMAC-SHA256(key=seed, message=pseudonym in UTF-8)`;
+   finishers are ordered by ticket (hex), ties (never seen in practice) by pseudonym, and
+   the first `winner_count` are the winners, in that order.
+
+A draw made before pseudonyms (`scheme` other than `pseudonyms-v1`) named citizen ids;
+its lists are withheld (`finishers` null, `withheld` says why): only its seed can still be
+checked against the commitment, and the verifier says so (exit status 2).
 
 Nobody can steer the outcome: the seed was fixed (committed) before anyone finished, and
 the finisher list is fixed before the seed is revealed.
@@ -41,18 +49,18 @@ def commitment(seed: bytes) -> str:
 
 
 def sorted_finishers(finishers: Sequence[str]) -> list[str]:
-    """The canonical order: distinct ids by Unicode code point."""
+    """The canonical order: distinct pseudonyms by Unicode code point."""
     return sorted(set(finishers))
 
 
 def finisher_digest(finishers: Sequence[str]) -> str:
-    """SHA-256 of the sorted ids, each followed by a newline, UTF-8."""
-    text = "".join(f"{citizen_id}\n" for citizen_id in sorted_finishers(finishers))
+    """SHA-256 of the sorted pseudonyms, each followed by a newline, UTF-8."""
+    text = "".join(f"{finisher}\n" for finisher in sorted_finishers(finishers))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def ticket(seed: bytes, citizen_id: str) -> str:
-    return hmac.new(seed, citizen_id.encode("utf-8"), hashlib.sha256).hexdigest()
+def ticket(seed: bytes, finisher: str) -> str:
+    return hmac.new(seed, finisher.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def winners(seed: bytes, finishers: Sequence[str], count: int) -> list[str]:
@@ -62,8 +70,14 @@ def winners(seed: bytes, finishers: Sequence[str], count: int) -> list[str]:
     return ranked[: max(count, 0)]
 
 
+def withheld(published: dict[str, Any]) -> bool:
+    """A draw made before pseudonyms: its lists are not published, only its seed is."""
+    return published.get("finishers") is None and bool(published.get("withheld"))
+
+
 def verify(published: dict[str, Any]) -> list[str]:
-    """What is wrong with a published draw (empty: it checks out)."""
+    """What is wrong with a published draw (empty: it checks out, or for a withheld draw:
+    its seed matches the commitment)."""
     problems: list[str] = []
     seed_hex = published.get("seed")
     if not isinstance(seed_hex, str):
@@ -74,6 +88,8 @@ def verify(published: dict[str, Any]) -> list[str]:
         return ["the seed is not hexadecimal"]
     if commitment(seed) != published.get("commitment"):
         problems.append("the seed does not match the commitment published at creation")
+    if withheld(published):
+        return problems
     finishers = published.get("finishers")
     if not isinstance(finishers, list) or not all(isinstance(f, str) for f in finishers):
         return [*problems, "the finisher list is missing"]
@@ -134,6 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(f"FAIL: {problem}")
         return 1
+    if withheld(published):
+        print(
+            f"PARTIAL: {args.challenge_id}: seed matches commitment "
+            f"{published['commitment'][:16]}...; the finisher list is withheld "
+            f"({published['withheld']})"
+        )
+        return 2
     print(
         f"OK: {args.challenge_id}: seed matches commitment {published['commitment'][:16]}..., "
         f"{len(published['finishers'])} finishers (digest {published['finisher_digest'][:16]}...),"

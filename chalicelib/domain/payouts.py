@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from chalicelib.domain import names
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.ledger import (
     Account,
@@ -89,9 +90,6 @@ def resolve_bank(text: str) -> Bank | None:
 # The account ----------------------------------------------------------------------------
 
 _ACCOUNT = re.compile(r"[0-9]+(-[0-9]+)*")
-# Letters of any script, combining marks, spaces and a few joiners; never a leading sign a
-# spreadsheet would read as a formula (the holder goes into the transfer CSV).
-_HOLDER_PUNCTUATION = set(" .-'·()&")
 
 
 @dataclass(frozen=True)
@@ -135,9 +133,12 @@ def judge_account(bank: object, account_number: object, holder: object) -> Payou
         low, high = ACCOUNT_DIGITS
         if not low <= len(digits) <= high:
             problems.append({"field": "account_number", "problem": f"{low} to {high} digits"})
-    name = _judge_holder(holder)
-    if name is None:
-        problems.append({"field": "holder", "problem": f"a name of 1 to {HOLDER_MAX} letters"})
+    name: str | None = None
+    try:
+        # The city's one rule for names (chalicelib.domain.names), in its holder form.
+        name = names.judge(holder, names.HOLDER)
+    except names.NameRefused as e:
+        problems.append(e.detail("holder"))
     if problems:
         raise Unprocessable(
             "the payout account is not acceptable", code="invalid_payout_account",
@@ -145,23 +146,6 @@ def judge_account(bank: object, account_number: object, holder: object) -> Payou
         )  # fmt: skip
     assert found is not None and name is not None
     return PayoutAccountDetails(found.code, digits, name)
-
-
-def _judge_holder(holder: object) -> str | None:
-    if not isinstance(holder, str) or len(holder) > 4 * HOLDER_MAX:
-        return None
-    if any(ch != " " and unicodedata.category(ch)[0] in "CZ" for ch in holder):
-        return None  # control, format and line characters: never part of a name
-    name = " ".join(unicodedata.normalize("NFC", holder).split())
-    if not 1 <= len(name) <= HOLDER_MAX:
-        return None
-    for ch in name:
-        category = unicodedata.category(ch)
-        if not (category.startswith("L") or category.startswith("M") or ch in _HOLDER_PUNCTUATION):
-            return None
-    if not unicodedata.category(name[0]).startswith("L"):
-        return None  # never `-`, `'` or `(` first: a spreadsheet formula or a blank
-    return name
 
 
 def masked_number(last4: str) -> str:

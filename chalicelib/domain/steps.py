@@ -23,6 +23,9 @@ class StepDay:
     """The citizen's district when the day was first synced: a day counts on one district's
     boards for good, even if the citizen moves later."""
     display_name: str
+    name_version: int | None = None
+    """The profile version the name was read at (None on days stored before versions):
+    boards keep the name of the newest version, in any delivery order."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Walker:
 
     district: str
     display_name: str
+    name_version: int | None = None
 
 
 def week_of(day: date) -> str:

@@ -46,6 +46,10 @@ class BoardStore(Protocol):
 
     def entry(self, board: str, citizen_id: str) -> Entry | None: ...
 
+    def rename(self, board: str, citizen_id: str, display_name: str, name_key: str) -> bool:
+        """Set a newer name on an existing entry (and move its version); False if none."""
+        ...
+
     def top(self, board: str, limit: int) -> list[tuple[str, int]]: ...
 
     def nodes(self, nodes: list[str]) -> dict[str, dict[int, int]]: ...
@@ -95,6 +99,19 @@ class BoardService:
             if lost_race:
                 self._sleep(random.uniform(0, 0.02 * 2**rounds))
         return written
+
+    def show_name(
+        self, citizen_id: str, display_name: str, version: int, districts: list[str], today: date
+    ) -> int:
+        """A rename, pushed at once to the boards the citizen is on today and this week
+        (city and district): at most 2 + 2 x districts conditional writes, no read, no scan.
+        The name carries its profile version, and a board keeps the greatest, so this and
+        the step stream agree in any order. Returns how many entries showed the new name."""
+        key = boards.profile_name_key(version, display_name)
+        return sum(
+            self._store.rename(board, citizen_id, display_name, key)
+            for board in boards.current_boards(today, districts)
+        )
 
     # -- reading them -----------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import dataclasses
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -47,8 +47,9 @@ class ChallengeStore(Protocol):
     def record_draw(self, challenge_id: str, draw: c.Draw) -> None: ...
     def draw_lists(
         self, challenge_id: str, finisher_digest: str
-    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """A recorded draw's finishers and winners (stored apart from the challenge)."""
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """A recorded draw's finishers, winners and winners' citizen ids (stored apart from
+        the challenge)."""
         ...
 
     def finisher_ids(self, challenge_id: str) -> list[str]: ...
@@ -85,6 +86,8 @@ class Standing:
 
     challenge: c.Challenge
     entry: c.Entry | None
+    pseudonym: str | None = None
+    """Mine in this challenge's lottery draw (shown in the detail only)."""
 
     @property
     def progress(self) -> int:
@@ -119,7 +122,9 @@ class ChallengeService:
         clock: Clock,
         known_districts: set[str],
         late_sync_days: int | None = None,
+        pseudonym_key: Callable[[], bytes] | None = None,
     ) -> None:
+        self._pseudonym_key = pseudonym_key
         self._store = store
         self._citizens = citizens
         self._ledger = ledger
@@ -170,24 +175,31 @@ class ChallengeService:
         created = False
         if challenge.draw is None:
             seed_hex = self._store.seed(challenge_id) or ""
-            finishers = lottery.sorted_finishers(self._store.finisher_ids(challenge_id))
-            if len(finishers) != challenge.finishers:
+            ids = set(self._store.finisher_ids(challenge_id))
+            if len(ids) != challenge.finishers:
                 # The counter moves with each finish; the index follows it eventually. A
                 # draw from an index behind would leave a finisher out for good.
                 raise RetryableConflict(
-                    f"challenge {challenge_id}: {len(finishers)} finishers indexed of "
+                    f"challenge {challenge_id}: {len(ids)} finishers indexed of "
                     f"{challenge.finishers}"
                 )
+            # The draw runs on the finishers' pseudonyms: what is published is exactly
+            # what the winners are computed from, and no citizen id is in it.
+            key = self._key()
+            by_pseudonym = {c.draw_pseudonym(key, challenge_id, i): i for i in ids}
+            if len(by_pseudonym) != len(ids):
+                raise RuntimeError(f"challenge {challenge_id}: two finishers share a pseudonym")
+            finishers = lottery.sorted_finishers(list(by_pseudonym))
+            winners = lottery.winners(
+                bytes.fromhex(seed_hex), finishers, challenge.prize.winners or 0
+            )
             made = c.Draw(
                 seed=seed_hex,
                 finishers=tuple(finishers),
                 finisher_digest=lottery.finisher_digest(finishers),
-                winners=tuple(
-                    lottery.winners(
-                        bytes.fromhex(seed_hex), finishers, challenge.prize.winners or 0
-                    )
-                ),
+                winners=tuple(winners),
                 drawn_at=now,
+                winner_ids=tuple(by_pseudonym[w] for w in winners),
             )
             try:
                 self._store.record_draw(challenge_id, made)
@@ -200,7 +212,7 @@ class ChallengeService:
         # Thousands of winners cannot all be paid within one request: the POST is repeated
         # until done, so those already paid must cost a batched read, not a read each (the
         # paid ones alone would otherwise outgrow the request and the last never be paid).
-        winners = list(challenge.draw.winners)
+        winners = list(challenge.draw.payees)
         for start in range(0, len(winners), WINNERS_PER_READ):
             batch = winners[start : start + WINNERS_PER_READ]
             found = self._store.entries_in(challenge_id, batch)
@@ -221,7 +233,16 @@ class ChallengeService:
 
     def standing(self, challenge_id: str, citizen_id: str) -> Standing:
         challenge = self._challenge(challenge_id)
-        return Standing(challenge, self._store.entry(citizen_id, challenge_id))
+        entry = self._store.entry(citizen_id, challenge_id)
+        pseudonym = None
+        if challenge.prize.type == "lottery" and entry is not None:
+            pseudonym = c.draw_pseudonym(self._key(), challenge_id, citizen_id)
+        return Standing(challenge, entry, pseudonym)
+
+    def _key(self) -> bytes:
+        if self._pseudonym_key is None:
+            raise RuntimeError("no draw pseudonym key was given to the challenge service")
+        return self._pseudonym_key()
 
     def published_draw(self, challenge_id: str) -> c.Challenge:
         challenge = self._challenge(challenge_id)
@@ -233,8 +254,12 @@ class ChallengeService:
         drawn = challenge.draw
         if drawn is None or drawn.complete:
             return challenge
-        finishers, winners = self._store.draw_lists(challenge.challenge_id, drawn.finisher_digest)
-        complete = dataclasses.replace(drawn, finishers=finishers, winners=winners, complete=True)
+        finishers, winners, winner_ids = self._store.draw_lists(
+            challenge.challenge_id, drawn.finisher_digest
+        )
+        complete = dataclasses.replace(
+            drawn, finishers=finishers, winners=winners, winner_ids=winner_ids, complete=True
+        )
         return dataclasses.replace(challenge, draw=complete)
 
     def join(self, challenge_id: str, citizen_id: str) -> tuple[Standing, bool]:

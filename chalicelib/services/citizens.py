@@ -6,12 +6,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from chalicelib import config
 from chalicelib.domain.citizens import Citizen, DepositCodeGrant, ProfileChange
-from chalicelib.domain.clock import Clock
+from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.districts import districts, is_district
 from chalicelib.domain.ledger import LedgerPage
 from chalicelib.errors import (
@@ -52,6 +52,12 @@ class CitizenStore(Protocol):
     def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool: ...
 
 
+class BoardNames(Protocol):
+    def show_name(
+        self, citizen_id: str, display_name: str, version: int, districts: list[str], today: date
+    ) -> int: ...
+
+
 class LedgerReader(Protocol):
     def page(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage: ...
 
@@ -65,8 +71,10 @@ class CitizenService:
         phone_key: Callable[[], bytes],
         rate_limiter: RateLimiter,
         ledger: LedgerReader,
+        board_names: BoardNames | None = None,
     ) -> None:
         self._store = store
+        self._board_names = board_names
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
@@ -91,10 +99,21 @@ class CitizenService:
         change = ProfileChange(request.display_name, request.district)
         for attempt in range(PROFILE_ATTEMPTS):
             try:
-                return self._store.save_profile(citizen_id, change, self._clock())
+                saved = self._store.save_profile(citizen_id, change, self._clock())
             except RetryableConflict:
                 # A deposit moved the balance meanwhile: re-read and apply again.
                 time.sleep(0.01 * 2**attempt)
+                continue
+            if self._board_names is not None:
+                # The boards show the new name now, not after the next sync.
+                self._board_names.show_name(
+                    citizen_id,
+                    saved.display_name,
+                    saved.version,
+                    [saved.district],
+                    seoul_day(self._clock()),
+                )
+            return saved
         raise Conflict("the profile is changing too often; try again", code="retry")
 
     def profile(self, citizen_id: str) -> Citizen:

@@ -6,6 +6,7 @@ stdlib verifier, run as a citizen would against the stack's API, agrees."""
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 import sys
 import time
@@ -154,10 +155,19 @@ def test_walkers_finish_get_their_prize_once_and_a_lottery_is_verifiable(stack: 
     status, public = stack.http("GET", f"/v1/challenges/{lottery_id}/draw")
     assert status == 200 and public == first[1]
     assert public["commitment"] == lottery["draw"]["commitment"]
-    assert public["finishers"] == sorted(people)
+    # AND it names each finisher by a per-challenge pseudonym that only they are told
+    mine = {
+        who: stack.http("GET", f"/v1/challenges/{lottery_id}", token=token)[1]["draw"][
+            "my_pseudonym"
+        ]
+        for who, token in people.items()
+    }
+    assert public["finishers"] == sorted(mine.values())
+    assert not any(who in json.dumps(public) for who in people)
     assert len(public["winners"]) == 2
     for who, token in people.items():
-        assert len(_prizes(stack, token, lottery_id)) == (1 if who in public["winners"] else 0)
+        expected = 1 if mine[who] in public["winners"] else 0
+        assert len(_prizes(stack, token, lottery_id)) == expected
 
     # AND the verifier, run against the stack's API, agrees
     command = [sys.executable, "-m", "chalicelib.domain.draw", "verify-draw", lottery_id]

@@ -445,17 +445,22 @@ def test_a_lottery_is_drawn_once_and_the_verifier_agrees(api: Api, tmp_path: Pat
     public = api.call("GET", f"/v1/challenges/{challenge_id}/draw")
     assert public.status == 200 and public.body == first.body
     result = public.body
-    assert result["finishers"] == ["c-l1", "c-l2", "c-l3", "c-l4"]
+    # The draw names per-challenge pseudonyms, never a citizen id; each finisher finds
+    # their own in the challenge's detail
+    mine = {who: _mine(api, who, challenge_id)["draw"]["my_pseudonym"] for who in people}
+    assert result["finishers"] == sorted(mine[who] for who in people if who != "c-l5")
+    assert not any(who in json.dumps(result) for who in people)
+    assert result["scheme"] == "pseudonyms-v1" and result["withheld"] is None
     assert len(result["winners"]) == 2
     assert draw.commitment(bytes.fromhex(result["seed"])) == made["draw"]["commitment"]
     saved = tmp_path / "draw.json"
     saved.write_text(json.dumps(result))
     assert draw.main(["verify-draw", challenge_id, "--file", str(saved)]) == 0
-    tampered = dict(result, finishers=[*result["finishers"], "c-l5"])
+    tampered = dict(result, finishers=sorted([*result["finishers"], mine["c-l5"]]))
     saved.write_text(json.dumps(tampered))
     assert draw.main(["verify-draw", challenge_id, "--file", str(saved)]) == 1
     for who in people:
-        expected = 1 if who in result["winners"] else 0
+        expected = 1 if mine[who] in result["winners"] else 0
         assert len(_prizes(api, who)) == expected
         assert _mine(api, who, challenge_id)["prize_awarded"] is bool(expected)
         _balance_is_the_ledger_sum(api, who)
@@ -693,11 +698,13 @@ def test_the_store_contract(store: Any) -> None:
     )
     assert store.entry("c-1", "chl-a").prize_awarded is True
     # The draw is recorded once
-    draw = c.Draw("cd" * 32, ("c-1", "c-2"), "digest", ("c-2",), now.replace(microsecond=0))
+    draw = c.Draw(
+        "cd" * 32, ("p1", "p2"), "digest", ("p2",), now.replace(microsecond=0), winner_ids=("c-2",)
+    )
     store.record_draw("chl-a", draw)
     with pytest.raises(c.AlreadyDrawn) as drawn:
         store.record_draw("chl-a", dataclasses.replace(draw, winners=("c-1",)))
     recorded = store.get("chl-a").draw
     assert drawn.value.challenge.draw.finisher_digest == recorded.finisher_digest == "digest"
     # The lists are read apart (a city-wide draw's lists outgrow one item)
-    assert store.draw_lists("chl-a", "digest") == (("c-1", "c-2"), ("c-2",))
+    assert store.draw_lists("chl-a", "digest") == (("p1", "p2"), ("p2",), ("c-2",))

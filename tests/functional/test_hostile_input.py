@@ -295,7 +295,7 @@ def test_a_loosely_typed_deposit_is_rejected_and_quarantined(
 )
 def test_a_display_name_that_would_mislead_is_a_422(api: Api, name: str) -> None:
     body = {"display_name": name, "district": "naeoe-dong"}
-    _error(api.call("PUT", "/v1/me", as_user="c-1", body=body), 422, "validation_failed")
+    _error(api.call("PUT", "/v1/me", as_user="c-1", body=body), 422, "invalid_display_name")
 
 
 def test_a_korean_name_with_emoji_is_stored_nfc(api: Api) -> None:

@@ -177,7 +177,11 @@ def test_finish_keys_sort_as_the_times_do() -> None:
 def test_a_prize_is_due_by_its_rule(
     prize: c.Prize, rank: int, drawn: tuple[str, ...] | None, due: bool
 ) -> None:
-    draw = None if drawn is None else c.Draw("00", ("c-1", "c-2"), "d", drawn, NOW)
+    draw = None
+    if drawn is not None:
+        # The draw names pseudonyms; the prize goes to the citizens behind the winning ones.
+        pseudonyms = tuple(f"p-{w}" for w in drawn)
+        draw = c.Draw("00", ("p-c-1", "p-c-2"), "d", pseudonyms, NOW, winner_ids=drawn)
     challenge = _challenge(prize=prize, draw=draw)
     entry = _entry(finished_at=NOW, finish_rank=rank)
     assert c.prize_due(challenge, entry) is due
@@ -337,7 +341,7 @@ def test_stream_deliveries_finish_and_pay_exactly_once(
     )
     people = [f"c-{n}" for n in range(5)]
     for who in people:
-        citizens.save_profile(who, ProfileChange(who, "naeoe-dong", None), NOW)
+        citizens.save_profile(who, ProfileChange(who, "naeoe-dong"), NOW)
         for challenge in (everyone, first_two):
             service.join(challenge.challenge_id, who)
     # WHEN the step records arrive in batches, each shuffled, replayed, sometimes crashing

@@ -5,6 +5,7 @@ winners fails the verifier (which runs on the standard library alone)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import draw
@@ -152,3 +153,54 @@ def test_the_verifier_imports_only_the_standard_library() -> None:
         if line.startswith(("import ", "from ")) and "__future__" not in line
     }
     assert imported <= set(sys.stdlib_module_names), imported
+
+
+# Pseudonyms (the draw never names a citizen id) ---------------------------------------------
+
+
+def test_a_draw_made_before_pseudonyms_checks_its_seed_and_says_its_lists_are_withheld(
+    tmp_path: Path,
+) -> None:
+    seed = b"\x05" * 32
+    published = {
+        "challenge_id": "chl-old",
+        "commitment": draw.commitment(seed),
+        "seed": seed.hex(),
+        "finishers": None,
+        "winners": None,
+        "finisher_digest": "ab" * 32,
+        "winner_count": 1,
+        "withheld": "drawn before per-challenge pseudonyms",
+    }
+    assert draw.verify(published) == []
+    saved = tmp_path / "old.json"
+    saved.write_text(json.dumps(published))
+    assert draw.main(["verify-draw", "chl-old", "--file", str(saved)]) == 2
+    saved.write_text(json.dumps(dict(published, seed=(b"\x06" * 32).hex())))
+    assert draw.main(["verify-draw", "chl-old", "--file", str(saved)]) == 1
+
+
+keys = st.binary(min_size=32, max_size=32)
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)
+
+
+@settings(deadline=None)
+@given(keys, names, names, names)
+def test_a_pseudonym_is_stable_per_challenge_and_unlinkable_across_them(
+    key: bytes, citizen: str, first: str, second: str
+) -> None:
+    from chalicelib.domain.challenges import draw_pseudonym
+
+    mine = draw_pseudonym(key, first, citizen)
+    assert mine == draw_pseudonym(key, first, citizen)
+    assert re.fullmatch("p[0-9a-f]{32}", mine)  # nothing of the id shows through
+    if first != second:
+        assert draw_pseudonym(key, second, citizen) != mine
+    assert draw_pseudonym(bytes(32) if key != bytes(32) else b"\x01" * 32, first, citizen) != mine
+
+
+def test_a_pseudonym_cannot_be_read_as_another_challenge_and_citizen() -> None:
+    from chalicelib.domain.challenges import draw_pseudonym
+
+    key = b"\x09" * 32
+    assert draw_pseudonym(key, "chl-ab", "c") != draw_pseudonym(key, "chl-a", "bc")

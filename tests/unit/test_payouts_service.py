@@ -69,7 +69,7 @@ class World:
         self.credits = 0
 
     def register(self, citizen_id: str, account: bool = True) -> None:
-        self.citizens.save_profile(citizen_id, ProfileChange("n", "naeoe-dong", None), NOW)
+        self.citizens.save_profile(citizen_id, ProfileChange("n", "naeoe-dong"), NOW)
         if account:
             self.service.set_account(citizen_id, "NH", "302-1234-5678-91", "김 민지")
 

@@ -55,7 +55,9 @@ def test_a_draw_read_without_its_lists_never_decides_a_prize() -> None:
     )
     entry = c.Entry("c-1", "chl-1", NOW, "naeoe-dong", finished_at=NOW, finish_rank=1)
     assert c.prize_due(challenge, entry) is False
-    complete = dataclasses.replace(drawn, finishers=("c-1",), winners=("c-1",), complete=True)
+    complete = dataclasses.replace(
+        drawn, finishers=("p1",), winners=("p1",), winner_ids=("c-1",), complete=True
+    )
     assert c.prize_due(dataclasses.replace(challenge, draw=complete), entry) is True
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +19,7 @@ from chalicelib.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     RetryableConflict,
     Unauthorized,
@@ -85,8 +88,24 @@ def reshape_framework_errors(event: Request, get_response: Callable[[Request], R
     return response
 
 
+def refuse_odd_path_values(event: Request, get_response: Callable[[Request], Response]):
+    """Middleware: a path parameter that cannot be an id (another script's characters,
+    spaces, controls, overlong) names nothing: 404, before any view parses it."""
+    for name, value in (event.uri_params or {}).items():
+        if not isinstance(value, str) or not PATH_VALUE.fullmatch(value):
+            return error_response(NotFound(f"no such {name}", code="not_found"))
+    return get_response(event)
+
+
 def install(app: Chalice) -> None:
     app.register_middleware(reshape_framework_errors, "http")
+    app.register_middleware(refuse_odd_path_values, "http")
+    app.api.binary_types.extend(BINARY_TYPES)
+
+
+BINARY_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
+"""Media the API answers as bytes (base64 to API Gateway, which needs them listed as binary
+media types: Chalice writes app.api.binary_types into the API definition)."""
 
 
 def parse_body(request: Request, model: type[M]) -> M:
@@ -117,23 +136,82 @@ def parse_body(request: Request, model: type[M]) -> M:
         ) from e
 
 
-def query_str(request: Request, name: str) -> str | None:
+QUERY_MAX = 512
+"""The longest query value any route takes (a cursor is the longest)."""
+_INTEGER = re.compile(r"[0-9]{1,12}")
+_SIGNED_INTEGER = re.compile(r"-?[0-9]{1,12}")
+PATH_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""What any path parameter may be (run, challenge, device ids): ASCII letters, digits and a
+few separators. Anything else names nothing: a 404 before the view runs."""
+
+
+def query_str(request: Request, name: str, max_length: int = QUERY_MAX) -> str | None:
+    """One query value as sent, or None. Repeated, overlong or control-character values are
+    a 400: no route guesses which of two values was meant."""
     params = request.query_params
-    value = params.get(name) if params else None
-    return None if value is None else str(value)
+    if not params or name not in params:
+        return None
+    values = params.getlist(name)
+    if len(values) != 1:
+        raise BadRequest(f"give {name} at most once", code="invalid_query")
+    value = str(values[0])
+    if len(value) > max_length:
+        raise BadRequest(f"{name} is longer than {max_length} characters", code="invalid_query")
+    if any(unicodedata.category(ch)[0] in "CZ" and ch != " " for ch in value):
+        raise BadRequest(f"{name} has control or separator characters", code="invalid_query")
+    return value
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = query_str(request, name)
+    """An integer in ASCII digits only: no sign unless the range has negatives, no other
+    script's digits, underscores, spaces or exponents (all of which int() accepts)."""
+    raw = query_str(request, name, max_length=13)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError as e:
-        raise BadRequest(f"{name} must be an integer", code="invalid_query") from e
+    pattern = _SIGNED_INTEGER if low < 0 else _INTEGER
+    if not pattern.fullmatch(raw):
+        raise BadRequest(f"{name} must be an integer in ASCII digits", code="invalid_query")
+    value = int(raw)
     if not low <= value <= high:
         raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_query")
     return value
+
+
+def query_enum(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
+    """One of `allowed`, matched exactly (no case folding, no spaces), else a 400 naming
+    them."""
+    raw = query_str(request, name, max_length=64)
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise BadRequest(
+            f"{name} must be one of {', '.join(allowed)}",
+            code="invalid_query",
+            details=[{"field": name, "allowed": list(allowed)}],
+        )
+    return raw
+
+
+def first_accepted(request: Request) -> str | None:
+    """The first media type of the Accept header, lowercased, parameters dropped: what API
+    Gateway looks at to decide whether a base64 body is sent as binary."""
+    accept = request.headers.get("accept") if request.headers else None
+    if not accept:
+        return None
+    return accept.split(",", 1)[0].split(";", 1)[0].strip().lower() or None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def produces(*content_types: str) -> Callable[[F], F]:
+    """Marks a view answering other media than JSON (for the OpenAPI document)."""
+
+    def mark(fn: F) -> F:
+        fn.produces = content_types  # type: ignore[attr-defined]
+        return fn
+
+    return mark
 
 
 def principal(request: Request) -> Principal:

@@ -228,3 +228,33 @@ def require_admin(request: Request) -> Principal:
     if not who.is_in(config.settings().admin_group):
         raise Forbidden("this needs the admin group", code="admin_required")
     return who
+
+
+ROUTABLE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+"""The methods API Gateway can route (its REST APIs know no others)."""
+
+
+def refuse_other_methods(app: Chalice) -> None:
+    """Give every path a route for each routable method it does not serve, answering 405
+    with `Allow` in the JSON error shape. Declared as routes, they are in API Gateway's
+    definition too, so AWS answers as the local stack does (API Gateway alone would answer
+    a missing method as a missing route: 403 "Missing Authentication Token"). Call after
+    every blueprint is registered."""
+    for n, (path, methods) in enumerate(sorted(app.routes.items())):
+        missing = [m for m in ROUTABLE_METHODS if m not in methods]
+        if missing:
+            app.route(path, methods=missing, name=f"refuse_method_{n}")(_refusal(sorted(methods)))
+
+
+def _refusal(allowed: list[str]) -> Callable[..., Response]:
+    allow = ", ".join(allowed)
+
+    def refuse(**_: str) -> Response:
+        return Response(
+            body=error_body(405, "method_not_allowed", f"this route answers {allow} only"),
+            status_code=405,
+            headers={"Content-Type": "application/json", "Allow": allow},
+        )
+
+    refuse.refusal = True  # type: ignore[attr-defined]
+    return refuse

@@ -67,6 +67,8 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
     models: dict[str, type] = {}
     for path, methods in sorted(app.routes.items()):
         for method, route in sorted(methods.items()):
+            if getattr(route.view_function, "refusal", False):
+                continue  # http.refuse_other_methods: a 405, not an operation
             reads = _reads_of(inspect.unwrap(route.view_function))
             operation: dict[str, Any] = {
                 "operationId": route.view_name,

@@ -145,20 +145,22 @@ PATH_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 few separators. Anything else names nothing: a 404 before the view runs."""
 
 
-def query_str(request: Request, name: str, max_length: int = QUERY_MAX) -> str | None:
+def query_str(
+    request: Request, name: str, max_length: int = QUERY_MAX, code: str = "invalid_query"
+) -> str | None:
     """One query value as sent, or None. Repeated, overlong or control-character values are
-    a 400: no route guesses which of two values was meant."""
+    a 400 (`code`): no route guesses which of two values was meant."""
     params = request.query_params
     if not params or name not in params:
         return None
     values = params.getlist(name)
     if len(values) != 1:
-        raise BadRequest(f"give {name} at most once", code="invalid_query")
+        raise BadRequest(f"give {name} at most once", code=code)
     value = str(values[0])
     if len(value) > max_length:
-        raise BadRequest(f"{name} is longer than {max_length} characters", code="invalid_query")
+        raise BadRequest(f"{name} is longer than {max_length} characters", code=code)
     if any(unicodedata.category(ch)[0] in "CZ" and ch != " " for ch in value):
-        raise BadRequest(f"{name} has control or separator characters", code="invalid_query")
+        raise BadRequest(f"{name} has control or separator characters", code=code)
     return value
 
 

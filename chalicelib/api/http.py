@@ -93,8 +93,24 @@ def refuse_odd_path_values(event: Request, get_response: Callable[[Request], Res
     spaces, controls, overlong) names nothing: 404, before any view parses it."""
     for name, value in (event.uri_params or {}).items():
         if not isinstance(value, str) or not PATH_VALUE.fullmatch(value):
-            return error_response(NotFound(f"no such {name}", code="not_found"))
+            return error_response(NotFound(f"no such {name}", code=_not_found_code(event, name)))
     return get_response(event)
+
+
+_NOT_FOUND_CODES = {
+    "shelters": "shelter_not_found",
+    "robots": "robot_not_found",
+    "payout-runs": "run_not_found",
+    "challenges": "challenge_not_found",
+}
+"""The code a route's own look-up answers for an unknown id, by the collection it names."""
+
+
+def _not_found_code(event: Request, name: str) -> str:
+    path = str((event.context or {}).get("resourcePath") or "").split("/")
+    marker = "{" + name + "}"
+    before = path[path.index(marker) - 1] if marker in path and path.index(marker) > 0 else ""
+    return _NOT_FOUND_CODES.get(before, "not_found")
 
 
 def install(app: Chalice) -> None:

@@ -206,6 +206,8 @@ def _names(fn: Callable[..., Any], tree: ast.AST) -> dict[str, Any]:
 def _value(node: ast.expr, names: dict[str, Any]) -> Any:
     if isinstance(node, ast.Name):
         return names[node.id]
+    if isinstance(node, ast.Attribute):  # a module's constant: `boards.PERIOD_KINDS`
+        return getattr(_value(node.value, names), node.attr)
     return ast.literal_eval(node)
 
 

@@ -85,6 +85,11 @@ def test_a_path_value_that_cannot_name_anything_is_a_404_in_the_error_shape(
         response = api.call("GET", path.format(value), as_user=ADMIN, admin=True)
         assert response.status == 404, (path, value, response.body)
         assert set(response.body["error"]) == {"code", "message", "details"}
+        # the code the route's own look-up gives an unknown id
+        assert response.body["error"]["code"] == {
+            "robots": "robot_not_found", "shelters": "shelter_not_found",
+            "challenges": "challenge_not_found", "admin": "run_not_found",
+        }[path.split("/")[2]]  # fmt: skip
 
 
 def test_every_method_a_route_does_not_serve_is_a_405_with_allow(api: Api) -> None:

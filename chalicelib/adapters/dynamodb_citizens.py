@@ -117,8 +117,8 @@ class DynamoDbCitizens:
         )
         try:
             tx.commit()
-        except ConditionsFailed:
-            return False
+        except (ConditionsFailed, RetryableConflict):
+            return False  # busy, or being granted by a concurrent request: draw another
         return True
 
 

@@ -156,9 +156,10 @@ QUERY_MAX = 512
 """The longest query value any route takes (a cursor is the longest)."""
 _INTEGER = re.compile(r"[0-9]{1,12}")
 _SIGNED_INTEGER = re.compile(r"-?[0-9]{1,12}")
-PATH_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-"""What any path parameter may be (run, challenge, device ids): ASCII letters, digits and a
-few separators. Anything else names nothing: a 404 before the view runs."""
+PATH_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
+"""What any path parameter may be (run, challenge and device ids; push tokens, ~160
+characters): ASCII letters, digits and a few separators, up to 256. Anything else names
+nothing: a 404 before the view runs."""
 
 
 def query_str(

@@ -36,6 +36,7 @@ app.register_blueprint(challenges.bp)
 app.register_blueprint(fleet.bp)
 app.register_blueprint(payouts.bp)
 app.register_blueprint(docs.bp)
+http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
 # Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).
 

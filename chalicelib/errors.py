@@ -76,3 +76,9 @@ class TooManyRequests(DomainError):
 
 class RetryableConflict(Exception):
     """An optimistic write lost a race; the caller should re-read and try again."""
+
+
+class NotAcceptable(DomainError):
+    """The client's Accept names no form the route can answer in."""
+
+    status = 406

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -93,14 +93,22 @@ class MemoryCitizens:
             return saved
 
     def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool:
+        """As the DynamoDB adapter: the slot's key free, the slot before's grant issued at
+        or before `clear_before`, the old layout's row expired by `legacy_clear_before`."""
+        assert grant.clear_before is not None and grant.legacy_clear_before is not None
         with self._city.lock:
-            held = self._city.codes.get(grant.code)
-            if held is not None and held.reserved_until >= now:
+            codes = self._city.codes
+            previous, legacy = codes.get(grant.previous_key), codes.get(grant.code)
+            if (
+                grant.key in codes
+                or (previous is not None and previous.record.issued_at > grant.clear_before)
+                or (legacy is not None and legacy.record.expires_at > grant.legacy_clear_before)
+            ):
                 return False
             record = CodeRecord(
-                grant.code, grant.citizen_id, grant.issued_at, grant.expires_at, None
+                grant.code, grant.citizen_id, grant.issued_at, grant.expires_at, None, grant.key
             )
-            self._city.codes[grant.code] = _Code(record, grant.reserved_until, grant.account)
+            codes[grant.key] = _Code(record, grant.reserved_until, grant.account)
             return True
 
 
@@ -122,11 +130,15 @@ class MemoryLedger:
         guard_key: str,
         device_id: str = "",
         *,
-        code: str | None = None,
+        code_keys: Sequence[str] = (),
         phone_hash: str | None = None,
     ) -> FirstLook:
         city = self._city
-        held = city.codes.get(code) if code is not None else None
+        grants = sorted(
+            (city.codes[k] for k in code_keys if k in city.codes),
+            key=lambda g: g.record.issued_at,
+        )
+        held = grants[-1] if grants else None
         owner = city.links.get(phone_hash) if phone_hash is not None else None
         snapshot = held.account if held else None
         if owner is not None and phone_hash in city.link_snapshots:
@@ -135,7 +147,7 @@ class MemoryLedger:
         return FirstLook(
             device_type=self._devices.get(device_id),
             settled=city.guards.get(guard_key),
-            code=held.record if held else None,
+            codes=tuple(g.record for g in grants),
             phone_citizen_id=owner,
             account=snapshot,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb_models import Citizen, DepositCode
@@ -61,9 +61,11 @@ class DynamoDbCitizens:
         return citizen_of(citizen)
 
     def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool:
-        """Store a fresh code unless its number is still reserved by an earlier one."""
+        """Keep a fresh grant unless its number is busy: a grant in the same slot, one in the
+        slot before issued after `clear_before`, or the old layout's row still valid after
+        `legacy_clear_before`. One transaction: a put and two condition checks."""
         item = DepositCode(
-            grant.code,
+            grant.key,
             citizen_id=grant.citizen_id,
             issued_at=grant.issued_at,
             expires_at=grant.expires_at,
@@ -74,13 +76,27 @@ class DynamoDbCitizens:
             item.account_version = grant.account.version
             item.account_balance = grant.account.balance
             item.account_phone_hash = grant.account.phone_hash
+        assert grant.clear_before is not None and grant.legacy_clear_before is not None
+        tx = NamedTransaction()
+        tx.put("grant", item, DepositCode.code.does_not_exist())
+        tx.check(
+            "previous",
+            DepositCode,
+            grant.previous_key,
+            DepositCode.code.does_not_exist() | (DepositCode.issued_at <= grant.clear_before),
+        )
+        tx.check(
+            "legacy",
+            DepositCode,
+            grant.code,
+            DepositCode.code.does_not_exist()
+            | (DepositCode.expires_at <= grant.legacy_clear_before),
+        )
         try:
-            item.save(condition=DepositCode.code.does_not_exist() | (DepositCode.expires < now))
-            return True
-        except PutError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+            tx.commit()
+        except (ConditionsFailed, RetryableConflict):
+            return False  # busy, or being granted by a concurrent request: draw another
+        return True
 
 
 def citizen_of(item: Citizen) -> citizens.Citizen:

@@ -7,6 +7,7 @@ eligibility) and the posting's effects, in one TransactWriteItems.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,27 +69,31 @@ class DynamoDbLedger:
         guard_key: str,
         device_id: str,
         *,
-        code: str | None = None,
+        code_keys: Sequence[str] = (),
         phone_hash: str | None = None,
     ) -> FirstLook:
-        """The device (registry and state), the guard, and the code or phone link, in one
-        BatchGetItem (consistent but for the device's rows, which a deposit only reads)."""
+        """The device (registry and state), the guard, and the code's grants or the phone
+        link, in one BatchGetItem (consistent but for the device's rows, which a deposit only
+        reads)."""
         wanted: list[tuple[type[Model], str, str | None]] = [
             (Device, device_id, None),
             (DeviceState, device_id, None),
             (ProcessedEvent, guard_key, None),
         ]
-        if code is not None:
-            wanted.append((DepositCode, code, None))
+        wanted += [(DepositCode, key, None) for key in code_keys]
         if phone_hash is not None:
             wanted.append((PhoneLink, phone_hash, None))
-        found = _batch_get(wanted)
+        items = batch_get(wanted, _EVENTUALLY_CONSISTENT)
+        found = {type(item): item for item in items}
+        grants = sorted(
+            (item for item in items if isinstance(item, DepositCode)), key=lambda g: g.issued_at
+        )
         device = found.get(Device)
         state = found.get(DeviceState)
         guard = found.get(ProcessedEvent)
-        record = found.get(DepositCode)
         link = found.get(PhoneLink)
         snapshot: Account | None = None
+        latest = grants[-1] if grants else None
         if isinstance(link, PhoneLink) and link.account_version is not None:
             snapshot = Account(
                 link.citizen_id,
@@ -96,26 +101,28 @@ class DynamoDbLedger:
                 int(link.account_version),
                 link.phone_hash,
             )
-        elif isinstance(record, DepositCode) and record.account_version is not None:
+        elif latest is not None and latest.account_version is not None:
+            # The latest grant's holder is the one a deposit made with a live code names; a
+            # snapshot of anyone else is not used (the deposit then reads its citizen).
             snapshot = Account(
-                record.citizen_id,
-                int(record.account_balance or 0),
-                int(record.account_version),
-                record.account_phone_hash,
+                latest.citizen_id,
+                int(latest.account_balance or 0),
+                int(latest.account_version),
+                latest.account_phone_hash,
             )
         return FirstLook(
             device_type=device.device_type if isinstance(device, Device) else None,
             settled=_result(guard) if isinstance(guard, ProcessedEvent) else None,
-            code=(
+            codes=tuple(
                 CodeRecord(
-                    record.code,
-                    record.citizen_id,
-                    record.issued_at,
-                    record.expires_at,
-                    record.used_by,
+                    g.code.split("#")[1] if g.code.startswith("code#") else g.code,
+                    g.citizen_id,
+                    g.issued_at,
+                    g.expires_at,
+                    g.used_by,
+                    g.code,
                 )
-                if isinstance(record, DepositCode)
-                else None
+                for g in grants
             ),
             phone_citizen_id=link.citizen_id if isinstance(link, PhoneLink) else None,
             account=snapshot,

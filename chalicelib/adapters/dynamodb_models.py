@@ -145,7 +145,9 @@ class ProcessedEvent(CityModel):
 
 
 class DepositCode(CityModel):
-    """A one-time 6-digit code a citizen shows at a robot; consumed by the first deposit."""
+    """A one-time 6-digit code a citizen shows at a robot; consumed by the first deposit.
+    Kept under `code#<6 digits>#<issue slot>` (domain.citizens.grant_key); rows of the old
+    layout, under the bare number, are read until their TTL has removed them."""
 
     class Meta(_Meta):
         table_name = _TableName("deposit-codes")

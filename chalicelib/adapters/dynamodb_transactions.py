@@ -39,6 +39,11 @@ class NamedTransaction:
             phase: [] for phase in _PHASES
         }
 
+    def check(self, name: str, model: type[Model], hash_key: str, condition: Condition) -> None:
+        self._steps["check"].append(
+            (name, lambda tx: tx.condition_check(model, hash_key, condition=condition))
+        )
+
     def put(self, name: str, item: Model, condition: Condition | None = None) -> None:
         self._steps["put"].append((name, lambda tx: tx.save(item, condition=condition)))
 

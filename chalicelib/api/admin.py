@@ -30,7 +30,9 @@ def get_quarantine() -> dict[str, Any]:
     if not _SOURCE.fullmatch(source):
         raise BadRequest("source is a short lowercase name", code="invalid_query")
     limit = query_int(request, "limit", default=50, low=1, high=200)
-    page = wiring.operations().quarantined(source, limit, query_str(request, "cursor"))
+    page = wiring.operations().quarantined(
+        source, limit, query_str(request, "cursor", max_length=1024, code="invalid_cursor")
+    )
     return {
         "items": [
             {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +19,7 @@ from chalicelib.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     RetryableConflict,
     Unauthorized,
@@ -85,8 +88,40 @@ def reshape_framework_errors(event: Request, get_response: Callable[[Request], R
     return response
 
 
+def refuse_odd_path_values(event: Request, get_response: Callable[[Request], Response]):
+    """Middleware: a path parameter that cannot be an id (another script's characters,
+    spaces, controls, overlong) names nothing: 404, before any view parses it."""
+    for name, value in (event.uri_params or {}).items():
+        if not isinstance(value, str) or not PATH_VALUE.fullmatch(value):
+            return error_response(NotFound(f"no such {name}", code=_not_found_code(event, name)))
+    return get_response(event)
+
+
+_NOT_FOUND_CODES = {
+    "shelters": "shelter_not_found",
+    "robots": "robot_not_found",
+    "payout-runs": "run_not_found",
+    "challenges": "challenge_not_found",
+}
+"""The code a route's own look-up answers for an unknown id, by the collection it names."""
+
+
+def _not_found_code(event: Request, name: str) -> str:
+    path = str((event.context or {}).get("resourcePath") or "").split("/")
+    marker = "{" + name + "}"
+    before = path[path.index(marker) - 1] if marker in path and path.index(marker) > 0 else ""
+    return _NOT_FOUND_CODES.get(before, "not_found")
+
+
 def install(app: Chalice) -> None:
     app.register_middleware(reshape_framework_errors, "http")
+    app.register_middleware(refuse_odd_path_values, "http")
+    app.api.binary_types.extend(BINARY_TYPES)
+
+
+BINARY_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
+"""Media the API answers as bytes (base64 to API Gateway, which needs them listed as binary
+media types: Chalice writes app.api.binary_types into the API definition)."""
 
 
 def parse_body(request: Request, model: type[M]) -> M:
@@ -117,23 +152,85 @@ def parse_body(request: Request, model: type[M]) -> M:
         ) from e
 
 
-def query_str(request: Request, name: str) -> str | None:
+QUERY_MAX = 512
+"""The longest query value any route takes (a cursor is the longest)."""
+_INTEGER = re.compile(r"[0-9]{1,12}")
+_SIGNED_INTEGER = re.compile(r"-?[0-9]{1,12}")
+PATH_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
+"""What any path parameter may be (run, challenge and device ids; push tokens, ~160
+characters): ASCII letters, digits and a few separators, up to 256. Anything else names
+nothing: a 404 before the view runs."""
+
+
+def query_str(
+    request: Request, name: str, max_length: int = QUERY_MAX, code: str = "invalid_query"
+) -> str | None:
+    """One query value as sent, or None. Repeated, overlong or control-character values are
+    a 400 (`code`): no route guesses which of two values was meant."""
     params = request.query_params
-    value = params.get(name) if params else None
-    return None if value is None else str(value)
+    if not params or name not in params:
+        return None
+    values = params.getlist(name)
+    if len(values) != 1:
+        raise BadRequest(f"give {name} at most once", code=code)
+    value = str(values[0])
+    if len(value) > max_length:
+        raise BadRequest(f"{name} is longer than {max_length} characters", code=code)
+    if any(unicodedata.category(ch)[0] in "CZ" and ch != " " for ch in value):
+        raise BadRequest(f"{name} has control or separator characters", code=code)
+    return value
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = query_str(request, name)
+    """An integer in ASCII digits only: no sign unless the range has negatives, no other
+    script's digits, underscores, spaces or exponents (all of which int() accepts)."""
+    raw = query_str(request, name, max_length=13)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError as e:
-        raise BadRequest(f"{name} must be an integer", code="invalid_query") from e
+    pattern = _SIGNED_INTEGER if low < 0 else _INTEGER
+    if not pattern.fullmatch(raw):
+        raise BadRequest(f"{name} must be an integer in ASCII digits", code="invalid_query")
+    value = int(raw)
     if not low <= value <= high:
         raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_query")
     return value
+
+
+def query_enum(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
+    """One of `allowed`, matched exactly (no case folding, no spaces), else a 400 naming
+    them."""
+    raw = query_str(request, name, max_length=64)
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise BadRequest(
+            f"{name} must be one of {', '.join(allowed)}",
+            code="invalid_query",
+            details=[{"field": name, "allowed": list(allowed)}],
+        )
+    return raw
+
+
+def first_accepted(request: Request) -> str | None:
+    """The first media type of the Accept header, lowercased, parameters dropped: what API
+    Gateway looks at to decide whether a base64 body is sent as binary."""
+    accept = request.headers.get("accept") if request.headers else None
+    if not accept:
+        return None
+    return accept.split(",", 1)[0].split(";", 1)[0].strip().lower() or None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def produces(*content_types: str) -> Callable[[F], F]:
+    """Marks a view answering other media than JSON (for the OpenAPI document)."""
+
+    def mark(fn: F) -> F:
+        fn.produces = content_types  # type: ignore[attr-defined]
+        return fn
+
+    return mark
 
 
 def principal(request: Request) -> Principal:
@@ -150,3 +247,33 @@ def require_admin(request: Request) -> Principal:
     if not who.is_in(config.settings().admin_group):
         raise Forbidden("this needs the admin group", code="admin_required")
     return who
+
+
+ROUTABLE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+"""The methods API Gateway can route (its REST APIs know no others)."""
+
+
+def refuse_other_methods(app: Chalice) -> None:
+    """Give every path a route for each routable method it does not serve, answering 405
+    with `Allow` in the JSON error shape. Declared as routes, they are in API Gateway's
+    definition too, so AWS answers as the local stack does (API Gateway alone would answer
+    a missing method as a missing route: 403 "Missing Authentication Token"). Call after
+    every blueprint is registered."""
+    for n, (path, methods) in enumerate(sorted(app.routes.items())):
+        missing = [m for m in ROUTABLE_METHODS if m not in methods]
+        if missing:
+            app.route(path, methods=missing, name=f"refuse_method_{n}")(_refusal(sorted(methods)))
+
+
+def _refusal(allowed: list[str]) -> Callable[..., Response]:
+    allow = ", ".join(allowed)
+
+    def refuse(**_: str) -> Response:
+        return Response(
+            body=error_body(405, "method_not_allowed", f"this route answers {allow} only"),
+            status_code=405,
+            headers={"Content-Type": "application/json", "Allow": allow},
+        )
+
+    refuse.refusal = True  # type: ignore[attr-defined]
+    return refuse

@@ -12,7 +12,7 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
-from chalicelib.api.http import api_view, principal, query_int, query_str
+from chalicelib.api.http import api_view, principal, query_enum, query_int, query_str
 from chalicelib.api.stream_events import gather, step_day_of
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.errors import BadRequest
@@ -36,11 +36,9 @@ MAX_LIMIT = 100
 def _period_and_day(request: Request) -> tuple[str, date]:
     from chalicelib.domain import boards  # the board rules load with the first board asked
 
-    kind = query_str(request, "period") or boards.DAY
-    raw_date = query_str(request, "date")
+    kind = query_enum(request, "period", boards.PERIOD_KINDS, default=boards.DAY)
+    raw_date = query_str(request, "date", max_length=10)
     try:
-        if kind not in boards.PERIOD_KINDS:
-            raise boards.InvalidBoard("period", "period must be day or week")
         day = seoul_day(utc_now()) if raw_date is None else boards.parse_date(raw_date)
     except boards.InvalidBoard as e:
         raise _invalid(e) from e

@@ -93,7 +93,9 @@ def get_ledger() -> dict[str, Any]:
     request = bp.current_request
     citizen_id = principal(request).citizen_id
     limit = query_int(request, "limit", default=20, low=1, high=100)
-    page = wiring.citizens().ledger(citizen_id, limit, query_str(request, "cursor"))
+    page = wiring.citizens().ledger(
+        citizen_id, limit, query_str(request, "cursor", max_length=1024, code="invalid_cursor")
+    )
     return {
         "entries": [
             {

@@ -67,6 +67,8 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
     models: dict[str, type] = {}
     for path, methods in sorted(app.routes.items()):
         for method, route in sorted(methods.items()):
+            if getattr(route.view_function, "refusal", False):
+                continue  # http.refuse_other_methods: a 405, not an operation
             reads = _reads_of(inspect.unwrap(route.view_function))
             operation: dict[str, Any] = {
                 "operationId": route.view_name,
@@ -80,6 +82,7 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
                 ],
                 "responses": _responses(reads.statuses or {200}, route.authorizer is not None),
             }
+            _declare_media(operation, getattr(inspect.unwrap(route.view_function), "produces", ()))
             summary = (inspect.getdoc(route.view_function) or "").split("\n", 1)[0]
             if summary:
                 operation["summary"] = summary
@@ -151,7 +154,7 @@ def _scan(fn: Callable[..., Any], reads: _Reads, seen: set[str]) -> None:
         callee = node.func.id if isinstance(node.func, ast.Name) else None
         if callee == "parse_body" and len(node.args) >= 2:
             reads.body = _value(node.args[1], names)
-        elif callee in ("query_int", "query_str") and len(node.args) >= 2:
+        elif callee in ("query_int", "query_str", "query_enum") and len(node.args) >= 2:
             reads.query[_value(node.args[1], names)] = _query_schema(callee, node, names)
         elif callee == "Response":
             for keyword in node.keywords:
@@ -170,6 +173,10 @@ def _scan(fn: Callable[..., Any], reads: _Reads, seen: set[str]) -> None:
 def _query_schema(callee: str, node: ast.Call, names: dict[str, Any]) -> dict[str, Any]:
     if callee == "query_str":
         return {"type": "string"}
+    if callee == "query_enum":
+        allowed = _value(node.args[2], names) if len(node.args) >= 3 else None
+        default = {k.arg: _value(k.value, names) for k in node.keywords}.get("default")
+        return {"type": "string", "enum": list(allowed or ()), "default": default}
     bounds = {k.arg: _value(k.value, names) for k in node.keywords if k.arg}
     schema: dict[str, Any] = {"type": "integer"}
     if "low" in bounds:
@@ -199,4 +206,21 @@ def _names(fn: Callable[..., Any], tree: ast.AST) -> dict[str, Any]:
 def _value(node: ast.expr, names: dict[str, Any]) -> Any:
     if isinstance(node, ast.Name):
         return names[node.id]
+    if isinstance(node, ast.Attribute):  # a module's constant: `boards.PERIOD_KINDS`
+        return getattr(_value(node.value, names), node.attr)
     return ast.literal_eval(node)
+
+
+def _declare_media(operation: dict[str, Any], produced: tuple[str, ...]) -> None:
+    """A view marked with http.produces answers those media types, not JSON, on success;
+    a client asking for none of them first may get a 406 (its error in the JSON shape)."""
+    if not produced:
+        return
+    for status, response in operation["responses"].items():
+        if status.startswith("2"):
+            response["content"] = {media: {"schema": {"type": "string", "format": "binary"}}
+                                   for media in produced}  # fmt: skip
+    operation["responses"]["406"] = {
+        "description": "the Accept header names no media type this route answers first",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }

@@ -12,8 +12,18 @@ from chalice import Blueprint, Response
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.batches import process_batch
-from chalicelib.api.http import api_view, parse_body, principal, require_admin
+from chalicelib.api.http import (
+    BINARY_TYPES,
+    api_view,
+    first_accepted,
+    parse_body,
+    principal,
+    produces,
+    query_enum,
+    require_admin,
+)
 from chalicelib.domain.clock import iso
+from chalicelib.errors import NotAcceptable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -23,6 +33,7 @@ if TYPE_CHECKING:
 
 bp = Blueprint(__name__)
 
+XLSX = BINARY_TYPES[0]
 SCHEDULE = "schedule"
 """Who started a scheduled run or audit, where an admin's id would be."""
 
@@ -83,15 +94,31 @@ def get_payout_run(run_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/payout-runs/{run_id}/export", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@produces("text/csv; charset=utf-8", XLSX)
 def get_payout_export(run_id: str) -> Response:
-    admin = require_admin(bp.current_request)
-    body = wiring.payouts().export(run_id, admin.citizen_id)
+    """The transfer file: `format=csv` (default, for systems) or `format=xlsx` (for people:
+    codes and account numbers are text cells). The xlsx is bytes: ask with
+    `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` first, as API
+    Gateway sends binary only to a client whose first Accept type is binary."""
+    from chalicelib.domain.payouts import TRANSFER_FORMAT_NAMES, TRANSFER_FORMATS
+
+    request = bp.current_request
+    admin = require_admin(request)
+    fmt = query_enum(request, "format", TRANSFER_FORMAT_NAMES, default="csv")
+    content_type, extension = TRANSFER_FORMATS[fmt]
+    if fmt == "xlsx" and first_accepted(request) != XLSX:
+        raise NotAcceptable(
+            "the spreadsheet is binary: send it as the first type of the Accept header",
+            code="not_acceptable",
+            details=[{"header": "Accept", "expected": XLSX}],
+        )
+    body = wiring.payouts().export(run_id, admin.citizen_id, fmt)
     return Response(
-        body=body.decode("utf-8"),
+        body=body if fmt == "xlsx" else body.decode("utf-8"),
         status_code=200,
         headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{run_id}.csv"',
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{run_id}.{extension}"',
             "Cache-Control": "no-store",
         },
     )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.ledger import Account
+
+if TYPE_CHECKING:
+    from chalicelib.domain.recycling import CodeRecord
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,12 @@ class ProfileChange:
 
 @dataclass(frozen=True)
 class DepositCodeGrant:
-    """A code handed to a citizen. Its number stays reserved until `reserved_until`: a robot
-    may deliver a deposit made with it that much later, and it must find this citizen."""
+    """A code handed to a citizen, kept until `reserved_until`: a robot may deliver a deposit
+    made with it that much later, and it must find this citizen. Its number is busy only
+    while the code can vouch for a deposit (code_slot_seconds): it is kept under `key`, the
+    number and the slot of its issue, and may be issued only if the slot before holds no
+    grant issued after `clear_before` (and the old layout's row under the bare number none
+    still valid after `legacy_clear_before`)."""
 
     code: str
     citizen_id: str
@@ -46,3 +55,80 @@ class DepositCodeGrant:
     account: Account | None = None
     """The holder's account when the code was issued: a deposit made with the code posts
     against it without reading the citizen again, unless it moved meanwhile."""
+    key: str = ""
+    previous_key: str = ""
+    clear_before: datetime | None = None
+    legacy_clear_before: datetime | None = None
+
+
+# Deposit codes: who held a number when ---------------------------------------------------
+
+CODE_SPACE = 1_000_000
+"""6-digit codes (DESIGN §3: the robots' keypads and the device contract)."""
+CODE_CLOCK_SKEW = timedelta(minutes=2)
+"""A robot's clock may run behind the cloud's: a deposit stamped this long before its code
+was issued is still the code holder's."""
+
+
+def code_slot_seconds(ttl_s: int) -> int:
+    """How long a code can vouch for a deposit, from `issued_at - skew` to `expires_at`.
+    Two grants of one number issued at least this far apart never both cover a moment."""
+    return ttl_s + int(CODE_CLOCK_SKEW.total_seconds())
+
+
+def _slot(moment: datetime, width_s: int) -> int:
+    return int(moment.timestamp()) // width_s
+
+
+def grant_key(code: str, slot: int) -> str:
+    return f"code#{code}#{slot}"
+
+
+def new_grant(
+    code: str,
+    citizen_id: str,
+    now: datetime,
+    ttl_s: int,
+    reserved_until: datetime,
+    account: Account | None = None,
+) -> DepositCodeGrant:
+    """A grant of `code` issued now, with where it is kept and what must be clear for it:
+    no grant of the number issued less than one slot ago (the same slot's key must be free,
+    the slot before's grant older than `clear_before`)."""
+    width = code_slot_seconds(ttl_s)
+    slot = _slot(now, width)
+    return DepositCodeGrant(
+        code,
+        citizen_id,
+        now,
+        now + timedelta(seconds=ttl_s),
+        reserved_until,
+        account,
+        key=grant_key(code, slot),
+        previous_key=grant_key(code, slot - 1),
+        clear_before=now - timedelta(seconds=width),
+        legacy_clear_before=now - CODE_CLOCK_SKEW,
+    )
+
+
+def code_keys_at(code: str, occurred_at: datetime, ttl_s: int) -> tuple[str, ...]:
+    """Where the grants that may cover a deposit made at `occurred_at` are kept: those issued
+    in (occurred_at - ttl, occurred_at + skew], at most two slots; then the number's row of
+    the old layout (one key per number, kept a week: read until those rows have expired)."""
+    width = code_slot_seconds(ttl_s)
+    first = _slot(occurred_at - timedelta(seconds=ttl_s), width)
+    last = _slot(occurred_at + CODE_CLOCK_SKEW, width)
+    return (*(grant_key(code, slot) for slot in range(first, last + 1)), code)
+
+
+def covers(record: CodeRecord, occurred_at: datetime) -> bool:
+    return record.issued_at - CODE_CLOCK_SKEW <= occurred_at < record.expires_at
+
+
+def code_at(records: Sequence[CodeRecord], occurred_at: datetime) -> CodeRecord | None:
+    """The grant that vouches for a deposit made at `occurred_at`: the one whose life covers
+    it (issuing keeps them disjoint). If none does, the latest one, which the caller judges
+    expired; None when the number was never granted around then."""
+    covering = [r for r in records if covers(r, occurred_at)]
+    found = covering or list(records)
+    return max(found, key=lambda r: r.issued_at) if found else None

@@ -149,6 +149,8 @@ class CodeRecord:
     issued_at: datetime
     expires_at: datetime
     used_by: str | None
+    key: str = ""
+    """Where the grant is kept (its number and issue slot; the bare number in the old layout)."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ class FirstLook:
     device_type: str | None
     """The publishing device's registered type (`robot`), None when it is not registered."""
     settled: PostedResult | None
-    code: CodeRecord | None
+    codes: tuple[CodeRecord, ...]
+    """The grants of the deposit's code that may cover its time (citizens.code_keys_at)."""
     phone_citizen_id: str | None
     account: Account | None = None
     """The citizen's account as the code or phone link last saw it (a snapshot)."""

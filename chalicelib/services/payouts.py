@@ -13,6 +13,7 @@ the transaction that counts itself, so the two only meet when the last page is c
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -414,9 +415,14 @@ class PayoutService:
 
     # Export and settlement ------------------------------------------------------------------
 
-    def export(self, run_id: str, admin_id: str) -> bytes:
-        """The transfer file: built once from the run's items (numbers decrypted here and
-        nowhere else), kept in the exports bucket, served from there afterwards."""
+    def export(self, run_id: str, admin_id: str, fmt: str = "csv") -> bytes:
+        """The transfer file in a format of rules.TRANSFER_FORMATS: the CSV for systems or
+        the spreadsheet for people. Both are built at once from one read of the run's items
+        (numbers decrypted here and nowhere else), so they hold the same rows in the same
+        order; each is kept in the exports bucket and served from there afterwards, so a
+        repeat serves the same bytes."""
+        if fmt not in rules.TRANSFER_FORMATS:
+            raise ValueError(f"unknown transfer format {fmt!r}")  # the route judged it
         run = self.run(run_id)
         if run.status == "running":
             raise Conflict(
@@ -424,26 +430,45 @@ class PayoutService:
                 code="run_not_ready",
                 details=[{"run_id": run_id, "status": run.status}],
             )
-        key = export_key(run_id)
+        key = export_key(run_id, fmt)
         body = self._exports.get(key)
         if body is None:
-            memo = rules.memo_for(run.period)
-            items = list(self._store.run_items(run_id))
-            numbers = self._secrets.decrypt_many(
-                [(i.account_ciphertext, rules.encryption_context(i.citizen_id)) for i in items]
-            )
-            rows = [
-                rules.TransferRow(
-                    item.citizen_id, item.bank_code, number, item.holder, item.amount, memo
-                )
-                for item, number in zip(items, numbers, strict=True)
-            ]
-            body = rules.transfer_csv(rows)
-            self._exports.put(key, body, "text/csv; charset=utf-8")
+            body = self._build_exports(run)[fmt]
         self._store.record_action(
-            run_id, "export", admin_id, self._clock(), {"key": key, "bytes": len(body)}
+            run_id,
+            "export",
+            admin_id,
+            self._clock(),
+            {"key": key, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()},
         )
         return body
+
+    def _build_exports(self, run: RunSummary) -> dict[str, bytes]:
+        """Every format's file from one read, each kept unless one is kept already (a file
+        once served never changes)."""
+        memo = rules.memo_for(run.period)
+        items = list(self._store.run_items(run.run_id))
+        numbers = self._secrets.decrypt_many(
+            [(i.account_ciphertext, rules.encryption_context(i.citizen_id)) for i in items]
+        )
+        rows = [
+            rules.TransferRow(
+                item.citizen_id, item.bank_code, number, item.holder, item.amount, memo
+            )
+            for item, number in zip(items, numbers, strict=True)
+        ]
+        built = {
+            "csv": rules.transfer_csv(rows),
+            "xlsx": rules.transfer_xlsx(rows, run.ready_at or run.started_at),
+        }
+        files: dict[str, bytes] = {}
+        for fmt, body in built.items():
+            key = export_key(run.run_id, fmt)
+            kept = self._exports.get(key)
+            if kept is None:
+                self._exports.put(key, body, rules.TRANSFER_FORMATS[fmt][0])
+            files[fmt] = kept if kept is not None else body
+        return files
 
     def settle(
         self, run_id: str, admin_id: str, paid: Sequence[str], failed: Sequence[str]
@@ -617,8 +642,8 @@ class PayoutService:
         self._store.finish_audit(audit_id, totals, self._clock())
 
 
-def export_key(run_id: str) -> str:
-    return f"payout-runs/{run_id}/transfers.csv"
+def export_key(run_id: str, fmt: str = "csv") -> str:
+    return f"payout-runs/{run_id}/transfers.{rules.TRANSFER_FORMATS[fmt][1]}"
 
 
 def _plausible_id(run_id: str) -> bool:

@@ -13,7 +13,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from chalicelib.config import Settings
 from chalicelib.domain import json_limits
 from chalicelib.domain import recycling as rules
+from chalicelib.domain.citizens import code_at, code_keys_at, covers
 from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.ledger import (
     Account,
@@ -38,9 +39,6 @@ from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
 
 MAX_CREDIT_ATTEMPTS = 8
-# A robot's clock may run behind the cloud's; a deposit stamped shortly before the code
-# was issued is still the code holder's.
-CLOCK_SKEW = timedelta(minutes=2)
 
 
 class DepositLedger(Protocol):
@@ -49,7 +47,7 @@ class DepositLedger(Protocol):
         guard_key: str,
         device_id: str,
         *,
-        code: str | None = None,
+        code_keys: Sequence[str] = (),
         phone_hash: str | None = None,
     ) -> FirstLook: ...
     def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]: ...
@@ -170,9 +168,17 @@ class RecyclingService:
             if isinstance(who, rules.PhoneCitizen)
             else None
         )
+        code_keys: tuple[str, ...] = ()
+        if code is not None:
+            # The grants that may cover the deposit's time, and today's: a back-dated deposit
+            # with a code granted since is told `expired_code` (read in the same request).
+            ttl = self._settings.deposit_code_ttl_seconds
+            at_then = code_keys_at(code, deposit.occurred_at, ttl)
+            at_now = code_keys_at(code, self._clock(), ttl)
+            code_keys = tuple(dict.fromkeys(at_then + at_now))
         trust_snapshot = True
         for attempt in range(MAX_CREDIT_ATTEMPTS):
-            look = self._ledger.first_look(key, device_id, code=code, phone_hash=phone)
+            look = self._ledger.first_look(key, device_id, code_keys=code_keys, phone_hash=phone)
             if look.device_type != "robot":
                 raise _UnknownDevice(device_id)
             if look.settled is not None:
@@ -280,15 +286,15 @@ def _resolve_citizen(deposit: rules.Deposit, key: str, look: FirstLook) -> tuple
         if look.phone_citizen_id is None:
             raise rules.DepositRejected("unknown_citizen")
         return look.phone_citizen_id, None
-    record = look.code
+    record = code_at(look.codes, deposit.occurred_at)
     if record is None:
         raise rules.DepositRejected("unknown_citizen")
-    if record.used_by is not None and record.used_by != key:
-        raise rules.DepositRejected("code_used")
-    if not record.issued_at - CLOCK_SKEW <= deposit.occurred_at < record.expires_at:
+    if not covers(record, deposit.occurred_at):
         # Outside the code's life: expired, or made before this code was issued.
         raise rules.DepositRejected("expired_code")
-    return record.citizen_id, record.code
+    if record.used_by is not None and record.used_by != key:
+        raise rules.DepositRejected("code_used")
+    return record.citizen_id, record.key
 
 
 def _answer_again(event_id: str, previous: PostedResult) -> DepositAck:

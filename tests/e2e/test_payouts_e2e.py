@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
+import openpyxl
 import pytest
 
 from iot.device import new_event_id
@@ -58,9 +59,11 @@ def _me(stack: Stack, token: str) -> dict[str, Any]:
     return dict(body)
 
 
-def _csv(stack: Stack, path: str, token: str) -> tuple[int, str, bytes]:
+def _csv(stack: Stack, path: str, token: str, accept: str | None = None) -> tuple[int, str, bytes]:
     request = urllib.request.Request(stack.api_url + path, method="GET")
     request.add_header("authorization", f"Bearer {token}")
+    if accept is not None:
+        request.add_header("accept", accept)
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, response.headers["Content-Type"], response.read()
 
@@ -126,6 +129,18 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
     assert (mine["e2e-pay-a"]["bank_code"], mine["e2e-pay-a"]["amount"]) == ("004", "2100")
     assert len(rows) == summary["citizens"]  # nobody else holds an account on this stack
     assert all(len(r["memo"]) <= 20 for r in rows)
+
+    # AND the spreadsheet, downloaded over HTTP, holds the same rows with text cells
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    status, content_type, sheet_body = _csv(stack, f"{path}/export?format=xlsx", admin, xlsx)
+    assert status == 200 and content_type == xlsx
+    sheet = openpyxl.load_workbook(io.BytesIO(sheet_body)).active
+    assert sheet is not None
+    cells = list(sheet.iter_rows(min_row=2))
+    assert [c[0].value for c in cells] == [r["citizen_id"] for r in rows]
+    a_row = next(c for c in cells if c[0].value == "e2e-pay-a")
+    assert [a_row[1].value, a_row[2].value, a_row[4].value] == ["004", "12345601234567", 2100]
+    assert (a_row[1].data_type, a_row[2].data_type, a_row[2].number_format) == ("s", "s", "@")
 
     # WHEN the bank reports A paid and D failed, and the report is sent twice
     report = {"paid": ["e2e-pay-a"], "failed": ["e2e-pay-d"]}

@@ -428,3 +428,33 @@ def test_a_forged_cursor_is_refused_not_passed_on(api: Api) -> None:
     cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
     response = api.call("GET", f"/v1/me/ledger?cursor={cursor}", as_user="citizen-1")
     assert response.status == 400
+
+
+def test_a_number_held_by_a_then_b_credits_each_deposit_to_its_holder_then(
+    api: Api, monkeypatch: Any
+) -> None:
+    # GIVEN Alice held 246810 ten minutes ago (granted then, through the real adapter)
+    import secrets
+
+    from chalicelib import config
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.domain.citizens import new_grant
+
+    _citizen_with_code(api, "alice")
+    ttl = config.settings().deposit_code_ttl_seconds
+    then = datetime.now(UTC) - timedelta(minutes=10)
+    grant = new_grant("246810", "alice", then, ttl, then + timedelta(days=8))
+    assert DynamoDbCitizens().reserve_code(grant, then)
+    # WHEN Bob draws the same number now (it can no longer vouch for Alice)
+    monkeypatch.setattr(secrets, "randbelow", lambda n: 246810)
+    assert _citizen_with_code(api, "bob") == "246810"
+    # AND the robot delivers Bob's deposit, then Alice's late one, then both again reversed
+    bobs = deposit("evt-ab-bob-001", "246810", can=2)
+    alices = deposit("evt-ab-alice-1", "246810", can=3, occurred_at=then + timedelta(minutes=2))
+    _deliver(("robot-001", bobs), ("robot-001", alices))
+    _deliver(("robot-001", alices), ("robot-001", bobs))
+    # THEN each is credited once, to the holder of its moment
+    assert (_balance(api, "alice"), _balance(api, "bob")) == (45, 30)
+    assert [a["status"] for a in _acks_for("robot-001")] == [
+        "credited", "credited", "duplicate", "duplicate"
+    ]  # fmt: skip

@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.citizens import DepositCodeGrant, ProfileChange
+from chalicelib.domain.citizens import (
+    ProfileChange,
+    code_keys_at,
+    covers,
+    new_grant,
+)
 from chalicelib.domain.ledger import (
     AlreadyPosted,
     CodeConsumed,
@@ -31,6 +36,11 @@ from tests.fakes import MemoryCitizens, MemoryCity, MemoryLedger, MemoryPhones
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 THRESHOLD = 100
+TTL = 300
+
+
+def _keys(code: str, at: datetime = NOW) -> tuple[str, ...]:
+    return code_keys_at(code, at, TTL)
 
 
 @dataclass
@@ -129,19 +139,17 @@ def test_a_stale_account_is_a_conflict_to_retry(stores: Stores) -> None:
 
 def test_effects_hold_their_conditions(stores: Stores) -> None:
     _register(stores)
-    grant = DepositCodeGrant(
-        "123456", "c-1", NOW, NOW + timedelta(minutes=5), NOW + timedelta(days=8)
-    )
+    grant = new_grant("123456", "c-1", NOW, TTL, NOW + timedelta(days=8))
     assert stores.citizens.reserve_code(grant, NOW)
     assert not stores.citizens.reserve_code(grant, NOW)
     day = ItemsCounted("c-1", "2026-11-25", 3, None)
-    _post(stores, "k-1", 45, effects=(day, CodeConsumed("123456", "c-1")))
-    look = stores.ledger.first_look("k-x", "robot-001", code="123456")
-    assert look.code is not None and look.code.used_by == "k-1"
+    _post(stores, "k-1", 45, effects=(day, CodeConsumed(grant.key, "c-1")))
+    look = stores.ledger.first_look("k-x", "robot-001", code_keys=_keys("123456"))
+    assert [c.used_by for c in look.codes] == ["k-1"]
     assert stores.ledger.account_and_day("c-1", "2026-11-25")[1] == 3
     # The code is spent; the day's count moved: both refused, nothing written.
     with pytest.raises(EffectRefused) as refused:
-        _post(stores, "k-2", 15, effects=(CodeConsumed("123456", "c-1"),))
+        _post(stores, "k-2", 15, effects=(CodeConsumed(grant.key, "c-1"),))
     assert isinstance(refused.value.effect, CodeConsumed)
     with pytest.raises(EffectRefused):
         _post(stores, "k-3", 15, effects=(ItemsCounted("c-1", "2026-11-25", 1, 0),))
@@ -254,18 +262,16 @@ def test_links_and_codes_carry_the_account_every_posting_refreshes(stores: Store
     _register(stores, "c-1", "hash-a")
     account = stores.citizens.get("c-1").account
     assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").account == account
-    grant = DepositCodeGrant(
-        "654321", "c-1", NOW, NOW + timedelta(minutes=5), NOW + timedelta(days=8), account
-    )
+    grant = new_grant("654321", "c-1", NOW, TTL, NOW + timedelta(days=8), account)
     assert stores.citizens.reserve_code(grant, NOW)
-    assert stores.ledger.first_look("k", "robot-001", code="654321").account == account
+    assert stores.ledger.first_look("k", "robot-001", code_keys=_keys("654321")).account == account
     # WHEN a posting is made against the link's snapshot
     _post(stores, "k-1", 20)
     # THEN the link carries the new account; the code's snapshot is stale and refused
     fresh = stores.citizens.get("c-1").account
     assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").account == fresh
     assert fresh.balance == 20
-    stale = stores.ledger.first_look("k", "robot-001", code="654321").account
+    stale = stores.ledger.first_look("k", "robot-001", code_keys=_keys("654321")).account
     with pytest.raises(RetryableConflict):
         stores.ledger.post(Posting("k-2", stale, 5, "recycling", {}, NOW))
 
@@ -283,3 +289,57 @@ def test_the_first_look_names_the_device(stores: Stores) -> None:
     assert stores.ledger.first_look("k", "robot-001").device_type == "robot"
     assert stores.ledger.first_look("k", "shelter-001").device_type == "shelter"
     assert stores.ledger.first_look("k", "robot-999").device_type is None
+
+
+def test_a_number_is_busy_only_while_its_grant_can_vouch(stores: Stores) -> None:
+    # GIVEN A's grant of a number
+    _register(stores, "c-1")
+    _register(stores, "c-2")
+    first = new_grant("222222", "c-1", NOW, TTL, NOW + timedelta(days=8))
+    assert stores.citizens.reserve_code(first, NOW)
+    width = timedelta(seconds=TTL + 120)
+    # WHEN B asks for it within the grant's life plus the skew (the next slot too): refused
+    for later in (timedelta(seconds=1), width - timedelta(seconds=1)):
+        busy = new_grant("222222", "c-2", NOW + later, TTL, NOW + timedelta(days=8))
+        assert not stores.citizens.reserve_code(busy, NOW + later)
+    # AND from then on it is B's, A's grant kept for A's late deposits
+    second = new_grant("222222", "c-2", NOW + width, TTL, NOW + timedelta(days=8))
+    assert stores.citizens.reserve_code(second, NOW + width)
+    # THEN each moment's look-up finds the grant that covers it, and only one covers it
+    for moment, holder in ((-120, "c-1"), (TTL - 1, "c-1"), (TTL, "c-2"), (TTL + 419, "c-2")):
+        at = NOW + timedelta(seconds=moment)
+        look = stores.ledger.first_look("k", "robot-001", code_keys=_keys("222222", at))
+        covering = [c for c in look.codes if covers(c, at)]
+        assert [(c.citizen_id, c.code) for c in covering] == [(holder, "222222")], moment
+        assert covering[0].key == (first.key if holder == "c-1" else second.key)
+
+
+def test_a_grant_in_the_old_layout_keeps_its_number_until_it_expires(stores: Stores) -> None:
+    _register(stores, "c-1")
+    _register(stores, "c-2")
+    _keep_old_layout_grant(stores, "333333", "c-1", NOW)
+    later = NOW + timedelta(seconds=TTL + 119)
+    refused = new_grant("333333", "c-2", later, TTL, NOW + timedelta(days=8))
+    assert not stores.citizens.reserve_code(refused, later)
+    free = NOW + timedelta(seconds=TTL + 120)
+    assert stores.citizens.reserve_code(new_grant("333333", "c-2", free, TTL, free), free)
+    look = stores.ledger.first_look("k", "robot-001", code_keys=_keys("333333", NOW))
+    assert [(c.citizen_id, c.key) for c in look.codes if covers(c, NOW)] == [("c-1", "333333")]
+
+
+def _keep_old_layout_grant(stores: Stores, code: str, citizen_id: str, at: datetime) -> None:
+    """A grant as the code kept it before numbers were keyed by slot: under the number."""
+    expires_at = at + timedelta(seconds=TTL)
+    if isinstance(stores.citizens, MemoryCitizens):
+        from chalicelib.domain.recycling import CodeRecord
+        from tests.fakes import _Code
+
+        record = CodeRecord(code, citizen_id, at, expires_at, None, code)
+        stores.citizens._city.codes[code] = _Code(record, at + timedelta(days=8), None)
+        return
+    from chalicelib.adapters.dynamodb_models import DepositCode
+
+    DepositCode(
+        code, citizen_id=citizen_id, issued_at=at, expires_at=expires_at,
+        expires=at + timedelta(days=8),
+    ).save()  # fmt: skip

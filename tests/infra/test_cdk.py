@@ -261,6 +261,25 @@ def test_gateway_responses_have_the_json_error_shape(synth: Synth, stage: str) -
             assert spec["StatusCode"] == str(response.status)
 
 
+def test_the_api_sends_the_spreadsheet_as_binary_and_declares_every_method(
+    synth: Synth, stage: str
+) -> None:
+    """API Gateway answers a method it has no route for as a missing route (403 "Missing
+    Authentication Token"): every routable method is declared so the app answers 405 with
+    Allow, as locally; the xlsx export is a binary media type, or it arrives as base64."""
+    from chalicelib.api.http import ROUTABLE_METHODS
+
+    (api,) = synth.resources(stage, "AWS::Serverless::Api").values()
+    definition = api["Properties"]["DefinitionBody"]
+    assert (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        in definition["x-amazon-apigateway-binary-media-types"]
+    )
+    for path, methods in definition["paths"].items():
+        declared = {m.upper() for m in methods if not m.startswith("x-")}
+        assert declared == set(ROUTABLE_METHODS), path
+
+
 def _kinds(synth: Synth, stage: str) -> dict[str, str]:
     """Function logical id -> kind, as the infra read them from the Chalice app."""
     return {f.logical_id: f.kind for f in synth.stacks[stage].api.functions}

@@ -19,13 +19,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
-    StrictInt,
     StringConstraints,
     ValidationError,
 )
 
 from chalicelib.domain.air import AirAlert, AirGrade, Purifier, Reading, implausible
+from chalicelib.domain.device_numbers import IMPLAUSIBLE, DeviceInt, DeviceNumber
 
 MAX_PAYLOAD_BYTES = 128 * 1024
 # A device's clock may run a little ahead of the cloud's; more than this is refused, so a
@@ -46,7 +45,8 @@ CHANNEL_TYPES: dict[str, DeviceType | None] = {
     "presence": None,
 }
 
-Number = StrictFloat | StrictInt
+Number = DeviceNumber  # bounded before any float conversion (chalicelib.domain.device_numbers)
+# pydantic-core's `$` is the very end of the text (Python's `re` would let a trailing "\n" in).
 ShortCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Material = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
@@ -75,8 +75,8 @@ class NotMet(Exception):
 
 class _Chargers(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    total: StrictInt
-    in_use: StrictInt
+    total: DeviceInt
+    in_use: DeviceInt
 
 
 class TelemetryMessage(BaseModel):
@@ -89,7 +89,7 @@ class TelemetryMessage(BaseModel):
     temp_c: Number | None = None
     humidity: Number | None = None
     co2_ppm: Number | None = None
-    occupancy: StrictInt | None = None
+    occupancy: DeviceInt | None = None
     chargers: _Chargers | None = None
 
     def reading(self) -> Reading:
@@ -125,15 +125,15 @@ class PresenceEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     eventType: Literal["connected", "disconnected"]
-    timestamp: StrictInt
-    versionNumber: StrictInt = Field(ge=0)
+    timestamp: DeviceInt
+    versionNumber: DeviceInt = Field(ge=0)
 
 
 class ShadowAccepted(BaseModel):
     """`$aws/things/{id}/shadow/update/accepted`: what the shelter reports it runs."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    version: StrictInt | None = None
+    version: DeviceInt | None = None
     state: dict[str, Any]
 
 
@@ -150,16 +150,29 @@ def validation_details(error: Exception) -> str:
     return "nested too deeply"
 
 
-def check_time(ts: datetime, now: datetime) -> None:
-    if ts > now + MAX_AHEAD:
-        raise Refused("ts_in_future", f"ts {ts.isoformat()} is ahead of the cloud's clock")
-    if ts < now - MAX_BEHIND:
-        raise Refused("ts_too_old", f"ts {ts.isoformat()} is more than 7 days old")
+def validation_reason(error: Exception) -> str:
+    """The quarantine reason of a payload its model refused: `implausible_reading` when
+    only magnitudes were refused (a 400-digit reading is as impossible as a negative one),
+    else `invalid_payload`."""
+    if isinstance(error, ValidationError) and all(
+        e["type"] == IMPLAUSIBLE for e in error.errors(include_url=False)
+    ):
+        return "implausible_reading"
+    return "invalid_payload"
 
 
-def judge_reading(message: TelemetryMessage, now: datetime) -> Reading:
+def check_time(ts: datetime, received_at: datetime) -> None:
+    """A message's age is judged against when IoT Core received it (chalicelib.domain.
+    receipt), never when it is processed: a backlog never makes it too old."""
+    if ts > received_at + MAX_AHEAD:
+        raise Refused("ts_in_future", f"ts {ts.isoformat()} is ahead of its receipt time")
+    if ts < received_at - MAX_BEHIND:
+        raise Refused("ts_too_old", f"ts {ts.isoformat()} was 7 days old when received")
+
+
+def judge_reading(message: TelemetryMessage, received_at: datetime) -> Reading:
     """A telemetry message the city can believe, or Refused with why."""
-    check_time(message.ts, now)
+    check_time(message.ts, received_at)
     reading = message.reading()
     problems = implausible(reading)
     if problems:
@@ -184,13 +197,11 @@ class Status:
         return all(level < BIN_FULL for level in self.bins.values())
 
 
-def judge_status(
-    message: StatusMessage, device_type: DeviceType, received_at: datetime, now: datetime
-) -> Status:
+def judge_status(message: StatusMessage, device_type: DeviceType, received_at: datetime) -> Status:
     if message.ts is None and message.online:
         raise Refused("invalid_payload", "ts: required unless the message is a last will")
     ts = message.ts or received_at
-    check_time(ts, now)
+    check_time(ts, received_at)
     if message.bins is not None:
         if device_type != "robot":
             raise Refused("invalid_payload", "bins: a shelter has no bins")

@@ -22,6 +22,7 @@ from chalicelib.errors import (
     TooManyRequests,
     Unprocessable,
 )
+from chalicelib.queues import DEPOSITS
 
 CODE_ATTEMPTS = 10
 PROFILE_ATTEMPTS = 5
@@ -135,6 +136,9 @@ class CitizenService:
             expires_at
             + timedelta(seconds=s.deposit_max_behind_seconds + s.deposit_max_ahead_seconds)
             + timedelta(hours=1)
+            # a deposit is judged at its receipt, but may be processed as late as the
+            # deposits' dead-letter queue keeps it (a backlog, then a redrive)
+            + timedelta(seconds=DEPOSITS.dlq_retention_s)
         )
         for _ in range(CODE_ATTEMPTS):
             code = f"{secrets.randbelow(1_000_000):06d}"

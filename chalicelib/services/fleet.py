@@ -14,7 +14,6 @@ and the outbox cleanup (the repeat carries the same `alert_id`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 
 from chalicelib.domain import air as air_rules
 from chalicelib.domain import fleet as rules
+from chalicelib.domain import json_limits
 from chalicelib.domain.air import AirAlert, HourMeans, Reading
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.fleet import (
@@ -132,31 +132,34 @@ class FleetService:
     def receive(
         self, channel: str, device_id: str, raw: bytes, received_at: datetime | None = None
     ) -> MessageOutcome:
-        """One message a topic rule delivered: `channel` names the rule's topic."""
+        """One message a topic rule delivered: `channel` names the rule's topic;
+        `received_at` is when IoT Core received it (None: just now, for direct callers)."""
         now = self._clock()
+        received = received_at or now
         if channel not in CHANNEL_TYPES:
             return self.refuse("unknown_channel", device_id, f"channel {channel!r}", None)
         if len(raw) > rules.MAX_PAYLOAD_BYTES:
             return self.refuse("payload_too_large", device_id, f"{len(raw)} bytes", None)
         text = raw.decode("utf-8", errors="replace")
         try:
-            document = json.loads(text)
-        except (ValueError, RecursionError) as e:
-            return self.refuse("malformed_json", device_id, str(e).splitlines()[0], text)
+            document = json_limits.loads(text, max_bytes=rules.MAX_PAYLOAD_BYTES)
+        except json_limits.JsonRejected as e:
+            return self.refuse("malformed_json", device_id, str(e), text)
         if not isinstance(document, dict):
             return self.refuse("invalid_payload", device_id, "not a JSON object", text)
         try:
             if channel == "shelter_telemetry":
-                return self._telemetry(device_id, document, now)
+                return self._telemetry(device_id, document, received, now)
             if channel in ("shelter_status", "robot_status"):
                 device_type = CHANNEL_TYPES[channel]
                 assert device_type is not None
-                return self._status(device_id, device_type, document, received_at or now, now)
+                return self._status(device_id, device_type, document, received, now)
             if channel == "presence":
                 return self._presence(device_id, document, now)
             return self._shadow(device_id, document)
-        except (ValidationError, RecursionError) as e:
-            return self.refuse("invalid_payload", device_id, rules.validation_details(e), text)
+        except ValidationError as e:
+            reason = rules.validation_reason(e)
+            return self.refuse(reason, device_id, rules.validation_details(e), text)
         except Refused as e:
             return self.refuse(e.reason, device_id, e.details, text)
         except NoState:
@@ -190,9 +193,11 @@ class FleetService:
                 raise
             return write()
 
-    def _telemetry(self, device_id: str, document: dict[str, Any], now: datetime) -> MessageOutcome:
+    def _telemetry(
+        self, device_id: str, document: dict[str, Any], received_at: datetime, now: datetime
+    ) -> MessageOutcome:
         message = rules.TelemetryMessage.model_validate(document)
-        reading = rules.judge_reading(message, now)
+        reading = rules.judge_reading(message, received_at)
         try:
             state = self._apply(
                 device_id, "shelter", lambda: self._store.apply_reading(device_id, reading, now)
@@ -215,7 +220,7 @@ class FleetService:
         now: datetime,
     ) -> MessageOutcome:
         message = rules.StatusMessage.model_validate(document)
-        status = rules.judge_status(message, device_type, received_at, now)
+        status = rules.judge_status(message, device_type, received_at)
         try:
             state = self._apply(
                 device_id,

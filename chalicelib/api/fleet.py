@@ -149,7 +149,11 @@ def shelter_view(state: DeviceState, now: datetime) -> dict[str, Any]:
             "humidity": state.humidity,
             "co2_ppm": state.co2_ppm,
         },
-        "purifier": {"reported": state.purifier_reported, "desired": state.purifier_desired},
+        "purifier": {
+            "reported": state.purifier_reported,  # what the shelter says it runs
+            "desired": state.purifier_desired,  # what the cloud decided
+            "shadow_desired": state.shadow_desired,  # what its shadow asks (the cloud resets it)
+        },
         "last_seen": _when(state.last_seen),
     }
 

@@ -8,6 +8,7 @@ never changes it; each alert kind is an episode that opens once and closes once.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -129,12 +130,61 @@ class PresenceEvent(BaseModel):
     versionNumber: DeviceInt = Field(ge=0)
 
 
-class ShadowAccepted(BaseModel):
-    """`$aws/things/{id}/shadow/update/accepted`: what the shelter reports it runs."""
+class _ShadowState(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    desired: dict[str, Any] | None = None
+    reported: dict[str, Any] | None = None
+
+
+class _ShadowDocument(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    state: _ShadowState = _ShadowState()
+    version: DeviceInt = Field(ge=0)
+
+
+class ShadowDocuments(BaseModel):
+    """`$aws/things/{id}/shadow/update/documents`: the whole shadow after each accepted
+    update, whoever made it (the shelter, the cloud, anyone with the data plane)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    version: DeviceInt | None = None
-    state: dict[str, Any]
+    current: _ShadowDocument
+
+    @property
+    def reported_purifier(self) -> object:
+        reported = self.current.state.reported
+        return None if reported is None else reported.get("purifier")
+
+    @property
+    def desired_purifier(self) -> str | None:
+        """The shadow's desired purifier as text (what it shows, mode or not); None when
+        the shadow desires nothing of the purifier."""
+        desired = self.current.state.desired
+        value = None if desired is None else desired.get("purifier")
+        if value is None:
+            return None
+        return value[:32] if isinstance(value, str) else json.dumps(value)[:32]
+
+
+def purifier_wanted(state: DeviceState) -> Purifier:
+    """What the cloud wants the purifier to run: what it last decided (high while the air
+    is bad, auto after), auto when it never had to decide."""
+    decided = state.purifier_desired
+    return decided if decided in ("auto", "high", "off") else "auto"  # type: ignore[return-value]
+
+
+def reassertion_key(version: int) -> str:
+    """The outbox entry of the cloud's answer to a divergent shadow version."""
+    return f"shadow:{version}#purifier"
+
+
+def purifier_reassertion(wanted: Purifier, shown: str | None, last_seen: str | None) -> bool:
+    """Whether the cloud must set its mode again: the shadow desires something else (a
+    shelter, or anyone, wrote desired; a shadow desiring nothing runs auto) and this
+    divergence is new (the desired value changed since the cloud last looked), so one
+    divergence is answered once, and the cloud's own writes, which agree, never loop."""
+    if (shown if shown is not None else "auto") == wanted:
+        return False
+    return shown != last_seen
 
 
 def _float(value: float | int | None) -> float | None:
@@ -380,6 +430,10 @@ class DeviceState:
     accepting: bool = True
     purifier_reported: str | None = None
     purifier_desired: str | None = None
+    """What the cloud decided; the shadow's own desired (possibly written behind the
+    cloud's back) is `shadow_desired`, as of `shadow_version`."""
+    shadow_desired: str | None = None
+    shadow_version: int | None = None
     alerts: dict[str, OpenAlert] = field(default_factory=dict)
     air_alert: AirAlert = field(default_factory=AirAlert)
     telemetry_ts: datetime | None = None

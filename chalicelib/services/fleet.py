@@ -40,6 +40,7 @@ from chalicelib.domain.fleet import (
     Stale,
     Status,
 )
+from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
 
 QUARANTINE_SOURCE = "fleet"
@@ -60,7 +61,17 @@ class FleetStore(Protocol):
     def apply_presence(
         self, device_id: str, order: int, online: bool, now: datetime
     ) -> DeviceState: ...
-    def apply_reported(self, device_id: str, purifier: str, version: int | None) -> DeviceState: ...
+    def apply_shadow(
+        self,
+        device_id: str,
+        *,
+        version: int,
+        reported: str | None,
+        desired_seen: str | None,
+        expect_seen: tuple[str | None, str | None],
+        reassert: str | None,
+        now: datetime,
+    ) -> DeviceState: ...
     def transition(
         self,
         device_id: str,
@@ -249,18 +260,47 @@ class FleetService:
         return MessageOutcome("applied", notices=notices)
 
     def _shadow(self, device_id: str, document: dict[str, Any]) -> MessageOutcome:
-        accepted = rules.ShadowAccepted.model_validate(document)
-        reported = accepted.state.get("reported")
-        purifier = reported.get("purifier") if isinstance(reported, dict) else None
-        if purifier is None:
-            return MessageOutcome("ignored")  # the cloud's own desired update, or another key
-        if purifier not in air_rules.PURIFIER_MODES:
-            raise Refused("invalid_payload", f"reported.purifier: {purifier!r} is not a mode")
-        try:
-            self._store.apply_reported(device_id, purifier, accepted.version)
-        except Stale:
-            return MessageOutcome("stale")
-        return MessageOutcome("applied")
+        """A shelter's shadow after an update: keep what it reports running, and when its
+        desired purifier is not what the cloud decided, set the cloud's mode again (the
+        cloud owns `desired`), once per divergence, from an outbox entry written with it."""
+        shadow = rules.ShadowDocuments.model_validate(document)
+        reported = shadow.reported_purifier
+        if reported is not None and reported not in air_rules.PURIFIER_MODES:
+            raise Refused("invalid_payload", f"reported.purifier: {reported!r} is not a mode")
+        state = self._store.device(device_id)
+        if state is None or state.device_type != "shelter":
+            return MessageOutcome("ignored")  # another thing's shadow: not the fleet's
+        version = shadow.current.version
+        shown = shadow.desired_purifier
+        for _ in range(MAX_TRANSITION_ATTEMPTS):
+            if state.shadow_version is not None and state.shadow_version >= version:
+                return MessageOutcome("stale")
+            wanted = rules.purifier_wanted(state)
+            again = rules.purifier_reassertion(wanted, shown, state.shadow_desired)
+            try:
+                state = self._store.apply_shadow(
+                    device_id,
+                    version=version,
+                    reported=str(reported) if reported is not None else None,
+                    desired_seen=shown,
+                    expect_seen=(state.shadow_desired, state.purifier_desired),
+                    reassert=wanted if again else None,
+                    now=self._clock(),
+                )
+            except Stale:
+                return MessageOutcome("stale")
+            except NotMet:  # another document or decision moved it: judge again
+                fresh = self._store.device(device_id)
+                if fresh is None:
+                    raise NoState(device_id) from None
+                state = fresh
+                continue
+            if again:
+                # a failure here leaves the entry in the outbox: the health job sends it
+                self._shadows.desire_purifier(device_id, wanted)
+                self._store.delivered(device_id, [rules.reassertion_key(version)])
+            return MessageOutcome("applied")
+        raise RetryableConflict(f"{device_id}: shadow version {version} kept moving")
 
     # ------------------------------------------------------------ alert episodes
 

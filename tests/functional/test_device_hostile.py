@@ -102,8 +102,8 @@ CASES = [
     (
         "shelter-001",
         "shadow",
-        lambda: {"state": {"reported": {"purifier": "auto"}}, "version": 3},
-        "version",
+        lambda: {"current": {"state": {"reported": {"purifier": "auto"}}, "version": 3}},
+        "current.version",
     ),
 ]
 

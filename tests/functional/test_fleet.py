@@ -269,9 +269,9 @@ def test_a_flapping_sensor_for_an_hour_sends_one_alert(api: Api, fleet: Any) -> 
 
 
 def test_the_reported_purifier_state_shows_in_the_api(api: Api, fleet: Any) -> None:
-    accepted = {"state": {"reported": {"purifier": "high"}}, "version": 4}
-    invoke(report(SHELTER, "shadow", accepted))
-    older = {"state": {"reported": {"purifier": "off"}}, "version": 3}
+    documents = {"current": {"state": {"reported": {"purifier": "high"}}, "version": 4}}
+    invoke(report(SHELTER, "shadow", documents))
+    older = {"current": {"state": {"reported": {"purifier": "off"}}, "version": 3}}
     invoke(report(SHELTER, "shadow", older))
     assert shelter(api)["purifier"]["reported"] == "high"
 

@@ -263,13 +263,13 @@ class FleetService:
         """A shelter's shadow after an update: keep what it reports running, and when its
         desired purifier is not what the cloud decided, set the cloud's mode again (the
         cloud owns `desired`), once per divergence, from an outbox entry written with it."""
+        state = self._store.device(device_id)
+        if state is None or state.device_type != "shelter":
+            return MessageOutcome("ignored")  # another thing's shadow: not the fleet's
         shadow = rules.ShadowDocuments.model_validate(document)
         reported = shadow.reported_purifier
         if reported is not None and reported not in air_rules.PURIFIER_MODES:
             raise Refused("invalid_payload", f"reported.purifier: {reported!r} is not a mode")
-        state = self._store.device(device_id)
-        if state is None or state.device_type != "shelter":
-            return MessageOutcome("ignored")  # another thing's shadow: not the fleet's
         version = shadow.current.version
         shown = shadow.desired_purifier
         for _ in range(MAX_TRANSITION_ATTEMPTS):

@@ -200,7 +200,7 @@ def _make_backend_update(inst: _Installation) -> Callable[..., FakeShadow]:
                 else:
                     thing.thing_shadows[shadow_name] = kept
                 raise as_moto_error(ShadowRejected(413, TOO_LARGE))
-            _publish_update_messages(inst, thing_name, shadow_name, request, previous, new_shadow)
+            _publish_update_messages(inst, thing_name, shadow_name, request, kept, new_shadow)
             return new_shadow
 
     return update_thing_shadow

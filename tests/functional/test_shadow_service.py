@@ -190,3 +190,17 @@ def test_a_device_cannot_publish_on_the_services_reply_topics(stack: Any, reply:
         assert f"$aws/things/shelter-001/shadow/{reply}" not in got
     finally:
         shelter.disconnect()
+
+
+def test_update_documents_carry_the_previous_state_as_it_was(
+    mqtt: FakeMqtt, bridge: Any, thing: str
+) -> None:
+    # GIVEN a shadow whose shelter reported auto
+    _update(mqtt, bridge, thing, b'{"state":{"reported":{"purifier":"auto"}}}')
+    # WHEN it reports high
+    _update(mqtt, bridge, thing, b'{"state":{"reported":{"purifier":"high"}}}')
+    # THEN the documents message tells before from after (moto merged into the old version)
+    documents = mqtt.on(f"$aws/things/{thing}/shadow/update/documents")[-1]
+    assert documents["previous"]["state"]["reported"] == {"purifier": "auto"}
+    assert documents["current"]["state"]["reported"] == {"purifier": "high"}
+    assert documents["previous"]["version"] + 1 == documents["current"]["version"]

@@ -412,7 +412,8 @@ class ShelterAgent(DeviceAgent):
         mode = desired.get("purifier") if desired else None
         # Compared with what this shelter runs, not with the shadow's reported state: a
         # shelter that restarts runs what the cloud desires even if it reported it before.
-        if isinstance(mode, str) and (mode != self.purifier or reported.get("purifier") != mode):
+        runs_it = mode == self.purifier and (reported or {}).get("purifier") == mode
+        if isinstance(mode, str) and not runs_it:
             self._apply(mode)
 
     def _apply(self, mode: str) -> None:

@@ -410,7 +410,10 @@ class ShelterAgent(DeviceAgent):
         desired = state.get("desired") if isinstance(state.get("desired"), dict) else {}
         reported = state.get("reported") if isinstance(state.get("reported"), dict) else {}
         mode = desired.get("purifier") if desired else None
-        if isinstance(mode, str) and (reported or {}).get("purifier") != mode:
+        # Compared with what this shelter runs, not with the shadow's reported state: a
+        # shelter that restarts runs what the cloud desires even if it reported it before.
+        runs_it = mode == self.purifier and (reported or {}).get("purifier") == mode
+        if isinstance(mode, str) and not runs_it:
             self._apply(mode)
 
     def _apply(self, mode: str) -> None:

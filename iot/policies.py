@@ -13,8 +13,13 @@ THING = "${iot:Connection.Thing.ThingName}"
 
 # (action, kind, topic pattern) where kind is "topic" (publish/receive) or "topicfilter"
 # (subscribe). Patterns use {city} and the thing-name variable.
+# A device asks the shadow service (update, get, delete: its classic shadow and named ones)
+# and hears every answer; it never publishes on the service's own reply topics (accepted,
+# rejected, delta, documents), which rules and other subscribers trust as the service's word.
+SHADOW_REQUESTS: tuple[str, ...] = ("update", "get", "delete")
 _COMMON: list[tuple[str, str]] = [
-    ("publish", f"$aws/things/{THING}/shadow/*"),
+    *(("publish", f"$aws/things/{THING}/shadow/{op}") for op in SHADOW_REQUESTS),
+    *(("publish", f"$aws/things/{THING}/shadow/name/*/{op}") for op in SHADOW_REQUESTS),
     ("subscribe", f"$aws/things/{THING}/shadow/*"),
     ("receive", f"$aws/things/{THING}/shadow/*"),
 ]
@@ -69,12 +74,14 @@ def policy_document(
 def device_topic_grants(device_type: str, city: str, device_id: str) -> list[tuple[str, str]]:
     """(action, MQTT topic filter) pairs a device holds, with its own id substituted.
 
-    The IoT wildcard `*` at the end of a resource becomes the MQTT multi-level `#`.
+    The IoT wildcard `*` at the end of a resource becomes the MQTT multi-level `#`; a `*`
+    that is a whole level inside it (a shadow's name) becomes the single-level `+`.
     """
     grants = []
     for action, pattern in DEVICE_TOPICS[device_type]:
         topic = pattern.replace("{city}", city).replace(THING, device_id)
         if topic.endswith("/*"):
             topic = topic[:-1] + "#"
+        topic = topic.replace("/*/", "/+/")
         grants.append((action, topic))
     return grants

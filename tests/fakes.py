@@ -595,7 +595,6 @@ class MemoryFleet:
         self.registry = registry  # device_id -> {"type", "name", "district", "lat", "lon"}
         self.states: dict[str, Any] = {}
         self.hours: dict[tuple[str, str], dict[str, Any]] = {}
-        self.shadow_versions: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def device(self, device_id: str) -> Any:
@@ -681,21 +680,36 @@ class MemoryFleet:
                 changes["last_seen"] = now
             return self._put(state, **changes)
 
-    def apply_reported(self, device_id: str, purifier: str, version: int | None) -> Any:
-        from chalicelib.domain.fleet import NoState, Stale
+    def apply_shadow(
+        self,
+        device_id: str,
+        *,
+        version: int,
+        reported: str | None,
+        desired_seen: str | None,
+        expect_seen: tuple[str | None, str | None],
+        reassert: str | None,
+        now: datetime,
+    ) -> Any:
+        from chalicelib.domain.fleet import NoState, NotMet, PendingNotice, Stale, reassertion_key
 
         with self._lock:
             state = self.states.get(device_id)
-            if state is None:
+            if state is None or state.device_type != "shelter":
                 raise NoState(device_id)
-            if state.device_type != "shelter":
+            if state.shadow_version is not None and state.shadow_version >= version:
                 raise Stale(device_id)
-            seen = self.shadow_versions.get(device_id)
-            if version is not None and seen is not None and seen >= version:
-                raise Stale(device_id)
-            if version is not None:
-                self.shadow_versions[device_id] = version
-            return self._put(state, purifier_reported=purifier)
+            if (state.shadow_desired, state.purifier_desired) != expect_seen:
+                raise NotMet()
+            changes: dict[str, Any] = {"shadow_version": version, "shadow_desired": desired_seen}
+            if reported is not None:
+                changes["purifier_reported"] = reported
+            if reassert is not None:
+                entry = PendingNotice(
+                    device_id, reassertion_key(version), {"purifier": reassert}, now
+                )
+                changes["outbox"] = (*state.outbox, entry)
+            return self._put(state, **changes)
 
     def transition(
         self,

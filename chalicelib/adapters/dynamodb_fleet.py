@@ -33,6 +33,7 @@ from chalicelib.domain.fleet import (
     PendingNotice,
     Stale,
     Status,
+    reassertion_key,
 )
 
 AIR_RETENTION = timedelta(days=30)
@@ -192,6 +193,8 @@ def state_from_item(item: dict[str, Any]) -> State:
         accepting=bool(item.get("accepting", True)),
         purifier_reported=item.get("purifier_reported"),
         purifier_desired=item.get("purifier_desired"),
+        shadow_desired=item.get("shadow_desired"),
+        shadow_version=item.get("shadow_version"),
         alerts=alerts,
         air_alert=AirAlert(
             episode=item.get("air_episode"),
@@ -385,24 +388,46 @@ class DynamoDbFleet:
                 raise NoState(device_id) from None
             raise Stale(device_id) from None
 
-    def apply_reported(self, device_id: str, purifier: str, version: int | None) -> State:
-        """What the shelter reports its purifier runs (from its shadow's accepted update);
-        a shadow version no newer than the stored one changes nothing."""
+    def apply_shadow(
+        self,
+        device_id: str,
+        *,
+        version: int,
+        reported: str | None,
+        desired_seen: str | None,
+        expect_seen: tuple[str | None, str | None],
+        reassert: str | None,
+        now: datetime,
+    ) -> State:
+        """A shelter's shadow document: what it reports running, what it desires, and the
+        cloud's answer to a divergence as an outbox entry, in one write. It holds only for
+        a newer shadow version (else Stale) and while the shadow's desired and the cloud's
+        decision are as the caller saw them (else NotMet: judge again)."""
         expr = _Expr()
         expr.conditions.append(f"{expr.name('device_type')} = {expr.value('shelter')}")
-        expr.set("purifier_reported", purifier)
-        if version is not None:
-            target = expr.name("shadow_version")
-            expr.conditions.append(
-                f"attribute_not_exists({target}) OR {target} < {expr.value(version)}"
-            )
-            expr.set("shadow_version", version)
+        target = expr.name("shadow_version")
+        expr.conditions.append(
+            f"attribute_not_exists({target}) OR {target} < {expr.value(version)}"
+        )
+        seen, decided = expect_seen
+        expr.expect(("shadow_desired",), seen)
+        expr.expect(("purifier_desired",), decided)
+        expr.set("shadow_version", version)
+        expr.set("shadow_desired", desired_seen)
+        if reported is not None:
+            expr.set("purifier_reported", reported)
+        if reassert is not None:
+            entry = {"purifier": reassert, "written_at": _t(now)}
+            expr.set(("outbox", reassertion_key(version)), json.dumps(entry))
         try:
             return self._update(expr, device_id)
         except NotMet:
-            if self.device(device_id) is None:
+            current = self.device(device_id)
+            if current is None or current.device_type != "shelter":
                 raise NoState(device_id) from None
-            raise Stale(device_id) from None
+            if current.shadow_version is not None and current.shadow_version >= version:
+                raise Stale(device_id) from None
+            raise
 
     # -- alert transitions and their outbox
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
 from chalicelib.api.batches import process_batch
-from chalicelib.domain import json_limits
+from chalicelib.domain import json_limits, receipt
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -40,7 +40,14 @@ def deposit_record_handler(record: SQSRecord) -> None:
                 "invalid_envelope", envelope.device_id, "payload is not base64", None
             )
         else:
-            outcome = service.receive_deposit(envelope.device_id, raw)
+            try:
+                received = receipt.receipt_time(envelope.received_at, service.now())
+            except receipt.ReceiptRejected as e:
+                outcome = service.refuse_message(
+                    "invalid_envelope", envelope.device_id, str(e), _readable(record.body)
+                )
+            else:
+                outcome = service.receive_deposit(envelope.device_id, raw, received)
     ack = outcome.ack
     status = ack.status if ack else "unanswered"
     wiring.count(f"Deposits{status.capitalize()}")

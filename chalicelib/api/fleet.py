@@ -8,7 +8,7 @@ import base64
 import binascii
 import functools
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
@@ -17,6 +17,7 @@ from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.batches import process_batch
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
+from chalicelib.domain import receipt
 from chalicelib.domain.clock import iso
 from chalicelib.errors import NotFound, Unprocessable
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 bp = Blueprint(__name__)
 
-DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # fullmatch: `$` lets a trailing "\n" in
 
 
 # ---------------------------------------------------------------- queue and schedule
@@ -44,7 +45,7 @@ def _envelope_model() -> Any:
     class Envelope(BaseModel):
         model_config = ConfigDict(extra="ignore", frozen=True)
         payload: str
-        device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+        device_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
         channel: Annotated[str, StringConstraints(max_length=32)]
         received_at: StrictInt | None = None
 
@@ -69,12 +70,15 @@ def report_record_handler(record: SQSRecord) -> None:
                 "invalid_envelope", envelope.device_id, "payload is not base64", None
             )
         else:
-            received = (
-                datetime.fromtimestamp(envelope.received_at / 1000, UTC)
-                if envelope.received_at is not None and 0 < envelope.received_at < 10**14
-                else None
-            )
-            outcome = service.receive(envelope.channel, envelope.device_id, raw, received)
+            try:
+                # Every age rule is judged against IoT Core's receipt time, not this moment.
+                received = receipt.receipt_time(envelope.received_at, service.now())
+            except receipt.ReceiptRejected as e:
+                outcome = service.refuse(
+                    "invalid_envelope", envelope.device_id, str(e), record.body[:2000]
+                )
+            else:
+                outcome = service.receive(envelope.channel, envelope.device_id, raw, received)
     wiring.count(f"DeviceReports{outcome.status.capitalize()}")
     if outcome.notices:
         wiring.count("AlertsSent", len(outcome.notices))
@@ -145,7 +149,11 @@ def shelter_view(state: DeviceState, now: datetime) -> dict[str, Any]:
             "humidity": state.humidity,
             "co2_ppm": state.co2_ppm,
         },
-        "purifier": {"reported": state.purifier_reported, "desired": state.purifier_desired},
+        "purifier": {
+            "reported": state.purifier_reported,  # what the shelter says it runs
+            "desired": state.purifier_desired,  # what the cloud decided
+            "shadow_desired": state.shadow_desired,  # what its shadow asks (the cloud resets it)
+        },
         "last_seen": _when(state.last_seen),
     }
 
@@ -186,7 +194,8 @@ def _district_param() -> str | None:
 
 
 def _one(device_id: str, device_type: DeviceType) -> DeviceState:
-    state = wiring.fleet().device(device_id, device_type) if DEVICE_ID.match(device_id) else None
+    known = DEVICE_ID.fullmatch(device_id)
+    state = wiring.fleet().device(device_id, device_type) if known else None
     if state is None:
         raise NotFound(f"no {device_type} {device_id[:128]!r}", code=f"{device_type}_not_found")
     return state

@@ -89,10 +89,17 @@ class StepsRequest(BaseModel):
         return [DaySteps(d.date, d.steps) for d in self.days]
 
 
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+"""A thing name as the fleet names them. (pydantic-core's regex anchors `$` at the very
+end: unlike Python's `re`, it does not let a trailing newline through.)"""
+
+
 class RuleEnvelope(BaseModel):
-    """What the robot_deposits topic rule delivers: the raw payload and, from the topic,
-    the device that sent it (the rule adds client_id and received_at too; unused here)."""
+    """What the robot_deposits topic rule delivers: the raw payload, from the topic the
+    device that sent it, and `received_at`, IoT Core's receipt time in epoch milliseconds
+    (chalicelib.domain.receipt judges it; the rule adds client_id too, unused here)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     payload: str
-    device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    device_id: Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+    received_at: StrictInt | None = None

@@ -8,6 +8,7 @@ never changes it; each alert kind is an episode that opens once and closes once.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,13 +20,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
-    StrictInt,
     StringConstraints,
     ValidationError,
 )
 
 from chalicelib.domain.air import AirAlert, AirGrade, Purifier, Reading, implausible
+from chalicelib.domain.device_numbers import IMPLAUSIBLE, DeviceInt, DeviceNumber
 
 MAX_PAYLOAD_BYTES = 128 * 1024
 # A device's clock may run a little ahead of the cloud's; more than this is refused, so a
@@ -46,7 +46,8 @@ CHANNEL_TYPES: dict[str, DeviceType | None] = {
     "presence": None,
 }
 
-Number = StrictFloat | StrictInt
+Number = DeviceNumber  # bounded before any float conversion (chalicelib.domain.device_numbers)
+# pydantic-core's `$` is the very end of the text (Python's `re` would let a trailing "\n" in).
 ShortCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Material = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
@@ -75,8 +76,8 @@ class NotMet(Exception):
 
 class _Chargers(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    total: StrictInt
-    in_use: StrictInt
+    total: DeviceInt
+    in_use: DeviceInt
 
 
 class TelemetryMessage(BaseModel):
@@ -89,7 +90,7 @@ class TelemetryMessage(BaseModel):
     temp_c: Number | None = None
     humidity: Number | None = None
     co2_ppm: Number | None = None
-    occupancy: StrictInt | None = None
+    occupancy: DeviceInt | None = None
     chargers: _Chargers | None = None
 
     def reading(self) -> Reading:
@@ -125,16 +126,65 @@ class PresenceEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     eventType: Literal["connected", "disconnected"]
-    timestamp: StrictInt
-    versionNumber: StrictInt = Field(ge=0)
+    timestamp: DeviceInt
+    versionNumber: DeviceInt = Field(ge=0)
 
 
-class ShadowAccepted(BaseModel):
-    """`$aws/things/{id}/shadow/update/accepted`: what the shelter reports it runs."""
+class _ShadowState(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    desired: dict[str, Any] | None = None
+    reported: dict[str, Any] | None = None
+
+
+class _ShadowDocument(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    state: _ShadowState = _ShadowState()
+    version: DeviceInt = Field(ge=0)
+
+
+class ShadowDocuments(BaseModel):
+    """`$aws/things/{id}/shadow/update/documents`: the whole shadow after each accepted
+    update, whoever made it (the shelter, the cloud, anyone with the data plane)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    version: StrictInt | None = None
-    state: dict[str, Any]
+    current: _ShadowDocument
+
+    @property
+    def reported_purifier(self) -> object:
+        reported = self.current.state.reported
+        return None if reported is None else reported.get("purifier")
+
+    @property
+    def desired_purifier(self) -> str | None:
+        """The shadow's desired purifier as text (what it shows, mode or not); None when
+        the shadow desires nothing of the purifier."""
+        desired = self.current.state.desired
+        value = None if desired is None else desired.get("purifier")
+        if value is None:
+            return None
+        return value[:32] if isinstance(value, str) else json.dumps(value)[:32]
+
+
+def purifier_wanted(state: DeviceState) -> Purifier:
+    """What the cloud wants the purifier to run: what it last decided (high while the air
+    is bad, auto after), auto when it never had to decide."""
+    decided = state.purifier_desired
+    return decided if decided in ("auto", "high", "off") else "auto"  # type: ignore[return-value]
+
+
+def reassertion_key(version: int) -> str:
+    """The outbox entry of the cloud's answer to a divergent shadow version."""
+    return f"shadow:{version}#purifier"
+
+
+def purifier_reassertion(wanted: Purifier, shown: str | None, last_seen: str | None) -> bool:
+    """Whether the cloud must set its mode again: the shadow desires something else (a
+    shelter, or anyone, wrote desired; a shadow desiring nothing runs auto) and this
+    divergence is new (the desired value changed since the cloud last looked), so one
+    divergence is answered once, and the cloud's own writes, which agree, never loop."""
+    if (shown if shown is not None else "auto") == wanted:
+        return False
+    return shown != last_seen
 
 
 def _float(value: float | int | None) -> float | None:
@@ -150,16 +200,29 @@ def validation_details(error: Exception) -> str:
     return "nested too deeply"
 
 
-def check_time(ts: datetime, now: datetime) -> None:
-    if ts > now + MAX_AHEAD:
-        raise Refused("ts_in_future", f"ts {ts.isoformat()} is ahead of the cloud's clock")
-    if ts < now - MAX_BEHIND:
-        raise Refused("ts_too_old", f"ts {ts.isoformat()} is more than 7 days old")
+def validation_reason(error: Exception) -> str:
+    """The quarantine reason of a payload its model refused: `implausible_reading` when
+    only magnitudes were refused (a 400-digit reading is as impossible as a negative one),
+    else `invalid_payload`."""
+    if isinstance(error, ValidationError) and all(
+        e["type"] == IMPLAUSIBLE for e in error.errors(include_url=False)
+    ):
+        return "implausible_reading"
+    return "invalid_payload"
 
 
-def judge_reading(message: TelemetryMessage, now: datetime) -> Reading:
+def check_time(ts: datetime, received_at: datetime) -> None:
+    """A message's age is judged against when IoT Core received it (chalicelib.domain.
+    receipt), never when it is processed: a backlog never makes it too old."""
+    if ts > received_at + MAX_AHEAD:
+        raise Refused("ts_in_future", f"ts {ts.isoformat()} is ahead of its receipt time")
+    if ts < received_at - MAX_BEHIND:
+        raise Refused("ts_too_old", f"ts {ts.isoformat()} was 7 days old when received")
+
+
+def judge_reading(message: TelemetryMessage, received_at: datetime) -> Reading:
     """A telemetry message the city can believe, or Refused with why."""
-    check_time(message.ts, now)
+    check_time(message.ts, received_at)
     reading = message.reading()
     problems = implausible(reading)
     if problems:
@@ -184,13 +247,11 @@ class Status:
         return all(level < BIN_FULL for level in self.bins.values())
 
 
-def judge_status(
-    message: StatusMessage, device_type: DeviceType, received_at: datetime, now: datetime
-) -> Status:
+def judge_status(message: StatusMessage, device_type: DeviceType, received_at: datetime) -> Status:
     if message.ts is None and message.online:
         raise Refused("invalid_payload", "ts: required unless the message is a last will")
     ts = message.ts or received_at
-    check_time(ts, now)
+    check_time(ts, received_at)
     if message.bins is not None:
         if device_type != "robot":
             raise Refused("invalid_payload", "bins: a shelter has no bins")
@@ -369,6 +430,10 @@ class DeviceState:
     accepting: bool = True
     purifier_reported: str | None = None
     purifier_desired: str | None = None
+    """What the cloud decided; the shadow's own desired (possibly written behind the
+    cloud's back) is `shadow_desired`, as of `shadow_version`."""
+    shadow_desired: str | None = None
+    shadow_version: int | None = None
     alerts: dict[str, OpenAlert] = field(default_factory=dict)
     air_alert: AirAlert = field(default_factory=AirAlert)
     telemetry_ts: datetime | None = None

@@ -182,11 +182,13 @@ class Credit:
 
 
 def check_occurred_at(
-    occurred_at: datetime, now: datetime, max_ahead: timedelta, max_behind: timedelta
+    occurred_at: datetime, received_at: datetime, max_ahead: timedelta, max_behind: timedelta
 ) -> None:
-    if occurred_at > now + max_ahead or occurred_at < now - max_behind:
+    """Judged against when IoT Core received the deposit (DESIGN §5), never when it is
+    processed: a backlog or a retry must not turn an accepted deposit into a rejection."""
+    if occurred_at > received_at + max_ahead or occurred_at < received_at - max_behind:
         raise DepositRejected(
-            "occurred_at_out_of_range", "occurred_at is too far from the cloud's clock"
+            "occurred_at_out_of_range", "occurred_at is too far from when the cloud received it"
         )
 
 

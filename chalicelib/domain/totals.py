@@ -32,7 +32,7 @@ SETTLED = "settled#"
 STEPS = "steps#"
 # A material is a robot's word (`can`, `pet`): it names a counter attribute, so only this
 # shape ever does (the deposit contract's own pattern).
-MATERIAL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MATERIAL = re.compile(r"[a-z][a-z0-9_]{0,31}")  # fullmatch: `$` lets "\n" in
 # The report's rows of a month are spread over this many partitions (`2026-11#3`), so a busy
 # month's writes never meet on one partition key; the report reads each with a Query.
 MONTH_SHARDS = 10
@@ -176,7 +176,7 @@ def credited_by_material(detail: Mapping[str, Any]) -> tuple[tuple[str, int], ..
             continue
         material = item.get("material")
         accepted = item.get("accepted")
-        if not isinstance(material, str) or not MATERIAL.match(material):
+        if not isinstance(material, str) or not MATERIAL.fullmatch(material):
             continue
         if isinstance(accepted, bool) or not isinstance(accepted, int | float):
             continue

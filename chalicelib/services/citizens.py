@@ -27,6 +27,7 @@ from chalicelib.errors import (
     TooManyRequests,
     Unprocessable,
 )
+from chalicelib.queues import DEPOSITS
 
 CODE_ATTEMPTS = 16
 """Draws before a code request gives up (429 `codes_exhausted`). With a share f of the
@@ -166,6 +167,9 @@ class CitizenService:
             expires_at
             + timedelta(seconds=s.deposit_max_behind_seconds + s.deposit_max_ahead_seconds)
             + timedelta(hours=1)
+            # a deposit is judged at its receipt, but may be processed as late as the
+            # deposits' dead-letter queue keeps it (a backlog, then a redrive)
+            + timedelta(seconds=DEPOSITS.dlq_retention_s)
         )
         for _ in range(CODE_ATTEMPTS):
             code = f"{(self._draw or secrets.randbelow)(self._code_space):06d}"

@@ -14,7 +14,6 @@ and the outbox cleanup (the repeat carries the same `alert_id`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 
 from chalicelib.domain import air as air_rules
 from chalicelib.domain import fleet as rules
+from chalicelib.domain import json_limits
 from chalicelib.domain.air import AirAlert, HourMeans, Reading
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.fleet import (
@@ -40,6 +40,7 @@ from chalicelib.domain.fleet import (
     Stale,
     Status,
 )
+from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
 
 QUARANTINE_SOURCE = "fleet"
@@ -60,7 +61,17 @@ class FleetStore(Protocol):
     def apply_presence(
         self, device_id: str, order: int, online: bool, now: datetime
     ) -> DeviceState: ...
-    def apply_reported(self, device_id: str, purifier: str, version: int | None) -> DeviceState: ...
+    def apply_shadow(
+        self,
+        device_id: str,
+        *,
+        version: int,
+        reported: str | None,
+        desired_seen: str | None,
+        expect_seen: tuple[str | None, str | None],
+        reassert: str | None,
+        now: datetime,
+    ) -> DeviceState: ...
     def transition(
         self,
         device_id: str,
@@ -132,31 +143,34 @@ class FleetService:
     def receive(
         self, channel: str, device_id: str, raw: bytes, received_at: datetime | None = None
     ) -> MessageOutcome:
-        """One message a topic rule delivered: `channel` names the rule's topic."""
+        """One message a topic rule delivered: `channel` names the rule's topic;
+        `received_at` is when IoT Core received it (None: just now, for direct callers)."""
         now = self._clock()
+        received = received_at or now
         if channel not in CHANNEL_TYPES:
             return self.refuse("unknown_channel", device_id, f"channel {channel!r}", None)
         if len(raw) > rules.MAX_PAYLOAD_BYTES:
             return self.refuse("payload_too_large", device_id, f"{len(raw)} bytes", None)
         text = raw.decode("utf-8", errors="replace")
         try:
-            document = json.loads(text)
-        except (ValueError, RecursionError) as e:
-            return self.refuse("malformed_json", device_id, str(e).splitlines()[0], text)
+            document = json_limits.loads(text, max_bytes=rules.MAX_PAYLOAD_BYTES)
+        except json_limits.JsonRejected as e:
+            return self.refuse("malformed_json", device_id, str(e), text)
         if not isinstance(document, dict):
             return self.refuse("invalid_payload", device_id, "not a JSON object", text)
         try:
             if channel == "shelter_telemetry":
-                return self._telemetry(device_id, document, now)
+                return self._telemetry(device_id, document, received, now)
             if channel in ("shelter_status", "robot_status"):
                 device_type = CHANNEL_TYPES[channel]
                 assert device_type is not None
-                return self._status(device_id, device_type, document, received_at or now, now)
+                return self._status(device_id, device_type, document, received, now)
             if channel == "presence":
                 return self._presence(device_id, document, now)
             return self._shadow(device_id, document)
-        except (ValidationError, RecursionError) as e:
-            return self.refuse("invalid_payload", device_id, rules.validation_details(e), text)
+        except ValidationError as e:
+            reason = rules.validation_reason(e)
+            return self.refuse(reason, device_id, rules.validation_details(e), text)
         except Refused as e:
             return self.refuse(e.reason, device_id, e.details, text)
         except NoState:
@@ -190,9 +204,11 @@ class FleetService:
                 raise
             return write()
 
-    def _telemetry(self, device_id: str, document: dict[str, Any], now: datetime) -> MessageOutcome:
+    def _telemetry(
+        self, device_id: str, document: dict[str, Any], received_at: datetime, now: datetime
+    ) -> MessageOutcome:
         message = rules.TelemetryMessage.model_validate(document)
-        reading = rules.judge_reading(message, now)
+        reading = rules.judge_reading(message, received_at)
         try:
             state = self._apply(
                 device_id, "shelter", lambda: self._store.apply_reading(device_id, reading, now)
@@ -215,7 +231,7 @@ class FleetService:
         now: datetime,
     ) -> MessageOutcome:
         message = rules.StatusMessage.model_validate(document)
-        status = rules.judge_status(message, device_type, received_at, now)
+        status = rules.judge_status(message, device_type, received_at)
         try:
             state = self._apply(
                 device_id,
@@ -244,18 +260,47 @@ class FleetService:
         return MessageOutcome("applied", notices=notices)
 
     def _shadow(self, device_id: str, document: dict[str, Any]) -> MessageOutcome:
-        accepted = rules.ShadowAccepted.model_validate(document)
-        reported = accepted.state.get("reported")
-        purifier = reported.get("purifier") if isinstance(reported, dict) else None
-        if purifier is None:
-            return MessageOutcome("ignored")  # the cloud's own desired update, or another key
-        if purifier not in air_rules.PURIFIER_MODES:
-            raise Refused("invalid_payload", f"reported.purifier: {purifier!r} is not a mode")
-        try:
-            self._store.apply_reported(device_id, purifier, accepted.version)
-        except Stale:
-            return MessageOutcome("stale")
-        return MessageOutcome("applied")
+        """A shelter's shadow after an update: keep what it reports running, and when its
+        desired purifier is not what the cloud decided, set the cloud's mode again (the
+        cloud owns `desired`), once per divergence, from an outbox entry written with it."""
+        state = self._store.device(device_id)
+        if state is None or state.device_type != "shelter":
+            return MessageOutcome("ignored")  # another thing's shadow: not the fleet's
+        shadow = rules.ShadowDocuments.model_validate(document)
+        reported = shadow.reported_purifier
+        if reported is not None and reported not in air_rules.PURIFIER_MODES:
+            raise Refused("invalid_payload", f"reported.purifier: {reported!r} is not a mode")
+        version = shadow.current.version
+        shown = shadow.desired_purifier
+        for _ in range(MAX_TRANSITION_ATTEMPTS):
+            if state.shadow_version is not None and state.shadow_version >= version:
+                return MessageOutcome("stale")
+            wanted = rules.purifier_wanted(state)
+            again = rules.purifier_reassertion(wanted, shown, state.shadow_desired)
+            try:
+                state = self._store.apply_shadow(
+                    device_id,
+                    version=version,
+                    reported=str(reported) if reported is not None else None,
+                    desired_seen=shown,
+                    expect_seen=(state.shadow_desired, state.purifier_desired),
+                    reassert=wanted if again else None,
+                    now=self._clock(),
+                )
+            except Stale:
+                return MessageOutcome("stale")
+            except NotMet:  # another document or decision moved it: judge again
+                fresh = self._store.device(device_id)
+                if fresh is None:
+                    raise NoState(device_id) from None
+                state = fresh
+                continue
+            if again:
+                # a failure here leaves the entry in the outbox: the health job sends it
+                self._shadows.desire_purifier(device_id, wanted)
+                self._store.delivered(device_id, [rules.reassertion_key(version)])
+            return MessageOutcome("applied")
+        raise RetryableConflict(f"{device_id}: shadow version {version} kept moving")
 
     # ------------------------------------------------------------ alert episodes
 

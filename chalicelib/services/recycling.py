@@ -98,8 +98,15 @@ class RecyclingService:
         self._clock = clock
         self._phone_key = phone_key
 
-    def receive_deposit(self, device_id: str, raw: bytes) -> DepositOutcome:
-        """One deposit message as the robot published it: parse, credit, ack."""
+    def now(self) -> datetime:
+        return self._clock()
+
+    def receive_deposit(
+        self, device_id: str, raw: bytes, received_at: datetime | None = None
+    ) -> DepositOutcome:
+        """One deposit message as the robot published it: parse, credit, ack. Its
+        `occurred_at` is judged against `received_at`, when IoT Core received it (the
+        rule's stamp); None means it arrived just now (direct callers, tools)."""
         if len(raw) > rules.MAX_PAYLOAD_BYTES:
             return self.refuse_message("payload_too_large", device_id, f"{len(raw)} bytes", None)
         text = raw.decode("utf-8", errors="replace")
@@ -115,7 +122,7 @@ class RecyclingService:
                 "invalid_payload", device_id, _errors(e), _redacted(document), event_id
             )
         try:
-            ack, accepting = self._credit(device_id, deposit)
+            ack, accepting = self._credit(device_id, deposit, received_at)
             sent = self._send(device_id, ack)
             return DepositOutcome(
                 sent.ack, taken_while_full=ack.status == "credited" and not accepting
@@ -158,7 +165,9 @@ class RecyclingService:
         Raises _UnknownDevice when the device is not a registered robot."""
         return self._credit(device_id, deposit)[0]
 
-    def _credit(self, device_id: str, deposit: rules.Deposit) -> tuple[DepositAck, bool]:
+    def _credit(
+        self, device_id: str, deposit: rules.Deposit, received_at: datetime | None = None
+    ) -> tuple[DepositAck, bool]:
         """The ack, and whether the robot was accepting as its last status said."""
         key = guard_key(device_id, deposit.event_id)
         who = deposit.citizen
@@ -184,7 +193,7 @@ class RecyclingService:
             if look.settled is not None:
                 return _answer_again(deposit.event_id, look.settled), look.robot_accepting
             try:
-                ack = self._try_credit(key, device_id, deposit, look, trust_snapshot)
+                ack = self._try_credit(key, device_id, deposit, look, trust_snapshot, received_at)
                 return ack, look.robot_accepting
             except rules.DepositRejected as rejected:
                 # Final: a redelivery must get this same answer, never a later credit.
@@ -205,6 +214,7 @@ class RecyclingService:
         deposit: rules.Deposit,
         look: FirstLook,
         trust_snapshot: bool,
+        received_at: datetime | None = None,
     ) -> DepositAck:
         """Decide and post the credit. The common path trusts the account snapshot the code or
         phone link carries and conditions the day's count instead of reading it: two round
@@ -214,7 +224,7 @@ class RecyclingService:
         s = self._settings
         rules.check_occurred_at(
             deposit.occurred_at,
-            now,
+            received_at or now,
             timedelta(seconds=s.deposit_max_ahead_seconds),
             timedelta(seconds=s.deposit_max_behind_seconds),
         )
@@ -307,11 +317,15 @@ def _answer_again(event_id: str, previous: PostedResult) -> DepositAck:
     )
 
 
+# fullmatch: `re.match` with `$` also takes a trailing newline ("evt-0001\n").
+_EVENT_ID = re.compile(rules.EVENT_ID_PATTERN.strip("^$"))
+
+
 def _event_id_of(document: Any) -> str | None:
     """The event id of an invalid payload, when it has a usable one, so the robot can match."""
     if isinstance(document, dict):
         value = document.get("event_id")
-        if isinstance(value, str) and re.match(rules.EVENT_ID_PATTERN, value):
+        if isinstance(value, str) and _EVENT_ID.fullmatch(value):
             return value
     return None
 

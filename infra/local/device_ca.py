@@ -8,6 +8,7 @@ for another name is refused rather than signed for the wrong identity.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from cryptography import x509
@@ -17,6 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from infra.local.pki import LEAF_DAYS, CertPaths
 
+THING_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
 
 class CsrRefused(ValueError):
     """The CSR is unsigned, badly signed, or names another identity."""
@@ -24,6 +27,8 @@ class CsrRefused(ValueError):
 
 def sign_device_csr(ca: CertPaths, csr_pem: str, thing_name: str) -> str:
     """A client certificate (PEM) for the CSR's key, CN = `thing_name`, issued by the local CA."""
+    if not THING_NAME.fullmatch(thing_name):  # fullmatch: a "\n" must not ride along
+        raise CsrRefused(f"{thing_name[:140]!r} is not a thing name")
     try:
         csr = x509.load_pem_x509_csr(csr_pem.encode())
     except ValueError as exc:

@@ -16,6 +16,7 @@ in the stack's process, is its device-side companion.
 from __future__ import annotations
 
 import contextvars
+import copy
 import json
 import logging
 import threading
@@ -29,11 +30,16 @@ from moto.iotdata.responses import IoTDataPlaneResponse
 
 from infra.local.mqtt_port import MqttPort
 from infra.local.shadow_documents import (
+    MAX_STATE_BYTES,
     SHADOW_QOS,
+    TOO_LARGE,
+    ShadowRejected,
     apply_null_sections,
+    as_moto_error,
     delta_metadata,
     documents_entry,
     shadow_topic_prefix,
+    state_bytes,
     validate_update,
 )
 
@@ -182,11 +188,19 @@ def _make_backend_update(inst: _Installation) -> Callable[..., FakeShadow]:
             thing = self.iot_backend.describe_thing(thing_name)  # 404 when not registered
             previous: FakeShadow | None = thing.thing_shadows.get(shadow_name)
             request = validate_update(payload, previous)
+            kept = copy.deepcopy(previous)  # moto merges into the previous version's dicts
             new_shadow: FakeShadow = original(self, thing_name, payload, shadow_name)
             if request is None:  # moto raised for anything we did not pre-validate
                 return new_shadow
             apply_null_sections(new_shadow, request)
-            _publish_update_messages(inst, thing_name, shadow_name, request, previous, new_shadow)
+            if state_bytes(new_shadow) > MAX_STATE_BYTES:
+                # AWS refuses an update whose merged state would pass 8 KB: undo it.
+                if kept is None:
+                    thing.thing_shadows.pop(shadow_name, None)
+                else:
+                    thing.thing_shadows[shadow_name] = kept
+                raise as_moto_error(ShadowRejected(413, TOO_LARGE))
+            _publish_update_messages(inst, thing_name, shadow_name, request, kept, new_shadow)
             return new_shadow
 
     return update_thing_shadow

@@ -33,7 +33,7 @@ LEAF_DAYS = 397
 MIN_REMAINING = dt.timedelta(days=1)
 SERVER_SANS = ("127.0.0.1", "localhost")
 
-_CN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_CN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # fullmatch: `$` lets "\n" in
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def ensure_cert(
     Client certificates (the default) carry clientAuth; `server=True` gives serverAuth and the
     SANs 127.0.0.1 and localhost plus `sans`.
     """
-    if not _CN_RE.match(common_name) or common_name == "ca":
+    if not _CN_RE.fullmatch(common_name) or common_name == "ca":
         raise ValueError(f"invalid certificate common name {common_name!r}")
     certs_dir = Path(certs_dir)
     certs_dir.mkdir(parents=True, exist_ok=True)

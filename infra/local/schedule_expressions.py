@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-_RATE_RE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
-_CRON_RE = re.compile(r"^cron\((.*)\)$")
+_RATE_RE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)")
+_CRON_RE = re.compile(r"cron\((.*)\)")
 _MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
 _WEEKDAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _MAX_YEAR = 2199
@@ -156,7 +156,7 @@ def _parse_cron(body: str) -> _Cron:
 
 def parse_rate(expression: str) -> timedelta | None:
     """The period of a ``rate(...)`` expression; ``None`` if it is not a rate expression."""
-    m = _RATE_RE.match(expression.strip())
+    m = _RATE_RE.fullmatch(expression.strip())
     if not m:
         if expression.strip().startswith("rate("):
             raise ValueError(f"invalid rate expression {expression!r}")
@@ -173,7 +173,7 @@ def validate_expression(expression: str) -> None:
     """Raise ValueError unless ``expression`` is a valid rate() or cron() expression."""
     if parse_rate(expression) is not None:
         return
-    m = _CRON_RE.match(expression.strip())
+    m = _CRON_RE.fullmatch(expression.strip())
     if not m:
         raise ValueError(f"not a rate() or cron() expression: {expression!r}")
     _parse_cron(m.group(1))
@@ -193,7 +193,7 @@ def next_fire(expression: str, after: datetime) -> datetime:
     period = parse_rate(expression)
     if period is not None:
         return after + period
-    m = _CRON_RE.match(expression.strip())
+    m = _CRON_RE.fullmatch(expression.strip())
     if not m:
         raise ValueError(f"not a rate() or cron() expression: {expression!r}")
     cron = _parse_cron(m.group(1))

@@ -21,9 +21,12 @@ from typing import Any
 from infra.local.iot_data_patch import CLIENT_TOKEN_HEADER
 from infra.local.mqtt_port import MqttPort
 from infra.local.shadow_documents import (
+    INVALID_JSON,
     SHADOW_QOS,
     SHADOW_REQUEST_FILTERS,
+    ShadowRejected,
     ShadowRequest,
+    parse_request,
     parse_shadow_request_topic,
 )
 
@@ -127,23 +130,24 @@ class ShadowTopicBridge:
         if request is None:
             return
         body: Any = None
-        invalid_json = False
+        refused: ShadowRejected | None = None
         if payload.strip():
-            try:
-                body = json.loads(payload)
-            except (ValueError, UnicodeDecodeError):
-                invalid_json = True
+            try:  # size, encoding and depth first: nothing a device sends reaches recursion
+                body = parse_request(payload)
+            except ShadowRejected as e:
+                refused = e
         token = body.get("clientToken") if isinstance(body, dict) else None
         client_token = token if isinstance(token, str) else None
 
         if request.operation == "update":
-            if invalid_json or not payload.strip():
-                self._reject(request, 400, "Invalid JSON", None)
+            if refused is not None or not payload.strip():
+                refused = refused or ShadowRejected(400, INVALID_JSON)
+                self._reject(request, refused.code, refused.message, None)
                 return
             self._call(request, client_token, self._update, payload)
         elif request.operation == "get":
-            if invalid_json:
-                self._reject(request, 400, "Invalid JSON", None)
+            if refused is not None:
+                self._reject(request, refused.code, refused.message, None)
                 return
             self._call(request, client_token, self._get, client_token)
         else:  # delete: AWS ignores the body but for the clientToken

@@ -9,8 +9,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from moto.iotdata.exceptions import ConflictException, InvalidRequestException
+from moto.iotdata.exceptions import (
+    ConflictException,
+    InvalidRequestException,
+    IoTDataPlaneClientError,
+)
 from moto.iotdata.models import FakeShadow
+
+from chalicelib.domain import json_limits
 
 SHADOW_REQUEST_FILTERS: tuple[str, ...] = tuple(
     f"$aws/things/+/shadow/{infix}{op}"
@@ -53,12 +59,79 @@ def parse_shadow_request_topic(topic: str) -> ShadowRequest | None:
     return ShadowRequest(parts[2], parts[5], parts[6])
 
 
-def validate_update(payload: Any, previous: FakeShadow | None) -> dict[str, Any] | None:
-    """Checks moto skips (and would answer with a 500); None if the payload is not JSON."""
+# AWS IoT Device Shadow limits (service quotas and error messages): a request is an MQTT
+# message (128 KB at most); desired and reported together hold at most 8 KB (metadata not
+# counted); each of them nests at most 6 levels, the section's own object being the first.
+MAX_REQUEST_BYTES = 128 * 1024
+MAX_STATE_BYTES = 8 * 1024
+MAX_SECTION_DEPTH = 6
+_MAX_DOCUMENT_DEPTH = 2 + MAX_SECTION_DEPTH  # the request, `state`, then a section's levels
+TOO_LARGE = "The payload exceeds the maximum size allowed"
+TOO_DEEP = f"JSON contains too many levels of nesting; maximum is {MAX_SECTION_DEPTH}"
+INVALID_JSON = "Invalid JSON"
+NOT_UTF8 = "Unsupported documented encoding; supported encoding is UTF-8"
+
+
+class ShadowRejected(Exception):
+    """A request the shadow service refuses: AWS's HTTP-like code and its message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code} {message}")
+        self.code = code
+        self.message = message
+
+
+class _TooLarge(IoTDataPlaneClientError):
+    def __init__(self, message: str) -> None:
+        self.code = 413
+        super().__init__("RequestEntityTooLargeException", message)
+
+
+class _NotUtf8(IoTDataPlaneClientError):
+    def __init__(self, message: str) -> None:
+        self.code = 415
+        super().__init__("UnsupportedDocumentEncodingException", message)
+
+
+def parse_request(payload: bytes | str) -> Any:
+    """A request's JSON, parsed only after its size, encoding and nesting were checked, so
+    no document can make the parser recurse out of its stack (a 3,000-deep one used to)."""
+    raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise ShadowRejected(413, TOO_LARGE)
     try:
-        request = json.loads(payload)
-    except (ValueError, TypeError):
-        return None  # moto answers 400 "invalid json"
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ShadowRejected(415, NOT_UTF8) from None
+    try:
+        return json_limits.loads(text, max_depth=_MAX_DOCUMENT_DEPTH, max_bytes=MAX_REQUEST_BYTES)
+    except json_limits.JsonRejected as e:
+        raise ShadowRejected(400, TOO_DEEP if e.problem == "too_deep" else INVALID_JSON) from e
+
+
+def state_bytes(shadow: FakeShadow) -> int:
+    """What counts toward the 8 KB: desired and reported as compact JSON."""
+    return sum(
+        len(json.dumps(section, separators=(",", ":")).encode())
+        for section in (shadow.desired, shadow.reported)
+        if section is not None
+    )
+
+
+def as_moto_error(rejected: ShadowRejected) -> IoTDataPlaneClientError:
+    if rejected.code == 413:
+        return _TooLarge(rejected.message)
+    if rejected.code == 415:
+        return _NotUtf8(rejected.message)
+    return InvalidRequestException(rejected.message)
+
+
+def validate_update(payload: Any, previous: FakeShadow | None) -> dict[str, Any] | None:
+    """Checks moto skips (and would answer with a 500, or crash on); the limits AWS keeps."""
+    try:
+        request = parse_request(payload)
+    except ShadowRejected as rejected:
+        raise as_moto_error(rejected) from None
     if not isinstance(request, dict):
         raise InvalidRequestException("Payload contains invalid json")
     state = request.get("state")

@@ -167,9 +167,9 @@ def test_a_shadow_change_reaches_the_shelter_and_its_report_comes_back(
         doc = {"state": {"desired": {"purifier": mode}}}
         data.update_thing_shadow(thingName=config.device_id, payload=json.dumps(doc))
 
-    def reported() -> Any:
+    def shadow_state(section: str) -> Any:
         doc = json.loads(data.get_thing_shadow(thingName=config.device_id)["payload"].read())
-        return doc.get("state", {}).get("reported", {}).get("purifier")
+        return doc.get("state", {}).get(section, {}).get("purifier")
 
     def wait_for(check: Any, timeout: float = 15) -> bool:
         deadline = time.monotonic() + timeout
@@ -182,17 +182,19 @@ def test_a_shadow_change_reaches_the_shelter_and_its_report_comes_back(
     shelter = ShelterAgent(config)
     with shelter:
         assert shelter.wait_ready(15)
-        # WHEN the cloud desires the purifier on high
-        set_desired("high")
+        # WHEN the air in the shelter turns bad, the cloud desires the purifier on high
+        shelter.telemetry({"pm10": 120.0, "pm25": 40.0})
         # THEN the shelter runs it and its report reaches the shadow
         assert wait_for(lambda: shelter.purifier == "high")
-        assert wait_for(lambda: reported() == "high")
-    # AND a change made while the shelter was offline is applied when it comes back
+        assert wait_for(lambda: shadow_state("reported") == "high")
+    # AND a desired written behind the cloud's back while the shelter is offline is put
+    # back by the cloud (it owns desired), and the shelter comes back running the cloud's mode
     set_desired("off")
+    assert wait_for(lambda: shadow_state("desired") == "high")
     again = ShelterAgent(config)
     with again:
-        assert wait_for(lambda: again.purifier == "off")
-        assert wait_for(lambda: reported() == "off")
+        assert wait_for(lambda: again.purifier == "high")
+        assert wait_for(lambda: shadow_state("reported") == "high")
 
 
 # The outage test restarts the broker outside the stack's control: tests that provision

@@ -130,7 +130,7 @@ def test_bad_air_alerts_once_and_the_purifier_follows_by_shadow(
                 and p
             ),
         )
-        assert purifier == {"reported": "high", "desired": "high"}
+        assert (purifier["reported"], purifier["desired"]) == ("high", "high")
         # AND operators got exactly one air alert for the episode
         _wait("the air alert", lambda: [a for a in operator_inbox() if a["kind"] == "air"])
         _wait("the second bad reading", lambda: _state(stack, "/v1/shelters/shelter-001")[
@@ -154,6 +154,62 @@ def test_bad_air_alerts_once_and_the_purifier_follows_by_shadow(
         assert refused[0]["reason"] == "implausible_reading"
         state = _state(stack, "/v1/shelters/shelter-001")
         assert (state["air"]["pm10"], state["chargers"]["in_use"]) == (130.0, 2)
+    finally:
+        shelter.disconnect()
+
+
+def test_a_shelter_that_turns_its_purifier_off_in_bad_air_is_put_back_to_high(
+    stack: Stack,
+) -> None:
+    shelter = _shelter_client(stack, "shelter-001")
+    documents: queue.Queue[dict[str, Any]] = queue.Queue()
+    shelter.subscribe(
+        "$aws/things/shelter-001/shadow/update/documents",
+        lambda topic, payload: documents.put(json.loads(payload)),
+    )
+    data = _aws(stack, "iot-data")
+
+    def desired() -> Any:
+        shadow = json.loads(data.get_thing_shadow(thingName="shelter-001")["payload"].read())
+        return shadow["state"].get("desired", {}).get("purifier")
+
+    try:
+        # GIVEN bad air at the shelter: the cloud desires its purifier high
+        time.sleep(1.1)
+        shelter.telemetry({"pm10": 140.0, "pm25": 40.0})
+        _wait("bad air", lambda: _state(stack, "/v1/shelters/shelter-001")["air"]["pm10"] == 140.0)
+        _wait("the cloud's high", lambda: desired() == "high")
+        # WHEN the shelter writes desired off itself, through its shadow
+        shelter.publish(
+            "$aws/things/shelter-001/shadow/update",
+            {"state": {"desired": {"purifier": "off"}}, "clientToken": "rogue-1"},
+        )
+        # THEN the shadow showed off, and the cloud put it back to high at once
+        seen: list[Any] = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and seen[-2:] != ["off", "high"]:
+            try:
+                document = documents.get(timeout=1)
+            except queue.Empty:
+                continue
+            seen.append(document["current"]["state"].get("desired", {}).get("purifier"))
+        assert seen[-2:] == ["off", "high"], seen
+        assert desired() == "high"
+        view = _wait(
+            "the API's view of the shadow",
+            lambda: (p := _state(stack, "/v1/shelters/shelter-001")["purifier"])[
+                "shadow_desired"] == "high" and p,
+        )  # fmt: skip
+        assert view["desired"] == "high"
+        # AND once put back, the cloud writes no more (no loop with its own update): the
+        # next document is the shelter's own report
+        shelter.publish(
+            "$aws/things/shelter-001/shadow/update",
+            {"state": {"reported": {"purifier": "high"}}, "clientToken": "marker-1"},
+        )
+        following = documents.get(timeout=10)
+        assert following.get("clientToken") == "marker-1", following
+        assert following["current"]["state"]["desired"] == {"purifier": "high"}
     finally:
         shelter.disconnect()
 

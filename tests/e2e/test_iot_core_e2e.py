@@ -58,17 +58,19 @@ def _next(inbox: queue.Queue[tuple[str, dict[str, Any]]], topic_suffix: str) -> 
 
 
 def test_shadow_desired_and_reported_flow_both_ways(stack: Stack) -> None:
-    shelter = _shelter(stack, "shelter-001")
+    # A robot's shadow: the cloud manages only shelters' purifiers (it would set a
+    # shelter's desired back to its own decision), so the plain flow is seen on a robot.
+    shelter = _shelter(stack, "robot-002")
     inbox: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
     shelter.subscribe(
-        "$aws/things/shelter-001/shadow/#",
+        "$aws/things/robot-002/shadow/#",
         lambda topic, payload: inbox.put((topic, json.loads(payload))),
     )
     # Other tests of the session's stack may have moved this shelter's purifier: ask for a
     # mode it neither runs nor is asked to run now, so there is a delta to see.
     try:
         now = json.loads(
-            _iot_data(stack).get_thing_shadow(thingName="shelter-001")["payload"].read()
+            _iot_data(stack).get_thing_shadow(thingName="robot-002")["payload"].read()
         )["state"]
     except _iot_data(stack).exceptions.ResourceNotFoundException:
         now = {}
@@ -77,20 +79,20 @@ def test_shadow_desired_and_reported_flow_both_ways(stack: Stack) -> None:
     try:
         # WHEN the cloud sets the purifier's desired state through the IoT data plane
         _iot_data(stack).update_thing_shadow(
-            thingName="shelter-001",
+            thingName="robot-002",
             payload=json.dumps({"state": {"desired": {"purifier": mode}}}).encode(),
         )
         # THEN the shelter receives the delta over MQTT
         assert _next(inbox, "/update/delta")["state"] == {"purifier": mode}
         # WHEN the shelter reports what it runs, on its own shadow topic
         shelter.publish(
-            "$aws/things/shelter-001/shadow/update",
+            "$aws/things/robot-002/shadow/update",
             {"state": {"reported": {"purifier": mode}}, "clientToken": "t-1"},
         )
         # THEN the update is accepted and the cloud's shadow document shows it
         assert _next(inbox, "/update/accepted")["clientToken"] == "t-1"
         document = json.loads(
-            _iot_data(stack).get_thing_shadow(thingName="shelter-001")["payload"].read()
+            _iot_data(stack).get_thing_shadow(thingName="robot-002")["payload"].read()
         )
         assert document["state"]["reported"]["purifier"] == mode
         assert "delta" not in document["state"]

@@ -129,3 +129,29 @@ def test_lists_by_district(store: Any) -> None:
     assert [s.device_id for s in store.devices("shelter", "naeoe-dong")] == [
         "shelter-001", "shelter-002"]  # fmt: skip
     assert store.devices("shelter", "saman-dong") == []
+
+
+def test_a_shadow_document_applies_once_per_version_and_only_as_seen(store: Any) -> None:
+    _state(store, "shelter-001", "shelter")
+
+    def apply(version: int, seen: tuple[str | None, str | None], again: str | None) -> Any:
+        return store.apply_shadow(
+            "shelter-001", version=version, reported="off", desired_seen="off",
+            expect_seen=seen, reassert=again, now=NOW,
+        )  # fmt: skip
+
+    state = apply(5, (None, None), "auto")
+    assert (state.shadow_version, state.shadow_desired, state.purifier_reported) == (
+        5,
+        "off",
+        "off",
+    )
+    assert [p.key for p in state.outbox] == ["shadow:5#purifier"]
+    assert state.outbox[0].document["purifier"] == "auto"
+    with pytest.raises(Stale):
+        apply(5, ("off", None), None)  # the same version again
+    with pytest.raises(NotMet):
+        apply(6, (None, None), None)  # the shadow's desired moved since it was read
+    with pytest.raises(NoState):
+        store.apply_shadow("robot-001", version=1, reported=None, desired_seen=None,
+                           expect_seen=(None, None), reassert=None, now=NOW)  # fmt: skip

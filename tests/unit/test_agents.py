@@ -235,3 +235,20 @@ def test_a_shelter_runs_the_desired_purifier_and_reports_it(tmp_path: Path) -> N
         {"state": {"reported": {"purifier": "high"}}},
         {"state": {"reported": {"purifier": "off"}}},
     ]
+
+
+def test_a_restarted_shelter_runs_what_its_shadow_desires(tmp_path: Path) -> None:
+    # GIVEN a shelter that restarts (it runs nothing yet) whose shadow says desired high and
+    # reported high (from before the restart)
+    modes: list[str] = []
+    agent = ShelterAgent(_config(tmp_path, "shelter", "shelter-9"), on_purifier=modes.append)
+    fake = FakeClient("shelter-9")
+    agent.client = fake  # type: ignore[assignment]
+    agent.on_connect()
+    shadow = "$aws/things/shelter-9/shadow"
+    fake.callbacks[f"{shadow}/get/accepted"](
+        f"{shadow}/get/accepted",
+        b'{"state": {"desired": {"purifier": "high"}, "reported": {"purifier": "high"}}}',
+    )
+    # THEN it runs high, as the cloud desires
+    assert modes == ["high"] and agent.purifier == "high"

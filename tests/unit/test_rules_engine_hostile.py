@@ -100,3 +100,28 @@ def test_an_unforeseen_evaluation_failure_goes_to_the_error_action(
     queue, body = sent
     assert queue == "q/errors"
     assert "RecursionError" in body["failures"][0]["errorMessage"]
+
+
+@pytest.mark.parametrize(
+    "literal", ["9" * 400, "-" + "9" * 400, "1e400", "-1e400", "1e-320", "9" * 5000, "NaN"]
+)
+def test_a_hostile_number_reaches_the_action_unchanged_for_the_handler_to_judge(
+    literal: str,
+) -> None:
+    # GIVEN a deposit whose count is a number no field can hold
+    payload = ('{"event_id": "evt-00000001", "items": [{"accepted": ' + literal + "}]}").encode()
+    # WHEN the rules engine runs it through the deposits rule
+    (sent,) = _run(["robot_deposits"], payload)
+    # THEN it reaches the deposits queue byte for byte (the handler quarantines it), stamped
+    queue, body = sent
+    assert queue == "q/robot_deposits"
+    assert base64.b64decode(body["payload"]) == payload
+
+
+def test_the_rules_stamp_every_message_with_its_receipt_time() -> None:
+    from pathlib import Path
+
+    rules = Path(__file__).resolve().parents[2] / "iot" / "rules"
+    for path in sorted(rules.glob("*.json")):
+        sql = json.loads(path.read_text())["sql"]
+        assert "timestamp() AS received_at" in sql, path.name

@@ -88,6 +88,8 @@ class MemoryCitizens:
                 created_at=old.created_at if old else now,
                 updated_at=now,
                 version=(old.version if old else 0) + 1,
+                name_version=(old.name_version if old else 0)
+                + (old is None or old.display_name != change.display_name),
             )
             city.citizens[citizen_id] = saved
             return saved

@@ -38,6 +38,10 @@ class DynamoDbCitizens:
             Citizen.district.set(change.district),
             Citizen.updated_at.set(now),
         ]
+        renamed = citizen.version is None or citizen.display_name != change.display_name
+        if renamed:
+            citizen.name_version = int(citizen.name_version or 0) + 1
+            actions.append(Citizen.name_version.set(citizen.name_version))
         if citizen.version is None:
             actions += [
                 Citizen.created_at.set(now),
@@ -111,4 +115,5 @@ def citizen_of(item: Citizen) -> citizens.Citizen:
         created_at=item.created_at,
         updated_at=item.updated_at,
         version=int(item.version or 0),
+        name_version=int(item.name_version or 0),
     )

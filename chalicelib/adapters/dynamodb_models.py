@@ -98,6 +98,9 @@ class Citizen(CityModel):
     lifetime_earned = NumberAttribute(default=0)
     lifetime_paid = NumberAttribute(default=0)
     phone_hash = UnicodeAttribute(null=True)
+    name_version = NumberAttribute(null=True)
+    """Counts changes of the display name only (postings move `version`): boards keep the
+    name of the newest, and it is the same however deposits interleave with a rename."""
     payout_bucket = UnicodeAttribute(null=True)
     payout_eligible = PayoutEligibleIndex()
     created_at = UTCDateTimeAttribute()

@@ -26,6 +26,8 @@ class Citizen:
     created_at: datetime
     updated_at: datetime
     version: int
+    name_version: int = 0
+    """Moves only when the display name changes (chalicelib.domain.boards keeps the newest)."""
 
     @property
     def account(self) -> Account:

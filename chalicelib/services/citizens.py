@@ -123,7 +123,7 @@ class CitizenService:
                 self._board_names.show_name(
                     citizen_id,
                     saved.display_name,
-                    saved.version,
+                    saved.name_version,
                     [saved.district],
                     seoul_day(self._clock()),
                 )

@@ -62,9 +62,11 @@ def test_a_deposit_processed_past_its_window_is_credited_if_received_inside_it(
 ) -> None:
     # GIVEN a citizen known by phone, and the robot listening for its acks
     token = stack.token("e2e-backlog")
-    body = {"display_name": "e2e-backlog", "district": "naeoe-dong", "phone": "010-5999-0001"}
+    body = {"display_name": "e2e-backlog", "district": "naeoe-dong"}
     status, answer = stack.http("PUT", "/v1/me", token=token, body=body)
     assert status == 200, answer
+    phone = "010-5999-0001"
+    stack.link_phone(token, phone)
     robot = stack.robot(ROBOT)
     got: list[dict[str, Any]] = []
     robot.subscribe(robot.ack_topic, lambda topic, payload: got.append(json.loads(payload)))
@@ -72,9 +74,9 @@ def test_a_deposit_processed_past_its_window_is_credited_if_received_inside_it(
         now = datetime.now(UTC)
         # WHEN a deposit made 8 days ago, received by IoT Core 6 days ago (on time), and one
         # received 8 days after it was made (late already then), are processed now
-        on_time = _queued(stack, now - timedelta(days=8), now - timedelta(days=6), body["phone"])
+        on_time = _queued(stack, now - timedelta(days=8), now - timedelta(days=6), phone)
         late = _queued(
-            stack, now - timedelta(days=8, hours=1), now - timedelta(hours=1), body["phone"]
+            stack, now - timedelta(days=8, hours=1), now - timedelta(hours=1), phone
         )
 
         def acks() -> dict[str, dict[str, Any]]:

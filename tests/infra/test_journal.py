@@ -103,14 +103,12 @@ def _write_some(emulated: Emulated) -> dict[str, Any]:
         },
     )["QueueUrl"]
     sent = [
-        sqs.send_message(QueueUrl=url, MessageBody=f'{{"phone": "{PHONE}", "n": {n}}}')[
-            "MessageId"
-        ]
+        sqs.send_message(QueueUrl=url, MessageBody=f'{{"phone": "{PHONE}", "n": {n}}}')["MessageId"]
         for n in range(3)
     ]
-    batch = sqs.send_message_batch(
-        QueueUrl=url, Entries=[{"Id": "x", "MessageBody": "batched"}]
-    )["Successful"]
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "x", "MessageBody": "batched"}])[
+        "Successful"
+    ]
     sent.append(batch[0]["MessageId"])
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert len(received) == 4

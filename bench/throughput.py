@@ -245,6 +245,7 @@ def run(
     sqs_workers: int | None = None,
     lambda_workers: int | None = None,
     emulator_process: bool = True,
+    journal: bool = True,
     warmup: int = 20,
     timeout_s: float = 300.0,
     profile: str | None = None,
@@ -257,7 +258,8 @@ def run(
     own; None: the stack's defaults). `emulator_process`: moto server in a process of its
     own (False: in the stack's, as before). `profile`: write a cProfile of the whole process
     during both phases to this file (moto server only with emulator_process=False, the
-    handlers only with lambda_workers=0).
+    handlers only with lambda_workers=0). `journal`: the emulator journals every change
+    (infra/local/journal.py; False: the stack without its journal, to measure its cost).
     """
     from infra.local.stack import LocalStack, StackOptions, free_port
 
@@ -268,6 +270,7 @@ def run(
         aws_port=free_port(),
         mqtt_port=free_port(),
         emulator_process=emulator_process,
+        journal=journal,
     )
     if sqs_workers is not None:
         options.sqs_workers = sqs_workers
@@ -324,6 +327,7 @@ def _run(
         report["sqs_workers"] = options.sqs_workers
         report["lambda_workers"] = options.lambda_workers
         report["emulator_process"] = options.emulator_process
+        report["journal"] = options.journal
         issuer = ensure_issuer(state)
         per_phase = max(1, -(-deposits // DEPOSITS_PER_CITIZEN))
         registrations = [

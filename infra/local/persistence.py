@@ -11,8 +11,12 @@ stream after its last handled record instead of replaying it from the start.
 What is kept: DynamoDB tables and items (with their streams), SQS queues and their
 messages, S3 buckets and objects, KMS keys, SNS topics and SSM parameters. What is not:
 the IoT control plane (things, certificates, policies and rules are provisioned again from
-the fleet file and iot/), MQTT sessions, and anything a handler was doing at the stop.
-A killed process (SIGKILL, a crash) keeps the state of the last clean stop.
+the fleet file, the records of devices provisioned at run time and iot/), MQTT sessions,
+and anything a handler was doing at the stop.
+
+The snapshot is one half of a checkpoint: infra/local/journal.py journals every change made
+after it, so a killed process (SIGKILL, a crash) comes back with everything the emulator
+acknowledged; the snapshot names that journal and holds its key.
 """
 
 from __future__ import annotations

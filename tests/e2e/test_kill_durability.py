@@ -49,9 +49,8 @@ from iot.outbox import Outbox
 from tests.conftest import ROOT
 from tests.e2e.conftest import STARTUP_TIMEOUT_S, eventually
 
-pytestmark = pytest.mark.e2e
-
 KILLS = int(os.environ.get("KILL_TEST_KILLS", "3"))
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120 + 40 * KILLS)]
 SEED = int(os.environ.get("KILL_TEST_SEED") or random.SystemRandom().randrange(1 << 31))
 WITHOUT = ("--no-journal",) if os.environ.get("KILL_TEST_NO_JOURNAL") else ()
 """`KILL_TEST_NO_JOURNAL=1`: the stack as it was before its journal (the test fails)."""

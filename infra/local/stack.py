@@ -140,6 +140,7 @@ class LocalStack:
 
         find_mosquitto()
         o.state_dir.mkdir(parents=True, exist_ok=True)
+        o.state_dir.chmod(0o700)  # keys, the snapshot and its journal: the owner's alone
         self.stack_file.unlink(missing_ok=True)
         try:
             self._start_all()

@@ -441,6 +441,29 @@ def _headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
     return headers
 
 
+_dynamodb = threading.local()  # the DynamoDB request this thread is serving, to journal
+
+
+def _journaled_call_action(call_action: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(call_action)
+    def journaled_call_action(self: Any) -> Any:
+        request = getattr(_dynamodb, "request", None)
+        if request is None:
+            return call_action(self)
+        _dynamodb.request = None
+        from infra.local.moto_transactions import LOCK
+
+        with LOCK:  # DynamoDB's order of application is the journal's
+            status, headers, body = call_action(self)
+            journal = _journal
+            if journal is not None and not 400 <= int(status) < 500:
+                journal.append(request)
+        return status, headers, body
+
+    setattr(journaled_call_action, _MARK, call_action)
+    return journaled_call_action
+
+
 class JournaledApplication:
     """moto's WSGI application with its changes journaled before its answers leave."""
 
@@ -460,13 +483,25 @@ class JournaledApplication:
             action = _action(service, environ, body)
             if not journaled(service, action, environ):
                 return self._answer(environ, start_response)
+            request = (
+                "http",
+                service,
+                region,
+                str(environ.get("REQUEST_METHOD", "GET")),
+                str(environ.get("PATH_INFO", "/")),
+                str(environ.get("QUERY_STRING", "")),
+                _headers(environ),
+                body,
+            )
             if service == "dynamodb":
-                from infra.local.moto_transactions import LOCK
-
-                order: Any = LOCK
-            else:
-                order = ORDER
-            with order:
+                # appended by DynamoHandler.call_action, under DynamoDB's one lock, the
+                # moment moto applied it: Flask's dispatch around it stays outside the lock
+                _dynamodb.request = request
+                try:
+                    return self._answer(environ, start_response)
+                finally:
+                    _dynamodb.request = None
+            with ORDER:
                 status, headers, answer = self._run(environ)
                 code = int(status.split(" ", 1)[0])
                 journal = _journal
@@ -474,13 +509,7 @@ class JournaledApplication:
                     if service == "kms" and action == "CreateKey" and code < 300:
                         journal.append(_created_key(region, answer))
                     else:
-                        path = str(environ.get("PATH_INFO", "/"))
-                        query = str(environ.get("QUERY_STRING", ""))
-                        method = str(environ.get("REQUEST_METHOD", "GET"))
-                        headers_in = _headers(environ)
-                        journal.append(
-                            ("http", service, region, method, path, query, headers_in, body)
-                        )
+                        journal.append(request)
             start_response(status, headers)
             return [answer]
 
@@ -599,30 +628,36 @@ def _delete_message(delete: Callable[..., Any]) -> Callable[..., Any]:
     return delete_message
 
 
-def installed() -> bool:
-    from moto.sqs.models import Queue
+_installed: list[bool] = []  # [True] once installed
 
-    return hasattr(Queue.add_message, _MARK)
+
+def installed() -> bool:
+    return bool(_installed)
 
 
 def install() -> None:
-    """Journal every request moto server answers in this process (idempotent). Until a
+    """Journal every change moto server makes in this process (idempotent). Until a
     checkpoint opens a journal, nothing is written."""
+    from moto.dynamodb.responses import DynamoHandler
     from moto.sqs.models import Queue
 
     with _install_lock:
-        if installed():
+        if _installed:
             return
-        if not moto_pins.still_fits(__name__, "SQS messages are not journaled", check()):
-            return
-        Queue.add_message = _add_message(Queue.add_message)  # type: ignore[method-assign]
-        Queue.delete_message = _delete_message(Queue.delete_message)  # type: ignore[method-assign]
+        DynamoHandler.call_action = _journaled_call_action(DynamoHandler.call_action)  # type: ignore[method-assign]
+        if moto_pins.still_fits(__name__, "SQS messages are not journaled", check()):
+            Queue.add_message = _add_message(Queue.add_message)  # type: ignore[method-assign]
+            Queue.delete_message = _delete_message(Queue.delete_message)  # type: ignore[method-assign]
+        _installed.append(True)
 
 
 def uninstall() -> None:
+    from moto.dynamodb.responses import DynamoHandler
     from moto.sqs.models import Queue
 
     with _install_lock:
-        if installed():
+        if _installed:
+            DynamoHandler.call_action = _own(DynamoHandler.call_action)  # type: ignore[method-assign]
             Queue.add_message = _own(Queue.add_message)  # type: ignore[method-assign]
             Queue.delete_message = _own(Queue.delete_message)  # type: ignore[method-assign]
+            _installed.clear()

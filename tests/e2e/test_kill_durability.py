@@ -55,7 +55,7 @@ SEED = int(os.environ.get("KILL_TEST_SEED") or random.SystemRandom().randrange(1
 WITHOUT = ("--no-journal",) if os.environ.get("KILL_TEST_NO_JOURNAL") else ()
 """`KILL_TEST_NO_JOURNAL=1`: the stack as it was before its journal (the test fails)."""
 SEOUL = ZoneInfo("Asia/Seoul")
-CITIZENS = 20
+CITIZENS = 60  # a fresh code per deposit: each citizen may have 5 per 5 minutes
 ACCOUNT = {"bank": "KB", "account_number": "123456-01-234567", "holder": "김 철수"}
 
 
@@ -104,8 +104,6 @@ class KillableStack:
                 # quick redelivery; a checkpoint every few hundred changes, so that kills
                 # also land during and right after checkpoints
                 extra=("--sqs-visibility-timeout", "2", "--checkpoint-mb", "0.3", *WITHOUT),
-                # a fresh code per deposit: more than the 5 per citizen per 5 minutes
-                environment={"DEPOSIT_CODES_PER_WINDOW": "10000"},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -197,7 +195,8 @@ class Load:
         self.acked = Acknowledged()
         self.issuer = ensure_issuer(stack.state_dir)
         self.citizens = [f"killed-{n:02d}" for n in range(CITIZENS)]
-        self.tokens = {c: self.issuer.mint(c) for c in self.citizens}
+        self.last = "killed-last"  # kept for the provisioned robot's last deposit
+        self.tokens = {c: self.issuer.mint(c) for c in [*self.citizens, self.last]}
         self.treasurer = self.issuer.mint("killed-treasurer", admin=True)
         self.checker = self.issuer.mint("killed-checker", admin=True)
         self.robots: list[RobotAgent] = []
@@ -271,12 +270,16 @@ class Load:
 
     def _deposits(self) -> None:
         rng = random.Random(self.rng.random())
+        turns = list(self.citizens)
+        rng.shuffle(turns)
+        n = 0
         while not self.stop.is_set():
             self._pause(rng.uniform(0.05, 0.3))
             robots = [r for r in self.robots if r.outbox.pending_count() < 4]
             if not robots:
                 continue
-            citizen = rng.choice(self.citizens)
+            citizen = turns[n % len(turns)]  # in turn: codes are limited per citizen
+            n += 1
             status, body = self.stack.http("POST", "/v1/me/deposit-codes", self.tokens[citizen])
             if status != 201:
                 continue  # the stack is down: nothing was acknowledged
@@ -339,7 +342,7 @@ class Load:
                 return
 
     def deposit_through(self, robot: RobotAgent) -> dict[str, Any] | None:
-        citizen = self.citizens[0]
+        citizen = self.last
         status, body = self.stack.http("POST", "/v1/me/deposit-codes", self.tokens[citizen])
         assert status == 201, body
         event_id = f"kill-last-{robot.device_id}"
@@ -382,12 +385,25 @@ def _ledger(stack: KillableStack, token: str) -> list[dict[str, Any]]:
             return entries
 
 
+def _account(stack: KillableStack, token: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The citizen and their ledger as of one moment: robots resend while this reads, so
+    the ledger counts only when the balance did not move while it was read."""
+    for _ in range(50):
+        status, before = stack.http("GET", "/v1/me", token)
+        assert status == 200, before
+        entries = _ledger(stack, token)
+        status, after = stack.http("GET", "/v1/me", token)
+        assert status == 200, after
+        if before["balance"] == after["balance"]:
+            return after, entries
+        time.sleep(0.2)
+    raise AssertionError("the balance never held still")
+
+
 def check_nothing_lost(stack: KillableStack, load: Load, acked: Acknowledged) -> None:
     by_citizen: dict[str, dict[str, int]] = {}
     for citizen, token in load.tokens.items():
-        status, me = stack.http("GET", "/v1/me", token)
-        assert status == 200, me
-        entries = _ledger(stack, token)
+        me, entries = _account(stack, token)
         assert me["balance"] == sum(e["points"] for e in entries), citizen
         credited: dict[str, int] = {}
         for entry in entries:

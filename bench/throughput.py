@@ -372,6 +372,8 @@ def _run(
             fleet, deposits, _phones(1, per_phase), "empty", timeout_s, processes
         )
         print("empty tables:", report["empty_tables"], file=sys.stderr, flush=True)
+        # what the emulator journaled since the start's checkpoint (0 without a journal)
+        report["journal_bytes"] = stack.emulator.call("infra.local.journal:journal_bytes")
         if profiler is not None:
             profiler.disable()
         if fill_rows:

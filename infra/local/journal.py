@@ -99,7 +99,13 @@ _KMS_MUTATIONS = frozenset(
 )  # fmt: skip
 _SNS_NOT_JOURNALED = frozenset({"Publish", "PublishBatch"})
 _READ_PREFIXES = ("Get", "List", "Describe")
-_KEPT_HEADERS_SKIP = frozenset({"authorization", "connection", "keep-alive", "content-length"})
+_KEPT_HEADERS = frozenset(
+    {
+        "content-type", "content-md5", "content-encoding", "content-language",
+        "content-disposition", "cache-control", "expires",
+    }
+)  # fmt: skip
+_DROPPED_AMZ_HEADERS = frozenset({"x-amz-date", "x-amz-security-token", "x-amz-user-agent"})
 
 
 # --- the journal file ----------------------------------------------------------------------
@@ -142,11 +148,13 @@ def _nonce(n: int) -> bytes:
 
 
 def _dumps(entry: tuple[Any, ...]) -> bytes:
+    if entry[0] != "kms.key":
+        return pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
     from infra.local.persistence import _dispatch_table
 
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = _dispatch_table()  # KMS keys' private keys as PEM
+    pickler.dispatch_table = _dispatch_table()  # a key's private key as its PEM
     pickler.dump(entry)
     return buffer.getvalue()
 
@@ -428,6 +436,7 @@ def journaled(service: str, action: str, environ: dict[str, Any]) -> bool:
 
 
 def _headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """The headers moto reads a request's meaning from (not its signature, date, agent)."""
     headers = []
     for name, value in environ.items():
         if name.startswith("HTTP_"):
@@ -436,7 +445,9 @@ def _headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
             header = "content-type"
         else:
             continue
-        if header not in _KEPT_HEADERS_SKIP:
+        if header in _KEPT_HEADERS or (
+            header.startswith("x-amz-") and header not in _DROPPED_AMZ_HEADERS
+        ):
             headers.append((header, str(value)))
     return headers
 

@@ -77,8 +77,9 @@ def _tree(pid: int) -> list[int]:
 
 
 class KillableStack:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, without: tuple[str, ...] = WITHOUT) -> None:
         self.state_dir = state_dir
+        self.without = without
         self.ports = (free_port(), free_port(), free_port())
         self.process: subprocess.Popen[bytes] | None = None
         self.document: dict[str, Any] = {}
@@ -103,7 +104,7 @@ class KillableStack:
                 mqtt_port=mqtt,
                 # quick redelivery; a checkpoint every few hundred changes, so that kills
                 # also land during and right after checkpoints
-                extra=("--sqs-visibility-timeout", "2", "--checkpoint-mb", "0.3", *WITHOUT),
+                extra=("--sqs-visibility-timeout", "2", "--checkpoint-mb", "0.3", *self.without),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -506,3 +507,27 @@ def test_nothing_acknowledged_is_lost_when_the_stack_is_killed(
             with contextlib.suppress(Exception):
                 robot.stop()
     print(f"kill test: {KILLS} kills in {time.monotonic() - started:.0f}s, nothing lost")
+
+
+def test_a_device_provisioned_at_run_time_is_known_after_a_kill_even_without_journal(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a stack without its journal, where a robot was provisioned at run time
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    stack = KillableStack(state_dir, without=("--no-journal",))
+    try:
+        stack.start()
+        load = Load(stack, tmp_path, random.Random(SEED))
+        thing = "robot-kill-nj"
+        assert load.provision(thing) is not None
+        # WHEN the stack is killed before any clean stop and started again
+        stack.kill()
+        stack.start()
+        # THEN the device is known again from what the state folder keeps: registry entry,
+        # broker access (stack.json lists its certificate)
+        status, body = stack.http("GET", f"/v1/robots/{thing}", load.treasurer)
+        assert status == 200, body
+        assert thing in stack.document["mqtt"]["devices"]
+    finally:
+        stack.stop()

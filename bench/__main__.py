@@ -414,6 +414,11 @@ def main() -> int:
         help="only: credited/s end to end, empty and after --fill-rows rows, and stop time",
     )
     parser.add_argument("--robots", type=int, default=2)
+    parser.add_argument(
+        "--no-journal",
+        action="store_true",
+        help="--throughput without the emulator's journal (to measure what it costs)",
+    )
     parser.add_argument("--fill-rows", type=int, default=50_000)
     args = parser.parse_args()
     if args.coldstart:
@@ -425,7 +430,7 @@ def main() -> int:
         from bench import throughput
 
         deposits = args.deposits if "--deposits" in sys.argv else 500
-        result = throughput.run(deposits, args.robots, args.fill_rows)
+        result = throughput.run(deposits, args.robots, args.fill_rows, journal=not args.no_journal)
         print(json.dumps(result, indent=2))
         return 0
     if args.table_scaling:

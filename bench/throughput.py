@@ -237,6 +237,7 @@ def run(
     sqs_workers: int | None = None,
     lambda_workers: int | None = None,
     emulator_process: bool = True,
+    journal: bool = True,
     warmup: int = 20,
     timeout_s: float = 300.0,
     profile: str | None = None,
@@ -249,7 +250,8 @@ def run(
     own; None: the stack's defaults). `emulator_process`: moto server in a process of its
     own (False: in the stack's, as before). `profile`: write a cProfile of the whole process
     during both phases to this file (moto server only with emulator_process=False, the
-    handlers only with lambda_workers=0).
+    handlers only with lambda_workers=0). `journal`: the emulator journals every change
+    (infra/local/journal.py; False: the stack without its journal, to measure its cost).
     """
     from infra.local.stack import LocalStack, StackOptions, free_port
 
@@ -260,6 +262,7 @@ def run(
         aws_port=free_port(),
         mqtt_port=free_port(),
         emulator_process=emulator_process,
+        journal=journal,
     )
     if sqs_workers is not None:
         options.sqs_workers = sqs_workers
@@ -316,6 +319,7 @@ def _run(
         report["sqs_workers"] = options.sqs_workers
         report["lambda_workers"] = options.lambda_workers
         report["emulator_process"] = options.emulator_process
+        report["journal"] = options.journal
         issuer = ensure_issuer(state)
         per_phase = max(1, -(-deposits // DEPOSITS_PER_CITIZEN))
         registrations = [
@@ -362,6 +366,8 @@ def _run(
             fleet, deposits, _phones(1, per_phase), "empty", timeout_s, processes
         )
         print("empty tables:", report["empty_tables"], file=sys.stderr, flush=True)
+        # what the emulator journaled since the start's checkpoint (0 without a journal)
+        report["journal_bytes"] = stack.emulator.call("infra.local.journal:journal_bytes")
         if profiler is not None:
             profiler.disable()
         if fill_rows:

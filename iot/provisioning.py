@@ -195,6 +195,8 @@ def provision_local(spec: DeviceSpec, state_dir: Path, folder: Path | None = Non
             "type": spec.device_type,
             "cert_file": str(cert_file),
             "key_file": str(key_file),
+            # the stack registers it again at every start (a kill loses no device)
+            "registry": spec.registry_row(),
         },
     )
     ca_file = Path(stack["mqtt"]["ca_file"])

@@ -14,6 +14,7 @@ from types import FrameType
 
 from infra.local.errors import MosquittoNotFoundError, PortInUseError
 from infra.local.stack import (
+    DEFAULT_CHECKPOINT_MB,
     DEFAULT_LAMBDA_WORKERS,
     DEFAULT_SQS_WORKERS,
     ROOT,
@@ -64,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
         help="simulated seconds per real second in the demo (60: a day in 24 minutes)",
     )
     up.add_argument(
+        "--no-journal",
+        action="store_true",
+        help="do not journal changes: a killed stack comes back at its last clean stop",
+    )
+    up.add_argument(
+        "--checkpoint-mb",
+        type=float,
+        default=DEFAULT_CHECKPOINT_MB,
+        help=f"checkpoint once the journal holds this much ({DEFAULT_CHECKPOINT_MB:g} MB)",
+    )
+    up.add_argument(
         "--fresh",
         action="store_true",
         help="start from empty tables and queues (forget what the last stop kept)",
@@ -111,6 +123,8 @@ def _up(args: argparse.Namespace) -> int:
         sqs_workers=args.sqs_workers,
         lambda_workers=args.lambda_workers,
         demo=args.demo,
+        journal=not args.no_journal,
+        checkpoint_mb=args.checkpoint_mb,
     )
     if args.fresh:
         from infra.local import persistence
@@ -144,7 +158,9 @@ def _up(args: argparse.Namespace) -> int:
         print(f"  API   {document['api_url']}", flush=True)
         print(f"  AWS   {document['aws_endpoint_url']}", flush=True)
         print(f"  MQTT  mqtts://127.0.0.1:{options.mqtt_port}", flush=True)
-        kept = "data kept from the last stop" if stack.restored else "fresh data"
+        kept = "data kept from the last run" if stack.restored else "fresh data"
+        if stack.replayed:
+            kept += f", {stack.replayed} journaled changes replayed"
         print(f"  state {stack.stack_file}  ({kept}; Ctrl-C stops and keeps it)", flush=True)
         while not stop.wait(0.5):
             pass

@@ -49,6 +49,7 @@ class EmulatorError(RuntimeError):
 def serve(host: str, port: int) -> Callable[[], None]:
     """moto server on ``host:port`` with the local stack's patches; returns its stop."""
     from infra.local import (
+        journal,
         moto_expressions,
         moto_json,
         moto_server,
@@ -61,6 +62,7 @@ def serve(host: str, port: int) -> Callable[[], None]:
     moto_expressions.install()  # a credit's expressions parsed once, validated cheaper
     moto_sqs.install()  # concurrent SQS pollers never receive one message twice, cheaply
     moto_json.install()  # DynamoDB's answers written as JSON, not walked by the serializer
+    journal.install()  # SQS messages journaled by id (requests: LocalMotoServer's app)
     # moto's server binds in its thread and, if it cannot, leaves start() waiting forever
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -225,7 +227,10 @@ def _main(
             _, function, args, kwargs = message
             conn.send(_run(function, args, kwargs))
     finally:
+        from infra.local.journal import close
+
         disconnect_data_plane()
+        close()
         stop()
         with contextlib.suppress(OSError):
             conn.send((True, "stopped"))

@@ -204,7 +204,10 @@ class LocalMotoServer(ThreadedMotoServer):
     """moto's ThreadedMotoServer with keep-alive connections."""
 
     def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
+        from infra.local.journal import JournaledApplication
+
+        # every change journaled before its answer leaves (infra/local/journal.py)
+        app = JournaledApplication(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self._ip_address,
             self._port,

@@ -11,8 +11,12 @@ stream after its last handled record instead of replaying it from the start.
 What is kept: DynamoDB tables and items (with their streams), SQS queues and their
 messages, S3 buckets and objects, KMS keys, SNS topics and SSM parameters. What is not:
 the IoT control plane (things, certificates, policies and rules are provisioned again from
-the fleet file and iot/), MQTT sessions, and anything a handler was doing at the stop.
-A killed process (SIGKILL, a crash) keeps the state of the last clean stop.
+the fleet file, the records of devices provisioned at run time and iot/), MQTT sessions,
+and anything a handler was doing at the stop.
+
+The snapshot is one half of a checkpoint: infra/local/journal.py journals every change made
+after it, so a killed process (SIGKILL, a crash) comes back with everything the emulator
+acknowledged; the snapshot names that journal and holds its key.
 """
 
 from __future__ import annotations
@@ -76,8 +80,13 @@ def _backends(name: str) -> Any:
     return get_backend(name)  # type: ignore[call-overload]
 
 
-def save(state_dir: Path, stream_positions: dict[str, dict[str, str]]) -> Path:
-    """Write the data services' state and the streams' positions (atomically)."""
+def save(
+    state_dir: Path,
+    stream_positions: dict[str, dict[str, str]],
+    journal: dict[str, Any] | None = None,
+) -> Path:
+    """Write the data services' state and the streams' positions (atomically); `journal`
+    names the journal that follows this snapshot and holds its key (infra/local/journal.py)."""
     document = {
         "format": FORMAT,
         "backends": {
@@ -86,6 +95,7 @@ def save(state_dir: Path, stream_positions: dict[str, dict[str, str]]) -> Path:
             if f"moto.{name}.models" in sys.modules  # a service never called holds nothing
         },
         "stream_positions": stream_positions,
+        "journal": journal,
     }
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -102,6 +112,13 @@ def save(state_dir: Path, stream_positions: dict[str, dict[str, str]]) -> Path:
 def restore(state_dir: Path) -> dict[str, dict[str, str]] | None:
     """Put the saved state back into the emulator; the streams' positions, or None when
     there was nothing to restore (a fresh state folder) or it could not be read."""
+    document = restore_document(state_dir)
+    return None if document is None else document["stream_positions"]
+
+
+def restore_document(state_dir: Path) -> dict[str, Any] | None:
+    """Put the saved state back into the emulator; the snapshot's document (its streams'
+    positions, its journal), or None (a fresh state folder, or unreadable)."""
     path = state_dir / FILE_NAME
     if not path.exists():
         return None
@@ -116,10 +133,11 @@ def restore(state_dir: Path) -> dict[str, dict[str, str]] | None:
         return None
     for name, backend in document["backends"].items():
         _backends(name)[DEFAULT_ACCOUNT_ID] = backend
-    positions: dict[str, dict[str, str]] = document["stream_positions"]
-    return positions
+    return dict(document)
 
 
 def forget(state_dir: Path) -> None:
     """The next start begins empty."""
     (state_dir / FILE_NAME).unlink(missing_ok=True)
+    for journal in state_dir.glob("emulator.journal.*"):
+        journal.unlink()

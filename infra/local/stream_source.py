@@ -215,7 +215,7 @@ class DynamoDbStreamEventSource(Worker):
         event source mapping's position, kept by Lambda across deployments)."""
         return {
             shard.shard_id: shard.last_sequence
-            for shard in self._shards.values()
+            for shard in list(self._shards.values())  # read from another thread too
             if shard.last_sequence is not None
         }
 

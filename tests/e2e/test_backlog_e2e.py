@@ -75,9 +75,7 @@ def test_a_deposit_processed_past_its_window_is_credited_if_received_inside_it(
         # WHEN a deposit made 8 days ago, received by IoT Core 6 days ago (on time), and one
         # received 8 days after it was made (late already then), are processed now
         on_time = _queued(stack, now - timedelta(days=8), now - timedelta(days=6), phone)
-        late = _queued(
-            stack, now - timedelta(days=8, hours=1), now - timedelta(hours=1), phone
-        )
+        late = _queued(stack, now - timedelta(days=8, hours=1), now - timedelta(hours=1), phone)
 
         def acks() -> dict[str, dict[str, Any]]:
             found = {a.get("event_id"): a for a in list(got)}

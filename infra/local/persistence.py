@@ -62,16 +62,33 @@ def _reduce_private_key(key: Any) -> tuple[Any, tuple[bytes]]:
     return _load_private_key, (pem,)
 
 
+def _blank(cls: type) -> Any:
+    return cls.__new__(cls)
+
+
+def _reduce_sns_backend(backend: Any) -> tuple[Any, tuple[type], dict[str, Any]]:
+    """SNS without the text messages it sent: each names a phone number and carries a
+    verification code in clear (a message sent is not state; the outbox keeps them masked)."""
+    state = dict(backend.__dict__)
+    for name, value in state.items():
+        if name.startswith("sms_message"):  # sms_messages, sms_message_objects
+            state[name] = type(value)()
+    return _blank, (type(backend),), state
+
+
 def _dispatch_table() -> dict[type, Any]:
-    """Locks are written as fresh locks, KMS's private keys as their PKCS#8 PEM. By type, so
-    the C pickler never calls back into Python for the other millions of objects."""
+    """Locks are written as fresh locks, KMS's private keys as their PKCS#8 PEM, SNS without
+    its sent SMS. By type, so the C pickler never calls back into Python for the other
+    millions of objects."""
     from cryptography.hazmat.bindings._rust import openssl
+    from moto.sns.models import SNSBackend
 
     table: dict[type, Any] = dict(copyreg.dispatch_table)
     table[type(threading.Lock())] = lambda _: (_new_lock, (False,))
     table[type(threading.RLock())] = lambda _: (_new_lock, (True,))
     table[openssl.rsa.RSAPrivateKey] = _reduce_private_key
     table[openssl.ec.ECPrivateKey] = _reduce_private_key
+    table[SNSBackend] = _reduce_sns_backend
     return table
 
 

@@ -89,3 +89,25 @@ def test_a_fresh_folder_restores_nothing_and_an_unreadable_file_is_set_aside(
     assert (tmp_path / "emulator.unreadable").exists()
     assert not (tmp_path / persistence.FILE_NAME).exists()
     persistence.forget(tmp_path)  # nothing to forget: no error
+
+
+def test_a_snapshot_keeps_no_sms_a_phone_number_or_its_code(tmp_path: Path) -> None:
+    # GIVEN an emulator whose SNS texted a verification code to a phone (and keeps a topic)
+    with mock_aws():
+        wiring.clear()
+        sns = boto3.client("sns", region_name=REGION)
+        topic = sns.create_topic(Name="kept-topic")["TopicArn"]
+        sns.publish(PhoneNumber="+821098765432", Message="인증번호 482913 (5분)")
+        # WHEN the state is written
+        persistence.save(tmp_path, {})
+    # THEN the snapshot names neither the number nor the code, and the topic is kept
+    written = (tmp_path / persistence.FILE_NAME).read_bytes()
+    assert b"1098765432" not in written
+    assert b"482913" not in written
+    with mock_aws():
+        wiring.clear()
+        persistence.restore(tmp_path)
+        arns = [
+            t["TopicArn"] for t in boto3.client("sns", region_name=REGION).list_topics()["Topics"]
+        ]
+        assert topic in arns

@@ -212,7 +212,7 @@ def bench_requests() -> dict[str, Any]:
                 service.receive_deposit(device, payload)
                 results[label] = meter.reset().as_dict()
             meter.reset()
-            citizens.issue_deposit_code("rich")  # a put and two condition checks, one request
+            citizens.issue_deposit_code("rich")  # a put and three condition checks, one request
             results["deposit code issued"] = meter.reset().as_dict()
             stream_event = _ledger_stream_event(ledger_stream)
             meter.reset()

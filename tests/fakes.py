@@ -101,10 +101,16 @@ class MemoryCitizens:
         with self._city.lock:
             codes = self._city.codes
             previous, legacy = codes.get(grant.previous_key), codes.get(grant.code)
+            following = codes.get(grant.next_key)
             if (
                 grant.key in codes
                 or (previous is not None and previous.record.issued_at > grant.clear_before)
                 or (legacy is not None and legacy.record.expires_at > grant.legacy_clear_before)
+                or (
+                    following is not None
+                    and grant.clear_from is not None
+                    and following.record.issued_at < grant.clear_from
+                )
             ):
                 return False
             record = CodeRecord(

@@ -67,7 +67,8 @@ class DynamoDbCitizens:
     def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool:
         """Keep a fresh grant unless its number is busy: a grant in the same slot, one in the
         slot before issued after `clear_before`, or the old layout's row still valid after
-        `legacy_clear_before`. One transaction: a put and two condition checks."""
+        `legacy_clear_before`, or one in the slot after issued before `clear_from` (committed
+        first). One transaction: a put and three condition checks."""
         item = DepositCode(
             grant.key,
             citizen_id=grant.citizen_id,
@@ -81,6 +82,7 @@ class DynamoDbCitizens:
             item.account_balance = grant.account.balance
             item.account_phone_hash = grant.account.phone_hash
         assert grant.clear_before is not None and grant.legacy_clear_before is not None
+        assert grant.clear_from is not None
         tx = NamedTransaction()
         tx.put("grant", item, DepositCode.code.does_not_exist())
         tx.check(
@@ -88,6 +90,12 @@ class DynamoDbCitizens:
             DepositCode,
             grant.previous_key,
             DepositCode.code.does_not_exist() | (DepositCode.issued_at <= grant.clear_before),
+        )
+        tx.check(
+            "next",
+            DepositCode,
+            grant.next_key,
+            DepositCode.code.does_not_exist() | (DepositCode.issued_at >= grant.clear_from),
         )
         tx.check(
             "legacy",

@@ -61,6 +61,10 @@ class DepositCodeGrant:
     previous_key: str = ""
     clear_before: datetime | None = None
     legacy_clear_before: datetime | None = None
+    next_key: str = ""
+    clear_from: datetime | None = None
+    """The slot after may hold no grant issued before `clear_from`: one issued later in time
+    may commit first (its request read the clock after this one's did)."""
 
 
 # Deposit codes: who held a number when ---------------------------------------------------
@@ -110,6 +114,8 @@ def new_grant(
         previous_key=grant_key(code, slot - 1),
         clear_before=now - timedelta(seconds=width),
         legacy_clear_before=now - CODE_CLOCK_SKEW,
+        next_key=grant_key(code, slot + 1),
+        clear_from=now + timedelta(seconds=width),
     )
 
 

@@ -343,3 +343,19 @@ def _keep_old_layout_grant(stores: Stores, code: str, citizen_id: str, at: datet
         code, citizen_id=citizen_id, issued_at=at, expires_at=expires_at,
         expires=at + timedelta(days=8),
     ).save()  # fmt: skip
+
+
+def test_a_grant_committed_after_a_later_one_of_its_number_is_refused(stores: Stores) -> None:
+    # GIVEN B's grant of a number issued just after a slot boundary
+    _register(stores, "c-1")
+    _register(stores, "c-2")
+    width = TTL + 120
+    boundary = datetime.fromtimestamp((int(NOW.timestamp()) // width + 1) * width, UTC)
+    later = new_grant("333333", "c-2", boundary, TTL, boundary + timedelta(days=8))
+    assert stores.citizens.reserve_code(later, boundary)
+    # WHEN A's grant of the same number, issued a second before the boundary (its request
+    # read the clock first but commits second), is kept
+    earlier_at = boundary - timedelta(seconds=1)
+    earlier = new_grant("333333", "c-1", earlier_at, TTL, boundary + timedelta(days=8))
+    # THEN it is refused: two holders' lives would overlap and a deposit of A's credit B
+    assert not stores.citizens.reserve_code(earlier, earlier_at)

@@ -1,0 +1,128 @@
+"""Hostile probes of the routes issue 20 added (a review): every answer below 500, in the
+JSON error shape, and nothing about a number or a code leaks into an answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.functional.conftest import Api, register, sms_code
+
+NUMBER = "010-3456-7890"
+
+_BODIES: list[Any] = [
+    {},
+    {"phone": None},
+    {"phone": 1034567890},
+    {"phone": ["01034567890"]},
+    {"phone": {"a": 1}},
+    {"phone": True},
+    {"phone": ""},
+    {"phone": "０１０３４５６７８９０"},
+    {"phone": "01034567890\n"},
+    {"phone": "+82 (0)10-3456-7890"},
+    {"phone": "8201034567890"},
+    {"phone": "010" + "1" * 10_000},
+    {"phone": "01034567890", "extra": 1},
+    {"phone": "\ud800"},
+    {"phone": "010‮34567890"},
+    {"phone": 10**400},
+    {"phone": 1.5e308},
+]
+
+
+@pytest.mark.parametrize("body", _BODIES, ids=range(len(_BODIES)))
+def test_send_code_answers_every_body_in_the_error_shape(api: Api, body: Any) -> None:
+    register(api, "probe-a")
+    raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    r = api.call("POST", "/v1/me/phone", as_user="probe-a", raw=raw)
+    assert r.status < 500, r.body
+    if r.status >= 400:
+        assert set(r.body["error"]) == {"code", "message", "details"}
+        assert "3456" not in json.dumps(r.body, ensure_ascii=False)
+
+
+_RAWS = [
+    b"",
+    b"null",
+    b"[]",
+    b'"x"',
+    b"{",
+    b'{"phone": "01034567890", "phone": "01098765432"}',
+    b"\xff\xfe",
+    b'{"phone": "\\u0000"}',
+    b"[" * 5000 + b"]" * 5000,
+    b'{"verification_id": "a", "code": "123456", "code": "654321"}',
+]
+
+
+@pytest.mark.parametrize("path", ["/v1/me/phone", "/v1/me/phone/verify"])
+@pytest.mark.parametrize("raw", _RAWS, ids=range(len(_RAWS)))
+def test_malformed_bodies_are_4xx(api: Api, path: str, raw: bytes) -> None:
+    register(api, "probe-b")
+    r = api.call("POST", path, as_user="probe-b", raw=raw or None)
+    assert 400 <= r.status < 500, (r.status, r.body)
+    assert set(r.body["error"]) == {"code", "message", "details"}
+
+
+_VERIFY: list[Any] = [
+    {"verification_id": "nope", "code": "123456"},
+    {"verification_id": "x" * 64, "code": "123456"},
+    {"verification_id": "x" * 65, "code": "123456"},
+    {"verification_id": "a\n", "code": "123456"},
+    {"verification_id": "a", "code": "12345"},
+    {"verification_id": "a", "code": "1234567"},
+    {"verification_id": "a", "code": "１２３４５６"},
+    {"verification_id": "a", "code": "123456\n"},
+    {"verification_id": "a", "code": 123456},
+    {"verification_id": 1, "code": "123456"},
+    {"verification_id": "a"},
+    {"code": "123456"},
+    {"verification_id": "a", "code": "٠١٢٣٤٥"},
+]
+
+
+@pytest.mark.parametrize("body", _VERIFY, ids=range(len(_VERIFY)))
+def test_verify_answers_every_body_in_the_error_shape(api: Api, body: Any) -> None:
+    register(api, "probe-c")
+    r = api.call("POST", "/v1/me/phone/verify", as_user="probe-c", body=body)
+    assert 400 <= r.status < 500, (r.status, r.body)
+    assert set(r.body["error"]) == {"code", "message", "details"}
+
+
+def test_unregistered_callers(api: Api) -> None:
+    for method, path, body in [
+        ("POST", "/v1/me/phone", {"phone": NUMBER}),
+        ("POST", "/v1/me/phone/verify", {"verification_id": "abc", "code": "123456"}),
+        ("DELETE", "/v1/me/phone", None),
+    ]:
+        r = api.call(method, path, as_user="ghost", body=body)
+        assert 400 <= r.status < 500, (method, path, r.status, r.body)
+
+
+def test_verify_answer_and_profile_leak_no_number(api: Api) -> None:
+    register(api, "probe-d")
+    sent = api.call("POST", "/v1/me/phone", as_user="probe-d", body={"phone": NUMBER})
+    assert sent.status == 202
+    assert set(sent.body) == {"verification_id", "expires_at"}
+    code = sms_code(NUMBER)
+    ok = api.call(
+        "POST",
+        "/v1/me/phone/verify",
+        as_user="probe-d",
+        body={"verification_id": sent.body["verification_id"], "code": code},
+    )
+    assert ok.status == 200
+    for r in (ok, api.call("GET", "/v1/me", as_user="probe-d")):
+        text = json.dumps(r.body)
+        assert "34567890" not in text and code not in text
+
+
+def test_deleting_twice_and_without_a_link(api: Api) -> None:
+    register(api, "probe-e")
+    for _ in range(2):
+        r = api.call("DELETE", "/v1/me/phone", as_user="probe-e")
+        assert r.status == 200, r.body
+        assert r.body["phone_linked"] is False

@@ -62,8 +62,8 @@ def _reduce_private_key(key: Any) -> tuple[Any, tuple[bytes]]:
     return _load_private_key, (pem,)
 
 
-def _blank(cls: type) -> Any:
-    return cls.__new__(cls)
+def _blank(cls: Any) -> Any:
+    return object.__new__(cls)
 
 
 def _reduce_sns_backend(backend: Any) -> tuple[Any, tuple[type], dict[str, Any]]:

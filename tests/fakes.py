@@ -95,21 +95,22 @@ class MemoryCitizens:
             return saved
 
     def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool:
-        """As the DynamoDB adapter: the slot's key free, the slot before's grant issued at
-        or before `clear_before`, the old layout's row expired by `legacy_clear_before`."""
+        """As the DynamoDB adapter: the slot's key free, the slots before's grants issued at
+        or before `clear_before`, the slots after's at or after `clear_from`, the old
+        layout's row expired by `legacy_clear_before`."""
         assert grant.clear_before is not None and grant.legacy_clear_before is not None
         with self._city.lock:
             codes = self._city.codes
-            previous, legacy = codes.get(grant.previous_key), codes.get(grant.code)
-            following = codes.get(grant.next_key)
+            before = [codes[k] for k in grant.previous_keys if k in codes]
+            after = [codes[k] for k in grant.next_keys if k in codes]
+            legacy = codes.get(grant.code)
             if (
                 grant.key in codes
-                or (previous is not None and previous.record.issued_at > grant.clear_before)
+                or any(c.record.issued_at > grant.clear_before for c in before)
                 or (legacy is not None and legacy.record.expires_at > grant.legacy_clear_before)
                 or (
-                    following is not None
-                    and grant.clear_from is not None
-                    and following.record.issued_at < grant.clear_from
+                    grant.clear_from is not None
+                    and any(c.record.issued_at < grant.clear_from for c in after)
                 )
             ):
                 return False

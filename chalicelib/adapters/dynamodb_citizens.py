@@ -66,9 +66,9 @@ class DynamoDbCitizens:
 
     def reserve_code(self, grant: DepositCodeGrant, now: datetime) -> bool:
         """Keep a fresh grant unless its number is busy: a grant in the same slot, one in the
-        slot before issued after `clear_before`, or the old layout's row still valid after
-        `legacy_clear_before`, or one in the slot after issued before `clear_from` (committed
-        first). One transaction: a put and three condition checks."""
+        slots before issued after `clear_before`, the old layout's row still valid after
+        `legacy_clear_before`, or one in the slots after issued before `clear_from` (committed
+        first). One transaction: a put and (at the default TTL) three condition checks."""
         item = DepositCode(
             grant.key,
             citizen_id=grant.citizen_id,
@@ -85,18 +85,20 @@ class DynamoDbCitizens:
         assert grant.clear_from is not None
         tx = NamedTransaction()
         tx.put("grant", item, DepositCode.code.does_not_exist())
-        tx.check(
-            "previous",
-            DepositCode,
-            grant.previous_key,
-            DepositCode.code.does_not_exist() | (DepositCode.issued_at <= grant.clear_before),
-        )
-        tx.check(
-            "next",
-            DepositCode,
-            grant.next_key,
-            DepositCode.code.does_not_exist() | (DepositCode.issued_at >= grant.clear_from),
-        )
+        for n, key in enumerate(grant.previous_keys):
+            tx.check(
+                f"previous{n}",
+                DepositCode,
+                key,
+                DepositCode.code.does_not_exist() | (DepositCode.issued_at <= grant.clear_before),
+            )
+        for n, key in enumerate(grant.next_keys):
+            tx.check(
+                f"next{n}",
+                DepositCode,
+                key,
+                DepositCode.code.does_not_exist() | (DepositCode.issued_at >= grant.clear_from),
+            )
         tx.check(
             "legacy",
             DepositCode,

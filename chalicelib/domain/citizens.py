@@ -58,13 +58,14 @@ class DepositCodeGrant:
     """The holder's account when the code was issued: a deposit made with the code posts
     against it without reading the citizen again, unless it moved meanwhile."""
     key: str = ""
-    previous_key: str = ""
+    previous_keys: tuple[str, ...] = ()
+    """The slots before, which may hold no grant issued after `clear_before`."""
     clear_before: datetime | None = None
     legacy_clear_before: datetime | None = None
-    next_key: str = ""
+    next_keys: tuple[str, ...] = ()
+    """The slots after, which may hold no grant issued before `clear_from`: one issued later
+    in time may commit first (its request read the clock after this one's did)."""
     clear_from: datetime | None = None
-    """The slot after may hold no grant issued before `clear_from`: one issued later in time
-    may commit first (its request read the clock after this one's did)."""
 
 
 # Deposit codes: who held a number when ---------------------------------------------------
@@ -82,7 +83,14 @@ def code_slot_seconds(ttl_s: int) -> int:
     return ttl_s + int(CODE_CLOCK_SKEW.total_seconds())
 
 
-def _slot(moment: datetime, width_s: int) -> int:
+CODE_SLOT_SECONDS = 420
+"""The width of the time slots grants are keyed by: a constant (the default TTL plus the
+skew), never derived from the configured TTL, so a grant is found under the same key after
+DEPOSIT_CODE_TTL_SECONDS changes (a width that moved with it re-keyed every grant, and each
+late deposit made with a code issued before the change was refused for good)."""
+
+
+def _slot(moment: datetime, width_s: int = CODE_SLOT_SECONDS) -> int:
     return int(moment.timestamp()) // width_s
 
 
@@ -99,10 +107,12 @@ def new_grant(
     account: Account | None = None,
 ) -> DepositCodeGrant:
     """A grant of `code` issued now, with where it is kept and what must be clear for it:
-    no grant of the number issued less than one slot ago (the same slot's key must be free,
-    the slot before's grant older than `clear_before`)."""
+    no grant of the number issued less than a code's vouching time away (the same slot's
+    key must be free, the slots before hold none issued after `clear_before`, the slots
+    after none issued before `clear_from`)."""
     width = code_slot_seconds(ttl_s)
-    slot = _slot(now, width)
+    slot = _slot(now)
+    span = timedelta(seconds=width)
     return DepositCodeGrant(
         code,
         citizen_id,
@@ -111,21 +121,23 @@ def new_grant(
         reserved_until,
         account,
         key=grant_key(code, slot),
-        previous_key=grant_key(code, slot - 1),
-        clear_before=now - timedelta(seconds=width),
+        previous_keys=tuple(grant_key(code, s) for s in range(_slot(now - span), slot)),
+        clear_before=now - span,
         legacy_clear_before=now - CODE_CLOCK_SKEW,
-        next_key=grant_key(code, slot + 1),
-        clear_from=now + timedelta(seconds=width),
+        next_keys=tuple(grant_key(code, s) for s in range(slot + 1, _slot(now + span) + 1)),
+        clear_from=now + span,
     )
 
 
 def code_keys_at(code: str, occurred_at: datetime, ttl_s: int) -> tuple[str, ...]:
     """Where the grants that may cover a deposit made at `occurred_at` are kept: those issued
-    in (occurred_at - ttl, occurred_at + skew], at most two slots; then the number's row of
-    the old layout (one key per number, kept a week: read until those rows have expired)."""
-    width = code_slot_seconds(ttl_s)
-    first = _slot(occurred_at - timedelta(seconds=ttl_s), width)
-    last = _slot(occurred_at + CODE_CLOCK_SKEW, width)
+    in (occurred_at - ttl, occurred_at + skew], at most two slots at the default TTL (a TTL
+    below the default still reads back as far: codes issued before it was lowered); then
+    the number's row of the old layout (one key per number, kept a week: read until those
+    rows have expired)."""
+    back = max(ttl_s, CODE_SLOT_SECONDS - int(CODE_CLOCK_SKEW.total_seconds()))
+    first = _slot(occurred_at - timedelta(seconds=back))
+    last = _slot(occurred_at + CODE_CLOCK_SKEW)
     return (*(grant_key(code, slot) for slot in range(first, last + 1)), code)
 
 

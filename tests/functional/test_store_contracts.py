@@ -359,3 +359,25 @@ def test_a_grant_committed_after_a_later_one_of_its_number_is_refused(stores: St
     earlier = new_grant("333333", "c-1", earlier_at, TTL, boundary + timedelta(days=8))
     # THEN it is refused: two holders' lives would overlap and a deposit of A's credit B
     assert not stores.citizens.reserve_code(earlier, earlier_at)
+
+
+def test_under_a_longer_ttl_a_number_stays_busy_for_its_whole_vouching_time(
+    stores: Stores,
+) -> None:
+    # GIVEN codes that live 15 minutes (vouching 17 minutes, past the 7-minute key slots)
+    _register(stores, "c-1")
+    _register(stores, "c-2")
+    ttl, until = 900, NOW + timedelta(days=8)
+    assert stores.citizens.reserve_code(new_grant("444444", "c-1", NOW, ttl, until), NOW)
+    # WHEN another citizen asks for the number 16 minutes before or after: refused
+    for moment in (NOW + timedelta(minutes=16), NOW - timedelta(minutes=16)):
+        busy = new_grant("444444", "c-2", moment, ttl, until)
+        assert not stores.citizens.reserve_code(busy, moment)
+    # AND 17 minutes after, it is free again, and each deposit finds the grant of its time
+    later = NOW + timedelta(seconds=ttl + 120)
+    assert stores.citizens.reserve_code(new_grant("444444", "c-2", later, ttl, until), later)
+    for at, holder in ((NOW + timedelta(minutes=14), "c-1"), (later, "c-2")):
+        found = stores.ledger.first_look(
+            f"k-{holder}", "robot-001", code_keys=code_keys_at("444444", at, ttl)
+        )
+        assert [r.citizen_id for r in found.codes if covers(r, at)] == [holder]

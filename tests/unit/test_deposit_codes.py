@@ -182,3 +182,25 @@ def test_a_deposit_reads_at_most_two_slots_and_they_hold_every_grant_that_covers
         issued = at - timedelta(seconds=back)
         assert new_grant("123456", "c", issued, TTL, issued).key in keys
     assert width == TTL + 120
+
+
+@pytest.mark.parametrize("new_ttl", [120, 600, 900])
+def test_a_code_ttl_change_loses_no_deposit_made_with_a_code_issued_before_it(
+    new_ttl: int,
+) -> None:
+    # GIVEN Alice's code, issued under the default TTL
+    city = _city(draw=lambda n: 4242)
+    _register(city, "alice")
+    code = city.citizens.issue_deposit_code("alice").code
+    made = T0 + timedelta(minutes=1)
+    # WHEN an operator changes DEPOSIT_CODE_TTL_SECONDS and a robot delivers her deposit
+    # (made with the code while it was valid) after the change
+    settings = Settings(deposit_code_ttl_seconds=new_ttl)
+    ledger = MemoryLedger(city.state, devices={"robot-001": "robot"})
+    city.recycling = RecyclingService(
+        ledger, city.acks, MemoryQuarantine(city.clock), settings, city.clock, lambda: KEY
+    )
+    city.clock.now = T0 + timedelta(minutes=30)
+    # THEN it is still credited to her, not refused for good as an unknown citizen
+    assert _deposit(city, "evt-ttl-00001", code, made) == ("credited", "", 15)
+    assert _balance(city, "alice") == 15

@@ -217,3 +217,26 @@ def test_hostile_query_values_are_4xx_or_answers(api: Api, path: str) -> None:
     register(api, "probe-q")
     r = api.call("GET", path, as_user="probe-q", admin=True)
     assert r.status < 500, (r.status, r.body)
+
+
+@pytest.mark.parametrize("received_at", [None, "soon", 1.5, 10**400, 0])
+def test_a_deposit_quarantined_for_its_receipt_time_names_no_phone(
+    api: Api, received_at: Any
+) -> None:
+    import base64
+
+    from tests.functional.conftest import deposit, invoke_deposits, rule_message, sqs_record
+
+    message = rule_message("robot-001", deposit("evt-probe-rt1", phone="010-7777-3141", can=1))
+    if received_at is None:
+        message.pop("received_at", None)
+    else:
+        message["received_at"] = received_at
+    invoke_deposits([sqs_record(message, "m-probe-rt1")])
+    entries = api.call("GET", "/v1/admin/quarantine?source=deposits", as_user="adm", admin=True)
+    assert entries.status == 200
+    text = json.dumps(entries.body, ensure_ascii=False)
+    assert entries.body["items"], entries.body
+    assert "7777" not in text and "3141" not in text
+    encoded = base64.b64encode(b"010-7777-3141").decode()[:8]
+    assert encoded not in text

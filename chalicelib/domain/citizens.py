@@ -77,17 +77,27 @@ CODE_CLOCK_SKEW = timedelta(minutes=2)
 was issued is still the code holder's."""
 
 
+CODE_CLOCK_AHEAD = timedelta(minutes=10)
+"""A robot's clock may run this far ahead of IoT Core's (DESIGN §5: `occurred_at` at most 10
+minutes ahead of receipt): a deposit made while a code was valid may carry a stamp up to
+this long after the code expired. That stamp must not land in the next holder's life."""
+
+
 def code_slot_seconds(ttl_s: int) -> int:
-    """How long a code can vouch for a deposit, from `issued_at - skew` to `expires_at`.
-    Two grants of one number issued at least this far apart never both cover a moment."""
-    return ttl_s + int(CODE_CLOCK_SKEW.total_seconds())
+    """How far apart two grants of one number must be issued: a code vouches for deposits
+    stamped from `issued_at - skew` to `expires_at`, and a robot whose clock runs ahead
+    stamps a deposit made in that life up to CODE_CLOCK_AHEAD later. Grants this far apart
+    never both claim a deposit: one stamped late by a fast clock finds no holder (an
+    `expired_code`, as before codes were reused) instead of the next one."""
+    return ttl_s + int((CODE_CLOCK_SKEW + CODE_CLOCK_AHEAD).total_seconds())
 
 
-CODE_SLOT_SECONDS = 420
+CODE_SLOT_SECONDS = 1020
 """The width of the time slots grants are keyed by: a constant (the default TTL plus the
-skew), never derived from the configured TTL, so a grant is found under the same key after
-DEPOSIT_CODE_TTL_SECONDS changes (a width that moved with it re-keyed every grant, and each
-late deposit made with a code issued before the change was refused for good)."""
+skew and the clock lead), never derived from the configured TTL, so a grant is found under
+the same key after DEPOSIT_CODE_TTL_SECONDS changes (a width that moved with it re-keyed
+every grant, and each late deposit made with a code issued before the change was refused
+for good)."""
 
 
 def _slot(moment: datetime, width_s: int = CODE_SLOT_SECONDS) -> int:
@@ -123,7 +133,7 @@ def new_grant(
         key=grant_key(code, slot),
         previous_keys=tuple(grant_key(code, s) for s in range(_slot(now - span), slot)),
         clear_before=now - span,
-        legacy_clear_before=now - CODE_CLOCK_SKEW,
+        legacy_clear_before=now - CODE_CLOCK_SKEW - CODE_CLOCK_AHEAD,
         next_keys=tuple(grant_key(code, s) for s in range(slot + 1, _slot(now + span) + 1)),
         clear_from=now + span,
     )
@@ -135,7 +145,7 @@ def code_keys_at(code: str, occurred_at: datetime, ttl_s: int) -> tuple[str, ...
     below the default still reads back as far: codes issued before it was lowered); then
     the number's row of the old layout (one key per number, kept a week: read until those
     rows have expired)."""
-    back = max(ttl_s, CODE_SLOT_SECONDS - int(CODE_CLOCK_SKEW.total_seconds()))
+    back = max(ttl_s, CODE_SLOT_SECONDS - int((CODE_CLOCK_SKEW + CODE_CLOCK_AHEAD).total_seconds()))
     first = _slot(occurred_at - timedelta(seconds=back))
     last = _slot(occurred_at + CODE_CLOCK_SKEW)
     return (*(grant_key(code, slot) for slot in range(first, last + 1)), code)

@@ -146,9 +146,9 @@ class CitizenService:
         The grant is kept long after it expires: a robot may deliver a deposit made with it
         up to the late-delivery window later, and that deposit must still find the citizen
         who held the code then, never a later holder. But its number is busy only while it
-        can vouch for a deposit (domain.citizens.code_slot_seconds, 7 minutes): a later
+        can vouch for a deposit (domain.citizens.code_slot_seconds, 17 minutes): a later
         grant of the number covers a later time, and a deposit is judged at its
-        `occurred_at`. So 1 % of requests fail only once ~107,000 accounts draw codes at
+        `occurred_at`. So 1 % of requests fail only once ~44,000 accounts draw codes at
         the maximum rate at once (README, recycling).
         """
         holder = self.profile(citizen_id)

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.citizens import (
+    CODE_SLOT_SECONDS,
     ProfileChange,
     code_keys_at,
+    code_slot_seconds,
     covers,
     new_grant,
 )
@@ -297,8 +299,9 @@ def test_a_number_is_busy_only_while_its_grant_can_vouch(stores: Stores) -> None
     _register(stores, "c-2")
     first = new_grant("222222", "c-1", NOW, TTL, NOW + timedelta(days=8))
     assert stores.citizens.reserve_code(first, NOW)
-    width = timedelta(seconds=TTL + 120)
-    # WHEN B asks for it within the grant's life plus the skew (the next slot too): refused
+    width = timedelta(seconds=code_slot_seconds(TTL))
+    # WHEN B asks for it within the grant's life plus the skew and a fast robot clock's
+    # lead (the next slot too): refused
     for later in (timedelta(seconds=1), width - timedelta(seconds=1)):
         busy = new_grant("222222", "c-2", NOW + later, TTL, NOW + timedelta(days=8))
         assert not stores.citizens.reserve_code(busy, NOW + later)
@@ -306,7 +309,8 @@ def test_a_number_is_busy_only_while_its_grant_can_vouch(stores: Stores) -> None
     second = new_grant("222222", "c-2", NOW + width, TTL, NOW + timedelta(days=8))
     assert stores.citizens.reserve_code(second, NOW + width)
     # THEN each moment's look-up finds the grant that covers it, and only one covers it
-    for moment, holder in ((-120, "c-1"), (TTL - 1, "c-1"), (TTL, "c-2"), (TTL + 419, "c-2")):
+    b_from = width.seconds - 120
+    for moment, holder in ((-120, "c-1"), (TTL - 1, "c-1"), (b_from, "c-2"), (b_from + TTL, "c-2")):
         at = NOW + timedelta(seconds=moment)
         look = stores.ledger.first_look("k", "robot-001", code_keys=_keys("222222", at))
         covering = [c for c in look.codes if covers(c, at)]
@@ -318,10 +322,10 @@ def test_a_grant_in_the_old_layout_keeps_its_number_until_it_expires(stores: Sto
     _register(stores, "c-1")
     _register(stores, "c-2")
     _keep_old_layout_grant(stores, "333333", "c-1", NOW)
-    later = NOW + timedelta(seconds=TTL + 119)
+    later = NOW + timedelta(seconds=TTL + 719)
     refused = new_grant("333333", "c-2", later, TTL, NOW + timedelta(days=8))
     assert not stores.citizens.reserve_code(refused, later)
-    free = NOW + timedelta(seconds=TTL + 120)
+    free = NOW + timedelta(seconds=TTL + 720)
     assert stores.citizens.reserve_code(new_grant("333333", "c-2", free, TTL, free), free)
     look = stores.ledger.first_look("k", "robot-001", code_keys=_keys("333333", NOW))
     assert [(c.citizen_id, c.key) for c in look.codes if covers(c, NOW)] == [("c-1", "333333")]
@@ -349,7 +353,7 @@ def test_a_grant_committed_after_a_later_one_of_its_number_is_refused(stores: St
     # GIVEN B's grant of a number issued just after a slot boundary
     _register(stores, "c-1")
     _register(stores, "c-2")
-    width = TTL + 120
+    width = CODE_SLOT_SECONDS
     boundary = datetime.fromtimestamp((int(NOW.timestamp()) // width + 1) * width, UTC)
     later = new_grant("333333", "c-2", boundary, TTL, boundary + timedelta(days=8))
     assert stores.citizens.reserve_code(later, boundary)
@@ -364,7 +368,7 @@ def test_a_grant_committed_after_a_later_one_of_its_number_is_refused(stores: St
 def test_under_a_longer_ttl_a_number_stays_busy_for_its_whole_vouching_time(
     stores: Stores,
 ) -> None:
-    # GIVEN codes that live 15 minutes (vouching 17 minutes, past the 7-minute key slots)
+    # GIVEN codes that live 15 minutes (busy 27 minutes, past the 17-minute key slots)
     _register(stores, "c-1")
     _register(stores, "c-2")
     ttl, until = 900, NOW + timedelta(days=8)
@@ -373,8 +377,8 @@ def test_under_a_longer_ttl_a_number_stays_busy_for_its_whole_vouching_time(
     for moment in (NOW + timedelta(minutes=16), NOW - timedelta(minutes=16)):
         busy = new_grant("444444", "c-2", moment, ttl, until)
         assert not stores.citizens.reserve_code(busy, moment)
-    # AND 17 minutes after, it is free again, and each deposit finds the grant of its time
-    later = NOW + timedelta(seconds=ttl + 120)
+    # AND 27 minutes after, it is free again, and each deposit finds the grant of its time
+    later = NOW + timedelta(seconds=code_slot_seconds(ttl))
     assert stores.citizens.reserve_code(new_grant("444444", "c-2", later, ttl, until), later)
     for at, holder in ((NOW + timedelta(minutes=14), "c-1"), (later, "c-2")):
         found = stores.ledger.first_look(

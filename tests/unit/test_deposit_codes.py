@@ -160,8 +160,9 @@ def test_codes_kept_in_the_old_layout_still_resolve_and_keep_their_number() -> N
     city.clock.now = T0 + timedelta(seconds=TTL) + timedelta(minutes=1)
     with pytest.raises(TooManyRequests):
         city.citizens.issue_deposit_code("bob")
-    # AND after it, he gets the number under the new layout
-    city.clock.now = T0 + timedelta(seconds=TTL) + timedelta(minutes=2)
+    # AND once a fast robot clock's stamp could no longer fall in it, he gets the number
+    # under the new layout
+    city.clock.now = T0 + timedelta(seconds=TTL) + timedelta(minutes=12)
     assert city.citizens.issue_deposit_code("bob").code == "000777"
     # THEN Alice's in-flight deposit still finds her; Bob's finds him
     assert _deposit(city, "evt-alice-001", "000777", T0 + timedelta(minutes=1))[0] == "credited"
@@ -169,7 +170,7 @@ def test_codes_kept_in_the_old_layout_still_resolve_and_keep_their_number() -> N
     assert (_balance(city, "alice"), _balance(city, "bob")) == (15, 15)
 
 
-@pytest.mark.parametrize("seconds", [0, 1, 119, 120, 299, 300, 419, 420, 839, 86_400])
+@pytest.mark.parametrize("seconds", [0, 1, 119, 120, 299, 300, 419, 420, 839, 1019, 1020, 86_400])
 def test_a_deposit_reads_at_most_two_slots_and_they_hold_every_grant_that_covers_it(
     seconds: int,
 ) -> None:
@@ -181,7 +182,7 @@ def test_a_deposit_reads_at_most_two_slots_and_they_hold_every_grant_that_covers
     for back in range(-120, TTL):
         issued = at - timedelta(seconds=back)
         assert new_grant("123456", "c", issued, TTL, issued).key in keys
-    assert width == TTL + 120
+    assert width == TTL + 120 + 600
 
 
 @pytest.mark.parametrize("new_ttl", [120, 600, 900])
@@ -204,3 +205,22 @@ def test_a_code_ttl_change_loses_no_deposit_made_with_a_code_issued_before_it(
     # THEN it is still credited to her, not refused for good as an unknown citizen
     assert _deposit(city, "evt-ttl-00001", code, made) == ("credited", "", 15)
     assert _balance(city, "alice") == 15
+
+
+@pytest.mark.parametrize("lead_s", [1, 60, 299, 300, 540, 599])
+def test_a_deposit_stamped_late_by_a_fast_robot_clock_never_credits_the_next_holder(
+    lead_s: int,
+) -> None:
+    # GIVEN every draw hits 000077: Alice holds it, then Bob as soon as he may
+    city = _city(draw=lambda n: 77)
+    _register(city, "alice", "bob")
+    a_code = city.citizens.issue_deposit_code("alice").code
+    city.clock.now = T0 + SLOT
+    assert city.citizens.issue_deposit_code("bob").code == a_code
+    # WHEN Alice deposited in the last second of her code's life at a robot whose clock runs
+    # up to 10 minutes ahead (DESIGN §5 accepts such stamps), and it is delivered now
+    made = T0 + timedelta(seconds=TTL - 1)
+    status = _deposit(city, f"evt-fast-{lead_s:05d}", a_code, made + timedelta(seconds=lead_s))
+    # THEN it is never Bob's: refused as expired (or Alice's when the stamp still fits)
+    assert _balance(city, "bob") == 0
+    assert status[0] == "rejected" or _balance(city, "alice") == 15

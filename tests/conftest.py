@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterator
 
 import botocore.loaders
 import botocore.session
+import pytest
 from hypothesis import settings
 
+from infra.local.dev_issuer import DevIssuer, ensure_issuer
 from infra.local.stack import ROOT as ROOT  # re-exported: the tests' repository root
 from infra.local.stack import use_in_process_emulator
 
@@ -32,3 +35,12 @@ _share_botocore_models()
 # only turns a loaded 2-core machine into flaky failures.
 settings.register_profile("default", deadline=None)
 settings.load_profile("default")
+
+
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIssuer]:
+    """The session's dev token issuer, its keys in the app's environment. One for every
+    directory: a second one would replace the first's keys under tests still minting with it."""
+    found = ensure_issuer(tmp_path_factory.mktemp("issuer"))
+    os.environ.update(found.env())
+    yield found

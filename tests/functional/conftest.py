@@ -20,7 +20,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
-from infra.local.dev_issuer import DevIssuer, ensure_issuer
+from infra.local.dev_issuer import DevIssuer
 from tests import moto_snapshot
 from tests.conftest import ROOT
 
@@ -31,15 +31,6 @@ def _clear_caches() -> None:
     from chalicelib import wiring
 
     wiring.clear()
-
-
-@pytest.fixture(scope="session")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIssuer]:
-    import os
-
-    found = ensure_issuer(tmp_path_factory.mktemp("issuer"))
-    os.environ.update(found.env())
-    yield found
 
 
 @dataclass(frozen=True)

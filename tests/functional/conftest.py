@@ -3,6 +3,7 @@ tables and queues provisioned from the same sources as the local stack and AWS."
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
-from infra.local.dev_issuer import DevIssuer, ensure_issuer
+from infra.local.dev_issuer import DevIssuer
+from tests import moto_snapshot
 from tests.conftest import ROOT
 
 REGION = "ap-northeast-2"
@@ -31,35 +33,55 @@ def _clear_caches() -> None:
     wiring.clear()
 
 
+@dataclass(frozen=True)
+class Account:
+    """The dev stage's account, provisioned once: moto's state, and what the tests and the
+    app read about it."""
+
+    snapshot: moto_snapshot.Snapshot
+    environment: dict[str, str]  # the streams' ARNs and the data key
+    queues: dict[str, Any]
+    fleet: dict[str, Any]
+
+
 @pytest.fixture(scope="session")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIssuer]:
-    import os
-
-    found = ensure_issuer(tmp_path_factory.mktemp("issuer"))
-    os.environ.update(found.env())
-    yield found
-
-
-@pytest.fixture
-def aws(issuer: DevIssuer) -> Iterator[dict[str, Any]]:
+def account(issuer: DevIssuer) -> Account:
+    """Provision every table, queue, topic, bucket, data key and the fleet's devices once,
+    exactly as the local stack does, and save the result."""
     from infra.local import provision
 
     with mock_aws():
         _clear_caches()
         provision.create_tables()
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        os.environ.update(provision.stream_environment(dynamodb))
+        environment = provision.stream_environment(dynamodb)
         refs = provision.create_queues(boto3.client("sqs", region_name=REGION))
         fleet = provision.load_fleet()
         provision.register_devices(fleet)
-        boto3.client("iot", region_name=REGION)  # iot-data needs no endpoint under mock_aws
         provision.create_notifications(
             boto3.client("sns", region_name=REGION), boto3.client("s3", region_name=REGION)
         )
-        os.environ["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(
+        environment["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(
             boto3.client("kms", region_name=REGION)
         )
-        yield {"queues": refs, "fleet": fleet}
+        saved = moto_snapshot.take()
+        _clear_caches()
+    return Account(saved, environment, refs, fleet)
+
+
+@pytest.fixture
+def aws(account: Account, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """The account just as provisioning left it, for each test: moto's state put back from
+    the session's snapshot (items, stream records, messages, objects, sent SMS, publishes,
+    shadows, things: everything), its variables set, the app's containers forgotten.
+    `mock_aws` is entered per test (~1 ms), so a test that does not ask for the account
+    (its own `mock_aws`, an in-process moto server) still finds moto empty."""
+    with mock_aws():
+        moto_snapshot.restore(account.snapshot)
+        for name, value in account.environment.items():
+            monkeypatch.setenv(name, value)
+        _clear_caches()
+        yield {"queues": dict(account.queues), "fleet": copy.deepcopy(account.fleet)}
         _clear_caches()
 
 

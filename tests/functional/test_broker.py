@@ -137,8 +137,10 @@ def robot1(stack):
     client.disconnect()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def robot2(stack):
+    # one connection per test: the tests subscribe robot-002 to overlapping filters, and a
+    # subscription kept from an earlier test doubles what a later one receives
     client = _device(stack, "robot-002")
     yield client
     client.disconnect()

@@ -17,9 +17,10 @@ from chalice.config import Config
 from infra.local.api_gateway import serve
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def port(issuer: Any) -> Iterator[int]:
-    """One server per module: Chalice's local server rebases the app's class once. None of
+    """One server per session: Chalice's local server rebases the app's class, and only once
+    in a process (a second server, even after the first stopped, is a TypeError). None of
     these requests reaches a table (the authorizer or the router answers first)."""
     from app import app
 

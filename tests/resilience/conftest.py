@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-# The functional suite's fixtures: the session's dev token issuer, a fresh emulated account
-# (`aws`), the API through the local API Gateway (`api`).
+# The functional suite's fixtures: a fresh emulated account (`aws`, restored from the
+# session's `account`), the API through the local API Gateway (`api`); `issuer` is the
+# session's, from tests/conftest.py.
+from tests.functional.conftest import account as account
 from tests.functional.conftest import api as api
 from tests.functional.conftest import aws as aws
-from tests.functional.conftest import issuer as issuer
 from tests.resilience import leaks
 from tests.resilience.harness import CapturedLogs
 

@@ -54,11 +54,22 @@ def _no_constant(name: str) -> Any:
     raise JsonRejected("malformed", f"{name} is not a JSON value")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object that names a key twice is refused: parsers disagree on which value wins
+    (Python keeps the last, others the first), so a signer, a gateway and a handler could
+    each read a different claim from one document. The key is not quoted: it is the
+    sender's text and may hold anything, a phone number included."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise JsonRejected("malformed", "an object names the same key twice")
+    return document
+
+
 def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES) -> Any:
     """Parse one JSON document within the limits, or raise JsonRejected.
 
-    NaN and Infinity are refused (they are not JSON, and no field of ours may hold them);
-    bytes must be UTF-8.
+    NaN and Infinity are refused (they are not JSON, and no field of ours may hold them), as
+    is an object naming a key twice; bytes must be UTF-8.
     """
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
@@ -75,7 +86,7 @@ def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_
     if openers > max_depth and nesting_depth(text, stop_above=max_depth) > max_depth:
         raise JsonRejected("too_deep", f"the document is nested deeper than {max_depth} levels")
     try:
-        document = json.loads(text, parse_constant=_no_constant)
+        document = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
     except JsonRejected:
         raise
     except (ValueError, RecursionError) as e:

@@ -210,3 +210,15 @@ def test_the_quarantine_pages_newest_first_within_one_source(api: Api) -> None:
             "GET", f"/v1/admin/quarantine?source={source}", as_user="ops", admin=True
         )
         assert response.status == 400, source
+
+
+def test_a_body_naming_a_key_twice_is_400_and_changes_nothing(api: Api) -> None:
+    # GIVEN a registered citizen
+    _register(api, "c", display_name="Kim")
+    # WHEN a body names display_name twice (which one wins depends on the parser)
+    raw = b'{"display_name": "Kim", "district": "naeoe-dong", "display_name": "Lee"}'
+    response = api.call("PUT", "/v1/me", as_user="c", raw=raw)
+    # THEN it is refused as malformed and the profile is as it was
+    assert response.status == 400
+    assert response.body["error"]["code"] == "invalid_json"
+    assert api.call("GET", "/v1/me", as_user="c").body["display_name"] == "Kim"

@@ -170,6 +170,23 @@ def test_malformed_and_invalid_messages_are_quarantined_and_do_not_block(api: Ap
     assert all(i["device_id"] == "robot-001" for i in items)
 
 
+def test_a_deposit_naming_its_citizen_twice_credits_nobody_and_is_quarantined(api: Api) -> None:
+    # GIVEN a citizen with a deposit code
+    code = _citizen_with_code(api)
+    # WHEN a robot's deposit names `citizen` twice: a code, then a phone number
+    first = json.dumps(deposit("evt-twice-001", code, can=3))
+    raw = first[:-1] + ', "citizen": {"phone": "010-5555-7777"}}'
+    result = _deliver(("robot-001", raw.encode()))
+    # THEN nobody is credited, the robot is told, and admins see it quarantined without the
+    # number
+    assert result == {"batchItemFailures": []}
+    assert _balance(api) == 0
+    assert _acks_for("robot-001")[-1]["status"] == "rejected"
+    items = api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True).body["items"]
+    assert [i["reason"] for i in items] == ["malformed_json"]
+    assert "5555-7777" not in json.dumps(items) and "55557777" not in json.dumps(items)
+
+
 def test_quarantined_payload_never_keeps_a_phone_number(api: Api) -> None:
     _deliver(("robot-001", b'{"citizen": {"phone": "010-5555-6666"}, oops'))
     items = api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True).body["items"]

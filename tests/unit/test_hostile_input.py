@@ -58,6 +58,27 @@ def test_any_nesting_past_the_limit_is_refused_as_too_deep(depth: int, openers: 
     assert refused.value.problem == "too_deep"
 
 
+@given(json_values, st.text(max_size=8), json_values, json_values, st.integers(0, 3))
+def test_an_object_naming_a_key_twice_is_refused_at_any_depth(
+    around: Any, key: str, first: Any, second: Any, depth: int
+) -> None:
+    # GIVEN an object that names `key` twice (parsers disagree on which value wins)
+    twice = (
+        "{"
+        + f"{json.dumps(key)}: {json.dumps(first)}, {json.dumps(key)}: {json.dumps(second)}"
+        + "}"
+    )
+    text = twice
+    for _ in range(depth):
+        text = "[" + json.dumps(around) + ', {"k": ' + text + "}]"
+    assume(json_limits.nesting_depth(text) <= json_limits.MAX_DEPTH)
+    # WHEN it is parsed THEN it is refused as malformed, without quoting the key
+    with pytest.raises(json_limits.JsonRejected) as refused:
+        json_limits.loads(text)
+    assert refused.value.problem == "malformed"
+    assert "twice" in str(refused.value)
+
+
 @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_any_bytes_either_parse_or_are_refused_with_a_reason(raw: bytes) -> None:
     try:

@@ -120,6 +120,19 @@ def eventually(check: Callable[[], Any], timeout: float) -> Any:
         time.sleep(0.3)
 
 
+def until(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30) -> Any:
+    """Poll `read` until `done` holds for its answer, or fail at the deadline with the last
+    answer (what a test needs to say what it saw instead)."""
+    deadline = time.monotonic() + timeout
+    answer = read()
+    while not done(answer):
+        if time.monotonic() > deadline:
+            pytest.fail(f"not seen within {timeout} s; last answer: {answer}")
+        time.sleep(0.3)
+        answer = read()
+    return answer
+
+
 def _abs(path: str) -> str:
     return path if os.path.isabs(path) else str(ROOT / path)
 

@@ -4,31 +4,16 @@ and district) right after `PUT /v1/me`, with no further sync."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, until
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
-DEADLINE_S = 30
-
-
-def _until(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
-    deadline = time.monotonic() + DEADLINE_S
-    answer = read()
-    while not done(answer):
-        if time.monotonic() > deadline:
-            pytest.fail(f"not seen within {DEADLINE_S} s; last answer: {answer}")
-        time.sleep(0.3)
-        answer = read()
-    return answer
 
 
 def test_a_rename_shows_on_the_boards_without_another_sync(stack: Stack) -> None:
@@ -47,8 +32,8 @@ def test_a_rename_shows_on_the_boards_without_another_sync(stack: Stack) -> None
         return [e["display_name"] for e in answer["entries"]]
 
     district = "scope=district:daedong-myeon"
-    _until(lambda: names(f"period=day&{district}"), lambda n: f"처음이름 {run}" in n)
-    _until(lambda: names(f"period=week&{district}"), lambda n: f"처음이름 {run}" in n)
+    until(lambda: names(f"period=day&{district}"), lambda n: f"처음이름 {run}" in n)
+    until(lambda: names(f"period=week&{district}"), lambda n: f"처음이름 {run}" in n)
 
     # WHEN they rename themselves and sync nothing more
     second = {"display_name": f"새이름 {run}", "district": "daedong-myeon"}

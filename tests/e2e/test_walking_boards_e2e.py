@@ -4,32 +4,17 @@ districts' board show the syncs within seconds."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, until
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
-DEADLINE_S = 30
-
-
-def _until(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
-    """Poll until the answer is what we wait for, or fail at the deadline with the last one."""
-    deadline = time.monotonic() + DEADLINE_S
-    answer = read()
-    while not done(answer):
-        if time.monotonic() > deadline:
-            pytest.fail(f"not seen within {DEADLINE_S} s; last answer: {answer}")
-        time.sleep(0.3)
-        answer = read()
-    return answer
 
 
 def test_syncs_in_several_districts_show_on_the_boards_with_my_rank(stack: Stack) -> None:
@@ -60,7 +45,7 @@ def test_syncs_in_several_districts_show_on_the_boards_with_my_rank(stack: Stack
 
     district_query = f"period=day&date={day}&scope=district:saengnim-myeon"
     # THEN the district's board ranks them with a shared rank, display names only
-    seen = _until(
+    seen = until(
         lambda: board("c", district_query), lambda b: b["me"] == {"rank": 3, "steps": 3_000}
     )
     assert [(e["rank"], e["steps"]) for e in seen["entries"]] == [
@@ -74,7 +59,7 @@ def test_syncs_in_several_districts_show_on_the_boards_with_my_rank(stack: Stack
     assert all("e2e-board" not in str(e) for e in seen["entries"])
 
     # AND the city board ranks d against everyone who walked that day
-    city = _until(
+    city = until(
         lambda: board("d", f"period=day&date={day}&limit=100"),
         lambda b: b["me"]["steps"] == 12_000,
     )
@@ -88,7 +73,7 @@ def test_syncs_in_several_districts_show_on_the_boards_with_my_rank(stack: Stack
         assert len(answer["entries"]) == 19
         return {e["district"]: e["steps"] for e in answer["entries"]}
 
-    totals = _until(districts, lambda t: t["sangdong-myeon"] == 12_000)
+    totals = until(districts, lambda t: t["sangdong-myeon"] == 12_000)
     assert totals["saengnim-myeon"] == 21_000
 
     # WHEN b walks on and syncs a higher count, THEN b leads alone and a drops to second
@@ -96,7 +81,7 @@ def test_syncs_in_several_districts_show_on_the_boards_with_my_rank(stack: Stack
         "PUT", "/v1/me/steps", token=tokens["b"], body={"days": [{"date": day, "steps": 9_500}]}
     )
     assert status == 200
-    _until(lambda: board("b", district_query), lambda b: b["me"] == {"rank": 1, "steps": 9_500})
+    until(lambda: board("b", district_query), lambda b: b["me"] == {"rank": 1, "steps": 9_500})
     assert board("a", district_query)["me"] == {"rank": 2, "steps": 9_000}
     # AND the week board covers the day
     week = board("a", f"period=week&date={day}&scope=district:saengnim-myeon")

@@ -22,8 +22,8 @@ from chalicelib.api import (
     observability,
     payouts,
     reports,
-    stream_events,
 )
+from chalicelib.events import stream_records
 
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
@@ -78,7 +78,7 @@ def handle_audit_chunks(event: Any) -> dict[str, Any]:
     starting_position=streams.LEDGER_CHANGES.starting_position,
 )
 def handle_ledger_changes(event: Any) -> dict[str, Any]:
-    return stream_events.count_ledger_changes(event)
+    return stream_records.count_ledger_changes(event)
 
 
 @app.on_dynamodb_record(

@@ -29,7 +29,11 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.adapters import aws_clients
 from chalicelib.adapters.dynamodb_models import BoardCount, BoardEntry, CityTotal
-from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.adapters.dynamodb_transactions import (
+    ConditionsFailed,
+    NamedTransaction,
+    condition_failed,
+)
 from chalicelib.domain import boards
 from chalicelib.domain import totals as city_totals
 from chalicelib.domain.boards import Entry, EntryChange, EntryKey, StaleEntries
@@ -143,7 +147,7 @@ class DynamoDbBoards:
                 add_version_condition=False,
             )
         except UpdateError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
             return False
         return True

@@ -20,7 +20,11 @@ from pynamodb.expressions.update import Action
 from chalicelib.adapters import aws_clients
 from chalicelib.adapters.dynamodb_models import Challenge, ChallengeEntry, ProcessedEvent
 from chalicelib.adapters.dynamodb_models import StepDay as StepDayItem
-from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.adapters.dynamodb_transactions import (
+    ConditionsFailed,
+    NamedTransaction,
+    condition_failed,
+)
 from chalicelib.domain import challenges as c
 from chalicelib.errors import RetryableConflict
 
@@ -122,7 +126,7 @@ class DynamoDbChallenges:
                 condition=Challenge.challenge_id.exists() & Challenge.drawn_at.does_not_exist(),
             )
         except UpdateError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
             drawn = self.get(challenge_id)
             if drawn is None or drawn.draw is None:
@@ -193,7 +197,7 @@ class DynamoDbChallenges:
         try:
             item.save(condition=ChallengeEntry.challenge_id.does_not_exist())
         except PutError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
             existing = self.entry(entry.citizen_id, entry.challenge_id)
             if existing is None:

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters import aws_clients
 from chalicelib.adapters.dynamodb_models import AirHour, Device, DeviceState
+from chalicelib.adapters.dynamodb_transactions import condition_failed
 from chalicelib.domain.air import AirAlert, AirGrade, HourMeans, Reading
 from chalicelib.domain.fleet import DeviceState as State
 from chalicelib.domain.fleet import (
@@ -148,10 +149,6 @@ class _Expr:
         if self.conditions:
             request["ConditionExpression"] = " AND ".join(f"({c})" for c in self.conditions)
         return request
-
-
-def _failed_condition(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 # ---------------------------------------------------------------- state from items
@@ -299,7 +296,7 @@ class DynamoDbFleet:
                 ConditionExpression="attribute_not_exists(device_id)",
             )
         except ClientError as e:
-            if not _failed_condition(e):
+            if not condition_failed(e):
                 raise
         return self.device(device_id)
 
@@ -309,7 +306,7 @@ class DynamoDbFleet:
         try:
             raw = self._db.update_item(**request)
         except ClientError as e:
-            if _failed_condition(e):
+            if condition_failed(e):
                 raise NotMet() from e
             raise
         return state_from_item(_item(raw["Attributes"]))
@@ -522,7 +519,7 @@ class DynamoDbFleet:
         try:
             self._db.update_item(**request)
         except ClientError as e:
-            if _failed_condition(e):
+            if condition_failed(e):
                 return False
             raise
         return True

@@ -28,7 +28,11 @@ from chalicelib.adapters.dynamodb_models import (
     ProcessedEvent,
 )
 from chalicelib.adapters.dynamodb_reads import batch_get
-from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.adapters.dynamodb_transactions import (
+    ConditionsFailed,
+    NamedTransaction,
+    condition_failed,
+)
 from chalicelib.domain import ledger
 from chalicelib.domain.ledger import (
     Account,
@@ -264,7 +268,7 @@ class DynamoDbLedger:
         try:
             guard.save(condition=ProcessedEvent.event_key.does_not_exist())
         except PutError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
             return _result(ProcessedEvent.get(guard_key, consistent_read=True))
         return _result(guard)

@@ -33,7 +33,11 @@ from chalicelib.adapters.dynamodb_models import (
     PayoutRunAction,
 )
 from chalicelib.adapters.dynamodb_reads import MAX_KEYS, batch_get
-from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.adapters.dynamodb_transactions import (
+    ConditionsFailed,
+    NamedTransaction,
+    condition_failed,
+)
 from chalicelib.domain import ledger, payouts, totals
 from chalicelib.domain.clock import seoul_day
 from chalicelib.domain.ids import sortable_id
@@ -160,7 +164,7 @@ class DynamoDbPayouts:
         try:
             item.save(condition=PayoutRun.run_id.does_not_exist())
         except PutError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
             existing = self.run(run.run_id)
             if existing is None:
@@ -197,7 +201,7 @@ class DynamoDbPayouts:
         try:
             item.save(condition=JobChunk.chunk_key.does_not_exist())
         except PutError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
             kept = self.chunk(ref)
             if kept is None:
@@ -486,7 +490,7 @@ def _update_if(item: Model, actions: list[Action], condition: Condition) -> bool
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(e):
             return False
         raise
     return True

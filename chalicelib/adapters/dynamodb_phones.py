@@ -17,12 +17,15 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb_citizens import citizen_of
 from chalicelib.adapters.dynamodb_models import Citizen, Notification, PhoneLink, PhoneVerification
-from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.adapters.dynamodb_transactions import (
+    ConditionsFailed,
+    NamedTransaction,
+    condition_failed,
+)
 from chalicelib.domain import citizens
 from chalicelib.domain.phone_proofs import Notice, Verification, VerificationSpent
 from chalicelib.errors import NotFound, RetryableConflict
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 # A spent or expired verification is kept a day (for support questions), then TTL'd away.
 _KEPT = timedelta(days=1)
 PENDING, SPENT = "pending", "spent"
@@ -45,7 +48,7 @@ class DynamoDbPhones:
         try:
             item.save(condition=PhoneVerification.verification_id.does_not_exist())
         except PutError as e:
-            if e.cause_response_code == _CONDITION_FAILED:
+            if condition_failed(e):
                 raise RetryableConflict("verification id in use") from e
             raise
 
@@ -64,7 +67,7 @@ class DynamoDbPhones:
                 & (PhoneVerification.tries_left > 0),
             )
         except UpdateError as e:
-            if e.cause_response_code == _CONDITION_FAILED:
+            if condition_failed(e):
                 raise VerificationSpent(verification_id) from e
             raise
         return _verification_of(item)

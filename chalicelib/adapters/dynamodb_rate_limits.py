@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters.dynamodb_models import RateWindow
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
+from chalicelib.adapters.dynamodb_transactions import condition_failed
 
 
 class DynamoDbRateLimiter:
@@ -25,7 +24,7 @@ class DynamoDbRateLimiter:
                 )
                 return True
             except UpdateError as e:
-                if e.cause_response_code != _CONDITION_FAILED:
+                if not condition_failed(e):
                     raise
             try:
                 item.update(
@@ -39,6 +38,6 @@ class DynamoDbRateLimiter:
                 )
                 return True
             except UpdateError as e:
-                if e.cause_response_code != _CONDITION_FAILED:
+                if not condition_failed(e):
                     raise
         return False

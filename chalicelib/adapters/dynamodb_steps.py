@@ -10,6 +10,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters.dynamodb_models import Citizen, StepDay
 from chalicelib.adapters.dynamodb_reads import batch_get
+from chalicelib.adapters.dynamodb_transactions import condition_failed
 from chalicelib.domain import steps
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.steps import Walker
@@ -54,7 +55,7 @@ class DynamoDbSteps:
                 condition=StepDay.steps.does_not_exist() | (StepDay.steps < steps),
             )
         except UpdateError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(e):
                 raise
             return int(StepDay.get(citizen_id, day.isoformat(), consistent_read=True).steps)
         return steps

@@ -1,4 +1,5 @@
-"""TransactWriteItems with named items, and the one reader of their cancellations.
+"""TransactWriteItems with named items, and the one reader of failed conditions: of a
+transaction's cancellations (`NamedTransaction`) and of a single write's (`condition_failed`).
 
 DynamoDB answers a cancelled transaction with one reason per item, in the order the items
 were sent; PynamoDB sends condition checks, then deletes, then puts, then updates. Naming
@@ -11,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -21,8 +23,17 @@ from chalicelib.adapters import aws_clients
 from chalicelib.errors import RetryableConflict
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+_WRITE_CONDITION_FAILED = "ConditionalCheckFailedException"
 _CANCELLED = ("TransactionCanceledException", "TransactionConflictException")
 _PHASES = ("check", "delete", "put", "update")
+
+
+def condition_failed(error: PynamoDBException | ClientError) -> bool:
+    """Whether a single write (PynamoDB's PutError, UpdateError, DeleteError, or botocore's
+    ClientError) was refused because its condition did not hold, rather than failed."""
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") == _WRITE_CONDITION_FAILED
+    return error.cause_response_code == _WRITE_CONDITION_FAILED
 
 
 class ConditionsFailed(Exception):

@@ -160,7 +160,7 @@ def step_challenges(event: Any) -> dict[str, Any]:
     """Step days move challenge progress: each record read alone (a bad one is reported
     alone), then the batch's days merged per citizen and written once per entry. A failed
     write fails the batch, whose retry the per-day maximum makes harmless."""
-    from chalicelib.api.stream_events import gather, step_day_of
+    from chalicelib.events.stream_records import gather, step_day_of
 
     response, days = gather(event, step_day_of)
     if days:
@@ -171,7 +171,7 @@ def step_challenges(event: Any) -> dict[str, Any]:
 def ledger_challenges(event: Any) -> dict[str, Any]:
     """Recycling ledger entries count in recycle_items challenges, once each (a guard per
     entry and challenge in the same transaction as the count)."""
-    from chalicelib.api.stream_events import gather, ledger_entry_of
+    from chalicelib.events.stream_records import gather, ledger_entry_of
     from chalicelib.services.challenges import items_credited
 
     def read(record: DynamoDBRecord) -> ItemsCredited | None:

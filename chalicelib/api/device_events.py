@@ -13,8 +13,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
-from chalicelib.api.batches import process_batch
 from chalicelib.domain import json_limits, receipt
+from chalicelib.events.batches import process_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

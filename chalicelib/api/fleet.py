@@ -15,11 +15,11 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
-from chalicelib.api.batches import process_batch
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
 from chalicelib.domain import receipt
 from chalicelib.domain.clock import iso
 from chalicelib.errors import NotFound, Unprocessable
+from chalicelib.events.batches import process_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

@@ -13,9 +13,9 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
 from chalicelib.api.http import api_view, principal, query_enum, query_int, query_str
-from chalicelib.api.stream_events import gather, step_day_of
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.errors import BadRequest
+from chalicelib.events.stream_records import gather, step_day_of
 
 if TYPE_CHECKING:
     from datetime import date

@@ -11,7 +11,6 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.auth import jwt_auth
-from chalicelib.api.batches import process_batch
 from chalicelib.api.http import (
     BINARY_TYPES,
     api_view,
@@ -24,6 +23,7 @@ from chalicelib.api.http import (
 )
 from chalicelib.domain.clock import iso
 from chalicelib.errors import NotAcceptable
+from chalicelib.events.batches import process_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

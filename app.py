@@ -11,7 +11,7 @@ from chalice import Chalice, Rate
 from chalicelib import config, queues, streams
 from chalicelib.api import (
     admin,
-    auth,
+    authorizer,
     challenges,
     device_events,
     docs,
@@ -28,7 +28,7 @@ from chalicelib.events import stream_records
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
 http.install(app)
-app.register_blueprint(auth.bp)
+app.register_blueprint(authorizer.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(leaderboards.bp)

@@ -257,12 +257,12 @@ def reports() -> ReportService:
 def clear() -> None:
     """Forget everything this container built (settings, clients, services), as a fresh
     container would: for tests, benchmarks and the local stack, which switch environments."""
-    from chalicelib import auth
+    from chalicelib import tokens
     from chalicelib.adapters import aws_clients, sqs_chunks, sqs_dead_letters
 
     for cached in (
         config.settings,
-        auth.verifier,
+        tokens.verifier,
         aws_clients._session,
         aws_clients.client,
         aws_clients.iot_data,

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iot import topics
+from chalicelib import topics
 from iot.device import DeviceClient, DeviceError, RobotClient, ShelterClient, new_event_id
 from iot.outbox import Outbox
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from awscrt import mqtt5
 
-from iot import topics
+from chalicelib import topics
 from iot.mqtt5 import NOT_AUTHORIZED, MqttClient, MqttError, NotAuthorizedError, puback_code
 
 log = logging.getLogger(__name__)

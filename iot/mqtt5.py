@@ -22,7 +22,7 @@ from typing import Any
 from awscrt import mqtt5
 from awsiot import mqtt5_client_builder
 
-from iot.topics import topic_matches
+from chalicelib.topics import topic_matches
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.auth import jwt_auth
+from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
 from chalicelib.domain.clock import iso, seoul_day, utc_now
 from chalicelib.errors import BadRequest

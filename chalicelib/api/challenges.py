@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.api.auth import jwt_auth
+from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, parse_body, principal, require_admin
 from chalicelib.domain.clock import iso, seoul_day, utc_now
 

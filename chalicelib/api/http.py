@@ -12,7 +12,6 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from chalicelib import config
-from chalicelib.auth import Principal, decode_groups
 from chalicelib.domain import json_limits
 from chalicelib.errors import (
     BadRequest,
@@ -26,6 +25,7 @@ from chalicelib.errors import (
     Unprocessable,
     code_for_status,
 )
+from chalicelib.tokens import Principal, decode_groups
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

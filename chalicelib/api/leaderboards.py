@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.auth import jwt_auth
+from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, principal, query_enum, query_int, query_str
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.errors import BadRequest

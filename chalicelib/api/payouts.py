@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.api.auth import jwt_auth
+from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import (
     BINARY_TYPES,
     api_view,

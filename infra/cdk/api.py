@@ -19,7 +19,7 @@ from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body
 from infra.bytecode import compile_app
 from infra.cdk import functions as fn
 from infra.cdk.access import DataPlane, function_role
-from infra.cdk.auth import UserPool
+from infra.cdk.cognito import UserPool
 from infra.cdk.messaging import Queues
 from infra.cdk.names import ROOT
 from infra.cdk.stage import Stage

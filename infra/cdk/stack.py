@@ -11,7 +11,7 @@ from chalicelib.queues import JOB_QUEUES
 from infra.cdk.access import DataPlane
 from infra.cdk.alarms import Alarms
 from infra.cdk.api import Api
-from infra.cdk.auth import UserPool
+from infra.cdk.cognito import UserPool
 from infra.cdk.iot import Iot
 from infra.cdk.messaging import AlertsTopic, Queues
 from infra.cdk.security import Keys

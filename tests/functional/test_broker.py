@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from chalicelib import topics
 from chalicelib.topics import topic_matches
 from infra.local import pki
 from infra.local.broker import Broker, acl_text, find_mosquitto, fleet_grants
 from infra.local.errors import PortInUseError
 from infra.local.mqtt import BackendMqtt, MqttError
-from iot import topics
 from iot.device import (
     AckTimeout,
     DeviceError,

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
+from chalicelib import topics
 from infra.local import pki
 from infra.local.broker import Broker, fleet_grants
 from infra.local.mqtt import BackendMqtt
-from iot import topics
 from iot.device import NotAuthorizedError, RobotClient
 
 CITY = "gimhae"

@@ -15,12 +15,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from chalicelib.auth import citizen_id, decode_groups, encode_groups, groups_of
 from chalicelib.domain import json_limits
 from chalicelib.domain.names import MAX_LENGTH, public_name
 from chalicelib.domain.phones import looks_like_phone, normalize_mobile, phone_hash, redact_phones
 from chalicelib.domain.recycling import Deposit
 from chalicelib.errors import Unauthorized
+from chalicelib.tokens import citizen_id, decode_groups, encode_groups, groups_of
 
 # ----------------------------------------------------------------------------- JSON limits
 

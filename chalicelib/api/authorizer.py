@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice import Blueprint
 from chalice.app import AuthRequest, AuthResponse
 
-from chalicelib.auth import encode_groups, verifier
 from chalicelib.errors import Unauthorized
+from chalicelib.tokens import encode_groups, verifier
 
 bp = Blueprint(__name__)
 

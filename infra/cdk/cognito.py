@@ -1,4 +1,4 @@
-"""Cognito: who citizens and admins are. The API's own JWT authorizer (chalicelib/auth.py)
+"""Cognito: who citizens and admins are. The API's own JWT authorizer (chalicelib/tokens.py)
 validates the pool's tokens, so the pool hands it the issuer, JWKS URL and audience."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class UserPool(Construct):
         return f"https://cognito-idp.{cdk.Aws.REGION}.amazonaws.com/{self.pool.user_pool_id}"
 
     def authorizer_environment(self) -> dict[str, str]:
-        """What chalicelib.auth needs to validate this pool's ID tokens."""
+        """What chalicelib.tokens needs to validate this pool's ID tokens."""
         return {
             config.JWT_ISSUER: self.issuer,
             config.JWKS_URL: f"{self.issuer}/.well-known/jwks.json",

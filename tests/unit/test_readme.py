@@ -97,3 +97,13 @@ def test_every_docs_page_is_in_the_index() -> None:
     assert pages <= listed, f"docs/README.md does not list: {sorted(pages - listed)}"
     for target in listed:
         assert (ROOT / "docs" / target.split("#")[0]).exists(), target
+
+
+def test_every_link_between_pages_resolves() -> None:
+    broken = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for target in _LINK.findall(page.read_text(encoding="utf-8")):
+            path = target.split("#")[0]
+            if path and "://" not in path and not (page.parent / path).exists():
+                broken.append(f"{page.name}: {target}")
+    assert not broken, f"docs pages link to missing files: {broken}"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from chalicelib.config import Settings
-from chalicelib.domain import recycling
+from chalicelib.domain import phones, recycling
 from chalicelib.domain.citizens import code_at, code_keys_at, covers
 from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.inbound import DepositMessage, Refusal
@@ -151,7 +151,7 @@ class RecyclingService:
         who = deposit.citizen
         code = who.code if isinstance(who, recycling.CodeCitizen) else None
         phone = (
-            recycling.phone_hash(who.phone, self._phone_key())
+            phones.phone_hash(who.phone, self._phone_key())
             if isinstance(who, recycling.PhoneCitizen)
             else None
         )

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from chalicelib.config import Settings
-from chalicelib.domain import recycling as rules
 from chalicelib.domain.ledger import LedgerEntry, Posting
 from chalicelib.domain.phone_proofs import ProofRules, e164
-from chalicelib.domain.recycling import DepositAck
+from chalicelib.domain.recycling import DepositAck, rejected
 from chalicelib.errors import TooManyRequests, Unprocessable
 from chalicelib.events import intake
 from chalicelib.services.citizens import CitizenService, ProfileUpdate
@@ -120,7 +119,7 @@ def test_a_code_serves_one_deposit(city: City) -> None:
     other = city.recycling.receive(
         intake.deposit_payload("robot-001", _payload("evt-0002", {"code": code}, can=1))
     )
-    assert other.ack == rules.rejected("evt-0002", "code_used")
+    assert other.ack == rejected("evt-0002", "code_used")
 
 
 def test_the_daily_limit_credits_part_then_refuses(city: City) -> None:
@@ -133,7 +132,7 @@ def test_the_daily_limit_credits_part_then_refuses(city: City) -> None:
         intake.deposit_payload("robot-001", _payload("evt-0002", phone, can=1))
     )
     assert part.ack == DepositAck("evt-0001", "credited", 1500, 1500, "daily_limit")
-    assert over.ack == rules.rejected("evt-0002", "daily_limit")
+    assert over.ack == rejected("evt-0002", "daily_limit")
     # A rejection is final: the same event is refused again, never credited later.
     again = city.recycling.receive(
         intake.deposit_payload("robot-001", _payload("evt-0002", phone, can=1))
@@ -169,7 +168,7 @@ def test_an_unknown_device_is_refused(city: City) -> None:
     outcome = city.recycling.receive(
         intake.deposit_payload("shelter-001", _payload("evt-0001", {"code": code}, 1))
     )
-    assert outcome.ack == rules.rejected("evt-0001", "unknown_device")
+    assert outcome.ack == rejected("evt-0001", "unknown_device")
     assert city.quarantine.messages[0].reason == "unknown_device"
 
 

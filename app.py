@@ -13,7 +13,6 @@ from chalicelib.api import (
     admin,
     authorizer,
     challenges,
-    device_events,
     docs,
     fleet,
     http,
@@ -23,7 +22,7 @@ from chalicelib.api import (
     payouts,
     reports,
 )
-from chalicelib.events import stream_records
+from chalicelib.events import device_messages, stream_records
 
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
@@ -43,17 +42,17 @@ http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
 @app.on_sqs_message(queue=queues.DEPOSITS.name, batch_size=queues.DEPOSITS.batch_size)
 def handle_deposits(event: Any) -> dict[str, Any]:
-    return device_events.process(event, device_events.deposit_record_handler)
+    return device_messages.process_deposits(event)
 
 
 @app.on_sqs_message(queue=queues.DEVICE_ERRORS.name, batch_size=queues.DEVICE_ERRORS.batch_size)
 def handle_rule_errors(event: Any) -> dict[str, Any]:
-    return device_events.process(event, device_events.rule_error_record_handler)
+    return device_messages.process_rule_errors(event)
 
 
 @app.on_sqs_message(queue=queues.DEVICE_REPORTS.name, batch_size=queues.DEVICE_REPORTS.batch_size)
 def handle_device_reports(event: Any) -> dict[str, Any]:
-    return fleet.process_reports(event)
+    return device_messages.process_reports(event)
 
 
 # Jobs the app fans out to itself: payout runs and ledger audits, one page per message.
@@ -113,7 +112,7 @@ def handle_ledger_challenges(event: Any) -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def device_health(event: Any) -> dict[str, Any]:
-    return fleet.check_device_health()
+    return device_messages.check_device_health()
 
 
 @app.schedule(config.PAYOUT_SCHEDULE_UTC, name="monthly_payout_run")

@@ -1,7 +1,8 @@
 """Recycling rules: what a robot's deposit is, and what it earns (DESIGN §3, §5).
 
-Pure Python: the device payload's model (parsed at the edge), the rate table, the daily limit
-and the occurred_at window. The service in chalicelib.services.recycling applies them.
+Pure Python: the device payload's model (chalicelib.events.intake types each deposit with
+it at the edge), the rate table, the daily limit and the occurred_at window. The service
+in chalicelib.services.recycling applies them.
 """
 
 from __future__ import annotations
@@ -25,11 +26,8 @@ from pydantic import (
 )
 
 from chalicelib.domain.ledger import Account, PostedResult
-from chalicelib.domain.phones import normalize_mobile, phone_hash, redact_phones
+from chalicelib.domain.phones import normalize_mobile
 
-__all__ = ["normalize_mobile", "phone_hash", "redact_phones"]
-
-MAX_PAYLOAD_BYTES = 128 * 1024
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EventId = Annotated[StrictStr, StringConstraints(pattern=EVENT_ID_PATTERN)]
 

@@ -28,13 +28,11 @@ from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
-    CodeConsumed,
     EffectRefused,
-    ItemsCounted,
     PostedResult,
     Posting,
 )
-from chalicelib.domain.recycling import DepositAck, FirstLook
+from chalicelib.domain.recycling import CodeConsumed, DepositAck, FirstLook, ItemsCounted
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from chalicelib.domain import totals as city
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.ledger import LedgerEntry, earned_by, paid_by
@@ -20,6 +19,7 @@ from chalicelib.domain.ledger_audit import (
     city_totals,
 )
 from chalicelib.domain.payout_runs import RunSummary
+from chalicelib.domain.totals import ALL_TIME, Totals, reconciled
 from chalicelib.errors import NotFound
 from chalicelib.services.chunk_jobs import ChunkQueue, ChunkRef, ChunkStore
 
@@ -62,7 +62,7 @@ class PayoutRuns(Protocol):
 class StatsReader(Protocol):
     """The city's stats counters (GET /v1/admin/stats), which the audit reconciles."""
 
-    def read(self, periods: tuple[str, ...]) -> dict[str, city.Totals]: ...
+    def read(self, periods: tuple[str, ...]) -> dict[str, Totals]: ...
 
 
 class LedgerAuditService:
@@ -155,6 +155,6 @@ class LedgerAuditService:
         if any(r.status == "running" for r in runs):
             totals["note"] = "a payout run was paying during the audit"
         if self._stats is not None:
-            found = self._stats.read((city.ALL_TIME,)).get(city.ALL_TIME)
-            totals.update(city.reconciled(totals, found or city.Totals(city.ALL_TIME)))
+            found = self._stats.read((ALL_TIME,)).get(ALL_TIME)
+            totals.update(reconciled(totals, found or Totals(ALL_TIME)))
         self._store.finish_audit(audit_id, totals, self._clock())

@@ -11,6 +11,7 @@ from chalice import Chalice, Rate
 from chalicelib import config, queues, streams
 from chalicelib.api import (
     admin,
+    audit,
     authorizer,
     challenges,
     docs,
@@ -19,10 +20,11 @@ from chalicelib.api import (
     leaderboards,
     me,
     observability,
-    payouts,
-    reports,
+    payout_accounts,
+    payout_runs,
 )
-from chalicelib.events import device_messages, stream_records
+from chalicelib.events import device_messages, ledger_audit, reports, stream_records
+from chalicelib.events import payout_runs as payout_run_events
 
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
@@ -33,7 +35,9 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(leaderboards.bp)
 app.register_blueprint(challenges.bp)
 app.register_blueprint(fleet.bp)
-app.register_blueprint(payouts.bp)
+app.register_blueprint(payout_accounts.bp)
+app.register_blueprint(payout_runs.bp)
+app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
@@ -60,12 +64,12 @@ def handle_device_reports(event: Any) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=queues.PAYOUT_CHUNKS.name, batch_size=queues.PAYOUT_CHUNKS.batch_size)
 def handle_payout_chunks(event: Any) -> dict[str, Any]:
-    return payouts.process_payout_chunks(event)
+    return payout_run_events.process_payout_chunks(event)
 
 
 @app.on_sqs_message(queue=queues.AUDIT_CHUNKS.name, batch_size=queues.AUDIT_CHUNKS.batch_size)
 def handle_audit_chunks(event: Any) -> dict[str, Any]:
-    return payouts.process_audit_chunks(event)
+    return ledger_audit.process_audit_chunks(event)
 
 
 # DynamoDB streams: each handler's table, retries and failure queue in chalicelib/streams.py.
@@ -117,12 +121,12 @@ def device_health(event: Any) -> dict[str, Any]:
 
 @app.schedule(config.PAYOUT_SCHEDULE_UTC, name="monthly_payout_run")
 def monthly_payout_run(event: Any) -> dict[str, Any]:
-    return payouts.scheduled_payout_run(event)
+    return payout_run_events.scheduled_payout_run(event)
 
 
 @app.schedule(config.AUDIT_SCHEDULE_UTC, name="daily_ledger_audit")
 def daily_ledger_audit(event: Any) -> dict[str, Any]:
-    return payouts.scheduled_audit(event)
+    return ledger_audit.scheduled_audit(event)
 
 
 # Stats and reports.

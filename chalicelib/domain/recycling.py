@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.ledger import Account, PostedResult
+from chalicelib.domain.ledger import Account, Effect, PostedResult
 from chalicelib.domain.phones import normalize_mobile
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -213,3 +213,29 @@ def compute_credit(
     if credited == 0:
         raise DepositRejected("daily_limit", "the day's item limit is reached")
     return Credit(points, credited, over, by_material)
+
+
+# Effects a deposit's posting carries ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemsCounted(Effect):
+    """Effect: add to the citizen's items credited on a Seoul day (the daily limit's counter).
+
+    Conditioned on the count read (`expected`; None: the day had no row yet), or, when the
+    count was not read, on the items fitting under `limit`."""
+
+    citizen_id: str
+    day: str
+    items: int
+    expected: int | None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class CodeConsumed(Effect):
+    """Effect: mark a one-time deposit code used by this posting; refused if already used or
+    held by another citizen."""
+
+    code: str
+    citizen_id: str

@@ -24,13 +24,11 @@ from chalicelib.domain.inbound import DepositMessage, Refusal
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
-    CodeConsumed,
     EffectRefused,
-    ItemsCounted,
     PostedResult,
     Posting,
 )
-from chalicelib.domain.recycling import DepositAck, FirstLook
+from chalicelib.domain.recycling import CodeConsumed, DepositAck, FirstLook, ItemsCounted
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
 

@@ -467,8 +467,8 @@ class DeviceState(CityModel):
     telemetry_ts = UTCDateTimeAttribute(null=True)
     status_ts = UTCDateTimeAttribute(null=True)
     presence_order = NumberAttribute(null=True)
-    quarantined = NumberAttribute(default=0)
-    deposits_not_accepting = NumberAttribute(default=0)
+    quarantined = NumberAttribute(null=True)
+    deposits_not_accepting = NumberAttribute(null=True)
     outbox = MapAttribute[str, str](default=dict)
     """Notices not yet delivered, by key: each a JSON document with its `written_at`."""
 

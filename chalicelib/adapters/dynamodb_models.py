@@ -405,6 +405,21 @@ class ChallengeEntry(CityModel):
     expires = TTLAttribute()
 
 
+class DrawPage(CityModel):
+    """A page of a recorded lottery draw's lists, kept in the entries table (ChallengeEntry's,
+    so not in ALL_MODELS) under a key no citizen has: `draw#<challenge>#<digest>`, then
+    `f00000`.. (finishers), `w`.. (winners), `i`.. (the winners' citizen ids, never
+    published). A city-wide draw's lists are far beyond one item's 400 KB."""
+
+    class Meta(_Meta):
+        table_name = _TableName("challenge-entries")
+
+    pages_key = UnicodeAttribute(hash_key=True, attr_name="citizen_id")
+    page = UnicodeAttribute(range_key=True, attr_name="challenge_id")
+    ids = ListAttribute[str]()
+    expires = TTLAttribute()
+
+
 # ---------------------------------------------------------------- fleet: shelters and robots
 # (chalicelib.adapters.dynamodb_fleet writes these with conditional update actions.)
 

@@ -17,13 +17,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamodb_models import AirHour, Device, DeviceState
+from chalicelib.adapters.dynamodb_models import AirHour, Device, DeviceState, FleetTime
 from chalicelib.adapters.dynamodb_transactions import condition_failed
 from chalicelib.domain.air import AirAlert, AirGrade, HourMeans, Reading
 from chalicelib.domain.fleet import DeviceState as State
@@ -42,12 +41,17 @@ from chalicelib.domain.fleet import (
 AIR_RETENTION = timedelta(days=30)
 STATE_FIELDS = {"telemetry": "telemetry_ts", "status": "status_ts"}
 
-_TIME = UTCDateTimeAttribute()
+_TIME = FleetTime()
 
 
 def _t(moment: datetime) -> str:
     """A time inside a map or a JSON document, as UTCDateTimeAttribute writes a top-level one."""
     return str(_TIME.serialize(moment.astimezone(UTC)))
+
+
+def _spellings(moment: datetime) -> tuple[str, str]:
+    """The time as written now, and as the fleet's items spelled it before (FleetTime)."""
+    return _t(moment), moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _parse_t(text: str) -> datetime:
@@ -70,7 +74,9 @@ def _set(path: tuple[str, ...], value: Any) -> Action:
 
 
 def _expect(path: tuple[str, ...], value: Any) -> Condition:
-    """The attribute holds this value (None: it is absent)."""
+    """The attribute holds this value (None: it is absent; a time: in either spelling)."""
+    if isinstance(value, datetime):
+        return Path(list(path)).is_in(*_spellings(value))
     target = _path(path)
     return target.does_not_exist() if value is None else target == value
 
@@ -360,7 +366,7 @@ class DynamoDbFleet:
             episode = {"since": _t(alert.since), "detail": alert.detail}
             actions.append(_set(("alerts", kind), episode))
         for kind in closed:
-            conditions.append(_expect(("alerts", kind, "since"), _t(seen[kind].since)))
+            conditions.append(_expect(("alerts", kind, "since"), seen[kind].since))
             actions.append(_path(("alerts", kind)).remove())
         if air is not None:
             before, after = air

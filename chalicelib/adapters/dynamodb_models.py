@@ -8,6 +8,7 @@ DynamoDB client of the container (chalicelib.adapters.aws_clients).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -424,6 +425,15 @@ class DrawPage(CityModel):
 # (chalicelib.adapters.dynamodb_fleet writes these with conditional update actions.)
 
 
+class FleetTime(UTCDateTimeAttribute):
+    """UTCDateTimeAttribute, that also reads `2026-11-25T12:34:00.000000Z`: how the fleet's
+    items spelled a time before they were written through these models (a running stack's
+    items keep it until a message rewrites them)."""
+
+    def deserialize(self, value: str) -> datetime:
+        return super().deserialize(value[:-1] + "+0000" if value.endswith("Z") else value)
+
+
 class FleetGroupIndex(GlobalSecondaryIndex["DeviceState"]):
     """Every device of a kind in a city (`gimhae#shelter`), sorted by district then id: the
     city's list is one Query, a district's a Query on the `<district>#` prefix."""
@@ -453,11 +463,11 @@ class DeviceState(CityModel):
     lat = NumberAttribute(default=0)
     lon = NumberAttribute(default=0)
     online = BooleanAttribute(default=False)
-    last_seen = UTCDateTimeAttribute(null=True)
+    last_seen = FleetTime(null=True)
     pm10 = NumberAttribute(null=True)
     pm25 = NumberAttribute(null=True)
     grade = UnicodeAttribute(null=True)
-    air_at = UTCDateTimeAttribute(null=True)
+    air_at = FleetTime(null=True)
     temp_c = NumberAttribute(null=True)
     humidity = NumberAttribute(null=True)
     co2_ppm = NumberAttribute(null=True)
@@ -478,9 +488,9 @@ class DeviceState(CityModel):
     """The open alert episodes by kind: `{"since": <UTCDateTimeAttribute text>, "detail"}`."""
     air_episode = UnicodeAttribute(null=True)
     air_worst = UnicodeAttribute(null=True)
-    air_calm_since = UTCDateTimeAttribute(null=True)
-    telemetry_ts = UTCDateTimeAttribute(null=True)
-    status_ts = UTCDateTimeAttribute(null=True)
+    air_calm_since = FleetTime(null=True)
+    telemetry_ts = FleetTime(null=True)
+    status_ts = FleetTime(null=True)
     presence_order = NumberAttribute(null=True)
     quarantined = NumberAttribute(null=True)
     deposits_not_accepting = NumberAttribute(null=True)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     # Stats and reports
     from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
+    from chalicelib.domain.clock import Clock
     from chalicelib.domain.ledger import LedgerEntry
     from chalicelib.domain.steps import StepDay
     from chalicelib.services.boards import BoardService
@@ -61,6 +62,14 @@ def publish_metrics() -> None:
         if metrics.metric_set:
             metrics.flush_metrics()
         metrics.clear_metrics()
+
+
+def clock() -> Clock:
+    """The container's clock: what routes read for "now" and "today", as services read the
+    one they are given. A test sets time for routes by replacing this function."""
+    from chalicelib.domain.clock import utc_now
+
+    return utc_now
 
 
 @lru_cache(maxsize=1)

@@ -1,27 +1,24 @@
-"""Names of a stage's IoT resources: shared by the stack and the device-registration script
-(which must not need the CDK)."""
+"""A stage's IoT resource names (iot/names.py, with the stage's prefix): shared by the stack
+and the device-registration script (which must not need the CDK)."""
 
 from __future__ import annotations
 
-import re
-
 from infra.cdk.stage import Stage
-from iot import policies
+from iot import names
 from iot.rules import TopicRule
 
 
 def rule_name(stage: Stage, rule: TopicRule) -> str:
-    """IoT rule names allow only [A-Za-z0-9_] and are per account: prefix them with the stage."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", f"{stage.prefix}_{rule.name}")
+    return names.rule_name(rule.name, stage.prefix)
 
 
 def thing_type_name(stage: Stage, device_type: str) -> str:
-    return f"{stage.prefix}-{device_type}"
+    return names.thing_type_name(device_type, stage.prefix)
 
 
 def thing_group_name(stage: Stage, device_type: str) -> str:
-    return f"{stage.prefix}-{device_type}s"
+    return names.thing_group_name(device_type, stage.prefix)
 
 
 def iot_policy_name(stage: Stage, device_type: str) -> str:
-    return policies.policy_name(device_type, stage.prefix)
+    return names.policy_name(device_type, stage.prefix)

@@ -13,7 +13,7 @@ from infra.cdk.iot_names import iot_policy_name, rule_name, thing_group_name, th
 from infra.cdk.messaging import Queues
 from infra.cdk.stage import Stage
 from iot import policies
-from iot.rules import RuleAction, TopicRule, load_rules
+from iot.rule_definitions import RuleAction, TopicRule, load_rules
 
 
 class Iot(Construct):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from infra.cdk.stage import Stage
 from iot import names
-from iot.rules import TopicRule
+from iot.rule_definitions import TopicRule
 
 
 def rule_name(stage: Stage, rule: TopicRule) -> str:

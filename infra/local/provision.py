@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib import config, queues, streams
 from chalicelib.adapters.dynamodb_models import ALL_MODELS
 from iot import policies, provisioning
-from iot.rules import TopicRule, load_rules
+from iot.rule_definitions import TopicRule, load_rules
 
 ACCOUNT = "123456789012"
 DEFAULT_FLEET = Path(__file__).resolve().parents[2] / "iot" / "fleet" / "yeonji-park.json"

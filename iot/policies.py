@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from iot.names import policy_name as policy_name  # the names live in iot/names.py
+from iot.iot_names import policy_name as policy_name  # the names live in iot/iot_names.py
 
 THING = "${iot:Connection.Thing.ThingName}"
 

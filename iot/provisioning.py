@@ -1,7 +1,7 @@
 """Provisioning one device, the one way for AWS and for the local stack.
 
 The steps IoT Core asks for, through boto3:
-1. the thing, of its type and in its type's group (names from iot/names.py), with its
+1. the thing, of its type and in its type's group (names from iot/iot_names.py), with its
    district as an attribute;
 2. a key pair made in the device's folder and a CSR; only the CSR leaves the folder and a
    certificate comes back from an `Issuer`: in AWS IoT's `CreateCertificateFromCsr`
@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from iot import names, policies
+from iot import iot_names, policies
 from iot.files import write_file
 
 DEFAULT_LOCATION = {"lat": 35.2400, "lon": 128.8715}  # Yeonji Park
@@ -49,7 +49,7 @@ class DeviceSpec:
     lon: float = DEFAULT_LOCATION["lon"]
 
     def registry_row(self) -> dict[str, Any]:
-        """The device as the fleet data file lists it (provision.register_devices)."""
+        """The device as the fleet data file lists it (its registry row)."""
         return {
             "device_id": self.thing,
             "type": self.device_type,
@@ -140,9 +140,9 @@ def create_device_types(iot: Any, prefix: str) -> None:
     """A thing type and a thing group per device type: what the CDK stack creates in AWS,
     for an account without it (the local stack, tests)."""
     for device_type in policies.DEVICE_TYPES:
-        iot.create_thing_type(thingTypeName=names.thing_type_name(device_type, prefix))
+        iot.create_thing_type(thingTypeName=iot_names.thing_type_name(device_type, prefix))
         with contextlib.suppress(iot.exceptions.ResourceAlreadyExistsException):
-            iot.create_thing_group(thingGroupName=names.thing_group_name(device_type, prefix))
+            iot.create_thing_group(thingGroupName=iot_names.thing_group_name(device_type, prefix))
 
 
 def create_thing(iot: Any, spec: DeviceSpec, prefix: str) -> None:
@@ -151,7 +151,7 @@ def create_thing(iot: Any, spec: DeviceSpec, prefix: str) -> None:
     try:
         iot.create_thing(
             thingName=spec.thing,
-            thingTypeName=names.thing_type_name(spec.device_type, prefix),
+            thingTypeName=iot_names.thing_type_name(spec.device_type, prefix),
             attributePayload=attributes,
         )
     except iot.exceptions.ResourceAlreadyExistsException:
@@ -159,13 +159,13 @@ def create_thing(iot: Any, spec: DeviceSpec, prefix: str) -> None:
         # updates them and issues a new certificate
         iot.update_thing(thingName=spec.thing, attributePayload={**attributes, "merge": True})
     iot.add_thing_to_thing_group(
-        thingGroupName=names.thing_group_name(spec.device_type, prefix), thingName=spec.thing
+        thingGroupName=iot_names.thing_group_name(spec.device_type, prefix), thingName=spec.thing
     )
 
 
 def attach(iot: Any, spec: DeviceSpec, certificate_arn: str, prefix: str) -> None:
     iot.attach_policy(
-        policyName=names.policy_name(spec.device_type, prefix), target=certificate_arn
+        policyName=iot_names.policy_name(spec.device_type, prefix), target=certificate_arn
     )
     iot.attach_thing_principal(thingName=spec.thing, principal=certificate_arn)
 
@@ -190,19 +190,25 @@ def register_thing(
 
 
 def record_devices(devices: list[dict[str, Any]], city: str) -> int:
-    """The city's registry: each device's row and its state row (offline until it reports,
-    so the public lists show it); a state row kept from an earlier run stays. The tables are
-    this process's (its stage environment), the app's own adapters write them."""
+    """The city's registry: each device's row and its state row. The tables are this
+    process's (its stage environment), the app's own adapters write them."""
     from datetime import UTC, datetime
 
     from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
-    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
 
     count = DynamoDbDevices.register(devices, datetime.now(UTC))
+    seed_device_states(devices, city)
+    return count
+
+
+def seed_device_states(devices: list[dict[str, Any]], city: str) -> None:
+    """A state row per device (offline until it reports), so the public lists show it; a
+    row kept from an earlier run stays."""
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+
     store = DynamoDbFleet(city)
     for device in devices:
         store.create_state(device["device_id"], device["type"])
-    return count
 
 
 def device_config(

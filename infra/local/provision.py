@@ -125,6 +125,11 @@ def register_devices(fleet: dict[str, Any]) -> int:
     return provisioning.record_devices(fleet["devices"], str(fleet.get("city", "gimhae")))
 
 
+def seed_device_states(fleet: dict[str, Any]) -> None:
+    """The fleet's state rows alone (iot/provisioning.seed_device_states)."""
+    provisioning.seed_device_states(fleet["devices"], str(fleet.get("city", "gimhae")))
+
+
 def create_iot(iot: Any, fleet: dict[str, Any], certificates: dict[str, str], city: str) -> None:
     """Thing types and groups, per-type policies (in AWS: the CDK stack's), then each device
     with its certificate, as iot/provisioning.py registers it."""

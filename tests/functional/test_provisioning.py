@@ -23,7 +23,7 @@ from infra.local.device_requests import (
     known_devices,
     request_access,
 )
-from iot import names, policies
+from iot import iot_names, policies
 from iot.provisioning import (
     DeviceSpec,
     aws_csr_issuer,
@@ -74,8 +74,10 @@ def test_a_robot_provisioned_locally_holds_its_key_and_is_registered(
     # AND IoT knows the thing, its certificate and the robot policy on it
     prefix = config.resource_prefix()
     thing = iot.describe_thing(thingName="robot-201")
-    assert thing["thingTypeName"] == names.thing_type_name("robot", prefix) == f"{prefix}-robot"
-    group = iot.list_things_in_thing_group(thingGroupName=names.thing_group_name("robot", prefix))
+    assert thing["thingTypeName"] == iot_names.thing_type_name("robot", prefix) == f"{prefix}-robot"
+    group = iot.list_things_in_thing_group(
+        thingGroupName=iot_names.thing_group_name("robot", prefix)
+    )
     assert group["things"] == ["robot-201"]
     assert iot.list_thing_principals(thingName="robot-201")["principals"] == [arn]
     attached = iot.list_attached_policies(target=arn)["policies"]

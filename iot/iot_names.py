@@ -1,8 +1,8 @@
 """Names of a deployment's IoT resources, from its resource prefix (`gimhae-dev`, ...).
 
-The one source for the CDK stack (infra/cdk/iot.py), device provisioning
-(iot/provisioning.py) and the local stack, so a thing's type, group and policy are named
-alike wherever it is registered.
+The one source for the CDK stack (infra/cdk/iot.py, with its stage's prefix), device
+provisioning (iot/provisioning.py, also under infra/cdk/register_device.py) and the local
+stack, so a thing's type, group and policy are named alike wherever it is registered.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ settings.load_profile("default")
 # several seconds on its own. `./dev test` runs everything; `./dev test -m "not slow"` is the
 # fast tier. A test is slow by what it needs (wherever it lives), by the layer it lives in,
 # or by its own `slow` mark.
-SLOW_LAYERS = ("e2e", "infra", "emulator")
+SLOW_LAYERS = ("e2e", "infra", "emulator", "resilience")
 """Directories under tests/ whose every test is slow."""
 SLOW_FIXTURES = {
     "stack": "tests.e2e.conftest",  # the shared local stack

@@ -107,7 +107,7 @@ def test_walkers_finish_get_their_prize_once_and_a_lottery_is_verifiable(stack: 
         admin,
         title="Far walk",
         kind="total_steps",
-        target=10_000_000,
+        target=300_000,
         prize={"type": "all_finishers", "points": 1},
         **window,
     )

@@ -37,6 +37,41 @@ settings.register_profile("default", deadline=None)
 settings.load_profile("default")
 
 
+# The slow tier: what needs a whole local stack, a CDK synth or real processes, or runs
+# several seconds on its own. `./dev test` runs everything; `./dev test -m "not slow"` is the
+# fast tier. A test is slow by what it needs (wherever it lives), by the layer it lives in,
+# or by its own `slow` mark.
+SLOW_LAYERS = ("e2e", "infra", "emulator", "resilience")
+"""Directories under tests/ whose every test is slow."""
+SLOW_FIXTURES = {
+    "stack": "tests.e2e.conftest",  # the shared local stack
+    "synth": "tests.infra.test_cdk",  # the CDK app synthesized
+}
+"""Fixtures that make a test slow, by name and the module that defines them (a functional
+test's own `stack` fixture of one broker is not the local stack)."""
+_TESTS = os.path.dirname(os.path.abspath(__file__))
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    if item.get_closest_marker("slow") or item.get_closest_marker("e2e"):
+        return True
+    layer = os.path.relpath(str(item.path), _TESTS).split(os.sep)[0]
+    if layer in SLOW_LAYERS:
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    for name, module in SLOW_FIXTURES.items():
+        defined = info.name2fixturedefs.get(name, ()) if info is not None else ()
+        if defined and getattr(defined[-1].func, "__module__", None) == module:
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_slow(item) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIssuer]:
     """The session's dev token issuer, its keys in the app's environment. One for every

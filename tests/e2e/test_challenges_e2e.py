@@ -9,7 +9,6 @@ import functools
 import json
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ import pytest
 
 from chalicelib import config
 from tests.conftest import ROOT
-from tests.e2e.conftest import Stack, eventually
+from tests.e2e.conftest import Stack, eventually, until
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -102,6 +101,18 @@ def test_walkers_finish_get_their_prize_once_and_a_lottery_is_verifiable(stack: 
     status, joined = stack.http("POST", f"/v1/challenges/{walk_id}/entries", token=walker)
     assert (status, joined["progress"]["value"]) == (201, 10000)
     assert stack.http("POST", f"/v1/challenges/{walk_id}/entries", token=walker)[0] == 200
+    # (and a challenge out of reach, whose progress shows how far the step stream has gone)
+    far = _create(
+        stack,
+        admin,
+        title="Far walk",
+        kind="total_steps",
+        target=300_000,
+        prize={"type": "all_finishers", "points": 1},
+        **window,
+    )
+    far_id = far["challenge_id"]
+    assert stack.http("POST", f"/v1/challenges/{far_id}/entries", token=walker)[0] == 201
 
     # WHEN today's steps are synced (and resent)
     _walk(stack, walker, {today.isoformat(): 11000})
@@ -116,7 +127,12 @@ def test_walkers_finish_get_their_prize_once_and_a_lottery_is_verifiable(stack: 
     assert mine, stack.http("GET", f"/v1/challenges/{walk_id}", token=walker)
     assert mine["progress"]["value"] == 20000 and mine["progress"]["finished"]
     assert mine["progress"]["finish_rank"] == 1
-    time.sleep(1.5)  # let any further delivery of the stream land
+    # AND when a later step day has gone through the same stream, no other prize came
+    _walk(stack, walker, {(today - timedelta(days=2)).isoformat(): 3000})
+    until(
+        lambda: stack.http("GET", f"/v1/challenges/{far_id}", token=walker)[1]["progress"],
+        lambda progress: progress["value"] == 14000 + 11000 + 3000,
+    )
     prizes = _prizes(stack, walker, walk_id)
     assert [p["points"] for p in prizes] == [250]
     me = stack.http("GET", "/v1/me", token=walker)[1]

@@ -110,7 +110,10 @@ def test_a_stolen_client_id_kicks_nobody(stack: Stack, robot: RobotClient, victi
     impostor = RobotClient(victim, **stack_connection(stack.document, "robot-002", _abs))
     impostor.connect()
     try:
-        time.sleep(0.5)
+        # (the broker logs a takeover before the connect it comes with: once the impostor's
+        # connect is logged, any takeover is too)
+        connected = _eventually(lambda: b"as robot-002 (" in log.read_bytes()[seen:])
+        assert connected, log.read_bytes()[seen:].decode(errors="replace")
         # WHEN robot-001 deposits while the impostor is connected
         ack = robot.deposit(_event(_code(stack, token)), timeout=10)
     finally:

@@ -12,9 +12,13 @@ from chalicelib.adapters.dynamodb_quarantine import (
     stored_text,
 )
 from chalicelib.domain.operations import QuarantinedMessage, QuarantinePage
+from chalicelib.errors import BadRequest
 
 
 class MemoryQuarantine:
+    """Redacts and cuts what it keeps, and pages it, as the DynamoDB adapter does
+    (tests/functional/test_quarantine_contracts.py)."""
+
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
         self.messages: list[QuarantinedMessage] = []
@@ -43,9 +47,16 @@ class MemoryQuarantine:
         )
 
     def newest(self, source: str, limit: int, cursor: str | None = None) -> QuarantinePage:
-        """Cursors are the position in the source's newest-first list."""
+        """Cursors are the source and a position in its newest-first list; a full page
+        always has one (DynamoDB answers a last key when the limit is reached)."""
         found = [m for m in reversed(self.messages) if m.source == source]
-        start = int(cursor) if cursor else 0
+        start = _position(cursor, source) if cursor else 0
         page = found[start : start + limit]
-        more = start + limit < len(found)
-        return QuarantinePage(page, str(start + limit) if more else None)
+        return QuarantinePage(page, f"{source}:{start + limit}" if len(page) == limit else None)
+
+
+def _position(cursor: str, source: str) -> int:
+    owner, _, position = cursor.rpartition(":")
+    if owner != source or not position.isdigit():
+        raise BadRequest("the cursor is not valid", code="invalid_cursor")
+    return int(position)

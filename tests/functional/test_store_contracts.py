@@ -27,7 +27,7 @@ from chalicelib.domain.phone_proofs import (
     open_verification,
 )
 from chalicelib.domain.recycling import CodeConsumed, ItemsCounted
-from chalicelib.errors import BadRequest, RetryableConflict
+from chalicelib.errors import BadRequest, NotFound, RetryableConflict
 from tests.fakes import MemoryCitizens, MemoryCity, MemoryLedger, MemoryPhones
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
@@ -222,6 +222,46 @@ def test_a_spent_verification_links_once(stores: Stores) -> None:
     with pytest.raises(VerificationSpent):
         stores.phones.link(spent, NOW, None)
     assert stores.ledger.first_look("k", "robot-001", phone_hash="hash-a").phone_citizen_id == "c-2"
+
+
+def test_a_verification_id_opens_once_and_only_a_registered_citizen_links(
+    stores: Stores,
+) -> None:
+    opened = _verification("c-1", "hash-a")
+    stores.phones.open(opened)
+    with pytest.raises(RetryableConflict):
+        stores.phones.open(opened)
+    spent = stores.phones.spend_try(opened.verification_id, "c-1", NOW)
+    with pytest.raises(NotFound) as unknown:
+        stores.phones.link(spent, NOW, None)
+    assert unknown.value.code == "not_registered"
+    with pytest.raises(NotFound):
+        stores.phones.unlink("c-1", NOW)
+
+
+def test_only_the_verification_that_made_the_link_replays(stores: Stores) -> None:
+    # GIVEN c-1 linked a number by one verification, and opened a second one
+    _register(stores, "c-1")
+    opened = _verification("c-1", "hash-a")
+    stores.phones.open(opened)
+    pending = _verification("c-1", "hash-a")
+    stores.phones.open(pending)
+    assert stores.phones.replayed(opened.verification_id, "c-1") is None  # not spent yet
+    stores.phones.link(stores.phones.spend_try(opened.verification_id, "c-1", NOW), NOW, None)
+    # THEN only that verification, asked by its citizen, replays
+    replayed = stores.phones.replayed(opened.verification_id, "c-1")
+    assert replayed is not None
+    assert (replayed.verification_id, replayed.citizen_id, replayed.phone_hash) == (
+        opened.verification_id,
+        "c-1",
+        "hash-a",
+    )
+    assert stores.phones.replayed(opened.verification_id, "c-2") is None
+    assert stores.phones.replayed(pending.verification_id, "c-1") is None
+    assert stores.phones.replayed("v-unknown", "c-1") is None
+    # AND once the number moved on to another citizen, it no longer does
+    _register(stores, "c-2", "hash-a")
+    assert stores.phones.replayed(opened.verification_id, "c-1") is None
 
 
 def test_the_ledger_pages_newest_first_and_cursors_stay_with_their_owner(stores: Stores) -> None:

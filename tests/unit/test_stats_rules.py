@@ -9,17 +9,19 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import reports, totals
 from chalicelib.domain.ledger import LedgerEntry
-from chalicelib.domain.recycling import DepositItem, compute_credit
+from chalicelib.domain.recycling import DepositItem, DepositRejected, compute_credit
 from chalicelib.domain.reports import CitizenMonthItems
 from chalicelib.services.reports import ReportService
 
 RATES = {"can": 15, "pet": 10, "glass": 5}
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+DAILY_LIMIT = 100
 
 items_strategy = st.lists(
     st.tuples(st.sampled_from(sorted(RATES)), st.integers(0, 80), st.integers(0, 5)),
@@ -36,10 +38,20 @@ def test_materials_from_the_detail_are_exactly_the_credit_by_material(
 ) -> None:
     # GIVEN any deposit and any count credited earlier that day
     items = [DepositItem(material=m, accepted=a, rejected=r) for m, a, r in raw]
-    try:
-        credit = compute_credit(items, RATES, credited_today, 100)
-    except Exception:
-        return  # refused deposits post nothing
+    refusal = (
+        "no_accepted_items"
+        if sum(a for _, a, _ in raw) == 0
+        else "daily_limit"
+        if credited_today >= DAILY_LIMIT
+        else None
+    )
+    if refusal is not None:
+        # refused deposits post nothing, so the stats never read them
+        with pytest.raises(DepositRejected) as refused:
+            compute_credit(items, RATES, credited_today, DAILY_LIMIT)
+        assert refused.value.reason == refusal
+        return
+    credit = compute_credit(items, RATES, credited_today, DAILY_LIMIT)
     # WHEN the stats read the entry's detail as the deposit service writes it
     detail = {
         "items": [i.model_dump() for i in items],
@@ -52,9 +64,14 @@ def test_materials_from_the_detail_are_exactly_the_credit_by_material(
     assert sum(found.values()) == credit.items_credited
 
 
-@given(st.dictionaries(st.text(max_size=5), st.one_of(st.none(), st.integers(), st.text())))
+_scalars = st.one_of(st.none(), st.integers(), st.text())
+_keys = st.one_of(st.text(max_size=5), st.sampled_from(["items", "items_credited"]))
+
+
+@given(st.dictionaries(_keys, st.one_of(_scalars, st.lists(_scalars, max_size=3))))
 def test_a_detail_of_another_shape_counts_no_material(detail: dict[str, object]) -> None:
-    assert sum(n for _, n in totals.credited_by_material(detail)) >= 0
+    # Items that are not objects naming a material and its count: nothing by material.
+    assert totals.credited_by_material(detail) == ()
 
 
 def test_hostile_details_name_no_counter() -> None:

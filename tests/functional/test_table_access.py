@@ -185,3 +185,10 @@ def test_every_function_of_the_app_declares_its_tables() -> None:
 
     functions = {"api_handler"} | {source.name for source in app.event_sources}
     assert functions == set(TABLES_BY_FUNCTION)
+
+
+def test_each_function_names_each_of_its_tables_once() -> None:
+    """One declaration per function: a table named twice means the grants were patched."""
+    for function, models in TABLES_BY_FUNCTION.items():
+        names = [model.__name__ for model in models]
+        assert len(names) == len(set(names)), function

@@ -275,7 +275,7 @@ class StepDay(CityModel):
     """The citizen's version when display_name was read: the newest name wins on boards."""
 
 
-# -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) --------------------
+# -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) ---------------------
 
 
 class BoardScoreIndex(GlobalSecondaryIndex["BoardEntry"]):
@@ -319,7 +319,7 @@ class BoardCount(CityModel):
     expires = TTLAttribute()
 
 
-# Challenges (DESIGN §4 "Challenges") ------------------------------------------------------
+# -- Challenges (DESIGN §4 "Challenges") --------------------------------------------------
 
 
 class ChallengesByEndIndex(GlobalSecondaryIndex["Challenge"]):
@@ -448,7 +448,7 @@ class AirHour(CityModel):
     hour = UnicodeAttribute(range_key=True)
 
 
-# Payouts and ledger audits (issue 10) --------------------------------------------------
+# -- Payouts and ledger audits ------------------------------------------------------------
 # Financial records (accounts, runs, items, who exported and settled) are kept five years
 # (TTL); job chunks and audits, which only drive or report a job, much shorter.
 
@@ -578,7 +578,7 @@ class LedgerAudit(CityModel):
     expires = TTLAttribute()
 
 
-# Stats and reports -------------------------------------------------------------------------
+# -- City stats and monthly reports -------------------------------------------------------
 
 
 class CitizenMonth(CityModel):
@@ -595,38 +595,7 @@ class CitizenMonth(CityModel):
     expires = TTLAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (
-    Citizen,
-    LedgerEntry,
-    ProcessedEvent,
-    DepositCode,
-    CitizenDay,
-    PhoneLink,
-    Device,
-    QuarantinedMessage,
-    RateWindow,
-    CityTotal,
-    StepDay,
-    BoardEntry,
-    BoardCount,
-    # Challenges
-    Challenge,
-    ChallengeEntry,
-    # Shelters and robots
-    DeviceState,
-    AirHour,
-    PayoutAccount,
-    PayoutRun,
-    PayoutItem,
-    PayoutRunAction,
-    JobChunk,
-    LedgerAudit,
-    # Stats and reports
-    CitizenMonth,
-)
-
-
-# Phone numbers proven by SMS code (DESIGN §4).
+# -- Phone numbers proven by SMS code (DESIGN §4) -----------------------------------------
 
 
 class PhoneVerification(CityModel):
@@ -662,4 +631,31 @@ class Notification(CityModel):
     read = BooleanAttribute(default=False)
 
 
-ALL_MODELS = (*ALL_MODELS, PhoneVerification, Notification)
+ALL_MODELS: tuple[type[Model], ...] = (
+    Citizen,
+    LedgerEntry,
+    ProcessedEvent,
+    DepositCode,
+    CitizenDay,
+    PhoneLink,
+    Device,
+    QuarantinedMessage,
+    RateWindow,
+    CityTotal,
+    StepDay,
+    BoardEntry,
+    BoardCount,
+    Challenge,
+    ChallengeEntry,
+    DeviceState,
+    AirHour,
+    PayoutAccount,
+    PayoutRun,
+    PayoutItem,
+    PayoutRunAction,
+    JobChunk,
+    LedgerAudit,
+    CitizenMonth,
+    PhoneVerification,
+    Notification,
+)

@@ -78,7 +78,7 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
     challenge = _challenge_body()
     from tests.functional.test_payouts_api import pay_one_for_touching, touch_payout_routes
 
-    pay_one_for_touching(api)  # payouts (issue 10): a run paid by its handler, not the API
+    pay_one_for_touching(api)  # payouts: a run paid by its handler, not the API
     with touched() as tables:
         register(api, "a", phone="010-2020-3030")
         register(api, "b", phone="010-2020-4040")

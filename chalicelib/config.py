@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -152,8 +152,6 @@ class Settings:
     def proof_rules(self) -> ProofRules:
         """The limits of proving a phone number: the defaults with `phone_proof_rules` over
         them; unknown fields or values that are not positive whole numbers are refused."""
-        from dataclasses import fields
-
         from chalicelib.domain.phone_proofs import ProofRules
 
         overrides = self.phone_proof_rules
@@ -215,7 +213,7 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-# Read per call, before any container exists ---------------------------------------------
+# -- Read per call, before any container exists -------------------------------------------
 
 
 def resource_prefix() -> str:
@@ -231,7 +229,7 @@ def variable(name: str) -> str | None:
     return _Reader(os.environ).optional(name)
 
 
-# Names derived from the prefix ----------------------------------------------------------
+# -- Names derived from the prefix --------------------------------------------------------
 
 
 def resource_name(logical: str, prefix: str | None = None) -> str:
@@ -257,7 +255,7 @@ def data_key_alias(prefix: str | None = None) -> str:
     return f"alias/{prefix or resource_prefix()}-data"
 
 
-# Schedules (UTC: Asia/Seoul is UTC+9, no daylight saving) ---------------------------------
+# -- Schedules (UTC: Asia/Seoul is UTC+9, no daylight saving) -----------------------------
 
 PAYOUT_SCHEDULE_UTC = "cron(0 18 L * ? *)"
 """The 1st of each month, 03:00 Asia/Seoul, is 18:00 UTC on the last day of the month before."""

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chalicelib.domain.phone_proofs import ProofRules
@@ -65,6 +65,54 @@ JWT_AUDIENCE = "JWT_AUDIENCE"
 JWKS_URL = "JWKS_URL"
 ADMIN_GROUP = "ADMIN_GROUP"
 
+DEFAULT_REGION = "ap-northeast-2"
+
+
+class _Reader:
+    """Reads variables from one environment: empty counts as unset."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def optional(self, name: str, default: None = None) -> str | None:
+        return self._environ.get(name) or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def number(self, name: str, default: int) -> int:
+        raw = self.optional(name)
+        return default if raw is None else int(raw)
+
+    def region(self) -> str:
+        return self.optional(AWS_REGION) or self.text(AWS_DEFAULT_REGION, DEFAULT_REGION)
+
+    def json_object(self, name: str, default: dict[str, int]) -> dict[str, int]:
+        raw = self.optional(name)
+        value = json.loads(raw) if raw else dict(default)
+        if not isinstance(value, dict):
+            raise ValueError(f"{name}: expected a JSON object")
+        return value
+
+    def rates(self, name: str, default: dict[str, int]) -> dict[str, int]:
+        """Points per accepted item by material: each a positive whole number (a deposit that
+        earns nothing would be no money movement at all)."""
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        rates = {str(k): int(v) for k, v in json.loads(raw).items()}
+        bad = sorted(k for k, v in rates.items() if v <= 0)
+        if bad:
+            raise ValueError(f"{name}: rates must be positive ({', '.join(bad)})")
+        return rates
+
+
+_READERS: dict[type, Callable[[_Reader, str, Any], Any]] = {
+    str: _Reader.text,
+    int: _Reader.number,
+    type(None): _Reader.optional,
+}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -82,7 +130,9 @@ class Settings:
     payout_kms_key_id: str | None = None
     """The key payout accounts are encrypted with: an id, ARN or alias (set likewise)."""
 
-    points_per_item: dict[str, int] = field(default_factory=lambda: {"can": 15, "pet": 10})
+    points_per_item: dict[str, int] = field(
+        default_factory=lambda: {"can": 15, "pet": 10}, metadata={"read": _Reader.rates}
+    )
     daily_item_limit: int = 100
     deposit_code_ttl_seconds: int = 300
     deposit_codes_per_window: int = 5
@@ -99,7 +149,9 @@ class Settings:
 
     phone_hash_key: str | None = None
     phone_hash_key_parameter: str | None = None
-    phone_proof_rules: dict[str, int] = field(default_factory=dict)
+    phone_proof_rules: dict[str, int] = field(
+        default_factory=dict, metadata={"read": _Reader.json_object}
+    )
     """Fields of domain.phone_proofs.ProofRules to override, e.g.
     `{"sends_per_citizen_hour": 3}` (the defaults and their reasons are there)."""
 
@@ -110,44 +162,17 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """The settings of this process's environment, or of a stage's variables (`environ`):
-        each variable when set and not empty, else the default above."""
+        """The settings of this process's environment, or of a stage's variables (`environ`).
+        Each field is read from the variable named after it (`points_per_item`:
+        POINTS_PER_ITEM) when that is set and not empty, else it keeps its default."""
         env = _Reader(os.environ if environ is None else environ)
-        d = cls()
-        return cls(
-            city=env.text(CITY, d.city),
-            stage=env.text(STAGE, d.stage),
-            resource_prefix=env.text(RESOURCE_PREFIX, d.resource_prefix),
-            aws_endpoint_url=env.optional(AWS_ENDPOINT_URL),
-            iot_data_endpoint=env.optional(IOT_DATA_ENDPOINT),
-            alerts_topic_arn=env.optional(ALERTS_TOPIC_ARN),
-            payout_kms_key_id=env.optional(PAYOUT_KMS_KEY_ID),
-            points_per_item=env.rates(POINTS_PER_ITEM, d.points_per_item),
-            daily_item_limit=env.number(DAILY_ITEM_LIMIT, d.daily_item_limit),
-            deposit_code_ttl_seconds=env.number(
-                DEPOSIT_CODE_TTL_SECONDS, d.deposit_code_ttl_seconds
-            ),
-            deposit_codes_per_window=env.number(
-                DEPOSIT_CODES_PER_WINDOW, d.deposit_codes_per_window
-            ),
-            deposit_max_ahead_seconds=env.number(
-                DEPOSIT_MAX_AHEAD_SECONDS, d.deposit_max_ahead_seconds
-            ),
-            deposit_max_behind_seconds=env.number(
-                DEPOSIT_MAX_BEHIND_SECONDS, d.deposit_max_behind_seconds
-            ),
-            payout_threshold=env.number(PAYOUT_THRESHOLD, d.payout_threshold),
-            max_steps_per_day=env.number(MAX_STEPS_PER_DAY, d.max_steps_per_day),
-            step_sync_days_back=env.number(STEP_SYNC_DAYS_BACK, d.step_sync_days_back),
-            device_silent_seconds=env.number(DEVICE_SILENT_SECONDS, d.device_silent_seconds),
-            phone_hash_key=env.optional(PHONE_HASH_KEY),
-            phone_hash_key_parameter=env.optional(PHONE_HASH_KEY_PARAMETER),
-            phone_proof_rules=env.json_object(PHONE_PROOF_RULES),
-            jwt_issuer=env.text(JWT_ISSUER, d.jwt_issuer),
-            jwt_audience=env.text(JWT_AUDIENCE, d.jwt_audience),
-            jwks_url=env.text(JWKS_URL, d.jwks_url),
-            admin_group=env.text(ADMIN_GROUP, d.admin_group),
-        )
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            default = getattr(defaults, f.name)
+            read = f.metadata.get("read") or _READERS[type(default)]
+            values[f.name] = read(env, f.name.upper(), default)
+        return cls(**values)
 
     def proof_rules(self) -> ProofRules:
         """The limits of proving a phone number: the defaults with `phone_proof_rules` over
@@ -165,46 +190,6 @@ class Settings:
 
 
 _DEFAULTS = Settings()
-DEFAULT_REGION = "ap-northeast-2"
-
-
-class _Reader:
-    """Reads variables from one environment: empty counts as unset."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def optional(self, name: str) -> str | None:
-        return self._environ.get(name) or None
-
-    def text(self, name: str, default: str) -> str:
-        return self.optional(name) or default
-
-    def number(self, name: str, default: int) -> int:
-        raw = self.optional(name)
-        return default if raw is None else int(raw)
-
-    def region(self) -> str:
-        return self.optional(AWS_REGION) or self.text(AWS_DEFAULT_REGION, DEFAULT_REGION)
-
-    def json_object(self, name: str) -> dict[str, int]:
-        raw = self.optional(name)
-        value = json.loads(raw) if raw else {}
-        if not isinstance(value, dict):
-            raise ValueError(f"{name}: expected a JSON object")
-        return value
-
-    def rates(self, name: str, default: dict[str, int]) -> dict[str, int]:
-        """Points per accepted item by material: each a positive whole number (a deposit that
-        earns nothing would be no money movement at all)."""
-        raw = self.optional(name)
-        if raw is None:
-            return default
-        rates = {str(k): int(v) for k, v in json.loads(raw).items()}
-        bad = sorted(k for k, v in rates.items() if v <= 0)
-        if bad:
-            raise ValueError(f"{name}: rates must be positive ({', '.join(bad)})")
-        return rates
 
 
 @lru_cache(maxsize=1)

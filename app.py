@@ -11,19 +11,20 @@ from chalice import Chalice, Rate
 from chalicelib import config, queues, streams
 from chalicelib.api import (
     admin,
+    audit,
     authorizer,
     challenges,
-    device_events,
     docs,
     fleet,
     http,
     leaderboards,
     me,
     observability,
-    payouts,
-    reports,
+    payout_accounts,
+    payout_runs,
 )
-from chalicelib.events import stream_records
+from chalicelib.events import device_messages, ledger_audit, reports, stream_records
+from chalicelib.events import payout_runs as payout_run_events
 
 app = Chalice(app_name="gimhae-smart-city")
 observability.install(app)
@@ -34,7 +35,9 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(leaderboards.bp)
 app.register_blueprint(challenges.bp)
 app.register_blueprint(fleet.bp)
-app.register_blueprint(payouts.bp)
+app.register_blueprint(payout_accounts.bp)
+app.register_blueprint(payout_runs.bp)
+app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
@@ -43,17 +46,17 @@ http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
 @app.on_sqs_message(queue=queues.DEPOSITS.name, batch_size=queues.DEPOSITS.batch_size)
 def handle_deposits(event: Any) -> dict[str, Any]:
-    return device_events.process(event, device_events.deposit_record_handler)
+    return device_messages.process_deposits(event)
 
 
 @app.on_sqs_message(queue=queues.DEVICE_ERRORS.name, batch_size=queues.DEVICE_ERRORS.batch_size)
 def handle_rule_errors(event: Any) -> dict[str, Any]:
-    return device_events.process(event, device_events.rule_error_record_handler)
+    return device_messages.process_rule_errors(event)
 
 
 @app.on_sqs_message(queue=queues.DEVICE_REPORTS.name, batch_size=queues.DEVICE_REPORTS.batch_size)
 def handle_device_reports(event: Any) -> dict[str, Any]:
-    return fleet.process_reports(event)
+    return device_messages.process_reports(event)
 
 
 # Jobs the app fans out to itself: payout runs and ledger audits, one page per message.
@@ -61,12 +64,12 @@ def handle_device_reports(event: Any) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=queues.PAYOUT_CHUNKS.name, batch_size=queues.PAYOUT_CHUNKS.batch_size)
 def handle_payout_chunks(event: Any) -> dict[str, Any]:
-    return payouts.process_payout_chunks(event)
+    return payout_run_events.process_payout_chunks(event)
 
 
 @app.on_sqs_message(queue=queues.AUDIT_CHUNKS.name, batch_size=queues.AUDIT_CHUNKS.batch_size)
 def handle_audit_chunks(event: Any) -> dict[str, Any]:
-    return payouts.process_audit_chunks(event)
+    return ledger_audit.process_audit_chunks(event)
 
 
 # DynamoDB streams: each handler's table, retries and failure queue in chalicelib/streams.py.
@@ -113,17 +116,17 @@ def handle_ledger_challenges(event: Any) -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def device_health(event: Any) -> dict[str, Any]:
-    return fleet.check_device_health()
+    return device_messages.check_device_health()
 
 
 @app.schedule(config.PAYOUT_SCHEDULE_UTC, name="monthly_payout_run")
 def monthly_payout_run(event: Any) -> dict[str, Any]:
-    return payouts.scheduled_payout_run(event)
+    return payout_run_events.scheduled_payout_run(event)
 
 
 @app.schedule(config.AUDIT_SCHEDULE_UTC, name="daily_ledger_audit")
 def daily_ledger_audit(event: Any) -> dict[str, Any]:
-    return payouts.scheduled_audit(event)
+    return ledger_audit.scheduled_audit(event)
 
 
 @app.schedule(config.RECYCLING_REPORT_SCHEDULE_UTC, name="monthly_recycling_report")

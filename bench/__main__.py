@@ -154,6 +154,7 @@ def bench_requests() -> dict[str, Any]:
 
         from chalicelib import config, wiring
         from chalicelib.adapters.dynamodb_models import ALL_MODELS, Citizen
+        from chalicelib.events import intake
         from infra.local import provision
 
         provision.create_tables()
@@ -166,11 +167,12 @@ def bench_requests() -> dict[str, Any]:
         register_in_process("rich", "r", "01090000003")
         stale_code = citizens.issue_deposit_code("bench").code
         service = wiring.recycling()
-        service.receive_deposit("robot-001", _payload("warm-up-0001"))  # caches: device, clients
+        warm_up = intake.deposit_payload("robot-001", _payload("warm-up-0001"))
+        service.receive(warm_up)  # caches: device, clients
         yesterday = datetime.now(UTC) - timedelta(days=1)
-        service.receive_deposit(  # 1,500 points: the next 100 cans cross the threshold
-            "robot-001", _payload("rich-0001", "010-9000-0003", cans=100, occurred_at=yesterday)
-        )
+        # 1,500 points: the next 100 cans cross the threshold
+        rich = _payload("rich-0001", "010-9000-0003", cans=100, occurred_at=yesterday)
+        service.receive(intake.deposit_payload("robot-001", rich))
         dynamodb = boto3.client("dynamodb", region_name="ap-northeast-2")
         ledger_stream = provision.stream_environment(dynamodb)
 
@@ -209,7 +211,7 @@ def bench_requests() -> dict[str, Any]:
             for label, device, make in events:
                 payload = make()
                 meter.reset()
-                service.receive_deposit(device, payload)
+                service.receive(intake.deposit_payload(device, payload))
                 results[label] = meter.reset().as_dict()
             meter.reset()
             citizens.issue_deposit_code("rich")  # a put and three condition checks, one request

@@ -40,7 +40,7 @@ def _seed_one(backend: Any, kms: Any, key_id: str, citizen_id: str, n: int, now:
     from chalicelib.adapters import dynamodb_models as m
     from chalicelib.adapters.dynamodb_ledger import payout_bucket
     from chalicelib.domain.ledger import ledger_entry_id
-    from chalicelib.domain.payouts import encryption_context
+    from chalicelib.domain.payout_accounts import encryption_context
 
     points = 2000 + n % 1000
     citizen = m.Citizen(
@@ -230,10 +230,11 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
         _progress(report)
         # Every chunk chain delivered again (a redelivery storm): nothing may change.
         from chalicelib import wiring
-        from chalicelib.services.payouts import PAYOUT_BUCKETS, ChunkRef
+        from chalicelib.services.chunk_jobs import ChunkRef
+        from chalicelib.services.payout_runs import PAYOUT_BUCKETS
 
         t = time.monotonic()
-        wiring.payouts()._queue.send(
+        wiring.payout_runs()._queue.send(
             [ChunkRef("payout", started["run_id"], f"{b:02d}") for b in range(PAYOUT_BUCKETS)]
         )
         _http(api, "POST", "/v1/admin/payout-runs", admin, {"period": period})
@@ -306,10 +307,10 @@ def costs(citizens: int) -> dict[str, Any]:
             boto3.client("kms", region_name=REGION)
         )
         seed(citizens, os.environ["PAYOUT_KMS_KEY_ID"])
-        from chalicelib.domain.payouts import Period
-        from chalicelib.services.payouts import ChunkRef
+        from chalicelib.domain.payout_runs import Period
+        from chalicelib.services.chunk_jobs import ChunkRef
 
-        service = wiring.payouts()
+        service = wiring.payout_runs()
         now = datetime.now(UTC)
         url = sqs.get_queue_url(QueueName=queues.PAYOUT_CHUNKS.name)["QueueUrl"]
         with metering() as meter:

@@ -73,6 +73,7 @@ def credit_cost(rows: int, patched: bool, credits: int) -> dict[str, Any]:
         import boto3
 
         from chalicelib import wiring
+        from chalicelib.events import intake
         from infra.local import provision
 
         provision.create_tables()
@@ -82,12 +83,13 @@ def credit_cost(rows: int, patched: bool, credits: int) -> dict[str, Any]:
 
         register_in_process("bench", "b", "01090000002")
         service = wiring.recycling()
-        service.receive_deposit("robot-001", _payload("warm-up-0001"))  # caches: device, clients
+        warm_up = intake.deposit_payload("robot-001", _payload("warm-up-0001"))
+        service.receive(warm_up)  # caches: device, clients
         fill(rows)
         samples = []
         for n in range(credits):
             t = time.perf_counter()
-            service.receive_deposit("robot-001", _payload(f"scale-{rows}-{n:04d}"))
+            service.receive(intake.deposit_payload("robot-001", _payload(f"scale-{rows}-{n:04d}")))
             samples.append((time.perf_counter() - t) * 1000)
         _clear_caches()
     return {"credit_ms_median": round(statistics.median(samples), 1), "credits": credits}

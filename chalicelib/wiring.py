@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
     from chalicelib.services.fleet import FleetService
+    from chalicelib.services.ledger_audit import LedgerAuditService
     from chalicelib.services.operations import OperationsService
-    from chalicelib.services.payouts import PayoutService
+    from chalicelib.services.payout_accounts import PayoutAccountService
+    from chalicelib.services.payout_runs import PayoutRunService
     from chalicelib.services.phones import PhoneService
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
@@ -237,25 +239,58 @@ def fleet() -> FleetService:
     )
 
 
-# -- Payouts and the ledger audit ---------------------------------------------------------
+# -- Payouts: accounts, runs and the ledger audit -----------------------------------------
 
 
 @lru_cache(maxsize=1)
-def payouts() -> PayoutService:
-    from chalicelib.adapters.dynamodb_payouts import DynamoDbPayouts
+def payout_accounts() -> PayoutAccountService:
+    from chalicelib.adapters.dynamodb_payout_accounts import DynamoDbPayoutAccounts
+    from chalicelib.adapters.kms_secrets import KmsSecrets
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.payout_accounts import PayoutAccountService
+
+    return PayoutAccountService(
+        DynamoDbPayoutAccounts(), KmsSecrets(config.settings().payout_kms_key_id), utc_now
+    )
+
+
+@lru_cache(maxsize=1)
+def payout_runs() -> PayoutRunService:
+    from chalicelib.adapters.dynamodb_chunk_jobs import DynamoDbChunkJobs
+    from chalicelib.adapters.dynamodb_payout_runs import DynamoDbPayoutRuns
     from chalicelib.adapters.kms_secrets import KmsSecrets
     from chalicelib.adapters.s3_exports import S3Exports
     from chalicelib.adapters.sqs_chunks import SqsChunkQueue
     from chalicelib.domain.clock import utc_now
-    from chalicelib.services.payouts import PayoutService
+    from chalicelib.services.payout_runs import PayoutRunService
 
-    return PayoutService(
-        DynamoDbPayouts(),
+    settings = config.settings()
+    return PayoutRunService(
+        DynamoDbPayoutRuns(),
+        DynamoDbChunkJobs(),
         ledger(),
         SqsChunkQueue(),
-        KmsSecrets(config.settings().payout_kms_key_id),
+        KmsSecrets(settings.payout_kms_key_id),
         S3Exports(),
-        config.settings(),
+        settings,
+        utc_now,
+    )
+
+
+@lru_cache(maxsize=1)
+def ledger_audit() -> LedgerAuditService:
+    from chalicelib.adapters.dynamodb_chunk_jobs import DynamoDbChunkJobs
+    from chalicelib.adapters.dynamodb_ledger_audit import DynamoDbLedgerAudit
+    from chalicelib.adapters.dynamodb_payout_runs import DynamoDbPayoutRuns
+    from chalicelib.adapters.sqs_chunks import SqsChunkQueue
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.ledger_audit import LedgerAuditService
+
+    return LedgerAuditService(
+        DynamoDbLedgerAudit(),
+        DynamoDbChunkJobs(),
+        DynamoDbPayoutRuns(),
+        SqsChunkQueue(),
         utc_now,
         stats=city_stats(),
     )
@@ -323,7 +358,9 @@ def clear() -> None:
         steps,
         boards,
         fleet,
-        payouts,
+        payout_accounts,
+        payout_runs,
+        ledger_audit,
         sqs_chunks._url,
         city_stats,
         reports,

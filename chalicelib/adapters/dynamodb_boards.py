@@ -20,22 +20,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters import aws_clients
-from chalicelib.adapters.dynamodb_models import BoardCount, BoardEntry, CityTotal
+from chalicelib.adapters import aws_clients, dynamodb_totals
+from chalicelib.adapters.dynamodb_models import BoardCount, BoardEntry
 from chalicelib.adapters.dynamodb_transactions import (
     ConditionsFailed,
     NamedTransaction,
     condition_failed,
 )
 from chalicelib.domain import boards
-from chalicelib.domain import totals as city_totals
 from chalicelib.domain.boards import Entry, EntryChange, EntryKey, StaleEntries
 from chalicelib.domain.clock import utc_now as time_now
 from chalicelib.errors import RetryableConflict
@@ -43,8 +41,6 @@ from chalicelib.errors import RetryableConflict
 NODE_COUNTER = "n"
 DISTRICT_COUNTER = "d:"
 _BATCH_GET = 100
-# The city's step stats per day (chalicelib.domain.totals) live as long as its other days.
-STATS_DAY_RETENTION = timedelta(days=400)
 
 
 def _entry_name(key: EntryKey) -> str:
@@ -116,11 +112,7 @@ class DynamoDbBoards:
                 Path(f"{DISTRICT_COUNTER}{code}").add(gain) for code, gain in sorted(totals.items())
             ]
             self._update_counts(tx, row, actions)
-        for row, gain in boards.steps_synced(chunk).items():
-            stats: list[Action] = [Path("steps_synced").add(gain)]
-            if row != city_totals.STEPS + city_totals.ALL_TIME:
-                stats.append(CityTotal.expires.set(time_now() + STATS_DAY_RETENTION))
-            tx.update(f"stats:{row}", CityTotal(row), stats, versioned=False)
+        dynamodb_totals.count_steps_synced(tx, boards.steps_synced(chunk), time_now())
         try:
             tx.commit()
         except ConditionsFailed as e:

@@ -1,7 +1,8 @@
 """DynamoDB adapter for points: the ledger posting, and the reads a deposit is decided on.
 
 `post` is the one write of money: guard, ledger entry, versioned account (with its payout
-eligibility) and the posting's effects, in one TransactWriteItems.
+eligibility) and the posting's effects (their writes: chalicelib.adapters.dynamodb_effects),
+in one TransactWriteItems.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from chalicelib.adapters.dynamodb_cursors import decode_cursor, encode_cursor
+from chalicelib.adapters.dynamodb_effects import effect_write
 from chalicelib.adapters.dynamodb_models import (
     Citizen,
     CitizenDay,
@@ -37,15 +37,9 @@ from chalicelib.domain import ledger
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
-    ChunkPaid,
-    CodeConsumed,
     Effect,
     EffectRefused,
-    ItemsCounted,
     LedgerPage,
-    PayoutRecorded,
-    PayoutRunCounted,
-    PayoutSettled,
     PostedResult,
     Posting,
 )
@@ -53,7 +47,6 @@ from chalicelib.domain.recycling import CodeRecord, FirstLook
 from chalicelib.errors import RetryableConflict
 
 GUARD_RETENTION = timedelta(days=30)
-DAY_RETENTION = timedelta(days=40)
 PAYOUT_BUCKETS = 16
 
 
@@ -238,7 +231,7 @@ class DynamoDbLedger:
         for index, effect in enumerate(posting.effects):
             name = f"effect{index}"
             by_name[name] = effect
-            item, actions, condition = _effect_write(effect, posting)
+            item, actions, condition = effect_write(effect, posting)
             tx.update(name, item, actions, condition, versioned=False)
         try:
             tx.commit()
@@ -272,33 +265,6 @@ class DynamoDbLedger:
                 raise
             return _result(ProcessedEvent.get(guard_key, consistent_read=True))
         return _result(guard)
-
-
-def _effect_write(effect: Effect, posting: Posting) -> tuple[Model, list[Action], Condition]:
-    if isinstance(effect, ItemsCounted):
-        counted = CitizenDay.items_credited
-        if effect.limit is not None:
-            condition = CitizenDay.day.does_not_exist() | (counted <= effect.limit - effect.items)
-        elif effect.expected is None:
-            condition = CitizenDay.day.does_not_exist()
-        else:
-            condition = counted == effect.expected
-        return (
-            CitizenDay(effect.citizen_id, effect.day),
-            [counted.add(effect.items), CitizenDay.expires.set(posting.at + DAY_RETENTION)],
-            condition,
-        )
-    if isinstance(effect, CodeConsumed):
-        return (
-            DepositCode(effect.code),
-            [DepositCode.used_by.set(posting.guard_key)],
-            DepositCode.used_by.does_not_exist() & (DepositCode.citizen_id == effect.citizen_id),
-        )
-    if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid):
-        from chalicelib.adapters.dynamodb_payouts import payout_effect_write
-
-        return payout_effect_write(effect, posting)
-    raise TypeError(f"no write for effect {effect!r}")
 
 
 def account_of(citizen: Citizen) -> Account:

@@ -1,8 +1,13 @@
-"""DynamoDB adapter for the quarantine store: messages that could not be processed."""
+"""DynamoDB adapter for the quarantine store: messages that could not be processed. The
+store's door (`stored_text`) is the one place refused messages are redacted: callers hand
+over what the device sent, and no phone number reaches the table or the admins who read it.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from typing import Final
 
 from chalicelib.adapters.dynamodb_cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb_models import QuarantinedMessage
@@ -13,6 +18,10 @@ from chalicelib.domain.phones import redact_phones
 
 RETENTION = timedelta(days=90)
 MAX_STORED_PAYLOAD = 16 * 1024
+MAX_STORED_DETAILS = 2000
+
+# A JSON member named "phone" and its string or number value, wherever it appears.
+_PHONE_MEMBER: Final = re.compile(r'("phone"\s*:\s*)(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)')
 
 
 class DynamoDbQuarantine:
@@ -29,18 +38,18 @@ class DynamoDbQuarantine:
         details: str,
         payload: str | None,
     ) -> None:
-        """Store a refused message. Every text field passes through the one phone redaction
-        here, at the only door into the store, whatever the caller already did: a refused
-        message is exactly where a number written oddly ends up."""
+        """Store a refused message. Every text field passes through the one redaction here,
+        at the only door into the store: a refused message is exactly where a number
+        written oddly ends up."""
         now = self._clock()
         QuarantinedMessage(
             source,
             sortable_id(now),
             reason=reason,
-            device_id=_redacted(device_id),
-            event_id=_redacted(event_id),
-            details=redact_phones(details)[:2000],
-            payload=redact_phones(payload)[:MAX_STORED_PAYLOAD] if payload is not None else None,
+            device_id=stored_text(device_id),
+            event_id=stored_text(event_id),
+            details=stored_text(details, MAX_STORED_DETAILS),
+            payload=stored_text(payload, MAX_STORED_PAYLOAD),
             received_at=now,
             expires=now + RETENTION,
         ).save()
@@ -74,6 +83,11 @@ class DynamoDbQuarantine:
         )
 
 
-def _redacted(text: str | None) -> str | None:
-    """Redacted before any cut, so a cut never leaves a partial number unrecognised."""
-    return None if text is None else redact_phones(text)
+def stored_text(text: str | None, limit: int | None = None) -> str | None:
+    """A field as the store keeps it: a `"phone"` member's value masked whatever it holds,
+    every run of digits that reads as a mobile number replaced by <phone>, then cut to
+    `limit` (redacted before the cut, so a cut never leaves a partial number unrecognised)."""
+    if text is None:
+        return None
+    redacted = redact_phones(_PHONE_MEMBER.sub(r'\1"<phone>"', text))
+    return redacted if limit is None else redacted[:limit]

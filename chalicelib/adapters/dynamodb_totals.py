@@ -1,4 +1,6 @@
-"""DynamoDB adapter for the city's running totals, each ledger entry counted once.
+"""DynamoDB adapter for the city's running totals, each ledger entry counted once; the only
+writer of the totals rows (`CityTotal`). Other adapters add to the settled and steps rows
+through `count_settled` and `count_steps_synced`, inside their own transactions.
 
 A batch of entries is one TransactWriteItems per chunk: a guard per entry and ONE update
 per totals row with the chunk's sum, so the row every entry counts in (`all`) is written
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.expressions.operand import Path
@@ -22,7 +24,7 @@ from chalicelib.adapters import aws_clients
 from chalicelib.adapters.dynamodb_models import CitizenMonth, CityTotal, ProcessedEvent
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
 from chalicelib.domain import totals
-from chalicelib.domain.clock import Clock
+from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.reports import CitizenMonthItems
 from chalicelib.domain.totals import Counted, Totals
 from chalicelib.errors import RetryableConflict
@@ -36,6 +38,35 @@ CONFLICT_ATTEMPTS = 6
 CHUNK = 100
 MONTH_RETENTION = timedelta(days=800)
 MATERIAL_PREFIX = "m_"
+
+
+def count_settled(tx: NamedTransaction, points: int, now: datetime) -> None:
+    """Add transfers confirmed paid to the settled rows (all time and the Seoul day), in the
+    settlement's transaction."""
+    _add_to_rows(
+        tx, "#stats:", "points_settled", dict.fromkeys(totals.settled_rows(seoul_day(now)), points),
+        totals.SETTLED + totals.ALL_TIME, now,
+    )  # fmt: skip
+
+
+def count_steps_synced(tx: NamedTransaction, gains: Mapping[str, int], now: datetime) -> None:
+    """Add synced steps to the steps rows, in the step board's transaction."""
+    _add_to_rows(tx, "stats:", "steps_synced", gains, totals.STEPS + totals.ALL_TIME, now)
+
+
+def _add_to_rows(
+    tx: NamedTransaction,
+    prefix: str,
+    counter: str,
+    gains: Mapping[str, int],
+    all_time: str,
+    now: datetime,
+) -> None:
+    for row, gain in gains.items():
+        actions: list[Action] = [Path(counter).add(gain)]
+        if row != all_time:
+            actions.append(CityTotal.expires.set(now + DAY_RETENTION))
+        tx.update(f"{prefix}{row}", CityTotal(row), actions, versioned=False)
 
 
 class DynamoDbCityTotals:

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib import queues
 from chalicelib.adapters import aws_clients
-from chalicelib.services.payouts import ChunkRef
+from chalicelib.services.chunk_jobs import ChunkRef
 
 BATCH = 10
 """SendMessageBatch's limit."""

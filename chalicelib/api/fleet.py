@@ -1,12 +1,9 @@
-"""Shelters and robots at the edge: the device-reports queue handler, the health job, the
-public routes (DESIGN §4: `GET /v1/shelters`, `/v1/robots`, anyone may read them) and the
-operators' `GET /v1/admin/devices`."""
+"""Shelters and robots over HTTP: the public routes (DESIGN §4: `GET /v1/shelters`,
+`/v1/robots`, anyone may read them) and the operators' `GET /v1/admin/devices`. Their
+messages arrive through chalicelib/events/device_messages.py."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,106 +13,16 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
-from chalicelib.domain import receipt
 from chalicelib.domain.clock import iso
 from chalicelib.errors import NotFound, Unprocessable
-from chalicelib.events.batches import process_batch
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
     from chalicelib.domain.air import HourMeans
     from chalicelib.domain.fleet import DeviceState, DeviceType
 
 bp = Blueprint(__name__)
 
 DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # fullmatch: `$` lets a trailing "\n" in
-
-
-# ---------------------------------------------------------------- queue and schedule
-
-
-@functools.cache
-def _envelope_model() -> Any:
-    """The fleet rules' envelope (built on first use: routes never pay for it)."""
-    from typing import Annotated
-
-    from pydantic import BaseModel, ConfigDict, StrictInt, StringConstraints
-
-    class Envelope(BaseModel):
-        model_config = ConfigDict(extra="ignore", frozen=True)
-        payload: str
-        device_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
-        channel: Annotated[str, StringConstraints(max_length=32)]
-        received_at: StrictInt | None = None
-
-    return Envelope
-
-
-def report_record_handler(record: SQSRecord) -> None:
-    """One device report from a fleet topic rule (the envelope: the payload in base64, the
-    device from the topic, the rule's channel and receipt time)."""
-    from pydantic import ValidationError
-
-    service = wiring.fleet()
-    try:
-        envelope = _envelope_model().model_validate_json(record.body)
-    except (ValidationError, RecursionError) as e:
-        outcome = service.refuse("invalid_envelope", None, str(e)[:500], record.body[:2000])
-    else:
-        try:
-            raw = base64.b64decode(envelope.payload, validate=True)
-        except (binascii.Error, ValueError):
-            outcome = service.refuse(
-                "invalid_envelope", envelope.device_id, "payload is not base64", None
-            )
-        else:
-            try:
-                # Every age rule is judged against IoT Core's receipt time, not this moment.
-                received = receipt.receipt_time(envelope.received_at, service.now())
-            except receipt.ReceiptRejected as e:
-                outcome = service.refuse(
-                    "invalid_envelope", envelope.device_id, str(e), record.body[:2000]
-                )
-            else:
-                outcome = service.receive(envelope.channel, envelope.device_id, raw, received)
-    wiring.count(f"DeviceReports{outcome.status.capitalize()}")
-    if outcome.notices:
-        wiring.count("AlertsSent", len(outcome.notices))
-    wiring.logger.info(
-        "device report handled",
-        extra={"status": outcome.status, "reason": outcome.reason, "alerts": len(outcome.notices)},
-    )
-
-
-def check_device_health() -> dict[str, Any]:
-    report = wiring.fleet().check_health()
-    wiring.logger.info(
-        "device health",
-        extra={
-            "checked": report.checked,
-            "offline": report.offline,
-            "marked_offline": report.marked_offline,
-            "redelivered": report.redelivered,
-        },
-    )
-    return {
-        "checked": report.checked,
-        "offline": report.offline,
-        "marked_offline": report.marked_offline,
-        "redelivered": report.redelivered,
-    }
-
-
-def process_reports(event: Any) -> dict[str, Any]:
-    return process_batch(event, report_record_handler, "sqs")
-
-
-def deposit_taken(device_id: str | None) -> None:
-    """The deposit path's hook: a credited deposit from a robot that said it was not
-    accepting is counted for operators (the robot took the items: the citizen keeps them)."""
-    if device_id and wiring.fleet().deposit_taken(device_id):
-        wiring.count("DepositsWhileNotAccepting")
 
 
 # ---------------------------------------------------------------- views

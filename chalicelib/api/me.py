@@ -49,7 +49,7 @@ def put_me() -> dict[str, Any]:
 
     request = bp.current_request
     body = parse_body(request, ProfileRequest)
-    from chalicelib.api.payouts import payout_account_view
+    from chalicelib.api.payout_accounts import payout_account_view
 
     citizen_id = principal(request).citizen_id
     citizen = wiring.citizens().register(citizen_id, body.update())
@@ -62,7 +62,7 @@ def get_me() -> dict[str, Any]:
     citizen_id = principal(bp.current_request).citizen_id
     citizen = wiring.citizens().profile(citizen_id)
     walked = wiring.steps().totals(citizen_id)
-    from chalicelib.api.payouts import payout_account_view
+    from chalicelib.api.payout_accounts import payout_account_view
 
     return profile_view(citizen, walked.today, walked.week, payout_account_view(citizen_id))
 
@@ -132,7 +132,7 @@ def post_phone() -> Response:
 @bp.route("/v1/me/phone/verify", methods=["POST"], authorizer=jwt_auth)
 @api_view
 def post_phone_verify() -> dict[str, Any]:
-    from chalicelib.api.payouts import payout_account_view
+    from chalicelib.api.payout_accounts import payout_account_view
     from chalicelib.api.schemas import PhoneVerifyRequest
 
     request = bp.current_request
@@ -145,7 +145,7 @@ def post_phone_verify() -> dict[str, Any]:
 @bp.route("/v1/me/phone", methods=["DELETE"], authorizer=jwt_auth)
 @api_view
 def delete_phone() -> dict[str, Any]:
-    from chalicelib.api.payouts import payout_account_view
+    from chalicelib.api.payout_accounts import payout_account_view
 
     citizen_id = principal(bp.current_request).citizen_id
     citizen = wiring.phones().unlink(citizen_id)

@@ -1,6 +1,7 @@
 """Request bodies of the payout routes (pydantic, imported only by the routes that parse
-them). Shapes are checked here (400); the values are judged by chalicelib.domain.payouts,
-which names each bad field (422)."""
+them). Shapes are checked here (400); the values are judged by the domain
+(chalicelib.domain.payout_accounts, chalicelib.domain.payout_runs), which names each bad
+field (422)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The pydantic models of what arrives at the edge: HTTP request bodies and the topic rule's
-envelope. Imported where they are used, not by app.py: building a model costs milliseconds
-and pydantic itself tens of them, which the functions that never parse one (admin routes,
-stream handlers) should not pay at cold start."""
+"""The pydantic models of HTTP request bodies (device messages are read by
+chalicelib.events.intake). Imported where they are used, not by app.py: building a model
+costs milliseconds and pydantic itself tens of them, which the functions that never parse
+one (admin routes, stream handlers) should not pay at cold start."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from chalicelib.domain import names
-from chalicelib.domain import recycling as rules
+from chalicelib.domain import names, phones
 
 if TYPE_CHECKING:
     from chalicelib.domain.steps import DaySteps
@@ -58,7 +57,7 @@ class PhoneRequest(BaseModel):
     @field_validator("phone")
     @classmethod
     def _mobile(cls, value: str) -> str:
-        return rules.normalize_mobile(value)
+        return phones.normalize_mobile(value)
 
 
 class PhoneVerifyRequest(BaseModel):
@@ -87,19 +86,3 @@ class StepsRequest(BaseModel):
         from chalicelib.domain.steps import DaySteps
 
         return [DaySteps(d.date, d.steps) for d in self.days]
-
-
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
-"""A thing name as the fleet names them. (pydantic-core's regex anchors `$` at the very
-end: unlike Python's `re`, it does not let a trailing newline through.)"""
-
-
-class RuleEnvelope(BaseModel):
-    """What the robot_deposits topic rule delivers: the raw payload, from the topic the
-    device that sent it, and `received_at`, IoT Core's receipt time in epoch milliseconds
-    (chalicelib.domain.receipt judges it; the rule adds client_id too, unused here)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    payload: str
-    device_id: Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
-    received_at: StrictInt | None = None

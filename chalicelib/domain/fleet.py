@@ -1,9 +1,10 @@
 """The city's devices as operators see them (DESIGN §3, §4, §5): what shelters and robots
 report, the state kept of each, presence, bins and faults, and the alert episodes.
 
-Pure Python. Payloads are typed here (pydantic, at the edge) and judged here: a message
-that is not plausible is refused with its reason; a message older than what is stored
-never changes it; each alert kind is an episode that opens once and closes once.
+Pure Python. The payloads' models are here (chalicelib.events.intake types each message with
+them at the edge) and so are their judgments: a message that is not plausible is refused
+with its reason; a message older than what is stored never changes it; each alert kind is
+an episode that opens once and closes once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from pydantic import (
 from chalicelib.domain.air import AirAlert, AirGrade, Purifier, Reading, implausible
 from chalicelib.domain.device_numbers import IMPLAUSIBLE, DeviceInt, DeviceNumber
 
-MAX_PAYLOAD_BYTES = 128 * 1024
 # A device's clock may run a little ahead of the cloud's; more than this is refused, so a
 # message stamped in the future can never pin a device's state against newer messages.
 MAX_AHEAD = timedelta(minutes=2)
@@ -189,15 +189,6 @@ def purifier_reassertion(wanted: Purifier, shown: str | None, last_seen: str | N
 
 def _float(value: float | int | None) -> float | None:
     return None if value is None else float(value)
-
-
-def validation_details(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
-            for e in error.errors(include_url=False)
-        )[:1000]
-    return "nested too deeply"
 
 
 def validation_reason(error: Exception) -> str:

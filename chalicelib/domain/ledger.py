@@ -5,7 +5,8 @@ ledger store writes it as one all-or-nothing transaction: the exactly-once guard
 ledger entry with its `balance_after`, the account under its version, and the posting's
 extra effects (a day's item count, a deposit code consumed, ...), each with its own
 condition. A deposit, a challenge prize, a payout, its reversal and a correction are all
-postings; only their kind, sign and effects differ.
+postings; only their kind, sign and effects differ. The effects are declared by the
+capabilities that post them (chalicelib.domain.recycling, chalicelib.domain.payout_runs).
 """
 
 from __future__ import annotations
@@ -37,80 +38,15 @@ class Account:
     """The account's phone link, whose snapshot every posting refreshes."""
 
 
-@dataclass(frozen=True)
-class ItemsCounted:
-    """Effect: add to the citizen's items credited on a Seoul day (the daily limit's counter).
+class Effect:
+    """Something a posting writes besides the ledger entry and the account, in the same
+    transaction and under its own condition (a day's item count, a payout item, ...).
 
-    Conditioned on the count read (`expected`; None: the day had no row yet), or, when the
-    count was not read, on the items fitting under `limit`."""
+    Each capability declares its own effects (frozen dataclasses deriving from this) beside
+    its rules; a ledger store turns each into its write, and refuses the whole posting with
+    EffectRefused when an effect's condition fails. The ledger itself knows none of them."""
 
-    citizen_id: str
-    day: str
-    items: int
-    expected: int | None
-    limit: int | None = None
-
-
-@dataclass(frozen=True)
-class CodeConsumed:
-    """Effect: mark a one-time deposit code used by this posting; refused if already used or
-    held by another citizen."""
-
-    code: str
-    citizen_id: str
-
-
-@dataclass(frozen=True)
-class PayoutRecorded:
-    """Effect: the payout item of a run for this citizen, written with the debit that pays
-    it (refused if the run already holds one: a citizen is paid once per run).
-
-    It snapshots the account paid to (bank, the number as ciphertext, holder), so the
-    transfer file shows where the money went even if the citizen changes account later."""
-
-    run_id: str
-    citizen_id: str
-    period: str
-    amount: int
-    bank_code: str
-    account_ciphertext: str
-    account_last4: str
-    holder: str
-
-
-@dataclass(frozen=True)
-class PayoutSettled:
-    """Effect: a pending payout item settled as `status`; refused unless still pending."""
-
-    run_id: str
-    citizen_id: str
-    status: Literal["paid", "failed"]
-    admin_id: str
-
-
-@dataclass(frozen=True)
-class PayoutRunCounted:
-    """Effect: add settled items to the run's counters (the run is `settled` when every item
-    is), in the same transaction as the items themselves."""
-
-    run_id: str
-    paid_items: int = 0
-    paid_points: int = 0
-    failed_items: int = 0
-    failed_points: int = 0
-
-
-@dataclass(frozen=True)
-class ChunkPaid:
-    """Effect: count a payment on the run's chunk that made it, refused once the chunk is
-    counted. The chunk is counted only while this count equals the payments it tallied, so
-    a payment by a concurrent duplicate of the chunk can never go uncounted."""
-
-    job_id: str
-    chunk_key: str
-
-
-Effect = ItemsCounted | CodeConsumed | PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid
+    __slots__ = ()
 
 
 @dataclass(frozen=True)

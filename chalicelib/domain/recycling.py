@@ -1,7 +1,8 @@
 """Recycling rules: what a robot's deposit is, and what it earns (DESIGN §3, §5).
 
-Pure Python: the device payload's model (parsed at the edge), the rate table, the daily limit
-and the occurred_at window. The service in chalicelib.services.recycling applies them.
+Pure Python: the device payload's model (chalicelib.events.intake types each deposit with
+it at the edge), the rate table, the daily limit and the occurred_at window. The service
+in chalicelib.services.recycling applies them.
 """
 
 from __future__ import annotations
@@ -24,12 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.ledger import Account, PostedResult
-from chalicelib.domain.phones import normalize_mobile, phone_hash, redact_phones
+from chalicelib.domain.ledger import Account, Effect, PostedResult
+from chalicelib.domain.phones import normalize_mobile
 
-__all__ = ["normalize_mobile", "phone_hash", "redact_phones"]
-
-MAX_PAYLOAD_BYTES = 128 * 1024
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EventId = Annotated[StrictStr, StringConstraints(pattern=EVENT_ID_PATTERN)]
 
@@ -215,3 +213,29 @@ def compute_credit(
     if credited == 0:
         raise DepositRejected("daily_limit", "the day's item limit is reached")
     return Credit(points, credited, over, by_material)
+
+
+# Effects a deposit's posting carries ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemsCounted(Effect):
+    """Effect: add to the citizen's items credited on a Seoul day (the daily limit's counter).
+
+    Conditioned on the count read (`expected`; None: the day had no row yet), or, when the
+    count was not read, on the items fitting under `limit`."""
+
+    citizen_id: str
+    day: str
+    items: int
+    expected: int | None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class CodeConsumed(Effect):
+    """Effect: mark a one-time deposit code used by this posting; refused if already used or
+    held by another citizen."""
+
+    code: str
+    citizen_id: str

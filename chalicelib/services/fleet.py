@@ -1,15 +1,16 @@
 """Shelters and robots (DESIGN §3-§5): devices' messages into their state, alerts to operators
 once per episode, the purifier by shadow, the health job, and the fleet's views.
 
-Every message goes the same way: parse at the edge (a message that cannot be believed is
-quarantined with its reason and counted on its device), apply it to the device's state only
-if it is newer than what is stored (a conditional write), then decide the alert episodes
-from the state that write returned. A transition is recorded with a condition (the alert as
-it was seen), its notices in the same write (an outbox on the device's item); publishing
-follows, and the delivered notices leave the outbox. A crash between the write and the
-publish leaves the notice in the outbox, and the health job delivers it within a minute or
-two: an alert is never lost, and is sent twice only if the crash falls between the publish
-and the outbox cleanup (the repeat carries the same `alert_id`).
+Every message goes the same way: typed at the edge (chalicelib.events.intake; a message
+that cannot be believed is quarantined with its reason and counted on its device), applied
+to the device's state only if it is newer than what is stored (a conditional write), then
+the alert episodes decided from the state that write returned. A transition is recorded
+with a condition (the alert as it was seen), its notices in the same write (an outbox on the
+device's item); publishing follows, and the delivered notices leave the outbox. A crash
+between the write and the publish leaves the notice in the outbox, and the health job
+delivers it within a minute or two: an alert is never lost, and is sent twice only if the
+crash falls between the publish and the outbox cleanup (the repeat carries the same
+`alert_id`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from pydantic import ValidationError
-
-from chalicelib.domain import air as air_rules
-from chalicelib.domain import fleet as rules
-from chalicelib.domain import json_limits
+from chalicelib.domain import air, fleet
 from chalicelib.domain.air import AirAlert, HourMeans, Reading
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.fleet import (
@@ -40,6 +37,7 @@ from chalicelib.domain.fleet import (
     Stale,
     Status,
 )
+from chalicelib.domain.inbound import DeviceReport, Refusal
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
 
@@ -128,7 +126,7 @@ class FleetService:
         quarantine: Quarantine,
         clock: Clock,
         gauge: Any = None,
-        silent_after: timedelta = rules.SILENT_AFTER,
+        silent_after: timedelta = fleet.SILENT_AFTER,
     ) -> None:
         self.silent_after = silent_after
         self._store = store
@@ -140,59 +138,48 @@ class FleetService:
 
     # ------------------------------------------------------------ device messages
 
-    def receive(
-        self, channel: str, device_id: str, raw: bytes, received_at: datetime | None = None
-    ) -> MessageOutcome:
-        """One message a topic rule delivered: `channel` names the rule's topic;
+    def receive(self, message: DeviceReport | Refusal) -> MessageOutcome:
+        """One message a topic rule delivered, as the intake typed it (or refused it):
         `received_at` is when IoT Core received it (None: just now, for direct callers)."""
+        if isinstance(message, Refusal):
+            return self.refuse(message)
         now = self._clock()
-        received = received_at or now
-        if channel not in CHANNEL_TYPES:
-            return self.refuse("unknown_channel", device_id, f"channel {channel!r}", None)
-        if len(raw) > rules.MAX_PAYLOAD_BYTES:
-            return self.refuse("payload_too_large", device_id, f"{len(raw)} bytes", None)
-        text = raw.decode("utf-8", errors="replace")
+        received = message.received_at or now
+        device_id, channel, body = message.device_id, message.channel, message.body
         try:
-            document = json_limits.loads(text, max_bytes=rules.MAX_PAYLOAD_BYTES)
-        except json_limits.JsonRejected as e:
-            return self.refuse("malformed_json", device_id, str(e), text)
-        if not isinstance(document, dict):
-            return self.refuse("invalid_payload", device_id, "not a JSON object", text)
-        try:
-            if channel == "shelter_telemetry":
-                return self._telemetry(device_id, document, received, now)
-            if channel in ("shelter_status", "robot_status"):
+            if isinstance(body, fleet.TelemetryMessage):
+                return self._telemetry(device_id, body, received, now)
+            if isinstance(body, fleet.StatusMessage):
                 device_type = CHANNEL_TYPES[channel]
                 assert device_type is not None
-                return self._status(device_id, device_type, document, received, now)
-            if channel == "presence":
-                return self._presence(device_id, document, now)
-            return self._shadow(device_id, document)
-        except ValidationError as e:
-            reason = rules.validation_reason(e)
-            return self.refuse(reason, device_id, rules.validation_details(e), text)
+                return self._status(device_id, device_type, body, received, now)
+            if isinstance(body, fleet.PresenceEvent):
+                return self._presence(device_id, body, now)
+            return self._shadow(device_id, body)
         except Refused as e:
-            return self.refuse(e.reason, device_id, e.details, text)
+            return self.refuse(Refusal(e.reason, device_id, e.details, message.text))
         except NoState:
-            return self.refuse(
-                "unknown_device", device_id, f"no registered device for {channel}", text
-            )
+            details = f"no registered device for {channel}"
+            return self.refuse(Refusal("unknown_device", device_id, details, message.text))
 
-    def refuse(
-        self, reason: str, device_id: str | None, details: str, payload: str | None
-    ) -> MessageOutcome:
+    def refuse(self, refusal: Refusal) -> MessageOutcome:
         """Quarantine a message the city cannot believe, and count it on its device."""
+        device_id = refusal.device_id
+        if refusal.only_for is not None and (
+            device_id is None or self.device(device_id, refusal.only_for) is None
+        ):
+            return MessageOutcome("ignored")  # another thing's shadow: not the fleet's
         self._quarantine.quarantine(
             source=QUARANTINE_SOURCE,
-            reason=reason,
+            reason=refusal.reason,
             device_id=device_id,
             event_id=None,
-            details=details[:2000],
-            payload=payload,
+            details=refusal.details,
+            payload=refusal.payload,
         )
-        if device_id is not None and reason != "unknown_device":
+        if device_id is not None and refusal.reason != "unknown_device":
             self._store.count(device_id, "quarantined")
-        return MessageOutcome("quarantined", reason)
+        return MessageOutcome("quarantined", refusal.reason)
 
     def _apply(self, device_id: str, device_type: DeviceType, write: Any) -> DeviceState:
         """Apply a message's write; a device's first message creates its state row from the
@@ -205,10 +192,13 @@ class FleetService:
             return write()
 
     def _telemetry(
-        self, device_id: str, document: dict[str, Any], received_at: datetime, now: datetime
+        self,
+        device_id: str,
+        message: fleet.TelemetryMessage,
+        received_at: datetime,
+        now: datetime,
     ) -> MessageOutcome:
-        message = rules.TelemetryMessage.model_validate(document)
-        reading = rules.judge_reading(message, received_at)
+        reading = fleet.judge_reading(message, received_at)
         try:
             state = self._apply(
                 device_id, "shelter", lambda: self._store.apply_reading(device_id, reading, now)
@@ -218,7 +208,7 @@ class FleetService:
             return MessageOutcome("stale")
         self._store.record_air(device_id, reading)
         notices = self._settle(
-            state, reading.ts, ("telemetry_ts",), {"offline": None}, air=reading.grade
+            state, reading.ts, ("telemetry_ts",), {"offline": None}, grade=reading.grade
         )
         return MessageOutcome("applied", notices=notices)
 
@@ -226,12 +216,11 @@ class FleetService:
         self,
         device_id: str,
         device_type: DeviceType,
-        document: dict[str, Any],
+        message: fleet.StatusMessage,
         received_at: datetime,
         now: datetime,
     ) -> MessageOutcome:
-        message = rules.StatusMessage.model_validate(document)
-        status = rules.judge_status(message, device_type, received_at)
+        status = fleet.judge_status(message, device_type, received_at)
         try:
             state = self._apply(
                 device_id,
@@ -240,43 +229,43 @@ class FleetService:
             )
         except Stale:
             return MessageOutcome("stale")
-        wanted: dict[rules.AlertKind, str | None] = {}
+        wanted: dict[fleet.AlertKind, str | None] = {}
         if device_type == "robot":
-            wanted.update(rules.robot_wanted(status))
+            wanted.update(fleet.robot_wanted(status))
         if status.online:
             wanted["offline"] = None
         notices = self._settle(state, status.ts, ("status_ts",), wanted)
         return MessageOutcome("applied", notices=notices)
 
-    def _presence(self, device_id: str, document: dict[str, Any], now: datetime) -> MessageOutcome:
-        event = rules.PresenceEvent.model_validate(document)
+    def _presence(
+        self, device_id: str, event: fleet.PresenceEvent, now: datetime
+    ) -> MessageOutcome:
         online = event.eventType == "connected"
         try:
-            state = self._store.apply_presence(device_id, rules.presence_order(event), online, now)
+            state = self._store.apply_presence(device_id, fleet.presence_order(event), online, now)
         except Stale:
             return MessageOutcome("stale")
-        wanted: dict[rules.AlertKind, str | None] = {"offline": None} if online else {}
+        wanted: dict[fleet.AlertKind, str | None] = {"offline": None} if online else {}
         notices = self._settle(state, None, ("presence_order",), wanted)
         return MessageOutcome("applied", notices=notices)
 
-    def _shadow(self, device_id: str, document: dict[str, Any]) -> MessageOutcome:
+    def _shadow(self, device_id: str, shadow: fleet.ShadowDocuments) -> MessageOutcome:
         """A shelter's shadow after an update: keep what it reports running, and when its
         desired purifier is not what the cloud decided, set the cloud's mode again (the
         cloud owns `desired`), once per divergence, from an outbox entry written with it."""
         state = self._store.device(device_id)
         if state is None or state.device_type != "shelter":
             return MessageOutcome("ignored")  # another thing's shadow: not the fleet's
-        shadow = rules.ShadowDocuments.model_validate(document)
         reported = shadow.reported_purifier
-        if reported is not None and reported not in air_rules.PURIFIER_MODES:
+        if reported is not None and reported not in air.PURIFIER_MODES:
             raise Refused("invalid_payload", f"reported.purifier: {reported!r} is not a mode")
         version = shadow.current.version
         shown = shadow.desired_purifier
         for _ in range(MAX_TRANSITION_ATTEMPTS):
             if state.shadow_version is not None and state.shadow_version >= version:
                 return MessageOutcome("stale")
-            wanted = rules.purifier_wanted(state)
-            again = rules.purifier_reassertion(wanted, shown, state.shadow_desired)
+            wanted = fleet.purifier_wanted(state)
+            again = fleet.purifier_reassertion(wanted, shown, state.shadow_desired)
             try:
                 state = self._store.apply_shadow(
                     device_id,
@@ -298,7 +287,7 @@ class FleetService:
             if again:
                 # a failure here leaves the entry in the outbox: the health job sends it
                 self._shadows.desire_purifier(device_id, wanted)
-                self._store.delivered(device_id, [rules.reassertion_key(version)])
+                self._store.delivered(device_id, [fleet.reassertion_key(version)])
             return MessageOutcome("applied")
         raise RetryableConflict(f"{device_id}: shadow version {version} kept moving")
 
@@ -309,18 +298,18 @@ class FleetService:
         state: DeviceState,
         ts: datetime | None,
         ts_path: tuple[str, ...],
-        wanted: dict[rules.AlertKind, str | None],
-        air: air_rules.AirGrade | None = None,
+        wanted: dict[fleet.AlertKind, str | None],
+        grade: air.AirGrade | None = None,
     ) -> tuple[Notice, ...]:
         """Decide the episodes this message changes, from the state its write returned,
         and record them; the write is guarded by the message still being the newest, so
         a newer message processed meanwhile decides instead (from its own, newer state)."""
         for _ in range(MAX_TRANSITION_ATTEMPTS):
             now = self._clock()
-            episodes = rules.episode_changes(state.device_id, state.alerts, wanted, now)
+            episodes = fleet.episode_changes(state.device_id, state.alerts, wanted, now)
             air_step = None
-            if state.device_type == "shelter" and ts is not None and air is not None:
-                air_step = air_rules.step(state.air_alert, air, ts)
+            if state.device_type == "shelter" and ts is not None and grade is not None:
+                air_step = air.step(state.air_alert, grade, ts)
             air_changed = air_step is not None and air_step.alert != state.air_alert
             if not episodes and not air_changed:
                 return ()
@@ -328,7 +317,7 @@ class FleetService:
             sets: dict[str, Any] = {}
             if air_step is not None and air_step.event is not None:
                 notices.append(self._air_notice(state, air_step, ts or now))
-                sets["purifier_desired"] = air_rules.purifier_for(air_step.event)
+                sets["purifier_desired"] = air.purifier_for(air_step.event)
             guard_value = _guard_value(state, ts_path)
             messages = tuple((n, n.message(state.name, state.district)) for n in notices)
             try:
@@ -354,7 +343,7 @@ class FleetService:
         return ()
 
     @staticmethod
-    def _air_notice(state: DeviceState, air_step: air_rules.AirStep, at: datetime) -> Notice:
+    def _air_notice(state: DeviceState, air_step: air.AirStep, at: datetime) -> Notice:
         assert air_step.event is not None
         if air_step.event == "opened":
             episode = air_step.alert.episode or at.isoformat()
@@ -369,7 +358,7 @@ class FleetService:
             event=air_step.event,
             at=at,
             detail=detail,
-            purifier=air_rules.purifier_for(air_step.event),
+            purifier=air.purifier_for(air_step.event),
         )
 
     def _deliver(self, device_id: str, notices: Iterable[tuple[Notice, dict[str, Any]]]) -> None:
@@ -437,7 +426,7 @@ class FleetService:
 
     def _mark_offline(self, state: DeviceState, now: datetime) -> bool:
         silent_for = int((now - state.last_seen).total_seconds()) if state.last_seen else 0
-        episodes: Episodes = rules.episode_changes(
+        episodes: Episodes = fleet.episode_changes(
             state.device_id, state.alerts, {"offline": f"silent for {silent_for} s"}, now
         )
         messages = tuple((n, n.message(state.name, state.district)) for n in episodes.notices)

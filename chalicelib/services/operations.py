@@ -9,7 +9,6 @@ from typing import Protocol
 from chalicelib.domain import totals
 from chalicelib.domain.ledger import LedgerEntry
 from chalicelib.domain.operations import ParkedMessages, QuarantinePage
-from chalicelib.domain.phones import redact_phones
 from chalicelib.domain.totals import Counted, Totals
 from chalicelib.services.ports import Quarantine
 
@@ -52,8 +51,8 @@ class OperationsService:
             reason="rule_action_failed",
             device_id=device_id,
             event_id=None,
-            details=redact_phones(details),
-            payload=redact_phones(payload) if payload is not None else None,
+            details=details,
+            payload=payload,
         )
 
     def parked(self) -> list[ParkedMessages]:

@@ -1,40 +1,34 @@
 """Crediting a robot's deposit exactly once, and answering the robot (DESIGN §3, §6).
 
-The queue handler hands over the device's raw payload and the robot it came from (the rule
-envelope is opened at the edge). This service parses the payload, decides what the deposit
-earns and posts it to the ledger in one guarded transaction. Whatever happens, the robot
-gets an ack when it can be told, and a message that cannot be processed is quarantined with
-its reason instead of failing its batch.
+The intake (chalicelib.events.intake) hands over the robot's deposit, typed, or the refusal
+of a message it could not read. This service decides what the deposit earns and posts it to
+the ledger in one guarded transaction. Whatever happens, the robot gets an ack when it can
+be told, and a message that cannot be processed is quarantined with its reason instead of
+failing its batch.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
-
-from pydantic import ValidationError
+from typing import Protocol
 
 from chalicelib.config import Settings
-from chalicelib.domain import json_limits
-from chalicelib.domain import recycling as rules
+from chalicelib.domain import phones, recycling
 from chalicelib.domain.citizens import code_at, code_keys_at, covers
 from chalicelib.domain.clock import Clock, seoul_day
+from chalicelib.domain.inbound import DepositMessage, Refusal
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
-    CodeConsumed,
     EffectRefused,
-    ItemsCounted,
     PostedResult,
     Posting,
 )
-from chalicelib.domain.recycling import DepositAck, FirstLook
+from chalicelib.domain.recycling import CodeConsumed, DepositAck, FirstLook, ItemsCounted
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
 
@@ -101,28 +95,15 @@ class RecyclingService:
     def now(self) -> datetime:
         return self._clock()
 
-    def receive_deposit(
-        self, device_id: str, raw: bytes, received_at: datetime | None = None
-    ) -> DepositOutcome:
-        """One deposit message as the robot published it: parse, credit, ack. Its
-        `occurred_at` is judged against `received_at`, when IoT Core received it (the
-        rule's stamp); None means it arrived just now (direct callers, tools)."""
-        if len(raw) > rules.MAX_PAYLOAD_BYTES:
-            return self.refuse_message("payload_too_large", device_id, f"{len(raw)} bytes", None)
-        text = raw.decode("utf-8", errors="replace")
+    def receive(self, message: DepositMessage | Refusal) -> DepositOutcome:
+        """One deposit message as the intake typed it: credit it and ack, or quarantine a
+        refused one. Its `occurred_at` is judged against `received_at`, when IoT Core
+        received it (the rule's stamp); None means it arrived just now (direct callers)."""
+        if isinstance(message, Refusal):
+            return self.refuse(message)
+        device_id, deposit = message.device_id, message.deposit
         try:
-            document = json_limits.loads(text, max_bytes=rules.MAX_PAYLOAD_BYTES)
-        except json_limits.JsonRejected as e:
-            return self.refuse_message("malformed_json", device_id, str(e), text)
-        event_id = _event_id_of(document)
-        try:
-            deposit = rules.Deposit.model_validate(document)
-        except ValidationError as e:
-            return self.refuse_message(
-                "invalid_payload", device_id, _errors(e), _redacted(document), event_id
-            )
-        try:
-            ack, accepting = self._credit(device_id, deposit, received_at)
+            ack, accepting = self._credit(device_id, deposit, message.received_at)
             sent = self._send(device_id, ack)
             return DepositOutcome(
                 sent.ack, taken_while_full=ack.status == "credited" and not accepting
@@ -134,47 +115,42 @@ class RecyclingService:
                 device_id=device_id,
                 event_id=deposit.event_id,
                 details="no registered robot has this id",
-                payload=_redacted(document),
+                payload=message.text,
             )
-            return self._send(device_id, rules.rejected(deposit.event_id, "unknown_device"))
+            return self._send(device_id, recycling.rejected(deposit.event_id, "unknown_device"))
 
-    def refuse_message(
-        self,
-        reason: str,
-        device_id: str | None,
-        details: str,
-        payload: str | None,
-        event_id: str | None = None,
-    ) -> DepositOutcome:
+    def refuse(self, refusal: Refusal) -> DepositOutcome:
         """Quarantine a message that cannot be processed; tell its robot when it is known."""
         self._quarantine.quarantine(
             source="deposits",
-            reason=reason,
-            device_id=device_id,
-            event_id=event_id,
-            details=rules.redact_phones(details),
-            payload=rules.redact_phones(payload) if payload is not None else None,
+            reason=refusal.reason,
+            device_id=refusal.device_id,
+            event_id=refusal.event_id,
+            details=refusal.details,
+            payload=refusal.payload,
         )
-        if device_id is None:
-            return DepositOutcome(ack=None, quarantined=reason)
-        sent = self._send(device_id, rules.rejected(event_id, "invalid_payload"))
-        return DepositOutcome(ack=sent.ack, quarantined=reason)
+        if refusal.device_id is None:
+            return DepositOutcome(ack=None, quarantined=refusal.reason)
+        sent = self._send(
+            refusal.device_id, recycling.rejected(refusal.event_id, "invalid_payload")
+        )
+        return DepositOutcome(ack=sent.ack, quarantined=refusal.reason)
 
-    def credit_deposit(self, device_id: str, deposit: rules.Deposit) -> DepositAck:
+    def credit_deposit(self, device_id: str, deposit: recycling.Deposit) -> DepositAck:
         """Credit a valid deposit from a registered robot once; return the ack for the robot.
         Raises _UnknownDevice when the device is not a registered robot."""
         return self._credit(device_id, deposit)[0]
 
     def _credit(
-        self, device_id: str, deposit: rules.Deposit, received_at: datetime | None = None
+        self, device_id: str, deposit: recycling.Deposit, received_at: datetime | None = None
     ) -> tuple[DepositAck, bool]:
         """The ack, and whether the robot was accepting as its last status said."""
         key = guard_key(device_id, deposit.event_id)
         who = deposit.citizen
-        code = who.code if isinstance(who, rules.CodeCitizen) else None
+        code = who.code if isinstance(who, recycling.CodeCitizen) else None
         phone = (
-            rules.phone_hash(who.phone, self._phone_key())
-            if isinstance(who, rules.PhoneCitizen)
+            phones.phone_hash(who.phone, self._phone_key())
+            if isinstance(who, recycling.PhoneCitizen)
             else None
         )
         code_keys: tuple[str, ...] = ()
@@ -195,7 +171,7 @@ class RecyclingService:
             try:
                 ack = self._try_credit(key, device_id, deposit, look, trust_snapshot, received_at)
                 return ack, look.robot_accepting
-            except rules.DepositRejected as rejected:
+            except recycling.DepositRejected as rejected:
                 # Final: a redelivery must get this same answer, never a later credit.
                 recorded = self._ledger.record_rejection(key, rejected.reason, self._clock())
                 return _answer_again(deposit.event_id, recorded), look.robot_accepting
@@ -211,7 +187,7 @@ class RecyclingService:
         self,
         key: str,
         device_id: str,
-        deposit: rules.Deposit,
+        deposit: recycling.Deposit,
         look: FirstLook,
         trust_snapshot: bool,
         received_at: datetime | None = None,
@@ -222,7 +198,7 @@ class RecyclingService:
         and the next attempt reads both."""
         now = self._clock()
         s = self._settings
-        rules.check_occurred_at(
+        recycling.check_occurred_at(
             deposit.occurred_at,
             received_at or now,
             timedelta(seconds=s.deposit_max_ahead_seconds),
@@ -234,7 +210,9 @@ class RecyclingService:
         if snapshot is not None and snapshot.citizen_id == citizen_id:
             account: Account | None = snapshot
             counted = None
-            credit = rules.compute_credit(deposit.items, s.points_per_item, 0, s.daily_item_limit)
+            credit = recycling.compute_credit(
+                deposit.items, s.points_per_item, 0, s.daily_item_limit
+            )
             day_count = ItemsCounted(
                 citizen_id, day, credit.items_credited, None, limit=s.daily_item_limit
             )
@@ -242,8 +220,8 @@ class RecyclingService:
             snapshot = None
             account, counted = self._ledger.account_and_day(citizen_id, day)
             if account is None:
-                raise rules.DepositRejected("unknown_citizen")
-            credit = rules.compute_credit(
+                raise recycling.DepositRejected("unknown_citizen")
+            credit = recycling.compute_credit(
                 deposit.items, s.points_per_item, counted or 0, s.daily_item_limit
             )
             day_count = ItemsCounted(citizen_id, day, credit.items_credited, counted)
@@ -273,7 +251,7 @@ class RecyclingService:
             posted = self._ledger.post(posting)
         except EffectRefused as e:
             if isinstance(e.effect, CodeConsumed):
-                raise rules.DepositRejected("code_used") from e
+                raise recycling.DepositRejected("code_used") from e
             if snapshot is not None:
                 raise _StaleSnapshot(key) from e
             raise RetryableConflict(f"{key}: the day's count moved") from e
@@ -290,20 +268,22 @@ class RecyclingService:
         return DepositOutcome(ack=ack)
 
 
-def _resolve_citizen(deposit: rules.Deposit, key: str, look: FirstLook) -> tuple[str, str | None]:
+def _resolve_citizen(
+    deposit: recycling.Deposit, key: str, look: FirstLook
+) -> tuple[str, str | None]:
     """Who deposited. A code is judged at the deposit's time: a robot may resend late."""
-    if isinstance(deposit.citizen, rules.PhoneCitizen):
+    if isinstance(deposit.citizen, recycling.PhoneCitizen):
         if look.phone_citizen_id is None:
-            raise rules.DepositRejected("unknown_citizen")
+            raise recycling.DepositRejected("unknown_citizen")
         return look.phone_citizen_id, None
     record = code_at(look.codes, deposit.occurred_at)
     if record is None:
-        raise rules.DepositRejected("unknown_citizen")
+        raise recycling.DepositRejected("unknown_citizen")
     if not covers(record, deposit.occurred_at):
         # Outside the code's life: expired, or made before this code was issued.
-        raise rules.DepositRejected("expired_code")
+        raise recycling.DepositRejected("expired_code")
     if record.used_by is not None and record.used_by != key:
-        raise rules.DepositRejected("code_used")
+        raise recycling.DepositRejected("code_used")
     return record.citizen_id, record.key
 
 
@@ -311,34 +291,7 @@ def _answer_again(event_id: str, previous: PostedResult) -> DepositAck:
     """The ack for an event already settled: `duplicate` with the first credit, or the
     first rejection again."""
     if previous.status != "credited":
-        return rules.rejected(event_id, previous.reason or "rejected")
+        return recycling.rejected(event_id, previous.reason or "rejected")
     return DepositAck(
         event_id, "duplicate", previous.points, previous.balance_after, previous.reason
     )
-
-
-# fullmatch: `re.match` with `$` also takes a trailing newline ("evt-0001\n").
-_EVENT_ID = re.compile(rules.EVENT_ID_PATTERN.strip("^$"))
-
-
-def _event_id_of(document: Any) -> str | None:
-    """The event id of an invalid payload, when it has a usable one, so the robot can match."""
-    if isinstance(document, dict):
-        value = document.get("event_id")
-        if isinstance(value, str) and _EVENT_ID.fullmatch(value):
-            return value
-    return None
-
-
-def _errors(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
-    )
-
-
-def _redacted(document: Any) -> str:
-    if isinstance(document, dict) and isinstance(document.get("citizen"), dict):
-        citizen = document["citizen"]
-        if "phone" in citizen:
-            document = {**document, "citizen": {**citizen, "phone": "<phone>"}}
-    return rules.redact_phones(json.dumps(document, ensure_ascii=False))

@@ -9,20 +9,15 @@ cannot drift: what a service does against a fake, it does against DynamoDB.
 from tests.fakes.acks import RecordingAcks
 from tests.fakes.boards import MemoryBoards
 from tests.fakes.challenges import MemoryChallenges
+from tests.fakes.chunk_jobs import MemoryChunkJobs, MemoryChunkQueue
 from tests.fakes.citizens import MemoryCitizens
 from tests.fakes.city import MemoryCity, _Code, _decode, _encode
 from tests.fakes.dead_letters import MemoryDeadLetters
 from tests.fakes.fleet import MemoryFleet, RecordingAlerts
 from tests.fakes.ledger import MemoryLedger
-from tests.fakes.payouts import (
-    FakeSecrets,
-    MemoryChunkQueue,
-    MemoryExports,
-    MemoryPayouts,
-    _apply_payout_effect,
-    _payout_effect_holds,
-    payout_bucket,
-)
+from tests.fakes.ledger_audit import MemoryLedgerAudit
+from tests.fakes.payout_accounts import FakeSecrets, MemoryPayoutAccounts
+from tests.fakes.payout_runs import MemoryExports, MemoryPayoutRuns, payout_bucket
 from tests.fakes.phones import MemoryPhones, RecordingSms
 from tests.fakes.quarantine import MemoryQuarantine
 from tests.fakes.rate_limits import MemoryRateLimiter
@@ -33,6 +28,7 @@ __all__ = [
     "FakeSecrets",
     "MemoryBoards",
     "MemoryChallenges",
+    "MemoryChunkJobs",
     "MemoryChunkQueue",
     "MemoryCitizens",
     "MemoryCity",
@@ -40,7 +36,9 @@ __all__ = [
     "MemoryExports",
     "MemoryFleet",
     "MemoryLedger",
-    "MemoryPayouts",
+    "MemoryLedgerAudit",
+    "MemoryPayoutAccounts",
+    "MemoryPayoutRuns",
     "MemoryPhones",
     "MemoryQuarantine",
     "MemoryRateLimiter",
@@ -50,9 +48,7 @@ __all__ = [
     "RecordingAlerts",
     "RecordingSms",
     "_Code",
-    "_apply_payout_effect",
     "_decode",
     "_encode",
-    "_payout_effect_holds",
     "payout_bucket",
 ]

@@ -14,7 +14,7 @@ from chalicelib.domain.ledger import (
     LedgerEntry,
     PostedResult,
 )
-from chalicelib.domain.payouts import PayoutItem, RunSummary
+from chalicelib.domain.payout_runs import PayoutItem, RunSummary
 from chalicelib.domain.recycling import CodeRecord
 from chalicelib.errors import BadRequest
 

@@ -10,23 +10,16 @@ from chalicelib.domain import ledger
 from chalicelib.domain.ledger import (
     Account,
     AlreadyPosted,
-    ChunkPaid,
-    CodeConsumed,
-    Effect,
     EffectRefused,
-    ItemsCounted,
     LedgerEntry,
     LedgerPage,
-    PayoutRecorded,
-    PayoutRunCounted,
-    PayoutSettled,
     PostedResult,
     Posting,
 )
 from chalicelib.domain.recycling import FirstLook
 from chalicelib.errors import BadRequest, RetryableConflict
 from tests.fakes.city import MemoryCity, _decode, _encode
-from tests.fakes.payouts import _apply_payout_effect, _payout_effect_holds
+from tests.fakes.effects import apply_effect, effect_holds
 
 
 class MemoryLedger:
@@ -84,7 +77,7 @@ class MemoryLedger:
                 raise AlreadyPosted(posting.guard_key)
             current = city.citizens.get(citizen_id)
             for effect in posting.effects:
-                if not self._effect_holds(effect):
+                if not effect_holds(city, effect):
                     raise EffectRefused(effect)
             if current is None or current.version != posting.account.version:
                 raise RetryableConflict(f"{citizen_id} moved")
@@ -94,7 +87,7 @@ class MemoryLedger:
             if link:
                 city.link_snapshots[link] = (current.version + 1, posting.balance_after)
             for effect in posting.effects:
-                self._apply(effect, posting)
+                apply_effect(city, effect, posting)
             city.citizens[citizen_id] = dataclasses.replace(
                 current,
                 balance=posting.balance_after,
@@ -124,31 +117,6 @@ class MemoryLedger:
             )
             city.guards[posting.guard_key] = result
             return result
-
-    def _effect_holds(self, effect: Effect) -> bool:
-        if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid):
-            return _payout_effect_holds(self._city, effect)
-        if isinstance(effect, ItemsCounted):
-            count = self._city.days.get((effect.citizen_id, effect.day))
-            if effect.limit is not None:
-                return count is None or count <= effect.limit - effect.items
-            return count == effect.expected
-        held = self._city.codes.get(effect.code)
-        return (
-            held is not None
-            and held.record.used_by is None
-            and held.record.citizen_id == effect.citizen_id
-        )
-
-    def _apply(self, effect: Effect, posting: Posting) -> None:
-        if isinstance(effect, PayoutRecorded | PayoutSettled | PayoutRunCounted | ChunkPaid):
-            _apply_payout_effect(self._city, effect, posting)
-        elif isinstance(effect, ItemsCounted):
-            key = (effect.citizen_id, effect.day)
-            self._city.days[key] = self._city.days.get(key, 0) + effect.items
-        elif isinstance(effect, CodeConsumed):
-            held = self._city.codes[effect.code]
-            held.record = dataclasses.replace(held.record, used_by=posting.guard_key)
 
     def record_rejection(self, guard_key: str, reason: str, now: datetime) -> PostedResult:
         with self._city.lock:

@@ -1,10 +1,16 @@
-"""The quarantine store in memory."""
+"""The quarantine store in memory: it keeps each field as the DynamoDB store does (the
+same redaction and cuts, chalicelib.adapters.dynamodb_quarantine.stored_text)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
+from chalicelib.adapters.dynamodb_quarantine import (
+    MAX_STORED_DETAILS,
+    MAX_STORED_PAYLOAD,
+    stored_text,
+)
 from chalicelib.domain.operations import QuarantinedMessage, QuarantinePage
 
 
@@ -28,10 +34,10 @@ class MemoryQuarantine:
                 source,
                 f"{len(self.messages):08d}",
                 reason,
-                device_id,
-                event_id,
-                details,
-                payload,
+                stored_text(device_id),
+                stored_text(event_id),
+                stored_text(details, MAX_STORED_DETAILS),
+                stored_text(payload, MAX_STORED_PAYLOAD),
                 self._clock(),
             )
         )

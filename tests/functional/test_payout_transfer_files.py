@@ -163,7 +163,7 @@ def test_the_api_declares_the_format_and_both_media_types(api: Api) -> None:
     from app import app
 
     assert XLSX in app.api.binary_types
-    from chalicelib.domain.payouts import XLSX_CONTENT_TYPE
+    from chalicelib.domain.transfer_files import XLSX_CONTENT_TYPE
 
     assert XLSX_CONTENT_TYPE == XLSX
     doc = api.call("GET", "/v1/openapi.json").body

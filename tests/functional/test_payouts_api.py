@@ -107,7 +107,7 @@ def test_a_payout_account_is_stored_encrypted_and_shown_masked(api: Api) -> None
     )["Item"]
     assert "123456789" not in json.dumps(raw, ensure_ascii=False)
     from chalicelib.adapters.kms_secrets import KmsSecrets
-    from chalicelib.domain.payouts import encryption_context
+    from chalicelib.domain.payout_accounts import encryption_context
 
     secrets = KmsSecrets(config.settings().payout_kms_key_id)
     ciphertext = raw["account_ciphertext"]["S"]
@@ -322,7 +322,7 @@ def test_the_export_rows(api: Api) -> None:
     _paid_run(api)
     from chalicelib import wiring
 
-    body = wiring.payouts().export("payout-2026-11", "ops")
+    body = wiring.payout_runs().export("payout-2026-11", "ops")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0] == ["citizen_id", "bank_code", "account_number", "holder", "amount", "memo"]
     assert sorted(rows[1:]) == [
@@ -435,17 +435,19 @@ def test_a_chunk_counts_only_the_payments_it_tallied(api: Api) -> None:
     """On DynamoDB: a payment made by a duplicate after the tally makes the count fail
     (ChunkMoved); the right tally counts once; a counted chunk refuses more payments."""
     from chalicelib import wiring
-    from chalicelib.adapters.dynamodb_payouts import DynamoDbPayouts
+    from chalicelib.adapters.dynamodb_chunk_jobs import DynamoDbChunkJobs
+    from chalicelib.adapters.dynamodb_payout_runs import DynamoDbPayoutRuns
     from chalicelib.domain.ledger import EffectRefused
-    from chalicelib.domain.payouts import ChunkTally, payout_posting
-    from chalicelib.services.payouts import ChunkMoved, ChunkRef
+    from chalicelib.domain.payout_runs import ChunkTally, payout_posting
+    from chalicelib.services.chunk_jobs import ChunkRef
+    from chalicelib.services.payout_runs import ChunkMoved
 
     _register(api, "k1")
     _credit("k1", 2400, "seed-k1")
     assert _start(api).status == 201
-    store = DynamoDbPayouts()
+    store = DynamoDbPayoutRuns()
     ref = ChunkRef("payout", "payout-2026-11", "99")  # a chunk of its own, for the test
-    chunk, created = store.fix_chunk(ref, ["k1"], None)
+    chunk, created = DynamoDbChunkJobs().fix_chunk(ref, ["k1"], None)
     assert created and chunk.paid == 0
     payee = store.payees("payout-2026-11", ["k1"], with_items=False)["k1"]
     assert payee.account is not None and payee.paid_to is not None

@@ -18,14 +18,7 @@ from chalicelib.domain.citizens import (
     covers,
     new_grant,
 )
-from chalicelib.domain.ledger import (
-    AlreadyPosted,
-    CodeConsumed,
-    EffectRefused,
-    InsufficientBalance,
-    ItemsCounted,
-    Posting,
-)
+from chalicelib.domain.ledger import AlreadyPosted, EffectRefused, InsufficientBalance, Posting
 from chalicelib.domain.phone_proofs import (
     ProofRules,
     Verification,
@@ -33,6 +26,7 @@ from chalicelib.domain.phone_proofs import (
     number_moved_notice,
     open_verification,
 )
+from chalicelib.domain.recycling import CodeConsumed, ItemsCounted
 from chalicelib.errors import BadRequest, RetryableConflict
 from tests.fakes import MemoryCitizens, MemoryCity, MemoryLedger, MemoryPhones
 

@@ -16,6 +16,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.citizens import code_keys_at, code_slot_seconds, new_grant
 from chalicelib.domain.recycling import CodeRecord
 from chalicelib.errors import TooManyRequests
+from chalicelib.events import intake
 from chalicelib.services.citizens import CitizenService, ProfileUpdate
 from chalicelib.services.recycling import RecyclingService
 from tests.fakes import (
@@ -84,7 +85,9 @@ def _deposit(city: City, event_id: str, code: str, at: datetime, cans: int = 1) 
         "items": [{"material": "can", "accepted": cans}],
         "occurred_at": at.isoformat(),
     }
-    ack = city.recycling.receive_deposit("robot-001", json.dumps(payload).encode()).ack
+    ack = city.recycling.receive(
+        intake.deposit_payload("robot-001", json.dumps(payload).encode())
+    ).ack
     assert ack is not None
     return (ack.status, ack.reason or "", ack.points)  # type: ignore[return-value]
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.events import intake
 from chalicelib.services.fleet import FleetService
 from tests.fakes import MemoryFleet, MemoryQuarantine, RecordingAlerts
 
@@ -52,7 +53,9 @@ def test_any_order_with_repeats_ends_at_the_newest_reading(order: list[int]) -> 
     clock.now = T0 + timedelta(minutes=10)
     for i in order:
         service.receive(
-            "shelter_telemetry", "shelter-001", _telemetry(T0 + timedelta(minutes=i), pm10=i)
+            intake.report_payload(
+                "shelter_telemetry", "shelter-001", _telemetry(T0 + timedelta(minutes=i), pm10=i)
+            )
         )
     state = store.device("shelter-001")
     assert state.pm10 == max(order)
@@ -67,7 +70,11 @@ def test_a_flapping_sensor_for_a_simulated_hour_sends_one_alert() -> None:
     for _ in range(180):  # a reading every 20 s, around the bad threshold of PM2.5
         clock.now += timedelta(seconds=20)
         pm25 = rng.choice([20.0, 35.0, 36.0, 60.0])
-        service.receive("shelter_telemetry", "shelter-001", _telemetry(clock.now, pm25=pm25))
+        service.receive(
+            intake.report_payload(
+                "shelter_telemetry", "shelter-001", _telemetry(clock.now, pm25=pm25)
+            )
+        )
     assert [(a["kind"], a["event"]) for a in alerts.published] == [("air", "opened")]
     assert alerts.purifiers == [("shelter-001", "high")]
 
@@ -78,7 +85,7 @@ def test_a_replayed_batch_sends_nothing_again() -> None:
     clock.now += timedelta(minutes=3)
     for _ in range(3):
         for message in batch:
-            service.receive("shelter_telemetry", "shelter-001", message)
+            service.receive(intake.report_payload("shelter_telemetry", "shelter-001", message))
     assert len(alerts.published) == 1
 
 
@@ -86,7 +93,11 @@ def test_a_crash_before_publishing_is_recovered_once_by_the_health_job() -> None
     service, store, alerts, _, clock = _service()
     alerts.down = True
     with pytest.raises(ConnectionError):  # the record fails: SQS will retry it (stale then)
-        service.receive("shelter_telemetry", "shelter-001", _telemetry(clock.now, pm10=200))
+        service.receive(
+            intake.report_payload(
+                "shelter_telemetry", "shelter-001", _telemetry(clock.now, pm10=200)
+            )
+        )
     alerts.down = False
     assert [p.key.endswith("#purifier") for p in store.device("shelter-001").outbox] == [
         False, True]  # fmt: skip
@@ -99,11 +110,15 @@ def test_a_crash_before_publishing_is_recovered_once_by_the_health_job() -> None
 
 def test_silence_marks_offline_once_and_a_message_clears_it() -> None:
     service, store, alerts, _, clock = _service()
-    service.receive("shelter_telemetry", "shelter-001", _telemetry(clock.now))
+    service.receive(
+        intake.report_payload("shelter_telemetry", "shelter-001", _telemetry(clock.now))
+    )
     clock.now += timedelta(minutes=5)
     assert service.check_health().marked_offline == ["shelter-001"]
     assert service.check_health().marked_offline == []
-    service.receive("shelter_telemetry", "shelter-001", _telemetry(clock.now))
+    service.receive(
+        intake.report_payload("shelter_telemetry", "shelter-001", _telemetry(clock.now))
+    )
     assert [(a["kind"], a["event"]) for a in alerts.published] == [
         ("offline", "opened"), ("offline", "cleared")]  # fmt: skip
     assert store.device("shelter-001").online is True
@@ -111,9 +126,11 @@ def test_silence_marks_offline_once_and_a_message_clears_it() -> None:
 
 def test_refused_messages_are_quarantined_with_reasons_and_counted() -> None:
     service, store, _, quarantine, clock = _service()
-    service.receive("shelter_telemetry", "shelter-001", _telemetry(clock.now))
+    service.receive(
+        intake.report_payload("shelter_telemetry", "shelter-001", _telemetry(clock.now))
+    )
     outcomes = [
-        service.receive("shelter_telemetry", "shelter-001", payload)
+        service.receive(intake.report_payload("shelter_telemetry", "shelter-001", payload))
         for payload in (
             b"\xff\xfe not json",
             b"[1, 2]",
@@ -129,7 +146,9 @@ def test_refused_messages_are_quarantined_with_reasons_and_counted() -> None:
     ]  # fmt: skip
     assert len(quarantine.messages) == 6
     assert store.device("shelter-001").quarantined == 6
-    other = service.receive("robot_status", "shelter-001", b'{"ts": "2026-11-25T10:00:00+09:00"}')
+    other = service.receive(
+        intake.report_payload("robot_status", "shelter-001", b'{"ts": "2026-11-25T10:00:00+09:00"}')
+    )
     assert other.reason == "unknown_device"
 
 
@@ -143,11 +162,11 @@ def test_robot_bins_and_deposits_while_full() -> None:
         ).encode()
 
     assert service.deposit_taken("robot-001") is False  # no state yet
-    service.receive("robot_status", "robot-001", status(0.92))
-    service.receive("robot_status", "robot-001", status(0.97))
+    service.receive(intake.report_payload("robot_status", "robot-001", status(0.92)))
+    service.receive(intake.report_payload("robot_status", "robot-001", status(0.97)))
     assert store.device("robot-001").accepting is False
     assert service.deposit_taken("robot-001") is True
-    service.receive("robot_status", "robot-001", status(0.0))
+    service.receive(intake.report_payload("robot_status", "robot-001", status(0.0)))
     assert service.deposit_taken("robot-001") is False
     assert [(a["kind"], a["event"]) for a in alerts.published] == [
         ("bin_full", "opened"), ("bin_full", "cleared")]  # fmt: skip

@@ -19,17 +19,23 @@ from chalicelib.config import Settings
 from chalicelib.domain.citizens import ProfileChange
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.ledger import Posting
-from chalicelib.domain.payouts import Period
+from chalicelib.domain.payout_runs import Period
 from chalicelib.errors import Conflict, NotFound, Unprocessable
-from chalicelib.services.payouts import ChunkRef, PayoutService, RunExists
+from chalicelib.services.chunk_jobs import ChunkRef
+from chalicelib.services.ledger_audit import LedgerAuditService
+from chalicelib.services.payout_accounts import PayoutAccountService
+from chalicelib.services.payout_runs import PayoutRunService, RunExists
 from tests.fakes import (
     FakeSecrets,
+    MemoryChunkJobs,
     MemoryChunkQueue,
     MemoryCitizens,
     MemoryCity,
     MemoryExports,
     MemoryLedger,
-    MemoryPayouts,
+    MemoryLedgerAudit,
+    MemoryPayoutAccounts,
+    MemoryPayoutRuns,
 )
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=SEOUL)
@@ -58,12 +64,20 @@ class World:
         self.now = NOW
         self.city = MemoryCity()
         self.ledger = CrashingLedger(self.city, 2000)
-        self.store = MemoryPayouts(self.city)
+        self.accounts = MemoryPayoutAccounts()
+        self.store = MemoryPayoutRuns(self.city, self.accounts)
+        self.chunks = MemoryChunkJobs(self.city)
         self.queue = MemoryChunkQueue()
         self.exports = MemoryExports()
-        self.service = PayoutService(
-            self.store, self.ledger, self.queue, FakeSecrets(), self.exports,
-            Settings(payout_threshold=2000), lambda: self.now, page=page, audit_page=page,
+        secrets = FakeSecrets()
+        self.payout_accounts = PayoutAccountService(self.accounts, secrets, lambda: self.now)
+        self.service = PayoutRunService(
+            self.store, self.chunks, self.ledger, self.queue, secrets, self.exports,
+            Settings(payout_threshold=2000), lambda: self.now, page=page,
+        )  # fmt: skip
+        self.audits = LedgerAuditService(
+            MemoryLedgerAudit(self.city), self.chunks, self.store, self.queue,
+            lambda: self.now, page=page,
         )  # fmt: skip
         self.citizens = MemoryCitizens(self.city)
         self.credits = 0
@@ -71,7 +85,7 @@ class World:
     def register(self, citizen_id: str, account: bool = True) -> None:
         self.citizens.save_profile(citizen_id, ProfileChange("n", "naeoe-dong"), NOW)
         if account:
-            self.service.set_account(citizen_id, "NH", "302-1234-5678-91", "김 민지")
+            self.payout_accounts.set_account(citizen_id, "NH", "302-1234-5678-91", "김 민지")
 
     def credit(self, citizen_id: str, points: int) -> None:
         self.credits += 1
@@ -84,7 +98,7 @@ class World:
         if ref.job == "payout":
             self.service.pay_chunk(ref)
         else:
-            self.service.audit_chunk(ref)
+            self.audits.audit_chunk(ref)
         if not keep:
             self.queue.sent.remove(ref)
 
@@ -96,9 +110,9 @@ class World:
         from datetime import timedelta
 
         self.now += timedelta(seconds=1)  # audits sort by their start
-        self.service.start_audit("admin")
+        self.audits.start_audit("admin")
         self.drain()
-        return self.service.latest_audit()
+        return self.audits.latest_audit()
 
 
 def test_a_run_pays_exactly_the_eligible_citizens_with_an_account() -> None:
@@ -305,12 +319,12 @@ def test_a_duplicate_chunk_paying_meanwhile_is_never_left_uncounted(
             raced = True
             # WHEN, between the tally (x skipped) and its count, x gives an account and a
             # duplicate delivery of the same chunk pays x (and maybe counts first)
-            w.service.set_account("x", "KB", "1234567890", "Kim")
+            w.payout_accounts.set_account("x", "KB", "1234567890", "Kim")
             if duplicate_counts_first:
                 w.service.pay_chunk(chunk)
             else:
                 run = w.store.run(chunk.job_id)
-                members = w.store.chunk(chunk).members
+                members = w.chunks.chunk(chunk).members
                 w.service._pay_members(run, chunk, members, maybe_paid=True)
         return original(chunk, tally, has_next)
 

@@ -9,15 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from chalicelib.domain.phones import normalize_mobile, phone_hash, redact_phones
 from chalicelib.domain.recycling import (
     Deposit,
     DepositItem,
     DepositRejected,
     check_occurred_at,
     compute_credit,
-    normalize_mobile,
-    phone_hash,
-    redact_phones,
 )
 
 RATES = {"can": 15, "pet": 10}

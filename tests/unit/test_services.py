@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from chalicelib.config import Settings
-from chalicelib.domain import recycling as rules
 from chalicelib.domain.ledger import LedgerEntry, Posting
 from chalicelib.domain.phone_proofs import ProofRules, e164
-from chalicelib.domain.recycling import DepositAck
+from chalicelib.domain.recycling import DepositAck, rejected
 from chalicelib.errors import TooManyRequests, Unprocessable
+from chalicelib.events import intake
 from chalicelib.services.citizens import CitizenService, ProfileUpdate
 from chalicelib.services.operations import OperationsService
 from chalicelib.services.phones import PhoneService
@@ -99,8 +99,12 @@ def _citizen(city: City, citizen_id: str = "c-1", phone: str | None = "010123456
 
 def test_a_deposit_by_code_is_credited_once_and_answered(city: City) -> None:
     code = _citizen(city)
-    first = city.recycling.receive_deposit("robot-001", _payload("evt-0001", {"code": code}, 3, 2))
-    again = city.recycling.receive_deposit("robot-001", _payload("evt-0001", {"code": code}, 3, 2))
+    first = city.recycling.receive(
+        intake.deposit_payload("robot-001", _payload("evt-0001", {"code": code}, 3, 2))
+    )
+    again = city.recycling.receive(
+        intake.deposit_payload("robot-001", _payload("evt-0001", {"code": code}, 3, 2))
+    )
     assert first.ack == DepositAck("evt-0001", "credited", 65, 65)
     assert again.ack == DepositAck("evt-0001", "duplicate", 65, 65)
     assert [a for _, a in city.acks.sent] == [first.ack, again.ack]
@@ -109,20 +113,30 @@ def test_a_deposit_by_code_is_credited_once_and_answered(city: City) -> None:
 
 def test_a_code_serves_one_deposit(city: City) -> None:
     code = _citizen(city)
-    city.recycling.receive_deposit("robot-001", _payload("evt-0001", {"code": code}, can=1))
-    other = city.recycling.receive_deposit("robot-001", _payload("evt-0002", {"code": code}, can=1))
-    assert other.ack == rules.rejected("evt-0002", "code_used")
+    city.recycling.receive(
+        intake.deposit_payload("robot-001", _payload("evt-0001", {"code": code}, can=1))
+    )
+    other = city.recycling.receive(
+        intake.deposit_payload("robot-001", _payload("evt-0002", {"code": code}, can=1))
+    )
+    assert other.ack == rejected("evt-0002", "code_used")
 
 
 def test_the_daily_limit_credits_part_then_refuses(city: City) -> None:
     _citizen(city)
     phone = {"phone": "010-1234-5678"}
-    part = city.recycling.receive_deposit("robot-001", _payload("evt-0001", phone, can=120))
-    over = city.recycling.receive_deposit("robot-001", _payload("evt-0002", phone, can=1))
+    part = city.recycling.receive(
+        intake.deposit_payload("robot-001", _payload("evt-0001", phone, can=120))
+    )
+    over = city.recycling.receive(
+        intake.deposit_payload("robot-001", _payload("evt-0002", phone, can=1))
+    )
     assert part.ack == DepositAck("evt-0001", "credited", 1500, 1500, "daily_limit")
-    assert over.ack == rules.rejected("evt-0002", "daily_limit")
+    assert over.ack == rejected("evt-0002", "daily_limit")
     # A rejection is final: the same event is refused again, never credited later.
-    again = city.recycling.receive_deposit("robot-001", _payload("evt-0002", phone, can=1))
+    again = city.recycling.receive(
+        intake.deposit_payload("robot-001", _payload("evt-0002", phone, can=1))
+    )
     assert again.ack == over.ack
 
 
@@ -141,7 +155,7 @@ def test_the_daily_limit_credits_part_then_refuses(city: City) -> None:
 def test_unusable_messages_are_quarantined_and_answered(
     city: City, raw: bytes, reason: str
 ) -> None:
-    outcome = city.recycling.receive_deposit("robot-001", raw)
+    outcome = city.recycling.receive(intake.deposit_payload("robot-001", raw))
     assert outcome.quarantined == reason
     assert outcome.ack is not None and outcome.ack.reason == "invalid_payload"
     (kept,) = city.quarantine.messages
@@ -151,8 +165,10 @@ def test_unusable_messages_are_quarantined_and_answered(
 
 def test_an_unknown_device_is_refused(city: City) -> None:
     code = _citizen(city)
-    outcome = city.recycling.receive_deposit("shelter-001", _payload("evt-0001", {"code": code}, 1))
-    assert outcome.ack == rules.rejected("evt-0001", "unknown_device")
+    outcome = city.recycling.receive(
+        intake.deposit_payload("shelter-001", _payload("evt-0001", {"code": code}, 1))
+    )
+    assert outcome.ack == rejected("evt-0001", "unknown_device")
     assert city.quarantine.messages[0].reason == "unknown_device"
 
 
@@ -161,10 +177,14 @@ def test_a_race_for_one_citizen_retries_and_keeps_the_running_balance(city: City
     phone = {"phone": "01012345678"}
 
     def rival(_: Posting) -> None:
-        city.recycling.receive_deposit("robot-001", _payload("evt-rival", phone, pet=1))
+        city.recycling.receive(
+            intake.deposit_payload("robot-001", _payload("evt-rival", phone, pet=1))
+        )
 
     city.ledger.before_post = rival
-    ours = city.recycling.receive_deposit("robot-001", _payload("evt-ours", phone, can=1))
+    ours = city.recycling.receive(
+        intake.deposit_payload("robot-001", _payload("evt-ours", phone, can=1))
+    )
     assert ours.ack == DepositAck("evt-ours", "credited", 15, 25)
     page = city.citizens.ledger("c-1", 10, None)
     assert [(e.points, e.balance_after) for e in page.entries] == [(15, 25), (10, 10)]

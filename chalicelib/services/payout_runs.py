@@ -1,14 +1,8 @@
-"""Payouts and ledger integrity (issue 10): payout accounts, monthly runs fanned out in
-chunks, the transfer file, settlement, and the ledger audit.
+"""Payout runs (DESIGN §4): a month's run fanned out in chunks (chalicelib.services.chunk_jobs)
+that pay each eligible citizen with an account, the transfer file, and settlement.
 
 Every money movement is a ledger posting (a run's debit with its payout item, a failed
-transfer's credit back with its item's new status), exactly once by its guard. A run and an
-audit are jobs of chunks: a chunk is one page (of one eligibility bucket, or of one scan
-segment) whose members are fixed the first time it runs, so a redelivered or re-run chunk
-works on the same citizens, names the same next chunk, and is counted once (its `done` flag
-flips in the same transaction as the job's counters). A job is finished when its counted
-chunks reach its expected ones: each chunk that has a next page adds one to `expected` in
-the transaction that counts itself, so the two only meet when the last page is counted.
+transfer's credit back with its item's new status), exactly once by its guard.
 """
 
 from __future__ import annotations
@@ -17,68 +11,43 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from chalicelib import config
-from chalicelib.domain import payouts as rules
-from chalicelib.domain import totals as city
-from chalicelib.domain.clock import Clock
-from chalicelib.domain.ids import sortable_id
-from chalicelib.domain.ledger import (
-    Account,
-    AlreadyPosted,
-    EffectRefused,
-    LedgerEntry,
-    PostedResult,
-    Posting,
-)
-from chalicelib.domain.payouts import (
-    AuditedCitizen,
-    AuditTally,
+from chalicelib.domain.clock import SEOUL, Clock
+from chalicelib.domain.ledger import Account, AlreadyPosted, EffectRefused, PostedResult, Posting
+from chalicelib.domain.payout_accounts import StoredPayoutAccount, encryption_context
+from chalicelib.domain.payout_runs import (
     ChunkTally,
-    Discrepancy,
     PayoutItem,
     Period,
     RunSummary,
-    StoredPayoutAccount,
+    judge_settlement,
+    payout_posting,
+    reversal_posting,
+    run_id_for,
+    settle_step,
+)
+from chalicelib.domain.transfer_files import (
+    TRANSFER_FORMATS,
+    TransferRow,
+    memo_for,
+    transfer_csv,
+    transfer_xlsx,
 )
 from chalicelib.errors import Conflict, DomainError, NotFound, RetryableConflict, Unprocessable
+from chalicelib.services.chunk_jobs import ChunkQueue, ChunkRef, ChunkStore
+from chalicelib.services.payout_accounts import Secrets
 
 PAYOUT_BUCKETS = 16
-AUDIT_SEGMENTS = 16
 PAYOUT_PAGE = 100
 """Citizens per payout chunk: one BatchGetItem round (accounts, payout accounts, items) of
 at most 100 keys each, and ~100 postings, well inside a 30 s Lambda even on moto."""
-AUDIT_PAGE = 50
 SETTLE_LIMIT = 1000
-DISCREPANCIES_KEPT = 100
 POST_ATTEMPTS = 4
 
 
 # Ports ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChunkRef:
-    """A chunk of a job: `part` is a payout bucket (`"07"`) or an audit scan segment (`"7"`);
-    `start` the last member of the page before it (None: the part's first page)."""
-
-    job: Literal["payout", "audit"]
-    job_id: str
-    part: str
-    start: str | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.part}#{self.start or ''}"
-
-
-@dataclass(frozen=True)
-class Chunk:
-    members: tuple[str, ...]
-    next_start: str | None
-    done: bool
-    paid: int = 0
 
 
 class ChunkMoved(Exception):
@@ -94,24 +63,6 @@ class Payee:
     item: PayoutItem | None
 
 
-@dataclass(frozen=True)
-class AuditSummary:
-    audit_id: str
-    status: Literal["running", "done"]
-    started_at: datetime
-    started_by: str
-    chunks_expected: int
-    chunks_done: int
-    citizens_checked: int
-    discrepancy_count: int
-    discrepancies: list[Discrepancy]
-    points_issued: int
-    points_paid: int
-    points_held: int
-    totals: dict[str, object] | None
-    finished_at: datetime | None
-
-
 class RunExists(Exception):
     def __init__(self, run: RunSummary) -> None:
         super().__init__(run.run_id)
@@ -122,25 +73,14 @@ class SettlementConflict(Exception):
     """A settlement's condition failed: an item was settled otherwise meanwhile."""
 
 
-class PayoutStore(Protocol):
-    def save_account(self, account: StoredPayoutAccount) -> None: ...
-
-    def account(self, citizen_id: str) -> StoredPayoutAccount | None: ...
-
+class PayoutRunStore(Protocol):
     def create_run(self, run: RunSummary) -> None:
         """Raises RunExists (with the stored run) when the period has one."""
         ...
 
     def run(self, run_id: str) -> RunSummary | None: ...
 
-    def chunk(self, ref: ChunkRef) -> Chunk | None: ...
-
-    def fix_chunk(
-        self, ref: ChunkRef, members: list[str], next_start: str | None
-    ) -> tuple[Chunk, bool]:
-        """Keep the chunk's page unless one is kept already; answer the kept one, and
-        whether this call kept it."""
-        ...
+    def all_runs(self) -> list[RunSummary]: ...
 
     def eligible_page(
         self, bucket: str, start: str | None, limit: int
@@ -182,53 +122,9 @@ class PayoutStore(Protocol):
         self, run_id: str, action: str, admin_id: str, now: datetime, detail: dict[str, object]
     ) -> None: ...
 
-    def all_runs(self) -> list[RunSummary]: ...
-
-    # audits
-    def create_audit(self, audit_id: str, admin_id: str, now: datetime, chunks: int) -> None: ...
-
-    def audit(self, audit_id: str) -> AuditSummary | None: ...
-
-    def latest_audit(self) -> AuditSummary | None: ...
-
-    def scan_page(
-        self, segment: int, segments: int, start: str | None, limit: int
-    ) -> tuple[list[str], str | None]:
-        """Citizen ids of one scan segment's next page and where the segment goes on (the one
-        place anything scans: the audit must see every citizen; it runs as a job, in pages)."""
-        ...
-
-    def audited(self, citizen_ids: Sequence[str]) -> dict[str, AuditedCitizen]: ...
-
-    def entries(self, citizen_id: str) -> list[LedgerEntry]: ...
-
-    def count_audit_chunk(
-        self, ref: ChunkRef, tally: AuditTally, has_next: bool, keep: int
-    ) -> bool: ...
-
-    def finish_audit(self, audit_id: str, totals: dict[str, object], now: datetime) -> bool: ...
-
-
-class StatsReader(Protocol):
-    """The city's stats counters (GET /v1/admin/stats), which the audit reconciles."""
-
-    def read(self, periods: tuple[str, ...]) -> dict[str, city.Totals]: ...
-
 
 class Ledger(Protocol):
     def post(self, posting: Posting) -> PostedResult: ...
-
-
-class ChunkQueue(Protocol):
-    def send(self, chunks: Sequence[ChunkRef]) -> None: ...
-
-
-class Secrets(Protocol):
-    def encrypt(self, plaintext: str, context: dict[str, str]) -> str: ...
-
-    def decrypt(self, ciphertext: str, context: dict[str, str]) -> str: ...
-
-    def decrypt_many(self, items: Sequence[tuple[str, dict[str, str]]]) -> list[str]: ...
 
 
 class Exports(Protocol):
@@ -248,10 +144,11 @@ class SettleOutcome:
     unchanged: int = 0
 
 
-class PayoutService:
+class PayoutRunService:
     def __init__(
         self,
-        store: PayoutStore,
+        store: PayoutRunStore,
+        chunks: ChunkStore,
         ledger: Ledger,
         queue: ChunkQueue,
         secrets: Secrets,
@@ -260,11 +157,9 @@ class PayoutService:
         clock: Clock,
         *,
         page: int = PAYOUT_PAGE,
-        audit_page: int = AUDIT_PAGE,
-        stats: StatsReader | None = None,
     ) -> None:
-        self._stats = stats
         self._store = store
+        self._chunks = chunks
         self._ledger = ledger
         self._queue = queue
         self._secrets = secrets
@@ -272,38 +167,13 @@ class PayoutService:
         self._settings = settings
         self._clock = clock
         self._page = page
-        self._audit_page = audit_page
-
-    # Payout accounts ------------------------------------------------------------------------
-
-    def set_account(
-        self, citizen_id: str, bank: object, account_number: object, holder: object
-    ) -> StoredPayoutAccount:
-        details = rules.judge_account(bank, account_number, holder)
-        stored = StoredPayoutAccount(
-            citizen_id=citizen_id,
-            bank_code=details.bank_code,
-            account_ciphertext=self._secrets.encrypt(
-                details.account_digits, rules.encryption_context(citizen_id)
-            ),
-            account_last4=details.last4,
-            holder=details.holder,
-            updated_at=self._clock(),
-        )
-        self._store.save_account(stored)
-        return stored
-
-    def account(self, citizen_id: str) -> StoredPayoutAccount | None:
-        return self._store.account(citizen_id)
-
-    # Runs -----------------------------------------------------------------------------------
 
     def start_run(self, period: Period, started_by: str) -> RunSummary:
         """Create the period's run and fan its buckets out; RunExists (with the stored run)
         on a second start. A second start of a run still `running` sends its first chunks
         again: chunks are idempotent, so this resumes a run whose fan-out was cut short."""
         now = self._clock()
-        current = rules.Period.of(now.astimezone(rules.SEOUL).date())
+        current = Period.of(now.astimezone(SEOUL).date())
         if period > current:
             raise Unprocessable(
                 "a run pays a month that has begun",
@@ -311,7 +181,7 @@ class PayoutService:
                 details=[{"field": "period", "problem": f"after {current}"}],
             )
         run = RunSummary(
-            run_id=rules.run_id_for(period),
+            run_id=run_id_for(period),
             period=str(period),
             status="running",
             started_at=now,
@@ -347,13 +217,13 @@ class PayoutService:
         run = self._store.run(ref.job_id)
         if run is None:
             raise LookupError(f"no run {ref.job_id}")  # a bug upstream: let it reach the DLQ
-        chunk = self._store.chunk(ref)
+        chunk = self._chunks.chunk(ref)
         fresh = False
         if chunk is None and run.status != "running":
             return  # a stray chunk of a finished run: its pages were all counted already
         if chunk is None:
             members, next_start = self._store.eligible_page(ref.part, ref.start, self._page)
-            chunk, fresh = self._store.fix_chunk(ref, members, next_start)
+            chunk, fresh = self._chunks.fix_chunk(ref, members, next_start)
         if not chunk.done:
             for attempt in range(POST_ATTEMPTS):
                 tally = self._pay_members(
@@ -390,7 +260,7 @@ class PayoutService:
                 if account is None or account.balance < threshold:
                     tally.below_threshold += 1
                     break
-                posting = rules.payout_posting(
+                posting = payout_posting(
                     run.run_id, run.period, account, payee.paid_to, self._clock(),
                     chunk=(ref.job_id, ref.key),
                 )  # fmt: skip
@@ -416,12 +286,12 @@ class PayoutService:
     # Export and settlement ------------------------------------------------------------------
 
     def export(self, run_id: str, admin_id: str, fmt: str = "csv") -> bytes:
-        """The transfer file in a format of rules.TRANSFER_FORMATS: the CSV for systems or
+        """The transfer file in a format of TRANSFER_FORMATS: the CSV for systems or
         the spreadsheet for people. Both are built at once from one read of the run's items
         (numbers decrypted here and nowhere else), so they hold the same rows in the same
         order; each is kept in the exports bucket and served from there afterwards, so a
         repeat serves the same bytes."""
-        if fmt not in rules.TRANSFER_FORMATS:
+        if fmt not in TRANSFER_FORMATS:
             raise ValueError(f"unknown transfer format {fmt!r}")  # the route judged it
         run = self.run(run_id)
         if run.status == "running":
@@ -446,27 +316,25 @@ class PayoutService:
     def _build_exports(self, run: RunSummary) -> dict[str, bytes]:
         """Every format's file from one read, each kept unless one is kept already (a file
         once served never changes)."""
-        memo = rules.memo_for(run.period)
+        memo = memo_for(run.period)
         items = list(self._store.run_items(run.run_id))
         numbers = self._secrets.decrypt_many(
-            [(i.account_ciphertext, rules.encryption_context(i.citizen_id)) for i in items]
+            [(i.account_ciphertext, encryption_context(i.citizen_id)) for i in items]
         )
         rows = [
-            rules.TransferRow(
-                item.citizen_id, item.bank_code, number, item.holder, item.amount, memo
-            )
+            TransferRow(item.citizen_id, item.bank_code, number, item.holder, item.amount, memo)
             for item, number in zip(items, numbers, strict=True)
         ]
         built = {
-            "csv": rules.transfer_csv(rows),
-            "xlsx": rules.transfer_xlsx(rows, run.ready_at or run.started_at),
+            "csv": transfer_csv(rows),
+            "xlsx": transfer_xlsx(rows, run.ready_at or run.started_at),
         }
         files: dict[str, bytes] = {}
         for fmt, body in built.items():
             key = export_key(run.run_id, fmt)
             kept = self._exports.get(key)
             if kept is None:
-                self._exports.put(key, body, rules.TRANSFER_FORMATS[fmt][0])
+                self._exports.put(key, body, TRANSFER_FORMATS[fmt][0])
             files[fmt] = kept if kept is not None else body
         return files
 
@@ -477,7 +345,7 @@ class PayoutService:
         opposite to a recorded one 409, nothing applied); then each pending item is settled
         once: paid items in transactions with the run's counters, each failed one by a
         reversal posting that credits the amount back, flips the item and counts it."""
-        request = rules.judge_settlement(paid, failed, SETTLE_LIMIT)
+        request = judge_settlement(paid, failed, SETTLE_LIMIT)
         run = self.run(run_id)
         if run.status == "running":
             raise Conflict(
@@ -492,7 +360,7 @@ class PayoutService:
                 code="unknown_citizens",
                 details=[{"citizen_id": c} for c in unknown[:50]],
             )
-        steps = {c: rules.settle_step(items[c].status, w) for c, w in wanted}  # type: ignore[arg-type]
+        steps = {c: settle_step(items[c].status, w) for c, w in wanted}  # type: ignore[arg-type]
         conflicts = [c for c, step in steps.items() if step == "conflict"]
         if conflicts:
             raise _settlement_conflict(run_id, [(c, items[c].status) for c in conflicts])
@@ -544,9 +412,7 @@ class PayoutService:
             account = self._store.citizen_account(item.citizen_id)
             if account is None:
                 raise LookupError(f"{item.citizen_id}: paid but not a citizen")
-            posting = rules.reversal_posting(
-                item.run_id, item.amount, account, admin_id, self._clock()
-            )
+            posting = reversal_posting(item.run_id, item.amount, account, admin_id, self._clock())
             try:
                 self._ledger.post(posting)
             except AlreadyPosted:
@@ -563,87 +429,9 @@ class PayoutService:
             return 1
         raise RetryableConflict(f"{item.citizen_id}: the balance kept moving")
 
-    # Audit ------------------------------------------------------------------------------------
-
-    def start_audit(self, started_by: str) -> AuditSummary:
-        now = self._clock()
-        audit_id = sortable_id(now)
-        self._store.create_audit(audit_id, started_by, now, AUDIT_SEGMENTS)
-        self._queue.send([ChunkRef("audit", audit_id, str(s)) for s in range(AUDIT_SEGMENTS)])
-        found = self._store.audit(audit_id)
-        assert found is not None
-        return found
-
-    def latest_audit(self) -> AuditSummary:
-        found = self._store.latest_audit()
-        if found is None:
-            raise NotFound("no audit has run yet", code="no_audit")
-        return found
-
-    def audit_chunk(self, ref: ChunkRef) -> None:
-        """Check one scan page of citizens (invariant 2), add the page's sums, hand on the
-        next page; the chunk that completes the audit checks invariant 3."""
-        if self._store.audit(ref.job_id) is None:
-            raise LookupError(f"no audit {ref.job_id}")
-        segment = int(ref.part)
-        chunk = self._store.chunk(ref)
-        if chunk is None:
-            members, next_start = self._store.scan_page(
-                segment, AUDIT_SEGMENTS, ref.start, self._audit_page
-            )
-            chunk, _ = self._store.fix_chunk(ref, members, next_start)
-        if not chunk.done:
-            tally = self._audit_members(chunk.members)
-            current = self._store.audit(ref.job_id)
-            room = DISCREPANCIES_KEPT - (current.discrepancy_count if current else 0)
-            self._store.count_audit_chunk(
-                ref, tally, chunk.next_start is not None, max(0, min(room, 20))
-            )
-        if chunk.next_start is not None:
-            self._queue.send([ChunkRef("audit", ref.job_id, ref.part, chunk.next_start)])
-        self._finish_audit(ref.job_id)
-
-    def _audit_members(self, members: Sequence[str]) -> AuditTally:
-        tally = AuditTally()
-        found = self._store.audited(members)
-        for citizen_id in members:
-            citizen = found.get(citizen_id)
-            if citizen is None:
-                continue  # gone since the scan read it
-            problems = rules.audit_citizen(citizen, entries := self._store.entries(citizen_id))
-            if problems:
-                # A posting may have landed between the two reads: read both again once.
-                again = self._store.audited([citizen_id]).get(citizen_id)
-                if again is not None:
-                    citizen = again
-                    problems = rules.audit_citizen(
-                        citizen, entries := self._store.entries(citizen_id)
-                    )
-            tally.citizens_checked += 1
-            tally.points_held += citizen.balance
-            tally.points_issued += sum(rules.earned_by(e.kind, e.points) for e in entries)
-            tally.points_paid += sum(rules.paid_by(e.kind, e.points) for e in entries)
-            tally.discrepancies += problems
-        return tally
-
-    def _finish_audit(self, audit_id: str) -> None:
-        audit = self._store.audit(audit_id)
-        if audit is None or audit.status != "running":
-            return
-        if audit.chunks_done != audit.chunks_expected:
-            return
-        runs = self._store.all_runs()
-        totals = rules.city_totals(audit.points_issued, audit.points_paid, audit.points_held, runs)
-        if any(r.status == "running" for r in runs):
-            totals["note"] = "a payout run was paying during the audit"
-        if self._stats is not None:
-            found = self._stats.read((city.ALL_TIME,)).get(city.ALL_TIME)
-            totals.update(city.reconciled(totals, found or city.Totals(city.ALL_TIME)))
-        self._store.finish_audit(audit_id, totals, self._clock())
-
 
 def export_key(run_id: str, fmt: str = "csv") -> str:
-    return f"payout-runs/{run_id}/transfers.{rules.TRANSFER_FORMATS[fmt][1]}"
+    return f"payout-runs/{run_id}/transfers.{TRANSFER_FORMATS[fmt][1]}"
 
 
 def _plausible_id(run_id: str) -> bool:

@@ -1,0 +1,58 @@
+"""Ledger audit routes (DESIGN §4, §6): admins start an audit and read the latest one. Its
+chunks and its schedule are served by chalicelib.events.ledger_audit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import wiring
+from chalicelib.api.authorizer import jwt_auth
+from chalicelib.api.http import api_view, require_admin
+from chalicelib.domain.clock import iso
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ledger_audit import AuditSummary
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/v1/admin/audit", methods=["POST"], authorizer=jwt_auth)
+@api_view
+def post_audit() -> Response:
+    admin = require_admin(bp.current_request)
+    return Response(
+        body=audit_view(wiring.ledger_audit().start_audit(admin.citizen_id)), status_code=201
+    )
+
+
+@bp.route("/v1/admin/audit", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_audit() -> dict[str, Any]:
+    require_admin(bp.current_request)
+    return audit_view(wiring.ledger_audit().latest_audit())
+
+
+def audit_view(audit: AuditSummary) -> dict[str, Any]:
+    return {
+        "audit_id": audit.audit_id,
+        "status": audit.status,
+        "started_at": iso(audit.started_at),
+        "started_by": audit.started_by,
+        "finished_at": iso(audit.finished_at) if audit.finished_at else None,
+        "chunks": {"done": audit.chunks_done, "expected": audit.chunks_expected},
+        "citizens_checked": audit.citizens_checked,
+        "discrepancy_count": audit.discrepancy_count,
+        "discrepancies": [
+            {
+                "citizen_id": d.citizen_id,
+                "problem": d.problem,
+                "balance": d.balance,
+                "ledger_sum": d.ledger_sum,
+                "detail": d.detail,
+            }
+            for d in audit.discrepancies
+        ],
+        "totals": audit.totals,
+    }

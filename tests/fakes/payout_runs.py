@@ -1,0 +1,148 @@
+"""Payout runs, their items and their transfer files, in memory."""
+
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.ledger import Account
+from chalicelib.domain.payout_runs import PayoutItem, RunSummary
+from chalicelib.services.payout_runs import ChunkMoved, Payee, RunExists, SettlementConflict
+from tests.fakes.chunk_jobs import flip_chunk
+from tests.fakes.city import MemoryCity
+from tests.fakes.payout_accounts import MemoryPayoutAccounts
+
+
+def payout_bucket(citizen_id: str) -> str:
+    return f"{zlib.crc32(citizen_id.encode('utf-8')) % 16:02d}"
+
+
+class MemoryPayoutRuns:
+    """PayoutRunStore in memory, over the city the MemoryLedger writes and the payout
+    accounts a payee is paid to."""
+
+    def __init__(self, city: MemoryCity, accounts: MemoryPayoutAccounts) -> None:
+        self._city = city
+        self._accounts = accounts
+        self.actions: list[tuple[str, str, str, dict[str, object]]] = []
+
+    def create_run(self, run: RunSummary) -> None:
+        with self._city.lock:
+            if run.run_id in self._city.payout_runs:
+                raise RunExists(self._city.payout_runs[run.run_id])
+            self._city.payout_runs[run.run_id] = run
+
+    def run(self, run_id: str) -> RunSummary | None:
+        return self._city.payout_runs.get(run_id)
+
+    def all_runs(self) -> list[RunSummary]:
+        return list(self._city.payout_runs.values())
+
+    def eligible_page(
+        self, bucket: str, start: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        ids = sorted(
+            c
+            for c in self._city.eligible
+            if payout_bucket(c) == bucket and (start is None or c > start)
+        )
+        page = ids[:limit]
+        return page, (page[-1] if len(page) == limit else None)
+
+    def payees(self, run_id: str, citizen_ids: Any, *, with_items: bool) -> dict[str, Any]:
+        out = {}
+        for c in citizen_ids:
+            citizen = self._city.citizens.get(c)
+            item = self._city.payout_items.get((run_id, c)) if with_items else None
+            out[c] = Payee(citizen.account if citizen else None, self._accounts.account(c), item)
+        return out
+
+    def citizen_account(self, citizen_id: str) -> Account | None:
+        citizen = self._city.citizens.get(citizen_id)
+        return citizen.account if citizen else None
+
+    def items(self, run_id: str, citizen_ids: Any) -> dict[str, PayoutItem]:
+        return {
+            c: self._city.payout_items[(run_id, c)]
+            for c in citizen_ids
+            if (run_id, c) in self._city.payout_items
+        }
+
+    def run_items(self, run_id: str) -> Any:
+        return iter(
+            sorted(
+                (i for (r, _), i in self._city.payout_items.items() if r == run_id),
+                key=lambda i: i.citizen_id,
+            )
+        )
+
+    def count_payout_chunk(self, ref: Any, tally: Any, has_next: bool) -> bool:
+        with self._city.lock:
+            kept = self._city.chunks.get((ref.job_id, ref.key))
+            if kept is not None and not kept.done and kept.paid != tally.citizens:
+                raise ChunkMoved(ref.key)
+            if not flip_chunk(self._city, ref):
+                return False
+            run = self._city.payout_runs[ref.job_id]
+            self._city.payout_runs[ref.job_id] = dataclasses.replace(
+                run,
+                chunks_done=run.chunks_done + 1,
+                chunks_expected=run.chunks_expected + (1 if has_next else 0),
+                citizens=run.citizens + tally.citizens,
+                total_points=run.total_points + tally.points,
+                skipped_no_account=run.skipped_no_account + tally.no_account,
+                skipped_below_threshold=run.skipped_below_threshold + tally.below_threshold,
+            )
+            return True
+
+    def mark_ready(self, run_id: str, now: datetime) -> bool:
+        with self._city.lock:
+            run = self._city.payout_runs[run_id]
+            if run.status != "running" or run.chunks_done != run.chunks_expected:
+                return False
+            self._city.payout_runs[run_id] = dataclasses.replace(run, status="ready", ready_at=now)
+            return True
+
+    def settle_paid(self, items: Any, admin_id: str, now: datetime) -> None:
+        with self._city.lock:
+            city = self._city
+            if any(city.payout_items[(i.run_id, i.citizen_id)].status != "pending" for i in items):
+                raise SettlementConflict()
+            for i in items:
+                city.payout_items[(i.run_id, i.citizen_id)] = dataclasses.replace(
+                    i, status="paid", settled_at=now, settled_by=admin_id
+                )
+            run = city.payout_runs[items[0].run_id]
+            city.payout_runs[run.run_id] = dataclasses.replace(
+                run,
+                paid_items=run.paid_items + len(items),
+                paid_points=run.paid_points + sum(i.amount for i in items),
+            )
+
+    def mark_settled(self, run_id: str, now: datetime) -> bool:
+        with self._city.lock:
+            run = self._city.payout_runs[run_id]
+            if run.status != "ready" or run.pending_items != 0:
+                return False
+            self._city.payout_runs[run_id] = dataclasses.replace(
+                run, status="settled", settled_at=now
+            )
+            return True
+
+    def record_action(
+        self, run_id: str, action: str, admin_id: str, now: datetime, detail: dict[str, object]
+    ) -> None:
+        self.actions.append((run_id, action, admin_id, detail))
+
+
+class MemoryExports:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = body
+
+    def get(self, key: str) -> bytes | None:
+        return self.objects.get(key)

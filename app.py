@@ -23,7 +23,8 @@ from chalicelib.api import (
     payout_accounts,
     payout_runs,
 )
-from chalicelib.events import device_messages, ledger_audit, reports, stream_records
+from chalicelib.events import boards, city_totals, device_messages, ledger_audit, reports
+from chalicelib.events import challenges as challenge_streams
 from chalicelib.events import payout_runs as payout_run_events
 
 app = Chalice(app_name="gimhae-smart-city")
@@ -81,7 +82,7 @@ def handle_audit_chunks(event: Any) -> dict[str, Any]:
     starting_position=streams.LEDGER_CHANGES.starting_position,
 )
 def handle_ledger_changes(event: Any) -> dict[str, Any]:
-    return stream_records.count_ledger_changes(event)
+    return city_totals.count_ledger_changes(event)
 
 
 @app.on_dynamodb_record(
@@ -90,7 +91,7 @@ def handle_ledger_changes(event: Any) -> dict[str, Any]:
     starting_position=streams.STEP_BOARDS.starting_position,
 )
 def handle_step_boards(event: Any) -> dict[str, Any]:
-    return leaderboards.apply_step_days(event)
+    return boards.apply_step_days(event)
 
 
 @app.on_dynamodb_record(
@@ -99,7 +100,7 @@ def handle_step_boards(event: Any) -> dict[str, Any]:
     starting_position=streams.STEP_CHALLENGES.starting_position,
 )
 def handle_step_challenges(event: Any) -> dict[str, Any]:
-    return challenges.step_challenges(event)
+    return challenge_streams.step_challenges(event)
 
 
 @app.on_dynamodb_record(
@@ -108,7 +109,7 @@ def handle_step_challenges(event: Any) -> dict[str, Any]:
     starting_position=streams.LEDGER_CHALLENGES.starting_position,
 )
 def handle_ledger_challenges(event: Any) -> dict[str, Any]:
-    return challenges.ledger_challenges(event)
+    return challenge_streams.ledger_challenges(event)
 
 
 # Schedules.

@@ -65,7 +65,6 @@ def fleet_costs(shelters: int = 500, *, events_only: bool = False) -> dict[str, 
         import boto3
 
         from chalicelib import config, wiring
-        from chalicelib.adapters.dynamodb_fleet import _av
         from chalicelib.adapters.dynamodb_models import ALL_MODELS, DeviceState, logical_name
         from infra.local import provision
         from infra.local.lambda_runtime import LambdaContext
@@ -174,25 +173,20 @@ def fleet_costs(shelters: int = 500, *, events_only: bool = False) -> dict[str, 
 
         # A city of 500 shelters: one state item each, as the handler writes them (not
         # metered: the scene, not the event).
-        template = DeviceState.Meta.table_name
         for i in range(shelters):
             device_id = f"bench-shelter-{i:04d}"
-            item = {
-                "device_id": device_id, "device_type": "shelter",
-                "fleet_group": f"{config.settings().city}#shelter",
-                "place": f"jangyu{1 + i % 3}-dong#{device_id}",
-                "name": f"장유 스마트쉼터 {i}", "district": f"jangyu{1 + i % 3}-dong",
-                "lat": 35.19 + i / 10000, "lon": 128.80 + i / 10000, "online": True,
-                "last_seen": clock.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                "pm10": 42.0, "pm25": 18.5, "grade": "moderate",
-                "air_at": clock.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                "telemetry_ts": clock.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                "temp_c": 21.3, "humidity": 40.0, "co2_ppm": 650, "occupancy": 3,
-                "chargers_total": 4, "chargers_in_use": 1, "accepting": True,
-                "purifier_reported": "auto", "purifier_desired": "auto",
-                "alerts": {}, "outbox": {},
-            }  # fmt: skip
-            dynamodb.put_item(TableName=template, Item={k: _av(v) for k, v in item.items()})
+            DeviceState(
+                device_id, device_type="shelter",
+                fleet_group=f"{config.settings().city}#shelter",
+                place=f"jangyu{1 + i % 3}-dong#{device_id}",
+                name=f"장유 스마트쉼터 {i}", district=f"jangyu{1 + i % 3}-dong",
+                lat=35.19 + i / 10000, lon=128.80 + i / 10000, online=True,
+                last_seen=clock.now, pm10=42.0, pm25=18.5, grade="moderate",
+                air_at=clock.now, telemetry_ts=clock.now,
+                temp_c=21.3, humidity=40.0, co2_ppm=650, occupancy=3,
+                chargers_total=4, chargers_in_use=1, accepting=True,
+                purifier_reported="auto", purifier_desired="auto", alerts={}, outbox={},
+            ).save()  # fmt: skip
         from chalice.test import Client
 
         from app import app

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
     from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
+    from chalicelib.domain.clock import Clock
     from chalicelib.domain.ledger import LedgerEntry
     from chalicelib.domain.steps import StepDay
     from chalicelib.services.boards import BoardService
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.services.reports import ReportService
     from chalicelib.services.steps import StepService
 
-# -- Logs and metrics ---------------------------------------------------------------------
+# -- The container: logs, metrics and its clock -------------------------------------------
 
 SERVICE = "gimhae-smart-city"
 logger = Logger(service=SERVICE)
@@ -61,6 +62,14 @@ def publish_metrics() -> None:
         if metrics.metric_set:
             metrics.flush_metrics()
         metrics.clear_metrics()
+
+
+def clock() -> Clock:
+    """The container's clock: what routes read for "now" and "today", as services read the
+    one they are given. A test sets time for routes by replacing this function."""
+    from chalicelib.domain.clock import utc_now
+
+    return utc_now
 
 
 # -- The ledger and the quarantine, shared by the capabilities ----------------------------

@@ -6,7 +6,9 @@
   deposit is pending.
 - `shelter --config F`: the shelter agent (shadow, heartbeats) publishing simulated
   telemetry every `--every` seconds (0: none).
-- `provision --thing ID --type robot|shelter [--district D]`: see iot/provisioning.py.
+- `provision --thing ID --type robot|shelter [--district D]`: see iot/provisioning.py. With
+  `--aws` it provisions in AWS; without, into the running local stack, which provisions
+  with its own CA (`python -m infra.local provision`, run here as a separate process).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from types import FrameType
 from typing import Any
 
 from iot.agents import DeviceConfig, RobotAgent, ShelterAgent
+from iot.provisioning import add_device_arguments
 from iot.simulators import DustModel, SimClock, shelter_readings
 
 
@@ -100,27 +103,32 @@ def _shelter(args: argparse.Namespace) -> int:
 
 
 def _provision(args: argparse.Namespace) -> int:
-    from iot.provisioning import DeviceSpec, provision_aws, provision_local
+    from iot.provisioning import device_spec, provision_aws
 
-    spec = DeviceSpec(args.thing, args.type, args.district, args.name)
-    if args.aws:
-        if not (args.endpoint and args.ca_file and args.folder):
-            print("error: --aws needs --endpoint, --ca-file and --folder", file=sys.stderr)
-            return 2
-        done = provision_aws(spec, Path(args.folder), args.endpoint, Path(args.ca_file), args.city)
-    else:
-        folder = Path(args.folder) if args.folder else None
-        done = provision_local(spec, Path(args.state_dir), folder)
-    print(
-        json.dumps(
-            {
-                "thing": done.thing,
-                "certificate_arn": done.certificate_arn,
-                "config": str(done.config_file),
-            }
-        )
-    )
+    if not args.aws:
+        return _provision_locally(args)
+    if not (args.endpoint and args.ca_file and args.folder):
+        print("error: --aws needs --endpoint, --ca-file and --folder", file=sys.stderr)
+        return 2
+    spec = device_spec(args)
+    done = provision_aws(spec, Path(args.folder), args.endpoint, Path(args.ca_file), args.city)
+    print(done.summary())
     return 0
+
+
+def _provision_locally(args: argparse.Namespace) -> int:
+    """The local stack's own command provisions (its CA signs): the device tools do not
+    import the emulator."""
+    import subprocess
+
+    command = [sys.executable, "-m", "infra.local", "provision", "--thing", args.thing]
+    command += ["--type", args.type, "--district", args.district]
+    command += ["--state-dir", str(Path(args.state_dir).resolve())]
+    if args.name:
+        command += ["--name", args.name]
+    if args.folder:
+        command += ["--folder", str(Path(args.folder).resolve())]
+    return subprocess.run(command, check=False).returncode
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -142,11 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     shelter.add_argument("--every", type=float, default=10.0, help="telemetry period (s)")
     shelter.add_argument("--speed", type=float, default=1.0, help="simulated time speed")
     prov = sub.add_parser("provision", help="create a device and its credentials")
-    prov.add_argument("--thing", required=True)
-    prov.add_argument("--type", required=True, choices=("robot", "shelter"))
-    prov.add_argument("--district", default="naeoe-dong")
-    prov.add_argument("--name", default=None)
-    prov.add_argument("--folder", default=None, help="the device's folder (key, config)")
+    add_device_arguments(prov)
     prov.add_argument("--state-dir", default=".local", help="the local stack's state folder")
     prov.add_argument("--aws", action="store_true", help="provision in AWS, not locally")
     prov.add_argument("--endpoint", help="AWS: the account's IoT data endpoint")

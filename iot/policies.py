@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from iot.iot_names import policy_name as policy_name  # the names live in iot/iot_names.py
+
 THING = "${iot:Connection.Thing.ThingName}"
 
 # (action, kind, topic pattern) where kind is "topic" (publish/receive) or "topicfilter"
@@ -40,10 +42,6 @@ DEVICE_TOPICS: dict[str, list[tuple[str, str]]] = {
 }
 
 DEVICE_TYPES = tuple(DEVICE_TOPICS)
-
-
-def policy_name(device_type: str, prefix: str = "gimhae") -> str:
-    return f"{prefix}-{device_type}-policy"
 
 
 def policy_document(

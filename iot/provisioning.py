@@ -1,23 +1,25 @@
-"""Provision one device: `python -m iot provision --thing robot-101 --type robot`.
+"""Provisioning one device, the one way for AWS and for the local stack.
 
-The steps IoT Core asks for, through boto3, against AWS or the local stack's emulator:
-1. the thing, of its type, with its district as an attribute;
+The steps IoT Core asks for, through boto3:
+1. the thing, of its type and in its type's group (names from iot/iot_names.py), with its
+   district as an attribute;
 2. a key pair made in the device's folder and a CSR; only the CSR leaves the folder and a
-   certificate comes back (`CreateCertificateFromCsr` in AWS; locally the local CA signs it
-   and the certificate is registered in moto, as the stack registers its fleet's);
+   certificate comes back from an `Issuer`: in AWS IoT's `CreateCertificateFromCsr`
+   (`aws_csr_issuer`); locally the local CA, which the local stack passes in
+   (infra/local/device_ca.py);
 3. the type's policy (iot/policies.py) attached to the certificate, the certificate to the
    thing;
-4. the city's registry: the `devices` row and the fleet state row (as the stack does for its
-   fleet file), so a robot's deposits are credited and the device shows in the lists;
-5. locally: the running stack's broker grants the device its topics (no restart);
-6. the device's config file (0644; the key beside it is 0600) for `python -m iot robot|shelter`.
+4. the city's registry: the `devices` row and the fleet state row, so a robot's deposits
+   are credited and the device shows in the lists;
+5. the device's config file (0644; the key beside it is 0600) for `python -m iot robot|shelter`.
 
-Locally everything is read from `<state_dir>/stack.json`; against AWS pass `--aws`, the
-endpoint (`--endpoint`, from `aws iot describe-endpoint`) and the Amazon root CA file.
+Used by `python -m iot provision --aws`, `python -m infra.cdk.register_device` (AWS) and the
+local stack (`python -m infra.local provision`, its fleet at start).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -31,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from iot import policies
+from iot import iot_names, policies
 from iot.files import write_file
 
 DEFAULT_LOCATION = {"lat": 35.2400, "lon": 128.8715}  # Yeonji Park
@@ -47,7 +49,7 @@ class DeviceSpec:
     lon: float = DEFAULT_LOCATION["lon"]
 
     def registry_row(self) -> dict[str, Any]:
-        """The device as the fleet data file lists it (provision.register_devices)."""
+        """The device as the fleet data file lists it (its registry row)."""
         return {
             "device_id": self.thing,
             "type": self.device_type,
@@ -65,6 +67,30 @@ class Provisioned:
     config_file: Path
     key_file: Path
     cert_file: Path
+
+    def summary(self) -> str:
+        """What the provisioning commands print: one JSON line."""
+        return json.dumps(
+            {
+                "thing": self.thing,
+                "certificate_arn": self.certificate_arn,
+                "config": str(self.config_file),
+            }
+        )
+
+
+def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    """The device's arguments, alike in `python -m iot provision` and `python -m infra.local
+    provision`."""
+    parser.add_argument("--thing", required=True)
+    parser.add_argument("--type", required=True, choices=policies.DEVICE_TYPES)
+    parser.add_argument("--district", default="naeoe-dong")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--folder", default=None, help="the device's folder (key, config)")
+
+
+def device_spec(args: argparse.Namespace) -> DeviceSpec:
+    return DeviceSpec(args.thing, args.type, args.district, args.name)
 
 
 def make_key_and_csr(folder: Path, thing: str) -> tuple[Path, str]:
@@ -96,27 +122,6 @@ def make_key_and_csr(folder: Path, thing: str) -> tuple[Path, str]:
     return key_file, csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def create_thing(iot: Any, spec: DeviceSpec) -> None:
-    with contextlib.suppress(iot.exceptions.ResourceAlreadyExistsException):
-        iot.create_thing_type(thingTypeName=spec.device_type)
-    attributes = {"attributes": {"district": spec.district}}
-    try:
-        iot.create_thing(
-            thingName=spec.thing, thingTypeName=spec.device_type, attributePayload=attributes
-        )
-    except iot.exceptions.ResourceAlreadyExistsException:
-        # AWS: the thing exists with other attributes (a device moved): re-provisioning
-        # updates them and issues a new certificate
-        iot.update_thing(thingName=spec.thing, attributePayload={**attributes, "merge": True})
-
-
-def attach(iot: Any, spec: DeviceSpec, certificate_arn: str, prefix: str) -> None:
-    iot.attach_policy(
-        policyName=policies.policy_name(spec.device_type, prefix), target=certificate_arn
-    )
-    iot.attach_thing_principal(thingName=spec.thing, principal=certificate_arn)
-
-
 Issuer = Callable[[str], tuple[str, str]]
 """A CSR (PEM) in, the registered certificate's (ARN, PEM) out."""
 
@@ -131,24 +136,51 @@ def aws_csr_issuer(iot: Any) -> Issuer:
     return issue
 
 
-def local_ca_issuer(iot: Any, ca: Any, thing: str) -> Issuer:
-    """The local CA signs the CSR (the broker trusts it) and moto registers the certificate,
-    as the stack registers its fleet's."""
-    from infra.local.device_ca import sign_device_csr
+def create_device_types(iot: Any, prefix: str) -> None:
+    """A thing type and a thing group per device type: what the CDK stack creates in AWS,
+    for an account without it (the local stack, tests)."""
+    for device_type in policies.DEVICE_TYPES:
+        iot.create_thing_type(thingTypeName=iot_names.thing_type_name(device_type, prefix))
+        with contextlib.suppress(iot.exceptions.ResourceAlreadyExistsException):
+            iot.create_thing_group(thingGroupName=iot_names.thing_group_name(device_type, prefix))
 
-    def issue(csr: str) -> tuple[str, str]:
-        pem = sign_device_csr(ca, csr, thing)
-        made = iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")
-        return str(made["certificateArn"]), pem
 
-    return issue
+def create_thing(iot: Any, spec: DeviceSpec, prefix: str) -> None:
+    """The thing, of its type, in its type's group, its district as an attribute."""
+    attributes = {"attributes": {"district": spec.district}}
+    try:
+        iot.create_thing(
+            thingName=spec.thing,
+            thingTypeName=iot_names.thing_type_name(spec.device_type, prefix),
+            attributePayload=attributes,
+        )
+    except iot.exceptions.ResourceAlreadyExistsException:
+        # AWS: the thing exists with other attributes (a device moved): re-provisioning
+        # updates them and issues a new certificate
+        iot.update_thing(thingName=spec.thing, attributePayload={**attributes, "merge": True})
+    iot.add_thing_to_thing_group(
+        thingGroupName=iot_names.thing_group_name(spec.device_type, prefix), thingName=spec.thing
+    )
+
+
+def attach(iot: Any, spec: DeviceSpec, certificate_arn: str, prefix: str) -> None:
+    iot.attach_policy(
+        policyName=iot_names.policy_name(spec.device_type, prefix), target=certificate_arn
+    )
+    iot.attach_thing_principal(thingName=spec.thing, principal=certificate_arn)
+
+
+def register_certificate(iot: Any, spec: DeviceSpec, certificate_arn: str, prefix: str) -> None:
+    """A thing for a certificate already registered (the local stack's fleet)."""
+    create_thing(iot, spec, prefix)
+    attach(iot, spec, certificate_arn, prefix)
 
 
 def register_thing(
     iot: Any, spec: DeviceSpec, folder: Path, issue: Issuer, prefix: str
 ) -> tuple[str, Path, Path]:
     """Thing, key + CSR in `folder`, certificate, policy: (certificate ARN, key, cert)."""
-    create_thing(iot, spec)
+    create_thing(iot, spec, prefix)
     key_file, csr = make_key_and_csr(folder, spec.thing)
     cert_arn, cert_pem = issue(csr)
     attach(iot, spec, cert_arn, prefix)
@@ -157,68 +189,58 @@ def register_thing(
     return cert_arn, key_file, cert_file
 
 
-def write_config(folder: Path, document: dict[str, Any]) -> Path:
-    path = folder / "config.json"
-    write_file(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
-    return path
+def record_devices(devices: list[dict[str, Any]], city: str) -> int:
+    """The city's registry: each device's row and its state row. The tables are this
+    process's (its stage environment), the app's own adapters write them."""
+    from datetime import UTC, datetime
+
+    from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
+
+    count = DynamoDbDevices.register(devices, datetime.now(UTC))
+    seed_device_states(devices, city)
+    return count
 
 
-def provision_local(spec: DeviceSpec, state_dir: Path, folder: Path | None = None) -> Provisioned:
-    """Provision into the running local stack of `state_dir` (its stack.json)."""
-    state_dir = Path(state_dir).resolve()
-    stack_file = state_dir / "stack.json"
-    try:
-        stack = json.loads(stack_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SystemExit(
-            f"{stack_file} not found: start the local stack first (./dev up)"
-        ) from None
-    _use_stack_environment(stack)
-    import boto3
+def seed_device_states(devices: list[dict[str, Any]], city: str) -> None:
+    """A state row per device (offline until it reports), so the public lists show it; a
+    row kept from an earlier run stays."""
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
 
-    from chalicelib import config
-    from infra.local import device_requests, pki, provision
+    store = DynamoDbFleet(city)
+    for device in devices:
+        store.create_state(device["device_id"], device["type"])
 
-    folder = (folder or state_dir / "devices" / spec.thing).resolve()
-    session = boto3.session.Session(region_name=stack["region"])
-    iot = session.client("iot", endpoint_url=stack["aws_endpoint_url"])
-    ca = pki.CertPaths(state_dir / "certs" / "ca.pem", state_dir / "certs" / "ca.key")
-    cert_arn, key_file, cert_file = register_thing(
-        iot, spec, folder, local_ca_issuer(iot, ca, spec.thing), config.resource_prefix()
-    )
-    city = str(stack["mqtt"].get("city", "gimhae"))
-    provision.register_devices({"city": city, "devices": [spec.registry_row()]})
-    device_requests.request_access(
-        state_dir,
-        {
-            "device_id": spec.thing,
-            "type": spec.device_type,
-            "cert_file": str(cert_file),
-            "key_file": str(key_file),
-            # the stack registers it again at every start (a kill loses no device)
-            "registry": spec.registry_row(),
-        },
-    )
-    ca_file = Path(stack["mqtt"]["ca_file"])
-    if not ca_file.is_absolute():
-        from infra.local.stack import ROOT
 
-        ca_file = ROOT / ca_file
-    document = {
+def device_config(
+    spec: DeviceSpec,
+    city: str,
+    host: str,
+    port: int,
+    ca_file: Path,
+    key_file: Path,
+    cert_file: Path,
+) -> dict[str, Any]:
+    """What `python -m iot robot|shelter` reads: the broker, the CA, the device's files."""
+    document: dict[str, Any] = {
         "device_id": spec.thing,
         "type": spec.device_type,
         "city": city,
         "district": spec.district,
-        "host": stack["mqtt"]["host"],
-        "port": int(stack["mqtt"]["port"]),
+        "host": host,
+        "port": port,
         "ca_file": str(ca_file.resolve()),
         "cert_file": cert_file.name,
         "key_file": key_file.name,
     }
     if spec.device_type == "robot":
         document["outbox"] = "outbox.sqlite"
-    config_file = write_config(folder, document)
-    return Provisioned(spec.thing, cert_arn, folder, config_file, key_file, cert_file)
+    return document
+
+
+def write_config(folder: Path, document: dict[str, Any]) -> Path:
+    path = folder / "config.json"
+    write_file(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), 0o644)
+    return path
 
 
 def provision_aws(
@@ -228,53 +250,22 @@ def provision_aws(
     ca_file: Path,
     city: str = "gimhae",
     session: Any = None,
+    prefix: str | None = None,
 ) -> Provisioned:
-    """Provision in AWS: CreateCertificateFromCsr, policy, registry (the table names come
-    from the stage environment, as the Lambdas get them)."""
+    """Provision in AWS: CreateCertificateFromCsr, policy, registry (the table names and,
+    unless given, the prefix come from the stage environment, as the Lambdas get them)."""
     import boto3
 
-    from chalicelib import config
-    from infra.local import provision
+    if prefix is None:
+        from chalicelib import config
 
+        prefix = config.resource_prefix()
     session = session or boto3.session.Session()
     iot = session.client("iot")
-    cert_arn, key_file, cert_file = register_thing(
-        iot, spec, folder.resolve(), aws_csr_issuer(iot), config.resource_prefix()
+    folder = folder.resolve()
+    cert_arn, key_file, cert_file = register_thing(iot, spec, folder, aws_csr_issuer(iot), prefix)
+    record_devices([spec.registry_row()], city)
+    config_file = write_config(
+        folder, device_config(spec, city, endpoint, 8883, ca_file, key_file, cert_file)
     )
-    provision.register_devices({"city": city, "devices": [spec.registry_row()]})
-    document = {
-        "device_id": spec.thing,
-        "type": spec.device_type,
-        "city": city,
-        "district": spec.district,
-        "host": endpoint,
-        "port": 8883,
-        "ca_file": str(ca_file.resolve()),
-        "cert_file": cert_file.name,
-        "key_file": key_file.name,
-    }
-    if spec.device_type == "robot":
-        document["outbox"] = "outbox.sqlite"
-    config_file = write_config(folder, document)
-    return Provisioned(spec.thing, cert_arn, folder.resolve(), config_file, key_file, cert_file)
-
-
-def _use_stack_environment(stack: dict[str, Any]) -> None:
-    """This process talks to the local stack's emulator with the dev stage's names."""
-    from infra.local.stack import stage_environment
-
-    for name, value in stage_environment("dev").items():
-        os.environ.setdefault(name, value)
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": str(stack["aws_endpoint_url"]),
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": str(stack["region"]),
-            "AWS_REGION": str(stack["region"]),
-        }
-    )
-    os.environ.pop("AWS_PROFILE", None)
-    from chalicelib import wiring
-
-    wiring.clear()
+    return Provisioned(spec.thing, cert_arn, folder, config_file, key_file, cert_file)

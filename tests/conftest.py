@@ -15,7 +15,7 @@ from infra.local.dev_issuer import DevIssuer, ensure_issuer
 from infra.local.stack import ROOT as ROOT  # re-exported: the tests' repository root
 from infra.local.stack import use_in_process_emulator
 
-use_in_process_emulator("test-phone-hash-key")
+use_in_process_emulator("test-phone-hash-key")  # and infra/local/moto_corrections.py (IN_PROCESS)
 os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
 
 

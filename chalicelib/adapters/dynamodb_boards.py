@@ -206,15 +206,7 @@ class DynamoDbBoards:
             for entry in entries:
                 batch.save(item_of(replace(entry, version=entry.version or 1)))
         changes = [EntryChange(None, e) for e in entries]
-        client = aws_clients.client("dynamodb")
-        table = BoardCount.Meta.table_name
         for node, counters in boards.tree_deltas(changes).items():
-            names = {f"#c{i}": f"{NODE_COUNTER}{c}" for i, c in enumerate(counters)}
-            values = {f":c{i}": {"N": str(n)} for i, n in enumerate(counters.values())}
-            client.update_item(
-                TableName=table,
-                Key={"node": {"S": node}},
-                UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+            BoardCount(node).update(
+                actions=[Path(f"{NODE_COUNTER}{c}").add(n) for c, n in counters.items()]
             )

@@ -8,17 +8,19 @@ guards or finishes the entry, which also moves the challenge's finisher counter)
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters import aws_clients
-from chalicelib.adapters.dynamodb_models import Challenge, ChallengeEntry, ProcessedEvent
+from chalicelib.adapters.dynamodb_models import (
+    Challenge,
+    ChallengeEntry,
+    DrawPage,
+    ProcessedEvent,
+)
 from chalicelib.adapters.dynamodb_models import StepDay as StepDayItem
 from chalicelib.adapters.dynamodb_transactions import (
     ConditionsFailed,
@@ -95,27 +97,20 @@ class DynamoDbChallenges:
         item); then the challenge row records the draw on condition, so a recorded draw
         always has its pages. A concurrent draw of another finisher list writes other
         pages, which nothing reads (they expire)."""
-        client = aws_clients.client("dynamodb")
-        table = ChallengeEntry.Meta.table_name
         pages_key = _draw_pages_key(challenge_id, draw.finisher_digest)
-        expires = str(int((draw.drawn_at + RETENTION_AFTER_END).timestamp()))
+        expires = draw.drawn_at + RETENTION_AFTER_END
         # f: finishers, w: winners (both pseudonyms, published); i: the winners' citizen ids
         # (to pay them; never published).
         for part, ids in [("f", draw.finishers), ("w", draw.winners), ("i", draw.winner_ids)]:
             for number, page in enumerate(_pages(ids)):
                 # The winners are a function of the seed and the finishers: a page already
                 # there (a retried or concurrent draw of the same finishers) is this page.
-                with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
-                    client.put_item(
-                        TableName=table,
-                        Item={
-                            "citizen_id": {"S": pages_key},
-                            "challenge_id": {"S": f"{part}{number:05d}"},
-                            "ids": {"L": [{"S": i} for i in page]},
-                            "expires": {"N": expires},
-                        },
-                        ConditionExpression="attribute_not_exists(citizen_id)",
-                    )
+                item = DrawPage(pages_key, f"{part}{number:05d}", ids=page, expires=expires)
+                try:
+                    item.save(condition=DrawPage.pages_key.does_not_exist())
+                except PutError as e:
+                    if not condition_failed(e):
+                        raise
         try:
             Challenge(challenge_id).update(
                 actions=[
@@ -138,24 +133,10 @@ class DynamoDbChallenges:
     ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """The recorded draw's finishers, winners and winners' ids, from its pages (one
         paginated Query)."""
-        client = aws_clients.client("dynamodb")
         found: dict[str, list[str]] = {"f": [], "w": [], "i": []}
-        request: dict[str, Any] = {
-            "TableName": ChallengeEntry.Meta.table_name,
-            "KeyConditionExpression": "citizen_id = :p",
-            "ExpressionAttributeValues": {
-                ":p": {"S": _draw_pages_key(challenge_id, finisher_digest)}
-            },
-            "ConsistentRead": True,
-        }
-        while True:
-            response = client.query(**request)
-            for item in response.get("Items", []):
-                part = item["challenge_id"]["S"][:1]
-                found[part].extend(value["S"] for value in item["ids"]["L"])
-            if "LastEvaluatedKey" not in response:
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        pages = DrawPage.query(_draw_pages_key(challenge_id, finisher_digest), consistent_read=True)
+        for page in pages:
+            found[page.page[:1]].extend(page.ids)
         return tuple(found["f"]), tuple(found["w"]), tuple(found["i"])
 
     def finisher_ids(self, challenge_id: str) -> list[str]:

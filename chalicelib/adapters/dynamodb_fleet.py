@@ -1,27 +1,28 @@
 """DynamoDB adapter for the fleet's state (`device-states`) and the shelters' air history
 (`air-hours`), the tables of chalicelib.adapters.dynamodb_models.DeviceState and AirHour.
 
-Written with update expressions on the container's DynamoDB client, because every write is
-conditioned: a message's state write holds only if the message is newer than the stored one
-(`#ts < :ts`); an alert transition only if the alert is still as the service saw it. One
-item per device holds everything its API view shows, so a device's state is one GetItem and
-a city's list one Query of the `by-group` index.
+Every write is a PynamoDB update with a condition: a message's state write holds only if
+the message is newer than the stored one (`telemetry_ts < ts`); an alert transition only if
+the alert is still as the service saw it. One item per device holds everything its API view
+shows, so a device's state is one GetItem and a city's list one Query of the `by-group`
+index. Times are stored as every model stores them (UTCDateTimeAttribute: fixed width, so
+they sort as the instants do), also inside the alert map and the outbox documents.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
+from pynamodb.expressions.update import Action
 
-from chalicelib.adapters import aws_clients
-from chalicelib.adapters.dynamodb_models import AirHour, Device, DeviceState
+from chalicelib.adapters.dynamodb_models import AirHour, Device, DeviceState, FleetTime
 from chalicelib.adapters.dynamodb_transactions import condition_failed
 from chalicelib.domain.air import AirAlert, AirGrade, HourMeans, Reading
 from chalicelib.domain.fleet import DeviceState as State
@@ -40,174 +41,118 @@ from chalicelib.domain.fleet import (
 AIR_RETENTION = timedelta(days=30)
 STATE_FIELDS = {"telemetry": "telemetry_ts", "status": "status_ts"}
 
-
-# ---------------------------------------------------------------- attribute values
+_TIME = FleetTime()
 
 
 def _t(moment: datetime) -> str:
-    """UTC, fixed width: strings that sort as the instants do, for conditions."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A time inside a map or a JSON document, as UTCDateTimeAttribute writes a top-level one."""
+    return str(_TIME.serialize(moment.astimezone(UTC)))
+
+
+def _spellings(moment: datetime) -> tuple[str, str]:
+    """The time as written now, and as the fleet's items spelled it before (FleetTime)."""
+    return _t(moment), moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _parse_t(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return _TIME.deserialize(text)
 
 
-def _av(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float | Decimal):
-        return {"N": repr(value) if isinstance(value, float) else str(value)}
-    if isinstance(value, str):
-        return {"S": value}
+def _path(path: tuple[str, ...]) -> Path:
+    """A document path in a state item: its attribute, then keys into its map."""
+    head, *keys = path
+    target = Path(getattr(DeviceState, head))
+    for key in keys:
+        target = target[key]
+    return target
+
+
+def _set(path: tuple[str, ...], value: Any) -> Action:
+    """Set the attribute; None removes it (a state keeps no nulls)."""
+    target = _path(path)
+    return target.remove() if value is None else target.set(value)
+
+
+def _expect(path: tuple[str, ...], value: Any) -> Condition:
+    """The attribute holds this value (None: it is absent; a time: in either spelling)."""
     if isinstance(value, datetime):
-        return {"S": _t(value)}
-    if isinstance(value, Mapping):
-        return {"M": {str(k): _av(v) for k, v in value.items()}}
-    raise TypeError(f"no DynamoDB type for {type(value).__name__}")
+        return Path(list(path)).is_in(*_spellings(value))
+    target = _path(path)
+    return target.does_not_exist() if value is None else target == value
 
 
-def _py(av: dict[str, Any]) -> Any:
-    ((kind, value),) = av.items()
-    if kind == "NULL":
-        return None
-    if kind == "N":
-        number = Decimal(value)
-        return int(number) if number == number.to_integral_value() else float(number)
-    if kind == "M":
-        return {k: _py(v) for k, v in value.items()}
-    if kind == "L":
-        return [_py(v) for v in value]
-    return value
-
-
-def _item(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: _py(v) for k, v in raw.items()}
-
-
-@dataclass
-class _Expr:
-    """An update expression with its names and values, built up part by part."""
-
-    sets: list[str] = field(default_factory=list)
-    removes: list[str] = field(default_factory=list)
-    adds: list[str] = field(default_factory=list)
-    conditions: list[str] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def name(self, *path: str) -> str:
-        parts = []
-        for part in path:
-            key = f"#n{len(self.names)}"
-            for existing, value in self.names.items():
-                if value == part:
-                    key = existing
-                    break
-            self.names[key] = part
-            parts.append(key)
-        return ".".join(parts)
-
-    def value(self, value: Any) -> str:
-        key = f":v{len(self.values)}"
-        self.values[key] = _av(value)
-        return key
-
-    def set(self, path: str | tuple[str, ...], value: Any) -> None:
-        target = self.name(*((path,) if isinstance(path, str) else path))
-        if value is None:
-            self.removes.append(target)
-        else:
-            self.sets.append(f"{target} = {self.value(value)}")
-
-    def expect(self, path: tuple[str, ...], value: Any) -> None:
-        """Condition: the attribute holds this value (None: it is absent)."""
-        target = self.name(*path)
-        if value is None:
-            self.conditions.append(f"attribute_not_exists({target})")
-        else:
-            self.conditions.append(f"{target} = {self.value(value)}")
-
-    def request(self, table: str, key: dict[str, Any]) -> dict[str, Any]:
-        clauses = []
-        if self.sets:
-            clauses.append("SET " + ", ".join(self.sets))
-        if self.removes:
-            clauses.append("REMOVE " + ", ".join(self.removes))
-        if self.adds:
-            clauses.append("ADD " + ", ".join(self.adds))
-        request: dict[str, Any] = {
-            "TableName": table,
-            "Key": {k: _av(v) for k, v in key.items()},
-            "UpdateExpression": " ".join(clauses),
-            "ExpressionAttributeNames": self.names,
-        }
-        if self.values:
-            request["ExpressionAttributeValues"] = self.values
-        if self.conditions:
-            request["ConditionExpression"] = " AND ".join(f"({c})" for c in self.conditions)
-        return request
+def _all(conditions: Sequence[Condition]) -> Condition | None:
+    joined: Condition | None = None
+    for condition in conditions:
+        joined = condition if joined is None else joined & condition
+    return joined
 
 
 # ---------------------------------------------------------------- state from items
 
 
-def state_from_item(item: dict[str, Any]) -> State:
-    def when(name: str) -> datetime | None:
-        value = item.get(name)
-        return _parse_t(value) if isinstance(value, str) else None
-
+def state_from_row(row: DeviceState) -> State:
     alerts = {
         kind: OpenAlert(kind, _parse_t(a["since"]), str(a.get("detail", "")))
-        for kind, a in (item.get("alerts") or {}).items()
+        for kind, a in _plain(row.alerts).items()
     }
-    grade = item.get("grade")
-    worst = item.get("air_worst")
+    bins = _plain(row.bins) if row.bins is not None else None
     return State(
-        device_id=item["device_id"],
-        device_type=item["device_type"],
-        name=item.get("name", ""),
-        district=item.get("district", ""),
-        lat=float(item.get("lat", 0)),
-        lon=float(item.get("lon", 0)),
-        online=bool(item.get("online", False)),
-        last_seen=when("last_seen"),
-        pm10=item.get("pm10"),
-        pm25=item.get("pm25"),
-        grade=AirGrade(grade) if grade else None,
-        air_at=when("air_at"),
-        temp_c=item.get("temp_c"),
-        humidity=item.get("humidity"),
-        co2_ppm=item.get("co2_ppm"),
-        occupancy=item.get("occupancy"),
-        chargers_total=item.get("chargers_total"),
-        chargers_in_use=item.get("chargers_in_use"),
-        bins={k: float(v) for k, v in item["bins"].items()} if item.get("bins") else None,
-        fault=item.get("fault"),
-        fw=item.get("fw"),
-        accepting=bool(item.get("accepting", True)),
-        purifier_reported=item.get("purifier_reported"),
-        purifier_desired=item.get("purifier_desired"),
-        shadow_desired=item.get("shadow_desired"),
-        shadow_version=item.get("shadow_version"),
+        device_id=row.device_id,
+        device_type=row.device_type,  # type: ignore[arg-type]
+        name=row.name,
+        district=row.district,
+        lat=float(row.lat),
+        lon=float(row.lon),
+        online=bool(row.online),
+        last_seen=row.last_seen,
+        pm10=row.pm10,
+        pm25=row.pm25,
+        grade=AirGrade(row.grade) if row.grade else None,
+        air_at=row.air_at,
+        temp_c=row.temp_c,
+        humidity=row.humidity,
+        co2_ppm=row.co2_ppm,
+        occupancy=_whole(row.occupancy),
+        chargers_total=_whole(row.chargers_total),
+        chargers_in_use=_whole(row.chargers_in_use),
+        bins={k: float(v) for k, v in bins.items()} if bins else None,
+        fault=row.fault,
+        fw=row.fw,
+        accepting=True if row.accepting is None else bool(row.accepting),
+        purifier_reported=row.purifier_reported,
+        purifier_desired=row.purifier_desired,
+        shadow_desired=row.shadow_desired,
+        shadow_version=_whole(row.shadow_version),
         alerts=alerts,
         air_alert=AirAlert(
-            episode=item.get("air_episode"),
-            worst=AirGrade(worst) if worst else None,
-            calm_since=when("air_calm_since"),
+            episode=row.air_episode,
+            worst=AirGrade(row.air_worst) if row.air_worst else None,
+            calm_since=row.air_calm_since,
         ),
-        telemetry_ts=when("telemetry_ts"),
-        status_ts=when("status_ts"),
-        presence_order=item.get("presence_order"),
-        quarantined=int(item.get("quarantined", 0)),
-        deposits_not_accepting=int(item.get("deposits_not_accepting", 0)),
+        telemetry_ts=row.telemetry_ts,
+        status_ts=row.status_ts,
+        presence_order=_whole(row.presence_order),
+        quarantined=int(row.quarantined or 0),
+        deposits_not_accepting=int(row.deposits_not_accepting or 0),
         outbox=tuple(
-            _pending(item["device_id"], key, json.loads(text))
-            for key, text in (item.get("outbox") or {}).items()
+            _pending(row.device_id, key, json.loads(text))
+            for key, text in _plain(row.outbox).items()
         ),
     )
+
+
+def _whole(number: float | None) -> int | None:
+    return None if number is None else int(number)
+
+
+def _plain(value: Any) -> dict[Any, Any]:
+    """A raw map attribute's content as a dict (PynamoDB may hand back its own container)."""
+    if value is None:
+        return {}
+    if hasattr(value, "as_dict"):
+        return dict(value.as_dict())
+    return dict(value)
 
 
 def _pending(device_id: str, key: str, document: dict[str, Any]) -> PendingNotice:
@@ -218,17 +163,8 @@ def _pending(device_id: str, key: str, document: dict[str, Any]) -> PendingNotic
 
 
 class DynamoDbFleet:
-    def __init__(self, city: str, client: Any = None) -> None:
+    def __init__(self, city: str) -> None:
         self._city = city
-        self._client = client
-
-    @property
-    def _db(self) -> Any:
-        return self._client or aws_clients.client("dynamodb")
-
-    @staticmethod
-    def _states() -> str:
-        return str(DeviceState.Meta.table_name)
 
     def group(self, device_type: str) -> str:
         return f"{self._city}#{device_type}"
@@ -236,33 +172,17 @@ class DynamoDbFleet:
     # -- reads
 
     def device(self, device_id: str) -> State | None:
-        raw = self._db.get_item(TableName=self._states(), Key={"device_id": _av(device_id)})
-        return state_from_item(_item(raw["Item"])) if "Item" in raw else None
-
-    def _raw_items(self, device_type: str, district: str | None) -> Iterator[dict[str, Any]]:
-        expr = _Expr()
-        condition = f"{expr.name('fleet_group')} = {expr.value(self.group(device_type))}"
-        if district is not None:
-            condition += f" AND begins_with({expr.name('place')}, {expr.value(district + '#')})"
-        request: dict[str, Any] = {
-            "TableName": self._states(),
-            "IndexName": "by-group",
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": expr.names,
-            "ExpressionAttributeValues": expr.values,
-        }
-        while True:
-            page = self._db.query(**request)
-            for raw in page.get("Items", []):
-                yield _item(raw)
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        try:
+            return state_from_row(DeviceState.get(device_id))
+        except DeviceState.DoesNotExist:
+            return None
 
     def devices(self, device_type: str, district: str | None = None) -> list[State]:
         """Every device of a type in the city (or a district), sorted by district and id:
         one Query per MB of states (500 shelters are about 300 KB: one request)."""
-        return [state_from_item(i) for i in self._raw_items(device_type, district)]
+        place = None if district is None else DeviceState.place.startswith(district + "#")
+        rows = DeviceState.by_group.query(self.group(device_type), place)
+        return [state_from_row(row) for row in rows]
 
     # -- the state row
 
@@ -275,52 +195,55 @@ class DynamoDbFleet:
             return None
         if registered.device_type != device_type:
             return None
-        item = {
-            "device_id": device_id,
-            "device_type": device_type,
-            "fleet_group": self.group(device_type),
-            "place": f"{registered.district}#{device_id}",
-            "name": registered.name,
-            "district": registered.district,
-            "lat": float(registered.lat),
-            "lon": float(registered.lon),
-            "online": False,
-            "accepting": True,
-            "alerts": {},
-            "outbox": {},
-        }
+        row = DeviceState(
+            device_id,
+            device_type=device_type,
+            fleet_group=self.group(device_type),
+            place=f"{registered.district}#{device_id}",
+            name=registered.name,
+            district=registered.district,
+            lat=float(registered.lat),
+            lon=float(registered.lon),
+            online=False,
+            accepting=True,
+            alerts={},
+            outbox={},
+        )
         try:
-            self._db.put_item(
-                TableName=self._states(),
-                Item={k: _av(v) for k, v in item.items()},
-                ConditionExpression="attribute_not_exists(device_id)",
-            )
-        except ClientError as e:
+            row.save(condition=DeviceState.device_id.does_not_exist())
+        except PutError as e:
             if not condition_failed(e):
                 raise
         return self.device(device_id)
 
-    def _update(self, expr: _Expr, device_id: str) -> State:
-        request = expr.request(self._states(), {"device_id": device_id})
-        request["ReturnValues"] = "ALL_NEW"
+    def _update(
+        self, device_id: str, actions: Sequence[Action], conditions: Sequence[Condition]
+    ) -> State:
+        row = DeviceState(device_id)
         try:
-            raw = self._db.update_item(**request)
-        except ClientError as e:
+            row.update(actions=list(actions), condition=_all(conditions))
+        except UpdateError as e:
             if condition_failed(e):
                 raise NotMet() from e
             raise
-        return state_from_item(_item(raw["Attributes"]))
+        return state_from_row(row)
 
     def _message_update(
-        self, device_id: str, device_type: DeviceType, ts_field: str, ts: datetime, expr: _Expr
+        self,
+        device_id: str,
+        device_type: DeviceType,
+        ts_field: str,
+        ts: datetime,
+        actions: Sequence[Action],
     ) -> State:
         """Apply a device message's changes if its `ts` is newer than the stored one."""
-        expr.conditions.append(f"{expr.name('device_type')} = {expr.value(device_type)}")
-        target = expr.name(ts_field)
-        expr.conditions.append(f"attribute_not_exists({target}) OR {target} < {expr.value(_t(ts))}")
-        expr.set(ts_field, ts)
+        stamp = getattr(DeviceState, ts_field)
+        conditions = [
+            DeviceState.device_type == device_type,
+            stamp.does_not_exist() | (stamp < ts),
+        ]
         try:
-            return self._update(expr, device_id)
+            return self._update(device_id, [*actions, stamp.set(ts)], conditions)
         except NotMet:
             current = self.device(device_id)
             if current is None or current.device_type != device_type:
@@ -328,9 +251,7 @@ class DynamoDbFleet:
             raise Stale(device_id) from None
 
     def apply_reading(self, device_id: str, reading: Reading, now: datetime) -> State:
-        expr = _Expr()
-        expr.set("online", True)
-        expr.set("last_seen", now)
+        actions: list[Action] = [DeviceState.online.set(True), DeviceState.last_seen.set(now)]
         values: dict[str, Any] = {
             "temp_c": reading.temp_c,
             "humidity": reading.humidity,
@@ -349,37 +270,32 @@ class DynamoDbFleet:
             )
         for name, value in values.items():
             if value is not None:  # a reading left out keeps the last one
-                expr.set(name, value)
-        return self._message_update(device_id, "shelter", "telemetry_ts", reading.ts, expr)
+                actions.append(_set((name,), value))
+        return self._message_update(device_id, "shelter", "telemetry_ts", reading.ts, actions)
 
     def apply_status(
         self, device_id: str, device_type: DeviceType, status: Status, now: datetime
     ) -> State:
-        expr = _Expr()
-        expr.set("online", status.online)
+        actions: list[Action] = [DeviceState.online.set(status.online)]
         if not status.is_will:
-            expr.set("last_seen", now)
-            expr.set("fault", status.fault)
+            actions += [DeviceState.last_seen.set(now), _set(("fault",), status.fault)]
             if status.fw is not None:
-                expr.set("fw", status.fw)
+                actions.append(DeviceState.fw.set(status.fw))
             if status.bins is not None:
-                expr.set("bins", status.bins)
-                expr.set("accepting", status.accepting)
-        return self._message_update(device_id, device_type, "status_ts", status.ts, expr)
+                actions.append(DeviceState.bins.set(status.bins))
+                actions.append(_set(("accepting",), status.accepting))
+        return self._message_update(device_id, device_type, "status_ts", status.ts, actions)
 
     def apply_presence(self, device_id: str, order: int, online: bool, now: datetime) -> State:
-        expr = _Expr()
-        target = expr.name("presence_order")
-        expr.conditions.append(
-            f"attribute_exists({expr.name('device_id')}) AND "
-            f"(attribute_not_exists({target}) OR {target} < {expr.value(order)})"
-        )
-        expr.set("presence_order", order)
-        expr.set("online", online)
+        order_seen = DeviceState.presence_order
+        conditions = [
+            DeviceState.device_id.exists() & (order_seen.does_not_exist() | (order_seen < order))
+        ]
+        actions: list[Action] = [order_seen.set(order), DeviceState.online.set(online)]
         if online:
-            expr.set("last_seen", now)
+            actions.append(DeviceState.last_seen.set(now))
         try:
-            return self._update(expr, device_id)
+            return self._update(device_id, actions, conditions)
         except NotMet:
             if self.device(device_id) is None:
                 raise NoState(device_id) from None
@@ -400,24 +316,22 @@ class DynamoDbFleet:
         cloud's answer to a divergence as an outbox entry, in one write. It holds only for
         a newer shadow version (else Stale) and while the shadow's desired and the cloud's
         decision are as the caller saw them (else NotMet: judge again)."""
-        expr = _Expr()
-        expr.conditions.append(f"{expr.name('device_type')} = {expr.value('shelter')}")
-        target = expr.name("shadow_version")
-        expr.conditions.append(
-            f"attribute_not_exists({target}) OR {target} < {expr.value(version)}"
-        )
+        stored = DeviceState.shadow_version
         seen, decided = expect_seen
-        expr.expect(("shadow_desired",), seen)
-        expr.expect(("purifier_desired",), decided)
-        expr.set("shadow_version", version)
-        expr.set("shadow_desired", desired_seen)
+        conditions: list[Condition] = [
+            DeviceState.device_type == "shelter",
+            stored.does_not_exist() | (stored < version),
+            _expect(("shadow_desired",), seen),
+            _expect(("purifier_desired",), decided),
+        ]
+        actions = [stored.set(version), _set(("shadow_desired",), desired_seen)]
         if reported is not None:
-            expr.set("purifier_reported", reported)
+            actions.append(DeviceState.purifier_reported.set(reported))
         if reassert is not None:
             entry = {"purifier": reassert, "written_at": _t(now)}
-            expr.set(("outbox", reassertion_key(version)), json.dumps(entry))
+            actions.append(_set(("outbox", reassertion_key(version)), json.dumps(entry)))
         try:
-            return self._update(expr, device_id)
+            return self._update(device_id, actions, conditions)
         except NotMet:
             current = self.device(device_id)
             if current is None or current.device_type != "shelter":
@@ -445,50 +359,49 @@ class DynamoDbFleet:
         one conditional write: it holds only if each alert (and the guard's attributes) is
         still as the caller saw it, so of two racing deliveries one records the transition
         and the other gets NotMet. Publishing happens after, from the outbox."""
-        expr = _Expr()
-        for path, value in guard.items():
-            expr.expect(path, value)
+        conditions = [_expect(path, value) for path, value in guard.items()]
+        actions: list[Action] = []
         for kind, alert in opened.items():
-            expr.expect(("alerts", kind), None)
-            expr.set(("alerts", kind), {"since": _t(alert.since), "detail": alert.detail})
+            conditions.append(_expect(("alerts", kind), None))
+            episode = {"since": _t(alert.since), "detail": alert.detail}
+            actions.append(_set(("alerts", kind), episode))
         for kind in closed:
-            expr.expect(("alerts", kind, "since"), _t(seen[kind].since))
-            expr.removes.append(expr.name("alerts", kind))
+            conditions.append(_expect(("alerts", kind, "since"), seen[kind].since))
+            actions.append(_path(("alerts", kind)).remove())
         if air is not None:
             before, after = air
-            expr.expect(("air_episode",), before.episode)
-            expr.expect(("air_calm_since",), _t(before.calm_since) if before.calm_since else None)
-            expr.set("air_episode", after.episode)
-            expr.set("air_worst", after.worst.value if after.worst else None)
-            expr.set("air_calm_since", after.calm_since)
+            conditions.append(_expect(("air_episode",), before.episode))
+            conditions.append(_expect(("air_calm_since",), before.calm_since))
+            actions += [
+                _set(("air_episode",), after.episode),
+                _set(("air_worst",), after.worst.value if after.worst else None),
+                _set(("air_calm_since",), after.calm_since),
+            ]
         for name, value in sets.items():
-            expr.set(name, value)
+            actions.append(_set((name,), value))
         for key, document in outbox_entries(notices, now):
-            expr.set(("outbox", key), json.dumps(document, ensure_ascii=False))
-        return self._update(expr, device_id)
+            text = json.dumps(document, ensure_ascii=False)
+            actions.append(_set(("outbox", key), text))
+        return self._update(device_id, actions, conditions)
 
     def delivered(self, device_id: str, keys: list[str]) -> None:
         """Take delivered notices out of the outbox."""
         if not keys:
             return
-        expr = _Expr()
-        expr.removes.extend(expr.name("outbox", key) for key in keys)
-        expr.conditions.append(f"attribute_exists({expr.name('device_id')})")
+        actions = [_path(("outbox", key)).remove() for key in keys]
         with contextlib.suppress(NotMet):
-            self._update(expr, device_id)
+            self._update(device_id, actions, [DeviceState.device_id.exists()])
 
     # -- counters for operators
 
     def count(self, device_id: str, counter: str, *, only_if_not_accepting: bool = False) -> bool:
         """Add one to a device's counter (quarantined messages; deposits taken while not
         accepting). False when the device has no state (or is accepting, when asked)."""
-        expr = _Expr()
-        expr.adds.append(f"{expr.name(counter)} {expr.value(1)}")
-        expr.conditions.append(f"attribute_exists({expr.name('device_id')})")
+        conditions: list[Condition] = [DeviceState.device_id.exists()]
         if only_if_not_accepting:
-            expr.conditions.append(f"{expr.name('accepting')} = {expr.value(False)}")
+            conditions.append(DeviceState.accepting == False)  # noqa: E712 (a condition)
         try:
-            self._update(expr, device_id)
+            self._update(device_id, [getattr(DeviceState, counter).add(1)], conditions)
         except NotMet:
             return False
         return True
@@ -502,23 +415,22 @@ class DynamoDbFleet:
         if reading.pm10 is None and reading.pm25 is None:
             return False
         at = reading.ts.astimezone(UTC)
-        expr = _Expr()
-        slot = expr.name(f"m{at.minute:02d}")
-        expr.conditions.append(f"attribute_not_exists({slot})")
-        expr.sets.append(
-            f"{slot} = {expr.value({'pm10': reading.pm10, 'pm25': reading.pm25, 'ts': _t(at)})}"
-        )
-        expr.set("expires", int((at + AIR_RETENTION).timestamp()))
-        for name, value in (("pm10", reading.pm10), ("pm25", reading.pm25)):
+        slot = AirHour.minute(at.minute)
+        actions: list[Action] = [
+            slot.set({"pm10": reading.pm10, "pm25": reading.pm25, "ts": _t(at)}),
+            AirHour.expires.set(int((at + AIR_RETENTION).timestamp())),
+        ]
+        for total, count, value in (
+            (AirHour.pm10_sum, AirHour.pm10_n, reading.pm10),
+            (AirHour.pm25_sum, AirHour.pm25_n, reading.pm25),
+        ):
             if value is not None:
-                expr.adds.append(f"{expr.name(name + '_sum')} {expr.value(value)}")
-                expr.adds.append(f"{expr.name(name + '_n')} {expr.value(1)}")
-        request = expr.request(
-            str(AirHour.Meta.table_name), {"device_id": device_id, "hour": hour_key(at)}
-        )
+                actions += [total.add(value), count.add(1)]
         try:
-            self._db.update_item(**request)
-        except ClientError as e:
+            AirHour(device_id, hour_key(at)).update(
+                actions=actions, condition=slot.does_not_exist()
+            )
+        except UpdateError as e:
             if condition_failed(e):
                 return False
             raise
@@ -527,37 +439,20 @@ class DynamoDbFleet:
     def air_hours(self, device_id: str, first: datetime, last: datetime) -> list[HourMeans]:
         """The hours from `first` to `last` (inclusive) that have readings, oldest first:
         their sums only (a projection), one Query for up to 168 hours."""
-        expr = _Expr()
-        condition = (
-            f"{expr.name('device_id')} = {expr.value(device_id)} AND {expr.name('hour')} "
-            f"BETWEEN {expr.value(hour_key(first))} AND {expr.value(hour_key(last))}"
+        rows = AirHour.query(
+            device_id,
+            AirHour.hour.between(hour_key(first), hour_key(last)),
+            attributes_to_get=["hour", "pm10_sum", "pm10_n", "pm25_sum", "pm25_n"],
         )
-        projection = ", ".join(
-            expr.name(n) for n in ("hour", "pm10_sum", "pm10_n", "pm25_sum", "pm25_n")
-        )
-        request: dict[str, Any] = {
-            "TableName": str(AirHour.Meta.table_name),
-            "KeyConditionExpression": condition,
-            "ProjectionExpression": projection,
-            "ExpressionAttributeNames": expr.names,
-            "ExpressionAttributeValues": expr.values,
-        }
-        hours = []
-        while True:
-            page = self._db.query(**request)
-            for raw in page.get("Items", []):
-                item = _item(raw)
-                hours.append(
-                    HourMeans(
-                        hour=datetime.strptime(item["hour"], "%Y-%m-%dT%H").replace(tzinfo=UTC),
-                        pm10=_mean(item.get("pm10_sum"), item.get("pm10_n")),
-                        pm25=_mean(item.get("pm25_sum"), item.get("pm25_n")),
-                        samples=max(int(item.get("pm10_n", 0)), int(item.get("pm25_n", 0))),
-                    )
-                )
-            if "LastEvaluatedKey" not in page:
-                return hours
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [
+            HourMeans(
+                hour=datetime.strptime(row.hour, "%Y-%m-%dT%H").replace(tzinfo=UTC),
+                pm10=_mean(row.pm10_sum, row.pm10_n),
+                pm25=_mean(row.pm25_sum, row.pm25_n),
+                samples=max(int(row.pm10_n or 0), int(row.pm25_n or 0)),
+            )
+            for row in rows
+        ]
 
 
 def outbox_entries(

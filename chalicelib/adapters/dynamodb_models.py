@@ -8,6 +8,7 @@ DynamoDB client of the container (chalicelib.adapters.aws_clients).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -21,6 +22,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import TableConnection
+from pynamodb.expressions.operand import Path
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -404,9 +406,32 @@ class ChallengeEntry(CityModel):
     expires = TTLAttribute()
 
 
-# ---------------------------------------------------------------- fleet: shelters and robots
-# (chalicelib.adapters.dynamodb_fleet reads and writes these with expressions; the models
-# are the tables' one source: keys, index, TTL.)
+class DrawPage(CityModel):
+    """A page of a recorded lottery draw's lists, kept in the entries table (ChallengeEntry's,
+    so not in ALL_MODELS) under a key no citizen has: `draw#<challenge>#<digest>`, then
+    `f00000`.. (finishers), `w`.. (winners), `i`.. (the winners' citizen ids, never
+    published). A city-wide draw's lists are far beyond one item's 400 KB."""
+
+    class Meta(_Meta):
+        table_name = _TableName("challenge-entries")
+
+    pages_key = UnicodeAttribute(hash_key=True, attr_name="citizen_id")
+    page = UnicodeAttribute(range_key=True, attr_name="challenge_id")
+    ids = ListAttribute[str]()
+    expires = TTLAttribute()
+
+
+# -- Shelters and robots ------------------------------------------------------------------
+# (chalicelib.adapters.dynamodb_fleet writes these with conditional update actions.)
+
+
+class FleetTime(UTCDateTimeAttribute):
+    """UTCDateTimeAttribute, that also reads `2026-11-25T12:34:00.000000Z`: how the fleet's
+    items spelled a time before they were written through these models (a running stack's
+    items keep it until a message rewrites them)."""
+
+    def deserialize(self, value: str) -> datetime:
+        return super().deserialize(value[:-1] + "+0000" if value.endswith("Z") else value)
 
 
 class FleetGroupIndex(GlobalSecondaryIndex["DeviceState"]):
@@ -432,9 +457,45 @@ class DeviceState(CityModel):
     fleet_group = UnicodeAttribute()
     place = UnicodeAttribute()
     by_group = FleetGroupIndex()
-    # The rest is written by update expressions (chalicelib.adapters.dynamodb_fleet); named
-    # here what other adapters read: a deposit's first look reads whether a robot accepts.
+    device_type = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    district = UnicodeAttribute(default="")
+    lat = NumberAttribute(default=0)
+    lon = NumberAttribute(default=0)
+    online = BooleanAttribute(default=False)
+    last_seen = FleetTime(null=True)
+    pm10 = NumberAttribute(null=True)
+    pm25 = NumberAttribute(null=True)
+    grade = UnicodeAttribute(null=True)
+    air_at = FleetTime(null=True)
+    temp_c = NumberAttribute(null=True)
+    humidity = NumberAttribute(null=True)
+    co2_ppm = NumberAttribute(null=True)
+    occupancy = NumberAttribute(null=True)
+    chargers_total = NumberAttribute(null=True)
+    chargers_in_use = NumberAttribute(null=True)
+    bins = MapAttribute[str, float](null=True)
+    """Fill level per material, 0..1."""
+    fault = UnicodeAttribute(null=True)
+    fw = UnicodeAttribute(null=True)
     accepting = BooleanAttribute(null=True)
+    """Whether a robot takes deposits: a deposit's first look reads it too."""
+    purifier_reported = UnicodeAttribute(null=True)
+    purifier_desired = UnicodeAttribute(null=True)
+    shadow_desired = UnicodeAttribute(null=True)
+    shadow_version = NumberAttribute(null=True)
+    alerts = MapAttribute[str, Any](default=dict)
+    """The open alert episodes by kind: `{"since": <UTCDateTimeAttribute text>, "detail"}`."""
+    air_episode = UnicodeAttribute(null=True)
+    air_worst = UnicodeAttribute(null=True)
+    air_calm_since = FleetTime(null=True)
+    telemetry_ts = FleetTime(null=True)
+    status_ts = FleetTime(null=True)
+    presence_order = NumberAttribute(null=True)
+    quarantined = NumberAttribute(null=True)
+    deposits_not_accepting = NumberAttribute(null=True)
+    outbox = MapAttribute[str, str](default=dict)
+    """Notices not yet delivered, by key: each a JSON document with its `written_at`."""
 
 
 class AirHour(CityModel):
@@ -446,6 +507,17 @@ class AirHour(CityModel):
 
     device_id = UnicodeAttribute(hash_key=True)
     hour = UnicodeAttribute(range_key=True)
+    pm10_sum = NumberAttribute(null=True)
+    pm10_n = NumberAttribute(null=True)
+    pm25_sum = NumberAttribute(null=True)
+    pm25_n = NumberAttribute(null=True)
+    expires = NumberAttribute(null=True)
+    """Epoch seconds, 30 days after the hour (the table has no TTL on it yet)."""
+
+    @staticmethod
+    def minute(minute: int) -> Path:
+        """The slot of one minute's reading (`m00`..`m59`: pm10, pm25, ts), written once."""
+        return Path(f"m{minute:02d}")
 
 
 # -- Payouts and ledger audits ------------------------------------------------------------

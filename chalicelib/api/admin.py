@@ -10,7 +10,7 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_admin
-from chalicelib.domain.clock import iso, seoul_day, utc_now
+from chalicelib.domain.clock import iso, seoul_day
 from chalicelib.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def get_stats() -> dict[str, Any]:
     require_admin(request)
     raw = query_str(request, "date")
     if raw is None:
-        day = seoul_day(utc_now())
+        day = seoul_day(wiring.clock()())
     else:
         from chalicelib.domain.boards import InvalidBoard, parse_date
 

@@ -1,5 +1,5 @@
-"""Challenge routes (DESIGN §4 "Challenges") and the two stream handlers that keep progress:
-step days from the step table's stream, recycled items from the ledger's."""
+"""Challenge routes (DESIGN §4 "Challenges"); the stream handlers that keep progress are in
+chalicelib/events/challenges.py."""
 
 from __future__ import annotations
 
@@ -11,15 +11,11 @@ from chalice import Blueprint, Response
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, parse_body, principal, require_admin
-from chalicelib.domain.clock import iso, seoul_day, utc_now
+from chalicelib.domain.clock import iso, seoul_day
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-        DynamoDBRecord,
-    )
-
     from chalicelib.domain import challenges as c
-    from chalicelib.services.challenges import ItemsCredited, Standing
+    from chalicelib.services.challenges import Standing
 
 bp = Blueprint(__name__)
 
@@ -37,7 +33,7 @@ def challenge_view(challenge: c.Challenge, today: date | None = None) -> dict[st
         "kind": challenge.kind,
         "starts_on": challenge.starts_on.isoformat(),
         "ends_on": challenge.ends_on.isoformat(),
-        "status": challenge.status(today or seoul_day(utc_now())),
+        "status": challenge.status(today or seoul_day(wiring.clock()())),
         "target": challenge.target,
         "daily_cap": challenge.daily_cap,
         "daily_goal": challenge.daily_goal,
@@ -151,34 +147,3 @@ def post_entry(challenge_id: str) -> Response:
 @api_view
 def get_draw(challenge_id: str) -> dict[str, Any]:
     return draw_view(wiring.challenges().published_draw(challenge_id))
-
-
-# Stream handlers ------------------------------------------------------------------------
-
-
-def step_challenges(event: Any) -> dict[str, Any]:
-    """Step days move challenge progress: each record read alone (a bad one is reported
-    alone), then the batch's days merged per citizen and written once per entry. A failed
-    write fails the batch, whose retry the per-day maximum makes harmless."""
-    from chalicelib.events.stream_records import gather, step_day_of
-
-    response, days = gather(event, step_day_of)
-    if days:
-        wiring.count("ChallengeEntriesMoved", wiring.challenges().apply_steps(days))
-    return response
-
-
-def ledger_challenges(event: Any) -> dict[str, Any]:
-    """Recycling ledger entries count in recycle_items challenges, once each (a guard per
-    entry and challenge in the same transaction as the count)."""
-    from chalicelib.events.stream_records import gather, ledger_entry_of
-    from chalicelib.services.challenges import items_credited
-
-    def read(record: DynamoDBRecord) -> ItemsCredited | None:
-        entry = ledger_entry_of(record)
-        return items_credited(entry) if entry is not None else None
-
-    response, credited = gather(event, read)
-    if credited:
-        wiring.count("ChallengeEntriesMoved", wiring.challenges().apply_items(credited))
-    return response

@@ -1,5 +1,5 @@
-"""Step leaderboards (DESIGN §4): the citizen's board with "my rank", the districts' board,
-and the stream handler that keeps them from the step table.
+"""Step leaderboards (DESIGN §4): the citizen's board with "my rank" and the districts' board
+(the stream handler that keeps them is chalicelib/events/boards.py).
 
 Boards show display names only: a citizen id never leaves in an answer.
 """
@@ -13,20 +13,15 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, principal, query_enum, query_int, query_str
-from chalicelib.domain.clock import seoul_day, utc_now
+from chalicelib.domain.clock import seoul_day
 from chalicelib.errors import BadRequest
-from chalicelib.events.stream_records import gather, step_day_of
 
 if TYPE_CHECKING:
     from datetime import date
 
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-        DynamoDBRecord,
-    )
     from chalice.app import Request
 
     from chalicelib.domain import boards
-    from chalicelib.domain.steps import StepDay
 
 bp = Blueprint(__name__)
 
@@ -39,7 +34,7 @@ def _period_and_day(request: Request) -> tuple[str, date]:
     kind = query_enum(request, "period", boards.PERIOD_KINDS, default=boards.DAY)
     raw_date = query_str(request, "date", max_length=10)
     try:
-        day = seoul_day(utc_now()) if raw_date is None else boards.parse_date(raw_date)
+        day = seoul_day(wiring.clock()()) if raw_date is None else boards.parse_date(raw_date)
     except boards.InvalidBoard as e:
         raise _invalid(e) from e
     return kind, day
@@ -90,21 +85,3 @@ def get_district_board() -> dict[str, Any]:
             for d in wiring.boards().districts(kind, day)
         ],
     }
-
-
-def apply_step_days(event: Any) -> dict[str, Any]:
-    """Each record is read alone (one that cannot be read is reported alone); the batch's
-    step days are then applied together, a few transactions for the whole batch. If that
-    fails, the whole batch is retried, which the MAX merge makes harmless."""
-
-    def read(record: DynamoDBRecord) -> StepDay | None:
-        day = step_day_of(record)
-        if day is not None and day.steps < 0:
-            raise ValueError("a step day with negative steps")
-        return day
-
-    response, days = gather(event, read)
-    if days:
-        changed = wiring.boards().apply(days)
-        wiring.count("BoardEntriesChanged", changed)
-    return response

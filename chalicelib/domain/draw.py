@@ -1,7 +1,8 @@
-"""The lottery draw of a challenge's prize, and the command anyone can run to check one.
+"""The lottery draw of a challenge's prize and its verifier (the command anyone can run to
+check a published draw is tools/verify_draw.py).
 
-Standard library only, on purpose: a citizen or a journalist can copy this one file and
-recompute a draw without installing the city's code.
+Standard library only, on purpose: a citizen or a journalist can copy this file with
+tools/verify_draw.py and recompute a draw without installing the city's code.
 
 The algorithm (README "Challenges and the auditable draw"):
 1. At creation the city draws a secret 32-byte seed and publishes only
@@ -23,21 +24,13 @@ checked against the commitment, and the verifier says so (exit status 2).
 
 Nobody can steer the outcome: the seed was fixed (committed) before anyone finished, and
 the finisher list is fixed before the seed is revealed.
-
-    python -m chalicelib.domain.draw verify-draw <challenge-id> [--api-url URL | --file F]
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
-import json
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 SEED_BYTES = 32
@@ -105,65 +98,3 @@ def verify(published: dict[str, Any]) -> list[str]:
     if published_winners != expected:
         problems.append(f"the winners should be {expected}, not {published_winners}")
     return problems
-
-
-def _default_api_url() -> str:
-    stack = Path(".local") / "stack.json"
-    try:
-        return str(json.loads(stack.read_text(encoding="utf-8"))["api_url"])
-    except (OSError, ValueError, KeyError) as e:
-        raise SystemExit(f"no --api-url given and no api_url in {stack}: {e}") from e
-
-
-def _fetch(api_url: str, challenge_id: str) -> dict[str, Any]:
-    from urllib.parse import quote
-
-    url = f"{api_url.rstrip('/')}/v1/challenges/{quote(challenge_id, safe='')}/draw"
-    try:
-        with urllib.request.urlopen(url, timeout=15) as response:
-            document: dict[str, Any] = json.loads(response.read())
-            return document
-    except urllib.error.HTTPError as e:
-        raise SystemExit(f"{url}: HTTP {e.code} {e.read()[:300]!r}") from e
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m chalicelib.domain.draw", description="Check a challenge's prize draw."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("verify-draw", help="recompute a published draw")
-    check.add_argument("challenge_id")
-    source = check.add_mutually_exclusive_group()
-    source.add_argument("--api-url", help="the API (default: api_url in .local/stack.json)")
-    source.add_argument("--file", type=Path, help="a saved GET /v1/challenges/{id}/draw")
-    args = parser.parse_args(argv)
-    if args.file is not None:
-        published = json.loads(args.file.read_text(encoding="utf-8"))
-    else:
-        published = _fetch(args.api_url or _default_api_url(), args.challenge_id)
-    if published.get("challenge_id") != args.challenge_id:
-        print(f"FAIL: the draw is of {published.get('challenge_id')!r}, not {args.challenge_id!r}")
-        return 1
-    problems = verify(published)
-    if problems:
-        for problem in problems:
-            print(f"FAIL: {problem}")
-        return 1
-    if withheld(published):
-        print(
-            f"PARTIAL: {args.challenge_id}: seed matches commitment "
-            f"{published['commitment'][:16]}...; the finisher list is withheld "
-            f"({published['withheld']})"
-        )
-        return 2
-    print(
-        f"OK: {args.challenge_id}: seed matches commitment {published['commitment'][:16]}..., "
-        f"{len(published['finishers'])} finishers (digest {published['finisher_digest'][:16]}...),"
-        f" winners {published['winners']}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,8 @@
-"""DynamoDB stream handlers: a pure record handler under process_batch, so a failing record is
-reported alone (the event source retries from it, bisects, then parks it on its on-failure
-queue; chalicelib.streams) and never blocks its shard; what the records change is then
-written together (many records, few writes).
+"""The readers of DynamoDB stream records, shared by the stream handlers of chalicelib.events:
+each record is read alone under process_batch, so a failing record is reported alone (the
+event source retries from it, bisects, then parks it on its on-failure queue;
+chalicelib.streams) and never blocks its shard; what the records change is then written
+together (many records, few writes).
 
 A record's image is read into a domain value here, at the edge; services never see
 DynamoDB's attribute-value format.
@@ -59,16 +60,3 @@ def step_day_of(record: DynamoDBRecord) -> StepDay | None:
         return None
     image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
     return wiring.step_day_from_image(image)
-
-
-def count_ledger_changes(event: Any) -> dict[str, Any]:
-    """New ledger entries count in the city's totals, once each. Each record is read alone
-    (a record that cannot be read is reported alone); the batch's entries are then counted
-    together, one write per totals row instead of one per entry. If that write fails the
-    whole batch is retried, which the per-entry guards make safe."""
-    response, entries = gather(event, ledger_entry_of)
-    if entries:
-        counted = wiring.operations().count_ledger_entries(entries)
-        wiring.count("LedgerEntriesCounted", counted)
-        wiring.count("LedgerEntriesRecounted", len(entries) - counted)
-    return response

@@ -9,11 +9,10 @@ from aws_cdk import aws_iot as iot
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.cdk.iot_names import iot_policy_name, rule_name, thing_group_name, thing_type_name
 from infra.cdk.messaging import Queues
 from infra.cdk.stage import Stage
-from iot import policies
-from iot.rules import RuleAction, TopicRule, load_rules
+from iot import iot_names, policies
+from iot.rule_definitions import RuleAction, TopicRule, load_rules
 
 
 class Iot(Construct):
@@ -28,7 +27,7 @@ class Iot(Construct):
             self.policies[device_type] = iot.CfnPolicy(
                 self,
                 f"{device_type}-policy",
-                policy_name=iot_policy_name(stage, device_type),
+                policy_name=iot_names.policy_name(device_type, stage.prefix),
                 policy_document=policies.policy_document(
                     device_type, stage.city, region=cdk.Aws.REGION, account=cdk.Aws.ACCOUNT_ID
                 ),
@@ -36,7 +35,7 @@ class Iot(Construct):
             iot.CfnThingType(
                 self,
                 f"{device_type}-type",
-                thing_type_name=thing_type_name(stage, device_type),
+                thing_type_name=iot_names.thing_type_name(device_type, stage.prefix),
                 thing_type_properties=iot.CfnThingType.ThingTypePropertiesProperty(
                     thing_type_description=f"Gimhae smart city {device_type}"
                 ),
@@ -44,7 +43,7 @@ class Iot(Construct):
             iot.CfnThingGroup(
                 self,
                 f"{device_type}-group",
-                thing_group_name=thing_group_name(stage, device_type),
+                thing_group_name=iot_names.thing_group_name(device_type, stage.prefix),
                 thing_group_properties=iot.CfnThingGroup.ThingGroupPropertiesProperty(
                     thing_group_description=f"Every {device_type} of {stage.city}"
                 ),
@@ -85,7 +84,7 @@ class Iot(Construct):
         return iot.CfnTopicRule(
             self,
             rule.name,
-            rule_name=rule_name(stage, rule),
+            rule_name=iot_names.rule_name(rule.name, stage.prefix),
             topic_rule_payload=iot.CfnTopicRule.TopicRulePayloadProperty(
                 sql=rule.sql,
                 aws_iot_sql_version=rule.sql_version,

@@ -1,4 +1,5 @@
-"""`python -m infra.local up|token|fire|outbox`: the local stack's command line (DESIGN §7)."""
+"""`python -m infra.local up|token|fire|outbox|provision`: the local stack's command line
+(DESIGN §7)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from infra.local.stack import (
     LocalStack,
     StackOptions,
 )
+from iot.provisioning import add_device_arguments, device_spec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
         "outbox", parents=[state], help="print what was sent to people (SMS codes), as JSON lines"
     )
     outbox.add_argument("--channel", choices=["sms", "push", "email"], help="only this channel")
+
+    prov = sub.add_parser(
+        "provision", parents=[state], help="provision a device into the running stack"
+    )
+    add_device_arguments(prov)
     return parser
 
 
@@ -200,9 +207,19 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _provision(args: argparse.Namespace) -> int:
+    """iot/provisioning.py with the local CA as its issuer (infra/local/provision.py)."""
+    from infra.local.provision import provision_device
+
+    folder = Path(args.folder) if args.folder else None
+    print(provision_device(device_spec(args), args.state_dir, folder).summary())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"up": _up, "token": _token, "fire": _fire, "outbox": _outbox}[args.command](args)
+    handlers = {"up": _up, "token": _token, "fire": _fire, "outbox": _outbox}
+    return {**handlers, "provision": _provision}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -48,20 +48,9 @@ class EmulatorError(RuntimeError):
 
 def serve(host: str, port: int) -> Callable[[], None]:
     """moto server on ``host:port`` with the local stack's patches; returns its stop."""
-    from infra.local import (
-        journal,
-        moto_expressions,
-        moto_json,
-        moto_server,
-        moto_sqs,
-        moto_transactions,
-    )
+    from infra.local import journal, moto_corrections, moto_server
 
-    moto_server.install()  # a request's service found once per host, not per request
-    moto_transactions.install()  # transactions cost what they touch; no 500s when racing
-    moto_expressions.install()  # a credit's expressions parsed once, validated cheaper
-    moto_sqs.install()  # concurrent SQS pollers never receive one message twice, cheaply
-    moto_json.install()  # DynamoDB's answers written as JSON, not walked by the serializer
+    moto_corrections.install(moto_corrections.SERVER)  # each listed with what it corrects
     journal.install()  # SQS messages journaled by id (requests: LocalMotoServer's app)
     # moto's server binds in its thread and, if it cannot, leaves start() waiting forever
     with socket.socket() as probe:
@@ -79,7 +68,8 @@ def connect_data_plane(
     host: str, port: int, ca_file: str, cert_file: str, key_file: str, client_id: str
 ) -> None:
     """IoT Core's data plane: iot-data Publish and shadow documents reach the broker through
-    an MQTT connection of the emulator's own (infra/local/iot_data_patch.py)."""
+    an MQTT connection of the emulator's own (infra/local/iot_data_patch.py; listed in
+    infra/local/moto_corrections.py as applied with the DATA_PLANE)."""
     from infra.local.iot_data_patch import install_iot_data_bridge
     from infra.local.mqtt import BackendMqtt
 

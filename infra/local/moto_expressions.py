@@ -36,7 +36,7 @@ input is not the plain kind it was written for):
 
 The patch depends on moto's internals: `EXPECTED_SOURCES` pins the source of the modules and
 functions it replaces or relies on. `check()` reports any difference; `install()` then
-patches nothing and logs a warning, and tests/unit/test_moto_expressions.py fails with
+patches nothing and logs a warning, and tests/emulator/test_moto_expressions.py fails with
 instructions.
 """
 

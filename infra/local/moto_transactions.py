@@ -25,7 +25,7 @@ What this module does instead:
 The patch depends on moto's internals: `EXPECTED_SOURCES` pins the source of each function it
 copies or relies on. `check()` reports any difference; `install()` then keeps moto's own
 transaction (installing only the lock) and logs a warning, and
-tests/unit/test_moto_transactions.py fails with instructions.
+tests/emulator/test_moto_transactions.py fails with instructions.
 """
 
 from __future__ import annotations

@@ -1,20 +1,21 @@
 """Provision AWS resources on the emulator from their one source each: tables from the
 PynamoDB models, queues from chalicelib.queues, IoT things and policies from the fleet data
-file and iot/policies.py, topic rules from iot/rules. Functional tests use it too."""
+file, iot/provisioning.py and iot/policies.py, topic rules from iot/rules. Functional tests
+use it too. `provision_device` provisions one device into a running local stack
+(`python -m infra.local provision`): iot/provisioning.py with the local CA as its issuer."""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chalicelib import config, queues, streams
-from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
 from chalicelib.adapters.dynamodb_models import ALL_MODELS
-from iot import policies
-from iot.rules import TopicRule, load_rules
+from iot import policies, provisioning
+from iot.rule_definitions import TopicRule, load_rules
 
 ACCOUNT = "123456789012"
 DEFAULT_FLEET = Path(__file__).resolve().parents[2] / "iot" / "fleet" / "yeonji-park.json"
@@ -120,26 +121,21 @@ def create_data_key(kms: Any) -> str:
 
 
 def register_devices(fleet: dict[str, Any]) -> int:
-    count = DynamoDbDevices.register(fleet["devices"], datetime.now(UTC))
-    seed_device_states(fleet)
-    return count
+    """The fleet's devices in the city's registry (iot/provisioning.record_devices)."""
+    return provisioning.record_devices(fleet["devices"], str(fleet.get("city", "gimhae")))
 
 
 def seed_device_states(fleet: dict[str, Any]) -> None:
-    """Shelters and robots: a state row per registered device (offline until it reports),
-    so the public lists show the whole fleet; a row kept from an earlier run stays."""
-    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
-
-    store = DynamoDbFleet(str(fleet.get("city", "gimhae")))
-    for device in fleet["devices"]:
-        store.create_state(device["device_id"], device["type"])
+    """The fleet's state rows alone (iot/provisioning.seed_device_states)."""
+    provisioning.seed_device_states(fleet["devices"], str(fleet.get("city", "gimhae")))
 
 
 def create_iot(iot: Any, fleet: dict[str, Any], certificates: dict[str, str], city: str) -> None:
-    """Thing types, things, per-type policies and each device's certificate, as in AWS."""
+    """Thing types and groups, per-type policies (in AWS: the CDK stack's), then each device
+    with its certificate, as iot/provisioning.py registers it."""
     prefix = config.resource_prefix()
+    provisioning.create_device_types(iot, prefix)
     for device_type in policies.DEVICE_TYPES:
-        iot.create_thing_type(thingTypeName=device_type)
         iot.create_policy(
             policyName=policies.policy_name(device_type, prefix),
             policyDocument=json.dumps(
@@ -147,18 +143,12 @@ def create_iot(iot: Any, fleet: dict[str, Any], certificates: dict[str, str], ci
             ),
         )
     for device in fleet["devices"]:
-        device_id = device["device_id"]
-        iot.create_thing(
-            thingName=device_id,
-            thingTypeName=device["type"],
-            attributePayload={"attributes": {"district": device["district"]}},
-        )
-        cert_pem = Path(certificates[device_id]).read_text(encoding="utf-8")
+        cert_pem = Path(certificates[device["device_id"]]).read_text(encoding="utf-8")
         cert_arn = iot.register_certificate_without_ca(certificatePem=cert_pem, status="ACTIVE")[
             "certificateArn"
         ]
-        iot.attach_policy(policyName=policies.policy_name(device["type"], prefix), target=cert_arn)
-        iot.attach_thing_principal(thingName=device_id, principal=cert_arn)
+        spec = provisioning.DeviceSpec(device["device_id"], device["type"], device["district"])
+        provisioning.register_certificate(iot, spec, cert_arn, prefix)
 
 
 def create_topic_rules(iot: Any, city: str, queue_refs: dict[str, QueueRef]) -> list[TopicRule]:
@@ -184,3 +174,74 @@ def _rule_action(kind: str, target: str, queue_refs: dict[str, QueueRef]) -> dic
         raise ValueError(f"rule action {kind!r} is not supported by the local stack yet")
     ref = queue_refs[queues.by_logical(target).name]
     return {"sqs": {"queueUrl": ref.url, "roleArn": RULES_ROLE, "useBase64": False}}
+
+
+def provision_device(
+    spec: provisioning.DeviceSpec, state_dir: Path, folder: Path | None = None
+) -> provisioning.Provisioned:
+    """Provision into the running local stack of `state_dir` (its stack.json): the local CA
+    signs the device's CSR, and the stack's broker grants it its topics (no restart)."""
+    state_dir = Path(state_dir).resolve()
+    stack_file = state_dir / "stack.json"
+    try:
+        stack = json.loads(stack_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SystemExit(
+            f"{stack_file} not found: start the local stack first (./dev up)"
+        ) from None
+    _use_stack_environment(stack)
+    import boto3
+
+    from infra.local import device_requests, pki
+    from infra.local.device_ca import local_ca_issuer
+    from infra.local.stack import ROOT
+
+    folder = (folder or state_dir / "devices" / spec.thing).resolve()
+    session = boto3.session.Session(region_name=stack["region"])
+    iot = session.client("iot", endpoint_url=stack["aws_endpoint_url"])
+    ca = pki.CertPaths(state_dir / "certs" / "ca.pem", state_dir / "certs" / "ca.key")
+    cert_arn, key_file, cert_file = provisioning.register_thing(
+        iot, spec, folder, local_ca_issuer(iot, ca, spec.thing), config.resource_prefix()
+    )
+    city = str(stack["mqtt"].get("city", "gimhae"))
+    provisioning.record_devices([spec.registry_row()], city)
+    device_requests.request_access(
+        state_dir,
+        {
+            "device_id": spec.thing,
+            "type": spec.device_type,
+            "cert_file": str(cert_file),
+            "key_file": str(key_file),
+            # the stack registers it again at every start (a kill loses no device)
+            "registry": spec.registry_row(),
+        },
+    )
+    ca_file = Path(stack["mqtt"]["ca_file"])
+    if not ca_file.is_absolute():
+        ca_file = ROOT / ca_file
+    document = provisioning.device_config(
+        spec, city, stack["mqtt"]["host"], int(stack["mqtt"]["port"]), ca_file, key_file, cert_file
+    )
+    config_file = provisioning.write_config(folder, document)
+    return provisioning.Provisioned(spec.thing, cert_arn, folder, config_file, key_file, cert_file)
+
+
+def _use_stack_environment(stack: dict[str, Any]) -> None:
+    """This process talks to the local stack's emulator with the dev stage's names."""
+    from infra.stage import stage_environment
+
+    for name, value in stage_environment("dev").items():
+        os.environ.setdefault(name, value)
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": str(stack["aws_endpoint_url"]),
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": str(stack["region"]),
+            "AWS_REGION": str(stack["region"]),
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    from chalicelib import wiring
+
+    wiring.clear()

@@ -91,12 +91,9 @@ def use_in_process_emulator(phone_hash_key: str) -> None:
     )
     for name in ("PHONE_HASH_KEY_PARAMETER", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
-    from infra.local import moto_expressions, moto_json, moto_sqs, moto_transactions
+    from infra.local import moto_corrections
 
-    moto_transactions.install()  # rollback by key and one request lock (FIELD-NOTES, moto)
-    moto_expressions.install()  # expressions parsed once per string, validated cheaper
-    moto_sqs.install()  # concurrent pollers never receive one message twice
-    moto_json.install()  # DynamoDB's answers written as JSON, not walked by the serializer
+    moto_corrections.install(moto_corrections.IN_PROCESS)  # each listed with what it corrects
 
 
 def display_path(path: Path) -> str:
@@ -310,7 +307,7 @@ class LocalStack:
 
         # 6. The rest of IoT Core: data plane and shadows, then the rules engine.
         t = time.monotonic()
-        from infra.local.rules_runtime import RuleEngine
+        from infra.local.rule_engine import RuleEngine
         from infra.local.shadow_bridge import ShadowTopicBridge
 
         # The data plane publishes from the emulator, on a connection of its own.

@@ -88,6 +88,23 @@ def test_the_stream_keeps_day_and_week_boards_with_competition_ranks(api: Api) -
     assert week["me"] == {"rank": 1, "steps": 15_000}
 
 
+def test_a_board_without_a_date_is_of_the_day_the_wired_clock_tells(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import wiring
+
+    # GIVEN the walkers' day, and a clock set to 23:30 UTC the evening before (Seoul: that day)
+    _walkers()
+    _deliver()
+    evening = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
+    monkeypatch.setattr(wiring, "clock", lambda: lambda: evening)
+    # WHEN a board is asked for with no date
+    board = _board(api, "c-d", "period=day")
+    # THEN it is Seoul's day of the wired clock
+    assert board["date"] == "2026-11-25"
+    assert board["me"] == {"rank": 4, "steps": 500}
+
+
 def test_district_scope_and_district_totals(api: Api) -> None:
     # GIVEN the same walkers in two districts
     _walkers()

@@ -17,17 +17,17 @@ from chalicelib import config
 from chalicelib.adapters.dynamodb_models import Device, DeviceState
 from infra.local import pki, provision
 from infra.local.broker import Broker
-from infra.local.device_ca import CsrRefused, sign_device_csr
+from infra.local.device_ca import CsrRefused, local_ca_issuer, sign_device_csr
 from infra.local.device_requests import (
     ProvisionedDeviceWatcher,
     known_devices,
     request_access,
 )
-from iot import policies
+from iot import iot_names, policies
 from iot.provisioning import (
     DeviceSpec,
     aws_csr_issuer,
-    local_ca_issuer,
+    create_device_types,
     make_key_and_csr,
     register_thing,
     write_config,
@@ -39,6 +39,7 @@ REGION = "ap-northeast-2"
 @pytest.fixture
 def iot(aws: dict[str, Any]) -> Any:
     client = boto3.client("iot", region_name=REGION)
+    create_device_types(client, config.resource_prefix())  # as the stack creates them
     for device_type in policies.DEVICE_TYPES:
         client.create_policy(
             policyName=policies.policy_name(device_type, config.resource_prefix()),
@@ -71,7 +72,13 @@ def test_a_robot_provisioned_locally_holds_its_key_and_is_registered(
     issued = x509.load_pem_x509_certificate(cert_file.read_bytes())
     issued.verify_directly_issued_by(x509.load_pem_x509_certificate(ca.cert_file.read_bytes()))
     # AND IoT knows the thing, its certificate and the robot policy on it
-    assert iot.describe_thing(thingName="robot-201")["thingTypeName"] == "robot"
+    prefix = config.resource_prefix()
+    thing = iot.describe_thing(thingName="robot-201")
+    assert thing["thingTypeName"] == iot_names.thing_type_name("robot", prefix) == f"{prefix}-robot"
+    group = iot.list_things_in_thing_group(
+        thingGroupName=iot_names.thing_group_name("robot", prefix)
+    )
+    assert group["things"] == ["robot-201"]
     assert iot.list_thing_principals(thingName="robot-201")["principals"] == [arn]
     attached = iot.list_attached_policies(target=arn)["policies"]
     assert [p["policyName"] for p in attached] == [

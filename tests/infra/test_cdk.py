@@ -30,7 +30,7 @@ from infra.cdk.names import model_key  # noqa: E402
 from infra.cdk.stack import GimhaeStack  # noqa: E402
 from infra.cdk.stage import STAGES  # noqa: E402
 from iot import policies  # noqa: E402
-from iot.rules import load_rules  # noqa: E402
+from iot.rule_definitions import load_rules  # noqa: E402
 
 DATA_SERVICES = ("dynamodb", "sqs", "sns", "s3", "kms", "ssm", "iot")
 IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")

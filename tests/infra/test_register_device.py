@@ -11,10 +11,10 @@ from moto import mock_aws
 
 from chalicelib.adapters.dynamodb_models import Device, DeviceState
 from infra.cdk import register_device
-from infra.cdk.iot_names import iot_policy_name, thing_group_name, thing_type_name
 from infra.cdk.names import model_key
 from infra.cdk.stage import Stage
 from iot import policies
+from iot.iot_names import policy_name, thing_group_name, thing_type_name
 
 
 @pytest.fixture
@@ -27,10 +27,10 @@ def _provision(stage: Stage) -> None:
     """What the stack creates that registration relies on."""
     iot = boto3.client("iot")
     for device_type in policies.DEVICE_TYPES:
-        iot.create_thing_type(thingTypeName=thing_type_name(stage, device_type))
-        iot.create_thing_group(thingGroupName=thing_group_name(stage, device_type))
+        iot.create_thing_type(thingTypeName=thing_type_name(device_type, stage.prefix))
+        iot.create_thing_group(thingGroupName=thing_group_name(device_type, stage.prefix))
         iot.create_policy(
-            policyName=iot_policy_name(stage, device_type),
+            policyName=policy_name(device_type, stage.prefix),
             policyDocument=json.dumps(policies.policy_document(device_type, stage.city)),
         )
     for model in (Device, DeviceState):
@@ -54,12 +54,12 @@ def test_register_a_fleet_robot(aws: None, tmp_path: Path, stage_name: str, caps
     # THEN it is a thing of its type, in its group, with an active certificate under its policy
     iot = boto3.client("iot")
     thing = iot.describe_thing(thingName="robot-001")
-    assert thing["thingTypeName"] == thing_type_name(stage, "robot")
-    group = iot.list_things_in_thing_group(thingGroupName=thing_group_name(stage, "robot"))
+    assert thing["thingTypeName"] == thing_type_name("robot", stage.prefix)
+    group = iot.list_things_in_thing_group(thingGroupName=thing_group_name("robot", stage.prefix))
     assert group["things"] == ["robot-001"]
     (principal,) = iot.list_thing_principals(thingName="robot-001")["principals"]
     attached = iot.list_attached_policies(target=principal)["policies"]
-    assert [p["policyName"] for p in attached] == [iot_policy_name(stage, "robot")]
+    assert [p["policyName"] for p in attached] == [policy_name("robot", stage.prefix)]
     printed = json.loads(capsys.readouterr().out)
     assert Path(printed["cert_file"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert Path(printed["key_file"]).stat().st_mode & 0o077 == 0

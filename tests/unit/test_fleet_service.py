@@ -1,4 +1,4 @@
-"""The fleet service on in-memory stores (tests/fakes.py): ordering under replay and
+"""The fleet service on in-memory stores (tests/fakes/): ordering under replay and
 reordering, one alert per episode over a simulated hour, the outbox after a crash, the
 health job. No AWS, no network."""
 

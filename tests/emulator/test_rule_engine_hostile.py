@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from infra.local import rules_runtime
-from infra.local.rules_runtime import RuleEngine
+from infra.local import rule_engine
+from infra.local.rule_engine import RuleEngine
 
 TOPIC = "gimhae/robots/robot-001/deposits"
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -95,7 +95,7 @@ def test_an_unforeseen_evaluation_failure_goes_to_the_error_action(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RecursionError("something nobody foresaw")
 
-    monkeypatch.setattr(rules_runtime, "evaluate", broken)
+    monkeypatch.setattr(rule_engine, "evaluate", broken)
     (sent,) = _run(["robot_deposits"], b'{"event_id": "evt-1"}')
     queue, body = sent
     assert queue == "q/errors"

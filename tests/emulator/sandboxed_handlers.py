@@ -1,4 +1,4 @@
-"""Handlers for tests/infra/test_lambda_sandboxes.py, imported by each worker process."""
+"""Handlers for tests/emulator/test_lambda_sandboxes.py, imported by each worker process."""
 
 from __future__ import annotations
 

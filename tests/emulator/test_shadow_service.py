@@ -15,14 +15,14 @@ from botocore.exceptions import ClientError
 
 from iot.device import NotAuthorizedError, ShelterClient
 from iot.policies import policy_document
-from tests.functional.test_broker import _device, _wait
-from tests.functional.test_broker import stack as stack  # real mosquitto and certificates
-from tests.functional.test_dataplane import FakeMqtt, device_sends, shadow
-from tests.functional.test_dataplane import bridge as bridge
-from tests.functional.test_dataplane import clients as clients
-from tests.functional.test_dataplane import endpoint as endpoint
-from tests.functional.test_dataplane import mqtt as mqtt
-from tests.functional.test_dataplane import thing as thing
+from tests.emulator.test_broker import _device, _wait
+from tests.emulator.test_broker import stack as stack  # real mosquitto and certificates
+from tests.emulator.test_dataplane import FakeMqtt, device_sends, shadow
+from tests.emulator.test_dataplane import bridge as bridge
+from tests.emulator.test_dataplane import clients as clients
+from tests.emulator.test_dataplane import endpoint as endpoint
+from tests.emulator.test_dataplane import mqtt as mqtt
+from tests.emulator.test_dataplane import thing as thing
 
 
 def _nested(levels: int) -> dict[str, Any]:

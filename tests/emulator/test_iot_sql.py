@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.topic_rules import (
+from infra.local.iot_sql import (
     CompiledRule,
     RuleEvaluationError,
     RuleSqlError,
@@ -17,7 +17,7 @@ from infra.local.topic_rules import (
     evaluate,
     topic_matches,
 )
-from iot.rules import load_rules
+from iot.rule_definitions import load_rules
 
 NOW_MS = 1_717_000_000_000
 DEPOSIT_TOPIC = "gimhae/robots/robot-001/deposits"

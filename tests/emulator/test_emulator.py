@@ -14,7 +14,7 @@ import pytest
 
 from infra.local.emulator import Emulator, EmulatorError
 from infra.local.stack import REGION, free_port
-from tests.infra.killed_stack import children_of_a_killed_stack, still_running
+from tests.emulator.killed_stack import children_of_a_killed_stack, still_running
 
 ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
 
@@ -62,6 +62,14 @@ def test_moto_serves_from_a_process_of_its_own(emulator: Emulator) -> None:
     client.create_queue(QueueName="in-the-emulator")
     # what the stack's calls see is what its clients wrote over HTTP
     assert "in-the-emulator" in emulator.call(f"{__name__}:queue_names")
+
+
+def test_the_emulator_applies_the_servers_moto_corrections(emulator: Emulator) -> None:
+    applied = emulator.call("infra.local.moto_corrections:installed_in", "server")
+    assert applied and all(applied.values()), applied
+    assert set(applied) >= set(
+        emulator.call("infra.local.moto_corrections:installed_in", "in-process")
+    )
 
 
 def test_a_calls_failure_comes_back_with_its_type_and_text(emulator: Emulator) -> None:

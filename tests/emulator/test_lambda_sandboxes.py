@@ -12,10 +12,10 @@ import pytest
 
 from infra.local.lambda_runtime import LambdaContext
 from infra.local.lambda_sandboxes import HandlerError, LambdaSandboxes
-from tests.infra.killed_stack import children_of_a_killed_stack, still_running
-from tests.infra.sandboxed_handlers import HandlerFailed
+from tests.emulator.killed_stack import children_of_a_killed_stack, still_running
+from tests.emulator.sandboxed_handlers import HandlerFailed
 
-MODULE = "tests.infra.sandboxed_handlers"
+MODULE = "tests.emulator.sandboxed_handlers"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Topic-rule definitions under iot/rules/: the one source for AWS IoT and the local rule engine."""
+"""Topic-rule definitions, one JSON file each under iot/rules/: the one source for AWS IoT
+and the local rule engine (infra/local/rule_engine.py, its SQL in infra/local/iot_sql.py)."""
 
 from __future__ import annotations
 

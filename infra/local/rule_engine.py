@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local.iot_sql import CompiledRule, RuleEvaluationError, compile_sql, evaluate
 from infra.local.mqtt_port import MqttPort
-from infra.local.topic_rules import CompiledRule, RuleEvaluationError, compile_sql, evaluate
 
 log = logging.getLogger(__name__)
 

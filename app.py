@@ -130,9 +130,6 @@ def daily_ledger_audit(event: Any) -> dict[str, Any]:
     return ledger_audit.scheduled_audit(event)
 
 
-# Stats and reports.
-
-
 @app.schedule(config.RECYCLING_REPORT_SCHEDULE_UTC, name="monthly_recycling_report")
 def monthly_recycling_report(event: Any) -> dict[str, Any]:
     return reports.scheduled_recycling_report(event)

@@ -42,8 +42,8 @@ DEVICE_ERRORS = QueueSpec("device-errors", visibility_timeout_s=180, max_receive
 # one queue for the fleet's rules, batches of up to 10 (each message is its own small work).
 DEVICE_REPORTS = QueueSpec("device-reports", visibility_timeout_s=180, max_receive_count=5)
 
-# Payout runs and ledger audits fan out one page of citizens per message (issue 10): one
-# chunk per invocation, as a page of ~100 postings is most of a 30 s function.
+# Payout runs and ledger audits fan out one page of citizens per message: one chunk per
+# invocation, as a page of ~100 postings is most of a 30 s function.
 PAYOUT_CHUNKS = QueueSpec(
     "payout-chunks", visibility_timeout_s=180, max_receive_count=5, batch_size=1
 )

@@ -8,7 +8,6 @@ and the test fixtures set the variable to the emulator's stream and run the same
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
@@ -34,7 +33,7 @@ class StreamSource:
     def stream_arn(self) -> str:
         """The stream's ARN as configured, else one naming the table (enough for the
         decorator: a stream source resolves the table's current stream from it)."""
-        configured = os.environ.get(self.arn_variable)
+        configured = config.variable(self.arn_variable)
         if configured:
             return configured
         table = config.table_name(self.table)
@@ -59,7 +58,6 @@ LEDGER_CHALLENGES = StreamSource(handler="handle_ledger_challenges", table="ledg
 ALL_STREAMS: tuple[StreamSource, ...] = (
     LEDGER_CHANGES,
     STEP_BOARDS,
-    # Challenges
     STEP_CHALLENGES,
     LEDGER_CHALLENGES,
 )

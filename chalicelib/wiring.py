@@ -1,13 +1,13 @@
-"""The composition root: services built once per Lambda container, lazily, from
-configuration and adapters; and the container's Powertools logger and metrics.
+"""The composition root: services built once per Lambda container, lazily, from the
+container's `Settings` (chalicelib.config) and adapters; and its Powertools logger and metrics.
 
-Imports happen inside the factories: every function of the app imports app.py, and each
-should pay at cold start only for the services it uses.
+Every adapter and service gets its configuration here, at construction: none reads the
+environment itself. Imports happen inside the factories: every function of the app imports
+app.py, and each should pay at cold start only for the services it uses.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -19,8 +19,6 @@ from chalicelib import config
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
-
-    # Stats and reports
     from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
     from chalicelib.domain.clock import Clock
     from chalicelib.domain.ledger import LedgerEntry
@@ -37,6 +35,8 @@ if TYPE_CHECKING:
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.steps import StepService
+
+# -- The container: logs, metrics and its clock -------------------------------------------
 
 SERVICE = "gimhae-smart-city"
 logger = Logger(service=SERVICE)
@@ -72,11 +72,21 @@ def clock() -> Clock:
     return utc_now
 
 
+# -- The ledger and the quarantine, shared by the capabilities ----------------------------
+
+
 @lru_cache(maxsize=1)
 def ledger() -> DynamoDbLedger:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
 
     return DynamoDbLedger(config.settings().payout_threshold)
+
+
+def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
+    """A ledger entry from its stream record's image (DynamoDB's attribute-value format)."""
+    from chalicelib.adapters.dynamodb_ledger import entry_from_image
+
+    return entry_from_image(image)
 
 
 @lru_cache(maxsize=1)
@@ -87,22 +97,7 @@ def quarantine() -> DynamoDbQuarantine:
     return DynamoDbQuarantine(utc_now)
 
 
-@lru_cache(maxsize=1)
-def recycling() -> RecyclingService:
-    from chalicelib.adapters import aws_clients
-    from chalicelib.adapters.iot_acks import IotAckPublisher
-    from chalicelib.domain.clock import utc_now
-    from chalicelib.services.recycling import RecyclingService
-
-    settings = config.settings()
-    return RecyclingService(
-        ledger=ledger(),
-        acks=IotAckPublisher(settings.city),
-        quarantine=quarantine(),
-        settings=settings,
-        clock=utc_now,
-        phone_key=aws_clients.phone_hash_key,
-    )
+# -- Citizens and their phone numbers -----------------------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -125,32 +120,48 @@ def citizens() -> CitizenService:
 
 
 @lru_cache(maxsize=1)
-def operations() -> OperationsService:
-    from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
-    from chalicelib.adapters.sqs_dead_letters import SqsDeadLetters
+def phones() -> PhoneService:
+    from chalicelib.adapters import aws_clients
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.adapters.dynamodb_phones import DynamoDbPhones
+    from chalicelib.adapters.dynamodb_rate_limits import DynamoDbRateLimiter
+    from chalicelib.adapters.sns_sms import SnsSms
     from chalicelib.domain.clock import utc_now
-    from chalicelib.services.operations import OperationsService
+    from chalicelib.services.phones import PhoneService
 
-    return OperationsService(quarantine(), SqsDeadLetters(), DynamoDbCityTotals(utc_now))
+    return PhoneService(
+        DynamoDbPhones(),
+        DynamoDbCitizens(),
+        SnsSms(),
+        DynamoDbRateLimiter(),
+        config.settings().proof_rules(),
+        utc_now,
+        aws_clients.phone_hash_key,
+    )
+
+
+# -- Recycling ----------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
-def challenges() -> ChallengeService:
+def recycling() -> RecyclingService:
     from chalicelib.adapters import aws_clients
-    from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
-    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.adapters.iot_acks import IotAckPublisher
     from chalicelib.domain.clock import utc_now
-    from chalicelib.domain.districts import districts
-    from chalicelib.services.challenges import ChallengeService
+    from chalicelib.services.recycling import RecyclingService
 
-    return ChallengeService(
-        DynamoDbChallenges(),
-        DynamoDbCitizens(),
-        ledger(),
-        utc_now,
-        set(districts()),
-        pseudonym_key=aws_clients.draw_pseudonym_key,
+    settings = config.settings()
+    return RecyclingService(
+        ledger=ledger(),
+        acks=IotAckPublisher(settings.city),
+        quarantine=quarantine(),
+        settings=settings,
+        clock=utc_now,
+        phone_key=aws_clients.phone_hash_key,
     )
+
+
+# -- Walking: steps and leaderboards ------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -160,94 +171,6 @@ def steps() -> StepService:
     from chalicelib.services.steps import StepService
 
     return StepService(DynamoDbSteps(), config.settings(), utc_now)
-
-
-@lru_cache(maxsize=1)
-def fleet() -> FleetService:
-    from datetime import timedelta
-
-    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
-    from chalicelib.adapters.emf_gauges import put_gauge
-    from chalicelib.adapters.iot_shadows import IotShadows
-    from chalicelib.adapters.sns_alerts import SnsAlerts
-    from chalicelib.domain.clock import utc_now
-    from chalicelib.services.fleet import FleetService
-
-    settings = config.settings()
-
-    def gauge(name: str, value: float) -> None:
-        put_gauge(name, value, settings.stage)
-
-    return FleetService(
-        DynamoDbFleet(settings.city),
-        SnsAlerts(),
-        IotShadows(),
-        quarantine(),
-        utc_now,
-        gauge,
-        timedelta(seconds=config.device_silent_seconds()),
-    )
-
-
-@lru_cache(maxsize=1)
-def payout_accounts() -> PayoutAccountService:
-    from chalicelib.adapters.dynamodb_payout_accounts import DynamoDbPayoutAccounts
-    from chalicelib.adapters.kms_secrets import KmsSecrets
-    from chalicelib.domain.clock import utc_now
-    from chalicelib.services.payout_accounts import PayoutAccountService
-
-    return PayoutAccountService(DynamoDbPayoutAccounts(), KmsSecrets(), utc_now)
-
-
-@lru_cache(maxsize=1)
-def payout_runs() -> PayoutRunService:
-    from chalicelib.adapters.dynamodb_chunk_jobs import DynamoDbChunkJobs
-    from chalicelib.adapters.dynamodb_payout_runs import DynamoDbPayoutRuns
-    from chalicelib.adapters.kms_secrets import KmsSecrets
-    from chalicelib.adapters.s3_exports import S3Exports
-    from chalicelib.adapters.sqs_chunks import SqsChunkQueue
-    from chalicelib.domain.clock import utc_now
-    from chalicelib.services.payout_runs import PayoutRunService
-
-    return PayoutRunService(
-        DynamoDbPayoutRuns(),
-        DynamoDbChunkJobs(),
-        ledger(),
-        SqsChunkQueue(),
-        KmsSecrets(),
-        S3Exports(),
-        config.settings(),
-        utc_now,
-    )
-
-
-@lru_cache(maxsize=1)
-def ledger_audit() -> LedgerAuditService:
-    from chalicelib.adapters.dynamodb_chunk_jobs import DynamoDbChunkJobs
-    from chalicelib.adapters.dynamodb_ledger_audit import DynamoDbLedgerAudit
-    from chalicelib.adapters.dynamodb_payout_runs import DynamoDbPayoutRuns
-    from chalicelib.adapters.sqs_chunks import SqsChunkQueue
-    from chalicelib.domain.clock import utc_now
-    from chalicelib.services.ledger_audit import LedgerAuditService
-
-    return LedgerAuditService(
-        DynamoDbLedgerAudit(),
-        DynamoDbChunkJobs(),
-        DynamoDbPayoutRuns(),
-        SqsChunkQueue(),
-        utc_now,
-        stats=city_stats(),
-    )
-
-
-def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
-    """A ledger entry from its stream record's image (DynamoDB's attribute-value format)."""
-    from chalicelib.adapters.dynamodb_ledger import entry_from_image
-
-    return entry_from_image(image)
-
-
-# -- Walking: step leaderboards -----------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -272,7 +195,117 @@ def step_day_from_image(image: dict[str, Any]) -> StepDay:
     return from_image(image)
 
 
-# -- Stats and reports ---------------------------------------------------------------------
+# -- Challenges ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def challenges() -> ChallengeService:
+    from chalicelib.adapters import aws_clients
+    from chalicelib.adapters.dynamodb_challenges import DynamoDbChallenges
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.challenges import ChallengeService
+
+    return ChallengeService(
+        DynamoDbChallenges(),
+        DynamoDbCitizens(),
+        ledger(),
+        utc_now,
+        set(districts()),
+        late_sync_days=config.settings().step_sync_days_back,
+        pseudonym_key=aws_clients.draw_pseudonym_key,
+    )
+
+
+# -- Shelters and robots ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def fleet() -> FleetService:
+    from datetime import timedelta
+
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+    from chalicelib.adapters.emf_gauges import put_gauge
+    from chalicelib.adapters.iot_shadows import IotShadows
+    from chalicelib.adapters.sns_alerts import SnsAlerts
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.fleet import FleetService
+
+    settings = config.settings()
+
+    def gauge(name: str, value: float) -> None:
+        put_gauge(name, value, settings.stage)
+
+    return FleetService(
+        DynamoDbFleet(settings.city),
+        SnsAlerts(settings.alerts_topic_arn),
+        IotShadows(),
+        quarantine(),
+        utc_now,
+        gauge,
+        timedelta(seconds=settings.device_silent_seconds),
+    )
+
+
+# -- Payouts: accounts, runs and the ledger audit -----------------------------------------
+
+
+@lru_cache(maxsize=1)
+def payout_accounts() -> PayoutAccountService:
+    from chalicelib.adapters.dynamodb_payout_accounts import DynamoDbPayoutAccounts
+    from chalicelib.adapters.kms_secrets import KmsSecrets
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.payout_accounts import PayoutAccountService
+
+    return PayoutAccountService(
+        DynamoDbPayoutAccounts(), KmsSecrets(config.settings().payout_kms_key_id), utc_now
+    )
+
+
+@lru_cache(maxsize=1)
+def payout_runs() -> PayoutRunService:
+    from chalicelib.adapters.dynamodb_chunk_jobs import DynamoDbChunkJobs
+    from chalicelib.adapters.dynamodb_payout_runs import DynamoDbPayoutRuns
+    from chalicelib.adapters.kms_secrets import KmsSecrets
+    from chalicelib.adapters.s3_exports import S3Exports
+    from chalicelib.adapters.sqs_chunks import SqsChunkQueue
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.payout_runs import PayoutRunService
+
+    settings = config.settings()
+    return PayoutRunService(
+        DynamoDbPayoutRuns(),
+        DynamoDbChunkJobs(),
+        ledger(),
+        SqsChunkQueue(),
+        KmsSecrets(settings.payout_kms_key_id),
+        S3Exports(),
+        settings,
+        utc_now,
+    )
+
+
+@lru_cache(maxsize=1)
+def ledger_audit() -> LedgerAuditService:
+    from chalicelib.adapters.dynamodb_chunk_jobs import DynamoDbChunkJobs
+    from chalicelib.adapters.dynamodb_ledger_audit import DynamoDbLedgerAudit
+    from chalicelib.adapters.dynamodb_payout_runs import DynamoDbPayoutRuns
+    from chalicelib.adapters.sqs_chunks import SqsChunkQueue
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.ledger_audit import LedgerAuditService
+
+    return LedgerAuditService(
+        DynamoDbLedgerAudit(),
+        DynamoDbChunkJobs(),
+        DynamoDbPayoutRuns(),
+        SqsChunkQueue(),
+        utc_now,
+        stats=city_stats(),
+    )
+
+
+# -- City stats and monthly reports -------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -293,6 +326,22 @@ def reports() -> ReportService:
     return ReportService(
         DynamoDbMonthCounters(), S3Exports(), config.settings().points_per_item.keys()
     )
+
+
+# -- Operators: quarantine, dead letters, the city's totals -------------------------------
+
+
+@lru_cache(maxsize=1)
+def operations() -> OperationsService:
+    from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
+    from chalicelib.adapters.sqs_dead_letters import SqsDeadLetters
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.operations import OperationsService
+
+    return OperationsService(quarantine(), SqsDeadLetters(), DynamoDbCityTotals(utc_now))
+
+
+# -- A fresh container --------------------------------------------------------------------
 
 
 def clear() -> None:
@@ -322,34 +371,9 @@ def clear() -> None:
         payout_runs,
         ledger_audit,
         sqs_chunks._url,
-        # Stats and reports
         city_stats,
         reports,
         phones,
     ):
         cached.cache_clear()
-    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")
-
-
-# -- Phone numbers proven by SMS code ------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def phones() -> PhoneService:
-    from chalicelib.adapters import aws_clients
-    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
-    from chalicelib.adapters.dynamodb_phones import DynamoDbPhones
-    from chalicelib.adapters.dynamodb_rate_limits import DynamoDbRateLimiter
-    from chalicelib.adapters.sns_sms import SnsSms
-    from chalicelib.domain.clock import utc_now
-    from chalicelib.services.phones import PhoneService
-
-    return PhoneService(
-        DynamoDbPhones(),
-        DynamoDbCitizens(),
-        SnsSms(),
-        DynamoDbRateLimiter(),
-        config.phone_proof_rules(),
-        utc_now,
-        aws_clients.phone_hash_key,
-    )
+    logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

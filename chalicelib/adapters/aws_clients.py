@@ -6,7 +6,6 @@ to every cold start. `AWS_ENDPOINT_URL` (moto locally) is honoured by botocore i
 
 from __future__ import annotations
 
-import os
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +61,9 @@ def pynamodb_connection() -> Connection:
 @lru_cache(maxsize=1)
 def iot_data() -> Any:
     """The IoT data plane lives at the account's ATS endpoint (asked once) unless configured."""
-    endpoint = config.settings().iot_data_endpoint
-    if endpoint is None and not os.environ.get("AWS_ENDPOINT_URL"):
+    settings = config.settings()
+    endpoint = settings.iot_data_endpoint
+    if endpoint is None and not settings.aws_endpoint_url:
         endpoint = client("iot").describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
     kwargs: dict[str, Any] = {}
     if endpoint:

@@ -277,7 +277,7 @@ class StepDay(CityModel):
     """The citizen's version when display_name was read: the newest name wins on boards."""
 
 
-# -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) --------------------
+# -- Walking: step leaderboards (chalicelib.adapters.dynamodb_boards) ---------------------
 
 
 class BoardScoreIndex(GlobalSecondaryIndex["BoardEntry"]):
@@ -321,7 +321,7 @@ class BoardCount(CityModel):
     expires = TTLAttribute()
 
 
-# Challenges (DESIGN §4 "Challenges") ------------------------------------------------------
+# -- Challenges (DESIGN §4 "Challenges") --------------------------------------------------
 
 
 class ChallengesByEndIndex(GlobalSecondaryIndex["Challenge"]):
@@ -421,7 +421,7 @@ class DrawPage(CityModel):
     expires = TTLAttribute()
 
 
-# ---------------------------------------------------------------- fleet: shelters and robots
+# -- Shelters and robots ------------------------------------------------------------------
 # (chalicelib.adapters.dynamodb_fleet writes these with conditional update actions.)
 
 
@@ -520,7 +520,7 @@ class AirHour(CityModel):
         return Path(f"m{minute:02d}")
 
 
-# Payouts and ledger audits (issue 10) --------------------------------------------------
+# -- Payouts and ledger audits ------------------------------------------------------------
 # Financial records (accounts, runs, items, who exported and settled) are kept five years
 # (TTL); job chunks and audits, which only drive or report a job, much shorter.
 
@@ -650,7 +650,7 @@ class LedgerAudit(CityModel):
     expires = TTLAttribute()
 
 
-# Stats and reports -------------------------------------------------------------------------
+# -- City stats and monthly reports -------------------------------------------------------
 
 
 class CitizenMonth(CityModel):
@@ -667,38 +667,7 @@ class CitizenMonth(CityModel):
     expires = TTLAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (
-    Citizen,
-    LedgerEntry,
-    ProcessedEvent,
-    DepositCode,
-    CitizenDay,
-    PhoneLink,
-    Device,
-    QuarantinedMessage,
-    RateWindow,
-    CityTotal,
-    StepDay,
-    BoardEntry,
-    BoardCount,
-    # Challenges
-    Challenge,
-    ChallengeEntry,
-    # Shelters and robots
-    DeviceState,
-    AirHour,
-    PayoutAccount,
-    PayoutRun,
-    PayoutItem,
-    PayoutRunAction,
-    JobChunk,
-    LedgerAudit,
-    # Stats and reports
-    CitizenMonth,
-)
-
-
-# Phone numbers proven by SMS code (DESIGN §4).
+# -- Phone numbers proven by SMS code (DESIGN §4) -----------------------------------------
 
 
 class PhoneVerification(CityModel):
@@ -734,4 +703,31 @@ class Notification(CityModel):
     read = BooleanAttribute(default=False)
 
 
-ALL_MODELS = (*ALL_MODELS, PhoneVerification, Notification)
+ALL_MODELS: tuple[type[Model], ...] = (
+    Citizen,
+    LedgerEntry,
+    ProcessedEvent,
+    DepositCode,
+    CitizenDay,
+    PhoneLink,
+    Device,
+    QuarantinedMessage,
+    RateWindow,
+    CityTotal,
+    StepDay,
+    BoardEntry,
+    BoardCount,
+    Challenge,
+    ChallengeEntry,
+    DeviceState,
+    AirHour,
+    PayoutAccount,
+    PayoutRun,
+    PayoutItem,
+    PayoutRunAction,
+    JobChunk,
+    LedgerAudit,
+    CitizenMonth,
+    PhoneVerification,
+    Notification,
+)

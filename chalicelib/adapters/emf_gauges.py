@@ -2,18 +2,19 @@
 
 The CDK alarm on offline devices (infra/cdk/alarms.py) watches `Gimhae/Devices`
 `OfflineDevices` with the one dimension `Stage`: the app's own Metrics would add the
-`service` dimension and miss the alarm, so this metric is written on its own.
+`service` dimension and miss the alarm, so this metric is written on its own. It obeys
+Powertools' own switch (POWERTOOLS_METRICS_DISABLED), as the app's metrics do.
 """
 
 from __future__ import annotations
-
-import os
 
 DEVICES_NAMESPACE = "Gimhae/Devices"
 
 
 def put_gauge(name: str, value: float, stage: str) -> None:
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true"):
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if is_metrics_disabled():
         return
     import json
 

@@ -20,14 +20,13 @@ Decrypt is thousands per second)."""
 
 
 class KmsSecrets:
-    def __init__(self, key_id: str | None = None) -> None:
+    def __init__(self, key_id: str | None) -> None:
         self._key_id = key_id
 
     def _key(self) -> str:
-        key_id = self._key_id or config.payout_kms_key_id()
-        if not key_id:
+        if not self._key_id:
             raise RuntimeError(f"set {config.PAYOUT_KMS_KEY_ID}")
-        return key_id
+        return self._key_id
 
     def encrypt(self, plaintext: str, context: dict[str, str]) -> str:
         response = aws_clients.client("kms").encrypt(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from chalicelib import config
+from chalicelib.config import Settings
 from chalicelib.domain import challenges as c
 from chalicelib.domain import draw as lottery
 from chalicelib.domain.citizens import Citizen
@@ -121,7 +121,7 @@ class ChallengeService:
         ledger: Ledger,
         clock: Clock,
         known_districts: set[str],
-        late_sync_days: int | None = None,
+        late_sync_days: int = Settings.step_sync_days_back,
         pseudonym_key: Callable[[], bytes] | None = None,
     ) -> None:
         self._pseudonym_key = pseudonym_key
@@ -162,10 +162,7 @@ class ChallengeService:
         if challenge.prize.type != "lottery":
             raise Conflict("this challenge's prize is not a lottery", code="not_a_lottery")
         now = self._clock()
-        late = self._late_sync_days
-        if late is None:
-            late = config.settings().step_sync_days_back
-        opens = challenge.draw_opens_on(late)
+        opens = challenge.draw_opens_on(self._late_sync_days)
         if seoul_day(now) < opens:
             raise Conflict(
                 "the draw is made once the challenge's days can no longer be synced",

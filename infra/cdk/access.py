@@ -69,8 +69,7 @@ class DataPlane:
     exports_bucket: s3.IBucket
     dead_letter_queues: list[sqs.IQueue]
     job_queues: list[sqs.IQueue] = field(default_factory=list)
-    """Payout-run and audit chunks (issue 10): the API, the schedules and the chunk handlers
-    send them."""
+    """Payout-run and audit chunks: the API, the schedules and the chunk handlers send them."""
 
 
 def function_tables(function: Function, data: DataPlane) -> list[dynamodb.Table]:

@@ -228,7 +228,7 @@ def provision_device(
 
 def _use_stack_environment(stack: dict[str, Any]) -> None:
     """This process talks to the local stack's emulator with the dev stage's names."""
-    from infra.local.stack import stage_environment
+    from infra.stage import stage_environment
 
     for name, value in stage_environment("dev").items():
         os.environ.setdefault(name, value)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.errors import PortInUseError
+from infra.stage import stage_environment
 
 log = logging.getLogger("infra.local")
 
@@ -69,11 +70,6 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def stage_environment(stage: str = "dev") -> dict[str, str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return dict(config["stages"][stage]["environment_variables"])
 
 
 def use_in_process_emulator(phone_hash_key: str) -> None:
@@ -257,6 +253,7 @@ class LocalStack:
         notifications = provision.create_notifications(session.client("sns"), session.client("s3"))
         os.environ["ALERTS_TOPIC_ARN"] = notifications["alerts_topic_arn"]
         os.environ["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(session.client("kms"))
+        wiring.clear()  # the topic and the key are settings too
         # the fleet file's devices and those provisioned at run time (their records)
         known = {**self.fleet, "devices": self.fleet["devices"] + self._provisioned_rows()}
         provision.register_devices(known)

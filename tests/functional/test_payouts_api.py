@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import queues
+from chalicelib import config, queues
 from tests.functional.conftest import REGION, Api
 from tests.functional.test_table_access import _declared, touched, touched_calls
 
@@ -109,7 +109,7 @@ def test_a_payout_account_is_stored_encrypted_and_shown_masked(api: Api) -> None
     from chalicelib.adapters.kms_secrets import KmsSecrets
     from chalicelib.domain.payout_accounts import encryption_context
 
-    secrets = KmsSecrets()
+    secrets = KmsSecrets(config.settings().payout_kms_key_id)
     ciphertext = raw["account_ciphertext"]["S"]
     assert secrets.decrypt(ciphertext, encryption_context("acc-1")) == "110123456789"
     with pytest.raises(Exception, match=r"InvalidCiphertext|AccessDenied"):

@@ -78,7 +78,7 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
     challenge = _challenge_body()
     from tests.functional.test_payouts_api import pay_one_for_touching, touch_payout_routes
 
-    pay_one_for_touching(api)  # payouts (issue 10): a run paid by its handler, not the API
+    pay_one_for_touching(api)  # payouts: a run paid by its handler, not the API
     with touched() as tables:
         register(api, "a", phone="010-2020-3030")
         register(api, "b", phone="010-2020-4040")
@@ -185,3 +185,10 @@ def test_every_function_of_the_app_declares_its_tables() -> None:
 
     functions = {"api_handler"} | {source.name for source in app.event_sources}
     assert functions == set(TABLES_BY_FUNCTION)
+
+
+def test_each_function_names_each_of_its_tables_once() -> None:
+    """One declaration per function: a table named twice means the grants were patched."""
+    for function, models in TABLES_BY_FUNCTION.items():
+        names = [model.__name__ for model in models]
+        assert len(names) == len(set(names)), function

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.config import phone_proof_rules
+from chalicelib.config import Settings
 from chalicelib.domain import phone_proofs as proofs
 from chalicelib.domain.citizens import ProfileChange
 from chalicelib.domain.phones import phone_hash
@@ -106,13 +106,13 @@ def test_the_moved_notice_is_korean_and_the_same_for_a_retry() -> None:
 
 def test_limits_are_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHONE_PROOF_RULES", '{"sends_per_citizen_hour": 2}')
-    assert phone_proof_rules().sends_per_citizen_hour == 2
+    assert Settings.from_env().proof_rules().sends_per_citizen_hour == 2
     monkeypatch.setenv("PHONE_PROOF_RULES", '{"tries": 0}')
     with pytest.raises(ValueError):
-        phone_proof_rules()
+        Settings.from_env().proof_rules()
     monkeypatch.setenv("PHONE_PROOF_RULES", '{"nonsense": 1}')
     with pytest.raises(ValueError):
-        phone_proof_rules()
+        Settings.from_env().proof_rules()
 
 
 def test_a_code_is_refused_once_expired() -> None:

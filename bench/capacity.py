@@ -65,7 +65,7 @@ TELEMETRY_INTERVAL_S = 60  # shelters: telemetry once a minute (DESIGN §3 prese
 ROBOT_STATUS_INTERVAL_S = 60  # robots: status once a minute (DESIGN §3 presence)
 SHELTER_STATUS_PER_HOUR = 1  # shelters: status on change; assume one an hour
 # Each evening sync raises today and yesterday (the steps walked after yesterday's last sync):
-# two step-day records, as README's "today and maybe yesterday" at its worst.
+# two step-day records, as docs/walking.md's "today and maybe yesterday" at its worst.
 STEP_DAYS_PER_SYNC = 2
 # The app shows GET /v1/leaderboards/steps (my rank + the top 10 of today's city board)
 # after each sync (assumption).
@@ -95,15 +95,15 @@ LEDGER_ENTRY_WRU = 2  # the ledger put inside the posting's transaction (< 1 KB)
 TRANSACTION_FACTOR = 2  # a transactional write costs twice (DynamoDB pricing)
 BATCH_GET_KEYS = 100  # BatchGetItem: at most 100 keys a request
 
-# The step boards (chalicelib.domain.boards; README "Walking: boards and ranks") ---------------
+# The step boards (chalicelib.domain.boards; docs/walking.md) -------------------------------
 
 BOARDS_PER_STEP_DAY = 4  # boards.boards_of: its day and week, city-wide and its district
 TREE_LEVELS = 3  # boards.tree_path: top, mid, leaf; a rank read is 1 entry + 3 nodes
 STEP_STREAM_BATCH = streams.STEP_BOARDS.batch_size  # records per handle_step_boards batch
 # A rank read sums every copy of its 3 nodes in one BatchGetItem: at most this many copies.
 MAX_NODE_COPIES = BATCH_GET_KEYS // TREE_LEVELS
-# A full tree node: `boards.MID_BUCKET` counters `n0`..`n99` (README: "under 1 KB"); counts of
-# up to 6 digits (a million entries in one bucket).
+# A full tree node: `boards.MID_BUCKET` counters `n0`..`n99` (docs/walking.md: "under 1 KB");
+# counts of up to 6 digits (a million entries in one bucket).
 NODE_COUNTERS = boards.TOP_BUCKET // boards.MID_BUCKET
 NODE_COUNT_DIGITS = 6
 # The districts row: a counter `d:<code>` per district (dynamodb_boards.DISTRICT_COUNTER);

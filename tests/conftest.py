@@ -52,24 +52,33 @@ test's own `stack` fixture of one broker is not the local stack)."""
 _TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
-def _is_slow(item: pytest.Item) -> bool:
-    if item.get_closest_marker("slow") or item.get_closest_marker("e2e"):
-        return True
-    layer = os.path.relpath(str(item.path), _TESTS).split(os.sep)[0]
-    if layer in SLOW_LAYERS:
-        return True
+def _shared_fixture(item: pytest.Item) -> str | None:
+    """The one of SLOW_FIXTURES the test uses, if any."""
     info = getattr(item, "_fixtureinfo", None)
     for name, module in SLOW_FIXTURES.items():
         defined = info.name2fixturedefs.get(name, ()) if info is not None else ()
         if defined and getattr(defined[-1].func, "__module__", None) == module:
-            return True
-    return False
+            return name
+    return None
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    if item.get_closest_marker("slow") or item.get_closest_marker("e2e"):
+        return True
+    layer = os.path.relpath(str(item.path), _TESTS).split(os.sep)[0]
+    return layer in SLOW_LAYERS or _shared_fixture(item) is not None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _is_slow(item) and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
+        # `./dev test` spreads the tests over the machine's cores (pytest-xdist, --dist
+        # loadgroup): the tests of one shared local stack or one CDK synth run in one worker,
+        # so each is built once.
+        shared = _shared_fixture(item)
+        if shared is not None:
+            item.add_marker(pytest.mark.xdist_group(shared))
 
 
 @pytest.fixture(scope="session")

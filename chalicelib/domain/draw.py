@@ -4,7 +4,7 @@ check a published draw is tools/verify_draw.py).
 Standard library only, on purpose: a citizen or a journalist can copy this file with
 tools/verify_draw.py and recompute a draw without installing the city's code.
 
-The algorithm (README "Challenges and the auditable draw"):
+The algorithm (docs/challenges.md):
 1. At creation the city draws a secret 32-byte seed and publishes only
    `commitment = SHA-256(seed)` (hex). The seed cannot be changed afterwards unnoticed.
 2. After the end, each finisher is named by a per-challenge pseudonym (`p` and 32 hex

@@ -149,7 +149,7 @@ class CitizenService:
         can vouch for a deposit (domain.citizens.code_slot_seconds, 17 minutes): a later
         grant of the number covers a later time, and a deposit is judged at its
         `occurred_at`. So 1 % of requests fail only once ~44,000 accounts draw codes at
-        the maximum rate at once (README, recycling).
+        the maximum rate at once (docs/recycling.md).
         """
         holder = self.profile(citizen_id)
         now = self._clock()

@@ -1,5 +1,5 @@
-"""Hostile probes of the routes issue 20 added (a review): every answer below 500, in the
-JSON error shape, and nothing about a number or a code leaks into an answer."""
+"""Hostile probes of the phone-proof, payout-export and profile routes: every answer below
+500, in the JSON error shape, and nothing about a number or a code leaks into an answer."""
 
 from __future__ import annotations
 

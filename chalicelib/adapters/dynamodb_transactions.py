@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -28,11 +27,9 @@ _CANCELLED = ("TransactionCanceledException", "TransactionConflictException")
 _PHASES = ("check", "delete", "put", "update")
 
 
-def condition_failed(error: PynamoDBException | ClientError) -> bool:
-    """Whether a single write (PynamoDB's PutError, UpdateError, DeleteError, or botocore's
-    ClientError) was refused because its condition did not hold, rather than failed."""
-    if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code") == _WRITE_CONDITION_FAILED
+def condition_failed(error: PynamoDBException) -> bool:
+    """Whether a single write (PynamoDB's PutError, UpdateError, DeleteError) was refused
+    because its condition did not hold, rather than failed."""
     return error.cause_response_code == _WRITE_CONDITION_FAILED
 
 

@@ -22,6 +22,7 @@ from chalicelib.api import (
     observability,
     payout_accounts,
     payout_runs,
+    staff_actions,
 )
 from chalicelib.events import boards, city_totals, device_messages, ledger_audit, reports
 from chalicelib.events import challenges as challenge_streams
@@ -40,6 +41,7 @@ app.register_blueprint(payout_accounts.bp)
 app.register_blueprint(payout_runs.bp)
 app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
 # Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).

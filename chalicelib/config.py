@@ -63,7 +63,6 @@ PHONE_PROOF_RULES = "PHONE_PROOF_RULES"
 JWT_ISSUER = "JWT_ISSUER"
 JWT_AUDIENCE = "JWT_AUDIENCE"
 JWKS_URL = "JWKS_URL"
-ADMIN_GROUP = "ADMIN_GROUP"
 
 DEFAULT_REGION = "ap-northeast-2"
 
@@ -158,7 +157,6 @@ class Settings:
     jwt_issuer: str = ""
     jwt_audience: str = ""
     jwks_url: str = ""
-    admin_group: str = "admin"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -42,6 +42,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         # operators: the quarantine and the city's stats
         m.QuarantinedMessage,
         m.CityTotal,
+        # every staff write's entry (appended only: APPEND_ONLY below)
+        m.StaffAction,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -110,3 +112,7 @@ SCANS_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
 SHADOW_WRITERS: tuple[str, ...] = ("handle_device_reports", "device_health")
 """The functions that set a shelter's shadow (the purifier's desired mode): granted
 iot:UpdateThingShadow, no other function is."""
+
+APPEND_ONLY: tuple[type[Model], ...] = (m.StaffAction,)
+"""Tables no function may change or delete an item of (the staff action log, DESIGN §4b):
+granted reads and PutItem only; a repeat of an entry's id is refused by its condition."""

@@ -19,6 +19,7 @@ from chalicelib import config
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
+    from chalicelib.adapters.dynamodb_staff_actions import DynamoDbStaffActions
     from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
     from chalicelib.domain.clock import Clock
     from chalicelib.domain.ledger import LedgerEntry
@@ -341,6 +342,13 @@ def operations() -> OperationsService:
     return OperationsService(quarantine(), SqsDeadLetters(), DynamoDbCityTotals(utc_now))
 
 
+@lru_cache(maxsize=1)
+def staff_actions() -> DynamoDbStaffActions:
+    from chalicelib.adapters.dynamodb_staff_actions import DynamoDbStaffActions
+
+    return DynamoDbStaffActions()
+
+
 # -- A fresh container --------------------------------------------------------------------
 
 
@@ -374,6 +382,7 @@ def clear() -> None:
         city_stats,
         reports,
         phones,
+        staff_actions,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

@@ -65,10 +65,6 @@ class StageConfig:
         return self.settings.city
 
     @property
-    def admin_group(self) -> str:
-        return self.settings.admin_group
-
-    @property
     def phone_hash_key_parameter(self) -> str:
         """The SSM parameter holding the phone-hash key (deployed stages keep it there)."""
         parameter = self.settings.phone_hash_key_parameter

@@ -703,6 +703,49 @@ class Notification(CityModel):
     read = BooleanAttribute(default=False)
 
 
+# -- The staff action log (DESIGN §4b) -----------------------------------------------------
+
+
+class ActionsByActorIndex(GlobalSecondaryIndex["StaffAction"]):
+    class Meta:
+        index_name = "by-actor"
+        projection = AllProjection()
+
+    actor = UnicodeAttribute(hash_key=True)
+    action_id = UnicodeAttribute(range_key=True)
+
+
+class ActionsByTargetIndex(GlobalSecondaryIndex["StaffAction"]):
+    class Meta:
+        index_name = "by-target"
+        projection = AllProjection()
+
+    target = UnicodeAttribute(hash_key=True)
+    action_id = UnicodeAttribute(range_key=True)
+
+
+class StaffAction(CityModel):
+    """One staff write, appended and never changed: who (and in which roles) did what to
+    what, when. `log` is constant: staff act a few thousand times a day at most, far under
+    one partition's limits, so the newest-first list is one Query; the indexes serve the
+    look-ups by person and by target. Kept 5 years."""
+
+    class Meta(_Meta):
+        table_name = _TableName("staff-actions")
+
+    log = UnicodeAttribute(hash_key=True)
+    action_id = UnicodeAttribute(range_key=True)
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    roles = ListAttribute[str](default=list)
+    action = UnicodeAttribute()
+    target = UnicodeAttribute()
+    detail = MapAttribute[str, object](default=dict)
+    expires = TTLAttribute()
+    by_actor = ActionsByActorIndex()
+    by_target = ActionsByTargetIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -730,4 +773,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     CitizenMonth,
     PhoneVerification,
     Notification,
+    StaffAction,
 )

@@ -1,4 +1,4 @@
-"""Admin routes: what operators need to see. Every route requires the admin group."""
+"""Admin routes: what operators need to see, each for the roles that hold its power."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, query_int, query_str, require_admin
+from chalicelib.api.http import api_view, query_int, query_str, require_role
 from chalicelib.domain.clock import iso, seoul_day
+from chalicelib.domain.roles import Power
 from chalicelib.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ _SOURCE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 def get_quarantine() -> dict[str, Any]:
     """Device messages that could not be processed, newest first, with their reasons."""
     request = bp.current_request
-    require_admin(request)
+    require_role(request, Power.QUARANTINE_READ)
     source = query_str(request, "source") or "deposits"
     if not _SOURCE.fullmatch(source):
         raise BadRequest("source is a short lowercase name", code="invalid_query")
@@ -56,7 +57,7 @@ def get_quarantine() -> dict[str, Any]:
 def get_dead_letters() -> dict[str, Any]:
     """Messages that failed every retry, per dead-letter and stream on-failure queue: each
     one is an incident to look at."""
-    require_admin(bp.current_request)
+    require_role(bp.current_request, Power.DEAD_LETTERS)
     return {
         "queues": [
             {
@@ -77,7 +78,7 @@ def get_stats() -> dict[str, Any]:
     """The city's totals, all time and for one Seoul day (`date=`, today by default): kept
     by counters from the ledger's stream, the step boards and settlements (never a scan)."""
     request = bp.current_request
-    require_admin(request)
+    require_role(request, Power.STATS)
     raw = query_str(request, "date")
     if raw is None:
         day = seoul_day(wiring.clock()())

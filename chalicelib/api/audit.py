@@ -9,8 +9,9 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, require_admin
+from chalicelib.api.http import api_view, require_role
 from chalicelib.domain.clock import iso
+from chalicelib.domain.roles import Power
 
 if TYPE_CHECKING:
     from chalicelib.domain.ledger_audit import AuditSummary
@@ -21,7 +22,7 @@ bp = Blueprint(__name__)
 @bp.route("/v1/admin/audit", methods=["POST"], authorizer=jwt_auth)
 @api_view
 def post_audit() -> Response:
-    admin = require_admin(bp.current_request)
+    admin = require_role(bp.current_request, Power.AUDIT)
     return Response(
         body=audit_view(wiring.ledger_audit().start_audit(admin.citizen_id)), status_code=201
     )
@@ -30,7 +31,7 @@ def post_audit() -> Response:
 @bp.route("/v1/admin/audit", methods=["GET"], authorizer=jwt_auth)
 @api_view
 def get_audit() -> dict[str, Any]:
-    require_admin(bp.current_request)
+    require_role(bp.current_request, Power.AUDIT)
     return audit_view(wiring.ledger_audit().latest_audit())
 
 

@@ -10,8 +10,9 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, parse_body, principal, require_admin
+from chalicelib.api.http import api_view, parse_body, principal, require_role
 from chalicelib.domain.clock import iso, seoul_day
+from chalicelib.domain.roles import Power
 
 if TYPE_CHECKING:
     from chalicelib.domain import challenges as c
@@ -107,7 +108,7 @@ def post_challenge() -> Response:
     from chalicelib.api.challenge_schemas import ChallengeRequest
 
     request = bp.current_request
-    require_admin(request)
+    require_role(request, Power.CHALLENGES)
     body = parse_body(request, ChallengeRequest)
     challenge = wiring.challenges().create(body.new_challenge())
     return Response(body=challenge_view(challenge), status_code=201)
@@ -116,7 +117,7 @@ def post_challenge() -> Response:
 @bp.route("/v1/admin/challenges/{challenge_id}/draw", methods=["POST"], authorizer=jwt_auth)
 @api_view
 def post_draw(challenge_id: str) -> Response:
-    require_admin(bp.current_request)
+    require_role(bp.current_request, Power.CHALLENGES)
     challenge, created = wiring.challenges().draw(challenge_id)
     return Response(body=draw_view(challenge), status_code=201 if created else 200)
 

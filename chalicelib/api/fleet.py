@@ -12,8 +12,9 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, query_int, query_str, require_admin
+from chalicelib.api.http import api_view, query_int, query_str, require_role
 from chalicelib.domain.clock import iso
+from chalicelib.domain.roles import Power
 from chalicelib.errors import NotFound, Unprocessable
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ def get_robot(device_id: str) -> dict[str, Any]:
 def get_devices() -> dict[str, Any]:
     """Fleet health: each device's state, when it was last heard, its open alerts and how
     many of its messages were quarantined (two Queries)."""
-    require_admin(bp.current_request)
+    require_role(bp.current_request, Power.DEVICES)
     service = wiring.fleet()
     now = service.now()
     devices = []

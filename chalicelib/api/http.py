@@ -6,13 +6,15 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from chalicelib import config
-from chalicelib.domain import json_limits
+from chalicelib.domain import json_limits, roles
+from chalicelib.domain.roles import Power
+from chalicelib.domain.staff_actions import Actor
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -196,6 +198,21 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     return value
 
 
+def query_time(request: Request, name: str) -> datetime | None:
+    """An ISO 8601 instant with its offset (`2026-12-01T09:00:00+09:00` or `...Z`), or None;
+    a time without an offset names no instant: a 400."""
+    raw = query_str(request, name, max_length=40)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as e:
+        raise BadRequest(f"{name} is not an ISO 8601 time", code="invalid_query") from e
+    if value.tzinfo is None:
+        raise BadRequest(f"{name} needs its UTC offset (Z or +09:00)", code="invalid_query")
+    return value.astimezone(UTC)
+
+
 def query_enum(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
     """One of `allowed`, matched exactly (no case folding, no spaces), else a 400 naming
     them."""
@@ -242,11 +259,23 @@ def principal(request: Request) -> Principal:
     return Principal(citizen_id=str(citizen_id), groups=decode_groups(context.get("groups")))
 
 
-def require_admin(request: Request) -> Principal:
+def require_role(request: Request, power: Power) -> Principal:
+    """The caller, if one of their roles holds `power`; else a 403 `forbidden_role` naming
+    the roles that would do (a citizen's token holds none)."""
     who = principal(request)
-    if not who.is_in(config.settings().admin_group):
-        raise Forbidden("this needs the admin group", code="admin_required")
+    if not roles.may(who.groups, power):
+        allowed = roles.roles_for(power)
+        raise Forbidden(
+            f"this needs one of the roles: {', '.join(allowed)}",
+            code="forbidden_role",
+            details=[{"roles": list(allowed)}],
+        )
     return who
+
+
+def actor(who: Principal) -> Actor:
+    """The staff member behind a request, as the action log names them."""
+    return Actor(who.citizen_id, roles.staff_roles(who.groups))
 
 
 ROUTABLE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

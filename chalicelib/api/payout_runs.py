@@ -18,9 +18,10 @@ from chalicelib.api.http import (
     parse_body,
     produces,
     query_enum,
-    require_admin,
+    require_role,
 )
 from chalicelib.domain.clock import iso
+from chalicelib.domain.roles import Power
 from chalicelib.errors import NotAcceptable
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def post_payout_run() -> Response:
     from chalicelib.services.payout_runs import RunExists
 
     request = bp.current_request
-    admin = require_admin(request)
+    admin = require_role(request, Power.PAYOUTS)
     body = parse_body(request, PayoutRunRequest)
     try:
         run = wiring.payout_runs().start_run(parse_period(body.period), admin.citizen_id)
@@ -59,7 +60,7 @@ def post_payout_run() -> Response:
 @bp.route("/v1/admin/payout-runs/{run_id}", methods=["GET"], authorizer=jwt_auth)
 @api_view
 def get_payout_run(run_id: str) -> dict[str, Any]:
-    require_admin(bp.current_request)
+    require_role(bp.current_request, Power.PAYOUTS)
     return run_view(wiring.payout_runs().run(run_id))
 
 
@@ -74,7 +75,7 @@ def get_payout_export(run_id: str) -> Response:
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES, TRANSFER_FORMATS
 
     request = bp.current_request
-    admin = require_admin(request)
+    admin = require_role(request, Power.PAYOUTS)
     fmt = query_enum(request, "format", TRANSFER_FORMAT_NAMES, default="csv")
     content_type, extension = TRANSFER_FORMATS[fmt]
     if fmt == "xlsx" and first_accepted(request) != XLSX:
@@ -101,7 +102,7 @@ def post_settle(run_id: str) -> dict[str, Any]:
     from chalicelib.api.payout_schemas import SettleRequest
 
     request = bp.current_request
-    admin = require_admin(request)
+    admin = require_role(request, Power.PAYOUTS)
     body = parse_body(request, SettleRequest)
     outcome = wiring.payout_runs().settle(run_id, admin.citizen_id, body.paid, body.failed)
     return {

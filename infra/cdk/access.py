@@ -27,7 +27,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib import topics
-from chalicelib.table_access import SCANS_BY_FUNCTION, SHADOW_WRITERS, TABLES_BY_FUNCTION
+from chalicelib.table_access import (
+    APPEND_ONLY,
+    SCANS_BY_FUNCTION,
+    SHADOW_WRITERS,
+    TABLES_BY_FUNCTION,
+)
 from infra.cdk.functions import API, AUTHORIZER, DYNAMODB, SQS, Function
 from infra.cdk.names import model_key
 from infra.cdk.stage import Stage
@@ -42,6 +47,13 @@ TABLE_ACTIONS = [
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:UpdateItem",
+]
+APPEND_ONLY_ACTIONS = [
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
 ]
 QUEUE_CONSUMER_ACTIONS = [
     "sqs:ChangeMessageVisibility",
@@ -90,7 +102,10 @@ def domain_statements(
     only the API reads dead-letter depth for admins."""
     kind = function.kind
     stack = cdk.Stack.of(data.alerts_topic)
-    tables = [t.table_arn for t in function_tables(function, data)]
+    appended = {data.tables[model_key(model)].table_arn for model in APPEND_ONLY}
+    declared = [t.table_arn for t in function_tables(function, data)]
+    tables = [arn for arn in declared if arn not in appended]
+    logs = [arn for arn in declared if arn in appended]
     parameter = stack.format_arn(
         service="ssm",
         resource="parameter",
@@ -104,6 +119,17 @@ def domain_statements(
             sid="Tables",
             actions=TABLE_ACTIONS,
             resources=[*tables, *(f"{arn}/index/*" for arn in tables)],
+        ),
+        *(
+            [
+                iam.PolicyStatement(
+                    sid="AppendOnlyTables",  # the action log: no update, delete or batch write
+                    actions=APPEND_ONLY_ACTIONS,
+                    resources=[*logs, *(f"{arn}/index/*" for arn in logs)],
+                )
+            ]
+            if logs
+            else []
         ),
         iam.PolicyStatement(
             sid="PhoneHashKey", actions=["ssm:GetParameter"], resources=[parameter]

@@ -1,4 +1,4 @@
-"""Cognito: who citizens and admins are. The API's own JWT authorizer (chalicelib/tokens.py)
+"""Cognito: who citizens and city staff are. The API's own JWT authorizer (chalicelib/tokens.py)
 validates the pool's tokens, so the pool hands it the issuer, JWKS URL and audience."""
 
 from __future__ import annotations
@@ -8,7 +8,15 @@ from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
 from chalicelib import config
+from chalicelib.domain import roles
 from infra.cdk.stage import Stage
+
+ROLE_DESCRIPTIONS = {
+    roles.ADMIN: "City administrators: every staff power",
+    roles.OPERATOR: "Operators: devices, alerts, purifier control, quarantine, dead letters, stats",
+    roles.FINANCE: "Finance: payout runs, approving corrections, audit, reports, stats",
+    roles.SUPPORT: "Support: citizen look-up, ledgers, correction proposals, quarantine (read)",
+}
 
 
 class UserPool(Construct):
@@ -29,13 +37,17 @@ class UserPool(Construct):
                 cdk.RemovalPolicy.RETAIN if stage.is_production else cdk.RemovalPolicy.DESTROY
             ),
         )
-        self.admin_group = cognito.CfnUserPoolGroup(
-            self,
-            "AdminGroup",
-            user_pool_id=self.pool.user_pool_id,
-            group_name=stage.admin_group,
-            description="City administrators (the API's admin routes)",
-        )
+        # One group per staff role (DESIGN §4b); a person may be in several.
+        self.groups = {
+            role: cognito.CfnUserPoolGroup(
+                self,
+                f"{role.capitalize()}Group",
+                user_pool_id=self.pool.user_pool_id,
+                group_name=role,
+                description=ROLE_DESCRIPTIONS[role],
+            )
+            for role in roles.ROLES
+        }
         self.client = self.pool.add_client(
             "AppClient",
             user_pool_client_name=f"{stage.prefix}-app",

@@ -85,7 +85,12 @@ def _parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", parents=[state], help="print a dev JWT")
     token.add_argument("--sub", required=True, help="the citizen id")
-    token.add_argument("--admin", action="store_true", help="in the admin group")
+    token.add_argument("--admin", action="store_true", help="the admin role (--roles admin)")
+    token.add_argument(
+        "--roles",
+        default="",
+        help="staff roles, comma-separated: admin, operator, finance, support",
+    )
 
     fire = sub.add_parser("fire", parents=[state], help="run a schedule now")
     fire.add_argument("name", help="the scheduled handler's name")
@@ -181,9 +186,15 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from chalicelib.domain.roles import ROLES
     from infra.local.dev_issuer import ensure_issuer
 
-    print(ensure_issuer(args.state_dir).mint(args.sub, admin=args.admin))
+    wanted = [r.strip() for r in args.roles.split(",") if r.strip()]
+    unknown = sorted(set(wanted) - set(ROLES))
+    if unknown:
+        print(f"error: unknown roles {unknown}; roles are {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    print(ensure_issuer(args.state_dir).mint(args.sub, admin=args.admin, roles=wanted))
     return 0
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,15 @@ class DevIssuer:
         return {"JWT_ISSUER": self.issuer, "JWT_AUDIENCE": self.audience, "JWKS_URL": self.jwks_url}
 
     def mint(
-        self, sub: str, *, admin: bool = False, lifetime_s: int = TOKEN_LIFETIME_S, **claims: object
+        self,
+        sub: str,
+        *,
+        admin: bool = False,
+        roles: Iterable[str] = (),
+        lifetime_s: int = TOKEN_LIFETIME_S,
+        **claims: object,
     ) -> str:
+        """A token for `sub`; `roles` (or `admin`, the `admin` role) go in `cognito:groups`."""
         now = int(time.time())
         body: dict[str, object] = {
             "sub": sub,
@@ -51,8 +59,9 @@ class DevIssuer:
             "jti": str(uuid.uuid4()),
             "cognito:username": sub,
         }
-        if admin:
-            body["cognito:groups"] = ["admin"]
+        groups = list(dict.fromkeys([*(["admin"] if admin else []), *roles]))
+        if groups:
+            body["cognito:groups"] = groups
         body.update(claims)
         key = _signing_key(self.key_file.read_bytes())
         return jwt.encode(body, key, algorithm="RS256", headers={"kid": self.kid})

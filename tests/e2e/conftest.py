@@ -37,7 +37,7 @@ class Stack:
     def api_url(self) -> str:
         return str(self.document["api_url"])
 
-    def token(self, sub: str, admin: bool = False) -> str:
+    def token(self, sub: str, admin: bool = False, roles: tuple[str, ...] = ()) -> str:
         command = [
             sys.executable,
             "-m",
@@ -50,6 +50,8 @@ class Stack:
         ]
         if admin:
             command.append("--admin")
+        if roles:
+            command += ["--roles", ",".join(roles)]
         return subprocess.run(
             command, cwd=ROOT, check=True, capture_output=True, text=True
         ).stdout.strip()

@@ -109,8 +109,8 @@ class Api:
         config = Config.create(chalice_stage="dev", app_name="gimhae-smart-city")
         self._gateway = ApiGateway(app, config)
 
-    def token(self, sub: str, admin: bool = False) -> str:
-        return self._issuer.mint(sub, admin=admin)
+    def token(self, sub: str, admin: bool = False, roles: tuple[str, ...] = ()) -> str:
+        return self._issuer.mint(sub, admin=admin, roles=roles)
 
     def call(
         self,
@@ -119,6 +119,7 @@ class Api:
         *,
         as_user: str | None = None,
         admin: bool = False,
+        roles: tuple[str, ...] = (),
         body: Any = None,
         raw: bytes | None = None,
         headers: dict[str, str] | None = None,
@@ -127,7 +128,7 @@ class Api:
 
         sent = {"content-type": "application/json", **(headers or {})}
         if as_user is not None:
-            sent["authorization"] = f"Bearer {self.token(as_user, admin)}"
+            sent["authorization"] = f"Bearer {self.token(as_user, admin, roles)}"
         payload = (
             raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         )

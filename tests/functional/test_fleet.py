@@ -437,10 +437,10 @@ def test_deposits_from_a_robot_that_is_not_accepting_are_credited_and_counted(
     assert (mine["accepting"], mine["deposits_while_not_accepting"]) == (False, 1)
 
 
-def test_admin_devices_needs_the_admin_group(api: Api, fleet: Any) -> None:
+def test_admin_devices_needs_an_operator(api: Api, fleet: Any) -> None:
     assert api.call("GET", "/v1/admin/devices").status == 401
     response = api.call("GET", "/v1/admin/devices", as_user="citizen")
-    assert (response.status, response.body["error"]["code"]) == (403, "admin_required")
+    assert (response.status, response.body["error"]["code"]) == (403, "forbidden_role")
 
 
 def test_replayed_and_reordered_telemetry_ends_at_the_newest_reading(api: Api, fleet: Any) -> None:

@@ -201,7 +201,7 @@ def test_a_group_name_holding_the_separator_grants_nothing(
 ) -> None:
     headers = _bearer(issuer, "sneaky", **{"cognito:groups": [group]})
     answer = api.call("GET", "/v1/admin/quarantine", headers=headers)
-    _error(answer, 403, "admin_required")
+    _error(answer, 403, "forbidden_role")
 
 
 @pytest.mark.parametrize("sub", ["a" * 2000, "a" * 129, "x\ny", "a b", "시민", "a\u202eb"])

@@ -90,6 +90,7 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/admin/quarantine", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/stats", as_user="ops", admin=True)
+        api.call("GET", "/v1/admin/actions", as_user="ops", admin=True)
         # Walking: step leaderboards.
         api.call("GET", "/v1/leaderboards/steps", as_user="a")
         api.call("GET", "/v1/leaderboards/districts")

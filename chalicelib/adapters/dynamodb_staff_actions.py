@@ -1,0 +1,129 @@
+"""DynamoDB adapter for the staff action log: appended in the same transaction as the write
+it records (`put_in`), or alone where the action is no DynamoDB write (`append`); read
+newest first by one Query on the table or on an index. The IAM grants on its table allow
+no update or delete (infra/cdk/access.py)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any, Final
+
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.adapters.dynamodb_models import StaffAction as Item
+from chalicelib.adapters.dynamodb_transactions import NamedTransaction
+from chalicelib.domain.ids import sortable_id
+from chalicelib.domain.staff_actions import RETENTION, ActionFilter, ActionPage, StaffAction
+from chalicelib.errors import BadRequest
+
+LOG: Final = "staff"
+"""The one partition of the table (see the model)."""
+_ACTION_ID: Final = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+
+
+def to_item(action: StaffAction) -> Item:
+    return Item(
+        LOG,
+        action.action_id,
+        at=action.at,
+        actor=action.actor,
+        roles=list(action.roles),
+        action=action.action,
+        target=action.target,
+        detail=action.detail,
+        expires=action.at + RETENTION,
+    )
+
+
+def new_only() -> Condition:
+    """An entry is written once: a repeat of its id is refused, never an overwrite."""
+    return Item.action_id.does_not_exist()
+
+
+def put_in(transaction: NamedTransaction, action: StaffAction) -> None:
+    """Add the entry to the transaction of the write it records (item name `staff_action`)."""
+    transaction.put("staff_action", to_item(action), condition=new_only())
+
+
+class DynamoDbStaffActions:
+    @staticmethod
+    def append(action: StaffAction) -> None:
+        """Record an action that is no DynamoDB write (a queue redrive, a shadow update)."""
+        to_item(action).save(condition=new_only())
+
+    @staticmethod
+    def page(which: ActionFilter, limit: int, cursor: str | None = None) -> ActionPage:
+        """Newest first; `actor` and `target` each use their index (both: the actor's index,
+        filtered by target); `since` bounds the key range."""
+        condition = Item.action_id >= _lowest_id(which) if which.since else None
+        after = _read_cursor(cursor) if cursor else None
+        query: dict[str, Any] = {"scan_index_forward": False, "limit": limit}
+        if which.actor is not None:
+            start = {"actor": which.actor} if after else None
+            results = Item.by_actor.query(
+                which.actor,
+                range_key_condition=condition,
+                filter_condition=(Item.target == which.target) if which.target else None,
+                last_evaluated_key=_start_key(start, after),
+                **query,
+            )
+        elif which.target is not None:
+            start = {"target": which.target} if after else None
+            results = Item.by_target.query(
+                which.target,
+                range_key_condition=condition,
+                last_evaluated_key=_start_key(start, after),
+                **query,
+            )
+        else:
+            results = Item.query(
+                LOG,
+                range_key_condition=condition,
+                last_evaluated_key=_start_key({}, after),
+                **query,
+            )
+        actions = [from_item(item) for item in results]
+        last = results.last_evaluated_key
+        return ActionPage(actions, _cursor(last["action_id"]["S"]) if last else None)
+
+
+def from_item(item: Item) -> StaffAction:
+    return StaffAction(
+        action_id=item.action_id,
+        at=item.at,
+        actor=item.actor,
+        roles=tuple(item.roles or ()),
+        action=item.action,
+        target=item.target,
+        detail=dict(item.detail.as_dict() if hasattr(item.detail, "as_dict") else item.detail),
+    )
+
+
+def _lowest_id(which: ActionFilter) -> str:
+    assert which.since is not None
+    return sortable_id(which.since)[:10] + "0" * 16
+
+
+def _cursor(action_id: str) -> str:
+    return base64.urlsafe_b64encode(action_id.encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> str:
+    """The action id a cursor stands for; it can only continue the partition being read."""
+    try:
+        action_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
+    if not _ACTION_ID.fullmatch(action_id):
+        raise BadRequest("the cursor is not valid", code="invalid_cursor")
+    return action_id
+
+
+def _start_key(index_keys: dict[str, str] | None, after: str | None) -> dict[str, Any] | None:
+    if after is None or index_keys is None:
+        return None
+    key = {"log": {"S": LOG}, "action_id": {"S": after}}
+    key.update({name: {"S": value} for name, value in index_keys.items()})
+    return key

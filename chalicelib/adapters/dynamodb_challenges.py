@@ -22,12 +22,14 @@ from chalicelib.adapters.dynamodb_models import (
     ProcessedEvent,
 )
 from chalicelib.adapters.dynamodb_models import StepDay as StepDayItem
+from chalicelib.adapters.dynamodb_staff_actions import put_in
 from chalicelib.adapters.dynamodb_transactions import (
     ConditionsFailed,
     NamedTransaction,
     condition_failed,
 )
 from chalicelib.domain import challenges as c
+from chalicelib.domain.staff_actions import StaffAction
 from chalicelib.errors import RetryableConflict
 
 # Kept a year past the end: the draw stays checkable, the entries show what was won.
@@ -39,7 +41,10 @@ LISTING = "all"
 class DynamoDbChallenges:
     # Challenges --------------------------------------------------------------------------
 
-    def create(self, challenge: c.Challenge, seed: str | None) -> None:
+    def create(
+        self, challenge: c.Challenge, seed: str | None, action: StaffAction | None = None
+    ) -> None:
+        """Once (a repeat of the id is refused); with the staff action in the same write."""
         item = Challenge(
             challenge.challenge_id,
             listing=LISTING,
@@ -60,7 +65,13 @@ class DynamoDbChallenges:
             finishers=0,
             expires=_expiry(challenge.ends_on),
         )
-        item.save(condition=Challenge.challenge_id.does_not_exist())
+        if action is None:
+            item.save(condition=Challenge.challenge_id.does_not_exist())
+            return
+        transaction = NamedTransaction()
+        transaction.put("challenge", item, condition=Challenge.challenge_id.does_not_exist())
+        put_in(transaction, action)
+        transaction.commit()
 
     def get(self, challenge_id: str) -> c.Challenge | None:
         try:
@@ -89,7 +100,9 @@ class DynamoDbChallenges:
             for item in Challenge.by_end.query(LISTING, Challenge.ends_on >= day.isoformat())
         ]
 
-    def record_draw(self, challenge_id: str, draw: c.Draw) -> None:
+    def record_draw(
+        self, challenge_id: str, draw: c.Draw, action: StaffAction | None = None
+    ) -> None:
         """Once: raises AlreadyDrawn with the challenge as drawn first.
 
         The lists go first, in pages of the entries table under `draw#<challenge>#<digest>`
@@ -111,17 +124,26 @@ class DynamoDbChallenges:
                 except PutError as e:
                     if not condition_failed(e):
                         raise
+        recorded: list[Action] = [
+            Challenge.drawn_at.set(draw.drawn_at),
+            Challenge.finisher_digest.set(draw.finisher_digest),
+            Challenge.draw_scheme.set(draw.scheme),
+        ]
+        once = Challenge.challenge_id.exists() & Challenge.drawn_at.does_not_exist()
         try:
-            Challenge(challenge_id).update(
-                actions=[
-                    Challenge.drawn_at.set(draw.drawn_at),
-                    Challenge.finisher_digest.set(draw.finisher_digest),
-                    Challenge.draw_scheme.set(draw.scheme),
-                ],
-                condition=Challenge.challenge_id.exists() & Challenge.drawn_at.does_not_exist(),
-            )
-        except UpdateError as e:
-            if not condition_failed(e):
+            if action is None:
+                Challenge(challenge_id).update(actions=recorded, condition=once)
+            else:
+                transaction = NamedTransaction()
+                transaction.update(
+                    "challenge", Challenge(challenge_id), recorded, once, versioned=False
+                )
+                put_in(transaction, action)
+                transaction.commit()
+        except (UpdateError, ConditionsFailed) as e:
+            if isinstance(e, UpdateError) and not condition_failed(e):
+                raise
+            if isinstance(e, ConditionsFailed) and "challenge" not in e.names:
                 raise
             drawn = self.get(challenge_id)
             if drawn is None or drawn.draw is None:

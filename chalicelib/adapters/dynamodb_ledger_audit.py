@@ -14,8 +14,11 @@ from chalicelib.adapters.dynamodb_chunk_jobs import count_chunk, update_if
 from chalicelib.adapters.dynamodb_ledger import entry_of
 from chalicelib.adapters.dynamodb_models import Citizen, LedgerAudit, LedgerEntry
 from chalicelib.adapters.dynamodb_reads import MAX_KEYS, batch_get
+from chalicelib.adapters.dynamodb_staff_actions import put_in
+from chalicelib.adapters.dynamodb_transactions import NamedTransaction
 from chalicelib.domain import ledger
 from chalicelib.domain.ledger_audit import AuditedCitizen, AuditSummary, AuditTally, Discrepancy
+from chalicelib.domain.staff_actions import StaffAction
 from chalicelib.services.chunk_jobs import ChunkRef
 
 AUDIT_RETENTION = timedelta(days=400)
@@ -23,8 +26,16 @@ AUDIT_KIND = "ledger"
 
 
 class DynamoDbLedgerAudit:
-    def create_audit(self, audit_id: str, admin_id: str, now: datetime, chunks: int) -> None:
-        LedgerAudit(
+    def create_audit(
+        self,
+        audit_id: str,
+        admin_id: str,
+        now: datetime,
+        chunks: int,
+        action: StaffAction | None = None,
+    ) -> None:
+        """Once; a staff member's start with its action-log entry in the same write."""
+        item = LedgerAudit(
             AUDIT_KIND,
             audit_id,
             status="running",
@@ -32,7 +43,14 @@ class DynamoDbLedgerAudit:
             started_by=admin_id,
             chunks_expected=chunks,
             expires=now + AUDIT_RETENTION,
-        ).save(condition=LedgerAudit.audit_id.does_not_exist())
+        )
+        if action is None:
+            item.save(condition=LedgerAudit.audit_id.does_not_exist())
+            return
+        transaction = NamedTransaction()
+        transaction.put("audit", item, condition=LedgerAudit.audit_id.does_not_exist())
+        put_in(transaction, action)
+        transaction.commit()
 
     def audit(self, audit_id: str) -> AuditSummary | None:
         try:

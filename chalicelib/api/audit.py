@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, require_role
+from chalicelib.api.http import actor, api_view, require_role
 from chalicelib.domain.clock import iso
 from chalicelib.domain.roles import Power
 
@@ -22,10 +22,9 @@ bp = Blueprint(__name__)
 @bp.route("/v1/admin/audit", methods=["POST"], authorizer=jwt_auth)
 @api_view
 def post_audit() -> Response:
-    admin = require_role(bp.current_request, Power.AUDIT)
-    return Response(
-        body=audit_view(wiring.ledger_audit().start_audit(admin.citizen_id)), status_code=201
-    )
+    who = require_role(bp.current_request, Power.AUDIT)
+    started = wiring.ledger_audit().start_audit(who.citizen_id, actor(who))
+    return Response(body=audit_view(started), status_code=201)
 
 
 @bp.route("/v1/admin/audit", methods=["GET"], authorizer=jwt_auth)

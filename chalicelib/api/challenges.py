@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, parse_body, principal, require_role
+from chalicelib.api.http import actor, api_view, parse_body, principal, require_role
 from chalicelib.domain.clock import iso, seoul_day
 from chalicelib.domain.roles import Power
 
@@ -108,17 +108,17 @@ def post_challenge() -> Response:
     from chalicelib.api.challenge_schemas import ChallengeRequest
 
     request = bp.current_request
-    require_role(request, Power.CHALLENGES)
+    who = require_role(request, Power.CHALLENGES)
     body = parse_body(request, ChallengeRequest)
-    challenge = wiring.challenges().create(body.new_challenge())
+    challenge = wiring.challenges().create(body.new_challenge(), actor(who))
     return Response(body=challenge_view(challenge), status_code=201)
 
 
 @bp.route("/v1/admin/challenges/{challenge_id}/draw", methods=["POST"], authorizer=jwt_auth)
 @api_view
 def post_draw(challenge_id: str) -> Response:
-    require_role(bp.current_request, Power.CHALLENGES)
-    challenge, created = wiring.challenges().draw(challenge_id)
+    who = require_role(bp.current_request, Power.CHALLENGES)
+    challenge, created = wiring.challenges().draw(challenge_id, actor(who))
     return Response(body=draw_view(challenge), status_code=201 if created else 200)
 
 

@@ -27,6 +27,7 @@ from chalicelib.domain.citizens import Citizen
 from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.ledger import AlreadyPosted, LedgerEntry, PostedResult, Posting
+from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.domain.steps import StepDay
 from chalicelib.errors import Conflict, Forbidden, NotFound, RetryableConflict
 
@@ -39,12 +40,16 @@ GUARDS_PER_WRITE = 90
 
 
 class ChallengeStore(Protocol):
-    def create(self, challenge: c.Challenge, seed: str | None) -> None: ...
+    def create(
+        self, challenge: c.Challenge, seed: str | None, action: StaffAction | None = None
+    ) -> None: ...
     def get(self, challenge_id: str) -> c.Challenge | None: ...
     def seed(self, challenge_id: str) -> str | None: ...
     def get_many(self, challenge_ids: set[str]) -> dict[str, c.Challenge]: ...
     def ending_since(self, day: date) -> list[c.Challenge]: ...
-    def record_draw(self, challenge_id: str, draw: c.Draw) -> None: ...
+    def record_draw(
+        self, challenge_id: str, draw: c.Draw, action: StaffAction | None = None
+    ) -> None: ...
     def draw_lists(
         self, challenge_id: str, finisher_digest: str
     ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -134,7 +139,7 @@ class ChallengeService:
 
     # Admin -------------------------------------------------------------------------------
 
-    def create(self, new: c.NewChallenge) -> c.Challenge:
+    def create(self, new: c.NewChallenge, actor: Actor) -> c.Challenge:
         now = self._clock()
         checked = c.validate(new, seoul_day(now), self._districts)
         seed = secrets.token_bytes(lottery.SEED_BYTES) if checked.prize.type == "lottery" else None
@@ -152,10 +157,17 @@ class ChallengeService:
             district=checked.district,
             commitment=None if seed is None else lottery.commitment(seed),
         )
-        self._store.create(challenge, None if seed is None else seed.hex())
+        action = new_action(
+            actor,
+            "challenge.create",
+            f"challenge:{challenge.challenge_id}",
+            now,
+            {"title": challenge.title, "kind": challenge.kind, "prize": challenge.prize.type},
+        )
+        self._store.create(challenge, None if seed is None else seed.hex(), action)
         return challenge
 
-    def draw(self, challenge_id: str) -> tuple[c.Challenge, bool]:
+    def draw(self, challenge_id: str, actor: Actor) -> tuple[c.Challenge, bool]:
         """The draw, made once: (challenge with its draw, made now?). Winners' prizes are
         (re)credited on every call until marked, so a crash after the draw heals."""
         challenge = self._challenge(challenge_id)
@@ -199,7 +211,14 @@ class ChallengeService:
                 winner_ids=tuple(by_pseudonym[w] for w in winners),
             )
             try:
-                self._store.record_draw(challenge_id, made)
+                drawn = new_action(
+                    actor,
+                    "challenge.draw",
+                    f"challenge:{challenge_id}",
+                    now,
+                    {"finishers": len(made.finishers), "winners": len(made.winners)},
+                )
+                self._store.record_draw(challenge_id, made, drawn)
                 challenge = dataclasses.replace(challenge, draw=made)
                 created = True
             except c.AlreadyDrawn as e:

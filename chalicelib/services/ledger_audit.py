@@ -19,6 +19,7 @@ from chalicelib.domain.ledger_audit import (
     city_totals,
 )
 from chalicelib.domain.payout_runs import RunSummary
+from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.domain.totals import ALL_TIME, Totals, reconciled
 from chalicelib.errors import NotFound
 from chalicelib.services.chunk_jobs import ChunkQueue, ChunkRef, ChunkStore
@@ -29,7 +30,14 @@ DISCREPANCIES_KEPT = 100
 
 
 class AuditStore(Protocol):
-    def create_audit(self, audit_id: str, admin_id: str, now: datetime, chunks: int) -> None: ...
+    def create_audit(
+        self,
+        audit_id: str,
+        admin_id: str,
+        now: datetime,
+        chunks: int,
+        action: StaffAction | None = None,
+    ) -> None: ...
 
     def audit(self, audit_id: str) -> AuditSummary | None: ...
 
@@ -85,10 +93,15 @@ class LedgerAuditService:
         self._page = page
         self._stats = stats
 
-    def start_audit(self, started_by: str) -> AuditSummary:
+    def start_audit(self, started_by: str, actor: Actor | None = None) -> AuditSummary:
+        """Start an audit: by the schedule (`actor` None), or by a staff member, whose start
+        is recorded in the action log with the audit."""
         now = self._clock()
         audit_id = sortable_id(now)
-        self._store.create_audit(audit_id, started_by, now, AUDIT_SEGMENTS)
+        action = (
+            None if actor is None else new_action(actor, "audit.start", f"audit:{audit_id}", now)
+        )
+        self._store.create_audit(audit_id, started_by, now, AUDIT_SEGMENTS, action)
         self._queue.send([ChunkRef("audit", audit_id, str(s)) for s in range(AUDIT_SEGMENTS)])
         found = self._store.audit(audit_id)
         assert found is not None

@@ -25,11 +25,15 @@ class MemoryChallenges:
         self.finish_keys: dict[tuple[str, str], str] = {}
         self.guards: set[str] = set()
         self.steps: dict[tuple[str, str], int] = {}
+        self.actions: list[Any] = []
+        """Staff actions written with a challenge or its draw."""
         self.before_save: Callable[[], None] | None = None
         """A hook run once before the next save_progress (to interleave a race)."""
 
-    def create(self, challenge: Any, seed: str | None) -> None:
+    def create(self, challenge: Any, seed: str | None, action: Any = None) -> None:
         with self.lock:
+            if action is not None:
+                self.actions.append(action)
             self.challenges[challenge.challenge_id] = challenge
             self.seeds[challenge.challenge_id] = seed
 
@@ -46,11 +50,13 @@ class MemoryChallenges:
         found = [ch for ch in self.challenges.values() if ch.ends_on >= day]
         return sorted(found, key=lambda ch: (ch.ends_on, ch.challenge_id))
 
-    def record_draw(self, challenge_id: str, draw: Any) -> None:
+    def record_draw(self, challenge_id: str, draw: Any, action: Any = None) -> None:
         with self.lock:
             current = self.challenges[challenge_id]
             if current.draw is not None:
                 raise self._c.AlreadyDrawn(current)
+            if action is not None:
+                self.actions.append(action)
             self.challenges[challenge_id] = dataclasses.replace(current, draw=draw)
 
     def draw_lists(self, challenge_id: str, finisher_digest: str) -> tuple[Any, Any, Any]:

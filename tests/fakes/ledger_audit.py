@@ -19,8 +19,14 @@ class MemoryLedgerAudit:
     def __init__(self, city: MemoryCity) -> None:
         self._city = city
         self.audits: dict[str, AuditSummary] = {}
+        self.actions: list[Any] = []
+        """Staff actions written with an audit's start."""
 
-    def create_audit(self, audit_id: str, admin_id: str, now: datetime, chunks: int) -> None:
+    def create_audit(
+        self, audit_id: str, admin_id: str, now: datetime, chunks: int, action: Any = None
+    ) -> None:
+        if action is not None:
+            self.actions.append(action)
         self.audits[audit_id] = AuditSummary(
             audit_id, "running", now, admin_id, chunks, 0, 0, 0, [], 0, 0, 0, None, None
         )

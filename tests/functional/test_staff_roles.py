@@ -137,3 +137,39 @@ def test_an_entry_is_never_overwritten(aws: object) -> None:
     assert to_item(action).expires is not None
     page = DynamoDbStaffActions.page(ActionFilter(target="alert:A1"), 10)
     assert [a.action_id for a in page.actions] == [action.action_id]
+
+
+def test_challenge_and_audit_starts_are_in_the_action_log(api: Api) -> None:
+    from chalicelib.domain.clock import seoul_day, utc_now
+
+    today = seoul_day(utc_now())
+    body = {
+        "title": "December walk",
+        "kind": "total_steps",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=7)).isoformat(),
+        "target": 50000,
+        "prize": {"type": "all_finishers", "points": 100},
+    }
+    made = api.call("POST", "/v1/admin/challenges", as_user="boss", admin=True, body=body)
+    assert made.status == 201, made.body
+    started = api.call("POST", "/v1/admin/audit", as_user="fin-1", roles=("finance",))
+    assert started.status == 201, started.body
+    log = api.call("GET", "/v1/admin/actions", as_user="boss", admin=True).body["actions"]
+    assert [(a["action"], a["actor"], a["roles"], a["target"]) for a in log] == [
+        ("audit.start", "fin-1", ["finance"], f"audit:{started.body['audit_id']}"),
+        ("challenge.create", "boss", ["admin"], f"challenge:{made.body['challenge_id']}"),
+    ]
+    assert log[1]["detail"] == {
+        "title": "December walk",
+        "kind": "total_steps",
+        "prize": "all_finishers",
+    }
+    # A finance person may not create challenges; the refusal writes nothing.
+    refused = api.call(
+        "POST", "/v1/admin/challenges", as_user="fin-1", roles=("finance",), body=body
+    )
+    assert (refused.status, refused.body["error"]["code"]) == (403, "forbidden_role")
+    assert (
+        len(api.call("GET", "/v1/admin/actions", as_user="boss", admin=True).body["actions"]) == 2
+    )

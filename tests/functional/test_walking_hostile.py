@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import streams
+from chalicelib.domain.staff_actions import ActionFilter, Actor
 from tests.functional.conftest import Api, table_stream_event
 from tests.functional.test_challenges import (
     _create,
@@ -226,10 +227,16 @@ def test_concurrent_draws_record_one_result_and_pay_each_winner_once(api: Api) -
     _later(9)
     service = wiring.challenges()
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: service.draw(challenge_id), range(4)))
+        results = list(
+            pool.map(
+                lambda n: service.draw(challenge_id, Actor(f"staff-{n}", ("admin",))), range(4)
+            )
+        )
     assert sum(created for _, created in results) == 1
     draws = {(ch.draw.finishers, ch.draw.winners) for ch, _ in results if ch.draw}
     assert len(draws) == 1
+    drawn = wiring.staff_actions().page(ActionFilter(target=f"challenge:{challenge_id}"), 10)
+    assert [a.action for a in drawn.actions] == ["challenge.draw", "challenge.create"]
     finishers, winners = draws.pop()
     mine = {who: _pseudonym(api, who, challenge_id) for who in people}
     assert finishers == tuple(sorted(mine.values())) and len(winners) == 2

@@ -14,11 +14,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import challenges as c
+from chalicelib.domain.staff_actions import Actor
 from chalicelib.errors import Unprocessable
 
 START = date(2026, 11, 20)
 END = date(2026, 11, 26)
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+STAFF = Actor("staff-1", ("admin",))
 
 
 def _challenge(**overrides: Any) -> c.Challenge:
@@ -327,7 +330,8 @@ def test_stream_deliveries_finish_and_pay_exactly_once(
             daily_cap=10000,
             prize=c.Prize("all_finishers", 100),
             **window,
-        )
+        ),
+        STAFF,
     )
     first_two = service.create(
         c.NewChallenge(
@@ -337,7 +341,8 @@ def test_stream_deliveries_finish_and_pay_exactly_once(
             daily_goal=5000,
             prize=c.Prize("first_n", 70, 2),
             **window,
-        )
+        ),
+        STAFF,
     )
     people = [f"c-{n}" for n in range(5)]
     for who in people:

@@ -23,6 +23,7 @@ from chalice import Chalice  # noqa: E402
 from chalicelib import queues, streams  # noqa: E402
 from chalicelib.adapters.dynamodb_models import ALL_MODELS  # noqa: E402
 from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body  # noqa: E402
+from chalicelib.domain import roles  # noqa: E402
 from infra.cdk import api as cdk_api  # noqa: E402
 from infra.cdk import functions as cdk_functions  # noqa: E402
 from infra.cdk.app import build  # noqa: E402
@@ -310,7 +311,8 @@ def test_authorizer_gets_the_user_pools_issuer(synth: Synth, stage: str) -> None
     issuer = _flatten(env["JWT_ISSUER"])
     assert issuer == f"https://cognito-idp.{{AWS::Region}}.amazonaws.com/{{{pool_id}}}"
     assert _flatten(env["JWKS_URL"]) == issuer + "/.well-known/jwks.json"
-    template.has_resource_properties("AWS::Cognito::UserPoolGroup", {"GroupName": "admin"})
+    groups = synth.resources(stage, "AWS::Cognito::UserPoolGroup").values()
+    assert sorted(g["Properties"]["GroupName"] for g in groups) == sorted(roles.ROLES)
 
 
 def test_every_sqs_event_source_reports_batch_item_failures(synth: Synth, stage: str) -> None:
@@ -499,6 +501,32 @@ def test_each_function_may_touch_only_its_declared_tables(synth: Synth, stage: s
             for m in TABLES_BY_FUNCTION.get(handler, ())
         }
         assert granted == declared, handler
+
+
+def test_no_function_may_change_or_delete_a_staff_action(synth: Synth, stage: str) -> None:
+    """The action log is append-only (DESIGN §4b): whoever may write it may only Put."""
+    resources = synth.templates[stage]["Resources"]
+    (log,) = [
+        rid
+        for rid, r in resources.items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+        and r["Properties"]["TableName"].endswith("-staff-actions")
+    ]
+    writers = 0
+    for rid, _, statement in _statements(synth, stage):
+        arns = [r for r in _as_list(statement.get("Resource", [])) if isinstance(r, dict)]
+        if not any(f'"{log}"' in json.dumps(r) for r in arns):
+            continue
+        actions = set(_as_list(statement["Action"]))
+        assert not actions & {
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:PartiQLUpdate",
+            "dynamodb:PartiQLDelete",
+        }, (rid, statement)
+        writers += "dynamodb:PutItem" in actions
+    assert writers >= 1
 
 
 def test_only_the_api_may_text_phone_numbers_and_no_topic_that_way(

@@ -147,9 +147,7 @@ def test_the_air_rule_decides_under_an_override_and_its_decision_applies_after(
     assert desired_purifier(SHELTER) == "high"
 
 
-def test_an_expired_override_is_ended_by_the_health_job_as_the_system(
-    api: Api, fleet: Any
-) -> None:
+def test_an_expired_override_is_ended_by_the_health_job_as_the_system(api: Api, fleet: Any) -> None:
     air(fleet, 120.0)
     assert put(api, {"mode": "auto", "minutes": 1}).status == 200
     assert desired_purifier(SHELTER) == "auto"
@@ -400,8 +398,18 @@ ROUTES = [
 
 @pytest.mark.parametrize(("method", "path", "body", "power"), ROUTES, ids=[r[0] for r in ROUTES])
 @pytest.mark.parametrize(
-    "held", [("admin",), ("operator",), ("finance",), ("support",), ("citizen",), ("Admin",),
-             ("admin ",), ("finance", "support"), ()]  # fmt: skip
+    "held",
+    [
+        ("admin",),
+        ("operator",),
+        ("finance",),
+        ("support",),
+        ("citizen",),
+        ("Admin",),
+        ("admin ",),
+        ("finance", "support"),
+        (),
+    ],
 )
 def test_each_route_answers_exactly_the_roles_that_hold_its_power(
     api: Api, fleet: Any, method: str, path: str, body: Any, power: Any, held: tuple[str, ...]

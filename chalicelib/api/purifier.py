@@ -47,12 +47,12 @@ def get_staff_shelter(device_id: str) -> dict[str, Any]:
 def put_purifier(device_id: str) -> dict[str, Any]:
     """Hold the purifier at `mode` for `minutes` (1-1440); a new override replaces the last.
     Answers the staff view of the shelter."""
-    from chalicelib.domain.purifier import OverrideRequest
+    from chalicelib.domain.purifier import PurifierOverrideRequest
 
     request = bp.current_request
     who = require_role(request, Power.PURIFIER)
     shelter_id = _shelter_id(device_id)
-    wanted = parse_body(request, OverrideRequest)
+    wanted = parse_body(request, PurifierOverrideRequest)
     service = wiring.purifier()
     state = service.override(shelter_id, wanted.mode, wanted.minutes, actor(who))
     return staff_shelter_view(state, service.now())

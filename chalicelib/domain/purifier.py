@@ -27,7 +27,7 @@ OUTBOX_KEY: Final = "purifier#override"
 override or end replaces a pending older one and the health job never sends a stale mode."""
 
 
-class OverrideRequest(BaseModel):
+class PurifierOverrideRequest(BaseModel):
     """`PUT /v1/admin/shelters/{id}/purifier`: a mode exactly as spelled, whole minutes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -125,3 +125,51 @@ def test_an_operator_override_holds_the_purifier_until_it_is_released(stack: Sta
     finally:
         stack.http("DELETE", PURIFIER, token=operator)
         shelter.disconnect()
+
+
+def test_racing_operators_leave_the_shadow_with_the_override_that_stands(stack: Stack) -> None:
+    """Overrides sent at once by two operators, then releases sent at once: the shadow ends
+    with the mode of the override the store kept, and exactly one release is recorded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = _aws(stack, "iot-data")
+    people = {who: stack.token(who, roles=("operator",)) for who in ("race-a", "race-b")}
+    admin = stack.token("boss-race", admin=True)
+
+    def desired() -> Any:
+        got = data.get_thing_shadow(thingName=SHELTER)
+        return json.loads(got["payload"].read())["state"].get("desired", {}).get("purifier")
+
+    def send(job: tuple[str, str, str]) -> int:
+        method, who, mode = job
+        body = {"mode": mode, "minutes": 5} if method == "PUT" else None
+        return stack.http(method, PURIFIER, token=people[who], body=body)[0]
+
+    def log(action: str) -> list[dict[str, Any]]:
+        status, body = stack.http("GET", f"/v1/admin/actions?target=shelter:{SHELTER}", token=admin)
+        assert status == 200, body
+        return [
+            a for a in body["actions"] if a["action"] == action and a["actor"].startswith("race-")
+        ]
+
+    puts = [("PUT", "race-a", "off"), ("PUT", "race-b", "auto"), ("PUT", "race-a", "high"),
+            ("PUT", "race-b", "off")] * 2  # fmt: skip
+    try:
+        with ThreadPoolExecutor(max_workers=len(puts)) as pool:
+            assert list(pool.map(send, puts)) == [200] * len(puts)
+        view = stack.http("GET", f"/v1/admin/shelters/{SHELTER}", token=people["race-a"])[1]
+        kept = view["override"]["mode"]
+        _wait(f"the shadow at the kept override's {kept}", lambda: desired() == kept)
+        assert len(log("purifier.override")) == len(puts)
+
+        releases = [("DELETE", "race-a", ""), ("DELETE", "race-b", "")] * 2
+        with ThreadPoolExecutor(max_workers=len(releases)) as pool:
+            assert list(pool.map(send, releases)) == [200] * len(releases)
+        assert (
+            stack.http("GET", f"/v1/admin/shelters/{SHELTER}", token=admin)[1]["override"] is None
+        )
+        assert len(log("purifier.release")) == 1
+        automatic = view["purifier"]["desired"] or "auto"
+        _wait(f"automatic {automatic} back", lambda: desired() == automatic)
+    finally:
+        stack.http("DELETE", PURIFIER, token=admin)

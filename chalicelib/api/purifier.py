@@ -27,6 +27,18 @@ def staff_shelter_view(state: DeviceState, now: datetime) -> dict[str, Any]:
     return {**shelter_view(state, now), "override": override_view(state, now)}
 
 
+def _answer(state: DeviceState, now: datetime) -> dict[str, Any]:
+    """The staff view; a shadow update left in the outbox (the data plane failed) is logged
+    and counted: the health job sends it, and the view's `purifier.shadow_desired` shows
+    the shadow has not followed yet."""
+    from chalicelib.domain.purifier import OUTBOX_KEY
+
+    if any(pending.key == OUTBOX_KEY for pending in state.outbox):
+        wiring.logger.warning("purifier shadow update pending", extra={"device": state.device_id})
+        wiring.count("PurifierShadowPending")
+    return staff_shelter_view(state, now)
+
+
 def _shelter_id(device_id: str) -> str:
     if not DEVICE_ID.fullmatch(device_id):
         raise NotFound(f"no shelter {device_id[:128]!r}", code="shelter_not_found")
@@ -55,7 +67,7 @@ def put_purifier(device_id: str) -> dict[str, Any]:
     wanted = parse_body(request, PurifierOverrideRequest)
     service = wiring.purifier()
     state = service.override(shelter_id, wanted.mode, wanted.minutes, actor(who))
-    return staff_shelter_view(state, service.now())
+    return _answer(state, service.now())
 
 
 @bp.route("/v1/admin/shelters/{device_id}/purifier", methods=["DELETE"], authorizer=jwt_auth)
@@ -66,4 +78,4 @@ def delete_purifier(device_id: str) -> dict[str, Any]:
     who = require_role(bp.current_request, Power.PURIFIER)
     service = wiring.purifier()
     state = service.release(_shelter_id(device_id), actor(who))
-    return staff_shelter_view(state, service.now())
+    return _answer(state, service.now())

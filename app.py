@@ -22,6 +22,7 @@ from chalicelib.api import (
     observability,
     payout_accounts,
     payout_runs,
+    purifier,
     staff_actions,
 )
 from chalicelib.events import boards, city_totals, device_messages, ledger_audit, reports
@@ -41,6 +42,7 @@ app.register_blueprint(payout_accounts.bp)
 app.register_blueprint(payout_runs.bp)
 app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(purifier.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

@@ -97,7 +97,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Citizen,
         m.PhoneLink,
     ),
-    "device_health": (m.DeviceState,),
+    # the presence and the outbox; an expired purifier override ended with its action's entry
+    "device_health": (m.DeviceState, m.StaffAction),
     "monthly_payout_run": (m.PayoutRun, m.PayoutRunAction),
     "daily_ledger_audit": (m.LedgerAudit,),
     "monthly_recycling_report": (m.CitizenMonth,),
@@ -109,9 +110,9 @@ SCANS_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     "handle_audit_chunks": (m.Citizen, m.PayoutRun),
 }
 
-SHADOW_WRITERS: tuple[str, ...] = ("handle_device_reports", "device_health")
-"""The functions that set a shelter's shadow (the purifier's desired mode): granted
-iot:UpdateThingShadow, no other function is."""
+SHADOW_WRITERS: tuple[str, ...] = ("handle_device_reports", "device_health", "api_handler")
+"""The functions that set a shelter's shadow (the purifier's desired mode; the API for an
+operator's override): granted iot:UpdateThingShadow, no other function is."""
 
 APPEND_ONLY: tuple[type[Model], ...] = (m.StaffAction,)
 """Tables no function may change or delete an item of (the staff action log, DESIGN §4b):

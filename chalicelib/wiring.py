@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.services.payout_accounts import PayoutAccountService
     from chalicelib.services.payout_runs import PayoutRunService
     from chalicelib.services.phones import PhoneService
+    from chalicelib.services.purifier import PurifierService
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.steps import StepService
@@ -249,6 +250,17 @@ def fleet() -> FleetService:
     )
 
 
+@lru_cache(maxsize=1)
+def purifier() -> PurifierService:
+    """Operators' purifier overrides: the fleet's store and shadows, on the fleet's clock (the
+    air rule and the override judge "in force" at the same now)."""
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+    from chalicelib.adapters.iot_shadows import IotShadows
+    from chalicelib.services.purifier import PurifierService
+
+    return PurifierService(DynamoDbFleet(config.settings().city), IotShadows(), fleet().now)
+
+
 # -- Payouts: accounts, runs and the ledger audit -----------------------------------------
 
 
@@ -375,6 +387,7 @@ def clear() -> None:
         steps,
         boards,
         fleet,
+        purifier,
         payout_accounts,
         payout_runs,
         ledger_audit,

@@ -23,7 +23,12 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb_models import AirHour, Device, DeviceState, FleetTime
-from chalicelib.adapters.dynamodb_transactions import condition_failed
+from chalicelib.adapters.dynamodb_staff_actions import put_in
+from chalicelib.adapters.dynamodb_transactions import (
+    ConditionsFailed,
+    NamedTransaction,
+    condition_failed,
+)
 from chalicelib.domain.air import AirAlert, AirGrade, HourMeans, Reading
 from chalicelib.domain.fleet import DeviceState as State
 from chalicelib.domain.fleet import (
@@ -37,6 +42,9 @@ from chalicelib.domain.fleet import (
     Status,
     reassertion_key,
 )
+from chalicelib.domain.purifier import OUTBOX_KEY, Override
+from chalicelib.domain.staff_actions import StaffAction
+from chalicelib.errors import RetryableConflict
 
 AIR_RETENTION = timedelta(days=30)
 STATE_FIELDS = {"telemetry": "telemetry_ts", "status": "status_ts"}
@@ -124,6 +132,7 @@ def state_from_row(row: DeviceState) -> State:
         purifier_desired=row.purifier_desired,
         shadow_desired=row.shadow_desired,
         shadow_version=_whole(row.shadow_version),
+        override=_override(row.override),
         alerts=alerts,
         air_alert=AirAlert(
             episode=row.air_episode,
@@ -153,6 +162,18 @@ def _plain(value: Any) -> dict[Any, Any]:
     if hasattr(value, "as_dict"):
         return dict(value.as_dict())
     return dict(value)
+
+
+def _override(value: Any) -> Override | None:
+    held = _plain(value)
+    if not held:
+        return None
+    return Override(str(held["id"]), held["mode"], _parse_t(held["until"]), str(held["by"]))
+
+
+def _override_entry(mode: str, now: datetime) -> str:
+    """The outbox entry of an override's shadow update, as written (and compared on removal)."""
+    return json.dumps({"purifier": mode, "written_at": _t(now)})
 
 
 def _pending(device_id: str, key: str, document: dict[str, Any]) -> PendingNotice:
@@ -309,13 +330,14 @@ class DynamoDbFleet:
         reported: str | None,
         desired_seen: str | None,
         expect_seen: tuple[str | None, str | None],
+        override_seen: str | None,
         reassert: str | None,
         now: datetime,
     ) -> State:
         """A shelter's shadow document: what it reports running, what it desires, and the
         cloud's answer to a divergence as an outbox entry, in one write. It holds only for
-        a newer shadow version (else Stale) and while the shadow's desired and the cloud's
-        decision are as the caller saw them (else NotMet: judge again)."""
+        a newer shadow version (else Stale) and while the shadow's desired, the cloud's
+        decision and the override are as the caller saw them (else NotMet: judge again)."""
         stored = DeviceState.shadow_version
         seen, decided = expect_seen
         conditions: list[Condition] = [
@@ -323,6 +345,7 @@ class DynamoDbFleet:
             stored.does_not_exist() | (stored < version),
             _expect(("shadow_desired",), seen),
             _expect(("purifier_desired",), decided),
+            _expect(("override", "id"), override_seen),
         ]
         actions = [stored.set(version), _set(("shadow_desired",), desired_seen)]
         if reported is not None:
@@ -391,6 +414,60 @@ class DynamoDbFleet:
         actions = [_path(("outbox", key)).remove() for key in keys]
         with contextlib.suppress(NotMet):
             self._update(device_id, actions, [DeviceState.device_id.exists()])
+
+    # -- the purifier's override (chalicelib.domain.purifier)
+
+    def set_override(
+        self, device_id: str, override: Override, action: StaffAction, now: datetime
+    ) -> None:
+        """Hold a shelter's purifier: the override, its shadow update in the outbox and its
+        action-log entry, in one transaction. It replaces any override (the last operator
+        wins); NotMet when the device has no shelter state."""
+        held = {"id": override.override_id, "mode": override.mode, "until": _t(override.until),
+                "by": override.by}  # fmt: skip
+        actions = [
+            DeviceState.override.set(held),
+            _set(("outbox", OUTBOX_KEY), _override_entry(override.mode, now)),
+        ]
+        self._commit_with_action(device_id, actions, DeviceState.device_type == "shelter", action)
+
+    def end_override(
+        self, device_id: str, override_id: str, mode: str, action: StaffAction, now: datetime
+    ) -> None:
+        """End this override (and no newer one: else NotMet) and send `mode`, the automatic
+        one, to the shadow from the outbox; its action-log entry in the same transaction."""
+        actions = [
+            DeviceState.override.remove(),
+            _set(("outbox", OUTBOX_KEY), _override_entry(mode, now)),
+        ]
+        self._commit_with_action(
+            device_id, actions, _expect(("override", "id"), override_id), action
+        )
+
+    def override_delivered(self, device_id: str, mode: str, now: datetime) -> State | None:
+        """Take the override's delivered shadow update out of the outbox, unless a newer one
+        replaced it meanwhile; the state as it is now either way (None: no state)."""
+        entry = _path(("outbox", OUTBOX_KEY))
+        try:
+            return self._update(device_id, [entry.remove()], [entry == _override_entry(mode, now)])
+        except NotMet:
+            return self.device(device_id)
+
+    @staticmethod
+    def _commit_with_action(
+        device_id: str, actions: list[Action], condition: Condition, action: StaffAction
+    ) -> None:
+        transaction = NamedTransaction()
+        transaction.update(
+            "state", DeviceState(device_id), actions, condition=condition, versioned=False
+        )
+        put_in(transaction, action)
+        try:
+            transaction.commit()
+        except ConditionsFailed as e:
+            if "state" in e.names:
+                raise NotMet() from e
+            raise RetryableConflict(f"action {action.action_id} exists") from e
 
     # -- counters for operators
 

@@ -484,6 +484,9 @@ class DeviceState(CityModel):
     purifier_desired = UnicodeAttribute(null=True)
     shadow_desired = UnicodeAttribute(null=True)
     shadow_version = NumberAttribute(null=True)
+    override = MapAttribute[str, Any](null=True)
+    """An operator's hold on the purifier: `{"id", "mode", "until", "by"}` (`id` is the
+    override's action id; `until` a UTCDateTimeAttribute text). Absent when none."""
     alerts = MapAttribute[str, Any](default=dict)
     """The open alert episodes by kind: `{"since": <UTCDateTimeAttribute text>, "detail"}`."""
     air_episode = UnicodeAttribute(null=True)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.adapters import aws_clients
+from chalicelib.domain.purifier import ShadowUnreachable
 
 
 class IotShadows:
@@ -13,9 +16,13 @@ class IotShadows:
         self._client = client
 
     def desire_purifier(self, device_id: str, mode: str) -> None:
-        """Set the classic shadow's desired purifier mode; the shelter gets the delta."""
+        """Set the classic shadow's desired purifier mode; the shelter gets the delta.
+        ShadowUnreachable when the data plane refuses or cannot be reached."""
         client = self._client or aws_clients.iot_data()
-        client.update_thing_shadow(
-            thingName=device_id,
-            payload=json.dumps({"state": {"desired": {"purifier": mode}}}).encode("utf-8"),
-        )
+        try:
+            client.update_thing_shadow(
+                thingName=device_id,
+                payload=json.dumps({"state": {"desired": {"purifier": mode}}}).encode("utf-8"),
+            )
+        except (BotoCoreError, ClientError) as e:
+            raise ShadowUnreachable(f"{device_id}: {e}") from e

@@ -66,6 +66,16 @@ def shelter_view(state: DeviceState, now: datetime) -> dict[str, Any]:
     }
 
 
+def override_view(state: DeviceState, now: datetime) -> dict[str, Any] | None:
+    """The override holding the purifier now, or None (none, or its time is up)."""
+    from chalicelib.domain.purifier import active_override
+
+    held = active_override(state, now)
+    if held is None:
+        return None
+    return {"mode": held.mode, "until": iso(held.until), "by": held.by}
+
+
 def robot_view(state: DeviceState, now: datetime) -> dict[str, Any]:
     bins = dict(state.bins or {})
     return {
@@ -185,7 +195,10 @@ def get_devices() -> dict[str, Any]:
                     "deposits_while_not_accepting": state.deposits_not_accepting,
                     **({"accepting": state.accepting} if device_type == "robot" else {}),
                     **(
-                        {"grade": state.grade.value if state.grade else None}
+                        {
+                            "grade": state.grade.value if state.grade else None,
+                            "override": override_view(state, now),
+                        }
                         if device_type == "shelter"
                         else {}
                     ),

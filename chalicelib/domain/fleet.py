@@ -165,13 +165,6 @@ class ShadowDocuments(BaseModel):
         return value[:32] if isinstance(value, str) else json.dumps(value)[:32]
 
 
-def purifier_wanted(state: DeviceState) -> Purifier:
-    """What the cloud wants the purifier to run: what it last decided (high while the air
-    is bad, auto after), auto when it never had to decide."""
-    decided = state.purifier_desired
-    return decided if decided in ("auto", "high", "off") else "auto"  # type: ignore[return-value]
-
-
 def reassertion_key(version: int) -> str:
     """The outbox entry of the cloud's answer to a divergent shadow version."""
     return f"shadow:{version}#purifier"
@@ -394,6 +387,20 @@ def robot_wanted(status: Status) -> dict[AlertKind, str | None]:
 
 
 @dataclass(frozen=True)
+class Override:
+    """An operator's hold on a shelter's purifier. `override_id` is the id of the action
+    that set it (its entry in the staff action log), so conditions can name this one."""
+
+    override_id: str
+    mode: Purifier
+    until: datetime
+    by: str
+
+    def active(self, now: datetime) -> bool:
+        return now < self.until
+
+
+@dataclass(frozen=True)
 class DeviceState:
     """What the city keeps of a device: the registry's facts and its latest state."""
 
@@ -425,6 +432,8 @@ class DeviceState:
     cloud's back) is `shadow_desired`, as of `shadow_version`."""
     shadow_desired: str | None = None
     shadow_version: int | None = None
+    override: Override | None = None
+    """An operator's hold on the purifier (chalicelib.domain.purifier), or None."""
     alerts: dict[str, OpenAlert] = field(default_factory=dict)
     air_alert: AirAlert = field(default_factory=AirAlert)
     telemetry_ts: datetime | None = None

@@ -91,12 +91,18 @@ def rule_error_record_handler(record: SQSRecord) -> None:
 
 
 def check_device_health() -> dict[str, Any]:
+    """Presence and the outbox; and purifier overrides whose time is up are ended (the
+    automatic mode back), at most a minute late."""
+    overrides = wiring.purifier().end_expired()  # one shelter's failure is raised below
     report = wiring.fleet().check_health()
     figures = {
         "checked": report.checked,
         "offline": report.offline,
         "marked_offline": report.marked_offline,
         "redelivered": report.redelivered,
+        "overrides_ended": overrides.ended,
     }
     wiring.logger.info("device health", extra=figures)
+    if overrides.failures:
+        raise overrides.failures[0]
     return figures

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from chalicelib.domain import air, fleet
+from chalicelib.domain import air, fleet, purifier
 from chalicelib.domain.air import AirAlert, HourMeans, Reading
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.fleet import (
@@ -67,6 +67,7 @@ class FleetStore(Protocol):
         reported: str | None,
         desired_seen: str | None,
         expect_seen: tuple[str | None, str | None],
+        override_seen: str | None,
         reassert: str | None,
         now: datetime,
     ) -> DeviceState: ...
@@ -264,7 +265,7 @@ class FleetService:
         for _ in range(MAX_TRANSITION_ATTEMPTS):
             if state.shadow_version is not None and state.shadow_version >= version:
                 return MessageOutcome("stale")
-            wanted = fleet.purifier_wanted(state)
+            wanted = purifier.in_force(state, self._clock())  # an override's mode while held
             again = fleet.purifier_reassertion(wanted, shown, state.shadow_desired)
             try:
                 state = self._store.apply_shadow(
@@ -273,6 +274,7 @@ class FleetService:
                     reported=str(reported) if reported is not None else None,
                     desired_seen=shown,
                     expect_seen=(state.shadow_desired, state.purifier_desired),
+                    override_seen=purifier.override_seen(state),
                     reassert=wanted if again else None,
                     now=self._clock(),
                 )
@@ -315,15 +317,19 @@ class FleetService:
                 return ()
             notices = list(episodes.notices)
             sets: dict[str, Any] = {}
-            if air_step is not None and air_step.event is not None:
-                notices.append(self._air_notice(state, air_step, ts or now))
-                sets["purifier_desired"] = air.purifier_for(air_step.event)
             guard_value = _guard_value(state, ts_path)
+            guard: dict[tuple[str, ...], Any] = {ts_path: guard_value}
+            if air_step is not None and air_step.event is not None:
+                # automatic control decides; an active override keeps the shadow (as seen)
+                notice = self._air_notice(state, air_step, ts or now)
+                notices.append(purifier.held_by_override(notice, state, now))
+                sets["purifier_desired"] = air.purifier_for(air_step.event)
+                guard[("override", "id")] = purifier.override_seen(state)
             messages = tuple((n, n.message(state.name, state.district)) for n in notices)
             try:
                 self._store.transition(
                     state.device_id,
-                    guard={ts_path: guard_value},
+                    guard=guard,
                     opened=dict(episodes.opened),
                     closed=episodes.closed,
                     seen=state.alerts,

@@ -201,6 +201,14 @@ def domain_statements(
                 resources=[stack.format_arn(service="iot", resource="thing", resource_name="*")],
             )
         )
+        if kind == API:  # the event handlers have it already; the data plane's address
+            statements.append(
+                iam.PolicyStatement(
+                    sid="IotEndpoint",
+                    actions=["iot:DescribeEndpoint"],
+                    resources=["*"],  # DescribeEndpoint has no resource type
+                )
+            )
     return statements
 
 

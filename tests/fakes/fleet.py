@@ -109,6 +109,7 @@ class MemoryFleet:
         reported: str | None,
         desired_seen: str | None,
         expect_seen: tuple[str | None, str | None],
+        override_seen: str | None,
         reassert: str | None,
         now: datetime,
     ) -> Any:
@@ -121,6 +122,8 @@ class MemoryFleet:
             if state.shadow_version is not None and state.shadow_version >= version:
                 raise Stale(device_id)
             if (state.shadow_desired, state.purifier_desired) != expect_seen:
+                raise NotMet()
+            if _at(state, ("override", "id")) != override_seen:
                 raise NotMet()
             changes: dict[str, Any] = {"shadow_version": version, "shadow_desired": desired_seen}
             if reported is not None:
@@ -151,7 +154,7 @@ class MemoryFleet:
             state = self.states.get(device_id)
             if state is None:
                 raise NotMet()
-            held = all(getattr(state, path[0]) == value for path, value in guard.items())
+            held = all(_at(state, path) == value for path, value in guard.items())
             held = held and not any(kind in state.alerts for kind in opened)
             held = held and all(
                 kind in state.alerts and state.alerts[kind].since == seen[kind].since
@@ -230,6 +233,14 @@ class MemoryFleet:
                 )
             )
         return found
+
+
+def _at(state: Any, path: tuple[str, ...]) -> Any:
+    """A guard's path in a state: an attribute, or the stored override's id."""
+    value = getattr(state, path[0])
+    if path == ("override", "id"):
+        return value.override_id if value is not None else None
+    return value
 
 
 class RecordingAlerts:

@@ -137,7 +137,7 @@ def test_a_shadow_document_applies_once_per_version_and_only_as_seen(store: Any)
     def apply(version: int, seen: tuple[str | None, str | None], again: str | None) -> Any:
         return store.apply_shadow(
             "shelter-001", version=version, reported="off", desired_seen="off",
-            expect_seen=seen, reassert=again, now=NOW,
+            expect_seen=seen, override_seen=None, reassert=again, now=NOW,
         )  # fmt: skip
 
     state = apply(5, (None, None), "auto")
@@ -154,4 +154,5 @@ def test_a_shadow_document_applies_once_per_version_and_only_as_seen(store: Any)
         apply(6, (None, None), None)  # the shadow's desired moved since it was read
     with pytest.raises(NoState):
         store.apply_shadow("robot-001", version=1, reported=None, desired_seen=None,
-                           expect_seen=(None, None), reassert=None, now=NOW)  # fmt: skip
+                           expect_seen=(None, None), override_seen=None, reassert=None,
+                           now=NOW)  # fmt: skip

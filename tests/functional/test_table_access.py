@@ -104,6 +104,13 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", f"/v1/challenges/{made['challenge_id']}/draw")
         api.call("GET", "/v1/shelters")  # shelters and robots
         api.call("GET", "/v1/shelters/shelter-001/air?hours=3")
+        # operators: the purifier's override and its end, the staff view of a shelter
+        purifier = "/v1/admin/shelters/shelter-001/purifier"
+        api.call(
+            "PUT", purifier, as_user="ops", roles=("operator",), body={"mode": "off", "minutes": 5}
+        )
+        api.call("GET", "/v1/admin/shelters/shelter-001", as_user="ops", roles=("operator",))
+        api.call("DELETE", purifier, as_user="ops", roles=("operator",))
         touch_payout_routes(api)  # payouts: account, run, export, settlement, audit
     # Exactly: nothing undeclared is touched, and nothing declared goes unused.
     assert tables == _declared("api_handler")

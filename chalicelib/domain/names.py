@@ -160,6 +160,48 @@ def judge(text: object, rule: NameRule) -> str:
     return name
 
 
+# -- staff's free text --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """Free text staff write (a correction's reason, a note): rules 1 to 3 only, since it
+    names nobody. NFC rather than NFKC (the text is kept as written), spaces collapsed."""
+
+    label: str
+    max_chars: int
+
+
+def judge_text(text: object, rule: TextRule) -> str:
+    """The text as it will be stored, or NameRefused saying what and where: controls (line
+    breaks too: one line, as the action log and the ledger show it), invisible and format
+    characters, lone or stacked marks; empty; longer than `max_chars` once collapsed."""
+    as_name = NameRule(rule.label, rule.max_chars, 2 * rule.max_chars)
+    if not isinstance(text, str):
+        raise NameRefused("not_text", f"a {rule.label} must be text")
+    if len(text) > 4 * rule.max_chars:
+        raise NameRefused("too_long", f"a {rule.label} has at most {rule.max_chars} characters")
+    _check_characters(text, as_name)
+    _check_marks(text, as_name)
+    written = " ".join(unicodedata.normalize("NFC", text).split())
+    if not written:
+        raise NameRefused("empty", f"a {rule.label} cannot be empty")
+    if len(written) > rule.max_chars:
+        raise NameRefused("too_long", f"a {rule.label} has at most {rule.max_chars} characters")
+    return written
+
+
+def judged_text(text: object, rule: TextRule) -> str:
+    """judge_text, with a refusal as the API's 422 `invalid_<label>` naming the class and
+    place."""
+    try:
+        return judge_text(text, rule)
+    except NameRefused as e:
+        raise Unprocessable(
+            str(e), code=f"invalid_{rule.label}", details=[e.detail(rule.label)]
+        ) from e
+
+
 # -- characters --------------------------------------------------------------------------
 
 

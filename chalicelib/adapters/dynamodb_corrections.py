@@ -8,11 +8,19 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters.dynamodb_cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb_models import Citizen
+from chalicelib.adapters.dynamodb_models import Citizen, ProcessedEvent
 from chalicelib.adapters.dynamodb_models import Correction as Item
 from chalicelib.adapters.dynamodb_staff_actions import put_in
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
-from chalicelib.domain.corrections import Correction, CorrectionDecided, CorrectionPage, Status
+from chalicelib.domain.corrections import (
+    REPEAT_WINDOW,
+    Correction,
+    CorrectionDecided,
+    CorrectionPage,
+    ProposalRepeated,
+    Status,
+    proposal_key,
+)
 from chalicelib.domain.staff_actions import RETENTION, StaffAction
 from chalicelib.errors import NotFound, RetryableConflict
 
@@ -20,9 +28,27 @@ from chalicelib.errors import NotFound, RetryableConflict
 class DynamoDbCorrections:
     @staticmethod
     def propose(correction: Correction, action: StaffAction) -> None:
-        """Raises NotFound (`citizen_not_found`) when no such citizen is registered."""
+        """The correction, its action and the proposal's repeat guard, in one transaction
+        conditioned on the citizen. Raises NotFound (`citizen_not_found`) when no such
+        citizen is registered, ProposalRepeated when the same proposal was made within
+        REPEAT_WINDOW (TTL deletes lag: an expired guard counts as absent)."""
+        at = correction.proposed_at
+        key = proposal_key(correction)
         tx = NamedTransaction()
         tx.check("citizen", Citizen, correction.citizen_id, Citizen.citizen_id.exists())
+        tx.put(
+            "proposal",
+            ProcessedEvent(
+                key,
+                status="proposed",
+                citizen_id=correction.citizen_id,
+                points=correction.points,
+                entry_id=correction.correction_id,
+                processed_at=at,
+                expires=at + REPEAT_WINDOW,
+            ),
+            ProcessedEvent.event_key.does_not_exist() | (ProcessedEvent.expires < at),
+        )
         tx.put("correction", to_item(correction), Item.correction_id.does_not_exist())
         put_in(tx, action)
         try:
@@ -30,6 +56,10 @@ class DynamoDbCorrections:
         except ConditionsFailed as e:
             if "citizen" in e.names:
                 raise NotFound("no such citizen", code="citizen_not_found") from e
+            if "proposal" in e.names:
+                first = ProcessedEvent.get(key, consistent_read=True)
+                if first.entry_id:
+                    raise ProposalRepeated(first.entry_id) from e
             raise RetryableConflict(f"propose: {sorted(e.names)}") from e
 
     @staticmethod

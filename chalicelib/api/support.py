@@ -102,15 +102,17 @@ def card_view(card: CitizenCard) -> dict[str, Any]:
 @bp.route("/v1/admin/citizens/{citizen_id}/corrections", methods=["POST"], authorizer=jwt_auth)
 @api_view
 def post_correction(citizen_id: str) -> Response:
+    """201 with a new proposal; 200 with the first when the same person made the same
+    proposal within a day (a double submit makes one)."""
     from chalicelib.api.support_schemas import CorrectionRequest
 
     request = bp.current_request
     who = require_role(request, Power.CORRECTIONS_PROPOSE)
     body = parse_body(request, CorrectionRequest)
-    proposed = wiring.corrections().propose(
+    proposed, new = wiring.corrections().propose(
         citizen_id, body.points, body.reason, body.reference, actor(who)
     )
-    return Response(body=correction_view(proposed), status_code=201)
+    return Response(body=correction_view(proposed), status_code=201 if new else 200)
 
 
 @bp.route("/v1/admin/corrections", methods=["GET"], authorizer=jwt_auth)

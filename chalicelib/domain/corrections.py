@@ -10,8 +10,10 @@ balance below zero is refused by the posting itself and stays pending.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from chalicelib.domain import names
@@ -26,6 +28,10 @@ REASON: Final = names.TextRule("reason", 200)
 REFERENCE: Final = names.TextRule("reference", 100)
 NOTE: Final = names.TextRule("note", 500)
 STATUSES: Final = ("pending", "approved", "rejected")
+REPEAT_WINDOW: Final = timedelta(days=1)
+"""The same proposal (same person, citizen, points, reason and reference) made again within
+this long is the first one (200 with it): a double submit or a retry after a lost answer
+never makes a second. To propose the same again sooner, name another reference."""
 
 Status = Literal["pending", "approved", "rejected"]
 
@@ -62,6 +68,14 @@ class CorrectionApproved(Effect):
 
     correction_id: str
     approver: str
+
+
+class ProposalRepeated(Exception):
+    """The same proposal was made within REPEAT_WINDOW: it is `correction_id`."""
+
+    def __init__(self, correction_id: str) -> None:
+        super().__init__(correction_id)
+        self.correction_id = correction_id
 
 
 class CorrectionDecided(Exception):
@@ -117,6 +131,13 @@ def check_decider(correction: Correction, person: str) -> None:
 
     check_second_person(correction.proposed_by, person, "a correction")
     check_not_own(correction.citizen_id, person, "decide")
+
+
+def proposal_key(correction: Correction) -> str:
+    """What makes two proposals the same one (see REPEAT_WINDOW), as a guard key."""
+    c = correction
+    same = json.dumps([c.proposed_by, c.citizen_id, c.points, c.reason, c.reference])
+    return f"correction-proposal#{hashlib.sha256(same.encode('utf-8')).hexdigest()}"
 
 
 def guard_key(correction_id: str) -> str:

@@ -33,7 +33,9 @@ ATTEMPTS = 5
 
 
 class CorrectionStore(Protocol):
-    def propose(self, correction: Correction, action: StaffAction) -> None: ...
+    def propose(self, correction: Correction, action: StaffAction) -> None:
+        """Raises ProposalRepeated when the same proposal was made within the window."""
+
     def get(self, correction_id: str) -> Correction | None: ...
     def reject(self, correction: Correction, action: StaffAction) -> None:
         """Raises CorrectionDecided when it is no longer pending."""
@@ -66,13 +68,18 @@ class CorrectionService:
 
     def propose(
         self, citizen_id: str, points: int, reason: str, reference: str | None, by: Actor
-    ) -> Correction:
-        """One request: the citizen's existence is a condition of the write (404)."""
+    ) -> tuple[Correction, bool]:
+        """The proposal, and whether it is new (False: the same proposal made within the
+        repeat window, answered as it stands). One request when new: the citizen's
+        existence is a condition of the write (404)."""
         correction = rules.propose(
             citizen_id, points, reason, reference, by.person_id, self._clock()
         )
-        self._store.propose(correction, rules.propose_action(correction, by))
-        return correction
+        try:
+            self._store.propose(correction, rules.propose_action(correction, by))
+        except rules.ProposalRepeated as repeated:
+            return self.correction(repeated.correction_id), False
+        return correction, True
 
     def correction(self, correction_id: str) -> Correction:
         found = self._store.get(correction_id)

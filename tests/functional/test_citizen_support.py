@@ -340,6 +340,65 @@ def test_support_proposes_and_the_proposal_is_logged_in_its_transaction(api: Api
     _books(api, "c-1")
 
 
+def test_a_repeated_proposal_is_the_first_one_and_racing_repeats_make_one(api: Api) -> None:
+    """A double submit, a retry after a lost answer, or eight at once: one proposal, one
+    action; the repeats answer 200 with it. Another reference, or another person, is a new
+    proposal."""
+    _citizen(api, "c-1", 500)
+    first = _propose(api, 40, reference="call-1")
+    body = {"points": 40, "reason": first["reason"], "reference": "call-1"}
+    path = "/v1/admin/citizens/c-1/corrections"
+    start = threading.Barrier(8)
+
+    def propose(_: int) -> tuple[int, Any]:
+        start.wait()
+        answer = api.call("POST", path, as_user="support-1", roles=SUPPORT, body=body)
+        return answer.status, answer.body
+
+    with ThreadPoolExecutor(8) as pool:
+        repeats = list(pool.map(propose, range(8)))
+    assert repeats == [(200, first)] * 8
+    # the same words with another reference, or from another person: new proposals
+    other = api.call(
+        "POST", path, as_user="support-1", roles=SUPPORT, body={**body, "reference": "call-2"}
+    )
+    assert other.status == 201 and other.body["correction_id"] != first["correction_id"]
+    colleague = api.call("POST", path, as_user="support-2", roles=SUPPORT, body=body)
+    assert colleague.status == 201
+    queue = api.call("GET", "/v1/admin/corrections", as_user="f", roles=FINANCE).body
+    assert len(queue["corrections"]) == 3
+    assert len(api.call("GET", "/v1/admin/actions", as_user="b", admin=True).body["actions"]) == 3
+    # decided, it is still the same proposal within the day: no second approval to give
+    assert _approve(api, first["correction_id"]).status == 200
+    again = api.call("POST", path, as_user="support-1", roles=SUPPORT, body=body)
+    assert (again.status, again.body["status"]) == (200, "approved")
+    _books(api, "c-1")
+
+
+def test_racing_first_proposals_make_one(api: Api) -> None:
+    _citizen(api, "c-1", 500)
+    body = {"points": -25, "reason": "double credit on 12-06"}
+    start = threading.Barrier(6)
+
+    def propose(_: int) -> tuple[int, str]:
+        start.wait()
+        answer = api.call(
+            "POST",
+            "/v1/admin/citizens/c-1/corrections",
+            as_user="support-1",
+            roles=SUPPORT,
+            body=body,
+        )
+        return answer.status, answer.body.get("correction_id", answer.body)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(propose, range(6)))
+    assert sorted(status for status, _ in results) in ([200] * 5 + [201], [200] * 4 + [201, 409])
+    assert len({cid for status, cid in results if status in (200, 201)}) == 1
+    queue = api.call("GET", "/v1/admin/corrections", as_user="f", roles=FINANCE).body
+    assert len(queue["corrections"]) == 1
+
+
 def test_a_proposal_for_nobody_is_a_404_and_writes_nothing(api: Api) -> None:
     answer = api.call(
         "POST",

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 from chalicelib.domain import names
 from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.ledger import Account, Effect, Posting
+from chalicelib.domain.roles import check_second_person
 from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.errors import Forbidden, Unprocessable
 
@@ -127,8 +128,6 @@ def check_not_own(citizen_id: str, person: str, verb: str) -> None:
 def check_decider(correction: Correction, person: str) -> None:
     """Whoever proposed a correction decides neither way (maker != checker): a proposal
     made in error is rejected by the second person, with a note."""
-    from chalicelib.domain.roles import check_second_person
-
     check_second_person(correction.proposed_by, person, "a correction")
     check_not_own(correction.citizen_id, person, "decide")
 

@@ -24,6 +24,7 @@ from chalicelib.api import (
     payout_runs,
     purifier,
     staff_actions,
+    support,
 )
 from chalicelib.events import boards, city_totals, device_messages, ledger_audit, reports
 from chalicelib.events import challenges as challenge_streams
@@ -43,6 +44,7 @@ app.register_blueprint(payout_runs.bp)
 app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
 app.register_blueprint(purifier.bp)
+app.register_blueprint(support.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

@@ -44,6 +44,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.CityTotal,
         # every staff write's entry (appended only: APPEND_ONLY below)
         m.StaffAction,
+        # citizen support: corrections proposed and approved (each a ledger posting)
+        m.Correction,
     ),
     "handle_deposits": (
         m.ProcessedEvent,

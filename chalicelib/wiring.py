@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
+    from chalicelib.services.corrections import CorrectionService
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.ledger_audit import LedgerAuditService
     from chalicelib.services.operations import OperationsService
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.steps import StepService
+    from chalicelib.services.support import SupportService
 
 # -- The container: logs, metrics and its clock -------------------------------------------
 
@@ -361,6 +363,28 @@ def staff_actions() -> DynamoDbStaffActions:
     return DynamoDbStaffActions()
 
 
+# -- Citizen support: look-ups and corrections --------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def support() -> SupportService:
+    from chalicelib.adapters import aws_clients
+    from chalicelib.adapters.dynamodb_citizen_cards import DynamoDbCitizenCards
+    from chalicelib.services.support import SupportService
+
+    return SupportService(DynamoDbCitizenCards(), ledger(), aws_clients.phone_hash_key)
+
+
+@lru_cache(maxsize=1)
+def corrections() -> CorrectionService:
+    from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
+    from chalicelib.adapters.dynamodb_corrections import DynamoDbCorrections
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.corrections import CorrectionService
+
+    return CorrectionService(DynamoDbCorrections(), DynamoDbCitizens(), ledger(), utc_now)
+
+
 # -- A fresh container --------------------------------------------------------------------
 
 
@@ -396,6 +420,8 @@ def clear() -> None:
         reports,
         phones,
         staff_actions,
+        support,
+        corrections,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

@@ -17,11 +17,13 @@ from pynamodb.models import Model
 
 from chalicelib.adapters.dynamodb_models import (
     CitizenDay,
+    Correction,
     DepositCode,
     JobChunk,
     PayoutItem,
     PayoutRun,
 )
+from chalicelib.domain.corrections import CorrectionApproved
 from chalicelib.domain.ledger import Effect, Posting
 from chalicelib.domain.payout_runs import (
     ChunkPaid,
@@ -130,6 +132,26 @@ def _chunk_paid(effect: ChunkPaid, posting: Posting) -> EffectWrite:
     )
 
 
+# Corrections ----------------------------------------------------------------------------
+
+
+def _correction_approved(effect: CorrectionApproved, posting: Posting) -> EffectWrite:
+    """Pending -> approved, once, and never by its proposer (checked again in the write)."""
+    return (
+        Correction(effect.correction_id),
+        [
+            Correction.status.set("approved"),
+            Correction.decided_by.set(effect.approver),
+            Correction.decided_at.set(posting.at),
+            Correction.entry_id.set(posting.entry_id),
+            Correction.balance_after.set(posting.balance_after),
+        ],
+        (Correction.status == "pending")
+        & (Correction.proposed_by != effect.approver)
+        & (Correction.citizen_id == posting.account.citizen_id),
+    )
+
+
 _WRITERS: dict[type[Effect], Callable[[Any, Posting], EffectWrite]] = {
     ItemsCounted: _items_counted,
     CodeConsumed: _code_consumed,
@@ -137,4 +159,5 @@ _WRITERS: dict[type[Effect], Callable[[Any, Posting], EffectWrite]] = {
     PayoutSettled: _payout_settled,
     PayoutRunCounted: _payout_run_counted,
     ChunkPaid: _chunk_paid,
+    CorrectionApproved: _correction_approved,
 }

@@ -28,6 +28,7 @@ from chalicelib.adapters.dynamodb_models import (
     ProcessedEvent,
 )
 from chalicelib.adapters.dynamodb_reads import batch_get
+from chalicelib.adapters.dynamodb_staff_actions import put_in
 from chalicelib.adapters.dynamodb_transactions import (
     ConditionsFailed,
     NamedTransaction,
@@ -233,6 +234,8 @@ class DynamoDbLedger:
             by_name[name] = effect
             item, actions, condition = effect_write(effect, posting)
             tx.update(name, item, actions, condition, versioned=False)
+        if posting.action is not None:
+            put_in(tx, posting.action)
         try:
             tx.commit()
         except ConditionsFailed as e:

@@ -749,6 +749,45 @@ class StaffAction(CityModel):
     by_target = ActionsByTargetIndex()
 
 
+# -- Corrections (DESIGN §4b): proposed by support, approved once by finance ---------------
+
+
+class CorrectionsByStatusIndex(GlobalSecondaryIndex["Correction"]):
+    """The queue of corrections in one status, newest first (`correction_id` sorts by time)."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    correction_id = UnicodeAttribute(range_key=True)
+
+
+class Correction(CityModel):
+    """A correction of a citizen's points: `pending` until a second person approves it
+    (posted as a ledger entry of kind `correction`, in the same transaction as this row's
+    move to `approved`) or rejects it. Kept 5 years, as payment records are."""
+
+    class Meta(_Meta):
+        table_name = _TableName("corrections")
+
+    correction_id = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute()
+    points = NumberAttribute()
+    reason = UnicodeAttribute()
+    reference = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    proposed_by = UnicodeAttribute()
+    proposed_at = UTCDateTimeAttribute()
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    entry_id = UnicodeAttribute(null=True)
+    balance_after = NumberAttribute(null=True)
+    expires = TTLAttribute()
+    by_status = CorrectionsByStatusIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -777,4 +816,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PhoneVerification,
     Notification,
     StaffAction,
+    Correction,
 )

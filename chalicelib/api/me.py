@@ -14,8 +14,24 @@ from chalicelib.domain.districts import districts
 
 if TYPE_CHECKING:
     from chalicelib.domain.citizens import Citizen
+    from chalicelib.domain.ledger import LedgerPage
 
 bp = Blueprint(__name__)
+
+
+def account_view(citizen: Citizen, payout_account: dict[str, str] | None) -> dict[str, Any]:
+    """A citizen's account as both the citizen (`GET /v1/me`) and support see it."""
+    return {
+        "citizen_id": citizen.citizen_id,
+        "display_name": citizen.display_name,
+        "district": citizen.district,
+        "balance": citizen.balance,
+        "lifetime_earned": citizen.lifetime_earned,
+        "lifetime_paid": citizen.lifetime_paid,
+        "phone_linked": citizen.phone_hash is not None,
+        "payout_account": payout_account,
+        "created_at": iso(citizen.created_at),
+    }
 
 
 def profile_view(
@@ -26,19 +42,29 @@ def profile_view(
 ) -> dict[str, Any]:
     district = districts().get(citizen.district)
     return {
-        "citizen_id": citizen.citizen_id,
-        "display_name": citizen.display_name,
-        "district": citizen.district,
+        **account_view(citizen, payout_account),
         "district_name": district.name if district else None,
-        "balance": citizen.balance,
-        "lifetime_earned": citizen.lifetime_earned,
-        "lifetime_paid": citizen.lifetime_paid,
-        "phone_linked": citizen.phone_hash is not None,
         "today_steps": today_steps,
         "week_steps": week_steps,
-        "payout_account": payout_account,
-        "created_at": iso(citizen.created_at),
         "updated_at": iso(citizen.updated_at),
+    }
+
+
+def ledger_view(page: LedgerPage) -> dict[str, Any]:
+    """A page of a citizen's ledger, newest first (DESIGN §4)."""
+    return {
+        "entries": [
+            {
+                "entry_id": e.entry_id,
+                "kind": e.kind,
+                "points": e.points,
+                "balance_after": e.balance_after,
+                "created_at": iso(e.created_at),
+                "detail": dict(e.detail),
+            }
+            for e in page.entries
+        ],
+        "next_cursor": page.next_cursor,
     }
 
 
@@ -96,20 +122,7 @@ def get_ledger() -> dict[str, Any]:
     page = wiring.citizens().ledger(
         citizen_id, limit, query_str(request, "cursor", max_length=1024, code="invalid_cursor")
     )
-    return {
-        "entries": [
-            {
-                "entry_id": e.entry_id,
-                "kind": e.kind,
-                "points": e.points,
-                "balance_after": e.balance_after,
-                "created_at": iso(e.created_at),
-                "detail": dict(e.detail),
-            }
-            for e in page.entries
-        ],
-        "next_cursor": page.next_cursor,
-    }
+    return ledger_view(page)
 
 
 # Phone numbers, linked only once proven by an SMS code (DESIGN §4).

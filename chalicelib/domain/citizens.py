@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.ledger import Account
 
 if TYPE_CHECKING:
+    from chalicelib.domain.payout_accounts import StoredPayoutAccount
     from chalicelib.domain.recycling import CodeRecord
 
 
@@ -32,6 +33,14 @@ class Citizen:
     @property
     def account(self) -> Account:
         return Account(self.citizen_id, self.balance, self.version, self.phone_hash)
+
+
+@dataclass(frozen=True)
+class CitizenCard:
+    """What support sees of a citizen: the profile and the payout account (shown masked)."""
+
+    citizen: Citizen
+    payout_account: StoredPayoutAccount | None
 
 
 @dataclass(frozen=True)

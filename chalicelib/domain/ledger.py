@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from chalicelib.domain.ids import sortable_id
+from chalicelib.domain.staff_actions import StaffAction
 
 LedgerKind = Literal["recycling", "challenge_prize", "payout", "payout_reversal", "correction"]
 
@@ -63,6 +64,9 @@ class Posting:
     note: str | None = None
     """Kept with the first result (e.g. `daily_limit`), so a replay answers the same."""
     entry_id: str = field(default="")
+    action: StaffAction | None = None
+    """The staff action that made this posting (a correction's approval): its action-log
+    entry is written in the posting's transaction, never one without the other."""
 
     def __post_init__(self) -> None:
         if self.points == 0:

@@ -33,7 +33,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from chalicelib.domain import unicode_names as ucd
 from chalicelib.errors import Unprocessable
@@ -129,20 +129,11 @@ def judged(text: object, rule: NameRule, field: str) -> str:
 
 def judge(text: object, rule: NameRule) -> str:
     """The name as it will be stored (NFKC), or NameRefused saying what and where."""
-    if not isinstance(text, str):
-        raise NameRefused("not_text", f"a {rule.label} must be text")
-    if len(text) > 8 * rule.max_chars:
-        raise NameRefused("too_long", f"a {rule.label} has at most {rule.max_chars} characters")
-    _check_characters(text, rule)
-    _check_marks(text, rule)
-    name = " ".join(unicodedata.normalize("NFKC", text).split())
-    if not name:
-        raise NameRefused("empty", f"a {rule.label} cannot be empty")
+    name = _collapsed(text, rule, "NFKC")
     # NFKC can itself produce what the rule refuses (U+309B becomes a space and a mark).
     _check_characters(name, rule, normalized=True)
     _check_marks(name, rule, normalized=True)
-    if len(name) > rule.max_chars:
-        raise NameRefused("too_long", f"a {rule.label} has at most {rule.max_chars} characters")
+    _check_length(name, rule)
     width = columns(name)
     if width > rule.max_columns:
         raise NameRefused(
@@ -158,6 +149,58 @@ def judge(text: object, rule: NameRule) -> str:
     if rule.reserved:
         _check_reserved(name, rule)
     return name
+
+
+def _collapsed(text: object, rule: NameRule, form: Literal["NFC", "NFKC"]) -> str:
+    """Rules 1 and 3 on the text as sent, then rule 2 in `form`; never empty."""
+    if not isinstance(text, str):
+        raise NameRefused("not_text", f"a {rule.label} must be text")
+    if len(text) > 8 * rule.max_chars:
+        raise NameRefused("too_long", f"a {rule.label} has at most {rule.max_chars} characters")
+    _check_characters(text, rule)
+    _check_marks(text, rule)
+    collapsed = " ".join(unicodedata.normalize(form, text).split())
+    if not collapsed:
+        raise NameRefused("empty", f"a {rule.label} cannot be empty")
+    return collapsed
+
+
+def _check_length(text: str, rule: NameRule) -> None:
+    if len(text) > rule.max_chars:
+        raise NameRefused("too_long", f"a {rule.label} has at most {rule.max_chars} characters")
+
+
+# -- staff's free text --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """Free text staff write (a correction's reason, a note): rules 1 to 3 only, since it
+    names nobody. NFC rather than NFKC (the text is kept as written), spaces collapsed."""
+
+    label: str
+    max_chars: int
+
+
+def judge_text(text: object, rule: TextRule) -> str:
+    """The text as it will be stored, or NameRefused saying what and where: controls (line
+    breaks too: one line, as the action log and the ledger show it), invisible and format
+    characters, lone or stacked marks; empty; longer than `max_chars` once collapsed."""
+    as_name = NameRule(rule.label, rule.max_chars, 2 * rule.max_chars)
+    written = _collapsed(text, as_name, "NFC")
+    _check_length(written, as_name)
+    return written
+
+
+def judged_text(text: object, rule: TextRule) -> str:
+    """judge_text, with a refusal as the API's 422 `invalid_<label>` naming the class and
+    place."""
+    try:
+        return judge_text(text, rule)
+    except NameRefused as e:
+        raise Unprocessable(
+            str(e), code=f"invalid_{rule.label}", details=[e.detail(rule.label)]
+        ) from e
 
 
 # -- characters --------------------------------------------------------------------------

@@ -91,6 +91,23 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/admin/dead-letters", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/stats", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/actions", as_user="ops", admin=True)
+        # Citizen support: look-ups, the ledger, a correction proposed and approved.
+        api.call("GET", "/v1/admin/citizens?phone=010-2020-4040", as_user="ops", admin=True)
+        api.call("GET", "/v1/admin/citizens/a/ledger", as_user="ops", admin=True)
+        fix = api.call(
+            "POST",
+            "/v1/admin/citizens/a/corrections",
+            as_user="ops",
+            admin=True,
+            body={"points": 5, "reason": "table access"},
+        ).body
+        api.call(
+            "POST",
+            f"/v1/admin/corrections/{fix['correction_id']}/approve",
+            as_user="fin",
+            admin=True,
+        )
+        api.call("GET", "/v1/admin/corrections", as_user="ops", admin=True)
         # Walking: step leaderboards.
         api.call("GET", "/v1/leaderboards/steps", as_user="a")
         api.call("GET", "/v1/leaderboards/districts")

@@ -20,6 +20,7 @@ from chalicelib.api import (
     leaderboards,
     me,
     observability,
+    operator_actions,
     payout_accounts,
     payout_runs,
     staff_actions,
@@ -41,6 +42,7 @@ app.register_blueprint(payout_accounts.bp)
 app.register_blueprint(payout_runs.bp)
 app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(operator_actions.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

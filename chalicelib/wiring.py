@@ -30,9 +30,11 @@ if TYPE_CHECKING:
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.ledger_audit import LedgerAuditService
     from chalicelib.services.operations import OperationsService
+    from chalicelib.services.operator_actions import OperatorActions
     from chalicelib.services.payout_accounts import PayoutAccountService
     from chalicelib.services.payout_runs import PayoutRunService
     from chalicelib.services.phones import PhoneService
+    from chalicelib.services.ports import Quarantine
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.steps import StepService
@@ -93,9 +95,11 @@ def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
 @lru_cache(maxsize=1)
 def quarantine() -> DynamoDbQuarantine:
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
+    from chalicelib.adapters.kms_secrets import KmsSecrets
     from chalicelib.domain.clock import utc_now
 
-    return DynamoDbQuarantine(utc_now)
+    key = config.settings().payout_kms_key_id
+    return DynamoDbQuarantine(utc_now, KmsSecrets(key) if key else None)
 
 
 # -- Citizens and their phone numbers -----------------------------------------------------
@@ -157,6 +161,23 @@ def recycling() -> RecyclingService:
         acks=IotAckPublisher(settings.city),
         quarantine=quarantine(),
         settings=settings,
+        clock=utc_now,
+        phone_key=aws_clients.phone_hash_key,
+    )
+
+
+def recycling_replay(refusals: Quarantine) -> RecyclingService:
+    """The deposit service as an operator's reprocess runs it: a refusal goes to
+    `refusals` (the caller's, not a second quarantine entry) and the robot is not acked."""
+    from chalicelib.adapters import aws_clients
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.recycling import NoAcks, RecyclingService
+
+    return RecyclingService(
+        ledger=ledger(),
+        acks=NoAcks(),
+        quarantine=refusals,
+        settings=config.settings(),
         clock=utc_now,
         phone_key=aws_clients.phone_hash_key,
     )
@@ -343,6 +364,18 @@ def operations() -> OperationsService:
 
 
 @lru_cache(maxsize=1)
+def operator_actions() -> OperatorActions:
+    from chalicelib.adapters.sqs_dead_letters import SqsDeadLetters
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.events.device_messages import replay_deposit
+    from chalicelib.services.operator_actions import OperatorActions
+
+    return OperatorActions(
+        quarantine(), {"deposits": replay_deposit}, SqsDeadLetters(), staff_actions(), utc_now
+    )
+
+
+@lru_cache(maxsize=1)
 def staff_actions() -> DynamoDbStaffActions:
     from chalicelib.adapters.dynamodb_staff_actions import DynamoDbStaffActions
 
@@ -383,6 +416,8 @@ def clear() -> None:
         reports,
         phones,
         staff_actions,
+        operator_actions,
+        sqs_dead_letters._arn,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

@@ -53,6 +53,14 @@ class AckPublisher(Protocol):
     def publish_ack(self, device_id: str, ack: DepositAck) -> None: ...
 
 
+class NoAcks:
+    """For an operator's reprocess: the robot was answered when it sent the deposit, and
+    has long moved on; the citizen sees the credit in their ledger."""
+
+    def publish_ack(self, device_id: str, ack: DepositAck) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class DepositOutcome:
     """What happened to one deposit message; the ack is what the robot was sent."""
@@ -116,6 +124,7 @@ class RecyclingService:
                 event_id=deposit.event_id,
                 details="no registered robot has this id",
                 payload=message.text,
+                original=message.envelope,
             )
             return self._send(device_id, recycling.rejected(deposit.event_id, "unknown_device"))
 
@@ -128,6 +137,7 @@ class RecyclingService:
             event_id=refusal.event_id,
             details=refusal.details,
             payload=refusal.payload,
+            original=refusal.envelope,
         )
         if refusal.device_id is None:
             return DepositOutcome(ack=None, quarantined=refusal.reason)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
     from chalicelib.domain.clock import Clock
     from chalicelib.domain.ledger import LedgerEntry
+    from chalicelib.domain.operations import Replayed
     from chalicelib.domain.steps import StepDay
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from chalicelib.services.payout_accounts import PayoutAccountService
     from chalicelib.services.payout_runs import PayoutRunService
     from chalicelib.services.phones import PhoneService
-    from chalicelib.services.ports import Quarantine
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.steps import StepService
@@ -166,14 +166,19 @@ def recycling() -> RecyclingService:
     )
 
 
-def recycling_replay(refusals: Quarantine) -> RecyclingService:
-    """The deposit service as an operator's reprocess runs it: a refusal goes to
-    `refusals` (the caller's, not a second quarantine entry) and the robot is not acked."""
+def replay_deposit(body: str) -> Replayed:
+    """A quarantined deposits-queue message through the deposit handler again (an
+    operator's reprocess): the same intake and service, so the envelope's `received_at`
+    (IoT Core's receipt) still judges the deposit's age and its event id's guard still
+    credits it once. A refusal comes back instead of a second quarantine entry, and the
+    robot is not acked again (it was answered when it sent the deposit)."""
     from chalicelib.adapters import aws_clients
     from chalicelib.domain.clock import utc_now
-    from chalicelib.services.recycling import NoAcks, RecyclingService
+    from chalicelib.events import intake
+    from chalicelib.services.recycling import NoAcks, RecyclingService, Refusals
 
-    return RecyclingService(
+    refusals = Refusals()
+    service = RecyclingService(
         ledger=ledger(),
         acks=NoAcks(),
         quarantine=refusals,
@@ -181,6 +186,9 @@ def recycling_replay(refusals: Quarantine) -> RecyclingService:
         clock=utc_now,
         phone_key=aws_clients.phone_hash_key,
     )
+    replayed = refusals.replayed(service.receive(intake.deposit(body, service.now())))
+    count(f"DepositsReprocessed{replayed.result.capitalize()}")
+    return replayed
 
 
 # -- Walking: steps and leaderboards ------------------------------------------------------
@@ -367,7 +375,6 @@ def operations() -> OperationsService:
 def operator_actions() -> OperatorActions:
     from chalicelib.adapters.sqs_dead_letters import SqsDeadLetters
     from chalicelib.domain.clock import utc_now
-    from chalicelib.events.device_messages import replay_deposit
     from chalicelib.services.operator_actions import OperatorActions
 
     return OperatorActions(

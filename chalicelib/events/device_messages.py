@@ -18,8 +18,6 @@ from chalicelib.events.batches import process_batch
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from chalicelib.domain.operations import Replayed
-
 
 def process_deposits(event: Any) -> dict[str, Any]:
     return process_batch(event, deposit_record_handler, "sqs")
@@ -57,48 +55,6 @@ def deposit_record_handler(record: SQSRecord) -> None:
             "points": ack.points if ack else None,
         },
     )
-
-
-class _Refusals:
-    """Where a replayed message's refusal goes instead of the quarantine: its entry is
-    still open, and one open entry per message is enough."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-        self.details: str | None = None
-
-    def quarantine(
-        self,
-        *,
-        source: str,
-        reason: str,
-        device_id: str | None,
-        event_id: str | None,
-        details: str,
-        payload: str | None,
-        original: str | None = None,
-    ) -> None:
-        self.reason, self.details = reason, details
-
-
-def replay_deposit(body: str) -> Replayed:
-    """A quarantined deposits-queue message through the deposit handler again (an
-    operator's reprocess): the same intake and service, so the envelope's `received_at`
-    (IoT Core's receipt) still judges the deposit's age and its event id's guard still
-    credits it once; a refusal comes back instead of being quarantined again."""
-    from chalicelib.domain.operations import Replayed
-    from chalicelib.events import intake
-
-    refusals = _Refusals()
-    service = wiring.recycling_replay(refusals)
-    outcome = service.receive(intake.deposit(body, service.now()))
-    ack = outcome.ack
-    if refusals.reason is not None or ack is None:
-        return Replayed("refused", refusals.reason or "unprocessable", details=refusals.details)
-    wiring.count(f"DepositsReprocessed{ack.status.capitalize()}")
-    if ack.status == "rejected":
-        return Replayed("rejected", ack.reason)
-    return Replayed("credited" if ack.status == "credited" else "duplicate", ack.reason, ack.points)
 
 
 def deposit_taken(device_id: str | None) -> None:

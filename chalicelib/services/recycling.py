@@ -28,6 +28,7 @@ from chalicelib.domain.ledger import (
     PostedResult,
     Posting,
 )
+from chalicelib.domain.operations import Replayed
 from chalicelib.domain.recycling import CodeConsumed, DepositAck, FirstLook, ItemsCounted
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
@@ -69,6 +70,39 @@ class DepositOutcome:
     quarantined: str | None = None
     taken_while_full: bool = False
     """Credited although the robot's last status said it was not accepting."""
+
+
+class Refusals:
+    """Where a replayed message's refusal goes instead of the quarantine (an operator's
+    reprocess): its entry is still open, and one open entry per message is enough."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.details: str | None = None
+
+    def quarantine(
+        self,
+        *,
+        source: str,
+        reason: str,
+        device_id: str | None,
+        event_id: str | None,
+        details: str,
+        payload: str | None,
+        original: str | None = None,
+    ) -> None:
+        self.reason, self.details = reason, details
+
+    def replayed(self, outcome: DepositOutcome) -> Replayed:
+        """What the replay did, as the operator is told."""
+        ack = outcome.ack
+        if self.reason is not None or ack is None:
+            return Replayed("refused", self.reason or "unprocessable", details=self.details)
+        if ack.status == "rejected":
+            return Replayed("rejected", ack.reason)
+        if ack.status == "credited":
+            return Replayed("credited", ack.reason, ack.points)
+        return Replayed("duplicate", ack.reason, ack.points)
 
 
 class _UnknownDevice(Exception):

@@ -198,7 +198,7 @@ def _racing(api: Api, inner: Callable[[], Any], *, before: bool) -> list[Any]:
     handler runs, or between its handler and its close (a deterministic interleaving:
     in-process moto is not thread-safe for concurrent transactions)."""
     from chalicelib import wiring
-    from chalicelib.events.device_messages import replay_deposit
+    from chalicelib.wiring import replay_deposit
 
     service = wiring.operator_actions()
     seen: list[Any] = []
@@ -583,14 +583,31 @@ def test_requests_per_operation(api: Api) -> None:
     del refused
 
 
+def prepare_operator_routes(api: Api) -> Callable[[], None]:
+    """Two quarantined deposits of a robot since provisioned, and a dead letter; answers
+    what calls every operator route on them (for tests/functional/test_table_access.py)."""
+    from chalicelib import queues
+
+    register(api, "c-ops", phone=PHONE)
+    first = _refused_deposit(api, "evt-q-touch1")
+    second = _refused_deposit(api, "evt-q-touch2")
+    _provision_new_robot()
+    _dead_lettered("evt-dlq-touch")
+
+    def touch() -> None:
+        assert _reprocess(api, first["entry_id"]).body["outcome"]["result"] == "credited"
+        assert _discard(api, second["entry_id"], {"note": "n"}).status == 200
+        assert _redrive(api, queues.DEPOSITS.dlq_name).status == 202
+
+    return touch
+
+
 def test_the_api_touches_only_declared_tables_while_acting(api: Api) -> None:
     from chalicelib.table_access import TABLES_BY_FUNCTION
 
-    register(api, "c1", phone=PHONE)
-    entry = _refused_deposit(api)
-    _provision_new_robot()
+    touch = prepare_operator_routes(api)
     with touched() as tables:
-        _reprocess(api, entry["entry_id"])
+        touch()
     declared = {m.__name__ for m in TABLES_BY_FUNCTION["api_handler"]}
     assert tables <= declared, tables - declared
     assert {"Device", "CitizenDay"} <= tables

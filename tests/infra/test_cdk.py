@@ -423,10 +423,19 @@ def test_each_function_has_its_own_role(synth: Synth, stage: str) -> None:
         consumes = {
             r["Fn::GetAtt"][0]
             for s in statements
-            if "sqs:ReceiveMessage" in _as_list(s["Action"])
+            if "sqs:ReceiveMessage" in _as_list(s["Action"]) and s["Sid"] != "DeadLetterRedrive"
             for r in _as_list(s["Resource"])
         }
         assert len(consumes) == len(sqs_events)  # its own queue only
+        # only the API redrives, and only dead-letter queues (an operator's action)
+        redrive = [s for s in statements if "sqs:StartMessageMoveTask" in _as_list(s["Action"])]
+        assert bool(redrive) == (kinds[logical_id] == "api")
+        for statement in redrive:
+            assert statement["Sid"] == "DeadLetterRedrive"
+            assert "sqs:ListMessageMoveTasks" in statement["Action"]
+            for r in _as_list(statement["Resource"]):
+                queue = resources[r["Fn::GetAtt"][0]]["Properties"]["QueueName"]
+                assert queue.endswith("-dlq"), queue
 
 
 # --- alarms ------------------------------------------------------------------------------

@@ -611,3 +611,38 @@ def test_the_api_touches_only_declared_tables_while_acting(api: Api) -> None:
     declared = {m.__name__ for m in TABLES_BY_FUNCTION["api_handler"]}
     assert tables <= declared, tables - declared
     assert {"Device", "CitizenDay"} <= tables
+
+
+def test_the_openapi_document_describes_the_actions(api: Api) -> None:
+    doc = api.call("GET", "/v1/openapi.json").body
+    discard = doc["paths"]["/v1/admin/quarantine/{entry_id}/discard"]["post"]
+    redrive = doc["paths"]["/v1/admin/dead-letters/{queue}/redrive"]["post"]
+    reprocess = doc["paths"]["/v1/admin/quarantine/{entry_id}/reprocess"]["post"]
+    schemas = doc["components"]["schemas"]
+
+    def schema(operation: dict[str, Any]) -> dict[str, Any]:
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return dict(schemas[ref.rsplit("/", 1)[-1]])
+
+    assert schema(discard)["properties"]["note"]["maxLength"] == 500
+    assert "max" in schema(redrive)["properties"]
+    assert "202" in redrive["responses"] and "200" in reprocess["responses"]
+
+
+def test_a_sealed_original_opens_only_for_its_own_entry(api: Api) -> None:
+    import os
+
+    from chalicelib.adapters.kms_secrets import KmsSecrets
+
+    secrets = KmsSecrets(os.environ["PAYOUT_KMS_KEY_ID"])
+    text = json.dumps({"citizen": {"phone": PHONE}, "pad": "x" * 20_000})  # over KMS's 4 KB
+    mine = {"purpose": "quarantine", "entry": "deposits:AAAAAAAAAAAAAAAAAAAAAAAAAA"}
+    sealed = secrets.seal(text, mine)
+    assert PHONE not in sealed and len(sealed) < len(text)  # compressed, then sealed
+    assert secrets.unseal(sealed, mine) == text
+    other = {**mine, "entry": "deposits:BBBBBBBBBBBBBBBBBBBBBBBBBB"}
+    with pytest.raises(Exception):  # noqa: B017 (KMS's or the cipher's refusal, either)
+        secrets.unseal(sealed, other)
+    tampered = sealed[:-8] + ("A" if sealed[-8] != "A" else "B") + sealed[-7:]
+    with pytest.raises(Exception):  # noqa: B017
+        secrets.unseal(tampered, mine)

@@ -238,6 +238,9 @@ class QuarantinedMessage(CityModel):
     closed_by = UnicodeAttribute(null=True)
     note = UnicodeAttribute(null=True)
     outcome = MapAttribute[str, object](null=True)
+    claim_id = UnicodeAttribute(null=True)
+    """The reprocess running on it (a lease until `claimed_until`): one at a time."""
+    claimed_until = UTCDateTimeAttribute(null=True)
 
 
 class RateWindow(CityModel):

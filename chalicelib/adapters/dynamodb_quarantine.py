@@ -6,21 +6,27 @@ A reprocessable source's entry also keeps the queue message as it arrived, seale
 data key (`original`, adapters.kms_secrets): reprocessing needs the phone number the
 redacted copy masks, and nobody reads it but the handler it is sent through again. An
 operator closes an entry once (open -> reprocessed | discarded), by a conditional update in
-one transaction with its action log entry.
+one transaction with its action log entry; a reprocess first claims the entry (a lease), so
+one runs at a time and the outcome recorded is the one that ran.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from datetime import timedelta
-from typing import Any, Final, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Final, NoReturn, Protocol
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters import dynamodb_staff_actions
 from chalicelib.adapters.dynamodb_cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb_models import QuarantinedMessage
-from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.adapters.dynamodb_transactions import (
+    ConditionsFailed,
+    NamedTransaction,
+    condition_failed,
+)
 from chalicelib.domain import operations
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.ids import sortable_id
@@ -119,36 +125,99 @@ class DynamoDbQuarantine:
             opened = self._sealer.unseal(item.original, _context(source, quarantine_id))
         return _entry(item), opened
 
-    def close(
-        self, source: str, quarantine_id: str, closed: operations.Closed, action: StaffAction
+    def claim(
+        self, source: str, quarantine_id: str, claim_id: str, until: datetime, now: datetime
     ) -> None:
-        """Open -> `closed.status`, once, with its action log entry in the same transaction.
-        Raises EntryClosed with the status it found (LookupError: no such entry)."""
+        """Take the entry for one reprocess until `until` (a lease: a reprocess that dies
+        leaves it to expire). Raises EntryClosed, EntryBusy or LookupError."""
+        item = QuarantinedMessage(source, quarantine_id)
+        try:
+            item.update(
+                actions=[
+                    QuarantinedMessage.claim_id.set(claim_id),
+                    QuarantinedMessage.claimed_until.set(until),
+                ],
+                condition=_still_open() & _unclaimed(now),
+            )
+        except UpdateError as e:
+            if not condition_failed(e):
+                raise
+            self._refusal(source, quarantine_id, e)
+
+    def release(
+        self, source: str, quarantine_id: str, claim_id: str, action: StaffAction | None
+    ) -> None:
+        """Give the claim back, the entry still open (with the attempt's action, if any)."""
+        item = QuarantinedMessage(source, quarantine_id)
+        transaction = NamedTransaction()
+        transaction.update(
+            "entry",
+            item,
+            [QuarantinedMessage.claim_id.remove(), QuarantinedMessage.claimed_until.remove()],
+            condition=QuarantinedMessage.claim_id == claim_id,
+            versioned=False,
+        )
+        if action is not None:
+            dynamodb_staff_actions.put_in(transaction, action)
+        with contextlib.suppress(ConditionsFailed):
+            transaction.commit()  # a claim lost to its expiry: nothing of ours to give back
+
+    def close(
+        self,
+        source: str,
+        quarantine_id: str,
+        closed: operations.Closed,
+        action: StaffAction,
+        claim_id: str | None = None,
+    ) -> None:
+        """Open -> `closed.status`, once, with its action log entry in the same transaction:
+        by the holder of `claim_id` (a reprocess), or unclaimed (a discard). Raises
+        EntryClosed or EntryBusy with what it found (LookupError: no such entry)."""
         item = QuarantinedMessage(source, quarantine_id)
         outcome = {k: v for k, v in closed.outcome.items() if v is not None}
         actions: list[Any] = [
             QuarantinedMessage.status.set(closed.status),
             QuarantinedMessage.closed_at.set(closed.at),
             QuarantinedMessage.closed_by.set(closed.by),
+            QuarantinedMessage.claim_id.remove(),
+            QuarantinedMessage.claimed_until.remove(),
         ]
         if closed.note is not None:
             actions.append(QuarantinedMessage.note.set(closed.note))
         if outcome:
             actions.append(QuarantinedMessage.outcome.set(outcome))
-        still_open = QuarantinedMessage.quarantine_id.exists() & (
-            QuarantinedMessage.status.does_not_exist()
-            | (QuarantinedMessage.status == operations.OPEN)
+        held = (
+            QuarantinedMessage.claim_id == claim_id
+            if claim_id is not None
+            else _unclaimed(closed.at)
         )
         transaction = NamedTransaction()
-        transaction.update("entry", item, actions, condition=still_open, versioned=False)
+        transaction.update("entry", item, actions, condition=_still_open() & held, versioned=False)
         dynamodb_staff_actions.put_in(transaction, action)
         try:
             transaction.commit()
         except ConditionsFailed as e:
-            found = self.read(source, quarantine_id)
-            if found is None:
-                raise LookupError(quarantine_id) from e
-            raise operations.EntryClosed(found[0].status) from e
+            self._refusal(source, quarantine_id, e)
+
+    def _refusal(self, source: str, quarantine_id: str, error: Exception) -> NoReturn:
+        found = self.read(source, quarantine_id)
+        if found is None:
+            raise LookupError(quarantine_id) from error
+        if found[0].status != operations.OPEN:
+            raise operations.EntryClosed(found[0].status) from error
+        raise operations.EntryBusy(quarantine_id) from error
+
+
+def _still_open() -> Any:
+    return QuarantinedMessage.quarantine_id.exists() & (
+        QuarantinedMessage.status.does_not_exist() | (QuarantinedMessage.status == operations.OPEN)
+    )
+
+
+def _unclaimed(now: datetime) -> Any:
+    return QuarantinedMessage.claimed_until.does_not_exist() | (
+        QuarantinedMessage.claimed_until < now
+    )
 
 
 def _entry(q: QuarantinedMessage) -> operations.QuarantinedMessage:

@@ -87,6 +87,10 @@ class Closed:
     outcome: dict[str, Any] = field(default_factory=dict)
 
 
+class EntryBusy(Exception):
+    """Another reprocess of the entry is running (its claim has not expired)."""
+
+
 class EntryClosed(Exception):
     """The entry is no longer open (someone else reprocessed or discarded it)."""
 

@@ -3,24 +3,34 @@ discard a quarantined message, redrive a dead-letter queue. Each is recorded in 
 log: in the same transaction as the entry's status change, or appended after a redrive (an
 SQS action, no DynamoDB write).
 
-Reprocess sends the message as it arrived through its handler again, then closes the entry
-(open -> reprocessed) by a conditional write. The handler's own guard (a deposit's event
-id) makes crediting exactly once whoever runs it how often: two reprocesses at once both
-run it, one credits, the other finds it `duplicate`, and only one closes the entry (the
-other answers 409 with the status it found). A message still refused leaves its entry open
-(one open entry per message, never a second one) and the answer says why.
+Reprocess claims the entry (a conditional write: open and unclaimed, with a lease that
+outlives any request), sends the message as it arrived through its handler again, then
+closes the entry (open -> reprocessed) with the outcome that ran. A second reprocess at the
+same time finds the claim: 409 `entry_busy`; one after the close: 409 `entry_closed` with
+the status. Crediting is exactly once however the claim fares (a lease that expired under a
+slow request lets a second one run): the handler's own guard, a deposit's event id in the
+posting's transaction, makes a second run `duplicate`. A message still refused gives its
+claim back and leaves its entry open (one open entry per message, never a second one),
+the answer says why, and the attempt is in the action log (one transaction).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Final, Protocol
 
 from chalicelib.domain import operations
 from chalicelib.domain.clock import Clock
-from chalicelib.domain.operations import Closed, EntryClosed, QuarantinedMessage, Replayed
+from chalicelib.domain.operations import (
+    Closed,
+    EntryBusy,
+    EntryClosed,
+    QuarantinedMessage,
+    Replayed,
+)
 from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.errors import Conflict, NotFound
 
@@ -29,9 +39,25 @@ class QuarantineEntries(Protocol):
     def read(
         self, source: str, quarantine_id: str, *, original: bool = False
     ) -> tuple[QuarantinedMessage, str | None] | None: ...
-    def close(
-        self, source: str, quarantine_id: str, closed: Closed, action: StaffAction
+    def claim(
+        self, source: str, quarantine_id: str, claim_id: str, until: datetime, now: datetime
     ) -> None: ...
+    def release(
+        self, source: str, quarantine_id: str, claim_id: str, action: StaffAction | None
+    ) -> None: ...
+    def close(
+        self,
+        source: str,
+        quarantine_id: str,
+        closed: Closed,
+        action: StaffAction,
+        claim_id: str | None = None,
+    ) -> None: ...
+
+
+CLAIM_FOR: Final = timedelta(seconds=90)
+"""A reprocess's lease on its entry: longer than any request (API Gateway gives up at 29 s,
+the function at 30 s), so a live reprocess never loses it; a dead one frees it."""
 
 
 class Redrives(Protocol):
@@ -78,16 +104,28 @@ class OperatorActions:
                 code="not_reprocessable",
                 details=[{"source": source}],
             )
-        outcome = replay(original)
+        claim = uuid.uuid4().hex
+        started = self._clock()
+        self._guarded(
+            entry,
+            lambda: self._entries.claim(source, quarantine_id, claim, started + CLAIM_FOR, started),
+        )
+        try:
+            outcome = replay(original)
+        except BaseException:
+            self._entries.release(source, quarantine_id, claim, None)
+            raise
         now = self._clock()
         action = new_action(
             actor, "quarantine.reprocess", _target(entry), now, {"outcome": outcome.view()}
         )
-        if outcome.result == "refused":
-            self._log.append(action)  # nothing changed but the log: the entry stays open
+        if outcome.result == "refused":  # the entry stays open: the claim goes back
+            self._entries.release(source, quarantine_id, claim, action)
             return Reprocessed(entry, outcome)
         closed = Closed(operations.REPROCESSED, actor.person_id, now, outcome=outcome.view())
-        self._close(entry, closed, action)
+        self._guarded(
+            entry, lambda: self._entries.close(source, quarantine_id, closed, action, claim)
+        )
         return Reprocessed(_closed(entry, closed), outcome)
 
     def discard(self, entry_id: str, note: str, actor: Actor) -> QuarantinedMessage:
@@ -100,7 +138,7 @@ class OperatorActions:
         now = self._clock()
         closed = Closed(operations.DISCARDED, actor.person_id, now, note=note)
         action = new_action(actor, "quarantine.discard", _target(entry), now, {"note": note})
-        self._close(entry, closed, action)
+        self._guarded(entry, lambda: self._entries.close(source, quarantine_id, closed, action))
         return _closed(entry, closed)
 
     def redrive(self, queue: str, limit: int | None, actor: Actor) -> int:
@@ -121,11 +159,19 @@ class OperatorActions:
         )  # fmt: skip
         return moved
 
-    def _close(self, entry: QuarantinedMessage, closed: Closed, action: StaffAction) -> None:
+    @staticmethod
+    def _guarded(entry: QuarantinedMessage, write: Callable[[], None]) -> None:
+        """A conditional write on the entry, its refusals as the operator is told them."""
         try:
-            self._entries.close(entry.source, entry.quarantine_id, closed, action)
+            write()
         except EntryClosed as e:
             raise _closed_conflict(e.status) from e
+        except EntryBusy as e:
+            raise Conflict(
+                "the entry is being reprocessed by someone else; look again in a moment",
+                code="entry_busy",
+                details=[{"status": operations.OPEN}],
+            ) from e
         except LookupError as e:
             raise _not_found(entry.entry_id) from e
 

@@ -231,12 +231,59 @@ def test_two_reprocesses_at_once_credit_once_and_close_once(api: Api, before: bo
     inner = seen[0]
     statuses = sorted([outer.status, inner.status])
     assert statuses == [200, 409], (outer.body, inner.body)
-    loser = outer if outer.status == 409 else inner
-    assert loser.body["error"]["code"] == "entry_closed"
+    loser, winner = (outer, inner) if outer.status == 409 else (inner, outer)
+    # the second finds the first's claim: busy, and the outcome recorded is the one that ran
+    assert loser.body["error"]["code"] == "entry_busy"
+    assert loser.body["error"]["details"] == [{"status": "open"}]
+    assert winner.body["outcome"]["result"] == "credited"
+    assert _quarantined(api)[0]["outcome"]["result"] == "credited"
     assert _me(api, "c1")["balance"] == 20  # credited once
     _ledger_sums(api, "c1")
     # one action for the one close: the loser's transaction wrote neither
     assert len(_actions(api, _target(entry))) == 1
+
+
+def _claim(entry: dict[str, Any], until: datetime) -> None:
+    """A claim as a reprocess leaves it (one that died, or one still running)."""
+    from chalicelib.adapters.dynamodb_models import QuarantinedMessage
+
+    item = QuarantinedMessage.get("deposits", entry["quarantine_id"])
+    item.update(
+        actions=[
+            QuarantinedMessage.claim_id.set("someone-else"),
+            QuarantinedMessage.claimed_until.set(until),
+        ]
+    )
+
+
+def test_a_running_reprocess_holds_the_entry_and_a_dead_ones_claim_expires(api: Api) -> None:
+    register(api, "c1", phone=PHONE)
+    entry = _refused_deposit(api)
+    _provision_new_robot()
+    _claim(entry, datetime.now(UTC) + timedelta(seconds=60))  # running elsewhere
+    for busy in (
+        _reprocess(api, entry["entry_id"]),
+        _discard(api, entry["entry_id"], {"note": "n"}),
+    ):
+        assert busy.status == 409 and busy.body["error"]["code"] == "entry_busy", busy.body
+    assert _me(api, "c1")["balance"] == 0 and _actions(api, _target(entry)) == []
+    _claim(entry, datetime.now(UTC) - timedelta(seconds=1))  # that reprocess died
+    done = _reprocess(api, entry["entry_id"])
+    assert done.status == 200 and done.body["outcome"]["result"] == "credited"
+    assert _me(api, "c1")["balance"] == 20
+    from chalicelib.adapters.dynamodb_models import QuarantinedMessage
+
+    closed = QuarantinedMessage.get("deposits", entry["quarantine_id"])
+    assert closed.claim_id is None and closed.claimed_until is None
+
+
+def test_a_refused_reprocess_gives_its_claim_back(api: Api) -> None:
+    entry = _refused_deposit(api)
+    assert _reprocess(api, entry["entry_id"]).body["outcome"]["result"] == "refused"
+    from chalicelib.adapters.dynamodb_models import QuarantinedMessage
+
+    assert QuarantinedMessage.get("deposits", entry["quarantine_id"]).claim_id is None
+    assert _discard(api, entry["entry_id"], {"note": "never deployed"}).status == 200
 
 
 def test_reprocess_of_a_fleet_or_rule_error_entry_is_refused_and_it_can_be_discarded(
@@ -561,6 +608,8 @@ def test_requests_per_operation(api: Api) -> None:
     first = _refused_deposit(api, "evt-q-cost1")
     second = _refused_deposit(api, "evt-q-cost2")
     refused = _refused_deposit(api, "evt-q-cost3")
+    with touched_calls() as still_refused:
+        assert _reprocess(api, refused["entry_id"]).body["outcome"]["result"] == "refused"
     _provision_new_robot()
     with touched_calls() as reprocess:
         assert _reprocess(api, first["entry_id"]).body["outcome"]["result"] == "credited"
@@ -573,14 +622,26 @@ def test_requests_per_operation(api: Api) -> None:
         _redrive(api, queues.DEPOSITS.dlq_name)
     print(
         "requests:",
-        {"reprocess": reprocess, "discard": discard, "closed": closed, "redrive": redrive},
+        {
+            "reprocess": reprocess,
+            "still_refused": still_refused,
+            "discard": discard,
+            "closed": closed,
+            "redrive": redrive,
+        },
     )
-    # reprocess: entry read, the deposit's two round trips, close + action (one transaction)
-    assert reprocess == {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 2}
+    # reprocess: entry read, claim, the deposit's two round trips, close + action (one
+    # transaction)
+    assert reprocess == {
+        "GetItem": 1, "UpdateItem": 1, "BatchGetItem": 1, "TransactWriteItems": 2
+    }  # fmt: skip
+    # still refused: entry read, claim, the deposit's first look, release + action
+    assert still_refused == {
+        "GetItem": 1, "UpdateItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1
+    }  # fmt: skip
     assert discard == {"GetItem": 1, "TransactWriteItems": 1}
     assert closed == {"GetItem": 1}
     assert redrive == {"PutItem": 1}  # the action; the move is SQS's
-    del refused
 
 
 def prepare_operator_routes(api: Api) -> Callable[[], None]:

@@ -84,7 +84,11 @@ def move_all(backend: SQSBackend, source: Queue, destination: Queue) -> int:
     moved = 0
     while True:
         batch = backend.receive_message(
-            source.name, count=10, wait_seconds_timeout=0, visibility_timeout=30
+            source.name,
+            count=10,
+            wait_seconds_timeout=0,
+            visibility_timeout=30,
+            message_attribute_names=["All"],
         )
         if not batch:
             return moved

@@ -440,6 +440,7 @@ def test_an_entry_id_names_its_source_and_entry_exactly(api: Api, entry_id: str)
             body=body,
         )  # fmt: skip
         assert found.status == 404, (path_id, found.body)
+        assert found.body["error"]["code"] == "quarantine_entry_not_found", found.body
     assert _quarantined(api)[0]["status"] == "open"
 
 
@@ -563,6 +564,9 @@ def test_a_stream_failure_queue_is_not_redrivable(api: Api) -> None:
     ["nope", "gimhae-dev-deposits", "gimhae-dev-deposits-dlqx", "gimhae-prod-deposits-dlq"],
 )
 def test_an_unknown_queue_is_404(api: Api, queue: str) -> None:
+    for odd in ("a%00b", "%E2%80%AE", "x" * 300, "q%20dlq"):
+        refused = _redrive(api, odd)
+        assert refused.status == 404 and refused.body["error"]["code"] == "queue_not_found"
     refused = _redrive(api, queue)
     assert refused.status == 404 and refused.body["error"]["code"] == "queue_not_found"
 

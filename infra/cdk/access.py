@@ -83,6 +83,8 @@ class DataPlane:
     dead_letter_queues: list[sqs.IQueue]
     job_queues: list[sqs.IQueue] = field(default_factory=list)
     """Payout-run and audit chunks: the API, the schedules and the chunk handlers send them."""
+    stream_failure_queues: list[sqs.IQueue] = field(default_factory=list)
+    """Where the stream consumers park what failed: admins read their depth too."""
     redrive_destinations: list[sqs.IQueue] = field(default_factory=list)
     """The queues whose dead letters an operator redrives back (each DLQ's source queue)."""
 
@@ -183,7 +185,9 @@ def domain_statements(
             iam.PolicyStatement(
                 sid="DeadLetterDepth",  # admins see how many messages each DLQ holds
                 actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
-                resources=[q.queue_arn for q in data.dead_letter_queues],
+                resources=[
+                    q.queue_arn for q in (*data.dead_letter_queues, *data.stream_failure_queues)
+                ],
             )
         )
         statements.append(sms_statement())

@@ -436,6 +436,18 @@ def test_each_function_has_its_own_role(synth: Synth, stage: str) -> None:
             for r in _as_list(statement["Resource"]):
                 queue = resources[r["Fn::GetAtt"][0]]["Properties"]["QueueName"]
                 assert queue.endswith("-dlq"), queue
+        # and admins see every parked queue's depth: the DLQs' and the stream failures'
+        for statement in (s for s in statements if s["Sid"] == "DeadLetterDepth"):
+            names = {
+                resources[r["Fn::GetAtt"][0]]["Properties"]["QueueName"]
+                for r in _as_list(statement["Resource"])
+            }
+            parked = {
+                q["Properties"]["QueueName"]
+                for q in synth.resources(stage, "AWS::SQS::Queue").values()
+                if q["Properties"]["QueueName"].endswith(("-dlq", "-stream-failures"))
+            }
+            assert names == parked
 
 
 # --- alarms ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from chalicelib.api import (
     leaderboards,
     me,
     observability,
+    operator_actions,
     payout_accounts,
     payout_runs,
     purifier,
@@ -45,6 +46,7 @@ app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
 app.register_blueprint(purifier.bp)
 app.register_blueprint(support.bp)
+app.register_blueprint(operator_actions.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

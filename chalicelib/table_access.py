@@ -42,6 +42,10 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         # operators: the quarantine and the city's stats
         m.QuarantinedMessage,
         m.CityTotal,
+        # an operator's reprocess sends a quarantined deposit through its handler again
+        # (the robot registry, the citizen's day count; the rest are the deposit's above)
+        m.Device,
+        m.CitizenDay,
         # every staff write's entry (appended only: APPEND_ONLY below)
         m.StaffAction,
         # citizen support: corrections proposed and approved (each a ledger posting)

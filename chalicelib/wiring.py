@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb_totals import DynamoDbCityTotals
     from chalicelib.domain.clock import Clock
     from chalicelib.domain.ledger import LedgerEntry
+    from chalicelib.domain.operations import Replayed
     from chalicelib.domain.steps import StepDay
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.ledger_audit import LedgerAuditService
     from chalicelib.services.operations import OperationsService
+    from chalicelib.services.operator_actions import OperatorActions
     from chalicelib.services.payout_accounts import PayoutAccountService
     from chalicelib.services.payout_runs import PayoutRunService
     from chalicelib.services.phones import PhoneService
@@ -96,9 +98,11 @@ def ledger_entry_from_image(image: dict[str, Any]) -> LedgerEntry:
 @lru_cache(maxsize=1)
 def quarantine() -> DynamoDbQuarantine:
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
+    from chalicelib.adapters.kms_secrets import KmsSecrets
     from chalicelib.domain.clock import utc_now
 
-    return DynamoDbQuarantine(utc_now)
+    key = config.settings().payout_kms_key_id
+    return DynamoDbQuarantine(utc_now, KmsSecrets(key) if key else None)
 
 
 # -- Citizens and their phone numbers -----------------------------------------------------
@@ -163,6 +167,31 @@ def recycling() -> RecyclingService:
         clock=utc_now,
         phone_key=aws_clients.phone_hash_key,
     )
+
+
+def replay_deposit(body: str) -> Replayed:
+    """A quarantined deposits-queue message through the deposit handler again (an
+    operator's reprocess): the same intake and service, so the envelope's `received_at`
+    (IoT Core's receipt) still judges the deposit's age and its event id's guard still
+    credits it once. A refusal comes back instead of a second quarantine entry, and the
+    robot is not acked again (it was answered when it sent the deposit)."""
+    from chalicelib.adapters import aws_clients
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.events import intake
+    from chalicelib.services.recycling import NoAcks, RecyclingService, Refusals
+
+    refusals = Refusals()
+    service = RecyclingService(
+        ledger=ledger(),
+        acks=NoAcks(),
+        quarantine=refusals,
+        settings=config.settings(),
+        clock=utc_now,
+        phone_key=aws_clients.phone_hash_key,
+    )
+    replayed = refusals.replayed(service.receive(intake.deposit(body, service.now())))
+    count(f"DepositsReprocessed{replayed.result.capitalize()}")
+    return replayed
 
 
 # -- Walking: steps and leaderboards ------------------------------------------------------
@@ -357,6 +386,17 @@ def operations() -> OperationsService:
 
 
 @lru_cache(maxsize=1)
+def operator_actions() -> OperatorActions:
+    from chalicelib.adapters.sqs_dead_letters import SqsDeadLetters
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.operator_actions import OperatorActions
+
+    return OperatorActions(
+        quarantine(), {"deposits": replay_deposit}, SqsDeadLetters(), staff_actions(), utc_now
+    )
+
+
+@lru_cache(maxsize=1)
 def staff_actions() -> DynamoDbStaffActions:
     from chalicelib.adapters.dynamodb_staff_actions import DynamoDbStaffActions
 
@@ -422,6 +462,8 @@ def clear() -> None:
         staff_actions,
         support,
         corrections,
+        operator_actions,
+        sqs_dead_letters._arn,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

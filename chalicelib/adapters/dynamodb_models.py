@@ -215,7 +215,10 @@ class Device(CityModel):
 
 
 class QuarantinedMessage(CityModel):
-    """A message that could not be processed, with its reason, for admins to see."""
+    """A message that could not be processed, with its reason, for admins to see; an
+    operator reprocesses or discards it once (`status`: absent on rows from before, read as
+    open). `original` is the queue message as it arrived, sealed under the data key
+    (adapters.kms_secrets.seal): never shown, read only to reprocess it."""
 
     class Meta(_Meta):
         table_name = _TableName("quarantine")
@@ -229,6 +232,15 @@ class QuarantinedMessage(CityModel):
     payload = UnicodeAttribute(null=True)
     received_at = UTCDateTimeAttribute()
     expires = TTLAttribute()
+    original = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    closed_by = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    outcome = MapAttribute[str, object](null=True)
+    claim_id = UnicodeAttribute(null=True)
+    """The reprocess running on it (a lease until `claimed_until`): one at a time."""
+    claimed_until = UTCDateTimeAttribute(null=True)
 
 
 class RateWindow(CityModel):

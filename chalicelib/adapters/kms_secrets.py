@@ -1,17 +1,24 @@
-"""KMS adapter: a citizen's payout account number, encrypted with the data key.
+"""KMS adapter: a citizen's payout account number, encrypted with the data key; and
+larger secrets (a quarantined message as it arrived) sealed under a data key of their own.
 
-Each ciphertext carries an encryption context naming its citizen, so a ciphertext copied
-onto another citizen's record does not decrypt. Nothing here logs a plaintext.
+Each ciphertext carries an encryption context naming its owner (a citizen, a quarantine
+entry), so a ciphertext copied onto another record does not decrypt. Nothing here logs a
+plaintext.
 """
 
 from __future__ import annotations
 
 import base64
+import os
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib import config
 from chalicelib.adapters import aws_clients
+
+SEALED_PREFIX = "v1."
+"""A sealed text: `v1.<KMS-encrypted data key>.<nonce + AES-256-GCM ciphertext>` (base64)."""
 
 DECRYPT_THREADS = 16
 """A transfer file decrypts one number per citizen: KMS answers in milliseconds, so 16 calls
@@ -48,3 +55,35 @@ class KmsSecrets:
             return [self.decrypt(c, ctx) for c, ctx in items]
         with ThreadPoolExecutor(DECRYPT_THREADS) as pool:
             return list(pool.map(lambda item: self.decrypt(*item), items))
+
+    def seal(self, plaintext: str, context: dict[str, str]) -> str:
+        """Envelope encryption for texts over KMS's 4 KB: one GenerateDataKey, then
+        AES-256-GCM here (the context is the cipher's associated data too), compressed
+        first (a device message is repetitive JSON)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        key = aws_clients.client("kms").generate_data_key(
+            KeyId=self._key(), KeySpec="AES_256", EncryptionContext=context
+        )
+        nonce = os.urandom(12)
+        sealed = AESGCM(key["Plaintext"]).encrypt(
+            nonce, zlib.compress(plaintext.encode("utf-8")), _associated(context)
+        )
+        parts = (bytes(key["CiphertextBlob"]), nonce + sealed)
+        return SEALED_PREFIX + ".".join(base64.b64encode(p).decode("ascii") for p in parts)
+
+    def unseal(self, sealed: str, context: dict[str, str]) -> str:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if not sealed.startswith(SEALED_PREFIX):
+            raise ValueError("not a sealed text")
+        wrapped, box = (base64.b64decode(p) for p in sealed[len(SEALED_PREFIX) :].split("."))
+        key = aws_clients.client("kms").decrypt(
+            KeyId=self._key(), CiphertextBlob=wrapped, EncryptionContext=context
+        )["Plaintext"]
+        opened = AESGCM(bytes(key)).decrypt(box[:12], box[12:], _associated(context))
+        return zlib.decompress(opened).decode("utf-8")
+
+
+def _associated(context: dict[str, str]) -> bytes:
+    return "\n".join(f"{k}={v}" for k, v in sorted(context.items())).encode("utf-8")

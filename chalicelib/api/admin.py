@@ -10,7 +10,8 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, query_int, query_str, require_role
-from chalicelib.domain.clock import iso, seoul_day
+from chalicelib.api.operator_actions import entry_view
+from chalicelib.domain.clock import seoul_day
 from chalicelib.domain.roles import Power
 from chalicelib.errors import BadRequest
 
@@ -34,22 +35,7 @@ def get_quarantine() -> dict[str, Any]:
     page = wiring.operations().quarantined(
         source, limit, query_str(request, "cursor", max_length=1024, code="invalid_cursor")
     )
-    return {
-        "items": [
-            {
-                "quarantine_id": q.quarantine_id,
-                "source": q.source,
-                "reason": q.reason,
-                "device_id": q.device_id,
-                "event_id": q.event_id,
-                "details": q.details,
-                "payload": q.payload,
-                "received_at": iso(q.received_at),
-            }
-            for q in page.items
-        ],
-        "next_cursor": page.next_cursor,
-    }
+    return {"items": [entry_view(q) for q in page.items], "next_cursor": page.next_cursor}
 
 
 @bp.route("/v1/admin/dead-letters", methods=["GET"], authorizer=jwt_auth)

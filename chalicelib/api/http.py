@@ -106,6 +106,8 @@ _NOT_FOUND_CODES = {
     "challenges": "challenge_not_found",
     "citizens": "citizen_not_found",
     "corrections": "correction_not_found",
+    "quarantine": "quarantine_entry_not_found",
+    "dead-letters": "queue_not_found",
 }
 """The code a route's own look-up answers for an unknown id, by the collection it names."""
 

@@ -40,6 +40,9 @@ class Refusal:
     only_for: DeviceType | None = None
     """The refusal stands only if the device is of this type: a shadow document belongs
     to the fleet only when its thing is a shelter (another thing's is ignored)."""
+    envelope: str | None = None
+    """The queue message as it arrived (set by the intake), for a quarantine that keeps it
+    sealed so an operator can reprocess it; never shown."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class DepositMessage:
     deposit: Deposit
     received_at: datetime | None
     text: str
+    envelope: str | None = None
+    """The queue message as it arrived (see Refusal.envelope)."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -128,11 +129,13 @@ def rule_failure(body: str) -> RuleFailure:
 
 
 def deposit(body: str, now: datetime) -> DepositMessage | Refusal:
-    """One message of the deposits queue: its envelope, then the robot's payload."""
+    """One message of the deposits queue: its envelope, then the robot's payload; either
+    carries the message as it arrived (`envelope`), for a quarantine to keep sealed."""
     envelope = open_envelope(body, now)
     if isinstance(envelope, Refusal):
-        return envelope
-    return deposit_payload(envelope.device_id, envelope.raw, envelope.received_at)
+        return dataclasses.replace(envelope, envelope=body)
+    read = deposit_payload(envelope.device_id, envelope.raw, envelope.received_at)
+    return dataclasses.replace(read, envelope=body)
 
 
 def deposit_payload(

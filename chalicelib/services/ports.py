@@ -15,4 +15,8 @@ class Quarantine(Protocol):
         event_id: str | None,
         details: str,
         payload: str | None,
-    ) -> None: ...
+        original: str | None = None,
+    ) -> None:
+        """`original` is the queue message as it arrived, for reprocessing: a store keeps
+        it only sealed (never in clear), and only for a source that can be replayed."""
+        ...

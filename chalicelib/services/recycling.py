@@ -28,6 +28,7 @@ from chalicelib.domain.ledger import (
     PostedResult,
     Posting,
 )
+from chalicelib.domain.operations import Replayed
 from chalicelib.domain.recycling import CodeConsumed, DepositAck, FirstLook, ItemsCounted
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
@@ -53,6 +54,14 @@ class AckPublisher(Protocol):
     def publish_ack(self, device_id: str, ack: DepositAck) -> None: ...
 
 
+class NoAcks:
+    """For an operator's reprocess: the robot was answered when it sent the deposit, and
+    has long moved on; the citizen sees the credit in their ledger."""
+
+    def publish_ack(self, device_id: str, ack: DepositAck) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class DepositOutcome:
     """What happened to one deposit message; the ack is what the robot was sent."""
@@ -61,6 +70,39 @@ class DepositOutcome:
     quarantined: str | None = None
     taken_while_full: bool = False
     """Credited although the robot's last status said it was not accepting."""
+
+
+class Refusals:
+    """Where a replayed message's refusal goes instead of the quarantine (an operator's
+    reprocess): its entry is still open, and one open entry per message is enough."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.details: str | None = None
+
+    def quarantine(
+        self,
+        *,
+        source: str,
+        reason: str,
+        device_id: str | None,
+        event_id: str | None,
+        details: str,
+        payload: str | None,
+        original: str | None = None,
+    ) -> None:
+        self.reason, self.details = reason, details
+
+    def replayed(self, outcome: DepositOutcome) -> Replayed:
+        """What the replay did, as the operator is told."""
+        ack = outcome.ack
+        if self.reason is not None or ack is None:
+            return Replayed("refused", self.reason or "unprocessable", details=self.details)
+        if ack.status == "rejected":
+            return Replayed("rejected", ack.reason)
+        if ack.status == "credited":
+            return Replayed("credited", ack.reason, ack.points)
+        return Replayed("duplicate", ack.reason, ack.points)
 
 
 class _UnknownDevice(Exception):
@@ -116,6 +158,7 @@ class RecyclingService:
                 event_id=deposit.event_id,
                 details="no registered robot has this id",
                 payload=message.text,
+                original=message.envelope,
             )
             return self._send(device_id, recycling.rejected(deposit.event_id, "unknown_device"))
 
@@ -128,6 +171,7 @@ class RecyclingService:
             event_id=refusal.event_id,
             details=refusal.details,
             payload=refusal.payload,
+            original=refusal.envelope,
         )
         if refusal.device_id is None:
             return DepositOutcome(ack=None, quarantined=refusal.reason)

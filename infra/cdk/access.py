@@ -5,7 +5,8 @@
   actions on the tables chalicelib/table_access.py declares for them (no Scan: nothing in
   a request path may scan), the phone-hash
   parameter, the data key, the alerts topic, the export bucket, publishing robot acks and
-  reading the dead-letter queues' depth;
+  reading the dead-letter queues' depth (the API also moves their messages back: an
+  operator's redrive);
 - a queue consumer also gets its own queue, a stream consumer its own stream and
   on-failure queue.
 The one wildcard resource is `iot:DescribeEndpoint`: the action has no resource type. The API
@@ -82,6 +83,10 @@ class DataPlane:
     dead_letter_queues: list[sqs.IQueue]
     job_queues: list[sqs.IQueue] = field(default_factory=list)
     """Payout-run and audit chunks: the API, the schedules and the chunk handlers send them."""
+    stream_failure_queues: list[sqs.IQueue] = field(default_factory=list)
+    """Where the stream consumers park what failed: admins read their depth too."""
+    redrive_destinations: list[sqs.IQueue] = field(default_factory=list)
+    """The queues whose dead letters an operator redrives back (each DLQ's source queue)."""
 
 
 def function_tables(function: Function, data: DataPlane) -> list[dynamodb.Table]:
@@ -180,10 +185,35 @@ def domain_statements(
             iam.PolicyStatement(
                 sid="DeadLetterDepth",  # admins see how many messages each DLQ holds
                 actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
-                resources=[q.queue_arn for q in data.dead_letter_queues],
+                resources=[
+                    q.queue_arn for q in (*data.dead_letter_queues, *data.stream_failure_queues)
+                ],
             )
         )
         statements.append(sms_statement())
+        statements.append(
+            iam.PolicyStatement(
+                # an operator's redrive: SQS's move task needs, on the source (the DLQ),
+                # receive, delete and attributes besides starting and listing the task
+                sid="DeadLetterRedrive",
+                actions=[
+                    "sqs:StartMessageMoveTask",
+                    "sqs:ListMessageMoveTasks",
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                ],
+                resources=[q.queue_arn for q in data.dead_letter_queues],
+            )
+        )
+        if data.redrive_destinations:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="RedriveDestinations",  # and, on the queue they go back to, send
+                    actions=["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                    resources=[q.queue_arn for q in data.redrive_destinations],
+                )
+            )
     else:
         statements += [
             iam.PolicyStatement(sid="RobotAcks", actions=["iot:Publish"], resources=[ack_topic]),

@@ -4,6 +4,7 @@ retry policy, and API Gateway's own error responses in the API's JSON error shap
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from typing import Any
@@ -93,12 +94,20 @@ class Api(Construct):
         app = fn.load_app(stage_env)
         self.functions = fn.functions(app)
         self.stream_failure_queues: dict[str, sqs.Queue] = {}
+        tables_read = {f.handler: self._stream_table(f, streamed) for f in self.functions}
+        for function in self.functions:
+            if tables_read[function.handler] is not None:
+                self._failure_queue(stage, function)
+        # the API reads every parked queue's depth, the stream failures' too
+        data = dataclasses.replace(
+            data, stream_failure_queues=list(self.stream_failure_queues.values())
+        )
 
         roles = {}
         for function in self.functions:
             queue = queues.by_name(function.queue) if function.queue else None
-            table = self._stream_table(function, streamed)
-            failure = self._failure_queue(stage, function) if table is not None else None
+            table = tables_read[function.handler]
+            failure = self.stream_failure_queues.get(function.handler)
             roles[function.logical_id] = function_role(
                 self,
                 function,

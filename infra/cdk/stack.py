@@ -57,6 +57,7 @@ class GimhaeStack(cdk.Stack):
                 exports_bucket=self.exports.bucket,
                 dead_letter_queues=list(self.queues.dlq_by_logical.values()),
                 job_queues=[self.queues.by_logical[q.logical] for q in JOB_QUEUES],
+                redrive_destinations=list(self.queues.by_logical.values()),
             ),
             users=self.users,
         )

@@ -68,6 +68,14 @@ CORRECTIONS: tuple[Correction, ...] = (
         applied=(IN_PROCESS, SERVER),
     ),
     Correction(
+        "infra.local.moto_sqs_moves",
+        stock="StartMessageMoveTask, ListMessageMoveTasks and CancelMessageMoveTask answer "
+        "500 (not implemented)",
+        aws="a dead-letter queue's messages move back to their source queue (a task, one at "
+        "a time per queue, listed with its counts)",
+        applied=(IN_PROCESS, SERVER),
+    ),
+    Correction(
         "infra.local.moto_json",
         stock="DynamoDB and Streams answers go through the model-driven serializer's "
         "attribute picker (a third of the emulator's CPU under load)",

@@ -22,6 +22,8 @@ class MemoryQuarantine:
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
         self.messages: list[QuarantinedMessage] = []
+        self.originals: list[str | None] = []
+        """What each entry would keep sealed (the DynamoDB store seals it with KMS)."""
 
     def quarantine(
         self,
@@ -32,7 +34,9 @@ class MemoryQuarantine:
         event_id: str | None,
         details: str,
         payload: str | None,
+        original: str | None = None,
     ) -> None:
+        self.originals.append(original)
         self.messages.append(
             QuarantinedMessage(
                 source,

@@ -76,9 +76,11 @@ def _declared(function: str) -> set[str]:
 
 def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
     challenge = _challenge_body()
+    from tests.functional.test_operator_actions import prepare_operator_routes
     from tests.functional.test_payouts_api import pay_one_for_touching, touch_payout_routes
 
     pay_one_for_touching(api)  # payouts: a run paid by its handler, not the API
+    touch_operator_routes = prepare_operator_routes(api)  # a quarantined deposit, a dead letter
     with touched() as tables:
         register(api, "a", phone="010-2020-3030")
         register(api, "b", phone="010-2020-4040")
@@ -129,6 +131,7 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/admin/shelters/shelter-001", as_user="ops", roles=("operator",))
         api.call("DELETE", purifier, as_user="ops", roles=("operator",))
         touch_payout_routes(api)  # payouts: account, run, export, settlement, audit
+        touch_operator_routes()  # reprocess (the deposit handler's tables), discard, redrive
     # Exactly: nothing undeclared is touched, and nothing declared goes unused.
     assert tables == _declared("api_handler")
 

@@ -425,10 +425,31 @@ def test_each_function_has_its_own_role(synth: Synth, stage: str) -> None:
         consumes = {
             r["Fn::GetAtt"][0]
             for s in statements
-            if "sqs:ReceiveMessage" in _as_list(s["Action"])
+            if "sqs:ReceiveMessage" in _as_list(s["Action"]) and s["Sid"] != "DeadLetterRedrive"
             for r in _as_list(s["Resource"])
         }
         assert len(consumes) == len(sqs_events)  # its own queue only
+        # only the API redrives, and only dead-letter queues (an operator's action)
+        redrive = [s for s in statements if "sqs:StartMessageMoveTask" in _as_list(s["Action"])]
+        assert bool(redrive) == (kinds[logical_id] == "api")
+        for statement in redrive:
+            assert statement["Sid"] == "DeadLetterRedrive"
+            assert "sqs:ListMessageMoveTasks" in statement["Action"]
+            for r in _as_list(statement["Resource"]):
+                queue = resources[r["Fn::GetAtt"][0]]["Properties"]["QueueName"]
+                assert queue.endswith("-dlq"), queue
+        # and admins see every parked queue's depth: the DLQs' and the stream failures'
+        for statement in (s for s in statements if s["Sid"] == "DeadLetterDepth"):
+            names = {
+                resources[r["Fn::GetAtt"][0]]["Properties"]["QueueName"]
+                for r in _as_list(statement["Resource"])
+            }
+            parked = {
+                q["Properties"]["QueueName"]
+                for q in synth.resources(stage, "AWS::SQS::Queue").values()
+                if q["Properties"]["QueueName"].endswith(("-dlq", "-stream-failures"))
+            }
+            assert names == parked
 
 
 # --- alarms ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from chalicelib.api import (
     payout_runs,
     staff_actions,
 )
+from chalicelib.api import reports as report_routes
 from chalicelib.events import boards, city_totals, device_messages, ledger_audit, reports
 from chalicelib.events import challenges as challenge_streams
 from chalicelib.events import payout_runs as payout_run_events
@@ -41,6 +42,7 @@ app.register_blueprint(payout_accounts.bp)
 app.register_blueprint(payout_runs.bp)
 app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(report_routes.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

@@ -190,7 +190,7 @@ def run_view(run: RunSummary) -> dict[str, Any]:
     }
 
 
-_PERIOD_CURSOR = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_PERIOD_CURSOR = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 _SKIP_CURSOR = re.compile(r"(no_account|below_threshold)#[A-Za-z0-9._:@-]{1,128}")
 
 

@@ -20,8 +20,8 @@ from chalicelib.errors import BadRequest, NotFound, Unprocessable
 
 bp = Blueprint(__name__)
 
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-_FILE = re.compile(r"(\d{4}-\d{2})\.csv")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+_FILE = re.compile(r"([0-9]{4}-[0-9]{2})\.csv")
 
 
 @bp.route("/v1/admin/reports/recycling", methods=["GET"], authorizer=jwt_auth)

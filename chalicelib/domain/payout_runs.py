@@ -23,7 +23,7 @@ SKIP_REASONS: tuple[SkipReason, ...] = ("no_account", "below_threshold")
 
 # Periods and runs ------------------------------------------------------------------------
 
-_PERIOD = re.compile(r"(\d{4})-(\d{2})")
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only (\d matches any script's)
 
 
 @dataclass(frozen=True, order=True)

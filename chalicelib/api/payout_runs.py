@@ -79,12 +79,13 @@ def get_payout_runs() -> dict[str, Any]:
 @api_view
 def get_payout_skipped(run_id: str) -> dict[str, Any]:
     """The citizens the run did not pay and why, so support can reach them: `reason`
-    (`no_account`, `below_threshold`), `limit` (1-500, default 100), `cursor`."""
-    from chalicelib.domain.payout_runs import SKIP_REASONS
+    (`no_account`, `below_threshold`, or `all`), `limit` (1-500, default 100), `cursor`."""
+    from chalicelib.domain.payout_runs import SKIP_FILTERS
 
     request = bp.current_request
     require_role(request, Power.PAYOUTS)
-    reason = query_enum(request, "reason", ("", *SKIP_REASONS), default="") or None
+    picked = query_enum(request, "reason", SKIP_FILTERS, default="all")
+    reason = None if picked == "all" else picked
     limit = query_int(request, "limit", default=100, low=1, high=500)
     after = _read_cursor(request, _SKIP_CURSOR)
     if after is not None and reason is not None and not after.startswith(f"{reason}#"):

@@ -14,7 +14,6 @@ from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import api_view, produces, query_str, require_role
 from chalicelib.domain.clock import SEOUL, utc_now
 from chalicelib.domain.districts import districts
-from chalicelib.domain.payout_runs import Period
 from chalicelib.domain.roles import Power
 from chalicelib.errors import BadRequest, NotFound, Unprocessable
 
@@ -90,12 +89,12 @@ def _month(raw: str) -> tuple[str, bool]:
             code="invalid_month",
             details=[{"field": "month", "problem": "YYYY-MM"}],
         )
-    asked = Period(int(m.group(1)), int(m.group(2)))
-    current = Period.of(utc_now().astimezone(SEOUL).date())
+    today = utc_now().astimezone(SEOUL).date()
+    asked, current = (int(m.group(1)), int(m.group(2))), (today.year, today.month)
     if asked > current:
         raise Unprocessable(
-            f"{asked} has not begun",
+            f"{raw} has not begun",
             code="month_in_future",
-            details=[{"field": "month", "problem": f"after {current}"}],
+            details=[{"field": "month", "problem": f"after {today:%Y-%m}"}],
         )
-    return str(asked), asked < current
+    return raw, asked < current

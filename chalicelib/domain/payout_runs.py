@@ -19,6 +19,8 @@ RunStatus = Literal["running", "ready", "approved", "settled"]
 ItemStatus = Literal["pending", "paid", "failed"]
 SkipReason = Literal["no_account", "below_threshold"]
 SKIP_REASONS: tuple[SkipReason, ...] = ("no_account", "below_threshold")
+SKIP_FILTERS = ("all", *SKIP_REASONS)
+"""What `GET .../skipped?reason=` takes: one reason, or `all` (the default)."""
 
 
 # Periods and runs ------------------------------------------------------------------------

@@ -504,3 +504,47 @@ def test_a_bad_report_month_is_refused(api: Api, path: str, status: int, code: s
     assert got.status == status, got.body
     if code:
         assert got.body["error"]["code"] == code
+
+
+# Costs ----------------------------------------------------------------------------------------
+
+
+def test_dynamodb_requests_per_finance_operation(api: Api) -> None:
+    """The requests each operation makes (counted at botocore), for bench/RESULTS.md."""
+    from tests.functional.test_table_access import touched_calls
+
+    _ready_run(api)
+    month = _recycled(api)
+    operations = {
+        "start (a new run)": lambda: _start(api, "2026-10"),
+        "start (run_exists)": lambda: _start(api, "2026-10"),
+        "list runs": lambda: _call(api, "GET", "/v1/admin/payout-runs", "fin-b"),
+        "skipped": lambda: _call(api, "GET", f"{BASE}/skipped?reason=no_account", "fin-b"),
+        "approve": lambda: _approve(api),
+        "approve (repeat)": lambda: _approve(api, "fin-c"),
+        "export csv (first)": lambda: _raw_get(api, f"{BASE}/export", "fin-a"),
+        "export csv (kept)": lambda: _raw_get(api, f"{BASE}/export", "fin-a"),
+        "settle 1 paid": lambda: _call(
+            api, "POST", f"{BASE}/settle", "fin-a", body={"paid": ["p1"]}
+        ),  # fmt: skip
+        "report totals": lambda: _call(
+            api, "GET", f"/v1/admin/reports/recycling?month={month}", "fin"
+        ),
+        "report csv": lambda: _raw_get(api, f"/v1/admin/reports/recycling/{month}.csv", "b"),
+    }
+    counted: dict[str, dict[str, int]] = {}
+    for name, operation in operations.items():
+        with touched_calls() as calls:
+            operation()
+        counted[name] = dict(sorted(calls.items()))
+    print("\nDynamoDB requests per finance operation:")
+    for name, calls in counted.items():
+        print(f"  {name}: {calls} = {sum(calls.values())}")
+    assert counted["list runs"] == {"Query": 1}
+    assert counted["skipped"] == {"GetItem": 1, "Query": 1}
+    assert counted["approve"] == {"GetItem": 2, "TransactWriteItems": 1}
+    assert counted["approve (repeat)"] == {"GetItem": 1}
+    assert counted["start (a new run)"] == {"TransactWriteItems": 1}
+    assert counted["report totals"] == {"Query": 10}
+    assert counted["report csv"] == {"Query": 10}
+    assert counted["export csv (kept)"] == {"GetItem": 1, "TransactWriteItems": 1}

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -157,34 +158,17 @@ class DynamoDbPayoutRuns:
     def record_export(self, run_id: str, fmt: str, sha256: str, action: StaffAction) -> None:
         """A kept file never changes, so its digest is set once and then only met again."""
         digest = Path(f"exports.{fmt}")
-        tx = NamedTransaction()
-        tx.update(
-            "run",
-            PayoutRun(run_id),
+        _update_with_entry(
+            run_id,
             [digest.set(sha256)],
             PayoutRun.run_id.exists() & (digest.does_not_exist() | (digest == sha256)),
-            versioned=False,
+            action,
         )
-        put_in(tx, action)
-        try:
-            _commit(tx)
-        except ConditionsFailed as e:
-            raise RetryableConflict(f"{run_id}: export {sorted(e.names)}") from e
 
     def record_settlement(self, run_id: str, action: StaffAction) -> None:
-        tx = NamedTransaction()
-        tx.update(
-            "run",
-            PayoutRun(run_id),
-            [PayoutRun.settlements.add(1)],
-            PayoutRun.run_id.exists(),
-            versioned=False,
+        _update_with_entry(
+            run_id, [PayoutRun.settlements.add(1)], PayoutRun.run_id.exists(), action
         )
-        put_in(tx, action)
-        try:
-            _commit(tx)
-        except ConditionsFailed as e:
-            raise RetryableConflict(f"{run_id}: settlement {sorted(e.names)}") from e
 
     def eligible_page(
         self, bucket: str, start: str | None, limit: int
@@ -337,6 +321,20 @@ class DynamoDbPayoutRuns:
             & (PayoutRun.paid_items == run.paid_items)
             & (PayoutRun.failed_items == run.failed_items),
         )
+
+
+def _update_with_entry(
+    run_id: str, actions: list[Action], condition: Condition, action: StaffAction
+) -> None:
+    """The run's update and the action's entry, in one transaction (a failed condition is
+    a bug or a run deleted under us: never an entry alone)."""
+    tx = NamedTransaction()
+    tx.update("run", PayoutRun(run_id), actions, condition, versioned=False)
+    put_in(tx, action)
+    try:
+        _commit(tx)
+    except ConditionsFailed as e:
+        raise RetryableConflict(f"{run_id}: {action.action} {sorted(e.names)}") from e
 
 
 def _commit(tx: NamedTransaction) -> None:

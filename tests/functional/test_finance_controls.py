@@ -526,7 +526,7 @@ def test_dynamodb_requests_per_finance_operation(api: Api) -> None:
         "export csv (kept)": lambda: _raw_get(api, f"{BASE}/export", "fin-a"),
         "settle 1 paid": lambda: _call(
             api, "POST", f"{BASE}/settle", "fin-a", body={"paid": ["p1"]}
-        ),  # fmt: skip
+        ),
         "report totals": lambda: _call(
             api, "GET", f"/v1/admin/reports/recycling?month={month}", "fin"
         ),

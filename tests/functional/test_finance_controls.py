@@ -114,7 +114,8 @@ def test_every_finance_route_answers_exactly_its_roles(
     if role not in roles.roles_for(power):
         assert _log(api) == [("payout_run.start", "fin-a")]
         assert api.call("GET", BASE, as_user="boss", admin=True).body["status"] == "ready"
-    _audit_clean(api)
+    if method == "POST":  # a write, allowed or refused: the money still adds up
+        _audit_clean(api)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from chalicelib.api import (
     staff_actions,
     support,
 )
+from chalicelib.api import reports as report_routes
 from chalicelib.events import boards, city_totals, device_messages, ledger_audit, reports
 from chalicelib.events import challenges as challenge_streams
 from chalicelib.events import payout_runs as payout_run_events
@@ -47,6 +48,7 @@ app.register_blueprint(docs.bp)
 app.register_blueprint(purifier.bp)
 app.register_blueprint(support.bp)
 app.register_blueprint(operator_actions.bp)
+app.register_blueprint(report_routes.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

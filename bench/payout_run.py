@@ -199,11 +199,15 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
         from infra.local.dev_issuer import ensure_issuer
 
         admin = ensure_issuer(state).mint("bench-admin", admin=True)
+        checker = ensure_issuer(state).mint("bench-checker", admin=True)  # the second person
         t = time.monotonic()
         held = seed(citizens, os.environ["PAYOUT_KMS_KEY_ID"])
         report["seed_s"] = round(time.monotonic() - t, 1)
         _progress(report)
-        period = datetime.now(UTC).astimezone().strftime("%Y-%m")
+        from chalicelib.domain.clock import SEOUL
+        from chalicelib.domain.payout_runs import Period
+
+        period = str(Period.of(datetime.now(SEOUL).date()).previous)  # the month that ended
         with counting() as calls:
             t = time.monotonic()
             status, started = _http(api, "POST", "/v1/admin/payout-runs", admin, {"period": period})
@@ -245,6 +249,8 @@ def run_local(citizens: int, timeout_s: float) -> dict[str, Any]:
         report["redelivered_s"] = round(time.monotonic() - t, 1)
         report["verified_after_redelivery"] = verify("bench-", citizens, started["run_id"])
         _progress(report)
+        approve = f"/v1/admin/payout-runs/{started['run_id']}/approve"
+        report["approve_status"] = _http(api, "POST", approve, checker)[0]
         t = time.monotonic()
         try:
             path = f"/v1/admin/payout-runs/{started['run_id']}/export"
@@ -307,14 +313,17 @@ def costs(citizens: int) -> dict[str, Any]:
             boto3.client("kms", region_name=REGION)
         )
         seed(citizens, os.environ["PAYOUT_KMS_KEY_ID"])
+        from chalicelib.domain.clock import SEOUL
         from chalicelib.domain.payout_runs import Period
+        from chalicelib.domain.staff_actions import Actor
         from chalicelib.services.chunk_jobs import ChunkRef
 
         service = wiring.payout_runs()
         now = datetime.now(UTC)
         url = sqs.get_queue_url(QueueName=queues.PAYOUT_CHUNKS.name)["QueueUrl"]
         with metering() as meter:
-            run = service.start_run(Period(now.year, now.month), "bench")
+            last_month = Period.of(now.astimezone(SEOUL).date()).previous
+            run = service.start_run(last_month, Actor("bench", ("finance",)))
             chunks = 0
             while True:
                 got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])

@@ -37,8 +37,10 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.PayoutAccount,
         m.PayoutRun,
         m.PayoutItem,
-        m.PayoutRunAction,
+        m.PayoutSkip,  # the citizens a run skipped (listed for support)
         m.LedgerAudit,
+        # finance's recycling reports (the citizens' month rows)
+        m.CitizenMonth,
         # operators: the quarantine and the city's stats
         m.QuarantinedMessage,
         m.CityTotal,
@@ -70,6 +72,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Citizen,
         m.PayoutAccount,
         m.PayoutItem,
+        m.PayoutSkip,
         m.ProcessedEvent,
         m.LedgerEntry,
         m.PhoneLink,
@@ -84,7 +87,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.CityTotal,
     ),
     # the ledger's stream: the city's stats, and each citizen's month for the report
-    "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal, m.CitizenMonth),
+    # (and the districts of the citizens who recycled, read for their month rows)
+    "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal, m.CitizenMonth, m.Citizen),
     # the step days' stream: leaderboards, with their city stats rows in the same transaction
     "handle_step_boards": (m.BoardEntry, m.BoardCount, m.CityTotal),
     "handle_step_challenges": (
@@ -105,7 +109,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     ),
     # the presence and the outbox; an expired purifier override ended with its action's entry
     "device_health": (m.DeviceState, m.StaffAction),
-    "monthly_payout_run": (m.PayoutRun, m.PayoutRunAction),
+    "monthly_payout_run": (m.PayoutRun, m.StaffAction),
     "daily_ledger_audit": (m.LedgerAudit,),
     "monthly_recycling_report": (m.CitizenMonth,),
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -58,10 +59,16 @@ class DynamoDbChunkJobs:
 
 
 def count_chunk(
-    ref: ChunkRef, job: Model, actions: list[Action], paid: Condition | None = None
+    ref: ChunkRef,
+    job: Model,
+    actions: list[Action],
+    paid: Condition | None = None,
+    rows: Sequence[Model] = (),
 ) -> bool:
     """Flip the chunk done and add to its job's counters in one transaction, once (and, for
     a payout chunk, only while its payments are the tallied ones: ChunkMoved otherwise).
+    `rows` (a payout chunk's skipped citizens) are put in the same transaction: written
+    exactly when the chunk is counted.
     Every chunk of a job counts into one item: a conflict with a sibling is retried here."""
     for attempt in range(CONFLICT_ATTEMPTS):
         tx = NamedTransaction()
@@ -74,6 +81,8 @@ def count_chunk(
             versioned=False,
         )
         tx.update("job", job, actions, versioned=False)
+        for n, row in enumerate(rows):
+            tx.put(f"row:{n}", row)
         try:
             tx.commit()
             return True

@@ -556,15 +556,30 @@ class PayoutAccount(CityModel):
     updated_at = UTCDateTimeAttribute()
 
 
+class RunsByPeriodIndex(GlobalSecondaryIndex["PayoutRun"]):
+    """Every run under one constant key, by period: the newest-first list is one Query (one
+    run a month: centuries fit in a partition)."""
+
+    class Meta:
+        index_name = "by-period"
+        projection = AllProjection()
+
+    listed = UnicodeAttribute(hash_key=True)
+    period = UnicodeAttribute(range_key=True)
+
+
 class PayoutRun(CityModel):
     """One payout run per period (`run_id` derives from the period, so two starts meet on one
-    conditional put). Chunk counters move it `running` -> `ready`; settlement counters move
-    it to `settled`."""
+    conditional put). Chunk counters move it `running` -> `ready`; a second person moves it
+    to `approved`; settlement counters move it to `settled`. `exports` holds each served
+    file's SHA-256 by format."""
 
     class Meta(_Meta):
         table_name = _TableName("payout-runs")
 
     run_id = UnicodeAttribute(hash_key=True)
+    listed = UnicodeAttribute(default="runs")
+    by_period = RunsByPeriodIndex()
     period = UnicodeAttribute()
     status = UnicodeAttribute()
     started_at = UTCDateTimeAttribute()
@@ -580,6 +595,10 @@ class PayoutRun(CityModel):
     failed_items = NumberAttribute(default=0)
     failed_points = NumberAttribute(default=0)
     ready_at = UTCDateTimeAttribute(null=True)
+    approved_at = UTCDateTimeAttribute(null=True)
+    approved_by = UnicodeAttribute(null=True)
+    exports = MapAttribute[str, object](default=dict)
+    settlements = NumberAttribute(default=0)
     settled_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
 
@@ -606,18 +625,19 @@ class PayoutItem(CityModel):
     expires = TTLAttribute()
 
 
-class PayoutRunAction(CityModel):
-    """Who did what to a run and when: every start, export and settlement, with the admin."""
+class PayoutSkip(CityModel):
+    """A citizen a run's chunk skipped and why (`no_account`, `below_threshold`), written in
+    the transaction that counts the chunk, so each is recorded once with the run's counters.
+    `skip_key` is `<reason>#<citizen_id>`: one reason's citizens are one key-range Query."""
 
     class Meta(_Meta):
-        table_name = _TableName("payout-run-actions")
+        table_name = _TableName("payout-skips")
 
     run_id = UnicodeAttribute(hash_key=True)
-    action_id = UnicodeAttribute(range_key=True)
-    action = UnicodeAttribute()
-    admin_id = UnicodeAttribute()
+    skip_key = UnicodeAttribute(range_key=True)
+    citizen_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
     at = UTCDateTimeAttribute()
-    detail = MapAttribute[str, object](default=dict)
     expires = TTLAttribute()
 
 
@@ -679,6 +699,8 @@ class CitizenMonth(CityModel):
     shard = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute(range_key=True)
     items = NumberAttribute(default=0)
+    district = UnicodeAttribute(null=True)
+    """The citizen's district when their latest credit of the month was counted."""
     expires = TTLAttribute(null=True)
 
 
@@ -821,7 +843,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PayoutAccount,
     PayoutRun,
     PayoutItem,
-    PayoutRunAction,
+    PayoutSkip,
     JobChunk,
     LedgerAudit,
     CitizenMonth,

@@ -1,9 +1,11 @@
 """DynamoDB adapter for payout runs (chalicelib.services.payout_runs.PayoutRunStore).
 
-Requests, per page of a payout run (up to 100 citizens): one Query of the eligibility
+Requests, per page of a payout run (up to 98 citizens): one Query of the eligibility
 index, one PutItem fixing the chunk, one BatchGetItem per table read (citizens and payout
 accounts; this run's items too on a retry), one TransactWriteItems per citizen paid (the
-ledger posting with its payout item), and one TransactWriteItems counting the chunk.
+ledger posting with its payout item), and one TransactWriteItems counting the chunk with
+a row per citizen skipped. Every staff write (start, approve, export, settle) is one
+TransactWriteItems with its action-log entry.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
@@ -27,42 +31,53 @@ from chalicelib.adapters.dynamodb_models import (
     PayoutAccount,
     PayoutItem,
     PayoutRun,
-    PayoutRunAction,
+    PayoutSkip,
 )
 from chalicelib.adapters.dynamodb_payout_accounts import stored_account
 from chalicelib.adapters.dynamodb_reads import MAX_KEYS, batch_get
-from chalicelib.adapters.dynamodb_transactions import (
-    ConditionsFailed,
-    NamedTransaction,
-    condition_failed,
-)
+from chalicelib.adapters.dynamodb_staff_actions import put_in
+from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
 from chalicelib.domain import payout_runs
-from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.ledger import Account
 from chalicelib.domain.payout_accounts import StoredPayoutAccount
-from chalicelib.domain.payout_runs import ChunkTally, PayoutRunCounted, RunSummary
+from chalicelib.domain.payout_runs import (
+    ChunkTally,
+    PayoutRunCounted,
+    RunPage,
+    RunSummary,
+    Skipped,
+    SkippedPage,
+    SkipReason,
+)
+from chalicelib.domain.staff_actions import StaffAction
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.chunk_jobs import ChunkRef
 from chalicelib.services.payout_runs import Payee, RunExists, SettlementConflict
 
 
 class DynamoDbPayoutRuns:
-    def create_run(self, run: RunSummary) -> None:
-        item = PayoutRun(
-            run.run_id,
-            period=run.period,
-            status=run.status,
-            started_at=run.started_at,
-            started_by=run.started_by,
-            chunks_expected=run.chunks_expected,
-            chunks_done=0,
-            expires=run.started_at + RECORD_RETENTION,
+    def create_run(self, run: RunSummary, action: StaffAction) -> None:
+        tx = NamedTransaction()
+        tx.put(
+            "run",
+            PayoutRun(
+                run.run_id,
+                period=run.period,
+                status=run.status,
+                started_at=run.started_at,
+                started_by=run.started_by,
+                chunks_expected=run.chunks_expected,
+                chunks_done=0,
+                expires=run.started_at + RECORD_RETENTION,
+            ),
+            condition=PayoutRun.run_id.does_not_exist(),
         )
+        put_in(tx, action)
         try:
-            item.save(condition=PayoutRun.run_id.does_not_exist())
-        except PutError as e:
-            if not condition_failed(e):
-                raise
+            _commit(tx)
+        except ConditionsFailed as e:
+            if "run" not in e.names:
+                raise RetryableConflict(f"{run.run_id}: {sorted(e.names)}") from e
             existing = self.run(run.run_id)
             if existing is None:
                 raise RetryableConflict(f"{run.run_id}: exists but cannot be read") from e
@@ -77,6 +92,83 @@ class DynamoDbPayoutRuns:
     def all_runs(self) -> list[RunSummary]:
         """Every run (one a month): read by the audit's last chunk, never by a request."""
         return [_run_summary(r) for r in PayoutRun.scan(consistent_read=True)]
+
+    def runs_page(self, limit: int, after: str | None) -> RunPage:
+        """One Query of the by-period index, newest first."""
+        found = PayoutRun.by_period.query(
+            "runs",
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=(
+                {
+                    "listed": {"S": "runs"},
+                    "period": {"S": after},
+                    "run_id": {"S": f"payout-{after}"},
+                }
+                if after
+                else None
+            ),
+        )
+        runs = [_run_summary(r) for r in found]
+        more = len(runs) == limit and found.last_evaluated_key is not None
+        return RunPage(runs, runs[-1].period if more else None)
+
+    def skipped_page(
+        self, run_id: str, reason: SkipReason | None, limit: int, after: str | None
+    ) -> SkippedPage:
+        """One Query of the run's partition (a reason is a key prefix)."""
+        found = PayoutSkip.query(
+            run_id,
+            PayoutSkip.skip_key.startswith(f"{reason}#") if reason else None,
+            consistent_read=True,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=(
+                {"run_id": {"S": run_id}, "skip_key": {"S": after}} if after else None
+            ),
+        )
+        rows = list(found)
+        skipped = [Skipped(r.citizen_id, r.reason) for r in rows]  # type: ignore[arg-type]
+        more = len(rows) == limit and found.last_evaluated_key is not None
+        return SkippedPage(skipped, rows[-1].skip_key if more else None)
+
+    def approve(self, run_id: str, action: StaffAction) -> bool:
+        tx = NamedTransaction()
+        tx.update(
+            "run",
+            PayoutRun(run_id),
+            [
+                PayoutRun.status.set("approved"),
+                PayoutRun.approved_at.set(action.at),
+                PayoutRun.approved_by.set(action.actor),
+            ],
+            PayoutRun.status == "ready",
+            versioned=False,
+        )
+        put_in(tx, action)
+        try:
+            _commit(tx)
+        except ConditionsFailed as e:
+            if "run" not in e.names:
+                raise RetryableConflict(f"{run_id}: {sorted(e.names)}") from e
+            return False
+        return True
+
+    def record_export(self, run_id: str, fmt: str, sha256: str, action: StaffAction) -> None:
+        """A kept file never changes, so its digest is set once and then only met again."""
+        digest = Path(f"exports.{fmt}")
+        _update_with_entry(
+            run_id,
+            [digest.set(sha256)],
+            PayoutRun.run_id.exists() & (digest.does_not_exist() | (digest == sha256)),
+            action,
+        )
+
+    def record_settlement(self, run_id: str, action: StaffAction) -> None:
+        _update_with_entry(
+            run_id, [PayoutRun.settlements.add(1)], PayoutRun.run_id.exists(), action
+        )
 
     def eligible_page(
         self, bucket: str, start: str | None, limit: int
@@ -148,7 +240,19 @@ class DynamoDbPayoutRuns:
             if tally.citizens
             else (JobChunk.paid.does_not_exist() | (JobChunk.paid == 0))
         )
-        return count_chunk(ref, PayoutRun(ref.job_id), actions, paid)
+        now = datetime.now(UTC)
+        skips = [
+            PayoutSkip(
+                ref.job_id,
+                f"{skip.reason}#{skip.citizen_id}",
+                citizen_id=skip.citizen_id,
+                reason=skip.reason,
+                at=now,
+                expires=now + RECORD_RETENTION,
+            )
+            for skip in tally.skipped
+        ]
+        return count_chunk(ref, PayoutRun(ref.job_id), actions, paid, skips)
 
     def mark_ready(self, run_id: str, now: datetime) -> bool:
         return update_if(
@@ -203,33 +307,46 @@ class DynamoDbPayoutRuns:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
 
     def mark_settled(self, run_id: str, now: datetime) -> bool:
-        """`ready` -> `settled` when no item is pending. A condition cannot add, so the
+        """`approved` -> `settled` when no item is pending. A condition cannot add, so the
         counters read are the condition: any settlement meanwhile makes this a no-op, and
         that settlement's own call decides."""
         run = self.run(run_id)
-        if run is None or run.status != "ready" or run.pending_items != 0:
+        if run is None or run.status != "approved" or run.pending_items != 0:
             return False
         return update_if(
             PayoutRun(run_id),
             [PayoutRun.status.set("settled"), PayoutRun.settled_at.set(now)],
-            (PayoutRun.status == "ready")
+            (PayoutRun.status == "approved")
             & (PayoutRun.citizens == run.citizens)
             & (PayoutRun.paid_items == run.paid_items)
             & (PayoutRun.failed_items == run.failed_items),
         )
 
-    def record_action(
-        self, run_id: str, action: str, admin_id: str, now: datetime, detail: dict[str, object]
-    ) -> None:
-        PayoutRunAction(
-            run_id,
-            f"{sortable_id(now)}",
-            action=action,
-            admin_id=admin_id,
-            at=now,
-            detail=detail,
-            expires=now + RECORD_RETENTION,
-        ).save()
+
+def _update_with_entry(
+    run_id: str, actions: list[Action], condition: Condition, action: StaffAction
+) -> None:
+    """The run's update and the action's entry, in one transaction (a failed condition is
+    a bug or a run deleted under us: never an entry alone)."""
+    tx = NamedTransaction()
+    tx.update("run", PayoutRun(run_id), actions, condition, versioned=False)
+    put_in(tx, action)
+    try:
+        _commit(tx)
+    except ConditionsFailed as e:
+        raise RetryableConflict(f"{run_id}: {action.action} {sorted(e.names)}") from e
+
+
+def _commit(tx: NamedTransaction) -> None:
+    """Commit, sending again a transaction cancelled by a conflict (nothing was written)."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            tx.commit()
+            return
+        except RetryableConflict:
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
 
 
 def _run_summary(r: PayoutRun) -> RunSummary:
@@ -250,8 +367,16 @@ def _run_summary(r: PayoutRun) -> RunSummary:
         failed_items=int(r.failed_items),
         failed_points=int(r.failed_points),
         ready_at=r.ready_at,
+        approved_at=r.approved_at,
+        approved_by=r.approved_by,
+        exports=_exports(r.exports),
         settled_at=r.settled_at,
     )
+
+
+def _exports(kept: Any) -> dict[str, str]:
+    found = kept.as_dict() if hasattr(kept, "as_dict") else kept
+    return {str(k): str(v) for k, v in dict(found or {}).items()}
 
 
 def _item(i: PayoutItem) -> payout_runs.PayoutItem:

@@ -6,7 +6,8 @@ A batch of entries is one TransactWriteItems per chunk: a guard per entry and ON
 per totals row with the chunk's sum, so the row every entry counts in (`all`) is written
 once per chunk, not once per entry. The same transaction adds a recycling entry's items by
 material to its totals rows (`m_<material>` counters) and to its citizen's month row
-(`citizen-months`, the monthly report's source).
+(`citizen-months`, the monthly report's source), with the citizen's district (read once
+per batch).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
 from chalicelib.adapters import aws_clients
-from chalicelib.adapters.dynamodb_models import CitizenMonth, CityTotal, ProcessedEvent
+from chalicelib.adapters.dynamodb_models import Citizen, CitizenMonth, CityTotal, ProcessedEvent
+from chalicelib.adapters.dynamodb_reads import MAX_KEYS, batch_get
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
 from chalicelib.domain import totals
 from chalicelib.domain.clock import Clock, seoul_day
@@ -74,12 +77,13 @@ class DynamoDbCityTotals:
         self._clock = clock
 
     def add_once(self, entries: list[Counted]) -> int:
+        districts = _districts({e.month_row.citizen_id for e in entries if e.month_row})
         counted = 0
         for chunk in totals.chunks(entries, CHUNK):
-            counted += self._chunk(chunk)
+            counted += self._chunk(chunk, districts)
         return counted
 
-    def _chunk(self, entries: list[Counted]) -> int:
+    def _chunk(self, entries: list[Counted], districts: Mapping[str, str]) -> int:
         """Entries already counted fail their guard: drop them and write the rest. The rows
         are shared by every shard, so a conflicting transaction is retried here (the guards
         make a retry safe) rather than spend the stream's few retries on it."""
@@ -87,7 +91,7 @@ class DynamoDbCityTotals:
         conflicts = 0
         while pending:
             try:
-                self._write(list(pending.values()))
+                self._write(list(pending.values()), districts)
                 return len(pending)
             except ConditionsFailed as e:
                 done = {name for name in e.names if name in pending}
@@ -102,7 +106,7 @@ class DynamoDbCityTotals:
                 time.sleep(random.uniform(0, 0.02 * 2**conflicts))
         return 0
 
-    def _write(self, entries: list[Counted]) -> None:
+    def _write(self, entries: list[Counted], districts: Mapping[str, str]) -> None:
         now = self._clock()
         tx = NamedTransaction()
         for entry in entries:
@@ -134,6 +138,8 @@ class DynamoDbCityTotals:
                 CitizenMonth.items.add(sum(materials.values())),
                 CitizenMonth.expires.set(now + MONTH_RETENTION),
             ]
+            if row.citizen_id in districts:
+                month_actions.append(CitizenMonth.district.set(districts[row.citizen_id]))
             month_actions += [
                 Path(MATERIAL_PREFIX + material).add(items)
                 for material, items in sorted(materials.items())
@@ -171,6 +177,21 @@ class DynamoDbCityTotals:
                 steps_synced=_number(steps, "steps_synced"),
             )
         return out
+
+
+def _districts(citizen_ids: set[str]) -> dict[str, str]:
+    """The districts of the citizens whose month rows a batch adds to (the monthly report's
+    `district`): one eventually consistent BatchGetItem per 100 citizens, none for a batch
+    without recycling."""
+    wanted: list[tuple[type[Model], str, str | None]] = [
+        (Citizen, c, None) for c in sorted(citizen_ids)
+    ]
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), MAX_KEYS):
+        for item in batch_get(wanted[start : start + MAX_KEYS], eventually=(Citizen,)):
+            assert isinstance(item, Citizen)
+            found[item.citizen_id] = item.district
+    return found
 
 
 def _number(item: dict[str, Any], name: str) -> int:
@@ -223,4 +244,5 @@ class DynamoDbMonthCounters:
         )
         for page in pages:
             for item in page.get("Items", []):
-                yield CitizenMonthItems(item["citizen_id"]["S"], materials_of(item))
+                district = item.get("district", {}).get("S")
+                yield CitizenMonthItems(item["citizen_id"]["S"], materials_of(item), district)

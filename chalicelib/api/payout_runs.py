@@ -4,6 +4,9 @@ chalicelib.events.payout_runs."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,16 +16,19 @@ from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import (
     BINARY_TYPES,
+    actor,
     api_view,
     first_accepted,
     parse_body,
     produces,
     query_enum,
+    query_int,
+    query_str,
     require_role,
 )
 from chalicelib.domain.clock import iso
 from chalicelib.domain.roles import Power
-from chalicelib.errors import NotAcceptable
+from chalicelib.errors import BadRequest, NotAcceptable
 
 if TYPE_CHECKING:
     from chalicelib.domain.payout_runs import RunSummary
@@ -44,7 +50,7 @@ def post_payout_run() -> Response:
     admin = require_role(request, Power.PAYOUTS)
     body = parse_body(request, PayoutRunRequest)
     try:
-        run = wiring.payout_runs().start_run(parse_period(body.period), admin.citizen_id)
+        run = wiring.payout_runs().start_run(parse_period(body.period), actor(admin))
     except RunExists as e:
         raise Conflict(
             f"the period {e.run.period} has a run already",
@@ -55,6 +61,50 @@ def post_payout_run() -> Response:
         body={"run_id": run.run_id, "period": run.period, "status": run.status},
         status_code=201,
     )
+
+
+@bp.route("/v1/admin/payout-runs", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_payout_runs() -> dict[str, Any]:
+    """Runs, newest period first: `limit` (1-100, default 20) and `cursor`."""
+    request = bp.current_request
+    require_role(request, Power.PAYOUTS)
+    limit = query_int(request, "limit", default=20, low=1, high=100)
+    after = _read_cursor(request, _PERIOD_CURSOR)
+    page = wiring.payout_runs().runs(limit, after)
+    return {"runs": [run_view(r) for r in page.runs], "next_cursor": _cursor(page.next_cursor)}
+
+
+@bp.route("/v1/admin/payout-runs/{run_id}/skipped", methods=["GET"], authorizer=jwt_auth)
+@api_view
+def get_payout_skipped(run_id: str) -> dict[str, Any]:
+    """The citizens the run did not pay and why, so support can reach them: `reason`
+    (`no_account`, `below_threshold`, or `all`), `limit` (1-500, default 100), `cursor`."""
+    from chalicelib.domain.payout_runs import SKIP_FILTERS
+
+    request = bp.current_request
+    require_role(request, Power.PAYOUTS)
+    picked = query_enum(request, "reason", SKIP_FILTERS, default="all")
+    reason = None if picked == "all" else picked
+    limit = query_int(request, "limit", default=100, low=1, high=500)
+    after = _read_cursor(request, _SKIP_CURSOR)
+    if after is not None and reason is not None and not after.startswith(f"{reason}#"):
+        raise BadRequest("the cursor is not valid", code="invalid_cursor")
+    page = wiring.payout_runs().skipped(run_id, reason, limit, after)  # type: ignore[arg-type]
+    return {
+        "run_id": run_id,
+        "skipped": [{"citizen_id": s.citizen_id, "reason": s.reason} for s in page.skipped],
+        "next_cursor": _cursor(page.next_cursor),
+    }
+
+
+@bp.route("/v1/admin/payout-runs/{run_id}/approve", methods=["POST"], authorizer=jwt_auth)
+@api_view
+def post_approve(run_id: str) -> dict[str, Any]:
+    """A second person approves a `ready` run (200; a repeat answers the approved run)."""
+    who = require_role(bp.current_request, Power.PAYOUTS)
+    run, _applied = wiring.payout_runs().approve(run_id, actor(who))
+    return run_view(run)
 
 
 @bp.route("/v1/admin/payout-runs/{run_id}", methods=["GET"], authorizer=jwt_auth)
@@ -84,7 +134,7 @@ def get_payout_export(run_id: str) -> Response:
             code="not_acceptable",
             details=[{"header": "Accept", "expected": XLSX}],
         )
-    body = wiring.payout_runs().export(run_id, admin.citizen_id, fmt)
+    body = wiring.payout_runs().export(run_id, actor(admin), fmt)
     return Response(
         body=body if fmt == "xlsx" else body.decode("utf-8"),
         status_code=200,
@@ -104,7 +154,7 @@ def post_settle(run_id: str) -> dict[str, Any]:
     request = bp.current_request
     admin = require_role(request, Power.PAYOUTS)
     body = parse_body(request, SettleRequest)
-    outcome = wiring.payout_runs().settle(run_id, admin.citizen_id, body.paid, body.failed)
+    outcome = wiring.payout_runs().settle(run_id, actor(admin), body.paid, body.failed)
     return {
         **run_view(outcome.run),
         "applied": {"paid": outcome.applied_paid, "failed": outcome.applied_failed},
@@ -134,8 +184,35 @@ def run_view(run: RunSummary) -> dict[str, Any]:
         "started_at": iso(run.started_at),
         "started_by": run.started_by,
         "ready_at": _iso(run.ready_at),
+        "approved_at": _iso(run.approved_at),
+        "approved_by": run.approved_by,
+        "exports": {fmt: {"sha256": digest} for fmt, digest in sorted(run.exports.items())},
         "settled_at": _iso(run.settled_at),
     }
+
+
+_PERIOD_CURSOR = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_SKIP_CURSOR = re.compile(r"(no_account|below_threshold)#[A-Za-z0-9._:@-]{1,128}")
+
+
+def _cursor(key: str | None) -> str | None:
+    """An opaque cursor over the last key read (base64url, no padding)."""
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=") if key else None
+
+
+def _read_cursor(request: Any, shape: re.Pattern[str]) -> str | None:
+    """The key a cursor stands for; anything that is not a key of this list is a 400. A
+    cursor only continues the list it came from: the Query's partition is the route's."""
+    raw = query_str(request, "cursor", max_length=400, code="invalid_cursor")
+    if raw is None:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
+    if not shape.fullmatch(key):
+        raise BadRequest("the cursor is not valid", code="invalid_cursor")
+    return key
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -5,23 +5,27 @@ items and counters, and what a settlement may change. Plain values and rules onl
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.ledger import Account, Effect, Posting
 from chalicelib.domain.payout_accounts import StoredPayoutAccount
-from chalicelib.errors import Unprocessable
+from chalicelib.errors import Conflict, Unprocessable
 
-RunStatus = Literal["running", "ready", "settled"]
+RunStatus = Literal["running", "ready", "approved", "settled"]
 ItemStatus = Literal["pending", "paid", "failed"]
+SkipReason = Literal["no_account", "below_threshold"]
+SKIP_REASONS: tuple[SkipReason, ...] = ("no_account", "below_threshold")
+SKIP_FILTERS = ("all", *SKIP_REASONS)
+"""What `GET .../skipped?reason=` takes: one reason, or `all` (the default)."""
 
 
 # Periods and runs ------------------------------------------------------------------------
 
-_PERIOD = re.compile(r"(\d{4})-(\d{2})")
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only (\d matches any script's)
 
 
 @dataclass(frozen=True, order=True)
@@ -51,6 +55,19 @@ def parse_period(text: object) -> Period:
             details=[{"field": "period", "problem": "YYYY-MM"}],
         )
     return Period(int(m.group(1)), int(m.group(2)))
+
+
+def check_closed(period: Period, now: datetime) -> None:
+    """A run pays a month that has ended in Seoul: the current month or a later one is a 422
+    `period_open` (a run for it would pay balances still growing and meet the schedule's
+    own run on the 1st)."""
+    current = Period.of(now.astimezone(SEOUL).date())
+    if period >= current:
+        raise Unprocessable(
+            f"{period} has not ended yet; the latest month a run can pay is {current.previous}",
+            code="period_open",
+            details=[{"field": "period", "problem": f"before {current}"}],
+        )
 
 
 def scheduled_period(fired_at: datetime) -> Period:
@@ -210,6 +227,10 @@ class RunSummary:
     failed_items: int = 0
     failed_points: int = 0
     ready_at: datetime | None = None
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+    exports: Mapping[str, str] = field(default_factory=dict)
+    """The SHA-256 of each transfer file served, by format (a kept file never changes)."""
     settled_at: datetime | None = None
 
     @property
@@ -230,10 +251,62 @@ class ChunkTally:
     points: int = 0
     no_account: int = 0
     below_threshold: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
 
     def paid(self, amount: int) -> None:
         self.citizens += 1
         self.points += amount
+
+    def skip(self, citizen_id: str, reason: SkipReason) -> None:
+        self.skipped.append(Skipped(citizen_id, reason))
+        if reason == "no_account":
+            self.no_account += 1
+        else:
+            self.below_threshold += 1
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A citizen a run did not pay, and why (support reaches them: DESIGN §4b)."""
+
+    citizen_id: str
+    reason: SkipReason
+
+
+@dataclass(frozen=True)
+class SkippedPage:
+    skipped: list[Skipped]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[RunSummary]
+    next_cursor: str | None
+
+
+def approval_step(run: RunSummary) -> Literal["apply", "unchanged"]:
+    """A `ready` run is approved once; an approved (or settled) one is already approved
+    (a repeat or a lost race answers it as it is); a run still paying cannot be."""
+    if run.status == "ready":
+        return "apply"
+    if run.status in ("approved", "settled"):
+        return "unchanged"
+    raise Conflict(
+        "the run is still paying; approve it when ready",
+        code="run_not_ready",
+        details=[{"run_id": run.run_id, "status": run.status}],
+    )
+
+
+def check_approved(run: RunSummary, what: str) -> None:
+    """Export and settlement need an approved run (409 `not_approved` otherwise)."""
+    if run.status not in ("approved", "settled"):
+        raise Conflict(
+            f"the run must be approved by a second person before {what}",
+            code="not_approved",
+            details=[{"run_id": run.run_id, "status": run.status}],
+        )
 
 
 # Settlement ------------------------------------------------------------------------------

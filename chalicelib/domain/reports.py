@@ -9,7 +9,9 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-COLUMNS_BEFORE = ("month", "citizen_id")
+COLUMNS_BEFORE = ("month", "citizen_id", "district")
+UNKNOWN_DISTRICT = "unknown"
+"""The district of a row counted before rows carried one."""
 COLUMNS_AFTER = ("items_total",)
 # A spreadsheet runs a cell that starts like a formula: such a value is written quoted
 # behind an apostrophe (OWASP's advice for CSV injection).
@@ -21,6 +23,8 @@ class CitizenMonthItems:
     citizen_id: str
     items: Mapping[str, int]
     """Items credited by material (after the daily limit)."""
+    district: str | None = None
+    """The citizen's district when their latest credit of the month was counted."""
 
     @property
     def total(self) -> int:
@@ -59,6 +63,7 @@ def report_csv(month: str, rows: list[CitizenMonthItems], materials: list[str]) 
             (
                 month,
                 _cell(row.citizen_id),
+                _cell(row.district or ""),
                 *(row.items.get(m, 0) for m in materials),
                 row.total,
             )
@@ -76,3 +81,30 @@ def totals_by_material(rows: Iterable[CitizenMonthItems]) -> dict[str, int]:
         for material, items in row.items.items():
             out[material] = out.get(material, 0) + items
     return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class DistrictTotals:
+    district: str
+    citizens: int
+    items: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.items.values())
+
+
+def totals_by_district(rows: Iterable[CitizenMonthItems]) -> list[DistrictTotals]:
+    """Each district's citizens who recycled and their items by material, by district code
+    (rows without a district count under `unknown`)."""
+    citizens: dict[str, int] = {}
+    items: dict[str, dict[str, int]] = {}
+    for row in rows:
+        district = row.district or UNKNOWN_DISTRICT
+        citizens[district] = citizens.get(district, 0) + 1
+        by_material = items.setdefault(district, {})
+        for material, count in row.items.items():
+            by_material[material] = by_material.get(material, 0) + count
+    return [
+        DistrictTotals(d, citizens[d], dict(sorted(items[d].items()))) for d in sorted(citizens)
+    ]

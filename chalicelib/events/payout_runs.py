@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
 from chalicelib.events.batches import process_batch
-from chalicelib.events.schedules import SCHEDULE, event_time
+from chalicelib.events.schedules import event_time
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -26,14 +26,16 @@ def process_payout_chunks(event: Any) -> dict[str, Any]:
 
 
 def scheduled_payout_run(event: Any) -> dict[str, Any]:
-    """The monthly run: pays the Seoul month that just ended. A second fire for the period
-    (a retried schedule) resumes the run if it is still paying, else does nothing."""
+    """The monthly run: pays the Seoul month that just ended, started by the system (any
+    finance person may approve it). A second fire for the period (a retried schedule)
+    resumes the run if it is still paying, else does nothing."""
     from chalicelib.domain.payout_runs import scheduled_period
+    from chalicelib.domain.staff_actions import SYSTEM
     from chalicelib.services.payout_runs import RunExists
 
     period = scheduled_period(event_time(event))
     try:
-        run = wiring.payout_runs().start_run(period, SCHEDULE)
+        run = wiring.payout_runs().start_run(period, SYSTEM)
     except RunExists as e:
         return {"run_id": e.run.run_id, "status": e.run.status, "started": False}
     return {"run_id": run.run_id, "status": run.status, "started": True}

@@ -14,20 +14,28 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib import config
-from chalicelib.domain.clock import SEOUL, Clock
+from chalicelib.domain.clock import Clock
 from chalicelib.domain.ledger import Account, AlreadyPosted, EffectRefused, PostedResult, Posting
 from chalicelib.domain.payout_accounts import StoredPayoutAccount, encryption_context
 from chalicelib.domain.payout_runs import (
     ChunkTally,
     PayoutItem,
     Period,
+    RunPage,
     RunSummary,
+    SkippedPage,
+    SkipReason,
+    approval_step,
+    check_approved,
+    check_closed,
     judge_settlement,
     payout_posting,
     reversal_posting,
     run_id_for,
     settle_step,
 )
+from chalicelib.domain.roles import check_second_person
+from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.domain.transfer_files import (
     TRANSFER_FORMATS,
     TransferRow,
@@ -40,9 +48,11 @@ from chalicelib.services.chunk_jobs import ChunkQueue, ChunkRef, ChunkStore
 from chalicelib.services.payout_accounts import Secrets
 
 PAYOUT_BUCKETS = 16
-PAYOUT_PAGE = 100
+PAYOUT_PAGE = 98
 """Citizens per payout chunk: one BatchGetItem round (accounts, payout accounts, items) of
-at most 100 keys each, and ~100 postings, well inside a 30 s Lambda even on moto."""
+at most 100 keys each, and ~100 postings, well inside a 30 s Lambda even on moto. 98 so
+that the chunk's count (the chunk, the run and one row per citizen skipped) fits one
+TransactWriteItems of 100 items."""
 SETTLE_LIMIT = 1000
 POST_ATTEMPTS = 4
 
@@ -74,13 +84,39 @@ class SettlementConflict(Exception):
 
 
 class PayoutRunStore(Protocol):
-    def create_run(self, run: RunSummary) -> None:
-        """Raises RunExists (with the stored run) when the period has one."""
+    def create_run(self, run: RunSummary, action: StaffAction) -> None:
+        """Create the run with its action-log entry, in one transaction. Raises RunExists
+        (with the stored run) when the period has one (and writes nothing)."""
         ...
 
     def run(self, run_id: str) -> RunSummary | None: ...
 
     def all_runs(self) -> list[RunSummary]: ...
+
+    def runs_page(self, limit: int, after: str | None) -> RunPage:
+        """Runs newest period first, after the period `after`; the page's cursor is the
+        last period read when more may follow."""
+        ...
+
+    def skipped_page(
+        self, run_id: str, reason: SkipReason | None, limit: int, after: str | None
+    ) -> SkippedPage:
+        """The run's skipped citizens (of one reason, or all) in key order after the key
+        `after` (`<reason>#<citizen_id>`); the cursor is the last key read."""
+        ...
+
+    def approve(self, run_id: str, action: StaffAction) -> bool:
+        """`ready` -> `approved` by the action's person, with its entry, in one transaction;
+        False (nothing written) when the run is no longer `ready`."""
+        ...
+
+    def record_export(self, run_id: str, fmt: str, sha256: str, action: StaffAction) -> None:
+        """The served file's digest on the run and the export's entry, in one transaction."""
+        ...
+
+    def record_settlement(self, run_id: str, action: StaffAction) -> None:
+        """A settlement request's entry, with the run's count of them, in one transaction."""
+        ...
 
     def eligible_page(
         self, bucket: str, start: str | None, limit: int
@@ -117,10 +153,6 @@ class PayoutRunStore(Protocol):
         ...
 
     def mark_settled(self, run_id: str, now: datetime) -> bool: ...
-
-    def record_action(
-        self, run_id: str, action: str, admin_id: str, now: datetime, detail: dict[str, object]
-    ) -> None: ...
 
 
 class Ledger(Protocol):
@@ -168,24 +200,19 @@ class PayoutRunService:
         self._clock = clock
         self._page = page
 
-    def start_run(self, period: Period, started_by: str) -> RunSummary:
+    def start_run(self, period: Period, by: Actor) -> RunSummary:
         """Create the period's run and fan its buckets out; RunExists (with the stored run)
         on a second start. A second start of a run still `running` sends its first chunks
-        again: chunks are idempotent, so this resumes a run whose fan-out was cut short."""
+        again: chunks are idempotent, so this resumes a run whose fan-out was cut short.
+        Only a month that has ended may be run (422 `period_open`)."""
         now = self._clock()
-        current = Period.of(now.astimezone(SEOUL).date())
-        if period > current:
-            raise Unprocessable(
-                "a run pays a month that has begun",
-                code="period_in_future",
-                details=[{"field": "period", "problem": f"after {current}"}],
-            )
+        check_closed(period, now)
         run = RunSummary(
             run_id=run_id_for(period),
             period=str(period),
             status="running",
             started_at=now,
-            started_by=started_by,
+            started_by=by.person_id,
             chunks_expected=PAYOUT_BUCKETS,
             chunks_done=0,
             citizens=0,
@@ -193,15 +220,49 @@ class PayoutRunService:
             skipped_no_account=0,
             skipped_below_threshold=0,
         )
+        action = new_action(
+            by, "payout_run.start", _target(run.run_id), now, {"period": run.period}
+        )
         try:
-            self._store.create_run(run)
+            self._store.create_run(run, action)
         except RunExists as e:
             if e.run.status == "running":
                 self._fan_out(e.run.run_id)
             raise
-        self._store.record_action(run.run_id, "start", started_by, now, {"period": run.period})
         self._fan_out(run.run_id)
         return run
+
+    def runs(self, limit: int, after: str | None) -> RunPage:
+        return self._store.runs_page(limit, after)
+
+    def skipped(
+        self, run_id: str, reason: SkipReason | None, limit: int, after: str | None
+    ) -> SkippedPage:
+        run = self.run(run_id)
+        return self._store.skipped_page(run.run_id, reason, limit, after)
+
+    def approve(self, run_id: str, by: Actor) -> tuple[RunSummary, bool]:
+        """A second person approves a `ready` run for export and settlement. Whoever started
+        it by hand cannot (403 `same_person`; a scheduled run was started by the system). A
+        repeat, or the loser of two approvals at once, answers the approved run as it is
+        (False: nothing written); a run still paying is a 409 `run_not_ready`."""
+        run = self.run(run_id)
+        check_second_person(run.started_by, by.person_id, "a payout run")
+        if approval_step(run) == "unchanged":
+            return run, False
+        now = self._clock()
+        action = new_action(
+            by,
+            "payout_run.approve",
+            _target(run_id),
+            now,
+            {"period": run.period, "citizens": run.citizens, "total_points": run.total_points},
+        )
+        applied = self._store.approve(run_id, action)
+        current = self.run(run_id)
+        if not applied:
+            approval_step(current)  # raced: approved by another (or no longer ready)
+        return current, applied
 
     def _fan_out(self, run_id: str) -> None:
         self._queue.send([ChunkRef("payout", run_id, f"{b:02d}") for b in range(PAYOUT_BUCKETS)])
@@ -253,12 +314,12 @@ class PayoutRunService:
                 tally.paid(payee.item.amount)
                 continue
             if payee.paid_to is None:
-                tally.no_account += 1
+                tally.skip(citizen_id, "no_account")
                 continue
             account = payee.account
             for _attempt in range(POST_ATTEMPTS):
                 if account is None or account.balance < threshold:
-                    tally.below_threshold += 1
+                    tally.skip(citizen_id, "below_threshold")
                     break
                 posting = payout_posting(
                     run.run_id, run.period, account, payee.paid_to, self._clock(),
@@ -285,32 +346,30 @@ class PayoutRunService:
 
     # Export and settlement ------------------------------------------------------------------
 
-    def export(self, run_id: str, admin_id: str, fmt: str = "csv") -> bytes:
+    def export(self, run_id: str, by: Actor, fmt: str = "csv") -> bytes:
         """The transfer file in a format of TRANSFER_FORMATS: the CSV for systems or
-        the spreadsheet for people. Both are built at once from one read of the run's items
-        (numbers decrypted here and nowhere else), so they hold the same rows in the same
-        order; each is kept in the exports bucket and served from there afterwards, so a
-        repeat serves the same bytes."""
+        the spreadsheet for people, of an approved run only (409 `not_approved`). Both are
+        built at once from one read of the run's items (numbers decrypted here and nowhere
+        else), so they hold the same rows in the same order; each is kept in the exports
+        bucket and served from there afterwards, so a repeat serves the same bytes. Every
+        export records the file's SHA-256 on the run and in the action log, together."""
         if fmt not in TRANSFER_FORMATS:
             raise ValueError(f"unknown transfer format {fmt!r}")  # the route judged it
         run = self.run(run_id)
-        if run.status == "running":
-            raise Conflict(
-                "the run is still paying; export it when ready",
-                code="run_not_ready",
-                details=[{"run_id": run_id, "status": run.status}],
-            )
+        check_approved(run, "export")
         key = export_key(run_id, fmt)
         body = self._exports.get(key)
         if body is None:
             body = self._build_exports(run)[fmt]
-        self._store.record_action(
-            run_id,
-            "export",
-            admin_id,
+        digest = hashlib.sha256(body).hexdigest()
+        action = new_action(
+            by,
+            "payout_run.export",
+            _target(run_id),
             self._clock(),
-            {"key": key, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()},
+            {"format": fmt, "key": key, "bytes": len(body), "sha256": digest},
         )
+        self._store.record_export(run_id, fmt, digest, action)
         return body
 
     def _build_exports(self, run: RunSummary) -> dict[str, bytes]:
@@ -339,18 +398,19 @@ class PayoutRunService:
         return files
 
     def settle(
-        self, run_id: str, admin_id: str, paid: Sequence[str], failed: Sequence[str]
+        self, run_id: str, by: Actor, paid: Sequence[str], failed: Sequence[str]
     ) -> SettleOutcome:
         """Mark items paid or failed. Judged whole first (unknown citizens 422, an outcome
         opposite to a recorded one 409, nothing applied); then each pending item is settled
         once: paid items in transactions with the run's counters, each failed one by a
-        reversal posting that credits the amount back, flips the item and counts it."""
+        reversal posting that credits the amount back, flips the item and counts it. Only an
+        approved run is settled (409 `not_approved`). The request's action-log entry is
+        written last, with what it applied, in one transaction with the run's count of
+        settlements."""
         request = judge_settlement(paid, failed, SETTLE_LIMIT)
         run = self.run(run_id)
-        if run.status == "running":
-            raise Conflict(
-                "the run is still paying", code="run_not_ready", details=[{"run_id": run_id}]
-            )
+        check_approved(run, "settlement")
+        admin_id = by.person_id
         wanted = [*((c, "paid") for c in request.paid), *((c, "failed") for c in request.failed)]
         items = self._store.items(run_id, [c for c, _ in wanted])
         unknown = [c for c, _ in wanted if c not in items]
@@ -379,18 +439,21 @@ class PayoutRunService:
         for citizen_id in request.failed:
             if steps[citizen_id] == "apply":
                 outcome.applied_failed += self._reverse(items[citizen_id], admin_id)
-        self._store.record_action(
+        self._store.record_settlement(
             run_id,
-            "settle",
-            admin_id,
-            now,
-            {
-                "paid": len(request.paid),
-                "failed": len(request.failed),
-                "applied_paid": outcome.applied_paid,
-                "applied_failed": outcome.applied_failed,
-                "unchanged": outcome.unchanged,
-            },
+            new_action(
+                by,
+                "payout_run.settle",
+                _target(run_id),
+                self._clock(),
+                {
+                    "paid": len(request.paid),
+                    "failed": len(request.failed),
+                    "applied_paid": outcome.applied_paid,
+                    "applied_failed": outcome.applied_failed,
+                    "unchanged": outcome.unchanged,
+                },
+            ),
         )
         self._store.mark_settled(run_id, self._clock())
         outcome.run = self.run(run_id)
@@ -428,6 +491,10 @@ class PayoutRunService:
                 continue
             return 1
         raise RetryableConflict(f"{item.citizen_id}: the balance kept moving")
+
+
+def _target(run_id: str) -> str:
+    return f"run:{run_id}"
 
 
 def export_key(run_id: str, fmt: str = "csv") -> str:

@@ -1,13 +1,19 @@
-"""Payouts end to end on the local stack: robots credit citizens over MQTT on two days, an
-admin runs the month's payout (fanned out through the real chunk queue and handler), exports
-the transfer file, settles it (a failure credited back once, however often it is sent), and
-the ledger audit, fired through the stack's scheduler, is clean until a balance is corrupted."""
+"""Payouts end to end on the local stack, a month's close: robots credit citizens over MQTT
+on two days, a finance person runs last month's payout (fanned out through the real chunk
+queue and handler; this month is refused), the skipped list names the citizen without an
+account, another finance person approves it (the starter cannot; two approvals at once
+approve once), the transfer file is exported (its SHA-256 recorded), it is settled (a
+failure credited back once, however often it is sent), every step is in the action log, and
+the ledger audit, fired through the stack's scheduler, is clean until a balance is
+corrupted."""
 
 from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
+import threading
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,9 +103,19 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
     finally:
         robot.disconnect()
 
-    # WHEN an admin starts this month's run
-    period = datetime.now(SEOUL).strftime("%Y-%m")
-    status, run = stack.http("POST", "/v1/admin/payout-runs", token=admin, body={"period": period})
+    # WHEN a finance person starts a run for this month, it is refused: it has not ended
+    treasurer = stack.token("e2e-treasurer", roles=("finance",))
+    checker = stack.token("e2e-checker", roles=("finance",))
+    this_month = datetime.now(SEOUL).strftime("%Y-%m")
+    status, refused = stack.http(
+        "POST", "/v1/admin/payout-runs", token=treasurer, body={"period": this_month}
+    )
+    assert (status, refused["error"]["code"]) == (422, "period_open"), refused
+    # AND last month's run is started (it pays each eligible whole balance as of the run)
+    period = (datetime.now(SEOUL).date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    status, run = stack.http(
+        "POST", "/v1/admin/payout-runs", token=treasurer, body={"period": period}
+    )
     assert status == 201, run
     run_id = run["run_id"]
     path = f"/v1/admin/payout-runs/{run_id}"
@@ -117,9 +133,42 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
         "a": 0, "b": 1500, "c": 3000, "d": 0,
     }  # fmt: skip
     assert _me(stack, who["a"])["lifetime_paid"] == 2100
+    # AND the run is listed, newest first
+    status, listed = stack.http("GET", "/v1/admin/payout-runs?limit=5", token=checker)
+    assert status == 200 and listed["runs"][0]["run_id"] == run_id, listed
+    # AND the skipped list names C, who gave no account, so support can call
+    status, skipped = stack.http("GET", f"{path}/skipped?reason=no_account", token=checker)
+    assert status == 200, skipped
+    assert {"citizen_id": "e2e-pay-c", "reason": "no_account"} in skipped["skipped"]
 
-    # AND the transfer file lists them, numbers in full, as UTF-8 with a BOM
-    status, content_type, body = _csv(stack, f"{path}/export", admin)
+    # WHEN the export is asked before approval, it is refused
+    status, early = stack.http("GET", f"{path}/export", token=treasurer)
+    assert (status, early["error"]["code"]) == (409, "not_approved"), early
+    # AND the starter cannot approve their own run
+    status, same = stack.http("POST", f"{path}/approve", token=treasurer)
+    assert (status, same["error"]["code"]) == (403, "same_person"), same
+    # WHEN two other finance people approve at the same moment
+    second = stack.token("e2e-checker-2", roles=("finance",))
+    answers: list[tuple[int, Any]] = []
+    barrier = threading.Barrier(2)
+
+    def approve(token: str) -> None:
+        barrier.wait()
+        answers.append(stack.http("POST", f"{path}/approve", token=token))
+
+    racers = [threading.Thread(target=approve, args=(t,)) for t in (checker, second)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(60)
+    # THEN both see the run approved, by one of them, and one approval is logged
+    assert [s for s, _ in answers] == [200, 200], answers
+    approvers = {a["approved_by"] for _, a in answers}
+    assert len(approvers) == 1 and approvers <= {"e2e-checker", "e2e-checker-2"}
+    assert all(a["status"] == "approved" for _, a in answers)
+
+    # AND the transfer file lists the paid, numbers in full, as UTF-8 with a BOM
+    status, content_type, body = _csv(stack, f"{path}/export", treasurer)
     assert status == 200 and content_type.startswith("text/csv")
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
@@ -129,10 +178,13 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
     assert (mine["e2e-pay-a"]["bank_code"], mine["e2e-pay-a"]["amount"]) == ("004", "2100")
     assert len(rows) == summary["citizens"]  # nobody else holds an account on this stack
     assert all(len(r["memo"]) <= 20 for r in rows)
+    # AND its SHA-256 is recorded on the run
+    digest = hashlib.sha256(body).hexdigest()
+    assert stack.http("GET", path, token=checker)[1]["exports"]["csv"] == {"sha256": digest}
 
     # AND the spreadsheet, downloaded over HTTP, holds the same rows with text cells
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    status, content_type, sheet_body = _csv(stack, f"{path}/export?format=xlsx", admin, xlsx)
+    status, content_type, sheet_body = _csv(stack, f"{path}/export?format=xlsx", treasurer, xlsx)
     assert status == 200 and content_type == xlsx
     sheet = openpyxl.load_workbook(io.BytesIO(sheet_body)).active
     assert sheet is not None
@@ -144,12 +196,12 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
 
     # WHEN the bank reports A paid and D failed, and the report is sent twice
     report = {"paid": ["e2e-pay-a"], "failed": ["e2e-pay-d"]}
-    status, first = stack.http("POST", f"{path}/settle", token=admin, body=report)
+    status, first = stack.http("POST", f"{path}/settle", token=treasurer, body=report)
     assert status == 200, first
     assert first["applied"] == {"paid": 1, "failed": 1}
-    status, again = stack.http("POST", f"{path}/settle", token=admin, body=report)
+    status, again = stack.http("POST", f"{path}/settle", token=treasurer, body=report)
     assert status == 200 and again["applied"] == {"paid": 0, "failed": 0}
-    # THEN D is credited back exactly once, and cannot be turned paid
+    # THEN D's points are back in GET /v1/me, credited exactly once, and cannot turn paid
     assert _me(stack, who["d"])["balance"] == 2250
     entries = stack.http("GET", "/v1/me/ledger", token=who["d"])[1]["entries"]
     assert [e["kind"] for e in entries].count("payout_reversal") == 1
@@ -163,6 +215,21 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
         "POST", "/v1/admin/payout-runs", token=admin, body={"period": period}
     )
     assert status == 409 and refused["error"]["details"][0]["run_id"] == run_id
+
+    # AND every step of the close is in the action log, once, with who did it
+    status, log = stack.http("GET", f"/v1/admin/actions?target=run:{run_id}", token=admin)
+    assert status == 200, log
+    steps = [(a["action"], a["actor"]) for a in reversed(log["actions"])]
+    assert steps == [
+        ("payout_run.start", "e2e-treasurer"),
+        ("payout_run.approve", approvers.pop()),
+        ("payout_run.export", "e2e-treasurer"),
+        ("payout_run.export", "e2e-treasurer"),
+        ("payout_run.settle", "e2e-treasurer"),
+        ("payout_run.settle", "e2e-treasurer"),
+    ], steps
+    exported = [a for a in log["actions"] if a["action"] == "payout_run.export"]
+    assert {a["detail"]["format"]: a["detail"]["sha256"] for a in exported}["csv"] == digest
 
     # WHEN the ledger audit runs
     status, started = stack.http("POST", "/v1/admin/audit", token=admin)

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.ledger import Account
-from chalicelib.domain.payout_runs import PayoutItem, RunSummary
+from chalicelib.domain.payout_runs import (
+    PayoutItem,
+    RunPage,
+    RunSummary,
+    Skipped,
+    SkippedPage,
+    SkipReason,
+)
+from chalicelib.domain.staff_actions import StaffAction
 from chalicelib.services.payout_runs import ChunkMoved, Payee, RunExists, SettlementConflict
 from tests.fakes.chunk_jobs import flip_chunk
 from tests.fakes.city import MemoryCity
@@ -26,13 +34,60 @@ class MemoryPayoutRuns:
     def __init__(self, city: MemoryCity, accounts: MemoryPayoutAccounts) -> None:
         self._city = city
         self._accounts = accounts
-        self.actions: list[tuple[str, str, str, dict[str, object]]] = []
+        self.actions: list[StaffAction] = []
+        self.skips: dict[tuple[str, str], Skipped] = {}
 
-    def create_run(self, run: RunSummary) -> None:
+    def create_run(self, run: RunSummary, action: StaffAction) -> None:
         with self._city.lock:
             if run.run_id in self._city.payout_runs:
                 raise RunExists(self._city.payout_runs[run.run_id])
             self._city.payout_runs[run.run_id] = run
+            self.actions.append(action)
+
+    def runs_page(self, limit: int, after: str | None) -> RunPage:
+        runs = sorted(self._city.payout_runs.values(), key=lambda r: r.period, reverse=True)
+        runs = [r for r in runs if after is None or r.period < after]
+        page = runs[:limit]
+        return RunPage(page, page[-1].period if len(runs) > limit else None)
+
+    def skipped_page(
+        self, run_id: str, reason: SkipReason | None, limit: int, after: str | None
+    ) -> SkippedPage:
+        keys = sorted(
+            k
+            for (r, k) in self.skips
+            if r == run_id
+            and (reason is None or k.startswith(f"{reason}#"))
+            and (after is None or k > after)
+        )
+        page = keys[:limit]
+        return SkippedPage(
+            [self.skips[(run_id, k)] for k in page], page[-1] if len(keys) > limit else None
+        )
+
+    def approve(self, run_id: str, action: StaffAction) -> bool:
+        with self._city.lock:
+            run = self._city.payout_runs[run_id]
+            if run.status != "ready":
+                return False
+            self._city.payout_runs[run_id] = dataclasses.replace(
+                run, status="approved", approved_at=action.at, approved_by=action.actor
+            )
+            self.actions.append(action)
+            return True
+
+    def record_export(self, run_id: str, fmt: str, sha256: str, action: StaffAction) -> None:
+        with self._city.lock:
+            run = self._city.payout_runs[run_id]
+            if run.exports.get(fmt, sha256) != sha256:
+                raise AssertionError("a kept file changed")
+            exports = {**run.exports, fmt: sha256}
+            self._city.payout_runs[run_id] = dataclasses.replace(run, exports=exports)
+            self.actions.append(action)
+
+    def record_settlement(self, run_id: str, action: StaffAction) -> None:
+        with self._city.lock:
+            self.actions.append(action)
 
     def run(self, run_id: str) -> RunSummary | None:
         return self._city.payout_runs.get(run_id)
@@ -85,6 +140,8 @@ class MemoryPayoutRuns:
                 raise ChunkMoved(ref.key)
             if not flip_chunk(self._city, ref):
                 return False
+            for skip in tally.skipped:
+                self.skips[(ref.job_id, f"{skip.reason}#{skip.citizen_id}")] = skip
             run = self._city.payout_runs[ref.job_id]
             self._city.payout_runs[ref.job_id] = dataclasses.replace(
                 run,
@@ -124,17 +181,12 @@ class MemoryPayoutRuns:
     def mark_settled(self, run_id: str, now: datetime) -> bool:
         with self._city.lock:
             run = self._city.payout_runs[run_id]
-            if run.status != "ready" or run.pending_items != 0:
+            if run.status != "approved" or run.pending_items != 0:
                 return False
             self._city.payout_runs[run_id] = dataclasses.replace(
                 run, status="settled", settled_at=now
             )
             return True
-
-    def record_action(
-        self, run_id: str, action: str, admin_id: str, now: datetime, detail: dict[str, object]
-    ) -> None:
-        self.actions.append((run_id, action, admin_id, detail))
 
 
 class MemoryExports:

@@ -26,6 +26,7 @@ from chalicelib.domain.payout_runs import (
     payout_posting,
     reversal_posting,
 )
+from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.services.chunk_jobs import ChunkRef
 from chalicelib.services.payout_runs import ChunkMoved, RunExists, SettlementConflict
 from tests.fakes import (
@@ -43,6 +44,15 @@ from tests.fakes import (
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 THRESHOLD = 100
 RUN = "payout-2026-11"
+_ACTIONS = iter(range(1_000_000))
+
+
+def _action(verb: str, who: str = "fin-1") -> StaffAction:
+    """A distinct entry each time (ids sort by time: a millisecond apart)."""
+    from datetime import timedelta
+
+    at = NOW + timedelta(milliseconds=next(_ACTIONS))
+    return new_action(Actor(who, ("finance",)), f"payout_run.{verb}", f"run:{RUN}", at)
 
 
 @dataclass
@@ -148,12 +158,39 @@ def test_a_chunk_keeps_its_first_page(stores: Stores) -> None:
 
 def test_a_run_is_created_once_per_period(stores: Stores) -> None:
     assert stores.runs.run(RUN) is None
-    stores.runs.create_run(_run())
+    stores.runs.create_run(_run(), _action("start"))
     assert stores.runs.run(RUN) == _run()
     with pytest.raises(RunExists) as raised:
-        stores.runs.create_run(dataclasses.replace(_run(), started_by="schedule"))
+        stores.runs.create_run(dataclasses.replace(_run(), started_by="schedule"), _action("start"))
     assert raised.value.run == _run()
     assert stores.runs.all_runs() == [_run()]
+
+
+def test_runs_are_paged_newest_first(stores: Stores) -> None:
+    for period in ("2026-09", "2026-11", "2026-10"):
+        run = dataclasses.replace(_run(), run_id=f"payout-{period}", period=period)
+        stores.runs.create_run(run, _action("start"))
+    first = stores.runs.runs_page(2, None)
+    assert [r.period for r in first.runs] == ["2026-11", "2026-10"]
+    assert first.next_cursor == "2026-10"
+    last = stores.runs.runs_page(2, first.next_cursor)
+    assert ([r.period for r in last.runs], last.next_cursor) == (["2026-09"], None)
+    assert stores.runs.runs_page(5, None).next_cursor is None
+
+
+def test_an_approval_moves_a_ready_run_once(stores: Stores) -> None:
+    stores.runs.create_run(dataclasses.replace(_run(), chunks_expected=0), _action("start"))
+    assert stores.runs.approve(RUN, _action("approve", "fin-2")) is False  # still running
+    assert stores.runs.mark_ready(RUN, NOW) is True
+    approval = _action("approve", "fin-2")
+    assert stores.runs.approve(RUN, approval) is True
+    assert stores.runs.approve(RUN, _action("approve", "fin-3")) is False
+    run = stores.runs.run(RUN)
+    assert (run.status, run.approved_by, run.approved_at) == ("approved", "fin-2", approval.at)
+    stores.runs.record_export(RUN, "csv", "a" * 64, _action("export"))
+    stores.runs.record_export(RUN, "csv", "a" * 64, _action("export"))
+    stores.runs.record_export(RUN, "xlsx", "b" * 64, _action("export"))
+    assert stores.runs.run(RUN).exports == {"csv": "a" * 64, "xlsx": "b" * 64}
 
 
 def test_the_eligible_page_walks_a_bucket_in_order(stores: Stores) -> None:
@@ -175,7 +212,7 @@ def test_the_eligible_page_walks_a_bucket_in_order(stores: Stores) -> None:
 def test_payees_read_the_account_where_to_pay_and_the_item(stores: Stores) -> None:
     _citizen(stores, "p1", 150)
     _citizen(stores, "p2", 150, account=False)
-    stores.runs.create_run(_run())
+    stores.runs.create_run(_run(), _action("start"))
     found = stores.runs.payees(RUN, ["p1", "p2", "nobody"], with_items=True)
     assert found["p1"].account.balance == 150 and found["p1"].paid_to == _account("p1")
     assert found["p2"].paid_to is None and found["nobody"].account is None
@@ -192,17 +229,29 @@ def test_payees_read_the_account_where_to_pay_and_the_item(stores: Stores) -> No
 
 def test_a_payout_chunk_counts_once_and_only_its_tallied_payments(stores: Stores) -> None:
     _citizen(stores, "k1", 120)
-    stores.runs.create_run(_run())
+    stores.runs.create_run(_run(), _action("start"))
     ref = ChunkRef("payout", RUN, "07")
     stores.chunks.fix_chunk(ref, ["k1"], None)
     _pay(stores, "k1", ref)
     assert stores.chunks.chunk(ref).paid == 1
     with pytest.raises(ChunkMoved):
         stores.runs.count_payout_chunk(ref, ChunkTally(), True)
-    tally = ChunkTally(no_account=2, below_threshold=1)
+    tally = ChunkTally()
+    tally.skip("z2", "no_account")
+    tally.skip("z1", "no_account")
+    tally.skip("z0", "below_threshold")
     tally.paid(120)
     assert stores.runs.count_payout_chunk(ref, tally, True) is True
     assert stores.runs.count_payout_chunk(ref, tally, True) is False
+    listed = stores.runs.skipped_page(RUN, None, 10, None)
+    assert [(s.citizen_id, s.reason) for s in listed.skipped] == [
+        ("z0", "below_threshold"), ("z1", "no_account"), ("z2", "no_account"),
+    ]  # fmt: skip
+    first = stores.runs.skipped_page(RUN, "no_account", 1, None)
+    assert ([s.citizen_id for s in first.skipped], first.next_cursor) == (["z1"], "no_account#z1")
+    rest = stores.runs.skipped_page(RUN, "no_account", 1, first.next_cursor)
+    assert [s.citizen_id for s in rest.skipped] == ["z2"]
+    assert stores.runs.skipped_page("payout-1999-01", None, 10, None).skipped == []
     run = stores.runs.run(RUN)
     assert (run.chunks_done, run.chunks_expected, run.citizens, run.total_points) == (1, 17, 1, 120)
     assert (run.skipped_no_account, run.skipped_below_threshold) == (2, 1)
@@ -210,7 +259,7 @@ def test_a_payout_chunk_counts_once_and_only_its_tallied_payments(stores: Stores
 
 
 def test_a_run_is_ready_when_every_chunk_is_counted(stores: Stores) -> None:
-    stores.runs.create_run(dataclasses.replace(_run(), chunks_expected=1))
+    stores.runs.create_run(dataclasses.replace(_run(), chunks_expected=1), _action("start"))
     assert stores.runs.mark_ready(RUN, NOW) is False
     ref = ChunkRef("payout", RUN, "00")
     stores.chunks.fix_chunk(ref, [], None)
@@ -224,7 +273,7 @@ def test_a_run_is_ready_when_every_chunk_is_counted(stores: Stores) -> None:
 def _ready_run_paying(stores: Stores, *citizens: str) -> None:
     for c in citizens:
         _citizen(stores, c, 200)
-    stores.runs.create_run(dataclasses.replace(_run(), chunks_expected=1))
+    stores.runs.create_run(dataclasses.replace(_run(), chunks_expected=1), _action("start"))
     ref = ChunkRef("payout", RUN, "00")
     stores.chunks.fix_chunk(ref, list(citizens), None)
     tally = ChunkTally()
@@ -236,6 +285,7 @@ def _ready_run_paying(stores: Stores, *citizens: str) -> None:
 
 def test_settling_paid_items_is_all_or_nothing_and_settles_the_run(stores: Stores) -> None:
     _ready_run_paying(stores, "s1", "s2", "s3")
+    assert stores.runs.approve(RUN, _action("approve", "fin-2")) is True
     items = stores.runs.items(RUN, ["s1", "s2", "s3"])
     stores.runs.settle_paid([items["s1"], items["s2"]], "ops", NOW)
     with pytest.raises(SettlementConflict):

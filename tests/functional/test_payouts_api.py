@@ -88,6 +88,15 @@ def _start(api: Api, period: str = "2026-11") -> Any:
     )
 
 
+def _approve(api: Api, run_id: str = "payout-2026-11", who: str = "checker") -> Any:
+    """The second person's approval (the run was started by `ops`)."""
+    got = api.call(
+        "POST", f"/v1/admin/payout-runs/{run_id}/approve", as_user=who, roles=("finance",)
+    )
+    assert got.status == 200, got.body
+    return got
+
+
 # The payout account ------------------------------------------------------------------------
 
 
@@ -204,7 +213,7 @@ def test_the_schedule_starts_the_month_that_ended_in_seoul(api: Api) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [({"period": "2026-13"}, 422, "invalid_period"),
-     ({"period": "2099-01"}, 422, "period_in_future"),
+     ({"period": "2099-01"}, 422, "period_open"),
      ({"period": 202611}, 400, None), ({}, 400, None)],
 )  # fmt: skip
 def test_a_bad_period_is_refused(api: Api, body: Any, status: int, code: str | None) -> None:
@@ -232,12 +241,14 @@ def test_payout_routes_are_for_admins(api: Api) -> None:
 # Export and settlement ---------------------------------------------------------------------
 
 
-def _paid_run(api: Api) -> None:
+def _paid_run(api: Api, *, approved: bool = True) -> None:
     for who, points in (("s1", 2000), ("s2", 2500), ("s3", 4000)):
         _register(api, who)
         _credit(who, points, f"seed-{who}")
     assert _start(api).status == 201
     _drain(queues.PAYOUT_CHUNKS)
+    if approved:
+        _approve(api)
 
 
 def test_the_export_is_the_transfer_csv_kept_in_s3_and_recorded(api: Api) -> None:
@@ -246,8 +257,11 @@ def test_the_export_is_the_transfer_csv_kept_in_s3_and_recorded(api: Api) -> Non
     _credit("s0", 2100, "seed-s0")
     assert _start(api).status == 201
     early = api.call("GET", "/v1/admin/payout-runs/payout-2026-11/export", as_user="o", admin=True)
-    assert early.status == 409 and early.body["error"]["code"] == "run_not_ready"
+    assert early.status == 409 and early.body["error"]["code"] == "not_approved"
     _drain(queues.PAYOUT_CHUNKS)
+    ready = api.call("GET", "/v1/admin/payout-runs/payout-2026-11/export", as_user="o", admin=True)
+    assert ready.status == 409 and ready.body["error"]["code"] == "not_approved"
+    _approve(api)
     # WHEN the admin exports it
     status, headers, body = _raw_get(api, "/v1/admin/payout-runs/payout-2026-11/export", "o7")
     # THEN a UTF-8 CSV with BOM, one row per citizen paid, the number decrypted
@@ -307,11 +321,13 @@ def test_every_export_and_settlement_is_recorded_with_the_admin(api: Api) -> Non
     assert _raw_get(api, f"{base}/export", "admin-a")[0] == 200
     assert _raw_get(api, f"{base}/export", "admin-b")[0] == 200
     api.call("POST", f"{base}/settle", as_user="admin-c", admin=True, body={"paid": ["s1"]})
-    from chalicelib.adapters.dynamodb_models import PayoutRunAction
-
-    actions = [(a.action, a.admin_id) for a in PayoutRunAction.query("payout-2026-11")]
-    assert actions == [("start", "ops"), ("export", "admin-a"), ("export", "admin-b"),
-                       ("settle", "admin-c")]  # fmt: skip
+    log = api.call(
+        "GET", "/v1/admin/actions?target=run:payout-2026-11", as_user="auditor", admin=True
+    )
+    actions = [(a["action"], a["actor"]) for a in reversed(log.body["actions"])]
+    assert actions == [("payout_run.start", "ops"), ("payout_run.approve", "checker"),
+                       ("payout_run.export", "admin-a"), ("payout_run.export", "admin-b"),
+                       ("payout_run.settle", "admin-c")]  # fmt: skip
     s3 = boto3.client("s3", region_name=REGION)
     key = "payout-runs/payout-2026-11/transfers.csv"
     kept = s3.get_object(Bucket="gimhae-dev-exports", Key=key)
@@ -321,8 +337,9 @@ def test_every_export_and_settlement_is_recorded_with_the_admin(api: Api) -> Non
 def test_the_export_rows(api: Api) -> None:
     _paid_run(api)
     from chalicelib import wiring
+    from chalicelib.domain.staff_actions import Actor
 
-    body = wiring.payout_runs().export("payout-2026-11", "ops")
+    body = wiring.payout_runs().export("payout-2026-11", Actor("ops", ("admin",)))
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0] == ["citizen_id", "bank_code", "account_number", "holder", "amount", "memo"]
     assert sorted(rows[1:]) == [
@@ -376,8 +393,10 @@ def test_the_chunk_handlers_touch_only_their_declared_tables(api: Api) -> None:
         _start(api)
     with touched() as tables:
         _drain(queues.PAYOUT_CHUNKS)
-    assert tables == _declared("handle_payout_chunks") - {"PhoneLink"}  # no phone linked
+    # no phone linked, nobody skipped
+    assert tables == _declared("handle_payout_chunks") - {"PhoneLink", "PayoutSkip"}
     with touched() as more:
+        _approve(api)
         _raw_get(api, "/v1/admin/payout-runs/payout-2026-11/export", "o")
         api.call("POST", "/v1/admin/payout-runs/payout-2026-11/settle", as_user="o",
                  admin=True, body={"failed": ["t1"]})  # fmt: skip
@@ -405,7 +424,7 @@ def test_dynamodb_requests_per_citizen_paid(api: Api) -> None:
         _drain(queues.PAYOUT_CHUNKS)
     total = sum(calls.values())
     print(f"\nDynamoDB requests for a run paying 40 citizens in 16 chunks: {calls} ({total})")
-    # one posting per citizen; per chunk (a page of up to 100): read the run and the chunk,
+    # one posting per citizen; per chunk (a page of up to 98): read the run and the chunk,
     # query the bucket, fix the chunk, one BatchGetItem, count it, try `ready`
     assert calls["TransactWriteItems"] == 40 + 16
     assert total == 40 + 7 * 16
@@ -425,10 +444,15 @@ def touch_payout_routes(api: Api) -> None:
     base = "/v1/admin/payout-runs/payout-2026-11"
     api.call("POST", "/v1/admin/payout-runs", as_user="ops", admin=True, body={"period": "2026-10"})
     api.call("GET", base, as_user="ops", admin=True)
+    api.call("GET", "/v1/admin/payout-runs", as_user="ops", admin=True)
+    api.call("GET", f"{base}/skipped", as_user="ops", admin=True)
+    api.call("POST", f"{base}/approve", as_user="checker", admin=True)
     _raw_get(api, f"{base}/export", "ops")
     api.call("POST", f"{base}/settle", as_user="ops", admin=True, body={"failed": ["touch-1"]})
     api.call("POST", "/v1/admin/audit", as_user="ops", admin=True)
     api.call("GET", "/v1/admin/audit", as_user="ops", admin=True)
+    api.call("GET", "/v1/admin/reports/recycling?month=2026-11", as_user="ops", admin=True)
+    _raw_get(api, "/v1/admin/reports/recycling/2026-11.csv", "ops")
 
 
 def test_a_chunk_counts_only_the_payments_it_tallied(api: Api) -> None:

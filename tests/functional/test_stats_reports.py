@@ -30,7 +30,14 @@ from tests.functional.conftest import (
 )
 from tests.functional.test_leaderboards import _invoke as invoke_step_boards
 from tests.functional.test_leaderboards import _sync
-from tests.functional.test_payouts_api import _credit, _drain, _register, _scheduled, _start
+from tests.functional.test_payouts_api import (
+    _approve,
+    _credit,
+    _drain,
+    _register,
+    _scheduled,
+    _start,
+)
 from tests.functional.test_table_access import touched_calls
 
 
@@ -92,6 +99,7 @@ def test_pending_moves_on_a_run_and_its_settlement(api: Api) -> None:
     # WHEN the run pays them: the debits move the points from held to pending
     assert _start(api).status == 201
     _drain(queues.PAYOUT_CHUNKS)
+    _approve(api)
     _count_ledger(replays=2)
     stats = _stats(api)
     assert (stats["points_held"], stats["points_pending"], stats["points_paid"]) == (0, 8500, 0)
@@ -148,6 +156,7 @@ def test_the_audit_reconciles_the_stats_and_reports_a_mismatch(api: Api) -> None
         _credit(who, points, f"seed-{who}")
     assert _start(api).status == 201
     _drain(queues.PAYOUT_CHUNKS)
+    _approve(api)
     path = "/v1/admin/payout-runs/payout-2026-11/settle"
     assert api.call("POST", path, as_user="o", admin=True, body={"paid": ["s1"]}).status == 200
     _count_ledger()
@@ -216,9 +225,9 @@ def test_the_monthly_report_lists_each_citizens_items_by_material(api: Api) -> N
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows == [
-        ["month", "citizen_id", "can", "pet", "items_total"],
-        [month, "c-1", "63", "37", "100"],
-        [month, "c-2", "1", "0", "1"],
+        ["month", "citizen_id", "district", "can", "pet", "items_total"],
+        [month, "c-1", "naeoe-dong", "63", "37", "100"],
+        [month, "c-2", "naeoe-dong", "1", "0", "1"],
     ]
 
 
@@ -232,7 +241,7 @@ def test_a_month_without_recycling_writes_a_header_only(api: Api) -> None:
     assert calls == {"Query": 10}
     assert (result["month"], result["citizens"]) == ("2026-09", 0)
     rows = list(csv.reader(io.StringIO(_read_report(result["key"]).decode("utf-8-sig"))))
-    assert rows == [["month", "citizen_id", "can", "pet", "items_total"]]
+    assert rows == [["month", "citizen_id", "district", "can", "pet", "items_total"]]
 
 
 def test_dynamodb_requests_per_ledger_record(api: Api) -> None:

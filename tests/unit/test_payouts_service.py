@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 from collections import Counter
 from datetime import datetime
@@ -20,7 +21,8 @@ from chalicelib.domain.citizens import ProfileChange
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.ledger import Posting
 from chalicelib.domain.payout_runs import Period
-from chalicelib.errors import Conflict, NotFound, Unprocessable
+from chalicelib.domain.staff_actions import SYSTEM, Actor
+from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.services.chunk_jobs import ChunkRef
 from chalicelib.services.ledger_audit import LedgerAuditService
 from chalicelib.services.payout_accounts import PayoutAccountService
@@ -39,6 +41,8 @@ from tests.fakes import (
 )
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=SEOUL)
+ADMIN = Actor("admin", ("finance",))
+CHECKER = Actor("checker", ("finance",))
 
 
 class Crash(Exception):
@@ -120,7 +124,7 @@ def test_a_run_pays_exactly_the_eligible_citizens_with_an_account() -> None:
     for n in range(8):
         w.register(f"c{n}", account=n != 3)
         w.credit(f"c{n}", 2000 + n if n < 6 else 1999)
-    run = w.service.start_run(Period(2026, 11), "admin")
+    run = w.service.start_run(Period(2026, 11), ADMIN)
     assert (run.run_id, run.status) == ("payout-2026-11", "running")
     w.drain()
     done = w.service.run(run.run_id)
@@ -136,29 +140,36 @@ def test_a_run_pays_exactly_the_eligible_citizens_with_an_account() -> None:
 
 def test_a_second_start_for_the_period_is_refused_with_the_run() -> None:
     w = World()
-    w.service.start_run(Period(2026, 11), "admin")
+    w.service.start_run(Period(2026, 11), ADMIN)
     with pytest.raises(RunExists) as raised:
-        w.service.start_run(Period(2026, 11), "schedule")
+        w.service.start_run(Period(2026, 11), SYSTEM)
     assert raised.value.run.run_id == "payout-2026-11"
 
 
 def test_a_future_period_is_refused() -> None:
     with pytest.raises(Unprocessable):
-        World().service.start_run(Period(2027, 1), "admin")
+        World().service.start_run(Period(2027, 1), ADMIN)
 
 
 def test_export_lists_the_paid_with_numbers_decrypted_and_is_recorded() -> None:
     w = World()
     w.register("c1")
     w.credit("c1", 2500)
-    w.service.start_run(Period(2026, 11), "admin")
+    w.service.start_run(Period(2026, 11), ADMIN)
     with pytest.raises(Conflict):
-        w.service.export("payout-2026-11", "admin")  # still paying
+        w.service.export("payout-2026-11", ADMIN)  # still paying
     w.drain()
-    body = w.service.export("payout-2026-11", "admin-7")
+    with pytest.raises(Conflict):
+        w.service.export("payout-2026-11", ADMIN)  # not approved
+    w.service.approve("payout-2026-11", CHECKER)
+    body = w.service.export("payout-2026-11", Actor("admin-7", ("admin",)))
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[1] == ["c1", "011", "3021234567891", "김 민지", "2500", "김해포인트 2026-11"]
-    assert ("payout-2026-11", "export", "admin-7") in [a[:3] for a in w.store.actions]
+    exported = [a for a in w.store.actions if a.action == "payout_run.export"]
+    assert [(a.actor, a.target) for a in exported] == [("admin-7", "run:payout-2026-11")]
+    digest = hashlib.sha256(body).hexdigest()
+    assert exported[0].detail["sha256"] == digest
+    assert w.service.run("payout-2026-11").exports == {"csv": digest}
 
 
 def test_a_failed_transfer_is_credited_back_once_and_cannot_turn_paid() -> None:
@@ -166,23 +177,26 @@ def test_a_failed_transfer_is_credited_back_once_and_cannot_turn_paid() -> None:
     for c in ("a", "b"):
         w.register(c)
         w.credit(c, 3000)
-    w.service.start_run(Period(2026, 11), "admin")
+    w.service.start_run(Period(2026, 11), ADMIN)
     w.drain()
-    first = w.service.settle("payout-2026-11", "admin", ["a"], ["b"])
+    with pytest.raises(Conflict):
+        w.service.settle("payout-2026-11", ADMIN, ["a"], ["b"])  # not approved
+    w.service.approve("payout-2026-11", CHECKER)
+    first = w.service.settle("payout-2026-11", ADMIN, ["a"], ["b"])
     assert (first.applied_paid, first.applied_failed) == (1, 1)
     assert first.run.status == "settled"
-    again = w.service.settle("payout-2026-11", "admin", ["a"], ["b"])
+    again = w.service.settle("payout-2026-11", ADMIN, ["a"], ["b"])
     assert (again.applied_paid, again.applied_failed, again.unchanged) == (0, 0, 2)
     assert w.city.citizens["b"].balance == 3000 and w.city.citizens["a"].balance == 0
     with pytest.raises(Conflict):
-        w.service.settle("payout-2026-11", "admin", ["b"], [])
+        w.service.settle("payout-2026-11", ADMIN, ["b"], [])
     with pytest.raises(Conflict):
-        w.service.settle("payout-2026-11", "admin", [], ["a"])
+        w.service.settle("payout-2026-11", ADMIN, [], ["a"])
     with pytest.raises(Unprocessable):
-        w.service.settle("payout-2026-11", "admin", ["nobody"], [])
+        w.service.settle("payout-2026-11", ADMIN, ["nobody"], [])
     with pytest.raises(NotFound):
-        w.service.settle("payout-2099-01", "admin", ["a"], [])
-    assert [a[1] for a in w.store.actions].count("settle") == 2
+        w.service.settle("payout-2099-01", ADMIN, ["a"], [])
+    assert [a.action for a in w.store.actions].count("payout_run.settle") == 2
 
 
 def test_the_audit_is_clean_then_finds_a_corrupted_balance() -> None:
@@ -190,7 +204,7 @@ def test_the_audit_is_clean_then_finds_a_corrupted_balance() -> None:
     for n in range(7):
         w.register(f"c{n}")
         w.credit(f"c{n}", 1000 * n + 500)
-    w.service.start_run(Period(2026, 11), "admin")
+    w.service.start_run(Period(2026, 11), ADMIN)
     w.drain()
     clean = w.audit()
     assert clean.status == "done" and clean.citizens_checked == 7
@@ -238,7 +252,7 @@ def test_any_interleaving_keeps_the_invariants_and_never_pays_twice(
             w.credit(a, b)
         elif op == "start":
             with contextlib.suppress(RunExists):
-                w.service.start_run(a, "admin")
+                w.service.start_run(a, ADMIN)
         elif op == "drain":
             w.drain()
         elif op in ("deliver", "crash") and w.queue.sent:
@@ -252,11 +266,12 @@ def test_any_interleaving_keeps_the_invariants_and_never_pays_twice(
             run = w.store.run(f"payout-{a}")
             if run is None or run.status == "running":
                 continue
+            w.service.approve(run.run_id, CHECKER)
             items = sorted(i.citizen_id for i in w.store.run_items(run.run_id))
             picked = [(c, ok) for c, ok in zip(items, b, strict=False)]
             with contextlib.suppress(Conflict, Unprocessable):
                 w.service.settle(
-                    run.run_id, "admin", [c for c, ok in picked if ok],
+                    run.run_id, ADMIN, [c for c, ok in picked if ok],
                     [c for c, ok in picked if not ok],
                 )  # fmt: skip
     w.drain()
@@ -282,7 +297,7 @@ def _assert_invariants(w: World) -> None:
         ledger_paid += citizen.lifetime_paid
     # every run finished, its counters equal its items
     for run in w.store.all_runs():
-        assert run.status in ("ready", "settled")
+        assert run.status in ("ready", "approved", "settled")
         items = list(w.store.run_items(run.run_id))
         assert run.citizens == len(items)
         assert run.total_points == sum(i.amount for i in items)
@@ -308,7 +323,7 @@ def test_a_duplicate_chunk_paying_meanwhile_is_never_left_uncounted(
     w = World()
     w.register("x", account=False)
     w.credit("x", 2500)
-    w.service.start_run(Period(2026, 11), "admin")
+    w.service.start_run(Period(2026, 11), ADMIN)
     ref = next(r for r in w.queue.sent if w.store.eligible_page(r.part, None, 3)[0] == ["x"])
     original = w.store.count_payout_chunk
     raced = False
@@ -336,3 +351,90 @@ def test_a_duplicate_chunk_paying_meanwhile_is_never_left_uncounted(
     assert raced and run.status == "ready"
     assert (run.citizens, run.total_points, len(items)) == (1, 2500, 1)
     assert run.skipped_no_account == 0
+
+
+# Finance controls (DESIGN §4b) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("period", "now"),
+    [
+        (Period(2026, 12), NOW),  # the month under way
+        (Period(2027, 1), NOW),  # a future month
+        # 23:59 on 30 November in Seoul is still November (it is 14:59 UTC)
+        (Period(2026, 11), datetime(2026, 11, 30, 23, 59, tzinfo=SEOUL)),
+    ],
+)
+def test_a_month_not_ended_in_seoul_is_period_open(period: Period, now: datetime) -> None:
+    w = World()
+    w.now = now
+    with pytest.raises(Unprocessable) as raised:
+        w.service.start_run(period, ADMIN)
+    assert raised.value.code == "period_open"
+    assert w.store.run(f"payout-{period}") is None and w.store.actions == []
+
+
+def test_the_first_minute_of_a_month_closes_the_last_one() -> None:
+    w = World()
+    w.now = datetime(2026, 12, 1, 0, 0, tzinfo=SEOUL)  # 15:00 UTC on 30 November
+    assert w.service.start_run(Period(2026, 11), SYSTEM).started_by == "system"
+
+
+def test_approval_needs_a_ready_run_and_a_second_person() -> None:
+    w = World()
+    w.register("c1")
+    w.credit("c1", 2500)
+    w.service.start_run(Period(2026, 11), ADMIN)
+    with pytest.raises(Conflict) as not_ready:
+        w.service.approve("payout-2026-11", CHECKER)  # still paying
+    assert not_ready.value.code == "run_not_ready"
+    w.drain()
+    with pytest.raises(Forbidden) as same:
+        w.service.approve("payout-2026-11", Actor("admin", ("admin",)))  # the starter
+    assert same.value.code == "same_person"
+    run, applied = w.service.approve("payout-2026-11", CHECKER)
+    assert applied and (run.status, run.approved_by) == ("approved", "checker")
+    again, applied = w.service.approve("payout-2026-11", Actor("other", ("finance",)))
+    assert not applied and (again.status, again.approved_by) == ("approved", "checker")
+    approvals = [a for a in w.store.actions if a.action == "payout_run.approve"]
+    assert [(a.actor, a.target) for a in approvals] == [("checker", "run:payout-2026-11")]
+    with pytest.raises(NotFound):
+        w.service.approve("payout-2099-01", CHECKER)
+
+
+def test_a_scheduled_run_may_be_approved_by_any_finance_person() -> None:
+    w = World()
+    w.service.start_run(Period(2026, 11), SYSTEM)
+    w.drain()
+    run, applied = w.service.approve("payout-2026-11", ADMIN)
+    assert applied and run.status == "approved"
+    starts = [a for a in w.store.actions if a.action == "payout_run.start"]
+    assert [(a.actor, a.roles) for a in starts] == [("system", ())]
+
+
+def test_the_skipped_are_recorded_once_with_their_reason_under_redelivery() -> None:
+    w = World(page=2)
+    for n in range(6):
+        w.register(f"c{n}", account=n % 2 == 0)
+        w.credit(f"c{n}", 2500)
+    w.service.start_run(Period(2026, 11), ADMIN)
+    while w.queue.sent:
+        w.deliver(keep=True)  # every chunk delivered twice
+        w.deliver()
+    run = w.service.run("payout-2026-11")
+    assert (run.citizens, run.skipped_no_account) == (3, 3)
+    page = w.service.skipped("payout-2026-11", "no_account", 2, None)
+    assert [s.citizen_id for s in page.skipped] == ["c1", "c3"] and page.next_cursor
+    rest = w.service.skipped("payout-2026-11", "no_account", 2, page.next_cursor)
+    assert [s.citizen_id for s in rest.skipped] == ["c5"] and rest.next_cursor is None
+    assert w.service.skipped("payout-2026-11", "below_threshold", 10, None).skipped == []
+
+
+def test_runs_are_listed_newest_first_in_pages() -> None:
+    w = World()
+    for month in (9, 10, 11):
+        w.service.start_run(Period(2026, month), ADMIN)
+    first = w.service.runs(2, None)
+    assert [r.period for r in first.runs] == ["2026-11", "2026-10"]
+    second = w.service.runs(2, first.next_cursor)
+    assert [r.period for r in second.runs] == ["2026-09"] and second.next_cursor is None

@@ -143,18 +143,36 @@ def test_the_reconciliation_names_each_figure_that_disagrees() -> None:
 
 def test_the_report_csv_is_sorted_has_a_bom_and_defuses_formulas() -> None:
     rows = [
-        CitizenMonthItems("z-9", {"pet": 2}),
-        CitizenMonthItems("=cmd|' /C calc'!A0", {"can": 1}),
+        CitizenMonthItems("z-9", {"pet": 2}, "naeoe-dong"),
+        CitizenMonthItems("=cmd|' /C calc'!A0", {"can": 1}, "=1+2"),
         CitizenMonthItems("a-1", {"can": 3, "glass": 1}),
     ]
     body = reports.report_csv("2026-11", rows, reports.materials_of(rows, ["can", "pet"]))
     assert body.startswith("\ufeff".encode())
     assert b"\r\n" in body
     parsed = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert parsed[0] == ["month", "citizen_id", "can", "glass", "pet", "items_total"]
-    assert [r[1] for r in parsed[1:]] == ["'=cmd|' /C calc'!A0", "a-1", "z-9"]
-    assert parsed[2] == ["2026-11", "a-1", "3", "1", "0", "4"]
+    assert parsed[0] == ["month", "citizen_id", "district", "can", "glass", "pet", "items_total"]
+    assert [r[1:3] for r in parsed[1:]] == [
+        ["'=cmd|' /C calc'!A0", "'=1+2"], ["a-1", ""], ["z-9", "naeoe-dong"],
+    ]  # fmt: skip
+    assert parsed[2] == ["2026-11", "a-1", "", "3", "1", "0", "4"]
     assert reports.report_csv("2026-11", list(reversed(rows)), ["can", "glass", "pet"]) == body
+
+
+def test_the_totals_by_district_add_up_to_the_rows() -> None:
+    rows = [
+        CitizenMonthItems("a", {"can": 3, "pet": 1}, "naeoe-dong"),
+        CitizenMonthItems("b", {"pet": 2}, "naeoe-dong"),
+        CitizenMonthItems("c", {"glass": 5}, "jinyeong-eup"),
+        CitizenMonthItems("d", {"can": 1}),  # counted before rows carried a district
+    ]
+    found = reports.totals_by_district(rows)
+    assert [(d.district, d.citizens, d.items, d.total) for d in found] == [
+        ("jinyeong-eup", 1, {"glass": 5}, 5),
+        ("naeoe-dong", 2, {"can": 3, "pet": 3}, 6),
+        ("unknown", 1, {"can": 1}, 1),
+    ]
+    assert sum(d.total for d in found) == sum(r.total for r in rows)
 
 
 class _Months:

@@ -11,6 +11,7 @@ from chalice import Chalice, Rate
 from chalicelib import config, queues, streams
 from chalicelib.api import (
     admin,
+    alerts,
     audit,
     authorizer,
     challenges,
@@ -41,6 +42,7 @@ app.register_blueprint(payout_accounts.bp)
 app.register_blueprint(payout_runs.bp)
 app.register_blueprint(audit.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(alerts.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

@@ -44,6 +44,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.CityTotal,
         # every staff write's entry (appended only: APPEND_ONLY below)
         m.StaffAction,
+        # operators' alerts (a clear by hand closes the device's episode: DeviceState)
+        m.Alert,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -57,7 +59,13 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.DeviceState,  # is the robot accepting (read); deposits taken while it was not
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
-    "handle_device_reports": (m.DeviceState, m.AirHour, m.Device, m.QuarantinedMessage),
+    "handle_device_reports": (
+        m.DeviceState,
+        m.AirHour,
+        m.Device,
+        m.QuarantinedMessage,
+        m.Alert,  # raised, escalated and cleared in the episode's transaction
+    ),
     "handle_payout_chunks": (
         m.PayoutRun,
         m.JobChunk,
@@ -97,7 +105,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Citizen,
         m.PhoneLink,
     ),
-    "device_health": (m.DeviceState,),
+    "device_health": (m.DeviceState, m.Alert),  # offline alerts
     "monthly_payout_run": (m.PayoutRun, m.PayoutRunAction),
     "daily_ledger_audit": (m.LedgerAudit,),
     "monthly_recycling_report": (m.CitizenMonth,),

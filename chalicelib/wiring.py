@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.clock import Clock
     from chalicelib.domain.ledger import LedgerEntry
     from chalicelib.domain.steps import StepDay
+    from chalicelib.services.alerts import AlertService
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
@@ -246,7 +247,17 @@ def fleet() -> FleetService:
         utc_now,
         gauge,
         timedelta(seconds=settings.device_silent_seconds),
+        timedelta(seconds=settings.air_clear_seconds),
     )
+
+
+@lru_cache(maxsize=1)
+def alerts() -> AlertService:
+    from chalicelib.adapters.dynamodb_alerts import AlertConflict, DynamoDbAlerts
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.alerts import AlertService
+
+    return AlertService(DynamoDbAlerts(config.settings().city), utc_now, AlertConflict)
 
 
 # -- Payouts: accounts, runs and the ledger audit -----------------------------------------
@@ -375,6 +386,7 @@ def clear() -> None:
         steps,
         boards,
         fleet,
+        alerts,
         payout_accounts,
         payout_runs,
         ledger_audit,

@@ -104,6 +104,7 @@ _NOT_FOUND_CODES = {
     "robots": "robot_not_found",
     "payout-runs": "run_not_found",
     "challenges": "challenge_not_found",
+    "alerts": "alert_not_found",
 }
 """The code a route's own look-up answers for an unknown id, by the collection it names."""
 

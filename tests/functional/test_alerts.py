@@ -170,8 +170,8 @@ def test_replayed_and_reordered_air_raises_and_clears_each_alert_once(api: Api, 
     most once and cleared at most once, and the SNS notices match the items."""
     clock = fleet["clock"]
     start = clock.now - timedelta(minutes=40)
-    readings = [(start + timedelta(minutes=i), v) for i, v in enumerate(
-        [20, 120, 200, 130, 40, 40, 90, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40])]  # fmt: skip
+    levels = [20, 120, 200, 130, 40, 40, 90] + [40] * 13  # bad, very bad, a relapse, calm
+    readings = [(start + timedelta(minutes=i), float(v)) for i, v in enumerate(levels)]
     rng = random.Random(22)
     # neighbours swapped within groups of three, and an earlier message replayed after each
     for i in range(0, len(readings), 3):

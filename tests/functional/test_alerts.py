@@ -639,3 +639,42 @@ def test_a_comment_of_500_characters_fits_and_the_timeline_is_bounded(api: Api, 
     assert (full.status, full.body["error"]["code"]) == (409, "timeline_full")
     # an acknowledgement still fits
     assert ok(api, "POST", f"/v1/admin/alerts/{alert_id}/acknowledge", {})["acknowledged"]
+
+
+# ---------------------------------------------------------------- costs
+
+
+def test_requests_per_operation(api: Api, fleet: Any) -> None:
+    """What each alert operation costs in DynamoDB requests (bench/RESULTS.md): an alert
+    transition turns the episode's one UpdateItem into one TransactWriteItems (one more
+    item), and a staff step is one GetItem and one TransactWriteItems."""
+    clock = fleet["clock"]
+
+    def counted(do: Any) -> dict[str, int]:
+        with touched_calls() as calls:
+            do()
+        return dict(calls)
+
+    assert counted(lambda: bad_air(clock)) == {"UpdateItem": 3, "TransactWriteItems": 1}
+    assert counted(lambda: bad_air(clock, 200, minutes=1)) == {
+        "UpdateItem": 3, "TransactWriteItems": 1}  # fmt: skip
+    assert counted(lambda: bad_air(clock, 200, minutes=1)) == {"UpdateItem": 2}  # steady
+    alert_id = the_alert(api, "air")["alert_id"]
+    path = f"/v1/admin/alerts/{alert_id}"
+    assert counted(lambda: ok(api, "GET", "/v1/admin/alerts")) == {"Query": 1}
+    assert counted(lambda: ok(api, "GET", path)) == {"GetItem": 1}
+    step = {"GetItem": 1, "TransactWriteItems": 1}
+    assert counted(lambda: ok(api, "POST", f"{path}/acknowledge", {"note": "n"})) == step
+    assert counted(lambda: ok(api, "POST", f"{path}/acknowledge", {})) == {"GetItem": 1}
+    assert counted(lambda: ok(api, "POST", f"{path}/assign", {"assignee": "p"})) == step
+    assert counted(lambda: ok(api, "POST", f"{path}/comments", {"text": "t"})) == step
+    assert counted(lambda: ok(api, "GET", "/v1/admin/devices")) == {"Query": 2}
+    calm(clock, 10)
+    assert counted(lambda: calm(clock, 1)) == {"UpdateItem": 3, "TransactWriteItems": 1}
+    robot_status(clock, 0.1, "E1")
+    fault = the_alert(api, "fault")["alert_id"]
+    assert counted(
+        lambda: ok(api, "POST", f"/v1/admin/alerts/{fault}/clear", {"note": "n"})
+    ) == step
+    clock.advance(minutes=6)
+    assert counted(device_health) == {"Query": 2, "TransactWriteItems": 2, "UpdateItem": 2}

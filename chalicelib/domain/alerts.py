@@ -40,9 +40,11 @@ MAX_TEXT: Final = 500
 MAX_STAFF_ENTRIES: Final = 100
 """Assignments and comments an alert's timeline holds (the item stays far below DynamoDB's
 400 KB; the system's own entries and the acknowledgement always fit)."""
-_ID_TIME = "%Y%m%dT%H%M%S%fZ"
+_ID_TIME = "%Y%m%dT%H%M%SZ%f"
+"""Letters between the digit runs: no run is long enough to read as a phone number (logs
+and the outbox redact those: chalicelib.domain.phones.redact_phones)."""
 ALERT_ID: Final = re.compile(
-    r"[A-Za-z0-9_-]{1,128}\.(?:air|bin_full|fault|offline)\.[0-9]{8}T[0-9]{12}Z"
+    r"[A-Za-z0-9_-]{1,128}\.(?:air|bin_full|fault|offline)\.[0-9]{8}T[0-9]{6}Z[0-9]{6}"
 )
 ASSIGNEE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
 """A staff member's id as their token names them (a Cognito `sub`, a dev login's name)."""

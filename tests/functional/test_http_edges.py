@@ -47,7 +47,7 @@ def _query_params(api: Api) -> list[tuple[str, str, str, dict[str, Any]]]:
 
 def _url(path: str, query: list[tuple[str, str]]) -> str:
     filled = path
-    for name in ("run_id", "challenge_id", "device_id"):
+    for name in ("run_id", "challenge_id", "device_id", "alert_id"):
         filled = filled.replace("{" + name + "}", "x-1")
     return filled + "?" + urllib.parse.urlencode(query)
 

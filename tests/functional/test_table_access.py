@@ -20,7 +20,6 @@ from tests.functional.conftest import (
     rule_message,
     sqs_record,
 )
-from tests.functional.test_fleet import fleet as fleet  # the fixture: alerts topic, clock
 
 MODEL_BY_TABLE = {model.Meta.table_name: model.__name__ for model in ALL_MODELS}
 
@@ -198,32 +197,3 @@ def test_each_function_names_each_of_its_tables_once() -> None:
     for function, models in TABLES_BY_FUNCTION.items():
         names = [model.__name__ for model in models]
         assert len(names) == len(set(names)), function
-
-
-def test_the_fleet_handlers_touch_only_their_declared_tables(api: Api, fleet: Any) -> None:
-    """Device reports raise and clear alerts in the episode's transaction; the health job
-    raises offline alerts (and, as any function, reads nothing undeclared)."""
-    from datetime import timedelta
-
-    from app import handle_device_reports
-    from infra.local.lambda_runtime import LambdaContext
-    from tests.functional.test_fleet import report, status, telemetry
-
-    now = fleet["clock"].now
-    records = [
-        report("shelter-001", "shelter_telemetry", telemetry(now, pm10=200.0)),
-        report("robot-001", "robot_status", status(now, 0.95, 0.1, "E1")),
-        report("robot-001", "robot_status", status(now + timedelta(seconds=1), 0.1, 0.1)),
-        report("shelter-999", "shelter_telemetry", telemetry(now)),
-    ]
-    records = [dict(r, messageId=f"r{i}") for i, r in enumerate(records)]
-    with touched() as tables:
-        handle_device_reports({"Records": records}, LambdaContext("reports"))
-    assert tables == _declared("handle_device_reports")
-    # the health job, run as if 10 minutes had passed (two devices have spoken)
-    from tests.functional.test_fleet import device_health as fire_health
-
-    fleet["clock"].advance(minutes=10)
-    with touched() as tables:
-        assert fire_health()["marked_offline"] == ["shelter-001", "robot-001"]
-    assert tables == _declared("device_health")

@@ -4,10 +4,9 @@ staff steps. Every route needs Power.ALERTS (operator, admin)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
@@ -28,29 +27,6 @@ from chalicelib.domain.roles import Power
 from chalicelib.errors import Unprocessable
 
 bp = Blueprint(__name__)
-
-_Text = Annotated[StrictStr, StringConstraints(max_length=2000)]
-"""Bounded before any judgment (the domain allows 500 characters once trimmed)."""
-
-
-class _Acknowledge(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: _Text | None = None
-
-
-class _Assign(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    assignee: Annotated[StrictStr, StringConstraints(max_length=200)] | None
-
-
-class _Comment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: _Text
-
-
-class _Clear(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: _Text
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -127,7 +103,13 @@ def acknowledge_alert(alert_id: str) -> dict[str, Any]:
     """`{note?}`: acknowledged once; a repeat answers the alert unchanged."""
     request = bp.current_request
     who = require_role(request, Power.ALERTS)
-    body = parse_body(request, _Acknowledge) if request.raw_body else _Acknowledge()
+    from chalicelib.api.alert_schemas import AlertAcknowledgeRequest
+
+    body = (
+        parse_body(request, AlertAcknowledgeRequest)
+        if request.raw_body
+        else AlertAcknowledgeRequest()
+    )
     note = alerts.text(body.note, "note", required=False) if body.note is not None else None
     done = wiring.alerts().acknowledge(alert_id, actor(who), note)
     return alert_view(done, timeline=True)
@@ -139,7 +121,9 @@ def assign_alert(alert_id: str) -> dict[str, Any]:
     """`{assignee}`: a staff member's id, or null for nobody."""
     request = bp.current_request
     who = require_role(request, Power.ALERTS)
-    body = parse_body(request, _Assign)
+    from chalicelib.api.alert_schemas import AlertAssignRequest
+
+    body = parse_body(request, AlertAssignRequest)
     if body.assignee is not None and not alerts.ASSIGNEE.fullmatch(body.assignee):
         raise Unprocessable(
             "assignee is a staff member's id: letters, digits and . _ @ + -, up to 128",
@@ -156,7 +140,9 @@ def comment_alert(alert_id: str) -> dict[str, Any]:
     """`{text}`: 1-500 characters."""
     request = bp.current_request
     who = require_role(request, Power.ALERTS)
-    text = alerts.text(parse_body(request, _Comment).text, "text")
+    from chalicelib.api.alert_schemas import AlertCommentRequest
+
+    text = alerts.text(parse_body(request, AlertCommentRequest).text, "text")
     assert text is not None
     return alert_view(wiring.alerts().comment(alert_id, actor(who), text), timeline=True)
 
@@ -167,6 +153,8 @@ def clear_alert(alert_id: str) -> dict[str, Any]:
     """`{note}`: by hand, only a fault or a full bin (air and offline: 409 `clears_itself`)."""
     request = bp.current_request
     who = require_role(request, Power.ALERTS)
-    note = alerts.text(parse_body(request, _Clear).note, "note")
+    from chalicelib.api.alert_schemas import AlertClearRequest
+
+    note = alerts.text(parse_body(request, AlertClearRequest).note, "note")
     assert note is not None
     return alert_view(wiring.alerts().clear(alert_id, actor(who), note), timeline=True)

@@ -110,7 +110,7 @@ def acknowledge_alert(alert_id: str) -> dict[str, Any]:
         if request.raw_body
         else AlertAcknowledgeRequest()
     )
-    note = alerts.text(body.note, "note", required=False) if body.note is not None else None
+    note = alerts.optional_text(body.note, "note")
     done = wiring.alerts().acknowledge(alert_id, actor(who), note)
     return alert_view(done, timeline=True)
 
@@ -143,7 +143,6 @@ def comment_alert(alert_id: str) -> dict[str, Any]:
     from chalicelib.api.alert_schemas import AlertCommentRequest
 
     text = alerts.text(parse_body(request, AlertCommentRequest).text, "text")
-    assert text is not None
     return alert_view(wiring.alerts().comment(alert_id, actor(who), text), timeline=True)
 
 
@@ -156,5 +155,4 @@ def clear_alert(alert_id: str) -> dict[str, Any]:
     from chalicelib.api.alert_schemas import AlertClearRequest
 
     note = alerts.text(parse_body(request, AlertClearRequest).note, "note")
-    assert note is not None
     return alert_view(wiring.alerts().clear(alert_id, actor(who), note), timeline=True)

@@ -193,19 +193,24 @@ def staff_room(alert: Alert) -> None:
 _REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
-def text(value: str, name: str, *, required: bool = True) -> str | None:
+def optional_text(value: str | None, name: str) -> str | None:
+    """An optional note: None when absent or blank, else as `text`."""
+    if value is None or not value.strip():
+        return None
+    return text(value, name)
+
+
+def text(value: str, name: str) -> str:
     """A note or comment as people type it: 1-500 characters after trimming, line breaks
     allowed; control, format (bidi overrides, zero-width), private-use and unassigned
     characters refused (a 422 naming the first, and where)."""
     value = unicodedata.normalize("NFC", value).strip()
     if not value:
-        if required:
-            raise Unprocessable(
-                f"{name} must not be empty",
-                code="validation_failed",
-                details=[{"field": name, "problem": "empty"}],
-            )
-        return None
+        raise Unprocessable(
+            f"{name} must not be empty",
+            code="validation_failed",
+            details=[{"field": name, "problem": "empty"}],
+        )
     if len(value) > MAX_TEXT:
         raise Unprocessable(
             f"{name} is longer than {MAX_TEXT} characters",

@@ -6,6 +6,7 @@ hostile classes of issue 22 against every alert route."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -316,36 +317,58 @@ def test_a_cleared_alert_may_still_be_acknowledged_and_commented(api: Api, fleet
 def test_acknowledge_while_the_device_clears_both_land(api: Api, fleet: Any) -> None:
     """The acknowledgement reads the alert active, the robot's clearing lands, then the
     acknowledgement writes: both are in the alert, nothing is lost."""
-    from chalicelib import wiring
-
     clock = fleet["clock"]
     robot_status(clock, 0.1, "E42")
     fault = the_alert(api, "fault")
-    store = wiring.alerts()._store
-    real_get = store.get
-    interleaved: list[str] = []
-
-    def get_then_device_clears(alert_id: str) -> Any:
-        read = real_get(alert_id)
-        if not interleaved:
-            interleaved.append("device")
-            robot_status(clock, 0.1, None, seconds=20)
-        return read
-
-    store.get = get_then_device_clears  # type: ignore[method-assign]
-    try:
+    with after_the_first_read(lambda: robot_status(clock, 0.1, None, seconds=20)) as interleaved:
         done = ok(
             api, "POST", f"/v1/admin/alerts/{fault['alert_id']}/acknowledge", {"note": "on it"}
         )
-    finally:
-        store.get = real_get  # type: ignore[method-assign]
-    assert interleaved == ["device"]
+    assert interleaved == [1]
     assert done["acknowledged"] is True
     stored = ok(api, "GET", f"/v1/admin/alerts/{fault['alert_id']}")
     assert (stored["status"], stored["acknowledged"]) == ("cleared", True)
     assert sorted(events(stored)) == sorted(
         [("raised", None), ("cleared", None), ("acknowledged", "ops-kim")])  # fmt: skip
     assert len(actions(api, f"alert:{fault['alert_id']}")) == 1
+
+
+def test_a_clear_by_hand_racing_the_device_clearing_lands_once(api: Api, fleet: Any) -> None:
+    """The operator's clear reads the fault active, the robot clears it meanwhile: the
+    operator's write finds it cleared (409 `already_cleared`), one clearing, no action."""
+    clock = fleet["clock"]
+    robot_status(clock, 0.1, "E42")
+    fault = the_alert(api, "fault")["alert_id"]
+    with after_the_first_read(lambda: robot_status(clock, 0.1, None, seconds=20)):
+        answer = call(api, "POST", f"/v1/admin/alerts/{fault}/clear", {"note": "fixed"})
+    assert (answer.status, answer.body["error"]["code"]) == (409, "already_cleared")
+    assert events(ok(api, "GET", f"/v1/admin/alerts/{fault}")) == [
+        ("raised", None), ("cleared", None)]  # fmt: skip
+    assert actions(api, f"alert:{fault}") == []
+
+
+@contextlib.contextmanager
+def after_the_first_read(meanwhile: Any) -> Iterator[list[int]]:
+    """A staff step's first read of the alert is followed by `meanwhile` (another writer),
+    before the step writes: a deterministic interleaving of the two."""
+    from chalicelib import wiring
+
+    store = wiring.alerts()._store
+    real_get = store.get
+    ran: list[int] = []
+
+    def get_then_meanwhile(alert_id: str) -> Any:
+        read = real_get(alert_id)
+        if not ran:
+            ran.append(1)
+            meanwhile()
+        return read
+
+    store.get = get_then_meanwhile  # type: ignore[method-assign]
+    try:
+        yield ran
+    finally:
+        store.get = real_get  # type: ignore[method-assign]
 
 
 @pytest.fixture
@@ -406,27 +429,15 @@ def test_two_operators_acknowledging_at_once_record_one_acknowledgement(
 ) -> None:
     """Both read the alert unacknowledged; the second write's condition fails, it reads
     again and answers the alert as acknowledged by the first, recording nothing."""
-    from chalicelib import wiring
-
     robot_status(fleet["clock"], 0.95)
     alert_id = the_alert(api, "bin_full")["alert_id"]
-    store = wiring.alerts()._store
-    real_get = store.get
-    first: list[int] = []
-
-    def get_then_other_acknowledges(wanted: str) -> Any:
-        read = real_get(wanted)
-        if not first:
-            first.append(1)
-            ok(api, "POST", f"/v1/admin/alerts/{alert_id}/acknowledge", {"note": "mine"},
-               as_user="ops-lee", roles=("operator",))  # fmt: skip
-        return read
-
-    store.get = get_then_other_acknowledges  # type: ignore[method-assign]
-    try:
-        done = ok(api, "POST", f"/v1/admin/alerts/{alert_id}/acknowledge", {"note": "no, mine"})
-    finally:
-        store.get = real_get  # type: ignore[method-assign]
+    path = f"/v1/admin/alerts/{alert_id}/acknowledge"
+    other = {"as_user": "ops-lee", "roles": ("operator",)}
+    with after_the_first_read(
+        lambda: ok(api, "POST", path, {"note": "mine"}, **other)
+    ) as done_once:
+        done = ok(api, "POST", path, {"note": "no, mine"})
+    assert done_once == [1]
     assert (done["acknowledged_by"], done["timeline"][-1]["note"]) == ("ops-lee", "mine")
     assert [a["actor"] for a in actions(api, f"alert:{alert_id}")] == ["ops-lee"]
 

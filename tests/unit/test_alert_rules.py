@@ -69,7 +69,8 @@ def test_odd_texts_are_refused(value: str, code: str) -> None:
 def test_a_text_is_trimmed_and_keeps_its_lines() -> None:
     assert alerts.text("  필터 교체\n내일  ", "text") == "필터 교체\n내일"
     assert alerts.text("x" * 500, "text") == "x" * 500
-    assert alerts.text("   ", "note", required=False) is None
+    assert alerts.optional_text("   ", "note") is None
+    assert alerts.optional_text(None, "note") is None
 
 
 def _alert(kind: str, status: str = "active") -> alerts.Alert:

@@ -358,10 +358,9 @@ class FleetService:
         assert air_step.event is not None
         if air_step.event == "cleared":
             episode = state.air_alert.episode or at.isoformat()
-            calm = int(self.air_clear_after.total_seconds() // 60)
-            detail = (
-                f"air moderate or better for {calm} minutes (worst was {state.air_alert.worst})"
-            )
+            seconds = int(self.air_clear_after.total_seconds())
+            calm = f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} seconds"
+            detail = f"air moderate or better for {calm} (worst was {state.air_alert.worst})"
             severity = alerts.air_severity(state.air_alert.worst)
         else:
             episode = air_step.alert.episode or at.isoformat()
@@ -462,6 +461,8 @@ class FleetService:
             )
         except NotMet:
             return False  # it spoke meanwhile, or another run marked it
+        except RetryableConflict:
+            return False  # a transaction on its alert at the same moment: the next run
         self._deliver(state.device_id, messages)
         return True
 

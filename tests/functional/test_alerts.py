@@ -689,3 +689,42 @@ def test_requests_per_operation(api: Api, fleet: Any) -> None:
     )
     clock.advance(minutes=6)
     assert counted(device_health) == {"Query": 2, "TransactWriteItems": 2, "UpdateItem": 2}
+
+
+def test_concurrent_steps_and_the_device_lose_no_update(api: Api, fleet: Any) -> None:
+    """Threads at once: three operators acknowledging, three commenting, the robot clearing
+    the fault. One acknowledgement, every comment, one clearing, one action per change."""
+    import threading
+
+    clock = fleet["clock"]
+    robot_status(clock, 0.1, "E42")
+    alert_id = the_alert(api, "fault")["alert_id"]
+    base = f"/v1/admin/alerts/{alert_id}"
+    answers: list[int] = []
+
+    def step(method: str, path: str, body: Any, who: str) -> None:
+        answer = api.call(method, path, body=body, as_user=who, roles=("operator",))
+        answers.append(answer.status)
+
+    threads = [
+        *(threading.Thread(target=step, args=("POST", f"{base}/acknowledge", {}, f"ops-{n}"))
+          for n in range(3)),
+        *(threading.Thread(target=step, args=("POST", f"{base}/comments", {"text": f"c{n}"},
+                                              f"ops-{n}")) for n in range(3)),
+        threading.Thread(target=lambda: robot_status(clock, 0.1, None, seconds=20)),
+    ]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers == [200] * 6
+    stored = ok(api, "GET", base)
+    kinds = [e["event"] for e in stored["timeline"]]
+    assert sorted(kinds) == sorted(["raised", "acknowledged", "cleared"] + ["commented"] * 3)
+    assert sorted(e["note"] for e in stored["timeline"] if e["event"] == "commented") == [
+        "c0", "c1", "c2"]  # fmt: skip
+    assert (stored["status"], stored["acknowledged"]) == ("cleared", True)
+    logged = actions(api, f"alert:{alert_id}")
+    assert sorted(a["action"] for a in logged) == ["alert.acknowledge"] + ["alert.comment"] * 3
+    assert [a["actor"] for a in logged if a["action"] == "alert.acknowledge"] == [
+        stored["acknowledged_by"]]  # fmt: skip

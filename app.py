@@ -11,6 +11,7 @@ from chalice import Chalice, Rate
 from chalicelib import config, queues, streams
 from chalicelib.api import (
     admin,
+    alerts,
     audit,
     authorizer,
     challenges,
@@ -49,6 +50,7 @@ app.register_blueprint(purifier.bp)
 app.register_blueprint(support.bp)
 app.register_blueprint(operator_actions.bp)
 app.register_blueprint(report_routes.bp)
+app.register_blueprint(alerts.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

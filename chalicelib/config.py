@@ -53,6 +53,7 @@ STEP_SYNC_DAYS_BACK = "STEP_SYNC_DAYS_BACK"
 
 # Shelters and robots.
 DEVICE_SILENT_SECONDS = "DEVICE_SILENT_SECONDS"
+AIR_CLEAR_SECONDS = "AIR_CLEAR_SECONDS"
 
 # Phone numbers.
 PHONE_HASH_KEY = "PHONE_HASH_KEY"
@@ -145,6 +146,9 @@ class Settings:
 
     device_silent_seconds: int = 300
     """How long a shelter or robot may be silent before it is offline (DESIGN §5)."""
+    air_clear_seconds: int = 600
+    """How long a shelter's air must stay moderate or better before its air alert clears
+    (DESIGN §5: 10 minutes; the e2e stack shortens it)."""
 
     phone_hash_key: str | None = None
     phone_hash_key_parameter: str | None = None

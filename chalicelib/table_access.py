@@ -52,6 +52,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.StaffAction,
         # citizen support: corrections proposed and approved (each a ledger posting)
         m.Correction,
+        # operators' alerts (a clear by hand closes the device's episode: DeviceState)
+        m.Alert,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -65,7 +67,13 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.DeviceState,  # is the robot accepting (read); deposits taken while it was not
     ),
     "handle_rule_errors": (m.QuarantinedMessage,),
-    "handle_device_reports": (m.DeviceState, m.AirHour, m.Device, m.QuarantinedMessage),
+    "handle_device_reports": (
+        m.DeviceState,
+        m.AirHour,
+        m.Device,
+        m.QuarantinedMessage,
+        m.Alert,  # raised, escalated and cleared in the episode's transaction
+    ),
     "handle_payout_chunks": (
         m.PayoutRun,
         m.JobChunk,
@@ -107,8 +115,9 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Citizen,
         m.PhoneLink,
     ),
-    # the presence and the outbox; an expired purifier override ended with its action's entry
-    "device_health": (m.DeviceState, m.StaffAction),
+    # the presence and the outbox, offline alerts, and an expired purifier override ended
+    # with its action's entry
+    "device_health": (m.DeviceState, m.Alert, m.StaffAction),
     "monthly_payout_run": (m.PayoutRun, m.StaffAction),
     "daily_ledger_audit": (m.LedgerAudit,),
     "monthly_recycling_report": (m.CitizenMonth,),

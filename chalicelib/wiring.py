@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.ledger import LedgerEntry
     from chalicelib.domain.operations import Replayed
     from chalicelib.domain.steps import StepDay
+    from chalicelib.services.alerts import AlertService
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
@@ -278,6 +279,7 @@ def fleet() -> FleetService:
         utc_now,
         gauge,
         timedelta(seconds=settings.device_silent_seconds),
+        timedelta(seconds=settings.air_clear_seconds),
     )
 
 
@@ -290,6 +292,15 @@ def purifier() -> PurifierService:
     from chalicelib.services.purifier import PurifierService
 
     return PurifierService(DynamoDbFleet(config.settings().city), IotShadows(), fleet().now)
+
+
+@lru_cache(maxsize=1)
+def alerts() -> AlertService:
+    from chalicelib.adapters.dynamodb_alerts import AlertConflict, DynamoDbAlerts
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.alerts import AlertService
+
+    return AlertService(DynamoDbAlerts(config.settings().city), utc_now, AlertConflict)
 
 
 # -- Payouts: accounts, runs and the ledger audit -----------------------------------------
@@ -452,6 +463,7 @@ def clear() -> None:
         boards,
         fleet,
         purifier,
+        alerts,
         payout_accounts,
         payout_runs,
         ledger_audit,

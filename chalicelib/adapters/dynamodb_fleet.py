@@ -22,6 +22,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
+from chalicelib.adapters.dynamodb_alerts import clear_in, escalate_in, raise_in
 from chalicelib.adapters.dynamodb_models import AirHour, Device, DeviceState, FleetTime
 from chalicelib.adapters.dynamodb_staff_actions import put_in
 from chalicelib.adapters.dynamodb_transactions import (
@@ -30,6 +31,7 @@ from chalicelib.adapters.dynamodb_transactions import (
     condition_failed,
 )
 from chalicelib.domain.air import AirAlert, AirGrade, HourMeans, Reading
+from chalicelib.domain.alerts import AlertChange, Escalate, Raise
 from chalicelib.domain.fleet import DeviceState as State
 from chalicelib.domain.fleet import (
     DeviceType,
@@ -101,7 +103,13 @@ def _all(conditions: Sequence[Condition]) -> Condition | None:
 
 def state_from_row(row: DeviceState) -> State:
     alerts = {
-        kind: OpenAlert(kind, _parse_t(a["since"]), str(a.get("detail", "")))
+        kind: OpenAlert(
+            kind,
+            _parse_t(a["since"]),
+            str(a.get("detail", "")),
+            a.get("alert_id"),
+            a.get("severity"),
+        )
         for kind, a in _plain(row.alerts).items()
     }
     bins = _plain(row.bins) if row.bins is not None else None
@@ -149,6 +157,14 @@ def state_from_row(row: DeviceState) -> State:
             for key, text in _plain(row.outbox).items()
         ),
     )
+
+
+def _episode(alert: OpenAlert) -> dict[str, Any]:
+    """An open episode in the state's `alerts` map: what the device views show of it."""
+    episode = {"since": _t(alert.since), "detail": alert.detail}
+    if alert.alert_id is not None:
+        episode.update(alert_id=alert.alert_id, severity=alert.severity or "major")
+    return episode
 
 
 def _whole(number: float | None) -> int | None:
@@ -377,17 +393,23 @@ class DynamoDbFleet:
         sets: Mapping[str, Any] = {},
         notices: tuple[tuple[Notice, dict[str, Any]], ...] = (),
         now: datetime,
-    ) -> State:
-        """Record alert episodes opening or closing, with their notices in the outbox, in
-        one conditional write: it holds only if each alert (and the guard's attributes) is
-        still as the caller saw it, so of two racing deliveries one records the transition
-        and the other gets NotMet. Publishing happens after, from the outbox."""
+        replaced: Mapping[str, OpenAlert] | None = None,
+        changes: tuple[AlertChange, ...] = (),
+    ) -> None:
+        """Record alert episodes opening, escalating or closing, with their notices in the
+        outbox, in one conditional write: it holds only if each alert (and the guard's
+        attributes) is still as the caller saw it, so of two racing deliveries one records
+        the transition and the other gets NotMet. The alert items the episodes raise,
+        escalate or clear (`changes`) go in the same transaction: one more item each.
+        Publishing happens after, from the outbox."""
         conditions = [_expect(path, value) for path, value in guard.items()]
         actions: list[Action] = []
         for kind, alert in opened.items():
             conditions.append(_expect(("alerts", kind), None))
-            episode = {"since": _t(alert.since), "detail": alert.detail}
-            actions.append(_set(("alerts", kind), episode))
+            actions.append(_set(("alerts", kind), _episode(alert)))
+        for kind, alert in (replaced or {}).items():
+            conditions.append(_expect(("alerts", kind, "since"), seen[kind].since))
+            actions.append(_set(("alerts", kind), _episode(alert)))
         for kind in closed:
             conditions.append(_expect(("alerts", kind, "since"), seen[kind].since))
             actions.append(_path(("alerts", kind)).remove())
@@ -405,7 +427,24 @@ class DynamoDbFleet:
         for key, document in outbox_entries(notices, now):
             text = json.dumps(document, ensure_ascii=False)
             actions.append(_set(("outbox", key), text))
-        return self._update(device_id, actions, conditions)
+        if not changes:
+            self._update(device_id, actions, conditions)
+            return
+        transaction = NamedTransaction()
+        transaction.update(
+            "state", DeviceState(device_id), actions, _all(conditions), versioned=False
+        )
+        for change in changes:
+            if isinstance(change, Raise):
+                raise_in(transaction, self._city, change.alert)
+            elif isinstance(change, Escalate):
+                escalate_in(transaction, change, now)
+            else:
+                clear_in(transaction, self._city, change, now)
+        try:
+            transaction.commit()
+        except ConditionsFailed as e:
+            raise NotMet() from e
 
     def delivered(self, device_id: str, keys: list[str]) -> None:
         """Take delivered notices out of the outbox."""
@@ -539,11 +578,11 @@ def outbox_entries(
     retried on its own: a shadow that cannot be updated never sends the alert twice."""
     entries: list[tuple[str, dict[str, Any]]] = []
     for notice, message in notices:
-        entries.append((notice.alert_id, {"message": message, "written_at": _t(now)}))
+        entries.append((notice.key, {"message": message, "written_at": _t(now)}))
         if notice.purifier is not None:
             entries.append(
                 (
-                    f"{notice.alert_id}#purifier",
+                    f"{notice.key}#purifier",
                     {"purifier": notice.purifier, "written_at": _t(now)},
                 )
             )

@@ -740,6 +740,90 @@ class Notification(CityModel):
     read = BooleanAttribute(default=False)
 
 
+# -- Operators' alerts (DESIGN §4b) --------------------------------------------------------
+
+_ALERT_LIST_FIELDS = [
+    "device_id",
+    "device_type",
+    "district",
+    "kind",
+    "severity",
+    "status",
+    "acknowledged",
+    "acknowledged_by",
+    "acknowledged_at",
+    "assignee",
+    "raised_at",
+    "cleared_at",
+    "updated_at",
+    "detail",
+]
+"""What a list shows of an alert: everything but its timeline (the bulk of a busy alert)."""
+
+
+class AlertsByStatusIndex(GlobalSecondaryIndex["Alert"]):
+    """A city's active (or cleared) alerts, most recently updated first: `feed` is
+    `<city>#active` or `<city>#cleared`, `updated_key` `<updated_at>#<alert_id>`."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = IncludeProjection(_ALERT_LIST_FIELDS)
+
+    feed = UnicodeAttribute(hash_key=True)
+    updated_key = UnicodeAttribute(range_key=True)
+
+
+class AlertsByCityIndex(GlobalSecondaryIndex["Alert"]):
+    """Every alert of a city, active or cleared, most recently updated first."""
+
+    class Meta:
+        index_name = "by-city"
+        projection = IncludeProjection(_ALERT_LIST_FIELDS)
+
+    city = UnicodeAttribute(hash_key=True)
+    updated_key = UnicodeAttribute(range_key=True)
+
+
+class AlertTimelineEntry(MapAttribute[str, Any]):
+    at = UTCDateTimeAttribute()
+    event = UnicodeAttribute()
+    by = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+
+
+class Alert(CityModel):
+    """An operators' alert (chalicelib.domain.alerts): raised and cleared by the fleet's
+    rules in the same transaction as the device's episode, acknowledged, assigned, commented
+    on and (faults, full bins) cleared by staff. Its timeline is a list on the item, so an
+    alert with its history is one GetItem. Kept two years after it is cleared."""
+
+    class Meta(_Meta):
+        table_name = _TableName("alerts")
+
+    alert_id = UnicodeAttribute(hash_key=True)
+    city = UnicodeAttribute()
+    feed = UnicodeAttribute()
+    updated_key = UnicodeAttribute()
+    by_status = AlertsByStatusIndex()
+    by_city = AlertsByCityIndex()
+    device_id = UnicodeAttribute()
+    device_type = UnicodeAttribute()
+    district = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    severity = UnicodeAttribute()
+    status = UnicodeAttribute()
+    acknowledged = BooleanAttribute(default=False)
+    acknowledged_by = UnicodeAttribute(null=True)
+    acknowledged_at = UTCDateTimeAttribute(null=True)
+    assignee = UnicodeAttribute(null=True)
+    raised_at = UTCDateTimeAttribute()
+    cleared_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    detail = UnicodeAttribute(default="")
+    timeline = ListAttribute(of=AlertTimelineEntry, default=list)
+    expires = TTLAttribute(null=True)
+
+
 # -- The staff action log (DESIGN §4b) -----------------------------------------------------
 
 
@@ -851,4 +935,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Notification,
     StaffAction,
     Correction,
+    Alert,
 )

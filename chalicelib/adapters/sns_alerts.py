@@ -15,8 +15,10 @@ class SnsAlerts:
         self._client = client
 
     def publish(self, message: dict[str, Any]) -> None:
-        """One notice. `alert_id` rides along as an attribute, so a subscriber (or an SQS
-        filter) can drop the rare repeat a crash between publish and outbox cleanup makes."""
+        """One notice. `alert_id` (the alert, `GET /v1/admin/alerts/{id}`) and `notice_id`
+        (this notice: the alert's id and its event) ride along as attributes, so a subscriber
+        (or an SQS filter) can drop the rare repeat a crash between publish and outbox cleanup
+        makes."""
         if not self._topic_arn:
             raise RuntimeError(f"set {config.ALERTS_TOPIC_ARN}")
         client = self._client or aws_clients.client("sns")
@@ -27,6 +29,10 @@ class SnsAlerts:
             Message=json.dumps(message, ensure_ascii=False),
             MessageAttributes={
                 "alert_id": {"DataType": "String", "StringValue": str(message["alert_id"])},
+                "notice_id": {
+                    "DataType": "String",
+                    "StringValue": str(message.get("notice_id") or message["alert_id"]),
+                },
                 "kind": {"DataType": "String", "StringValue": str(message["kind"])},
             },
         )

@@ -170,8 +170,9 @@ def get_robot(device_id: str) -> dict[str, Any]:
 @bp.route("/v1/admin/devices", methods=["GET"], authorizer=jwt_auth)
 @api_view
 def get_devices() -> dict[str, Any]:
-    """Fleet health: each device's state, when it was last heard, its open alerts and how
-    many of its messages were quarantined (two Queries)."""
+    """Fleet health: each device's state, when it was last heard, its open alerts (air
+    included; `alert_id` names each in `/v1/admin/alerts/{id}`) and how many of its
+    messages were quarantined (two Queries)."""
     require_role(bp.current_request, Power.DEVICES)
     service = wiring.fleet()
     now = service.now()
@@ -188,7 +189,13 @@ def get_devices() -> dict[str, Any]:
                     "status": state.status(now, wiring.fleet().silent_after),
                     "last_seen": _when(state.last_seen),
                     "open_alerts": [
-                        {"kind": a.kind, "since": iso(a.since), "detail": a.detail}
+                        {
+                            "alert_id": a.alert_id,
+                            "kind": a.kind,
+                            "severity": a.severity,
+                            "since": iso(a.since),
+                            "detail": a.detail,
+                        }
                         for a in sorted(state.alerts.values(), key=lambda a: a.since)
                     ],
                     "quarantined_messages": state.quarantined,

@@ -108,6 +108,7 @@ _NOT_FOUND_CODES = {
     "corrections": "correction_not_found",
     "quarantine": "quarantine_entry_not_found",
     "dead-letters": "queue_not_found",
+    "alerts": "alert_not_found",
 }
 """The code a route's own look-up answers for an unknown id, by the collection it names."""
 

@@ -175,8 +175,10 @@ def _query_schema(callee: str, node: ast.Call, names: dict[str, Any]) -> dict[st
         return {"type": "string"}
     if callee == "query_enum":
         allowed = _value(node.args[2], names) if len(node.args) >= 3 else None
-        default = {k.arg: _value(k.value, names) for k in node.keywords}.get("default")
-        return {"type": "string", "enum": list(allowed or ()), "default": default}
+        default = _value(node.args[3], names) if len(node.args) >= 4 else None
+        default = {k.arg: _value(k.value, names) for k in node.keywords}.get("default", default)
+        enum = {"type": "string", "enum": list(allowed or ())}
+        return {**enum, "default": default} if default else enum  # "": an optional filter
     bounds = {k.arg: _value(k.value, names) for k in node.keywords if k.arg}
     schema: dict[str, Any] = {"type": "integer"}
     if "low" in bounds:

@@ -146,7 +146,7 @@ class AirAlert:
         return self.episode is not None
 
 
-AirEvent = Literal["opened", "cleared"]
+AirEvent = Literal["opened", "escalated", "cleared"]
 
 
 @dataclass(frozen=True)
@@ -159,22 +159,26 @@ class AirStep:
         return self.event is not None
 
 
-def step(alert: AirAlert, current: AirGrade | None, at: datetime) -> AirStep:
+def step(
+    alert: AirAlert, current: AirGrade | None, at: datetime, clear_after: timedelta = CLEAR_AFTER
+) -> AirStep:
     """The alert after a reading graded `current` at `at` (readings come in time order:
-    an older one never gets here). Opens on bad or very bad; while open, a bad reading
-    restarts the calm clock, and ten calm minutes clear it."""
+    an older one never gets here). Opens on bad or very bad; a reading worse than the
+    episode's worst so far escalates it (bad to very bad: one alert, a higher severity);
+    while open, a bad reading restarts the calm clock, and ten calm minutes clear it."""
     if current is None:
         return AirStep(alert)
     if current.is_bad:
         if not alert.open:
             return AirStep(AirAlert(episode=at.isoformat(), worst=current), "opened")
-        worst = alert.worst if alert.worst and alert.worst.rank >= current.rank else current
-        return AirStep(replace(alert, worst=worst, calm_since=None))
+        worse = alert.worst is not None and current.rank > alert.worst.rank
+        worst = current if worse or alert.worst is None else alert.worst
+        return AirStep(replace(alert, worst=worst, calm_since=None), "escalated" if worse else None)
     if not alert.open:
         return AirStep(alert)
     if alert.calm_since is None or alert.calm_since > at:
         return AirStep(replace(alert, calm_since=at))
-    if at - alert.calm_since >= CLEAR_AFTER:
+    if at - alert.calm_since >= clear_after:
         return AirStep(AirAlert(), "cleared")
     return AirStep(alert)
 
@@ -184,8 +188,9 @@ PURIFIER_MODES: tuple[Purifier, ...] = ("auto", "high", "off")
 
 
 def purifier_for(event: AirEvent) -> Purifier:
-    """What the cloud asks of the purifier: high while the air is bad, auto after."""
-    return "high" if event == "opened" else "auto"
+    """What the cloud asks of the purifier: high while the air is bad, auto after (an
+    escalation keeps it high)."""
+    return "auto" if event == "cleared" else "high"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from chalicelib.domain.air import AirAlert, AirGrade, Purifier, Reading, implausible
+from chalicelib.domain.alerts import SEVERITY_BY_KIND, alert_id
 from chalicelib.domain.device_numbers import IMPLAUSIBLE, DeviceInt, DeviceNumber
 
 # A device's clock may run a little ahead of the cloud's; more than this is refused, so a
@@ -274,33 +275,45 @@ ALERT_KINDS: tuple[AlertKind, ...] = ("air", "bin_full", "fault", "offline")
 
 @dataclass(frozen=True)
 class OpenAlert:
-    """An alert episode that is open: since when, and what it is about."""
+    """An alert episode that is open: since when, what it is about, and its alert item
+    (chalicelib.domain.alerts; None for an episode opened before alerts were items)."""
 
     kind: AlertKind
     since: datetime
     detail: str
+    alert_id: str | None = None
+    severity: str | None = None
 
 
 @dataclass(frozen=True)
 class Notice:
-    """One message to operators: an episode opened or closed."""
+    """One message to operators: an alert raised (`opened`), escalated or cleared."""
 
     alert_id: str
+    """The alert's id (`GET /v1/admin/alerts/{id}`), the same for each of its notices."""
     device_id: str
     kind: AlertKind
-    event: Literal["opened", "cleared"]
+    event: Literal["opened", "escalated", "cleared"]
     at: datetime
     detail: str
     purifier: Purifier | None = None
     """The shadow's desired purifier mode that goes with it (air alerts of shelters)."""
+    severity: str | None = None
+
+    @property
+    def key(self) -> str:
+        """This notice's own id (its outbox entry; subscribers drop a repeat by it)."""
+        return f"{self.alert_id}:{self.event}"
 
     def message(self, name: str, district: str) -> dict[str, Any]:
         return {
             "alert_id": self.alert_id,
+            "notice_id": self.key,
             "device_id": self.device_id,
             "name": name,
             "district": district,
             "kind": self.kind,
+            "severity": self.severity,
             "event": self.event,
             "at": self.at.isoformat(),
             "detail": self.detail,
@@ -315,12 +328,6 @@ class PendingNotice:
     key: str
     document: dict[str, Any]
     written_at: datetime
-
-
-def alert_id(device_id: str, kind: str, episode_since: datetime, event: str) -> str:
-    """The same episode's opening (or closing) always has the same id: subscribers may
-    drop a repeat by it."""
-    return f"{device_id}:{kind}:{episode_since.isoformat()}:{event}"
 
 
 @dataclass(frozen=True)
@@ -350,22 +357,25 @@ def episode_changes(
     for kind, detail in wanted.items():
         current = alerts.get(kind)
         if detail is not None and current is None:
-            opened[kind] = OpenAlert(kind, at, detail)
+            severity = SEVERITY_BY_KIND.get(kind, "major")
+            opened[kind] = OpenAlert(kind, at, detail, alert_id(device_id, kind, at), severity)
             notices.append(
                 Notice(
-                    alert_id(device_id, kind, at, "opened"), device_id, kind, "opened", at, detail
+                    opened[kind].alert_id or "", device_id, kind, "opened", at, detail,
+                    severity=severity,
                 )
-            )
+            )  # fmt: skip
         elif detail is None and current is not None:
             closed.append(kind)
             notices.append(
                 Notice(
-                    alert_id(device_id, kind, current.since, "cleared"),
+                    current.alert_id or alert_id(device_id, kind, current.since),
                     device_id,
                     kind,
                     "cleared",
                     at,
                     f"{current.detail}: cleared",
+                    severity=current.severity,
                 )
             )
     return Episodes(opened, tuple(closed), tuple(notices))

@@ -16,12 +16,13 @@ crash falls between the publish and the outbox cleanup (the repeat carries the s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from chalicelib.domain import air, fleet, purifier
+from chalicelib.domain import air, alerts, fleet, purifier
 from chalicelib.domain.air import AirAlert, HourMeans, Reading
+from chalicelib.domain.alerts import AlertChange
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.fleet import (
     CHANNEL_TYPES,
@@ -83,7 +84,9 @@ class FleetStore(Protocol):
         sets: dict[str, Any],
         notices: tuple[tuple[Notice, dict[str, Any]], ...],
         now: datetime,
-    ) -> DeviceState: ...
+        replaced: dict[str, OpenAlert] | None = None,
+        changes: tuple[AlertChange, ...] = (),
+    ) -> None: ...
     def delivered(self, device_id: str, keys: list[str]) -> None: ...
     def count(
         self, device_id: str, counter: str, *, only_if_not_accepting: bool = False
@@ -128,8 +131,10 @@ class FleetService:
         clock: Clock,
         gauge: Any = None,
         silent_after: timedelta = fleet.SILENT_AFTER,
+        air_clear_after: timedelta = air.CLEAR_AFTER,
     ) -> None:
         self.silent_after = silent_after
+        self.air_clear_after = air_clear_after
         self._store = store
         self._alerts = alerts
         self._shadows = shadows
@@ -311,11 +316,13 @@ class FleetService:
             episodes = fleet.episode_changes(state.device_id, state.alerts, wanted, now)
             air_step = None
             if state.device_type == "shelter" and ts is not None and grade is not None:
-                air_step = air.step(state.air_alert, grade, ts)
+                air_step = air.step(state.air_alert, grade, ts, self.air_clear_after)
             air_changed = air_step is not None and air_step.alert != state.air_alert
             if not episodes and not air_changed:
                 return ()
             notices = list(episodes.notices)
+            opened, closed = dict(episodes.opened), list(episodes.closed)
+            replaced: dict[str, OpenAlert] = {}
             sets: dict[str, Any] = {}
             guard_value = _guard_value(state, ts_path)
             guard: dict[tuple[str, ...], Any] = {ts_path: guard_value}
@@ -323,22 +330,26 @@ class FleetService:
                 # automatic control decides; an active override keeps the shadow (as seen)
                 notice = self._air_notice(state, air_step, ts or now)
                 notices.append(purifier.held_by_override(notice, state, now))
-                sets["purifier_desired"] = air.purifier_for(air_step.event)
+                if air_step.event != "escalated":
+                    sets["purifier_desired"] = air.purifier_for(air_step.event)
                 guard[("override", "id")] = purifier.override_seen(state)
+                _air_episode(state, notice, opened, closed, replaced)
             messages = tuple((n, n.message(state.name, state.district)) for n in notices)
             try:
                 self._store.transition(
                     state.device_id,
                     guard=guard,
-                    opened=dict(episodes.opened),
-                    closed=episodes.closed,
+                    opened=opened,
+                    closed=tuple(closed),
                     seen=state.alerts,
                     air=(state.air_alert, air_step.alert) if air_changed and air_step else None,
                     sets=sets,
                     notices=messages,
                     now=now,
+                    replaced=replaced,
+                    changes=_alert_changes(state, opened, tuple(closed), replaced, notices, now),
                 )
-            except NotMet:
+            except (NotMet, RetryableConflict):
                 fresh = self._store.device(state.device_id)
                 if fresh is None or _guard_value(fresh, ts_path) != guard_value:
                     return ()  # a newer message owns the decision now
@@ -346,25 +357,29 @@ class FleetService:
                 continue
             self._deliver(state.device_id, messages)
             return tuple(notices)
-        return ()
+        raise RetryableConflict(f"{state.device_id}: its alerts kept moving")
 
-    @staticmethod
-    def _air_notice(state: DeviceState, air_step: air.AirStep, at: datetime) -> Notice:
+    def _air_notice(self, state: DeviceState, air_step: air.AirStep, at: datetime) -> Notice:
         assert air_step.event is not None
-        if air_step.event == "opened":
+        if air_step.event == "cleared":
+            episode = state.air_alert.episode or at.isoformat()
+            seconds = int(self.air_clear_after.total_seconds())
+            calm = f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} seconds"
+            detail = f"air moderate or better for {calm} (worst was {state.air_alert.worst})"
+            severity = alerts.air_severity(state.air_alert.worst)
+        else:
             episode = air_step.alert.episode or at.isoformat()
             detail = f"air {air_step.alert.worst}: pm10 {state.pm10}, pm2.5 {state.pm25}"
-        else:
-            episode = state.air_alert.episode or at.isoformat()
-            detail = f"air moderate or better for 10 minutes (worst was {state.air_alert.worst})"
+            severity = alerts.air_severity(air_step.alert.worst)
         return Notice(
-            alert_id=f"{state.device_id}:air:{episode}:{air_step.event}",
+            alert_id=alerts.alert_id(state.device_id, "air", datetime.fromisoformat(episode)),
             device_id=state.device_id,
             kind="air",
             event=air_step.event,
             at=at,
             detail=detail,
-            purifier=air.purifier_for(air_step.event),
+            purifier=None if air_step.event == "escalated" else air.purifier_for(air_step.event),
+            severity=severity,
         )
 
     def _deliver(self, device_id: str, notices: Iterable[tuple[Notice, dict[str, Any]]]) -> None:
@@ -374,10 +389,10 @@ class FleetService:
         try:
             for notice, message in notices:
                 self._alerts.publish(message)
-                done.append(notice.alert_id)
+                done.append(notice.key)
                 if notice.purifier is not None:
                     self._shadows.desire_purifier(device_id, notice.purifier)
-                    done.append(f"{notice.alert_id}#purifier")
+                    done.append(f"{notice.key}#purifier")
         finally:
             self._store.delivered(device_id, done)
 
@@ -447,9 +462,12 @@ class FleetService:
                 sets={"online": False},
                 notices=messages,
                 now=now,
+                changes=_alert_changes(state, dict(episodes.opened), (), {}, (), now),
             )
         except NotMet:
             return False  # it spoke meanwhile, or another run marked it
+        except RetryableConflict:
+            return False  # a transaction on its alert at the same moment: the next run
         self._deliver(state.device_id, messages)
         return True
 
@@ -468,6 +486,65 @@ class FleetService:
 
     def now(self) -> datetime:
         return self._clock()
+
+
+def _air_episode(
+    state: DeviceState,
+    notice: Notice,
+    opened: dict[str, OpenAlert],
+    closed: list[str],
+    replaced: dict[str, OpenAlert],
+) -> None:
+    """The air alert's episode among the device's open alerts: opened with its alert,
+    escalated in place, closed (an episode opened before alerts were items has none)."""
+    current = state.alerts.get("air")
+    if notice.event == "opened":
+        opened["air"] = OpenAlert("air", notice.at, notice.detail, notice.alert_id, notice.severity)
+    elif notice.event == "escalated" and current is not None:
+        replaced["air"] = replace(current, severity=notice.severity, detail=notice.detail)
+    elif notice.event == "cleared" and current is not None:
+        closed.append("air")
+
+
+def _alert_changes(
+    state: DeviceState,
+    opened: dict[str, OpenAlert],
+    closed: tuple[str, ...],
+    replaced: dict[str, OpenAlert],
+    notices: Iterable[Notice],
+    now: datetime,
+) -> tuple[alerts.AlertChange, ...]:
+    """The alert items a transition writes: one per episode raised, escalated or cleared."""
+    said: dict[tuple[str, str], Notice] = {(n.kind, n.event): n for n in notices}
+    changes: list[alerts.AlertChange] = []
+    for kind, episode in opened.items():
+        alert = alerts.raised(
+            device_id=state.device_id,
+            device_type=state.device_type,
+            district=state.district,
+            kind=kind,
+            severity=episode.severity or "major",
+            since=episode.since,
+            detail=episode.detail,
+            now=now,
+        )
+        changes.append(alerts.Raise(alert))
+    for kind, episode in replaced.items():
+        if episode.alert_id is not None:
+            rose = said.get((kind, "escalated"))
+            changes.append(
+                alerts.Escalate(
+                    episode.alert_id, episode.severity or "major", episode.detail,
+                    rose.at if rose else now,
+                )
+            )  # fmt: skip
+    for kind in closed:
+        gone = state.alerts[kind]
+        if gone.alert_id is not None:  # else an episode from before alerts were items
+            over = said.get((kind, "cleared"))
+            note = over.detail if over else f"{gone.detail}: cleared"
+            changes.append(alerts.Clear(gone.alert_id, over.at if over else now, note))
+    return tuple(changes)
 
 
 def _guard_value(state: DeviceState, path: tuple[str, ...]) -> Any:

@@ -96,9 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     fire.add_argument("name", help="the scheduled handler's name")
 
     outbox = sub.add_parser(
-        "outbox", parents=[state], help="print what was sent to people (SMS codes), as JSON lines"
+        "outbox",
+        parents=[state],
+        help="print what was sent to people (SMS codes, operators' alerts), as JSON lines",
     )
-    outbox.add_argument("--channel", choices=["sms", "push", "email"], help="only this channel")
+    outbox.add_argument(
+        "--channel", choices=["sms", "push", "email", "alert"], help="only this channel"
+    )
 
     prov = sub.add_parser(
         "provision", parents=[state], help="provision a device into the running stack"

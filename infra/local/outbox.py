@@ -1,5 +1,5 @@
-"""The local outbox (DESIGN §7): what the system would send to people (SMS codes now; push
-notifications and operator e-mails later) lands here instead, one JSON line each:
+"""The local outbox (DESIGN §7): what the system would send to people (SMS codes, operators'
+alert messages; push notifications later) lands here instead, one JSON line each:
 `{channel, to, text, at}` in `<state-dir>/outbox.jsonl`, read by `python -m infra.local outbox`.
 
 `to` is masked by its channel's rule before it is written: a phone number keeps its last 4
@@ -11,6 +11,11 @@ SMS: the app publishes to SNS with `PhoneNumber`, exactly as in AWS; in the emul
 process a wrapper around moto's SNS backend's `publish` copies each SMS here. It calls moto's
 own method and only adds the copy, so it copies none of moto's code; its pin still fails the
 guard test loudly if moto's method changes.
+
+Alerts: in AWS operators subscribe to the alerts topic (e-mail, chat); locally the same
+wrapper is that subscriber: every message published to the alerts topic is copied here as
+channel `alert`, `to` the topic's name, `text` the message as published (its JSON: `alert_id`,
+`event`, `severity`, `kind`, `device_id`, `detail`, ...).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 from infra.local import moto_pins
 
 FILE_NAME = "outbox.jsonl"
-CHANNELS = ("sms", "push", "email")
+CHANNELS = ("sms", "push", "email", "alert")
 # sha256 prefixes of the moto sources the SMS sink relies on (moto_pins.source_digest).
 EXPECTED_SOURCES = {"SNSBackend.publish": "6356a2b5b79eb3de"}
 
@@ -95,8 +100,9 @@ def check() -> list[str]:
     return moto_pins.differences({"SNSBackend.publish": SNSBackend.publish}, EXPECTED_SOURCES)
 
 
-def install_sms_sink(state_dir: str) -> None:
-    """In the emulator's process: every SMS SNS accepts is also written to the outbox."""
+def install_sms_sink(state_dir: str, alerts_topic: str | None = None) -> None:
+    """In the emulator's process: every SMS SNS accepts is also written to the outbox, and
+    every message to the topic named `alerts_topic` (the operators' alerts)."""
     from moto.sns.models import SNSBackend
 
     uninstall_sms_sink()
@@ -107,8 +113,11 @@ def install_sms_sink(state_dir: str) -> None:
     def publish(self: SNSBackend, message: str, *args: Any, **kwargs: Any) -> str:
         message_id: str = original(self, message, *args, **kwargs)
         number = kwargs.get("phone_number")
+        arn = kwargs.get("arn", args[0] if args else None)
         if number:
             record(state_dir, "sms", number, message)
+        elif alerts_topic and isinstance(arn, str) and arn.rsplit(":", 1)[-1] == alerts_topic:
+            record(state_dir, "alert", alerts_topic, message)
         return message_id
 
     publish.__wrapped__ = original  # type: ignore[attr-defined]

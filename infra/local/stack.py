@@ -226,8 +226,13 @@ class LocalStack:
         self.replayed = int((restored or {}).get("replayed", 0))
         stream_positions: dict[str, dict[str, str]] = (restored or {}).get("positions") or {}
         self._stops.append(self._save_state)
-        # What would reach people (SMS codes) lands in the local outbox (infra/local/outbox.py).
-        self.emulator.call("infra.local.outbox:install_sms_sink", str(o.state_dir))
+        # What would reach people (SMS codes, operators' alerts) lands in the local outbox
+        # (infra/local/outbox.py).
+        from chalicelib.config import alerts_topic_name
+
+        self.emulator.call(
+            "infra.local.outbox:install_sms_sink", str(o.state_dir), alerts_topic_name()
+        )
         self._stops.append(lambda: self.emulator.call("infra.local.outbox:uninstall_sms_sink"))
         self._step("aws_emulator", t)
 

@@ -25,6 +25,9 @@ from tests.conftest import ROOT
 STARTUP_TIMEOUT_S = 90
 SILENT_SECONDS = 6
 """The shared stack's health-job silence threshold: a test cannot wait DESIGN's 5 minutes."""
+AIR_CLEAR_SECONDS = 4
+"""The shared stack's air-alert hysteresis (DESIGN's 10 minutes calm before an air alert
+clears): a test cannot wait 10 minutes either."""
 
 
 @dataclass
@@ -149,7 +152,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process = spawn(
                 state_dir,
                 extra=("--sqs-visibility-timeout", "2"),
-                environment={"DEVICE_SILENT_SECONDS": str(SILENT_SECONDS)},
+                environment={
+                    "DEVICE_SILENT_SECONDS": str(SILENT_SECONDS),
+                    "AIR_CLEAR_SECONDS": str(AIR_CLEAR_SECONDS),
+                },
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

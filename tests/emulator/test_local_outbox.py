@@ -47,6 +47,25 @@ def test_topic_publishes_are_not_sms(sink: Path) -> None:
     assert outbox.read(sink) == []
 
 
+def test_a_message_to_the_alerts_topic_lands_in_the_outbox_as_an_alert(tmp_path: Path) -> None:
+    """The local stack's subscriber to the operators' alerts topic: each message, readable."""
+    with mock_aws():
+        outbox.install_sms_sink(str(tmp_path), "gimhae-dev-alerts")
+        try:
+            sns = boto3.client("sns", region_name="ap-northeast-2")
+            alerts = sns.create_topic(Name="gimhae-dev-alerts")["TopicArn"]
+            other = sns.create_topic(Name="gimhae-dev-other")["TopicArn"]
+            body = {"alert_id": "shelter-001.air.20261201T000000Z000000", "event": "opened"}
+            sns.publish(TopicArn=alerts, Message=json.dumps(body), Subject="[air] opened")
+            sns.publish(TopicArn=other, Message="not for operators")
+        finally:
+            outbox.uninstall_sms_sink()
+    (message,) = outbox.read(tmp_path, "alert")
+    assert (message["channel"], message["to"]) == ("alert", "gimhae-dev-alerts")
+    assert json.loads(message["text"]) == body
+    assert outbox.read(tmp_path) == [message]
+
+
 def test_numbers_inside_a_text_are_redacted_and_channels_are_known(tmp_path: Path) -> None:
     outbox.record(tmp_path, "sms", "010-2345-6789", "call 010-9876-5432")
     assert outbox.read(tmp_path)[0]["text"] == "call <phone>"

@@ -16,6 +16,8 @@ class MemoryFleet:
         self.registry = registry  # device_id -> {"type", "name", "district", "lat", "lon"}
         self.states: dict[str, Any] = {}
         self.hours: dict[tuple[str, str], dict[str, Any]] = {}
+        self.alert_changes: list[Any] = []
+        """The alert items transitions wrote (chalicelib.domain.alerts.AlertChange)."""
         self._lock = threading.Lock()
 
     def device(self, device_id: str) -> Any:
@@ -147,7 +149,9 @@ class MemoryFleet:
         sets: dict[str, Any],
         notices: tuple[tuple[Any, dict[str, Any]], ...],
         now: datetime,
-    ) -> Any:
+        replaced: dict[str, Any] | None = None,
+        changes: tuple[Any, ...] = (),
+    ) -> None:
         from chalicelib.domain.fleet import NotMet, PendingNotice
 
         with self._lock:
@@ -158,7 +162,7 @@ class MemoryFleet:
             held = held and not any(kind in state.alerts for kind in opened)
             held = held and all(
                 kind in state.alerts and state.alerts[kind].since == seen[kind].since
-                for kind in closed
+                for kind in (*closed, *(replaced or {}))
             )
             if air is not None:
                 before, _ = air
@@ -168,20 +172,22 @@ class MemoryFleet:
                 raise NotMet()
             alerts = {k: v for k, v in state.alerts.items() if k not in closed}
             alerts.update(opened)
+            alerts.update(replaced or {})
+            self.alert_changes.extend(changes)
             outbox = list(state.outbox)
             for notice, message in notices:
-                outbox.append(PendingNotice(device_id, notice.alert_id, {"message": message}, now))
+                outbox.append(PendingNotice(device_id, notice.key, {"message": message}, now))
                 if notice.purifier is not None:
                     outbox.append(
                         PendingNotice(
-                            device_id, f"{notice.alert_id}#purifier",
+                            device_id, f"{notice.key}#purifier",
                             {"purifier": notice.purifier}, now,
                         )
                     )  # fmt: skip
-            changes: dict[str, Any] = {"alerts": alerts, "outbox": tuple(outbox), **sets}
+            updates: dict[str, Any] = {"alerts": alerts, "outbox": tuple(outbox), **sets}
             if air is not None:
-                changes["air_alert"] = air[1]
-            return self._put(state, **changes)
+                updates["air_alert"] = air[1]
+            self._put(state, **updates)
 
     def delivered(self, device_id: str, keys: list[str]) -> None:
         with self._lock:

@@ -248,7 +248,9 @@ def test_bad_air_alerts_once_sets_the_purifier_and_clears_after_ten_calm_minutes
     for _ in range(3):
         invoke(report(SHELTER, "shelter_telemetry", telemetry(clock.advance(minutes=1), pm10=170)))
     sent = alerts(fleet)
-    assert [(a["kind"], a["event"], a["device_id"]) for a in sent] == [("air", "opened", SHELTER)]
+    assert [(a["kind"], a["event"], a["device_id"]) for a in sent] == [
+        ("air", "opened", SHELTER), ("air", "escalated", SHELTER)]  # fmt: skip
+    assert sent[0]["alert_id"] == sent[1]["alert_id"]  # bad, then very bad: one alert
     assert desired_purifier(SHELTER) == "high"
     assert shelter(api)["purifier"]["desired"] == "high"
     # calm for 9 minutes: nothing; the 10th clears, and the purifier goes back to auto

@@ -7,24 +7,42 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.functional.conftest import Api
-from tests.functional.test_fleet import device_health, invoke, report, telemetry
+from tests.functional.test_fleet import device_health, invoke, report, status, telemetry
+from tests.functional.test_fleet import fleet as fleet  # the fixture: alerts topic, clock
 from tests.functional.test_table_access import _declared, touched, touched_calls
 
 
-def test_the_report_handler_touches_only_its_declared_tables(api: Api) -> None:
-    now = datetime.now(UTC)
+def test_the_report_handler_touches_only_its_declared_tables(api: Api, fleet: Any) -> None:
+    """Including the alerts an episode raises and clears in its transaction."""
+    now = fleet["clock"].now
     with touched() as tables:
         invoke(
-            report("shelter-001", "shelter_telemetry", telemetry(now)),
+            report("shelter-001", "shelter_telemetry", telemetry(now, pm10=200.0)),
+            report("robot-001", "robot_status", status(now, 0.95, 0.1, "E1")),
+            report("robot-001", "robot_status", status(now + timedelta(seconds=1), 0.1, 0.1)),
             report("shelter-999", "shelter_telemetry", telemetry(now)),
             report("shelter-001", "shelter_telemetry", {"pm10": -1}),
         )
     assert tables == _declared("handle_device_reports")
 
 
-def test_the_health_job_touches_only_its_declared_tables(api: Api) -> None:
+def test_the_health_job_touches_only_its_declared_tables(api: Api, fleet: Any) -> None:
+    """Including the offline alerts it raises and a purifier override it ends (its action)."""
+    invoke(report("robot-001", "robot_status", status(fleet["clock"].now, 0.1, 0.1)))
+    body = {"mode": "off", "minutes": 1}
+    answer = api.call(
+        "PUT",
+        "/v1/admin/shelters/shelter-001/purifier",
+        as_user="ops",
+        roles=("operator",),
+        body=body,
+    )
+    assert answer.status == 200, answer.body
+    fleet["clock"].advance(minutes=10)
     with touched() as tables:
-        device_health()
+        report_of_job = device_health()
+    assert report_of_job["marked_offline"] == ["robot-001"]
+    assert report_of_job["overrides_ended"] == ["shelter-001"]
     assert tables == _declared("device_health")
 
 

@@ -102,14 +102,15 @@ def test_a_transition_holds_once(store: Any) -> None:
         "notices": ((notice, {"alert_id": "a1"}),),
         "now": NOW,
     }
-    done = store.transition("shelter-001", **kwargs)
+    store.transition("shelter-001", **kwargs)
+    done = store.device("shelter-001")
     assert done.air_alert == after
     assert set(done.alerts) == {"fault"}
-    assert sorted(p.key for p in done.outbox) == ["a1", "a1#purifier"]
+    assert sorted(p.key for p in done.outbox) == ["a1:opened", "a1:opened#purifier"]
     with pytest.raises(NotMet):  # the same transition again: the alert is no longer as seen
         store.transition("shelter-001", **kwargs)
-    store.delivered("shelter-001", ["a1"])
-    assert [p.key for p in store.device("shelter-001").outbox] == ["a1#purifier"]
+    store.delivered("shelter-001", ["a1:opened"])
+    assert [p.key for p in store.device("shelter-001").outbox] == ["a1:opened#purifier"]
 
 
 def test_a_minute_of_air_is_counted_once(store: Any) -> None:

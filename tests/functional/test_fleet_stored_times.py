@@ -79,11 +79,13 @@ def test_an_item_with_the_earlier_spelling_reads_orders_and_closes_its_alert(aws
     )
     seen = store.device("shelter-001")
     assert seen is not None
-    done = store.transition(
+    store.transition(
         "shelter-001",
         guard={("last_seen",): seen.last_seen},
         closed=("fault",),
         seen=seen.alerts,
         now=later,
     )
+    done = store.device("shelter-001")
+    assert done is not None
     assert done.alerts == {}

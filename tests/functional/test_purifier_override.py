@@ -534,7 +534,8 @@ def test_the_routes_and_the_health_job_touch_only_their_declared_tables(
     fleet["clock"].advance(seconds=61)
     with touched() as job_tables:
         device_health()
-    assert job_tables == _declared("device_health")
+    # (the offline alerts' table too when a device falls silent: test_fleet_access.py)
+    assert {"DeviceState", "StaffAction"} <= job_tables <= _declared("device_health")
 
 
 def _instant(text: str) -> str:

@@ -110,6 +110,10 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
             admin=True,
         )
         api.call("GET", "/v1/admin/corrections", as_user="ops", admin=True)
+        # Operators' alerts: the list and one alert (its steps: tests/functional/test_alerts.py).
+        api.call("GET", "/v1/admin/alerts?status=all", as_user="ops", roles=("operator",))
+        api.call("GET", "/v1/admin/alerts/robot-001.fault.20261201T000000Z000000",
+                 as_user="ops", roles=("operator",))  # fmt: skip
         # Walking: step leaderboards.
         api.call("GET", "/v1/leaderboards/steps", as_user="a")
         api.call("GET", "/v1/leaderboards/districts")

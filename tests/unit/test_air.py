@@ -115,9 +115,10 @@ def test_nine_calm_minutes_do_not_clear() -> None:
     assert _run(grades) == ["opened"]
 
 
-def test_worse_air_in_an_open_episode_sends_nothing_more() -> None:
+def test_worse_air_in_an_open_episode_escalates_it_once() -> None:
     grades = [AirGrade.BAD, AirGrade.VERY_BAD, AirGrade.BAD, AirGrade.VERY_BAD]
-    assert _run(grades) == ["opened"]
+    assert _run(grades) == ["opened", "escalated"]
+    assert _run([AirGrade.VERY_BAD, AirGrade.BAD, AirGrade.VERY_BAD]) == ["opened"]
 
 
 def test_a_sensor_flapping_every_minute_for_an_hour_alerts_once() -> None:
@@ -141,8 +142,13 @@ def test_a_randomly_flapping_sensor_alerts_a_few_times_an_hour_at_most() -> None
 
 @given(st.lists(st.sampled_from(list(AirGrade)), max_size=200))
 def test_openings_and_clearings_alternate(grades: list[AirGrade]) -> None:
-    events = _run(grades)
+    everything = _run(grades)
+    events = [e for e in everything if e != "escalated"]
     assert all(e == ("opened" if i % 2 == 0 else "cleared") for i, e in enumerate(events))
+    # an escalation only within an open episode, at most once each
+    episodes = " ".join(everything).split("cleared")
+    assert all(e.count("escalated") <= 1 and e.count("opened") <= 1 for e in episodes)
+    assert all(e.find("opened") < e.find("escalated") for e in episodes if "escalated" in e)
     # each clearing needs ten readings a minute apart after a bad one
     assert events.count("cleared") <= len(grades) // 11
 

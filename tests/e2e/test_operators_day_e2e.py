@@ -1,7 +1,9 @@
-"""An operator's alert end to end on the local stack, over real MQTT and HTTP: bad air
-raises an alert (major), worse air escalates it (critical), an operator acknowledges it with
-a note, the air recovers and the system clears it; each step is in the alert's timeline,
-the staff step in the action log, and every alert message in the local outbox."""
+"""An operator's day end to end on the local stack, over real MQTT and HTTP (issue 22): bad
+air raises an alert (major), worse air escalates it (critical), an operator acknowledges it
+with a note and holds the shelter's purifier on high by hand, the air recovers and the system
+clears the alert while the override still holds, and releasing it gives the purifier back to
+automatic control. Each step is in the alert's timeline, the staff steps in the action log,
+and every alert message in the local outbox."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from iot.device import ShelterClient, stack_connection
 from tests.conftest import ROOT
 from tests.e2e.conftest import AIR_CLEAR_SECONDS, Stack, until
+from tests.e2e.test_fleet_e2e import _aws
 
 pytestmark = pytest.mark.e2e
 
@@ -36,11 +39,22 @@ def _air_alerts(stack: Stack, token: str, status: str) -> list[dict[str, Any]]:
     return [a for a in body["alerts"] if a["device_id"] == SHELTER]
 
 
-def test_an_operator_sees_acknowledges_and_the_system_clears_an_air_alert(stack: Stack) -> None:
+def _desired(stack: Stack) -> Any:
+    """The purifier mode the shelter's shadow asks for (None: no shadow yet)."""
+    data = _aws(stack, "iot-data")
+    try:
+        got = data.get_thing_shadow(thingName=SHELTER)
+    except data.exceptions.ResourceNotFoundException:
+        return None
+    return json.loads(got["payload"].read())["state"].get("desired", {}).get("purifier")
+
+
+def test_an_operators_day_from_bad_air_to_a_cleared_alert(stack: Stack) -> None:
     operator = stack.token("ops-e2e-alerts", roles=("operator",))
     admin = stack.token("admin-e2e-alerts", admin=True)
     shelter = ShelterClient(SHELTER, **stack_connection(stack.document, SHELTER, _abs))
     shelter.connect()
+    purifier = f"/v1/admin/shelters/{SHELTER}/purifier"
 
     def reading(pm10: float) -> None:
         time.sleep(1.1)  # telemetry is stamped to the second: each must be newer
@@ -77,6 +91,10 @@ def test_an_operator_sees_acknowledges_and_the_system_clears_an_air_alert(stack:
             stack, "POST", f"/v1/admin/alerts/{alert_id}/acknowledge", operator, {"note": note}
         )
         assert (acked["acknowledged"], acked["acknowledged_by"]) == (True, "ops-e2e-alerts")
+        # AND holds the purifier on high for the next hour, whatever the air does
+        held = _ok(stack, "PUT", purifier, operator, {"mode": "high", "minutes": 60})
+        assert (held["override"]["mode"], held["override"]["by"]) == ("high", "ops-e2e-alerts")
+        until(lambda: _desired(stack), lambda mode: mode == "high")
         # AND the air recovers for longer than the stack's hysteresis
         deadline = time.monotonic() + 30 + AIR_CLEAR_SECONDS
         while time.monotonic() < deadline:
@@ -94,6 +112,18 @@ def test_an_operator_sees_acknowledges_and_the_system_clears_an_air_alert(stack:
         ]
         assert current["timeline"][2]["note"] == note
         assert _air_alerts(stack, operator, "active") == []
+        # AND the override still holds the purifier high (automatic control would say auto)
+        view = _ok(stack, "GET", f"/v1/admin/shelters/{SHELTER}", operator)
+        assert view["override"]["mode"] == "high" and _desired(stack) == "high"
+        # WHEN the operator releases it, automatic control takes the purifier back
+        released = _ok(stack, "DELETE", purifier, operator)
+        assert released["override"] is None
+        until(lambda: _desired(stack), lambda mode: mode == "auto")
+        steps = _ok(stack, "GET", f"/v1/admin/actions?target=shelter:{SHELTER}", admin)
+        assert [(a["action"], a["actor"]) for a in steps["actions"][:2]] == [
+            ("purifier.release", "ops-e2e-alerts"),
+            ("purifier.override", "ops-e2e-alerts"),
+        ]
         # AND the action log holds the operator's step, the system's steps are not staff's
         logged = _ok(stack, "GET", f"/v1/admin/actions?target=alert:{alert_id}", admin)
         assert [(a["action"], a["actor"], a["detail"].get("note")) for a in logged["actions"]] == [

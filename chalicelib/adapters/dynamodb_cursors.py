@@ -5,7 +5,9 @@ caller's own ledger, the quarantine source asked for), whatever the cursor says.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import re
 from typing import Any
 
 from chalicelib.domain import json_limits
@@ -36,3 +38,22 @@ def decode_cursor(
     if owner != hash_value or not isinstance(start, str) or not 0 < len(start) <= MAX_RANGE_KEY:
         raise BadRequest("the cursor is not valid", code="invalid_cursor")
     return {hash_attr: {"S": hash_value}, range_attr: {"S": start}}
+
+
+def encode_key(key: str) -> str:
+    """A cursor over one sort key of the partition being read (base64url, no padding)."""
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_key(cursor: str, shape: re.Pattern[str]) -> str:
+    """The sort key an `encode_key` cursor stands for, if it has the list's key `shape`; the
+    caller rebuilds the start key around it, so it only continues the partition read."""
+    try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError("too long")
+        key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
+    if not shape.fullmatch(key):
+        raise BadRequest("the cursor is not valid", code="invalid_cursor")
+    return key

@@ -5,18 +5,16 @@ no update or delete (infra/cdk/access.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any, Final
 
 from pynamodb.expressions.condition import Condition
 
+from chalicelib.adapters.dynamodb_cursors import decode_key, encode_key
 from chalicelib.adapters.dynamodb_models import StaffAction as Item
 from chalicelib.adapters.dynamodb_transactions import NamedTransaction
 from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.staff_actions import RETENTION, ActionFilter, ActionPage, StaffAction
-from chalicelib.errors import BadRequest
 
 LOG: Final = "staff"
 """The one partition of the table (see the model)."""
@@ -58,7 +56,7 @@ class DynamoDbStaffActions:
         """Newest first; `actor` and `target` each use their index (both: the actor's index,
         filtered by target); `since` bounds the key range."""
         condition = Item.action_id >= _lowest_id(which) if which.since else None
-        after = _read_cursor(cursor) if cursor else None
+        after = decode_key(cursor, _ACTION_ID) if cursor else None
         query: dict[str, Any] = {"scan_index_forward": False, "limit": limit}
         if which.actor is not None:
             start = {"actor": which.actor} if after else None
@@ -86,7 +84,7 @@ class DynamoDbStaffActions:
             )
         actions = [from_item(item) for item in results]
         last = results.last_evaluated_key
-        return ActionPage(actions, _cursor(last["action_id"]["S"]) if last else None)
+        return ActionPage(actions, encode_key(last["action_id"]["S"]) if last else None)
 
 
 def from_item(item: Item) -> StaffAction:
@@ -104,21 +102,6 @@ def from_item(item: Item) -> StaffAction:
 def _lowest_id(which: ActionFilter) -> str:
     assert which.since is not None
     return sortable_id(which.since)[:10] + "0" * 16
-
-
-def _cursor(action_id: str) -> str:
-    return base64.urlsafe_b64encode(action_id.encode()).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str) -> str:
-    """The action id a cursor stands for; it can only continue the partition being read."""
-    try:
-        action_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
-        raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
-    if not _ACTION_ID.fullmatch(action_id):
-        raise BadRequest("the cursor is not valid", code="invalid_cursor")
-    return action_id
 
 
 def _start_key(index_keys: dict[str, str] | None, after: str | None) -> dict[str, Any] | None:

@@ -4,8 +4,6 @@ chalicelib.events.payout_runs."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamodb_cursors import decode_key, encode_key
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import (
     BINARY_TYPES,
@@ -196,23 +195,14 @@ _SKIP_CURSOR = re.compile(r"(no_account|below_threshold)#[A-Za-z0-9._:@-]{1,128}
 
 
 def _cursor(key: str | None) -> str | None:
-    """An opaque cursor over the last key read (base64url, no padding)."""
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=") if key else None
+    return encode_key(key) if key else None
 
 
 def _read_cursor(request: Any, shape: re.Pattern[str]) -> str | None:
     """The key a cursor stands for; anything that is not a key of this list is a 400. A
     cursor only continues the list it came from: the Query's partition is the route's."""
     raw = query_str(request, "cursor", max_length=400, code="invalid_cursor")
-    if raw is None:
-        return None
-    try:
-        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
-        raise BadRequest("the cursor is not valid", code="invalid_cursor") from e
-    if not shape.fullmatch(key):
-        raise BadRequest("the cursor is not valid", code="invalid_cursor")
-    return key
+    return None if raw is None else decode_key(raw, shape)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.adapters.dynamodb_cursors import decode_key, encode_key
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import (
     BINARY_TYPES,
@@ -195,12 +194,16 @@ _SKIP_CURSOR = re.compile(r"(no_account|below_threshold)#[A-Za-z0-9._:@-]{1,128}
 
 
 def _cursor(key: str | None) -> str | None:
+    from chalicelib.adapters.dynamodb_cursors import encode_key  # not at cold start
+
     return encode_key(key) if key else None
 
 
 def _read_cursor(request: Any, shape: re.Pattern[str]) -> str | None:
     """The key a cursor stands for; anything that is not a key of this list is a 400. A
     cursor only continues the list it came from: the Query's partition is the route's."""
+    from chalicelib.adapters.dynamodb_cursors import decode_key
+
     raw = query_str(request, "cursor", max_length=400, code="invalid_cursor")
     return None if raw is None else decode_key(raw, shape)
 

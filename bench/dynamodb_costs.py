@@ -109,6 +109,7 @@ class Tally:
     item_bytes: dict[str, int] = field(default_factory=dict)
     iot_messages: int = 0
     iot_bytes: int = 0
+    items_written: int = 0  # each Put/Update/Delete, each transaction's item but its checks
 
     def as_dict(self) -> dict[str, Any]:
         dynamodb = sum(n for k, n in self.calls.items() if k.startswith("dynamodb:"))
@@ -119,6 +120,7 @@ class Tally:
             "wru_of_indexes": round(self.index_wru, 2),
             "by_operation": dict(sorted(self.calls.items())),
             "item_bytes": dict(sorted(self.item_bytes.items())),
+            "items_written": self.items_written,
             "iot_publishes": self.iot_messages,
             "iot_publish_bytes": self.iot_bytes,
         }
@@ -147,6 +149,7 @@ class Meter:
         if service != "dynamodb":
             return self._original(client, operation, params)
         writes = self._writes(client, operation, params)
+        self.tally.items_written += sum(1 for _, _, _, check in writes if not check)
         for table, _, _, _ in writes:
             self._table(client, table)
         before = [self._get(client, table, key) for table, key, _, _ in writes]

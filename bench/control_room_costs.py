@@ -242,17 +242,18 @@ def _report(device_id: str, channel: str, payload: dict[str, Any], clock: _Clock
 
 
 def _sqs_record(body: dict[str, Any] | str, message_id: str, queue: str = "x") -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": body if isinstance(body, str) else json.dumps(body),
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:{queue}",
-        "awsRegion": REGION,
+    """A message as the local stack's SQS poller hands it to a handler (one record)."""
+    from infra.local.sqs_source import sqs_record
+
+    message = {
+        "MessageId": message_id,
+        "ReceiptHandle": f"rh-{message_id}",
+        "Body": body if isinstance(body, str) else json.dumps(body),
+        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
     }
+    return sqs_record(
+        message, queue_arn=f"arn:aws:sqs:{REGION}:123456789012:{queue}", region=REGION
+    )
 
 
 def _telemetry(clock: _Clock, pm10: float) -> None:

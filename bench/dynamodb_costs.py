@@ -110,6 +110,7 @@ class Tally:
     iot_messages: int = 0
     iot_bytes: int = 0
     items_written: int = 0  # each Put/Update/Delete, each transaction's item but its checks
+    queried: Counter[str] = field(default_factory=Counter)  # Query/Scan: table[/index]
 
     def as_dict(self) -> dict[str, Any]:
         dynamodb = sum(n for k, n in self.calls.items() if k.startswith("dynamodb:"))
@@ -121,6 +122,7 @@ class Tally:
             "by_operation": dict(sorted(self.calls.items())),
             "item_bytes": dict(sorted(self.item_bytes.items())),
             "items_written": self.items_written,
+            "queried": dict(sorted(self.queried.items())),
             "iot_publishes": self.iot_messages,
             "iot_publish_bytes": self.iot_bytes,
         }
@@ -148,6 +150,9 @@ class Meter:
             self.tally.iot_bytes += size
         if service != "dynamodb":
             return self._original(client, operation, params)
+        if operation in ("Query", "Scan"):
+            index = params.get("IndexName")
+            self.tally.queried[_logical(params["TableName"]) + (f"/{index}" if index else "")] += 1
         writes = self._writes(client, operation, params)
         self.tally.items_written += sum(1 for _, _, _, check in writes if not check)
         for table, _, _, _ in writes:

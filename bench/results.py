@@ -191,6 +191,45 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
     }
 
 
+REMEASURABLE = ("dynamodb", "control_room")
+
+
+def remeasure(path: Path | str, keys: list[str]) -> None:
+    """Re-measure only `keys` (of REMEASURABLE: the in-process sections, seconds each) and
+    rewrite them in place; `dynamodb` re-renders the capacity model from its new figures and
+    the paced publish->ack p50 already in the file. Each rewritten section says when."""
+    import re
+
+    from bench import __main__ as bench
+    from bench import capacity
+
+    unknown = set(keys) - set(REMEASURABLE)
+    if unknown:
+        raise ValueError(f"only {', '.join(REMEASURABLE)} can be re-measured alone: {unknown}")
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    text = Path(path).read_text(encoding="utf-8")
+    found = re.search(r"^\| date \| (.+?) \|$", text, re.MULTILINE)
+    since = found.group(1) if found else "the last full run"
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    note = (
+        f"Re-measured alone on {now} (`./dev bench --only {','.join(keys)}`); the sections "
+        f"not marked so are from the full run of {since}."
+    )
+    sections: dict[str, Any] = {}
+    if "dynamodb" in keys:
+        dynamodb = bench.bench_requests()
+        ack = re.search(r"^\| ack_ms_p50 \| ([0-9.]+) \|$", text, re.MULTILINE)  # paced: first
+        sections["dynamodb"] = dynamodb
+        sections["capacity"] = capacity.render(
+            dynamodb, local_ack_ms=float(ack.group(1)) if ack else None
+        )
+    if "control_room" in keys:
+        from bench import control_room_costs
+
+        sections["control_room"] = control_room_costs.section()
+    rewrite_sections(path, sections, note=note)
+
+
 def dated(measured: dict[str, Any]) -> dict[str, Any]:
     """A section's figures with the time they were measured (a section may be re-measured
     alone: `rewrite_sections`)."""
@@ -383,6 +422,8 @@ def _control_room(value: Any) -> str:
     ]
     for label, cost in value["rows"].items():
         calls = ", ".join(f"{k} {n}" for k, n in cost.get("by_operation", {}).items())
+        if cost.get("queried"):
+            calls += " (on " + ", ".join(f"`{t}`" for t in cost["queried"]) + ")"
         sizes = ", ".join(f"{k} {n}" for k, n in cost.get("item_bytes", {}).items())
         rows.append(
             f"| {label} | {cost.get('dynamodb_requests')} | {cost.get('rru')} | "

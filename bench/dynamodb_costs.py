@@ -8,7 +8,8 @@ read-write-operations, CapacityUnitCalculations and GSI, "throughput considerati
 - item size: attribute names + values (string: UTF-8 bytes; number: 1 byte per two significant
   digits + 1; null/bool: 1; list/map: 3 bytes + 1 per element + the elements);
 - read: 1 RRU per 4 KB (rounded up) strongly consistent, half that eventually consistent, a
-  missing item still costs the minimum; a Query rounds the total of the items it returns;
+  missing item still costs the minimum; a Query rounds the total of the items it reads
+  (those a filter drops included, taken at the returned items' mean size: an estimate);
 - write: 1 WRU per 1 KB (rounded up) of the larger of the item before and after the write; a
   write whose condition fails still costs;
 - transactions: 2x, per item (TransactWriteItems, TransactGetItems); a ConditionCheck costs as
@@ -186,7 +187,13 @@ class Meter:
             for entry in response.get("Responses", []):
                 self.tally.rru += 2 * read_units(item_size(entry.get("Item")), True)
         elif operation in ("Query", "Scan"):
-            size = sum(item_size(i) for i in response.get("Items", []))
+            items = response.get("Items", [])
+            size = sum(item_size(i) for i in items)
+            # A filter drops items after they are read, and DynamoDB bills what it read:
+            # the dropped ones are taken at the returned items' mean size (an estimate).
+            scanned = int(response.get("ScannedCount", len(items)))
+            if items and scanned > len(items):
+                size = math.ceil(size * scanned / len(items))
             consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
             self.tally.rru += read_units(size, consistent)
 

@@ -164,3 +164,13 @@ def test_a_section_is_rewritten_alone_in_its_place(tmp_path: Path) -> None:
     assert "Re-measured alone.\n\nMethod: `bench_requests`" in text
     assert "Measured 2026-12-07 20:00 UTC." in text
     assert "| alert list | 1 | 0.5 | 0.0 (0.0) | 0 | dynamodb:Query 1 |  |" in text
+
+
+def test_a_filtered_query_is_billed_for_what_it_read() -> None:
+    meter = dynamodb_costs.Meter(original=None)
+    item = {"pk": {"S": "x" * 2000}}  # ~2 KB
+    meter._charge_read("Query", {"ConsistentRead": True}, {"Items": [item], "ScannedCount": 1})
+    assert meter.reset().rru == 1.0
+    # nine more read and dropped by the filter: ~20 KB read, 5 RRU
+    meter._charge_read("Query", {"ConsistentRead": True}, {"Items": [item], "ScannedCount": 10})
+    assert meter.reset().rru == 5.0

@@ -6,10 +6,14 @@ versions, every figure with its method, and the capacity model of bench/capacity
 - publish -> ack latency over N deposits through the real local stack (MQTT in, ack out);
 - DynamoDB requests and capacity units per business event, counted at the botocore layer on
   moto (`mock_aws`; bench/dynamodb_costs.py);
-- Lambda cold-start import time of `app` (median of fresh interpreters).
+- Lambda cold-start import time of `app` (median of fresh interpreters);
+- DynamoDB requests and capacity units per control-room operation, through the real routes
+  (bench/control_room_costs.py).
 
 `--table-scaling` runs bench/table_scaling.py instead (credit cost and stop time by table
-size, moto's own TransactWriteItems against infra/local/moto_transactions.py).
+size, moto's own TransactWriteItems against infra/local/moto_transactions.py). `--only
+dynamodb,control_room` re-measures those in-process sections alone and rewrites them in
+bench/RESULTS.md, each saying when (bench/results.py `remeasure`).
 """
 
 from __future__ import annotations
@@ -422,7 +426,18 @@ def main() -> int:
         help="--throughput without the emulator's journal (to measure what it costs)",
     )
     parser.add_argument("--fill-rows", type=int, default=50_000)
+    parser.add_argument(
+        "--only",
+        help="only: re-measure these sections of --output in place, comma-separated "
+        "(dynamodb, with the capacity model from it; control_room); seconds, in process",
+    )
     args = parser.parse_args()
+    if args.only:
+        from bench import results
+
+        results.remeasure(args.output, args.only.split(","))
+        print(f"rewrote {args.only} in {args.output}")
+        return 0
     if args.coldstart:
         from bench import coldstart
 

@@ -8,7 +8,8 @@ read-write-operations, CapacityUnitCalculations and GSI, "throughput considerati
 - item size: attribute names + values (string: UTF-8 bytes; number: 1 byte per two significant
   digits + 1; null/bool: 1; list/map: 3 bytes + 1 per element + the elements);
 - read: 1 RRU per 4 KB (rounded up) strongly consistent, half that eventually consistent, a
-  missing item still costs the minimum; a Query rounds the total of the items it returns;
+  missing item still costs the minimum; a Query rounds the total of the items it reads
+  (those a filter drops included, taken at the returned items' mean size: an estimate);
 - write: 1 WRU per 1 KB (rounded up) of the larger of the item before and after the write; a
   write whose condition fails still costs;
 - transactions: 2x, per item (TransactWriteItems, TransactGetItems); a ConditionCheck costs as
@@ -109,6 +110,8 @@ class Tally:
     item_bytes: dict[str, int] = field(default_factory=dict)
     iot_messages: int = 0
     iot_bytes: int = 0
+    items_written: int = 0  # each Put/Update/Delete, each transaction's item but its checks
+    queried: Counter[str] = field(default_factory=Counter)  # Query/Scan: table[/index]
 
     def as_dict(self) -> dict[str, Any]:
         dynamodb = sum(n for k, n in self.calls.items() if k.startswith("dynamodb:"))
@@ -119,6 +122,8 @@ class Tally:
             "wru_of_indexes": round(self.index_wru, 2),
             "by_operation": dict(sorted(self.calls.items())),
             "item_bytes": dict(sorted(self.item_bytes.items())),
+            "items_written": self.items_written,
+            "queried": dict(sorted(self.queried.items())),
             "iot_publishes": self.iot_messages,
             "iot_publish_bytes": self.iot_bytes,
         }
@@ -146,7 +151,11 @@ class Meter:
             self.tally.iot_bytes += size
         if service != "dynamodb":
             return self._original(client, operation, params)
+        if operation in ("Query", "Scan"):
+            index = params.get("IndexName")
+            self.tally.queried[_logical(params["TableName"]) + (f"/{index}" if index else "")] += 1
         writes = self._writes(client, operation, params)
+        self.tally.items_written += sum(1 for _, _, _, check in writes if not check)
         for table, _, _, _ in writes:
             self._table(client, table)
         before = [self._get(client, table, key) for table, key, _, _ in writes]
@@ -178,7 +187,13 @@ class Meter:
             for entry in response.get("Responses", []):
                 self.tally.rru += 2 * read_units(item_size(entry.get("Item")), True)
         elif operation in ("Query", "Scan"):
-            size = sum(item_size(i) for i in response.get("Items", []))
+            items = response.get("Items", [])
+            size = sum(item_size(i) for i in items)
+            # A filter drops items after they are read, and DynamoDB bills what it read:
+            # the dropped ones are taken at the returned items' mean size (an estimate).
+            scanned = int(response.get("ScannedCount", len(items)))
+            if items and scanned > len(items):
+                size = math.ceil(size * scanned / len(items))
             consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
             self.tally.rru += read_units(size, consistent)
 

@@ -31,6 +31,7 @@ HEADINGS = {
     "cold_start": "2. Cold start",
     "dynamodb": "3. DynamoDB requests and capacity units per business event",
     "capacity": "4. Capacity model",
+    "control_room": "5. DynamoDB requests and capacity units per control-room operation",
 }
 
 MISSING = "not measured (module missing)"
@@ -165,6 +166,8 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
     step("publish→ack latency, paced and back to back")
     paced = _guarded(lambda: bench.bench_stack(deposits, interval_s=interval_s))
     loaded = _guarded(lambda: bench.bench_stack(deposits, interval_s=0))
+    step("DynamoDB requests per control-room operation")
+    control_room = _optional("bench.control_room_costs", lambda m: m.section())
     step("cold start")
     cold = _optional("bench.coldstart", lambda m: m.run(repeats=3 if quick else 7))
     ack_ms = paced.get("ack_ms_p50") if isinstance(paced, dict) else None
@@ -184,7 +187,53 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
         "capacity": capacity.render(
             dynamodb if isinstance(dynamodb, dict) else None, local_ack_ms=ack_ms
         ),
+        "control_room": control_room,
     }
+
+
+REMEASURABLE = ("dynamodb", "control_room")
+
+
+def remeasure(path: Path | str, keys: list[str]) -> None:
+    """Re-measure only `keys` (of REMEASURABLE: the in-process sections, seconds each) and
+    rewrite them in place; `dynamodb` re-renders the capacity model from its new figures and
+    the paced publish->ack p50 already in the file. Each rewritten section says when."""
+    import re
+
+    from bench import __main__ as bench
+    from bench import capacity
+
+    unknown = set(keys) - set(REMEASURABLE)
+    if unknown:
+        raise ValueError(f"only {', '.join(REMEASURABLE)} can be re-measured alone: {unknown}")
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    text = Path(path).read_text(encoding="utf-8")
+    found = re.search(r"^\| date \| (.+?) \|$", text, re.MULTILINE)
+    since = found.group(1) if found else "the last full run"
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    note = (
+        f"Re-measured alone on {now} (`./dev bench --only {','.join(keys)}`); the sections "
+        f"not marked so are from the full run of {since}."
+    )
+    sections: dict[str, Any] = {}
+    if "dynamodb" in keys:
+        dynamodb = bench.bench_requests()
+        ack = re.search(r"^\| ack_ms_p50 \| ([0-9.]+) \|$", text, re.MULTILINE)  # paced: first
+        sections["dynamodb"] = dynamodb
+        sections["capacity"] = capacity.render(
+            dynamodb, local_ack_ms=float(ack.group(1)) if ack else None
+        )
+    if "control_room" in keys:
+        from bench import control_room_costs
+
+        sections["control_room"] = control_room_costs.section()
+    rewrite_sections(path, sections, note=note)
+
+
+def dated(measured: dict[str, Any]) -> dict[str, Any]:
+    """A section's figures with the time they were measured (a section may be re-measured
+    alone: `rewrite_sections`)."""
+    return {"measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "rows": measured}
 
 
 def _throughput_isolated(**kwargs: Any) -> Any:
@@ -249,18 +298,35 @@ METHODS = {
         "computed, not taken from moto: each written item is read back before and after the "
         "write (uncounted) and sized by DynamoDB's rules; on-demand, 1 RRU per 4 KB strongly "
         "consistent (half eventually), 1 WRU per 1 KB, transactions 2x, a GSI write when the "
-        "write changes the index (1 in or out, 2 when its key moves), a failed condition "
-        "still costs. `item_bytes` is the largest item written per table. Step syncs run "
+        "write changes the index (1 in or out, 2 when its key moves), a failed condition still "
+        "costs, a Query is billed for what it read (the items a filter drops at the returned "
+        "ones' mean size). `item_bytes` is the largest item written per table. Step syncs run "
         "StepService.sync as `PUT /v1/me/steps` does; the step-board stream, my rank and the "
-        "top 10 come from bench.ranks (`stream_capacity`: the real `handle_step_boards` on "
-        "the step table's stream records; `bench_ranks` on a board of 1,000), shelter "
-        "telemetry and robot status from bench.fleet_costs (the real `handle_device_reports`), "
-        "the payout from bench.payout_run (`costs`: a whole run, chunks from the real queue), "
-        "each on its own `mock_aws` in the same run. A row per record, per entry or per "
-        "citizen divides its batch's requests and units; its calls and item bytes "
-        "are the whole batch's, as the calls column says."
+        "top 10 come from bench.ranks (`stream_capacity`: the real `handle_step_boards` on the "
+        "step table's stream records; `bench_ranks` on a board of 1,000), shelter telemetry and"
+        " robot status from bench.fleet_costs (the real `handle_device_reports`), the payout "
+        "from bench.payout_run (`costs`: a whole run, chunks from the real queue), each on its "
+        "own `mock_aws` in the same run. A row per record, per entry or per citizen divides its"
+        " batch's requests and units; its calls and item bytes are the whole batch's, as the "
+        "calls column says."
     ),
 }
+
+
+METHODS["control_room"] = (
+    "`bench.control_room_costs.costs` + bench/dynamodb_costs.py, units as in section 3: "
+    "every operation as staff run it, through the real routes behind the in-process API "
+    "Gateway the functional tests use (infra/local/api_gateway.py: the dev issuer's tokens, "
+    "the authorizer) and the real handlers for what devices and queues deliver "
+    "(`handle_device_reports`, `handle_deposits`, `handle_payout_chunks`, "
+    "`handle_ledger_changes`), on moto's `mock_aws`, one scene: a shelter's air turning bad "
+    "and calm again, a robot's fault, the purifier held, two deposits of a robot not yet "
+    "provisioned, a dead letter, a citizen's correction, a payout run of 4 citizens (2 "
+    "without an account). `items written` counts each Put, Update and Delete and each item "
+    "of a transaction, condition checks not. tests/functional/test_control_room_costs.py "
+    "keeps the claims true: nothing scans, every list is one Query, a look-up by phone is "
+    "at most 2 reads, an alert transition adds at most one written item."
+)
 
 
 def write(path: Path | str, sections: dict[str, Any]) -> None:
@@ -344,6 +410,56 @@ def _dynamodb(value: Any) -> str:
     return head + "\n".join(rows)
 
 
+def _control_room(value: Any) -> str:
+    head = f"Method: {METHODS['control_room']}\n\n"
+    if not isinstance(value, dict) or not isinstance(value.get("rows"), dict):
+        return head + _generic(value)
+    rows = [
+        f"Measured {value.get('measured_at')}.",
+        "",
+        "| operation | DynamoDB requests | RRU | WRU (of which GSI) | items written | calls "
+        "| item bytes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, cost in value["rows"].items():
+        calls = ", ".join(f"{k} {n}" for k, n in cost.get("by_operation", {}).items())
+        if cost.get("queried"):
+            calls += " (on " + ", ".join(f"`{t}`" for t in cost["queried"]) + ")"
+        sizes = ", ".join(f"{k} {n}" for k, n in cost.get("item_bytes", {}).items())
+        rows.append(
+            f"| {label} | {cost.get('dynamodb_requests')} | {cost.get('rru')} | "
+            f"{cost.get('wru')} ({cost.get('wru_of_indexes', 0)}) | "
+            f"{cost.get('items_written')} | {calls} | {sizes} |"
+        )
+    notes = value.get("notes")
+    return head + "\n".join(rows) + (f"\n\n{notes}" if notes else "")
+
+
+def rewrite_sections(path: Path | str, sections: dict[str, Any], note: str = "") -> None:
+    """Re-render only `sections` (keys of HEADINGS) in an existing RESULTS.md, each in its
+    place (a missing one where HEADINGS puts it), `note` first in each; the others stay as
+    the last run wrote them."""
+    text = Path(path).read_text(encoding="utf-8")
+    blocks: list[tuple[str | None, str]] = []  # (section key or None, its text)
+    by_heading = {f"## {h}": k for k, h in HEADINGS.items()}
+    for part in text.split("\n## "):
+        if blocks:
+            part = "## " + part
+        first = part.split("\n", 1)[0].strip()
+        blocks.append((by_heading.get(first), part.rstrip("\n")))
+    for key, value in sections.items():
+        body = _RENDERERS.get(key, _generic)(value).rstrip("\n")
+        rendered = f"## {HEADINGS[key]}\n\n" + (f"{note}\n\n" if note else "") + body
+        keys = [k for k, _ in blocks]
+        if key in keys:
+            blocks[keys.index(key)] = (key, rendered)
+            continue
+        order = list(HEADINGS)
+        before = [i for i, k in enumerate(keys) if k in order and order.index(k) < order.index(key)]
+        blocks.insert(before[-1] + 1 if before else len(blocks), (key, rendered))
+    Path(path).write_text("\n\n".join(b for _, b in blocks) + "\n", encoding="utf-8")
+
+
 def _capacity(value: Any) -> str:
     return value if isinstance(value, str) else _generic(value)
 
@@ -364,4 +480,5 @@ _RENDERERS: dict[str, Callable[[Any], str]] = {
     "cold_start": _cold_start,
     "dynamodb": _dynamodb,
     "capacity": _capacity,
+    "control_room": _control_room,
 }

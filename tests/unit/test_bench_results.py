@@ -146,3 +146,31 @@ def test_item_sizes_follow_dynamodbs_rules() -> None:
     assert dynamodb_costs.item_size(item) == 5 + 5 + 7
     assert dynamodb_costs.write_units(1025) == 2
     assert dynamodb_costs.read_units(0, consistent=False) == 0.5
+
+
+def test_a_section_is_rewritten_alone_in_its_place(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    results.write(out, {"machine": "m", "dynamodb": "old figures", "capacity": "model"})
+    row = {"dynamodb_requests": 1, "rru": 0.5, "wru": 0.0, "wru_of_indexes": 0.0,
+           "items_written": 0, "by_operation": {"dynamodb:Query": 1}}  # fmt: skip
+    control_room = {"measured_at": "2026-12-07 20:00 UTC", "rows": {"alert list": row}}
+    results.rewrite_sections(out, {"control_room": control_room})  # missing: added at its place
+    results.rewrite_sections(out, {"dynamodb": "new figures"}, note="Re-measured alone.")
+    text = out.read_text(encoding="utf-8")
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == [f"## {h}" for h in results.HEADINGS.values()]
+    assert "old figures" not in text and "new figures" in text and "model" in text
+    assert text.count("Re-measured alone.") == 1
+    assert "Re-measured alone.\n\nMethod: `bench_requests`" in text
+    assert "Measured 2026-12-07 20:00 UTC." in text
+    assert "| alert list | 1 | 0.5 | 0.0 (0.0) | 0 | dynamodb:Query 1 |  |" in text
+
+
+def test_a_filtered_query_is_billed_for_what_it_read() -> None:
+    meter = dynamodb_costs.Meter(original=None)
+    item = {"pk": {"S": "x" * 2000}}  # ~2 KB
+    meter._charge_read("Query", {"ConsistentRead": True}, {"Items": [item], "ScannedCount": 1})
+    assert meter.reset().rru == 1.0
+    # nine more read and dropped by the filter: ~20 KB read, 5 RRU
+    meter._charge_read("Query", {"ConsistentRead": True}, {"Items": [item], "ScannedCount": 10})
+    assert meter.reset().rru == 5.0

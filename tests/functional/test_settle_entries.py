@@ -7,14 +7,11 @@ and sizes against DynamoDB's limits, and the requests each settlement makes."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-import botocore.client
 import pytest
 
 from chalicelib import queues
@@ -23,6 +20,7 @@ from chalicelib.services.payout_runs import PAID_BATCH
 from tests.functional.conftest import Api
 from tests.functional.test_finance_controls import _audit_clean
 from tests.functional.test_payouts_api import _credit, _drain, _register
+from tests.functional.test_table_access import dynamodb_requests
 
 RUN = "payout-2026-11"
 BASE = f"/v1/admin/payout-runs/{RUN}"
@@ -200,27 +198,6 @@ def test_replays_reorders_races_and_a_cut_leave_one_entry_per_item_settled(api: 
     _audit_clean(api)
 
 
-@contextlib.contextmanager
-def _requests() -> Iterator[dict[str, Any]]:
-    """DynamoDB requests by operation, and each TransactWriteItems' items and bytes."""
-    seen: dict[str, Any] = {"calls": Counter(), "transactions": []}
-    original = botocore.client.BaseClient._make_api_call
-
-    def spying(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            seen["calls"][operation] += 1
-            if operation == "TransactWriteItems":
-                size = len(json.dumps(params["TransactItems"]).encode())
-                seen["transactions"].append((len(params["TransactItems"]), size))
-        return original(self, operation, params)
-
-    botocore.client.BaseClient._make_api_call = spying  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
-
-
 def test_settlement_transactions_fit_dynamodb_and_their_requests(api: Api) -> None:
     """Items and bytes per transaction, and requests per settlement, for bench/RESULTS.md."""
     ids = _approved_run(api, PAID_BATCH + 3)
@@ -234,10 +211,17 @@ def test_settlement_transactions_fit_dynamodb_and_their_requests(api: Api) -> No
     }
     measured: dict[str, dict[str, Any]] = {}
     for name, (paid, failed) in settlements.items():
-        with _requests() as seen:
+        with dynamodb_requests() as requests:
             got = _settle(api, "fin-a", paid, failed)
         assert got.status == 200, got.body
-        measured[name] = seen
+        measured[name] = {
+            "calls": Counter(operation for operation, _ in requests),
+            "transactions": [
+                (len(p["TransactItems"]), len(json.dumps(p["TransactItems"]).encode()))
+                for operation, p in requests
+                if operation == "TransactWriteItems"
+            ],
+        }
     print("\nDynamoDB requests per settlement (TransactWriteItems as (items, bytes)):")
     for name, seen in measured.items():
         calls = dict(sorted(seen["calls"].items()))

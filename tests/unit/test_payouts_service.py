@@ -236,6 +236,7 @@ operation = st.one_of(
     st.tuples(st.just("crash"), st.integers(0, 50), st.integers(0, 2)),
     st.tuples(st.just("settle"), st.sampled_from(PERIODS), st.lists(st.booleans(), max_size=6)),
     st.tuples(st.just("settle"), st.sampled_from(PERIODS), st.lists(st.booleans(), max_size=6)),
+    st.tuples(st.just("cut"), st.sampled_from(PERIODS), st.lists(st.booleans(), max_size=6)),
     st.tuples(st.just("drain"), st.none(), st.none()),
 )
 
@@ -266,18 +267,21 @@ def test_any_interleaving_keeps_the_invariants_and_never_pays_twice(
             with contextlib.suppress(Crash):  # a crashed chunk stays queued: SQS redelivers
                 w.deliver(index, keep=op == "deliver" and b)
             w.ledger.crash_in = None
-        elif op == "settle":
+        elif op in ("settle", "cut"):
             run = w.store.run(f"payout-{a}")
             if run is None or run.status == "running":
                 continue
             w.service.approve(run.run_id, CHECKER)
             items = sorted(i.citizen_id for i in w.store.run_items(run.run_id))
             picked = [(c, ok) for c, ok in zip(items, b, strict=False)]
-            with contextlib.suppress(Conflict, Unprocessable):
+            if op == "cut":  # the request dies before its first or second credit-back
+                w.ledger.crash_in = len(picked) % 2
+            with contextlib.suppress(Conflict, Unprocessable, Crash):
                 w.service.settle(
                     run.run_id, ADMIN, [c for c, ok in picked if ok],
                     [c for c, ok in picked if not ok],
                 )  # fmt: skip
+            w.ledger.crash_in = None
     w.drain()
     _assert_invariants(w)
 

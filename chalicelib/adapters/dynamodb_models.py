@@ -598,7 +598,6 @@ class PayoutRun(CityModel):
     approved_at = UTCDateTimeAttribute(null=True)
     approved_by = UnicodeAttribute(null=True)
     exports = MapAttribute[str, object](default=dict)
-    settlements = NumberAttribute(default=0)
     settled_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
 

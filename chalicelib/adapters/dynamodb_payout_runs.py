@@ -52,7 +52,12 @@ from chalicelib.domain.payout_runs import (
 from chalicelib.domain.staff_actions import StaffAction
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.chunk_jobs import ChunkRef
-from chalicelib.services.payout_runs import Payee, RunExists, SettlementConflict
+from chalicelib.services.payout_runs import (
+    PAID_BATCH,
+    Payee,
+    RunExists,
+    SettlementConflict,
+)
 
 
 class DynamoDbPayoutRuns:
@@ -165,11 +170,6 @@ class DynamoDbPayoutRuns:
             action,
         )
 
-    def record_settlement(self, run_id: str, action: StaffAction) -> None:
-        _update_with_entry(
-            run_id, [PayoutRun.settlements.add(1)], PayoutRun.run_id.exists(), action
-        )
-
     def eligible_page(
         self, bucket: str, start: str | None, limit: int
     ) -> tuple[list[str], str | None]:
@@ -262,23 +262,30 @@ class DynamoDbPayoutRuns:
         )
 
     def settle_paid(
-        self, items: Sequence[payout_runs.PayoutItem], admin_id: str, now: datetime
+        self, settled: Sequence[tuple[payout_runs.PayoutItem, StaffAction]], now: datetime
     ) -> None:
-        if not items:
+        """One transaction: each item's `pending` -> `paid` with its action-log entry, the
+        run's counters and the settled-stats rows (2n + 3 items, n <= PAID_BATCH). An item
+        no longer pending refuses the whole, its entry with it: SettlementConflict."""
+        if not settled:
             return
+        if len(settled) > PAID_BATCH:
+            raise ValueError(f"{len(settled)} items: at most {PAID_BATCH} per transaction")
         tx = NamedTransaction()
-        for item in items:
+        items = [item for item, _ in settled]
+        for item, action in settled:
             tx.update(
                 item.citizen_id,
                 PayoutItem(item.run_id, item.citizen_id),
                 [
                     PayoutItem.status.set("paid"),
                     PayoutItem.settled_at.set(now),
-                    PayoutItem.settled_by.set(admin_id),
+                    PayoutItem.settled_by.set(action.actor),
                 ],
                 PayoutItem.status == "pending",
                 versioned=False,
             )
+            put_in(tx, action, name=f"#entry:{item.citizen_id}")
         counted = PayoutRunCounted(
             items[0].run_id, paid_items=len(items), paid_points=sum(i.amount for i in items)
         )
@@ -298,6 +305,9 @@ class DynamoDbPayoutRuns:
                 tx.commit()
                 return
             except ConditionsFailed as e:
+                if e.names.isdisjoint(i.citizen_id for i in items):
+                    # Only an entry's or the run's condition: a bug or a run deleted under us.
+                    raise RetryableConflict(f"settle: {sorted(e.names)}") from e
                 raise SettlementConflict(sorted(e.names)) from e
             except RetryableConflict:
                 # Another settlement's transaction held the shared stats rows: nothing of

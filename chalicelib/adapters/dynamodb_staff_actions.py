@@ -40,9 +40,10 @@ def new_only() -> Condition:
     return Item.action_id.does_not_exist()
 
 
-def put_in(transaction: NamedTransaction, action: StaffAction) -> None:
-    """Add the entry to the transaction of the write it records (item name `staff_action`)."""
-    transaction.put("staff_action", to_item(action), condition=new_only())
+def put_in(transaction: NamedTransaction, action: StaffAction, name: str = "staff_action") -> None:
+    """Add the entry to the transaction of the write it records (item name `staff_action`,
+    or `name` where one transaction records several writes, each with its own entry)."""
+    transaction.put(name, to_item(action), condition=new_only())
 
 
 class DynamoDbStaffActions:

@@ -13,6 +13,7 @@ from typing import Literal
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.ledger import Account, Effect, Posting
 from chalicelib.domain.payout_accounts import StoredPayoutAccount
+from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.errors import Conflict, Unprocessable
 
 RunStatus = Literal["running", "ready", "approved", "settled"]
@@ -176,9 +177,15 @@ def payout_posting(
 
 
 def reversal_posting(
-    run_id: str, amount: int, account: Account, admin_id: str, at: datetime
+    run_id: str,
+    amount: int,
+    account: Account,
+    admin_id: str,
+    at: datetime,
+    action: StaffAction | None = None,
 ) -> Posting:
-    """Credit a failed transfer back, mark its item failed and count it, in one posting."""
+    """Credit a failed transfer back, mark its item failed and count it, in one posting
+    (with the settlement's action-log entry, `settle_item_action`, in its transaction)."""
     return Posting(
         guard_key=reversal_guard(run_id, account.citizen_id),
         account=account,
@@ -190,6 +197,7 @@ def reversal_posting(
             PayoutSettled(run_id, account.citizen_id, "failed", admin_id),
             PayoutRunCounted(run_id, failed_items=1, failed_points=amount),
         ),
+        action=action,
     )
 
 
@@ -319,6 +327,24 @@ class SettleRequest:
 
 
 SettleStep = Literal["apply", "unchanged", "conflict"]
+
+
+SETTLE_ITEM = "payout_run.settle_item"
+
+
+def settle_item_action(
+    by: Actor, item: PayoutItem, outcome: Literal["paid", "failed"], at: datetime
+) -> StaffAction:
+    """The action-log entry of one item settled: written in the very transaction that
+    settles it (the paid mark, or the failed item's credit-back posting), so the log holds
+    exactly one entry per item settled, whatever was replayed, raced or cut short."""
+    return new_action(
+        by,
+        SETTLE_ITEM,
+        f"run:{item.run_id}",
+        at,
+        {"citizen_id": item.citizen_id, "outcome": outcome, "amount": item.amount},
+    )
 
 
 def settle_step(current: ItemStatus, wanted: Literal["paid", "failed"]) -> SettleStep:

@@ -32,6 +32,7 @@ from chalicelib.domain.payout_runs import (
     payout_posting,
     reversal_posting,
     run_id_for,
+    settle_item_action,
     settle_step,
 )
 from chalicelib.domain.roles import check_second_person
@@ -54,6 +55,9 @@ at most 100 keys each, and ~100 postings, well inside a 30 s Lambda even on moto
 that the chunk's count (the chunk, the run and one row per citizen skipped) fits one
 TransactWriteItems of 100 items."""
 SETTLE_LIMIT = 1000
+PAID_BATCH = 48
+"""Paid items per settlement transaction: each item and its action-log entry, the run's
+counters and the two settled-stats rows, 2 * 48 + 3 = 99 of TransactWriteItems' 100."""
 POST_ATTEMPTS = 4
 
 
@@ -114,10 +118,6 @@ class PayoutRunStore(Protocol):
         """The served file's digest on the run and the export's entry, in one transaction."""
         ...
 
-    def record_settlement(self, run_id: str, action: StaffAction) -> None:
-        """A settlement request's entry, with the run's count of them, in one transaction."""
-        ...
-
     def eligible_page(
         self, bucket: str, start: str | None, limit: int
     ) -> tuple[list[str], str | None]:
@@ -147,9 +147,10 @@ class PayoutRunStore(Protocol):
         """`running` -> `ready` if every expected chunk is counted."""
         ...
 
-    def settle_paid(self, items: Sequence[PayoutItem], admin_id: str, now: datetime) -> None:
-        """Mark pending items paid and count them, all or nothing; SettlementConflict if one
-        is no longer pending."""
+    def settle_paid(self, settled: Sequence[tuple[PayoutItem, StaffAction]], now: datetime) -> None:
+        """Mark pending items paid (by their entry's actor), count them and write each
+        item's action-log entry, all in one transaction, all or nothing (at most
+        PAID_BATCH items); SettlementConflict if one is no longer pending."""
         ...
 
     def mark_settled(self, run_id: str, now: datetime) -> bool: ...
@@ -404,13 +405,13 @@ class PayoutRunService:
         opposite to a recorded one 409, nothing applied); then each pending item is settled
         once: paid items in transactions with the run's counters, each failed one by a
         reversal posting that credits the amount back, flips the item and counts it. Only an
-        approved run is settled (409 `not_approved`). The request's action-log entry is
-        written last, with what it applied, in one transaction with the run's count of
-        settlements."""
+        approved run is settled (409 `not_approved`). Each item settled carries its own
+        action-log entry (`payout_run.settle_item`) in the transaction that settles it, so
+        the item's `pending` condition refuses a replayed or raced entry with its write;
+        a request that changes nothing writes nothing."""
         request = judge_settlement(paid, failed, SETTLE_LIMIT)
         run = self.run(run_id)
         check_approved(run, "settlement")
-        admin_id = by.person_id
         wanted = [*((c, "paid") for c in request.paid), *((c, "failed") for c in request.failed)]
         items = self._store.items(run_id, [c for c, _ in wanted])
         unknown = [c for c, _ in wanted if c not in items]
@@ -426,42 +427,32 @@ class PayoutRunService:
             raise _settlement_conflict(run_id, [(c, items[c].status) for c in conflicts])
         outcome = SettleOutcome(run, unchanged=sum(1 for s in steps.values() if s == "unchanged"))
         now = self._clock()
-        to_pay = [items[c] for c in request.paid if steps[c] == "apply"]
-        for start in range(0, len(to_pay), 50):
-            batch = to_pay[start : start + 50]
+        to_pay = [
+            (items[c], settle_item_action(by, items[c], "paid", now))
+            for c in request.paid
+            if steps[c] == "apply"
+        ]
+        for start in range(0, len(to_pay), PAID_BATCH):
+            batch = to_pay[start : start + PAID_BATCH]
             try:
-                self._store.settle_paid(batch, admin_id, now)
+                self._store.settle_paid(batch, now)
             except SettlementConflict:
-                for item in batch:  # someone settled some meanwhile: one by one
-                    outcome.applied_paid += self._settle_one_paid(item, admin_id, now)
+                for item, _ in batch:  # someone settled some meanwhile: one by one
+                    outcome.applied_paid += self._settle_one_paid(item, by, now)
             else:
                 outcome.applied_paid += len(batch)
         for citizen_id in request.failed:
             if steps[citizen_id] == "apply":
-                outcome.applied_failed += self._reverse(items[citizen_id], admin_id)
-        self._store.record_settlement(
-            run_id,
-            new_action(
-                by,
-                "payout_run.settle",
-                _target(run_id),
-                self._clock(),
-                {
-                    "paid": len(request.paid),
-                    "failed": len(request.failed),
-                    "applied_paid": outcome.applied_paid,
-                    "applied_failed": outcome.applied_failed,
-                    "unchanged": outcome.unchanged,
-                },
-            ),
-        )
+                outcome.applied_failed += self._reverse(items[citizen_id], by)
+        # Always: a request cut short after its last item left the run `approved`; its
+        # replay (nothing left to apply) finishes it.
         self._store.mark_settled(run_id, self._clock())
         outcome.run = self.run(run_id)
         return outcome
 
-    def _settle_one_paid(self, item: PayoutItem, admin_id: str, now: datetime) -> int:
+    def _settle_one_paid(self, item: PayoutItem, by: Actor, now: datetime) -> int:
         try:
-            self._store.settle_paid([item], admin_id, now)
+            self._store.settle_paid([(item, settle_item_action(by, item, "paid", now))], now)
         except SettlementConflict:
             current = self._store.items(item.run_id, [item.citizen_id])[item.citizen_id]
             if current.status == "paid":
@@ -469,13 +460,18 @@ class PayoutRunService:
             raise _settlement_conflict(item.run_id, [(item.citizen_id, current.status)]) from None
         return 1
 
-    def _reverse(self, item: PayoutItem, admin_id: str) -> int:
-        """Credit a failed transfer back: once, whatever is repeated or raced."""
+    def _reverse(self, item: PayoutItem, by: Actor) -> int:
+        """Credit a failed transfer back: once, whatever is repeated or raced, with its
+        entry in the posting's transaction."""
         for _attempt in range(POST_ATTEMPTS):
             account = self._store.citizen_account(item.citizen_id)
             if account is None:
                 raise LookupError(f"{item.citizen_id}: paid but not a citizen")
-            posting = reversal_posting(item.run_id, item.amount, account, admin_id, self._clock())
+            at = self._clock()
+            posting = reversal_posting(
+                item.run_id, item.amount, account, by.person_id, at,
+                settle_item_action(by, item, "failed", at),
+            )  # fmt: skip
             try:
                 self._ledger.post(posting)
             except AlreadyPosted:

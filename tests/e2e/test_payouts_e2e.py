@@ -194,11 +194,24 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
     assert [a_row[1].value, a_row[2].value, a_row[4].value] == ["004", "12345601234567", 2100]
     assert (a_row[1].data_type, a_row[2].data_type, a_row[2].number_format) == ("s", "s", "@")
 
-    # WHEN the bank reports A paid and D failed, and the report is sent twice
+    # WHEN the bank reports A paid and D failed, sent twice at the same moment, then again
     report = {"paid": ["e2e-pay-a"], "failed": ["e2e-pay-d"]}
-    status, first = stack.http("POST", f"{path}/settle", token=treasurer, body=report)
-    assert status == 200, first
-    assert first["applied"] == {"paid": 1, "failed": 1}
+    settled: list[tuple[int, Any]] = []
+    barrier = threading.Barrier(2)
+
+    def settle() -> None:
+        barrier.wait()
+        settled.append(stack.http("POST", f"{path}/settle", token=treasurer, body=report))
+
+    racers = [threading.Thread(target=settle) for _ in range(2)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(60)
+    assert [s for s, _ in settled] == [200, 200], settled
+    # THEN each item is applied once between them
+    assert sum(a["applied"]["paid"] for _, a in settled) == 1
+    assert sum(a["applied"]["failed"] for _, a in settled) == 1
     status, again = stack.http("POST", f"{path}/settle", token=treasurer, body=report)
     assert status == 200 and again["applied"] == {"paid": 0, "failed": 0}
     # THEN D's points are back in GET /v1/me, credited exactly once, and cannot turn paid
@@ -225,9 +238,14 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
         ("payout_run.approve", approvers.pop()),
         ("payout_run.export", "e2e-treasurer"),
         ("payout_run.export", "e2e-treasurer"),
-        ("payout_run.settle", "e2e-treasurer"),
-        ("payout_run.settle", "e2e-treasurer"),
+        ("payout_run.settle_item", "e2e-treasurer"),
+        ("payout_run.settle_item", "e2e-treasurer"),
     ], steps
+    # one entry per item settled, whatever raced or was sent again
+    items = [a["detail"] for a in log["actions"] if a["action"] == "payout_run.settle_item"]
+    assert sorted((d["citizen_id"], d["outcome"], d["amount"]) for d in items) == [
+        ("e2e-pay-a", "paid", 2100), ("e2e-pay-d", "failed", 2250)
+    ]  # fmt: skip
     exported = [a for a in log["actions"] if a["action"] == "payout_run.export"]
     assert {a["detail"]["format"]: a["detail"]["sha256"] for a in exported}["csv"] == digest
 

@@ -16,6 +16,7 @@ from chalicelib.domain.ledger import (
 )
 from chalicelib.domain.payout_runs import PayoutItem, RunSummary
 from chalicelib.domain.recycling import CodeRecord
+from chalicelib.domain.staff_actions import StaffAction
 from chalicelib.errors import BadRequest
 
 
@@ -42,6 +43,8 @@ class MemoryCity:
         self.payout_items: dict[tuple[str, str], PayoutItem] = {}
         self.payout_runs: dict[str, RunSummary] = {}
         self.chunks: dict[tuple[str, str], Any] = {}
+        self.staff_actions: list[StaffAction] = []
+        """The action log: entries written with their write (a posting's, a run's)."""
 
 
 def _encode(text: str) -> str:

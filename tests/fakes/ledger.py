@@ -116,6 +116,8 @@ class MemoryLedger:
                 "credited", posting.points, posting.balance_after, posting.note, posting.entry_id
             )
             city.guards[posting.guard_key] = result
+            if posting.action is not None:
+                city.staff_actions.append(posting.action)
             return result
 
     def record_rejection(self, guard_key: str, reason: str, now: datetime) -> PostedResult:

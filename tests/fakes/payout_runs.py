@@ -34,7 +34,8 @@ class MemoryPayoutRuns:
     def __init__(self, city: MemoryCity, accounts: MemoryPayoutAccounts) -> None:
         self._city = city
         self._accounts = accounts
-        self.actions: list[StaffAction] = []
+        self.actions: list[StaffAction] = city.staff_actions
+        """The city's action log (the ledger appends a posting's entry to it too)."""
         self.skips: dict[tuple[str, str], Skipped] = {}
 
     def create_run(self, run: RunSummary, action: StaffAction) -> None:
@@ -83,10 +84,6 @@ class MemoryPayoutRuns:
                 raise AssertionError("a kept file changed")
             exports = {**run.exports, fmt: sha256}
             self._city.payout_runs[run_id] = dataclasses.replace(run, exports=exports)
-            self.actions.append(action)
-
-    def record_settlement(self, run_id: str, action: StaffAction) -> None:
-        with self._city.lock:
             self.actions.append(action)
 
     def run(self, run_id: str) -> RunSummary | None:
@@ -162,15 +159,17 @@ class MemoryPayoutRuns:
             self._city.payout_runs[run_id] = dataclasses.replace(run, status="ready", ready_at=now)
             return True
 
-    def settle_paid(self, items: Any, admin_id: str, now: datetime) -> None:
+    def settle_paid(self, settled: Any, now: datetime) -> None:
         with self._city.lock:
             city = self._city
+            items = [i for i, _ in settled]
             if any(city.payout_items[(i.run_id, i.citizen_id)].status != "pending" for i in items):
                 raise SettlementConflict()
-            for i in items:
+            for i, action in settled:
                 city.payout_items[(i.run_id, i.citizen_id)] = dataclasses.replace(
-                    i, status="paid", settled_at=now, settled_by=admin_id
+                    i, status="paid", settled_at=now, settled_by=action.actor
                 )
+                self.actions.append(action)
             run = city.payout_runs[items[0].run_id]
             city.payout_runs[run.run_id] = dataclasses.replace(
                 run,

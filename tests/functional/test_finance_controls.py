@@ -352,7 +352,8 @@ def test_a_run_is_approved_once_by_a_second_person_then_exported_and_settled(api
         ("payout_run.start", "fin-a"),
         ("payout_run.approve", "fin-b"),
         ("payout_run.export", "fin-a"),
-        ("payout_run.settle", "fin-a"),
+        ("payout_run.settle_item", "fin-a"),
+        ("payout_run.settle_item", "fin-a"),
     ]
     _audit_clean(api)
 

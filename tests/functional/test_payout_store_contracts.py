@@ -25,6 +25,7 @@ from chalicelib.domain.payout_runs import (
     RunSummary,
     payout_posting,
     reversal_posting,
+    settle_item_action,
 )
 from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.services.chunk_jobs import ChunkRef
@@ -283,17 +284,40 @@ def _ready_run_paying(stores: Stores, *citizens: str) -> None:
     stores.runs.mark_ready(RUN, NOW)
 
 
+def _settled_entries(stores: Stores) -> list[tuple[str, str, str, int]]:
+    """The run's `payout_run.settle_item` entries: (actor, citizen, outcome, amount)."""
+    if isinstance(stores.runs, MemoryPayoutRuns):
+        logged = list(stores.runs.actions)
+    else:
+        from chalicelib.adapters.dynamodb_staff_actions import DynamoDbStaffActions
+        from chalicelib.domain.staff_actions import ActionFilter
+
+        logged = DynamoDbStaffActions.page(ActionFilter(target=f"run:{RUN}"), 100).actions
+    return sorted(
+        (a.actor, a.detail["citizen_id"], a.detail["outcome"], int(a.detail["amount"]))
+        for a in logged
+        if a.action == "payout_run.settle_item"
+    )
+
+
 def test_settling_paid_items_is_all_or_nothing_and_settles_the_run(stores: Stores) -> None:
     _ready_run_paying(stores, "s1", "s2", "s3")
     assert stores.runs.approve(RUN, _action("approve", "fin-2")) is True
     items = stores.runs.items(RUN, ["s1", "s2", "s3"])
-    stores.runs.settle_paid([items["s1"], items["s2"]], "ops", NOW)
-    with pytest.raises(SettlementConflict):
-        stores.runs.settle_paid([items["s2"], items["s3"]], "ops", NOW)
+    ops = Actor("ops", ("finance",))
+    stores.runs.settle_paid(
+        [(items[c], settle_item_action(ops, items[c], "paid", NOW)) for c in ("s1", "s2")], NOW
+    )
+    with pytest.raises(SettlementConflict):  # s2 is paid: s3 and both entries are refused
+        stores.runs.settle_paid(
+            [(items[c], settle_item_action(ops, items[c], "paid", NOW)) for c in ("s2", "s3")],
+            NOW,
+        )
     assert stores.runs.items(RUN, ["s3"])["s3"].status == "pending"
     assert stores.runs.mark_settled(RUN, NOW) is False
     account = stores.runs.citizen_account("s3")
-    stores.ledger.post(reversal_posting(RUN, 200, account, "ops", NOW))
+    failed = settle_item_action(ops, items["s3"], "failed", NOW)
+    stores.ledger.post(reversal_posting(RUN, 200, account, "ops", NOW, failed))
     assert stores.runs.mark_settled(RUN, NOW) is True
     run = stores.runs.run(RUN)
     assert (run.status, run.paid_items, run.paid_points) == ("settled", 2, 400)
@@ -301,6 +325,9 @@ def test_settling_paid_items_is_all_or_nothing_and_settles_the_run(stores: Store
     settled = stores.runs.items(RUN, ["s1", "s3"])
     assert (settled["s1"].status, settled["s1"].settled_by) == ("paid", "ops")
     assert (settled["s3"].status, settled["s3"].settled_at) == ("failed", NOW)
+    assert _settled_entries(stores) == [
+        ("ops", "s1", "paid", 200), ("ops", "s2", "paid", 200), ("ops", "s3", "failed", 200)
+    ]  # fmt: skip
 
 
 # Effects a payout posting carries -------------------------------------------------------------

@@ -327,7 +327,7 @@ def test_every_export_and_settlement_is_recorded_with_the_admin(api: Api) -> Non
     actions = [(a["action"], a["actor"]) for a in reversed(log.body["actions"])]
     assert actions == [("payout_run.start", "ops"), ("payout_run.approve", "checker"),
                        ("payout_run.export", "admin-a"), ("payout_run.export", "admin-b"),
-                       ("payout_run.settle", "admin-c")]  # fmt: skip
+                       ("payout_run.settle_item", "admin-c")]  # fmt: skip
     s3 = boto3.client("s3", region_name=REGION)
     key = "payout-runs/payout-2026-11/transfers.csv"
     kept = s3.get_object(Bucket="gimhae-dev-exports", Key=key)

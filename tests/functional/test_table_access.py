@@ -53,21 +53,32 @@ def touched() -> Iterator[set[str]]:
 
 
 @contextlib.contextmanager
-def touched_calls() -> Iterator[dict[str, int]]:
-    """How many DynamoDB requests of each operation the code makes meanwhile."""
-    counts: dict[str, int] = {}
+def dynamodb_requests() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every DynamoDB request the code makes meanwhile: (operation, parameters)."""
+    seen: list[tuple[str, dict[str, Any]]] = []
     original = botocore.client.BaseClient._make_api_call
 
-    def counting(self: Any, operation: str, params: dict[str, Any]) -> Any:
+    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
         if self.meta.service_model.service_name == "dynamodb":
-            counts[operation] = counts.get(operation, 0) + 1
+            seen.append((operation, params))
         return original(self, operation, params)
 
-    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    botocore.client.BaseClient._make_api_call = recording  # type: ignore[method-assign]
     try:
-        yield counts
+        yield seen
     finally:
         botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def touched_calls() -> Iterator[dict[str, int]]:
+    """How many DynamoDB requests of each operation the code makes meanwhile (filled when
+    the block ends)."""
+    counts: dict[str, int] = {}
+    with dynamodb_requests() as seen:
+        yield counts
+    for operation, _ in seen:
+        counts[operation] = counts.get(operation, 0) + 1
 
 
 def _declared(function: str) -> set[str]:

@@ -196,7 +196,11 @@ def test_a_failed_transfer_is_credited_back_once_and_cannot_turn_paid() -> None:
         w.service.settle("payout-2026-11", ADMIN, ["nobody"], [])
     with pytest.raises(NotFound):
         w.service.settle("payout-2099-01", ADMIN, ["a"], [])
-    assert [a.action for a in w.store.actions].count("payout_run.settle") == 2
+    settled = [a for a in w.store.actions if a.action == "payout_run.settle_item"]
+    assert [(a.actor, a.target, a.detail) for a in settled] == [
+        ("admin", "run:payout-2026-11", {"citizen_id": "a", "outcome": "paid", "amount": 3000}),
+        ("admin", "run:payout-2026-11", {"citizen_id": "b", "outcome": "failed", "amount": 3000}),
+    ]  # one entry per item settled: the replay and the refused requests wrote none
 
 
 def test_the_audit_is_clean_then_finds_a_corrupted_balance() -> None:
@@ -232,6 +236,7 @@ operation = st.one_of(
     st.tuples(st.just("crash"), st.integers(0, 50), st.integers(0, 2)),
     st.tuples(st.just("settle"), st.sampled_from(PERIODS), st.lists(st.booleans(), max_size=6)),
     st.tuples(st.just("settle"), st.sampled_from(PERIODS), st.lists(st.booleans(), max_size=6)),
+    st.tuples(st.just("cut"), st.sampled_from(PERIODS), st.lists(st.booleans(), max_size=6)),
     st.tuples(st.just("drain"), st.none(), st.none()),
 )
 
@@ -262,18 +267,21 @@ def test_any_interleaving_keeps_the_invariants_and_never_pays_twice(
             with contextlib.suppress(Crash):  # a crashed chunk stays queued: SQS redelivers
                 w.deliver(index, keep=op == "deliver" and b)
             w.ledger.crash_in = None
-        elif op == "settle":
+        elif op in ("settle", "cut"):
             run = w.store.run(f"payout-{a}")
             if run is None or run.status == "running":
                 continue
             w.service.approve(run.run_id, CHECKER)
             items = sorted(i.citizen_id for i in w.store.run_items(run.run_id))
             picked = [(c, ok) for c, ok in zip(items, b, strict=False)]
-            with contextlib.suppress(Conflict, Unprocessable):
+            if op == "cut":  # the request dies before its first or second credit-back
+                w.ledger.crash_in = len(picked) % 2
+            with contextlib.suppress(Conflict, Unprocessable, Crash):
                 w.service.settle(
                     run.run_id, ADMIN, [c for c, ok in picked if ok],
                     [c for c, ok in picked if not ok],
                 )  # fmt: skip
+            w.ledger.crash_in = None
     w.drain()
     _assert_invariants(w)
 
@@ -303,6 +311,15 @@ def _assert_invariants(w: World) -> None:
         assert run.total_points == sum(i.amount for i in items)
         assert run.failed_points == sum(i.amount for i in items if i.status == "failed")
         assert run.paid_points == sum(i.amount for i in items if i.status == "paid")
+        # one action-log entry per item settled, naming its outcome and amount
+        logged = Counter(
+            (a.detail["citizen_id"], a.detail["outcome"], a.detail["amount"])
+            for a in w.store.actions
+            if a.action == "payout_run.settle_item" and a.target == f"run:{run.run_id}"
+        )
+        assert logged == Counter(
+            (i.citizen_id, i.status, i.amount) for i in items if i.status != "pending"
+        )
     # invariant 3, and the audit agrees
     runs = w.store.all_runs()
     paid = sum(r.paid_points for r in runs)

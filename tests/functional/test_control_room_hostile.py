@@ -475,3 +475,214 @@ def test_every_write_refuses_every_hostile_body_and_writes_nothing(
     answer = api.call(method, url, as_user="boss-h", admin=True, body=valid)
     assert answer.status == ok, answer.body
     _audit_clean(api)
+
+
+# -- Ids in paths: another thing's, climbing, encoded, overlong, look-alikes ----------------
+
+LOOK_ALIKES = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441",
+               "1": "\uff11", "0": "\u0660", "-": "\u2010", ".": "\u2024"}  # fmt: skip
+
+
+def _quoted(text: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.quote(text, safe="")
+
+
+def _odd_ids(real: str, others: list[str]) -> list[str]:
+    """As they appear in the URL (already encoded)."""
+    forms = [real.upper(), real.lower(), real + ".", real + ":", real[:-1], real + "0"]
+    forms += [f"{real}%2F..", f"..%2F{real}", f"{real}%2Fapprove", f"%252F{real}", "..", ".",
+              "%2E%2E", "%2e", f"{real}%00", f"{real}%20", f"%20{real}", f"{real}%C2%A0",
+              f"{real}%CC%81", f"{real}%E2%80%8B", (real * 1000)[:1000],
+              "%F0%9F%92%A9"]  # fmt: skip
+    for plain, alike in LOOK_ALIKES.items():
+        if plain in real:
+            forms.append(_quoted(real.replace(plain, alike, 1)))
+    forms += [_quoted(other) for other in others if other != real]
+    return [form for form in dict.fromkeys(forms) if form != real]
+
+
+PATH_TARGETS = {  # a path parameter and the scene id it names
+    "alert_id": "air", "correction_id": "correction_id", "entry_id": "entry_id",
+    "run_id": "run_id", "citizen_id": "citizen_id", "queue": "queue", "device_id": "device_id",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    sorted(k for k in POWER_OF if "{" in k[1] and "challenge_id" not in k[1]),
+    ids=[f"{m} {p}" for m, p in sorted(k for k in POWER_OF if "{" in k[1])
+         if "challenge_id" not in p],
+)  # fmt: skip
+def test_a_path_id_that_names_another_thing_or_only_looks_like_one_is_a_404(
+    api: Api, scene: dict[str, Any], method: str, path: str
+) -> None:
+    from tests.functional.test_finance_controls import _audit_clean
+
+    scene = {**scene, "file": "2026-11.csv"}
+    name = path.split("{", 1)[1].split("}", 1)[0]
+    real = scene[PATH_TARGETS.get(name, name)]
+    same_kind = {"air", "fault"} if name == "alert_id" else {PATH_TARGETS.get(name, name)}
+    others = [str(v) for k, v in scene.items() if k not in same_kind]  # another thing's id
+    body = WRITES.get((method, path), ({}, None, 0))[1]
+    before, dlq = _world(), _depth(queues.DEPOSITS.dlq_name)
+    seen = []
+    for odd in _odd_ids(real, others):
+        url = path.replace("{" + name + "}", odd)
+        answer = api.call(method, url, as_user="boss-i", admin=True, body=body)
+        seen.append((odd[:40], answer.status))
+        assert answer.status == 404, (url[:200], answer.status, answer.body)
+        _shape(answer)
+    assert _world() == before, seen
+    assert _depth(queues.DEPOSITS.dlq_name) == dlq
+    if method != "GET":
+        _audit_clean(api)
+
+
+# -- Maker != checker: a person, whatever roles each of their tokens carries ----------------
+
+
+@pytest.mark.parametrize(
+    ("maker_roles", "checker_roles"),
+    [(("support",), ("finance",)), (("support",), ("admin",)), (("admin",), ("finance",)),
+     (("support", "finance"), ("finance",)), (("admin", "support"), ("support", "finance"))],
+)  # fmt: skip
+def test_a_correction_is_checked_by_another_person_whatever_tokens_they_hold(
+    api: Api, maker_roles: tuple[str, ...], checker_roles: tuple[str, ...]
+) -> None:
+    from tests.functional.test_finance_controls import _audit_clean
+    from tests.functional.test_payouts_api import _credit, _register
+
+    _register(api, "c-9", None)
+    _credit("c-9", 500, "seed-c-9")
+    made = api.call(
+        "POST", "/v1/admin/citizens/c-9/corrections", as_user="m-1", roles=maker_roles,
+        body={"points": -200, "reason": "double credit"},
+    )  # fmt: skip
+    assert made.status == 201, made.body
+    url = f"/v1/admin/corrections/{made.body['correction_id']}"
+    # GIVEN the maker, with another token whose roles differ
+    for verb, body in (("approve", None), ("reject", {"note": "withdrawn"})):
+        same = api.call("POST", f"{url}/{verb}", as_user="m-1", roles=checker_roles, body=body)
+        assert (same.status, same.body["error"]["code"]) == (403, "same_person"), verb
+    assert api.call("GET", url, as_user="b", admin=True).body["status"] == "pending"
+    # THEN another person with the same token decides, once
+    other = api.call("POST", f"{url}/approve", as_user="m-2", roles=checker_roles)
+    assert other.status == 200 and other.body["balance_after"] == 300, other.body
+    _audit_clean(api)
+
+
+@pytest.mark.parametrize(
+    ("maker_roles", "checker_roles"),
+    [(("finance",), ("admin",)), (("admin",), ("finance",)), (("admin",), ("admin",)),
+     (("finance", "support"), ("finance", "operator"))],
+)  # fmt: skip
+def test_a_run_is_approved_by_another_person_whatever_tokens_they_hold(
+    api: Api, maker_roles: tuple[str, ...], checker_roles: tuple[str, ...]
+) -> None:
+    from tests.functional.test_finance_controls import _audit_clean, _ready_run
+
+    _ready_run(api)  # started by fin-a
+    base = "/v1/admin/payout-runs/payout-2026-11"
+    same = api.call("POST", f"{base}/approve", as_user="fin-a", roles=checker_roles)
+    assert (same.status, same.body["error"]["code"]) == (403, "same_person")
+    # a run for October, started by hand with the maker's roles, refused to the maker too
+    started = api.call("POST", "/v1/admin/payout-runs", as_user="m-3", roles=maker_roles,
+                       body={"period": "2026-10"})  # fmt: skip
+    assert started.status == 201, started.body
+    from chalicelib import queues as q
+    from tests.functional.test_payouts_api import _drain
+
+    _drain(q.PAYOUT_CHUNKS)
+    october = f"/v1/admin/payout-runs/{started.body['run_id']}"
+    same = api.call("POST", f"{october}/approve", as_user="m-3", roles=checker_roles)
+    assert (same.status, same.body["error"]["code"]) == (403, "same_person")
+    assert api.call("GET", october, as_user="b", admin=True).body["status"] == "ready"
+    assert api.call("POST", f"{october}/approve", as_user="m-4", roles=checker_roles).status == 200
+    _audit_clean(api)
+
+
+# -- Money across parts: a correction's debit against a payout run --------------------------
+
+
+def test_a_debit_correction_and_a_payout_run_on_one_balance_never_go_below_zero(api: Api) -> None:
+    """Support proposes a debit for a citizen the month's run then pays out: the run takes
+    the whole balance, so the debit no longer fits (409, still pending); a failed transfer
+    credits the balance back and the debit then fits. Invariants 2 and 3 after each step."""
+    from tests.functional.test_finance_controls import _audit_clean, _ready_run
+
+    _ready_run(api)  # p1 2000 and p2 3500 paid out; n1 2600, n2 2100 skipped (no account)
+    base = "/v1/admin/payout-runs/payout-2026-11"
+    made = api.call(
+        "POST", "/v1/admin/citizens/p2/corrections", as_user="support-1", roles=("support",),
+        body={"points": -1500, "reason": "double credit on robot-002"},
+    )  # fmt: skip
+    assert made.status == 201, made.body
+    url = f"/v1/admin/corrections/{made.body['correction_id']}"
+    # WHEN finance approves the debit while p2's balance sits in the pending run
+    early = api.call("POST", f"{url}/approve", as_user="fin-c", roles=("finance",))
+    assert (early.status, early.body["error"]["code"]) == (409, "insufficient_balance")
+    assert api.call("GET", url, as_user="b", admin=True).body["status"] == "pending"
+    _audit_clean(api)
+    # AND the run is approved and settled with p2's transfer failed: credited back
+    assert api.call("POST", f"{base}/approve", as_user="fin-b", roles=("finance",)).status == 200
+    settled = api.call("POST", f"{base}/settle", as_user="fin-b", roles=("finance",),
+                       body={"paid": ["p1"], "failed": ["p2"]})  # fmt: skip
+    assert settled.status == 200, settled.body
+    _audit_clean(api)
+    # THEN the debit fits and posts once
+    late = api.call("POST", f"{url}/approve", as_user="fin-c", roles=("finance",))
+    assert late.status == 200 and late.body["balance_after"] == 2000, late.body
+    again = api.call("POST", f"{url}/approve", as_user="fin-d", roles=("finance",))
+    assert again.status in (200, 409)
+    me = api.call("GET", "/v1/me", as_user="p2").body
+    assert me["balance"] == 2000
+    _audit_clean(api)
+
+
+def test_a_debit_racing_the_runs_chunk_lands_before_or_not_at_all(api: Api) -> None:
+    """The run's chunk reads each balance and debits it whole; a correction's debit approved
+    at the same moment either lands first (the run pays what is left) or is refused: never
+    both on the same points."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib import queues as q
+    from tests.functional.test_finance_controls import _audit_clean, _start
+    from tests.functional.test_payouts_api import _credit, _drain, _register
+
+    for who in ("r1", "r2", "r3"):
+        _register(api, who)
+        _credit(who, 4000, f"seed-{who}")  # over the 2000 threshold before and after
+    ids = []
+    for who in ("r1", "r2", "r3"):
+        made = api.call(
+            "POST", f"/v1/admin/citizens/{who}/corrections", as_user="support-1",
+            roles=("support",), body={"points": -1500, "reason": "double credit"},
+        )  # fmt: skip
+        ids.append(made.body["correction_id"])
+    assert _start(api).status == 201
+    start = threading.Barrier(4)
+
+    def approve(correction_id: str) -> int:
+        start.wait()
+        url = f"/v1/admin/corrections/{correction_id}/approve"
+        return api.call("POST", url, as_user="fin-z", roles=("finance",)).status
+
+    def chunks() -> int:
+        start.wait()
+        return _drain(q.PAYOUT_CHUNKS)
+
+    with ThreadPoolExecutor(4) as pool:
+        decided = [pool.submit(approve, i) for i in ids]
+        drained = pool.submit(chunks)
+        statuses = [f.result() for f in decided]
+        drained.result()
+    assert set(statuses) <= {200, 409}, statuses
+    for who in ("r1", "r2", "r3"):
+        balance = api.call("GET", "/v1/me", as_user=who).body["balance"]
+        assert balance == 0, (who, balance)  # paid out whole, whichever came first
+    run = api.call("GET", "/v1/admin/payout-runs/payout-2026-11", as_user="b", admin=True).body
+    assert run["total_points"] == 3 * 4000 - 1500 * statuses.count(200), (statuses, run)
+    _audit_clean(api)

@@ -686,3 +686,60 @@ def test_a_debit_racing_the_runs_chunk_lands_before_or_not_at_all(api: Api) -> N
     run = api.call("GET", "/v1/admin/payout-runs/payout-2026-11", as_user="b", admin=True).body
     assert run["total_points"] == 3 * 4000 - 1500 * statuses.count(200), (statuses, run)
     _audit_clean(api)
+
+
+# -- Cursors: one list's cursor given to another, or to another person's list -------------
+
+LISTS = {
+    "actions": "/v1/admin/actions?limit=1",
+    "alerts": "/v1/admin/alerts?status=all&limit=1",
+    "corrections": "/v1/admin/corrections?limit=1",
+    "ledger p1": "/v1/admin/citizens/p1/ledger?limit=1",
+    "ledger p2": "/v1/admin/citizens/p2/ledger?limit=1",
+    "runs": "/v1/admin/payout-runs?limit=1",
+    "skipped": "/v1/admin/payout-runs/payout-2026-11/skipped?limit=1",
+    "quarantine": "/v1/admin/quarantine?limit=1",
+}
+
+
+def _b64(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_a_cursor_only_continues_its_own_list(api: Api, scene: dict[str, Any]) -> None:
+    from tests.functional.test_payouts_api import _credit
+
+    # GIVEN two of everything, so every list has a second page
+    robot_status(scene_clock(), 0.1, "door_open")
+    _refused_deposit(api, "evt-hostile-2")
+    for who in ("p1", "p2"):
+        _credit(who, 10, f"more-{who}")
+    api.call("POST", "/v1/admin/citizens/n2/corrections", as_user="support-1",
+             roles=("support",), body={"points": 5, "reason": "goodwill"})  # fmt: skip
+    api.call("POST", "/v1/admin/payout-runs", as_user="fin-a", roles=("finance",),
+             body={"period": "2026-10"})  # fmt: skip
+    cursors = {}
+    for name, url in LISTS.items():
+        page = api.call("GET", url, as_user="boss-c", admin=True)
+        assert page.status == 200, (name, page.body)
+        assert page.body["next_cursor"], (name, page.body)
+        cursors[name] = page.body["next_cursor"]
+    # WHEN each list is given every other list's cursor, and forged ones
+    forged = [_b64(b"[" * 760), _b64(b"{" * 380), _b64(b'{"u":' * 150), _b64(b"\xff" * 30),
+              _b64(b'{"u": "x", "a": "y"}'), _b64(b'{"citizen_id": {"S": "p2"}}')]  # fmt: skip
+    for name, url in LISTS.items():
+        for other, cursor in [*cursors.items(), *(("forged", f) for f in forged)]:
+            if other == name:
+                continue
+            answer = api.call("GET", f"{url}&cursor={cursor}", as_user="boss-c", admin=True)
+            # THEN a 400 `invalid_cursor` (never another list's or person's rows, never a 5xx)
+            assert (answer.status, answer.body["error"]["code"]) == (400, "invalid_cursor"), (
+                name, other, answer.status, answer.body)  # fmt: skip
+
+
+def scene_clock() -> Any:
+    from chalicelib import wiring
+
+    return wiring.alerts()._clock

@@ -743,3 +743,45 @@ def scene_clock() -> Any:
     from chalicelib import wiring
 
     return wiring.alerts()._clock
+
+
+# -- Oversize: every staff text at its bound in 4-byte characters ---------------------------
+
+
+def test_an_alert_full_of_the_longest_comments_stays_readable_and_writable(
+    api: Api, scene: dict[str, Any]
+) -> None:
+    """Comments of 500 four-byte characters until the alert's timeline is full: a 409
+    `timeline_full` (the notes' bytes are bounded, not only their count), never a 5xx from
+    the store's item limit (moto counts an updated list twice: a 500 at the 98th before);
+    each comment also in the action log. The alert, its list, the devices view and the log
+    still answer; an acknowledgement and the device's own clearing still land."""
+    from chalicelib.domain.alerts import MAX_STAFF_NOTE_BYTES, MAX_TEXT
+
+    alert = scene["fault"]
+    path = f"/v1/admin/alerts/{alert}"
+    longest = "\U00020000" * MAX_TEXT  # CJK Extension B: 4 bytes in UTF-8
+    added = 0
+    while True:
+        answer = api.call("POST", f"{path}/comments", as_user="ops-1", roles=("operator",),
+                          body={"text": longest})  # fmt: skip
+        if answer.status != 200:
+            break
+        added += 1
+    assert (answer.status, answer.body["error"]["code"]) == (409, "timeline_full"), answer.body
+    assert added == MAX_STAFF_NOTE_BYTES // (4 * MAX_TEXT)
+    refused = api.call("POST", f"{path}/assign", as_user="ops-1", roles=("operator",),
+                       body={"assignee": "ops-lee"})  # fmt: skip
+    assert (refused.status, refused.body["error"]["code"]) == (409, "timeline_full")
+    acked = api.call("POST", f"{path}/acknowledge", as_user="ops-2", roles=("operator",),
+                     body={"note": longest})  # fmt: skip
+    assert acked.status == 200, acked.body
+    assert acked.body["timeline"][-1]["note"] == longest
+    robot_status(scene_clock(), 0.1, None, seconds=30)  # the robot reports the fault gone
+    cleared = api.call("GET", path, as_user="ops-1", roles=("operator",)).body
+    assert cleared["status"] == "cleared", cleared["timeline"][-1]
+    comments = [a for a in _actions(api) if a["action"] == "alert.comment"]
+    assert len(comments) == added
+    for url in ("/v1/admin/alerts?status=all&limit=200", "/v1/admin/devices",
+                f"/v1/admin/actions?target=alert:{alert}"):  # fmt: skip
+        assert api.call("GET", url, as_user="boss", admin=True).status == 200, url

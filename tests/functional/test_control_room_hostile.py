@@ -22,7 +22,7 @@ from chalicelib.domain.roles import Power
 from tests.functional.conftest import REGION, Api, ApiResponse
 from tests.functional.test_alerts import bad_air, robot_status
 from tests.functional.test_fleet import fleet as fleet  # the fixture
-from tests.functional.test_operator_actions import _dead_lettered, _refused_deposit
+from tests.functional.test_operator_actions import _dead_lettered, _depth, _refused_deposit
 
 # Every admin operation and the one power it needs, read from the routes' code
 # (chalicelib/api/*.py: each view's `require_role`). A new admin route missing here fails
@@ -124,18 +124,6 @@ def _world() -> dict[str, list[dict[str, Any]]]:
         items = client.scan(TableName=name, ConsistentRead=True)["Items"]
         world[name] = sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
     return world
-
-
-def _depth(name: str) -> int:
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
 
 
 # -- Every admin route against every role and none -------------------------------------------

@@ -40,6 +40,12 @@ MAX_TEXT: Final = 500
 MAX_STAFF_ENTRIES: Final = 100
 """Assignments and comments an alert's timeline holds (the item stays far below DynamoDB's
 400 KB; the system's own entries and the acknowledgement always fit)."""
+MAX_STAFF_NOTE_BYTES: Final = 160_000
+"""The UTF-8 bytes of the staff entries' notes an alert's timeline holds: 100 comments of
+500 Korean characters (1,500 bytes each) fit; 500 four-byte characters (emoji, CJK
+Extension B) fill it at 80. The item then stays below half of DynamoDB's 400 KB, which is
+what moto (the local stack, the tests) can update: it counts an updated list twice, old
+and new, against the limit, and answered a 500 near 98 such comments."""
 _ID_TIME = "%Y%m%dT%H%M%SZ%f"
 """Letters between the digit runs: no run is long enough to read as a phone number (logs
 and the outbox redact those: chalicelib.domain.phones.redact_phones)."""
@@ -180,13 +186,21 @@ def clearable_by_hand(alert: Alert) -> None:
         )
 
 
-def staff_room(alert: Alert) -> None:
-    """A 409 `timeline_full` once the timeline holds MAX_STAFF_ENTRIES staff entries."""
-    staff = sum(1 for e in alert.timeline if e.event in ("assigned", "commented"))
-    if staff >= MAX_STAFF_ENTRIES:
+def staff_room(alert: Alert, note: str | None = None) -> None:
+    """A 409 `timeline_full` once the timeline holds MAX_STAFF_ENTRIES staff entries, or
+    when `note` would take their notes past MAX_STAFF_NOTE_BYTES."""
+    staff = [e for e in alert.timeline if e.event in ("assigned", "commented")]
+    if len(staff) >= MAX_STAFF_ENTRIES:
         raise Conflict(
             f"the alert's timeline holds {MAX_STAFF_ENTRIES} assignments and comments already",
             code="timeline_full",
+        )
+    held = sum(len((e.note or "").encode("utf-8")) for e in staff)
+    if held + len((note or "").encode("utf-8")) > MAX_STAFF_NOTE_BYTES:
+        raise Conflict(
+            f"the alert's timeline holds {held} bytes of comments; add a shorter one",
+            code="timeline_full",
+            details=[{"held_bytes": held, "max_bytes": MAX_STAFF_NOTE_BYTES}],
         )
 
 

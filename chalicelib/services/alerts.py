@@ -86,7 +86,7 @@ class AlertService:
         def step(alert: Alert, entry: TimelineEntry, action: StaffAction) -> Alert | None:
             if alert.assignee == assignee:
                 return alert
-            alerts.staff_room(alert)
+            alerts.staff_room(alert, entry.note)
             self._store.assign(alert.alert_id, assignee, entry, action)
             return replace(
                 alert, assignee=assignee, updated_at=entry.at, timeline=(*alert.timeline, entry)
@@ -99,7 +99,7 @@ class AlertService:
 
     def comment(self, alert_id: str, actor: Actor, text: str) -> Alert:
         def step(alert: Alert, entry: TimelineEntry, action: StaffAction) -> Alert | None:
-            alerts.staff_room(alert)
+            alerts.staff_room(alert, entry.note)
             self._store.comment(alert.alert_id, entry, action)
             return replace(alert, updated_at=entry.at, timeline=(*alert.timeline, entry))
 

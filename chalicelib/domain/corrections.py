@@ -19,9 +19,9 @@ from typing import Any, Final, Literal
 from chalicelib.domain import names
 from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.ledger import Account, Effect, Posting
-from chalicelib.domain.roles import check_second_person
+from chalicelib.domain.roles import check_not_own, check_second_person
 from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
-from chalicelib.errors import Forbidden, Unprocessable
+from chalicelib.errors import Unprocessable
 
 MAX_POINTS: Final = 100_000
 """The largest correction either way; more is a payout matter, not a support call."""
@@ -105,7 +105,7 @@ def propose(
 ) -> Correction:
     """A new pending correction, its texts judged (422 naming the field) and its points
     checked. Nobody proposes a correction of their own account."""
-    check_not_own(citizen_id, proposer, "propose")
+    check_not_own([citizen_id], proposer, "propose a correction of")
     return Correction(
         correction_id=sortable_id(at),
         citizen_id=citizen_id,
@@ -118,18 +118,11 @@ def propose(
     )
 
 
-def check_not_own(citizen_id: str, person: str, verb: str) -> None:
-    """Staff are citizens too (their token's subject is their citizen id): nobody proposes
-    or decides a correction of their own points."""
-    if citizen_id == person:
-        raise Forbidden(f"nobody may {verb} a correction of their own points", code="own_account")
-
-
 def check_decider(correction: Correction, person: str) -> None:
     """Whoever proposed a correction decides neither way (maker != checker): a proposal
     made in error is rejected by the second person, with a note."""
     check_second_person(correction.proposed_by, person, "a correction")
-    check_not_own(correction.citizen_id, person, "decide")
+    check_not_own([correction.citizen_id], person, "decide a correction of")
 
 
 def proposal_key(correction: Correction) -> str:

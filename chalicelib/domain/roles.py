@@ -8,6 +8,7 @@ Money actions also need a second person (maker != checker): `same_person`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Final
 
@@ -76,6 +77,13 @@ def staff_roles(groups: frozenset[str]) -> tuple[str, ...]:
 
 def may(groups: frozenset[str], power: Power) -> bool:
     return any(role in groups for role in roles_for(power))
+
+
+def check_not_own(citizen_ids: Iterable[str], person: str, what: str) -> None:
+    """Staff are citizens too (their token's subject is their citizen id): nobody moves
+    their own points by a staff action (`what`: "settle a payout of")."""
+    if person in set(citizen_ids):
+        raise Forbidden(f"nobody may {what} their own points", code="own_account")
 
 
 def check_second_person(maker: str, checker: str, what: str) -> None:

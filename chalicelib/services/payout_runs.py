@@ -35,7 +35,7 @@ from chalicelib.domain.payout_runs import (
     settle_item_action,
     settle_step,
 )
-from chalicelib.domain.roles import check_second_person
+from chalicelib.domain.roles import check_not_own, check_second_person
 from chalicelib.domain.staff_actions import Actor, StaffAction, new_action
 from chalicelib.domain.transfer_files import (
     TRANSFER_FORMATS,
@@ -410,6 +410,9 @@ class PayoutRunService:
         the item's `pending` condition refuses a replayed or raced entry with its write;
         a request that changes nothing writes nothing."""
         request = judge_settlement(paid, failed, SETTLE_LIMIT)
+        # A settler's own item would let them mark their own transfer failed and have it
+        # credited back on their word alone.
+        check_not_own([*request.paid, *request.failed], by.person_id, "settle a payout of")
         run = self.run(run_id)
         check_approved(run, "settlement")
         wanted = [*((c, "paid") for c in request.paid), *((c, "failed") for c in request.failed)]

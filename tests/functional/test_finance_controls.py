@@ -550,3 +550,21 @@ def test_dynamodb_requests_per_finance_operation(api: Api) -> None:
     assert counted["report totals"] == {"Query": 10}
     assert counted["report csv"] == {"Query": 10}
     assert counted["export csv (kept)"] == {"GetItem": 1, "TransactWriteItems": 1}
+
+
+def test_nobody_settles_their_own_payout(api: Api) -> None:
+    """A finance person who is also a citizen paid by the run (p2 here) could otherwise mark
+    their own transfer failed and have it credited back on their word alone."""
+    _ready_run(api)
+    assert _approve(api).status == 200
+    for body in ({"failed": ["p2"]}, {"paid": ["p2"]}, {"paid": ["p1"], "failed": ["p2"]}):
+        for role in ("finance", "admin"):
+            own = _call(api, "POST", f"{BASE}/settle", "p2", role, body=body)
+            assert (own.status, own.body["error"]["code"]) == (403, "own_account"), own.body
+    assert _balance(api, "p2") == 0
+    assert [a for a, _ in _log(api)] == ["payout_run.start", "payout_run.approve"]
+    # another person settles it
+    done = _call(api, "POST", f"{BASE}/settle", "fin-a", body={"failed": ["p2"]})
+    assert done.status == 200, done.body
+    assert _balance(api, "p2") == 3500
+    _audit_clean(api)

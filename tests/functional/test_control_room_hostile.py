@@ -24,6 +24,10 @@ from tests.functional.test_alerts import bad_air, robot_status
 from tests.functional.test_fleet import fleet as fleet  # the fixture
 from tests.functional.test_operator_actions import _dead_lettered, _depth, _refused_deposit
 
+# ~2,000 calls across every part (about a minute): the slow tier; each part's own role
+# and input tests stay in the fast one.
+pytestmark = pytest.mark.slow
+
 # Every admin operation and the one power it needs, read from the routes' code
 # (chalicelib/api/*.py: each view's `require_role`). A new admin route missing here fails
 # test_the_power_map_names_every_admin_operation: the next route cannot forget its role.

@@ -91,6 +91,7 @@ ROUTES = [
 CALLERS = [*roles.ROLES, "citizen", "Finance", "finance ", "admin,finance", "root"]
 
 
+@pytest.mark.slow  # 90 runs, each on a run of its own (~50 s): the slow tier
 @pytest.mark.parametrize(
     ("method", "path", "power"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES]
 )

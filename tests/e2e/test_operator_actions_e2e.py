@@ -12,26 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 
 from chalicelib import queues
 from iot.device import new_event_id
 from tests.e2e.conftest import Stack, until
+from tests.e2e.test_fleet_e2e import _aws
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
 PHONE = "010-7171-8282"
-
-
-def _client(stack: Stack, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=stack.document["aws_endpoint_url"],
-        region_name=stack.document["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
 
 
 def _deposit(pet: int) -> dict[str, Any]:
@@ -64,7 +54,7 @@ def test_a_refused_deposit_is_reprocessed_once_its_robot_is_registered(
     stack: Stack, citizen: str
 ) -> None:
     operator = stack.token("e2e-operator", roles=("operator",))
-    dynamodb = _client(stack, "dynamodb")
+    dynamodb = _aws(stack, "dynamodb")
     key = {"device_id": {"S": "robot-002"}}
     registered = dynamodb.get_item(TableName="gimhae-dev-devices", Key=key)["Item"]
     robot = stack.robot("robot-002")
@@ -113,7 +103,7 @@ def test_a_refused_deposit_is_reprocessed_once_its_robot_is_registered(
 def test_a_dead_lettered_deposit_is_redriven_and_credited(stack: Stack, citizen: str) -> None:
     # GIVEN a deposit parked on the deposits DLQ (as after five failed receives)
     operator = stack.token("e2e-operator", roles=("operator",))
-    sqs = _client(stack, "sqs")
+    sqs = _aws(stack, "sqs")
     dlq = sqs.get_queue_url(QueueName=queues.DEPOSITS.dlq_name)["QueueUrl"]
     payload = json.dumps(_deposit(pet=2)).encode()
     envelope = {

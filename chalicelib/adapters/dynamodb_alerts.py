@@ -23,10 +23,12 @@ from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
+from chalicelib.adapters.dynamodb_cursors import MAX_CURSOR
 from chalicelib.adapters.dynamodb_models import Alert as Item
 from chalicelib.adapters.dynamodb_models import AlertTimelineEntry, DeviceState
 from chalicelib.adapters.dynamodb_staff_actions import put_in
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.domain import json_limits
 from chalicelib.domain.alerts import (
     ALERT_ID,
     MAX_STAFF_ENTRIES,
@@ -359,7 +361,8 @@ def _read_cursor(cursor: str) -> tuple[str, str]:
     """The position a cursor stands for: an update key and an alert id, well formed."""
     invalid = BadRequest("the cursor is not valid", code="invalid_cursor")
     try:
-        document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        document = json_limits.loads(raw, max_depth=1, max_bytes=MAX_CURSOR)
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
         raise invalid from e
     if not isinstance(document, dict) or set(document) != {"u", "a"}:

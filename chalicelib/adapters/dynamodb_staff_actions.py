@@ -6,6 +6,7 @@ no update or delete (infra/cdk/access.py)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from pynamodb.expressions.condition import Condition
@@ -18,6 +19,7 @@ from chalicelib.domain.staff_actions import RETENTION, ActionFilter, ActionPage,
 
 LOG: Final = "staff"
 """The one partition of the table (see the model)."""
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ACTION_ID: Final = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
@@ -55,34 +57,29 @@ class DynamoDbStaffActions:
     @staticmethod
     def page(which: ActionFilter, limit: int, cursor: str | None = None) -> ActionPage:
         """Newest first; `actor` and `target` each use their index (both: the actor's index,
-        filtered by target); `since` bounds the key range."""
-        condition = Item.action_id >= _lowest_id(which) if which.since else None
+        filtered by target); `since` bounds the key range. A cursor is the last id read; the
+        start key around it names the partition being read, so it continues only that."""
+        condition = Item.action_id >= _lowest_id(which.since) if which.since else None
         after = decode_key(cursor, _ACTION_ID) if cursor else None
+        start: dict[str, Any] | None = (
+            None if after is None else {"log": {"S": LOG}, "action_id": {"S": after}}
+        )
         query: dict[str, Any] = {"scan_index_forward": False, "limit": limit}
         if which.actor is not None:
-            start = {"actor": which.actor} if after else None
+            if start is not None:
+                start["actor"] = {"S": which.actor}
+            target = Item.target == which.target if which.target is not None else None
             results = Item.by_actor.query(
-                which.actor,
-                range_key_condition=condition,
-                filter_condition=(Item.target == which.target) if which.target else None,
-                last_evaluated_key=_start_key(start, after),
-                **query,
+                which.actor, condition, target, last_evaluated_key=start, **query
             )
         elif which.target is not None:
-            start = {"target": which.target} if after else None
+            if start is not None:
+                start["target"] = {"S": which.target}
             results = Item.by_target.query(
-                which.target,
-                range_key_condition=condition,
-                last_evaluated_key=_start_key(start, after),
-                **query,
+                which.target, condition, last_evaluated_key=start, **query
             )
         else:
-            results = Item.query(
-                LOG,
-                range_key_condition=condition,
-                last_evaluated_key=_start_key({}, after),
-                **query,
-            )
+            results = Item.query(LOG, condition, last_evaluated_key=start, **query)
         actions = [from_item(item) for item in results]
         last = results.last_evaluated_key
         return ActionPage(actions, encode_key(last["action_id"]["S"]) if last else None)
@@ -96,18 +93,11 @@ def from_item(item: Item) -> StaffAction:
         roles=tuple(item.roles or ()),
         action=item.action,
         target=item.target,
-        detail=dict(item.detail.as_dict() if hasattr(item.detail, "as_dict") else item.detail),
+        detail=item.detail.as_dict(),  # a raw MapAttribute: its attributes as stored
     )
 
 
-def _lowest_id(which: ActionFilter) -> str:
-    assert which.since is not None
-    return sortable_id(which.since)[:10] + "0" * 16
-
-
-def _start_key(index_keys: dict[str, str] | None, after: str | None) -> dict[str, Any] | None:
-    if after is None or index_keys is None:
-        return None
-    key = {"log": {"S": LOG}, "action_id": {"S": after}}
-    key.update({name: {"S": value} for name, value in index_keys.items()})
-    return key
+def _lowest_id(since: datetime) -> str:
+    """The lowest action id at or after `since` (ids start with their time; a time before
+    the epoch has no id of its own: every id is after it)."""
+    return sortable_id(max(since, EPOCH))[:10] + "0" * 16

@@ -215,7 +215,10 @@ def query_time(request: Request, name: str) -> datetime | None:
         raise BadRequest(f"{name} is not an ISO 8601 time", code="invalid_query") from e
     if value.tzinfo is None:
         raise BadRequest(f"{name} needs its UTC offset (Z or +09:00)", code="invalid_query")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as e:  # 0001-01-01T00:00+09:00 is before the first UTC instant
+        raise BadRequest(f"{name} is out of range", code="invalid_query") from e
 
 
 def query_enum(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -98,6 +98,10 @@ def test_the_action_log_lists_newest_first_and_filters(api: Api) -> None:
     assert listed("actor=ops-1&target=run:R1") == [ids[2]]
     assert listed("since=2026-12-01T18:02:00%2B09:00") == [ids[3], ids[2]]
     assert listed("actor=nobody") == []
+    # a time before any id (even before the epoch) bounds nothing
+    assert listed("since=1900-01-01T00:00:00Z") == ids[::-1]
+    assert listed("since=0001-01-01T00:00:00Z&target=run:R1") == [ids[3], ids[2]]
+    assert listed("since=9999-12-31T23:59:59Z") == []
 
 
 def test_the_action_log_pages_with_a_cursor_that_stays_in_its_partition(api: Api) -> None:
@@ -120,7 +124,17 @@ def test_the_action_log_pages_with_a_cursor_that_stays_in_its_partition(api: Api
         )
 
 
-@pytest.mark.parametrize("since", ["2026-12-01", "2026-12-01T09:00:00", "yesterday", "9" * 50])
+@pytest.mark.parametrize(
+    "since",
+    [
+        "2026-12-01",
+        "2026-12-01T09:00:00",
+        "yesterday",
+        "9" * 50,
+        "0001-01-01T00:00:00%2B09:00",  # before the first UTC instant
+        "9999-12-31T23:59:59-09:00",  # after the last
+    ],
+)
 def test_a_since_that_names_no_instant_is_a_400(api: Api, since: str) -> None:
     answer = api.call("GET", f"/v1/admin/actions?since={since}", as_user="boss", admin=True)
     assert (answer.status, answer.body["error"]["code"]) == (400, "invalid_query")
@@ -173,3 +187,10 @@ def test_challenge_and_audit_starts_are_in_the_action_log(api: Api) -> None:
     assert (
         len(api.call("GET", "/v1/admin/actions", as_user="boss", admin=True).body["actions"]) == 2
     )
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00%2B09:00", "9999-12-31T23:59:59-09:00"])
+def test_an_instant_outside_utc_is_a_400_on_every_time_query(api: Api, when: str) -> None:
+    for path in (f"/v1/admin/actions?since={when}", f"/v1/admin/alerts?updated_since={when}"):
+        answer = api.call("GET", path, as_user="boss", admin=True)
+        assert (answer.status, answer.body["error"]["code"]) == (400, "invalid_query"), path

@@ -258,6 +258,19 @@ def produces(*content_types: str) -> Callable[[F], F]:
     return mark
 
 
+def answers(model: str) -> Callable[[F], F]:
+    """Marks the pydantic model a view's success body follows, named `module:Class` under
+    `chalicelib.api` (e.g. `"me_schemas:Profile"`). Only the OpenAPI document resolves the
+    name, so a view's cold start does not import pydantic; the functional tests check every
+    answer against the document, so a view that answers something else fails a test."""
+
+    def mark(fn: F) -> F:
+        fn.answers = model  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
 def principal(request: Request) -> Principal:
     """Who the authorizer let through. A route without an authorizer has no principal."""
     context = (request.context or {}).get("authorizer") or {}

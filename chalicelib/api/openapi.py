@@ -46,7 +46,10 @@ _ERROR = {
             "properties": {
                 "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
                 "message": {"type": "string"},
-                "details": {"type": "array"},
+                "details": {
+                    "type": "array",
+                    "items": {"type": "object", "additionalProperties": True},
+                },
             },
         }
     },
@@ -64,7 +67,8 @@ class _Reads:
 
 def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    models: dict[str, type] = {}
+    models: dict[str, type] = {}  # request bodies
+    answered: dict[str, type] = {}  # success bodies: their serialization schema
     for path, methods in sorted(app.routes.items()):
         for method, route in sorted(methods.items()):
             if getattr(route.view_function, "refusal", False):
@@ -82,6 +86,10 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
                 ],
                 "responses": _responses(reads.statuses or {200}, route.authorizer is not None),
             }
+            answer = _answer_model(inspect.unwrap(route.view_function))
+            if answer is not None:
+                answered[answer.__name__] = answer
+                _declare_answer(operation, answer.__name__)
             _declare_media(operation, getattr(inspect.unwrap(route.view_function), "produces", ()))
             summary = (inspect.getdoc(route.view_function) or "").split("\n", 1)[0]
             if summary:
@@ -98,12 +106,21 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
                         }
                     },
                 }
+                operation["responses"]["415"] = {
+                    "description": "the body is not sent as application/json",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                }
             paths.setdefault(path, {})[method.lower()] = operation
     schemas: dict[str, Any] = {"Error": _ERROR}
-    for name, model in sorted(models.items()):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
-        schemas.update(schema.pop("$defs", {}))
-        schemas[name] = schema
+    for mode, named in (("validation", models), ("serialization", answered)):
+        for name, model in sorted(named.items()):
+            schema = model.model_json_schema(  # type: ignore[attr-defined]
+                ref_template="#/components/schemas/{model}", mode=mode
+            )
+            schemas.update(schema.pop("$defs", {}))
+            schemas[name] = schema
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Gimhae Smart City API", "version": "1"},
@@ -116,6 +133,24 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
     if server_url:
         doc["servers"] = [{"url": server_url}]
     return doc
+
+
+def _answer_model(view: Callable[..., Any]) -> type | None:
+    """The model named by the view's `http.answers` mark, if any."""
+    name = getattr(view, "answers", None)
+    if name is None:
+        return None
+    module, _, attr = name.partition(":")
+    found: type = getattr(importlib.import_module(f"chalicelib.api.{module}"), attr)
+    return found
+
+
+def _declare_answer(operation: dict[str, Any], model: str) -> None:
+    for status, response in operation["responses"].items():
+        if status.startswith("2"):
+            response["content"] = {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}
+            }
 
 
 def _responses(statuses: set[int], secured: bool) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from moto.iotdata.models import iotdata_backends
 from infra.local.dev_issuer import DevIssuer
 from tests import moto_snapshot
 from tests.conftest import ROOT
+from tests.contract import check_answer
 
 REGION = "ap-northeast-2"
 
@@ -106,6 +107,7 @@ class Api:
         from infra.local.api_gateway import ApiGateway
 
         self._issuer = issuer
+        self.check_contract = True  # every answer is checked against the OpenAPI document
         config = Config.create(chalice_stage="dev", app_name="gimhae-smart-city")
         self._gateway = ApiGateway(app, config)
 
@@ -134,7 +136,13 @@ class Api:
         )
         status, out_headers, out = request(self._gateway, method, path, sent, payload or None)
         text = out.decode("utf-8") if out else ""
-        return ApiResponse(status, out_headers, json.loads(text) if text else None)
+        parsed = json.loads(text) if text else None
+        if self.check_contract:
+            content_type = next(
+                (str(v) for k, v in out_headers.items() if k.lower() == "content-type"), ""
+            )
+            check_answer(method, path, status, content_type, parsed)
+        return ApiResponse(status, out_headers, parsed)
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ class DeviceClient:
         if self.status_topic:
             will = mqtt5.PublishPacket(
                 topic=self.status_topic,
-                payload=_encode({"online": False}),
+                payload=_encode(topics.LAST_WILL),
                 qos=mqtt5.QoS.AT_LEAST_ONCE,
             )
         self._mqtt = MqttClient(

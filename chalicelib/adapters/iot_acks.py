@@ -19,6 +19,6 @@ class IotAckPublisher:
         client = self._client or aws_clients.iot_data()
         client.publish(
             topic=topics.deposit_ack(self._city, device_id),
-            qos=1,
+            qos=topics.DEPOSIT_ACK.qos[0],
             payload=json.dumps(ack.as_message(), separators=(",", ":")).encode("utf-8"),
         )

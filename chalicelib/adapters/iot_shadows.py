@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,11 +17,14 @@ class IotShadows:
     def desire_purifier(self, device_id: str, mode: str) -> None:
         """Set the classic shadow's desired purifier mode; the shelter gets the delta.
         ShadowUnreachable when the data plane refuses or cannot be reached."""
+        from chalicelib.domain.fleet import ShadowUpdate
+
         client = self._client or aws_clients.iot_data()
+        update = ShadowUpdate.desire(mode)  # type: ignore[arg-type]  # a mode the service checked
         try:
             client.update_thing_shadow(
                 thingName=device_id,
-                payload=json.dumps({"state": {"desired": {"purifier": mode}}}).encode("utf-8"),
+                payload=update.model_dump_json(exclude_none=True).encode("utf-8"),
             )
         except (BotoCoreError, ClientError) as e:
             raise ShadowUnreachable(f"{device_id}: {e}") from e

@@ -1,10 +1,15 @@
-"""`GET /v1/openapi.json`: the API described from the app itself (chalicelib.api.openapi)."""
+"""The contracts, served: `GET /v1/openapi.json` (the HTTP API, chalicelib.api.openapi),
+`GET /v1/asyncapi.json` (the devices' MQTT topics, chalicelib.api.asyncapi) and `GET /v1/docs`
+(both rendered as one page, chalicelib.api.reference). Each is generated from the code when
+asked for; none of those modules is imported at cold start."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import produces
 
 bp = Blueprint(__name__)
 
@@ -15,3 +20,30 @@ def get_openapi() -> dict[str, Any]:
     from chalicelib.api import openapi
 
     return openapi.document(bp.current_app)
+
+
+@bp.route("/v1/asyncapi.json", methods=["GET"])
+def get_asyncapi() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of every device topic, its direction, QoS and payload."""
+    from chalicelib.api import asyncapi
+
+    return asyncapi.document()
+
+
+@bp.route("/v1/docs", methods=["GET"])
+@produces("text/html; charset=utf-8")
+def get_docs() -> Response:
+    """A reference of both contracts as one HTML page, with no script and no remote resource."""
+    from chalicelib.api import asyncapi, openapi, reference
+
+    html = reference.page(openapi.document(bp.current_app), asyncapi.document())
+    return Response(
+        body=html,
+        status_code=200,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": reference.CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-cache",
+        },
+    )

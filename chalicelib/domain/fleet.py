@@ -166,6 +166,76 @@ class ShadowDocuments(BaseModel):
         return value[:32] if isinstance(value, str) else json.dumps(value)[:32]
 
 
+# The shelter shadow as devices see it on the standard shadow topics (DESIGN §4: the state
+# is `{"purifier": "auto"|"high"|"off"}`; the cloud sets `desired`, the shelter reports).
+# The cloud's own update (chalicelib.adapters.iot_shadows) is built through ShadowUpdate.
+
+
+class PurifierState(BaseModel):
+    """The shelter shadow's state: the purifier's mode."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    purifier: Purifier
+
+
+class _ShadowSides(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    desired: PurifierState | None = None
+    """What the cloud asks the shelter to run (set by the cloud only)."""
+    reported: PurifierState | None = None
+    """What the shelter runs (set by the shelter only)."""
+
+
+class ShadowUpdate(BaseModel):
+    """`$aws/things/{device_id}/shadow/update`: a shelter reports `{"state": {"reported":
+    {"purifier": mode}}}` after applying a mode; the cloud writes `desired` the same way
+    through the data plane."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    state: _ShadowSides
+    clientToken: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @classmethod
+    def desire(cls, mode: Purifier) -> ShadowUpdate:
+        return cls(state=_ShadowSides(desired=PurifierState(purifier=mode)))
+
+
+class ShadowGet(BaseModel):
+    """`$aws/things/{device_id}/shadow/get`: an empty request (`{}`), or with a clientToken
+    that the answer carries back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    clientToken: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class ShadowDelta(BaseModel):
+    """`$aws/things/{device_id}/shadow/update/delta`: what desired asks that reported does
+    not show; the shelter runs `state.purifier`, then reports it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    state: PurifierState
+    version: DeviceInt = Field(ge=0)
+    timestamp: DeviceInt
+    """When the shadow service published it, in epoch seconds."""
+
+
+class _ShadowFullState(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    desired: PurifierState | None = None
+    reported: PurifierState | None = None
+    delta: PurifierState | None = None
+
+
+class ShadowAccepted(BaseModel):
+    """`$aws/things/{device_id}/shadow/get/accepted`: the whole shadow; a shelter that does
+    not run `desired.purifier` applies it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    state: _ShadowFullState
+    version: DeviceInt = Field(ge=0)
+    timestamp: DeviceInt
+
+
 def reassertion_key(version: int) -> str:
     """The outbox entry of the cloud's answer to a divergent shadow version."""
     return f"shadow:{version}#purifier"

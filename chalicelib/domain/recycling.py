@@ -113,7 +113,40 @@ class DepositRejected(Exception):
         self.reason: RejectReason = reason
 
 
-AckStatus = Literal["credited", "duplicate", "rejected"]
+SettledStatus = Literal["credited", "duplicate"]
+AckStatus = Literal[SettledStatus, "rejected"]
+PartialReason = Literal["daily_limit"]
+"""Why a credited deposit earned less than its items: some were over the daily limit."""
+
+
+class SettledAck(BaseModel):
+    """`{city}/robots/{device_id}/deposits/ack` for a deposit credited now (`credited`) or
+    before (`duplicate`: the first credit's points and balance again, nothing credited)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    event_id: EventId
+    status: SettledStatus
+    points: Annotated[StrictInt, Field(ge=0)]
+    """The points this deposit earned (those over the daily limit earn none)."""
+    balance: Annotated[StrictInt, Field(ge=0)]
+    """The citizen's balance right after the credit."""
+    reason: PartialReason | None = None
+    """Present only when some items were over the daily limit."""
+
+
+class RejectedAck(BaseModel):
+    """`{city}/robots/{device_id}/deposits/ack` for a deposit the city will not credit, ever:
+    a redelivery gets the same rejection. `event_id` is null only when the payload had no
+    usable one (malformed JSON)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    event_id: EventId | None
+    status: Literal["rejected"]
+    reason: RejectReason
+
+
+AckMessage = SettledAck | RejectedAck
+"""The ack's payload, as published: every ack is built through these models."""
 
 
 @dataclass(frozen=True)
@@ -127,13 +160,16 @@ class DepositAck:
     reason: str | None = None
 
     def as_message(self) -> dict[str, Any]:
+        """The ack's JSON document, built through its model (AckMessage): an ack the
+        contract does not allow raises here, before anything is published."""
         message: dict[str, Any] = {"event_id": self.event_id, "status": self.status}
         if self.status != "rejected":
             message["points"] = self.points
             message["balance"] = self.balance
         if self.reason is not None:
             message["reason"] = self.reason
-        return message
+        model = RejectedAck if self.status == "rejected" else SettledAck
+        return model.model_validate(message).model_dump(mode="json", exclude_unset=True)
 
 
 def rejected(event_id: str | None, reason: str) -> DepositAck:

@@ -136,11 +136,12 @@ class Api:
         )
         status, out_headers, out = request(self._gateway, method, path, sent, payload or None)
         text = out.decode("utf-8") if out else ""
-        parsed = json.loads(text) if text else None
+        content_type = next(
+            (str(v) for k, v in out_headers.items() if k.lower() == "content-type"), ""
+        )
+        as_json = not content_type or "json" in content_type.lower()
+        parsed = (json.loads(text) if as_json else text) if text else None  # HTML, CSV: text
         if self.check_contract:
-            content_type = next(
-                (str(v) for k, v in out_headers.items() if k.lower() == "content-type"), ""
-            )
             check_answer(method, path, status, content_type, parsed)
         return ApiResponse(status, out_headers, parsed)
 

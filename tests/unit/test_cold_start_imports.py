@@ -29,6 +29,8 @@ LAZY = (
     "chalicelib.domain.fleet",
     "chalicelib.domain.air",
     "chalicelib.api.openapi",
+    "chalicelib.api.asyncapi",
+    "chalicelib.api.reference",
 )
 
 

@@ -31,7 +31,7 @@ def get_asyncapi() -> dict[str, Any]:
 
 
 @bp.route("/v1/docs", methods=["GET"])
-@produces("text/html; charset=utf-8")
+@produces("text/html")
 def get_docs() -> Response:
     """A reference of both contracts as one HTML page, with no script and no remote resource."""
     from chalicelib.api import asyncapi, openapi, reference

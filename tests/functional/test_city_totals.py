@@ -88,8 +88,8 @@ def test_a_poison_record_fails_alone(api: Api) -> None:
 
 
 def test_the_recorded_event_file_is_counted(api: Api) -> None:
-    # GIVEN a ledger INSERT record as AWS delivers it (tests/events/ledger_insert.json)
-    event = load("ledger_insert")
+    # GIVEN a ledger INSERT record as AWS delivers it (tests/events/handlers/)
+    event = load("handlers/handle_ledger_changes")
     # WHEN it is delivered twice
     for _ in range(2):
         assert invoke_ledger_changes(copy.deepcopy(event)) == {"batchItemFailures": []}

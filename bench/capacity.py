@@ -1,7 +1,7 @@
 """The capacity model: what the real key design asks of DynamoDB, IoT Core and Lambda at
 Gimhae's scale and at 50 million users, as code. `render()` returns markdown for
 bench/RESULTS.md; every constant says where it comes from (a documented limit, a published
-price, DESIGN.md, or an assumption stated as one).
+price, docs/design.md, or an assumption stated as one).
 
 Per-event capacity units come from the measurement (`bench_requests`, bench/dynamodb_costs.py)
 when one is passed, else from DEFAULT_COSTS (that measurement's values when this was written).

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Refusal:
-    """A message that cannot be believed: `reason` is its quarantine reason (DESIGN.md),
+    """A message that cannot be believed: `reason` is its quarantine reason (docs/design.md),
     `details` says why, `payload` is what admins may see of it (the quarantine store
     redacts it). `device_id` is None when the envelope did not name a usable device."""
 

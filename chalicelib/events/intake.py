@@ -1,6 +1,6 @@
 """The one door of device messages: opens a topic rule's envelope and parses the device's
 payload into a typed value (chalicelib.domain.inbound) or a refusal with its quarantine
-reason (DESIGN.md). Pure: no AWS, no clock of its own (the caller passes `now`).
+reason (docs/design.md). Pure: no AWS, no clock of its own (the caller passes `now`).
 
 Every JSON document a device sends, and every envelope a rule wraps it in, is read here with
 the one parser (chalicelib.domain.json_limits) under one size cap. An envelope carries the

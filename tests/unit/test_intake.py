@@ -1,6 +1,6 @@
 """The device intake (chalicelib/events/intake.py) on its own: every class of input a rule can
 deliver, for both capabilities at once (a deposit on the deposits queue, a report on the
-device-reports queue), lands on one typed value or one refusal with its DESIGN.md reason."""
+device-reports queue), lands on one typed value or one refusal with its docs/design.md reason."""
 
 from __future__ import annotations
 

@@ -149,8 +149,8 @@ cloud (AWS IoT Core; locally, mosquitto with the local stack's emulation of IoT 
   cannot believe is kept in quarantine with its reason (operators see it); a deposit is
   always answered on its ack.
 - Presence: a device sends its status (or telemetry) at least once a minute and sets its
-  last will (`{json.dumps(topics.LAST_WILL)}`, QoS 1) on its status topic; silent for 5 minutes,
-  it is marked offline.
+  last will (`{json.dumps(topics.LAST_WILL)}`, QoS 1) on its status topic; silent for
+  {fleet.SILENT_AFTER.seconds // 60} minutes, it is marked offline.
 - The shadow topics are AWS IoT's standard classic-shadow topics; the shelter's state is
   `{{"purifier": "auto"|"high"|"off"}}`: the cloud sets `desired`, the shelter reports what it
   runs.

@@ -238,11 +238,15 @@ def _operation(http: _Schemas, path: str, method: str, op: dict[str, Any]) -> st
         )
         for p in parameters:
             schema = p.get("schema") or {}
+            described = {
+                **schema,
+                **({"description": p["description"]} if p.get("description") else {}),
+            }
             parts.append(
                 f"<tr><td><code>{escape(str(p.get('name')))}</code></td>"
                 f"<td>{escape(str(p.get('in')))}</td><td>{http.type_of(schema)}</td>"
                 f"<td>{'yes' if p.get('required') else ''}</td>"
-                f"<td>{http.notes({**schema, **({'description': p['description']} if p.get('description') else {})})}</td></tr>"  # noqa: E501
+                f"<td>{http.notes(described)}</td></tr>"
             )
         parts.append("</table>")
     body = op.get("requestBody") or {}

@@ -40,3 +40,11 @@ class Refused(Exception):
 
 def refuse(event: dict[str, Any], context: Any) -> None:
     raise Refused("over_limit", {"items": event["items"]})
+
+
+def now(event: dict[str, Any], context: Any) -> str:
+    """The app's now, as a handler reads it (bound at import, as app modules do)."""
+    return _utc_now().isoformat()
+
+
+from chalicelib.domain.clock import utc_now as _utc_now  # noqa: E402  (bound at import)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from infra.local.scheduler import request_clock
 from iot.device import ShelterClient, stack_connection
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack, until
@@ -173,8 +174,11 @@ def test_a_silent_shelter_is_marked_offline_when_the_clock_passes_its_silence(
     finally:
         shelter.disconnect()  # a clean disconnect: no last will, just silence
 
-    # WHEN the stack's clock moves 6 minutes forward (before its own silence threshold passes)
-    moved = clock("advance", "6m")
+    # WHEN the stack's clock moves 6 minutes forward, before the shared stack's own silence
+    # threshold (6 s) passes: asked of the scheduler directly, as `clock advance 6m` does,
+    # without the command's start, so no regular health check can come first
+    moved = request_clock(stack.state_dir, "advance", 6 * 60)
+    assert moved["ok"], moved
 
     # THEN the health schedule fired once and marked it offline, silent for those 6 minutes
     health = _fired(moved, "device_health")

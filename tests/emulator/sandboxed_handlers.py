@@ -6,6 +6,8 @@ import os
 import time
 from typing import Any
 
+from chalicelib.domain.clock import utc_now as _utc_now  # bound at import, as app modules do
+
 
 class HandlerFailed(Exception):
     """Raised by `fail`; comes back to the caller as itself."""
@@ -45,6 +47,3 @@ def refuse(event: dict[str, Any], context: Any) -> None:
 def now(event: dict[str, Any], context: Any) -> str:
     """The app's now, as a handler reads it (bound at import, as app modules do)."""
     return _utc_now().isoformat()
-
-
-from chalicelib.domain.clock import utc_now as _utc_now  # noqa: E402  (bound at import)

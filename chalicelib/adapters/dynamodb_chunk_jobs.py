@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -20,6 +20,7 @@ from chalicelib.adapters.dynamodb_transactions import (
     NamedTransaction,
     condition_failed,
 )
+from chalicelib.domain import clock
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.chunk_jobs import Chunk, ChunkRef
 from chalicelib.services.payout_runs import ChunkMoved
@@ -44,7 +45,7 @@ class DynamoDbChunkJobs:
             members=members,
             next_start=next_start,
             done=False,
-            expires=datetime.now(UTC) + CHUNK_RETENTION,
+            expires=clock.utc_now() + CHUNK_RETENTION,
         )
         try:
             item.save(condition=JobChunk.chunk_key.does_not_exist())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.expressions.condition import Condition
@@ -37,7 +37,7 @@ from chalicelib.adapters.dynamodb_payout_accounts import stored_account
 from chalicelib.adapters.dynamodb_reads import MAX_KEYS, batch_get
 from chalicelib.adapters.dynamodb_staff_actions import put_in
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
-from chalicelib.domain import payout_runs
+from chalicelib.domain import clock, payout_runs
 from chalicelib.domain.ledger import Account
 from chalicelib.domain.payout_accounts import StoredPayoutAccount
 from chalicelib.domain.payout_runs import (
@@ -240,7 +240,7 @@ class DynamoDbPayoutRuns:
             if tally.citizens
             else (JobChunk.paid.does_not_exist() | (JobChunk.paid == 0))
         )
-        now = datetime.now(UTC)
+        now = clock.utc_now()
         skips = [
             PayoutSkip(
                 ref.job_id,

@@ -3,8 +3,10 @@ started what they start."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from chalicelib.domain import clock
 
 SCHEDULE = "schedule"
 """Who started a scheduled run or audit, where an admin's id would be."""
@@ -18,4 +20,4 @@ def event_time(event: Any) -> datetime:
             return datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             pass
-    return datetime.now(UTC)
+    return clock.utc_now()

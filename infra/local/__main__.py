@@ -1,5 +1,5 @@
-"""`python -m infra.local up|token|fire|outbox|provision`: the local stack's command line
-(DESIGN §7)."""
+"""`python -m infra.local up|token|fire|outbox|provision|env|resources|clock`: the local
+stack's command line (DESIGN §7; env, resources and clock: docs/local-stack.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from infra.local.errors import MosquittoNotFoundError, PortInUseError
 from infra.local.stack import (
@@ -104,6 +105,36 @@ def _parser() -> argparse.ArgumentParser:
         "--channel", choices=["sms", "push", "email", "alert"], help="only this channel"
     )
 
+    sub.add_parser(
+        "env",
+        parents=[state],
+        help="print shell lines that point boto3 and the AWS CLI at the running stack: "
+        'eval "$(python -m infra.local env)"',
+    )
+    sub.add_parser(
+        "resources",
+        parents=[state],
+        help="print the running stack's exports bucket, alerts topic, tables and queues (JSON)",
+    )
+    clock = sub.add_parser(
+        "clock",
+        parents=[state],
+        help="show the stack's now, move it forward (advance 3d|6h|10m|...) or reset it",
+    )
+    moves = clock.add_subparsers(dest="move")
+    # `clock --state-dir X advance 3d` and `clock advance 3d --state-dir X` alike: a move's
+    # own --state-dir has no default, so it does not undo the one given before it.
+    state_here = argparse.ArgumentParser(add_help=False)
+    state_here.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS)
+    moves.add_parser("show", parents=[state_here], help="the stack's now (the default)")
+    advance = moves.add_parser(
+        "advance",
+        parents=[state_here],
+        help="move the stack's now forward; schedules it skips fire once",
+    )
+    advance.add_argument("by", help="how far: 3d, 6h, 10m, 90s, 1w, or several: 1d12h")
+    moves.add_parser("reset", parents=[state_here], help="back to real time")
+
     prov = sub.add_parser(
         "provision", parents=[state], help="provision a device into the running stack"
     )
@@ -149,6 +180,9 @@ def _up(args: argparse.Namespace) -> int:
         from infra.local import outbox
 
         outbox.forget(options.state_dir)
+        from infra.local import stack_clock
+
+        stack_clock.reset(options.state_dir)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -178,6 +212,11 @@ def _up(args: argparse.Namespace) -> int:
         if stack.replayed:
             kept += f", {stack.replayed} journaled changes replayed"
         print(f"  state {stack.stack_file}  ({kept}; Ctrl-C stops and keeps it)", flush=True)
+        offset = stack.clock.offset()
+        if offset:
+            from infra.local.stack_clock import describe
+
+            print(f"  clock real time + {describe(offset)} (clock reset: real time)", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
@@ -222,6 +261,65 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _running_stack(state_dir: Path) -> dict[str, Any] | None:
+    """The running stack's stack.json, or None (said on stderr)."""
+    try:
+        return dict(json.loads((state_dir / "stack.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        print(
+            f"error: no local stack is running for {state_dir} (no stack.json); start it: ./dev up",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _env(args: argparse.Namespace) -> int:
+    from infra.local.reach import shell_lines
+
+    document = _running_stack(args.state_dir.resolve())
+    if document is None:
+        return 1
+    print("\n".join(shell_lines(document)))
+    return 0
+
+
+def _resources(args: argparse.Namespace) -> int:
+    document = _running_stack(args.state_dir.resolve())
+    if document is None:
+        return 1
+    print(json.dumps(document.get("resources", {}), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _clock(args: argparse.Namespace) -> int:
+    from infra.local import stack_clock
+    from infra.local.scheduler import request_clock, scheduler_running
+
+    state_dir = args.state_dir.resolve()
+    move = args.move or "show"
+    fired = None
+    try:
+        if move == "advance":
+            by = stack_clock.parse_duration(args.by)
+        if move != "show" and scheduler_running(state_dir):
+            # The running stack's scheduler moves it, and fires what the move skipped.
+            by_s = int(by.total_seconds()) if move == "advance" else None
+            answer = request_clock(state_dir, move, by_s)
+            if not answer.get("ok"):
+                raise stack_clock.ClockError(str(answer.get("error")))
+            fired = answer["fired"]
+        elif move == "advance":
+            stack_clock.advance(state_dir, by)
+        elif move == "reset":
+            stack_clock.reset(state_dir)
+        offset = stack_clock.read_offset(state_dir)
+    except (stack_clock.ClockError, TimeoutError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(stack_clock.status(offset, fired), ensure_ascii=False))
+    return 0
+
+
 def _provision(args: argparse.Namespace) -> int:
     """iot/provisioning.py with the local CA as its issuer (infra/local/provision.py)."""
     from infra.local.provision import provision_device
@@ -232,9 +330,22 @@ def _provision(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "clock" in words and "advance" in words:
+        after = words[words.index("advance") + 1 :]
+        if after and after[0].startswith("-") and after[0][1:2].isdigit():
+            # argparse would take `-1d` for an option and say only that `by` is missing
+            from infra.local.stack_clock import ClockError, parse_duration
+
+            try:
+                parse_duration(after[0])
+            except ClockError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+    args = _parser().parse_args(words)
     handlers = {"up": _up, "token": _token, "fire": _fire, "outbox": _outbox}
-    return {**handlers, "provision": _provision}[args.command](args)
+    tools = {"env": _env, "resources": _resources, "clock": _clock}
+    return {**handlers, **tools, "provision": _provision}[args.command](args)
 
 
 if __name__ == "__main__":

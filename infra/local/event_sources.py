@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def event_sources_for_app(
     state_dir: Path,
     sqs_concurrency: int = 1,
     sandboxes: LambdaSandboxes | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[list[SqsEventSource | DynamoDbStreamEventSource], Scheduler]:
     """Event sources and a scheduler for every SQS, DynamoDB stream and schedule handler.
 
@@ -69,6 +71,7 @@ def event_sources_for_app(
     spec, as the CDK deploys it (KeyError for a stream handler without one).
     ``sqs_concurrency``: concurrent pollers per SQS queue (Lambda runs several).
     ``sandboxes``: run the handlers in these worker processes (default: in this one).
+    ``clock``: the schedules' now (default: real time; the stack gives its test clock's).
     Other event sources (S3, SNS, ...) are not emulated and are logged.
     """
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
@@ -123,4 +126,4 @@ def event_sources_for_app(
                 function_name,
                 type(config).__name__,
             )
-    return sources, Scheduler(jobs, state_dir, region=region)
+    return sources, Scheduler(jobs, state_dir, region=region, clock=clock)

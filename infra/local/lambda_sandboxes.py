@@ -34,6 +34,7 @@ import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from infra.local.lambda_runtime import Handler
@@ -48,14 +49,21 @@ class HandlerError(Exception):
     more than a message to be rebuilt, or it holds tracebacks): its type, text and trace."""
 
 
-def _start_worker(module_name: str, environment: dict[str, str], started: Any) -> None:
-    """A worker's cold start: the stack's environment, then the app's import."""
+def _start_worker(
+    module_name: str, environment: dict[str, str], started: Any, clock_file: str | None = None
+) -> None:
+    """A worker's cold start: the stack's environment and test clock, then the app's
+    import."""
     global _module
     # Ctrl-C reaches the whole process group; the stack stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
     os.environ.clear()
     os.environ.update(environment)
+    if clock_file is not None:
+        from infra.local import stack_clock
+
+        stack_clock.install(Path(clock_file))  # before the app binds its clock
     _module = importlib.import_module(module_name)
     started.release()
 
@@ -93,7 +101,9 @@ def _nothing() -> None:
 class LambdaSandboxes:
     """Up to ``workers`` processes, each with ``module_name`` imported, running handlers.
 
-    ``environment`` is what every worker sees (default: this process's at ``start()``).
+    ``environment`` is what every worker sees (default: this process's at ``start()``);
+    ``clock_file``: the stack's test clock (infra/local/stack_clock.py), installed in each
+    worker before it imports the app.
     """
 
     def __init__(
@@ -101,12 +111,14 @@ class LambdaSandboxes:
         module_name: str,
         workers: int,
         environment: dict[str, str] | None = None,
+        clock_file: Path | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.module_name = module_name
         self.workers = workers
         self._environment = environment
+        self._clock_file = None if clock_file is None else str(clock_file)
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
@@ -136,7 +148,7 @@ class LambdaSandboxes:
             max_workers=self.workers,
             mp_context=self._context,
             initializer=_start_worker,
-            initargs=(self.module_name, environment, self._started),
+            initargs=(self.module_name, environment, self._started, self._clock_file),
         )
 
     def handler(self, handler_string: str) -> Handler:

@@ -109,6 +109,21 @@ def create_notifications(sns: Any, s3: Any) -> dict[str, str]:
     return {"alerts_topic_arn": topic_arn, "exports_bucket": bucket}
 
 
+def resources_document(
+    tables: list[str], queue_refs: dict[str, QueueRef], notifications: dict[str, str]
+) -> dict[str, Any]:
+    """The resources a developer names with boto3 or the AWS CLI, by their logical names
+    (the stage's prefix dropped): the exports bucket, the alerts topic, each table's name
+    and each queue's URL (dead-letter and on-failure queues included)."""
+    prefix = config.resource_prefix() + "-"
+    return {
+        "exports_bucket": notifications["exports_bucket"],
+        "alerts_topic_arn": notifications["alerts_topic_arn"],
+        "tables": {name.removeprefix(prefix): name for name in sorted(tables)},
+        "queues": {name.removeprefix(prefix): ref.url for name, ref in sorted(queue_refs.items())},
+    }
+
+
 def create_data_key(kms: Any) -> str:
     """The data key (payout accounts), under the alias the CDK app gives it; its ARN."""
     alias = config.data_key_alias()

@@ -49,8 +49,17 @@ class _Rule:
 
 
 class RuleEngine:
-    def __init__(self, mqtt: MqttPort, iot_client: Any, sqs_client: Any) -> None:
+    def __init__(
+        self,
+        mqtt: MqttPort,
+        iot_client: Any,
+        sqs_client: Any,
+        clock_ms: Callable[[], int] | None = None,
+    ) -> None:
+        """`clock_ms`: `timestamp()`'s receipt time in ms (default: real time; the stack
+        gives its test clock's)."""
         self._mqtt = mqtt
+        self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._iot = iot_client
         self._sqs = sqs_client
         self._inbox: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
@@ -144,7 +153,7 @@ class RuleEngine:
         client_id = parts[2] if len(parts) > 2 else ""
         try:
             output = evaluate(
-                rule.compiled, topic, payload, client_id=client_id, now_ms=int(time.time() * 1000)
+                rule.compiled, topic, payload, client_id=client_id, now_ms=self._clock_ms()
             )
         except RuleEvaluationError as e:
             self._error(rule, topic, client_id, payload, "SqlEvaluation", rule.name, str(e))

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ from infra.local.schedule_expressions import next_fire, parse_rate, validate_exp
 from infra.local.worker import Worker
 
 logger = logging.getLogger(__name__)
+
+CLOCK_BACK_TOLERANCE = timedelta(seconds=1)
+"""A clock that goes back more than this (the test clock's reset) replans every job."""
 
 
 @dataclass
@@ -101,6 +104,7 @@ class Scheduler(Worker):
         self.fired: dict[str, int] = dict.fromkeys(self.jobs, 0)
         self.errors: dict[str, int] = dict.fromkeys(self.jobs, 0)
         self._lock = threading.Lock()
+        self._last_now: datetime | None = None
 
     # -- lookups and events -------------------------------------------------------------
 
@@ -166,6 +170,7 @@ class Scheduler(Worker):
         fire_dir.mkdir(parents=True, exist_ok=True)
         now = self._now()
         self.next_fires = {n: next_fire(j.expression, now) for n, j in self.jobs.items()}
+        self._last_now = now
         _atomic_write_json(
             fire_dir / self.HEARTBEAT,
             {"pid": os.getpid(), "jobs": sorted(self.jobs), "started": now.isoformat()},
@@ -189,7 +194,19 @@ class Scheduler(Worker):
 
     def tick(self) -> None:
         """Fire the due jobs and answer the pending fire requests (one pass)."""
+        self._fire_due()
+        self._answer_requests()
+
+    def _fire_due(self) -> list[dict[str, Any]]:
+        """Fire each job whose time has come, once (however many of its times passed: a
+        machine asleep, or the test clock moved forward), then plan it from now on."""
         now = self._now()
+        if self._last_now is not None and now < self._last_now - CLOCK_BACK_TOLERANCE:
+            # The clock went back (the test clock's reset): plan every job from this now,
+            # or none would fire until real time caught up with the times planned ahead.
+            self.next_fires = {n: next_fire(j.expression, now) for n, j in self.jobs.items()}
+        self._last_now = now
+        fired: list[dict[str, Any]] = []
         for name, due in sorted(self.next_fires.items(), key=lambda kv: kv[1]):
             if due > now:
                 continue
@@ -197,8 +214,10 @@ class Scheduler(Worker):
             outcome = self._run_job(job, due)
             if not outcome["ok"]:
                 logger.warning("schedule %s at %s: %s", name, due.isoformat(), outcome["error"])
+            fired.append({**outcome, "at": due.isoformat(timespec="seconds")})
             self.next_fires[name] = self._following(job, due, self._now())
-        self._answer_requests()
+            self._last_now = max(self._last_now, self._now())
+        return fired
 
     @staticmethod
     def _following(job: ScheduledJob, due: datetime, now: datetime) -> datetime:
@@ -210,6 +229,22 @@ class Scheduler(Worker):
             nxt += period * ((now - nxt) // period + 1)
         return nxt
 
+    def _move_clock(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Move the stack's test clock (infra/local/stack_clock.py) here, between two passes
+        of this thread, and fire at once, once each, the jobs whose times it skipped."""
+        from infra.local import stack_clock
+
+        try:
+            if request["clock"] == "advance":
+                stack_clock.advance(self.state_dir, timedelta(seconds=int(request["by_s"])))
+            elif request["clock"] == "reset":
+                stack_clock.reset(self.state_dir)
+            else:
+                raise stack_clock.ClockError(f"unknown clock move {request['clock']!r}")
+        except (stack_clock.ClockError, KeyError, TypeError, ValueError) as exc:
+            return {"ok": False, "error": str(exc)}
+        return {"ok": True, "fired": self._fire_due()}
+
     def _answer_requests(self) -> None:
         fire_dir = _fire_dir(self.state_dir)
         try:
@@ -219,19 +254,33 @@ class Scheduler(Worker):
         for path in requests:
             request_id = path.name[: -len(".request.json")]
             try:
-                name = json.loads(path.read_text())["name"]
+                request = json.loads(path.read_text())
+                name = request.get("name") if "clock" in request else request["name"]
             except FileNotFoundError:
                 continue  # the requester gave up
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 answer: dict[str, Any] = {"name": None, "ok": False, "error": f"bad request: {exc}"}
             else:
-                try:
-                    answer = self.fire_now(str(name))
-                except UnknownScheduleError as exc:
-                    answer = {"name": name, "ok": False, "error": str(exc), "unknown": True}
+                if "clock" in request:
+                    answer = self._move_clock(request)
+                else:
+                    try:
+                        answer = self.fire_now(str(name))
+                    except UnknownScheduleError as exc:
+                        answer = {"name": name, "ok": False, "error": str(exc), "unknown": True}
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             _atomic_write_json(fire_dir / f"{request_id}.result.json", answer)
+
+
+def scheduler_running(state_dir: Path) -> bool:
+    """A live scheduler serves `state_dir` (its heartbeat names a live process)."""
+    heartbeat = _fire_dir(Path(state_dir)) / Scheduler.HEARTBEAT
+    try:
+        pid = int(json.loads(heartbeat.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return _pid_alive(pid)
 
 
 def request_fire(state_dir: Path, name: str, timeout: float = 30) -> dict[str, Any]:
@@ -241,37 +290,48 @@ def request_fire(state_dir: Path, name: str, timeout: float = 30) -> dict[str, A
     for ``state_dir`` or none answers in time, UnknownScheduleError (a KeyError) if the
     scheduler knows no such schedule.
     """
+    answer = _request(state_dir, {"name": name}, timeout, f"schedule {name!r}")
+    if answer.get("unknown"):
+        raise UnknownScheduleError(answer.get("error") or f"unknown schedule {name!r}")
+    answer.pop("unknown", None)
+    return answer
+
+
+def request_clock(
+    state_dir: Path, move: str, by_s: int | None = None, timeout: float = 120
+) -> dict[str, Any]:
+    """Ask the running stack's scheduler to move the test clock (``advance`` by ``by_s``
+    seconds, or ``reset``) and fire the schedules whose times it skipped. Returns
+    ``{"ok", "fired": [{"name", "at", "ok", "result"|"error"}...]}`` or ``{"ok": False,
+    "error"}``; TimeoutError as :func:`request_fire`."""
+    return _request(state_dir, {"clock": move, "by_s": by_s}, timeout, "the clock's move")
+
+
+def _request(state_dir: Path, payload: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
     fire_dir = _fire_dir(Path(state_dir))
-    heartbeat = fire_dir / Scheduler.HEARTBEAT
-    try:
-        pid = int(json.loads(heartbeat.read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pid = None
-    if pid is None or not _pid_alive(pid):
+    if not scheduler_running(state_dir):
         raise TimeoutError(
-            f"no scheduler is running for state dir {state_dir} (no live {heartbeat}); "
-            "start the local stack first: python -m infra.local up"
+            f"no scheduler is running for state dir {state_dir} (no live "
+            f"{fire_dir / Scheduler.HEARTBEAT}); start the local stack first: "
+            "python -m infra.local up"
         )
     request_id = uuid.uuid4().hex
     request = fire_dir / f"{request_id}.request.json"
     result = fire_dir / f"{request_id}.result.json"
-    _atomic_write_json(request, {"name": name})
+    _atomic_write_json(request, payload)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result.exists():
             answer: dict[str, Any] = json.loads(result.read_text())
             with contextlib.suppress(FileNotFoundError):
                 result.unlink()
-            if answer.get("unknown"):
-                raise UnknownScheduleError(answer.get("error") or f"unknown schedule {name!r}")
-            answer.pop("unknown", None)
             return answer
         time.sleep(0.05)
     picked_up = not request.exists()
     with contextlib.suppress(FileNotFoundError):
         request.unlink()
     if picked_up:
-        raise TimeoutError(f"schedule {name!r} was started but did not finish within {timeout}s")
+        raise TimeoutError(f"{what} was started but did not finish within {timeout}s")
     raise TimeoutError(
         f"the scheduler for state dir {state_dir} did not pick up the request within "
         f"{timeout}s; is the local stack running (python -m infra.local up)?"

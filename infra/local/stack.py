@@ -148,6 +148,12 @@ class LocalStack:
 
     def _start_all(self) -> None:
         o = self.options
+        # 0. The test clock (infra/local/stack_clock.py): this process's app (the API) reads
+        # the stack's now, before anything binds the real one; the workers install it too.
+        from infra.local import stack_clock
+
+        self.clock = stack_clock.install(stack_clock.path(o.state_dir))
+        self._stops.append(stack_clock.uninstall)
         t = time.monotonic()
         # 1. Identities: CA and certificates, the dev token issuer, the phone-hash key.
         from infra.local import pki
@@ -252,12 +258,13 @@ class LocalStack:
         )
         self.iot = session.client("iot")
         self.iot_data = session.client("iot-data")
-        provision.create_tables()
+        tables = provision.create_tables()
         os.environ.update(provision.stream_environment(session.client("dynamodb")))
         self.queue_refs = provision.create_queues(self.sqs, o.sqs_visibility_timeout)
         notifications = provision.create_notifications(session.client("sns"), session.client("s3"))
         os.environ["ALERTS_TOPIC_ARN"] = notifications["alerts_topic_arn"]
         os.environ["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(session.client("kms"))
+        self.resources = provision.resources_document(tables, self.queue_refs, notifications)
         wiring.clear()  # the topic and the key are settings too
         # the fleet file's devices and those provisioned at run time (their records)
         known = {**self.fleet, "devices": self.fleet["devices"] + self._provisioned_rows()}
@@ -329,7 +336,7 @@ class LocalStack:
         shadows = ShadowTopicBridge(self.mqtt, self.iot_data)
         self._stops.append(shadows.stop)
         shadows.start()
-        self.rules = RuleEngine(self.mqtt, self.iot, self.sqs)
+        self.rules = RuleEngine(self.mqtt, self.iot, self.sqs, clock_ms=self.clock.time_ms)
         self._stops.append(self.rules.stop)
         self.rules.start()
         self._step("iot_core", t)
@@ -366,7 +373,9 @@ class LocalStack:
         if o.lambda_workers:
             from infra.local.lambda_sandboxes import LambdaSandboxes
 
-            sandboxes = self.sandboxes = LambdaSandboxes("app", o.lambda_workers)
+            sandboxes = self.sandboxes = LambdaSandboxes(
+                "app", o.lambda_workers, clock_file=self.clock.file
+            )
             self._stops.append(sandboxes.stop)  # after every event source has stopped
             sandboxes.start()
         sources, scheduler = event_sources_for_app(
@@ -380,6 +389,7 @@ class LocalStack:
             state_dir=o.state_dir,
             sqs_concurrency=o.sqs_workers,
             sandboxes=sandboxes,
+            clock=self.clock.now,
         )
         for source in sources:
             if isinstance(source, DynamoDbStreamEventSource):
@@ -520,6 +530,9 @@ class LocalStack:
                     for device_id, paths in self.device_certs.items()
                 },
             },
+            # Added to DESIGN §7's shape: what to name with boto3 or the AWS CLI
+            # (`python -m infra.local resources`, docs/local-stack.md).
+            "resources": self.resources,
         }
         tmp = self.stack_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

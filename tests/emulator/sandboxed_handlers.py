@@ -6,6 +6,8 @@ import os
 import time
 from typing import Any
 
+from chalicelib.domain.clock import utc_now as _utc_now  # bound at import, as app modules do
+
 
 class HandlerFailed(Exception):
     """Raised by `fail`; comes back to the caller as itself."""
@@ -40,3 +42,8 @@ class Refused(Exception):
 
 def refuse(event: dict[str, Any], context: Any) -> None:
     raise Refused("over_limit", {"items": event["items"]})
+
+
+def now(event: dict[str, Any], context: Any) -> str:
+    """The app's now, as a handler reads it (bound at import, as app modules do)."""
+    return _utc_now().isoformat()

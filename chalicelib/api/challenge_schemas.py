@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.json_schema import SkipJsonSchema
 
-from chalicelib.api.common_schemas import Answer, DistrictCode
+from chalicelib.api.common_schemas import Answer, DistrictCode, absent_unless
 from chalicelib.domain import challenges as c
 
 
@@ -60,9 +60,7 @@ ChallengeStatus = Literal["upcoming", "open", "ended"]
 class ChallengePrize(Answer):
     type: Literal["all_finishers", "first_n", "lottery"]
     points: int
-    winners: int | SkipJsonSchema[None] = Field(
-        default=None, description="how many win (first_n and lottery only)"
-    )
+    winners: int | SkipJsonSchema[None] = absent_unless("how many win (first_n and lottery only)")
 
 
 class ChallengeDraw(Answer):
@@ -70,8 +68,8 @@ class ChallengeDraw(Answer):
 
     commitment: str | None = Field(description="SHA-256 of the secret seed, fixed at creation")
     drawn: bool
-    my_pseudonym: str | SkipJsonSchema[None] = Field(
-        default=None, description="my name in the published draw (a joined citizen's detail)"
+    my_pseudonym: str | SkipJsonSchema[None] = absent_unless(
+        "my name in the published draw (a joined citizen's detail)"
     )
 
 
@@ -89,7 +87,7 @@ class Challenge(Answer):
     prize: ChallengePrize
     finishers: int = Field(ge=0)
     created_at: dt.datetime
-    draw: ChallengeDraw | SkipJsonSchema[None] = Field(default=None, description="lotteries only")
+    draw: ChallengeDraw | SkipJsonSchema[None] = absent_unless("lotteries only")
 
 
 class ChallengeProgress(Answer):

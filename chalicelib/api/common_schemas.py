@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from chalicelib.domain import boards
 from chalicelib.domain.districts import districts
@@ -26,6 +26,16 @@ def district_codes() -> list[str]:
 def board_scopes() -> list[str]:
     """A step board's scope: the city, or one district (`district:<code>`)."""
     return [boards.CITY, *(boards.district_scope(code) for code in district_codes())]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def absent_unless(description: str) -> Any:
+    """A field left out of the answer when it does not apply (never sent as null): with
+    `X | SkipJsonSchema[None]`, the document says "optional, of type X"."""
+    return Field(default=None, description=description, json_schema_extra=_no_default)
 
 
 def enum_schema(values: list[str], description: str) -> dict[str, Any]:

@@ -60,7 +60,8 @@ def get_step_board() -> dict[str, Any]:
     limit = query_int(request, "limit", default=10, low=1, high=MAX_LIMIT)
     service = wiring.boards()
     try:
-        board = service.board(kind, day, query_str(request, "scope", schema=SCOPE) or boards.CITY)
+        scope = query_str(request, "scope", schema=SCOPE)  # "": no scope, a 400
+        board = service.board(kind, day, boards.CITY if scope is None else scope)
     except boards.InvalidBoard as e:
         raise _invalid(e) from e
     me = service.standing(board, citizen_id)

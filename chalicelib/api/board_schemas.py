@@ -4,13 +4,10 @@ document. Ranks are competition ranks: equal scores share a rank, the next one s
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.api.common_schemas import Answer, BoardScope, DistrictCode
-
-Period = Literal["day", "week"]
+from chalicelib.api.common_schemas import Answer, BoardScope, DistrictCode, Period
 
 
 class BoardEntry(Answer):

@@ -15,7 +15,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.json_schema import SkipJsonSchema
 
-from chalicelib.api.common_schemas import Answer, DistrictCode, absent_unless
+from chalicelib.api.common_schemas import (
+    Answer,
+    ChallengeKind,
+    ChallengeStatus,
+    DistrictCode,
+    DrawScheme,
+    PrizeType,
+    absent_unless,
+)
 from chalicelib.domain import challenges as c
 
 
@@ -54,11 +62,9 @@ class ChallengeRequest(BaseModel):
 
 # Answers (the OpenAPI document's success bodies; DESIGN §4 "Challenges") ----------------
 
-ChallengeStatus = Literal["upcoming", "open", "ended"]
-
 
 class ChallengePrize(Answer):
-    type: Literal["all_finishers", "first_n", "lottery"]
+    type: PrizeType
     points: int
     winners: int | SkipJsonSchema[None] = absent_unless("how many win (first_n and lottery only)")
 
@@ -76,7 +82,7 @@ class ChallengeDraw(Answer):
 class Challenge(Answer):
     challenge_id: str
     title: str
-    kind: Literal["total_steps", "daily_goal", "recycle_items"]
+    kind: ChallengeKind
     starts_on: dt.date = Field(description="an Asia/Seoul day, inclusive")
     ends_on: dt.date = Field(description="an Asia/Seoul day, inclusive")
     status: ChallengeStatus
@@ -123,6 +129,6 @@ class PublishedDraw(Answer):
     winners: list[str] | None
     winner_count: int | None
     drawn_at: dt.datetime | None
-    scheme: Literal["pseudonyms-v1", "citizen-ids"]
+    scheme: DrawScheme
     withheld: str | None = Field(description="why the lists are not shown, if they are not")
     algorithm: str

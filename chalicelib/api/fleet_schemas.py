@@ -9,13 +9,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.common_schemas import Answer, DistrictCode
+from chalicelib.api.common_schemas import (
+    AlertKind,
+    AlertSeverity,
+    Answer,
+    DeviceStatus,
+    DistrictCode,
+    PurifierMode,
+)
+from chalicelib.domain.air import AirGrade
 
-Status = Annotated[
-    Literal["online", "offline"], Field(description="offline: not heard from for a while")
-]
-Grade = Literal["good", "moderate", "bad", "very_bad"]
-PurifierMode = Literal["auto", "high", "off"]
+Status = DeviceStatus
+Grade = AirGrade
 
 
 class DeviceLocation(Answer):
@@ -113,8 +118,8 @@ class RobotList(Answer):
 
 class DeviceAlert(Answer):
     alert_id: str | None = Field(description="`/v1/admin/alerts/{id}` (null: an old episode)")
-    kind: Literal["air", "bin_full", "fault", "offline"]
-    severity: Literal["critical", "major", "minor"] | None
+    kind: AlertKind
+    severity: AlertSeverity | None
     since: dt.datetime
     detail: str
 

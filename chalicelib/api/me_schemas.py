@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from chalicelib.api.common_schemas import Answer, DistrictCode
-from chalicelib.domain.ledger import LedgerKind
+from chalicelib.api.common_schemas import Answer, DistrictCode, LedgerKind
 
 
 class MaskedPayoutAccount(Answer):

@@ -119,8 +119,10 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
             schema = model.model_json_schema(  # type: ignore[attr-defined]
                 ref_template="#/components/schemas/{model}", mode=mode
             )
-            schemas.update(schema.pop("$defs", {}))
-            schemas[name] = schema
+            for part, defined in [*schema.pop("$defs", {}).items(), (name, schema)]:
+                # one name, one schema: two models of one name would silently replace each other
+                if schemas.setdefault(part, defined) != defined:
+                    raise ValueError(f"two different schemas are named {part!r}")
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Gimhae Smart City API", "version": "1"},

@@ -82,7 +82,7 @@ def test_a_generated_client_calls_the_citizen_routes_with_typed_answers(
     profile = put_me.sync(client=citizen, body=body)
     assert isinstance(profile, models.Profile), profile
     assert profile.display_name == "생성된 시민" and profile.district_name == "내외동"
-    assert profile.district == models.ProfileDistrict.NAEOE_DONG
+    assert profile.district == models.District.NAEOE_DONG
     assert isinstance(profile.created_at, dt.datetime) and profile.payout_account is None
 
     # WHEN it syncs today's steps, THEN the stored days come back as dates
@@ -104,7 +104,7 @@ def test_a_generated_client_calls_the_citizen_routes_with_typed_answers(
         lambda answer: answer.me.steps == 4321,  # the boards follow the steps' stream
     )
     assert isinstance(standing, models.StepBoard)
-    assert standing.scope == models.StepBoardScope.DISTRICTNAEOE_DONG and standing.date == today
+    assert standing.scope == models.BoardScope.DISTRICTNAEOE_DONG and standing.date == today
     assert isinstance(standing.me, models.MyStanding) and standing.me.steps == 4321
     assert all(isinstance(e, models.BoardEntry) for e in standing.entries)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -92,6 +92,25 @@ def test_every_answer_schema_is_closed_and_fully_required() -> None:
         "Shelter",
         "BankList",
     } <= seen
+
+
+def test_the_documents_enums_are_the_domains_value_sets() -> None:
+    from chalicelib.api import common_schemas as cs
+    from chalicelib.domain import air, alerts, boards, fleet, ledger
+    from chalicelib.domain import challenges as c
+
+    def values(enum: Any) -> list[str]:
+        return [member.value for member in enum]
+
+    assert values(cs.LedgerKind) == list(get_args(ledger.LedgerKind))
+    assert values(cs.ChallengeKind) == list(c.KINDS) == list(get_args(c.Kind))
+    assert values(cs.PrizeType) == list(get_args(c.PrizeType))
+    assert values(cs.DrawScheme) == [c.DRAW_PSEUDONYMS, c.DRAW_CITIZEN_IDS]
+    assert values(cs.Period) == list(boards.PERIOD_KINDS)
+    assert values(cs.PurifierMode) == list(air.PURIFIER_MODES)
+    assert values(cs.AlertKind) == list(fleet.ALERT_KINDS)
+    assert values(cs.AlertSeverity) == list(alerts.SEVERITIES)
+    assert values(cs.District) == list(districts())
 
 
 def test_query_values_have_precise_schemas() -> None:

@@ -19,9 +19,6 @@ from chalicelib.api.common_schemas import (
 )
 from chalicelib.domain.air import AirGrade
 
-Status = DeviceStatus
-Grade = AirGrade
-
 
 class DeviceLocation(Answer):
     lat: float
@@ -33,7 +30,7 @@ class ShelterAir(Answer):
 
     pm10: float | None
     pm25: float | None
-    grade: Grade | None
+    grade: AirGrade | None
     updated_at: dt.datetime | None
 
 
@@ -61,7 +58,7 @@ class Shelter(Answer):
     name: str
     district: DistrictCode
     location: DeviceLocation
-    status: Status
+    status: DeviceStatus
     air: ShelterAir
     chargers: Chargers
     occupancy: int | None
@@ -78,7 +75,7 @@ class AirHour(Answer):
     hour: dt.datetime = Field(description="the hour's start")
     pm10: float | None
     pm25: float | None
-    grade: Grade | None
+    grade: AirGrade | None
     samples: int = Field(ge=1)
 
 
@@ -105,7 +102,7 @@ class Robot(Answer):
     name: str
     district: DistrictCode
     location: DeviceLocation
-    status: Status
+    status: DeviceStatus
     accepting: bool = Field(description="takes deposits now")
     bins: Bins
     fault: str | None
@@ -136,7 +133,7 @@ class _DeviceHealth(Answer):
     device_id: str
     name: str
     district: DistrictCode
-    status: Status
+    status: DeviceStatus
     last_seen: dt.datetime | None
     open_alerts: list[DeviceAlert]
     quarantined_messages: int
@@ -145,7 +142,7 @@ class _DeviceHealth(Answer):
 
 class ShelterHealth(_DeviceHealth):
     type: Literal["shelter"]
-    grade: Grade | None
+    grade: AirGrade | None
     override: PurifierOverride | None
 
 

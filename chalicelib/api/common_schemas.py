@@ -4,12 +4,13 @@ the domain judges with, so the document cannot drift from what the views accept.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain import boards
+from chalicelib.domain import air, alerts, boards, challenges, fleet, ledger
 from chalicelib.domain.districts import districts
 
 
@@ -48,91 +49,79 @@ DISTRICT_SCHEMA = enum_schema(
 )
 BOARD_SCOPE_SCHEMA = enum_schema(board_scopes(), "`city`, or one district as `district:<code>`")
 
-# Named enums: each is one component of the document, so a generated client has one type
-# for it (a `District`, not one enum per field that holds a district).
-if TYPE_CHECKING:
-    District = str
-    BoardScope = str
+
+def named_enum(name: str, values: Iterable[str], description: str) -> Any:
+    """A closed value set as one named component of the document, so that a generated client
+    has one type for it (a `District`, not one enum per field that holds a district). Built
+    from the domain's own values: the document cannot name one the domain does not."""
+    enum = StrEnum(name, {value: value for value in values})  # type: ignore[misc]
+    enum.__doc__ = description
+    return enum
+
+
+if TYPE_CHECKING:  # to mypy each is the text it holds
+    District: TypeAlias = str
+    BoardScope: TypeAlias = str
+    Period: TypeAlias = str
+    DeviceStatus: TypeAlias = str
+    PurifierMode: TypeAlias = str
+    AlertKind: TypeAlias = str
+    AlertSeverity: TypeAlias = str
+    LedgerKind: TypeAlias = str
+    ChallengeKind: TypeAlias = str
+    ChallengeStatus: TypeAlias = str
+    PrizeType: TypeAlias = str
+    DrawScheme: TypeAlias = str
 else:
-    District = StrEnum("District", {code: code for code in district_codes()})
-    District.__doc__ = "One of the city's districts (chalicelib/data/districts.json)."
-    BoardScope = StrEnum("BoardScope", {scope: scope for scope in board_scopes()})
-    BoardScope.__doc__ = "A step board's scope: `city`, or one district as `district:<code>`."
+    District = named_enum(
+        "District",
+        district_codes(),
+        "One of the city's districts (chalicelib/data/districts.json).",
+    )
+    BoardScope = named_enum(
+        "BoardScope", board_scopes(), "A step board's scope: `city`, or `district:<code>`."
+    )
+    Period = named_enum(
+        "Period",
+        boards.PERIOD_KINDS,
+        "A board's period: one Seoul day, or the ISO week (Monday to Sunday) holding it.",
+    )
+    DeviceStatus = named_enum(
+        "DeviceStatus",
+        fleet.PRESENCES,
+        "`offline`: the device has not been heard from for a while, or said goodbye.",
+    )
+    PurifierMode = named_enum(
+        "PurifierMode",
+        air.PURIFIER_MODES,
+        "A shelter's air purifier: `auto` follows the air, `high` and `off` hold it.",
+    )
+    AlertKind = named_enum("AlertKind", fleet.ALERT_KINDS, "What an alert is about.")
+    AlertSeverity = named_enum("AlertSeverity", alerts.SEVERITIES, "How urgent an alert is.")
+    LedgerKind = named_enum(
+        "LedgerKind",
+        get_args(ledger.LedgerKind),
+        "What moved the points: a deposit, a prize, a payout, its reversal, a correction.",
+    )
+    ChallengeKind = named_enum(
+        "ChallengeKind",
+        challenges.KINDS,
+        "`total_steps`: steps summed (each day up to `daily_cap`); `daily_goal`: days at or "
+        "above `daily_goal`; `recycle_items`: items credited.",
+    )
+    ChallengeStatus = named_enum(
+        "ChallengeStatus", challenges.STATUSES, "Where today is against a challenge's window."
+    )
+    PrizeType = named_enum(
+        "PrizeType", get_args(challenges.PrizeType), "Who of the finishers wins the prize."
+    )
+    DrawScheme = named_enum(
+        "DrawScheme",
+        (challenges.DRAW_PSEUDONYMS, challenges.DRAW_CITIZEN_IDS),
+        "`pseudonyms-v1`: the lists are per-challenge pseudonyms; `citizen-ids`: an old draw "
+        "whose lists are withheld.",
+    )
 DistrictCode = District
-
-
-class Period(StrEnum):
-    """A board's period: one Seoul day, or the ISO week (Monday to Sunday) holding it."""
-
-    DAY = "day"
-    WEEK = "week"
-
-
-class DeviceStatus(StrEnum):
-    """`offline`: the device has not been heard from for a while, or said goodbye."""
-
-    ONLINE = "online"
-    OFFLINE = "offline"
-
-
-class PurifierMode(StrEnum):
-    """A shelter's air purifier: `auto` follows the air, `high` and `off` hold it."""
-
-    AUTO = "auto"
-    HIGH = "high"
-    OFF = "off"
-
-
-class AlertKind(StrEnum):
-    AIR = "air"
-    BIN_FULL = "bin_full"
-    FAULT = "fault"
-    OFFLINE = "offline"
-
-
-class AlertSeverity(StrEnum):
-    CRITICAL = "critical"
-    MAJOR = "major"
-    MINOR = "minor"
-
-
-class LedgerKind(StrEnum):
-    """What moved the points: a deposit, a prize, a payout, its reversal, a correction."""
-
-    RECYCLING = "recycling"
-    CHALLENGE_PRIZE = "challenge_prize"
-    PAYOUT = "payout"
-    PAYOUT_REVERSAL = "payout_reversal"
-    CORRECTION = "correction"
-
-
-class ChallengeKind(StrEnum):
-    """`total_steps`: steps summed (each day up to `daily_cap`); `daily_goal`: days at or
-    above `daily_goal`; `recycle_items`: items credited."""
-
-    TOTAL_STEPS = "total_steps"
-    DAILY_GOAL = "daily_goal"
-    RECYCLE_ITEMS = "recycle_items"
-
-
-class ChallengeStatus(StrEnum):
-    UPCOMING = "upcoming"
-    OPEN = "open"
-    ENDED = "ended"
-
-
-class PrizeType(StrEnum):
-    ALL_FINISHERS = "all_finishers"
-    FIRST_N = "first_n"
-    LOTTERY = "lottery"
-
-
-class DrawScheme(StrEnum):
-    """`pseudonyms-v1`: the lists are per-challenge pseudonyms; `citizen-ids`: an old draw
-    whose lists are withheld."""
-
-    PSEUDONYMS_V1 = "pseudonyms-v1"
-    CITIZEN_IDS = "citizen-ids"
 
 
 # Query values (`http.query_str(..., schema="common_schemas:NAME")`) -----------------------

@@ -98,12 +98,25 @@ def json_bodies(event: Request, get_response: Callable[[Request], Response]):
     serialised itself (CSV text, spreadsheet bytes) pass as they are."""
     response = get_response(event)
     if not isinstance(response.body, str | bytes):
-        response.body = json.dumps(
-            response.body, ensure_ascii=False, separators=(",", ":"), default=handle_extra_types
-        )
+        response.body = json_text(response.body)
         if not any(name.lower() == "content-type" for name in response.headers):
             response.headers["Content-Type"] = "application/json"
     return response
+
+
+def json_text(document: Any) -> str:
+    """A JSON answer's text: UTF-8-ready, non-ASCII as written. A lone surrogate (an input
+    echoed back) has no UTF-8 form, so such a body alone keeps its `\\u` escapes."""
+    text = json.dumps(
+        document, ensure_ascii=False, separators=(",", ":"), default=handle_extra_types
+    )
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document, separators=(",", ":"), default=handle_extra_types)
+    return text
 
 
 def refuse_odd_path_values(event: Request, get_response: Callable[[Request], Response]):

@@ -154,6 +154,21 @@ def test_json_answers_are_utf8_as_written_with_their_content_type(api: Api) -> N
     assert json.loads(raw)["error"]["code"] == "challenge_not_found"
 
 
+def test_a_lone_surrogate_in_an_answer_keeps_its_escape() -> None:
+    """A body that has no UTF-8 form (an echoed lone surrogate) is still JSON, escaped."""
+    from chalice import Response
+
+    from chalicelib.api.http import json_bodies
+
+    answer = json_bodies(None, lambda _: Response(body={"name": "a\ud800b", "k": "김"}))
+    assert answer.body == '{"name":"a\\ud800b","k":"\\uae40"}'
+    assert answer.headers["Content-Type"] == "application/json"
+    kept = json_bodies(
+        None, lambda _: Response(body="a,b\r\n", headers={"Content-Type": "text/csv"})
+    )
+    assert kept.body == "a,b\r\n" and kept.headers == {"Content-Type": "text/csv"}
+
+
 # GET /v1/banks -------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from chalicelib.api import (
     alerts,
     audit,
     authorizer,
+    banks,
     challenges,
     docs,
     fleet,
@@ -51,6 +52,7 @@ app.register_blueprint(support.bp)
 app.register_blueprint(operator_actions.bp)
 app.register_blueprint(report_routes.bp)
 app.register_blueprint(alerts.bp)
+app.register_blueprint(banks.bp)
 app.register_blueprint(staff_actions.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 

@@ -74,7 +74,11 @@ def check_answer(method: str, path: str, status: int, content_type: str, body: A
         f"{method} {path} answered {status}, which its OpenAPI operation does not declare "
         f"(it declares {sorted(operation.responses)})"
     )
-    media = content_type.split(";", 1)[0].strip().lower() or "application/json"
+    media = content_type.split(";", 1)[0].strip().lower()
+    assert media or not (declared.get("content") or {}), (
+        f"{method} {path} answered {status} with no Content-Type; the document says "
+        f"{sorted(declared.get('content') or {})}"
+    )
     content = declared.get("content") or {}
     assert media in content, (
         f"{method} {path} answered {status} as {media!r}; the document says {sorted(content)}"

@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import actor, api_view, parse_body, principal, require_role
+from chalicelib.api.http import actor, answers, api_view, parse_body, principal, require_role
 from chalicelib.domain.clock import iso, seoul_day
 from chalicelib.domain.roles import Power
 
@@ -104,7 +104,9 @@ WITHHELD = (
 
 @bp.route("/v1/admin/challenges", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("challenge_schemas:Challenge")
 def post_challenge() -> Response:
+    """Create a challenge (admin)."""
     from chalicelib.api.challenge_schemas import ChallengeRequest
 
     request = bp.current_request
@@ -116,7 +118,9 @@ def post_challenge() -> Response:
 
 @bp.route("/v1/admin/challenges/{challenge_id}/draw", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("challenge_schemas:PublishedDraw")
 def post_draw(challenge_id: str) -> Response:
+    """Draw a lottery challenge's winners (admin; a repeat answers the same draw)."""
     who = require_role(bp.current_request, Power.CHALLENGES)
     challenge, created = wiring.challenges().draw(challenge_id, actor(who))
     return Response(body=draw_view(challenge), status_code=201 if created else 200)
@@ -124,21 +128,27 @@ def post_draw(challenge_id: str) -> Response:
 
 @bp.route("/v1/challenges", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("challenge_schemas:ChallengeList")
 def get_challenges() -> dict[str, Any]:
+    """Open, upcoming and recent challenges, with my progress."""
     citizen_id = principal(bp.current_request).citizen_id
     return {"challenges": [standing_view(s) for s in wiring.challenges().listing(citizen_id)]}
 
 
 @bp.route("/v1/challenges/{challenge_id}", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("challenge_schemas:ChallengeStanding")
 def get_challenge(challenge_id: str) -> dict[str, Any]:
+    """One challenge with my progress."""
     citizen_id = principal(bp.current_request).citizen_id
     return standing_view(wiring.challenges().standing(challenge_id, citizen_id))
 
 
 @bp.route("/v1/challenges/{challenge_id}/entries", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("challenge_schemas:ChallengeStanding")
 def post_entry(challenge_id: str) -> Response:
+    """Join a challenge (a repeat answers the same entry)."""
     citizen_id = principal(bp.current_request).citizen_id
     standing, created = wiring.challenges().join(challenge_id, citizen_id)
     return Response(body=standing_view(standing), status_code=201 if created else 200)
@@ -146,5 +156,7 @@ def post_entry(challenge_id: str) -> Response:
 
 @bp.route("/v1/challenges/{challenge_id}/draw", methods=["GET"])
 @api_view
+@answers("challenge_schemas:PublishedDraw")
 def get_draw(challenge_id: str) -> dict[str, Any]:
+    """A lottery's published draw: seed, finishers, winners."""
     return draw_view(wiring.challenges().published_draw(challenge_id))

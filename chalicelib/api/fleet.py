@@ -12,7 +12,7 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, query_int, query_str, require_role
+from chalicelib.api.http import answers, api_view, query_int, query_str, require_role
 from chalicelib.domain.clock import iso
 from chalicelib.domain.roles import Power
 from chalicelib.errors import NotFound, Unprocessable
@@ -105,7 +105,7 @@ def _hour_view(hour: HourMeans) -> dict[str, Any]:
 def _district_param() -> str | None:
     from chalicelib.domain.districts import is_district
 
-    district = query_str(bp.current_request, "district")
+    district = query_str(bp.current_request, "district", schema="common_schemas:DISTRICT_QUERY")
     if district is not None and not is_district(district):
         raise Unprocessable(f"unknown district {district[:64]!r}", code="unknown_district")
     return district
@@ -124,8 +124,11 @@ def _one(device_id: str, device_type: DeviceType) -> DeviceState:
 
 @bp.route("/v1/shelters", methods=["GET"])
 @api_view
+@answers("fleet_schemas:ShelterList")
 def list_shelters() -> dict[str, Any]:
-    """Every shelter of the city, or of `?district=`: one Query, never a scan."""
+    """Every shelter of the city, or of `?district=`.
+
+    One Query, never a scan."""
     service = wiring.fleet()
     now = service.now()
     return {
@@ -135,15 +138,19 @@ def list_shelters() -> dict[str, Any]:
 
 @bp.route("/v1/shelters/{device_id}", methods=["GET"])
 @api_view
+@answers("fleet_schemas:Shelter")
 def get_shelter(device_id: str) -> dict[str, Any]:
+    """One shelter's live state."""
     return shelter_view(_one(device_id, "shelter"), wiring.fleet().now())
 
 
 @bp.route("/v1/shelters/{device_id}/air", methods=["GET"])
 @api_view
+@answers("fleet_schemas:AirHistory")
 def get_shelter_air(device_id: str) -> dict[str, Any]:
-    """Hourly PM10 and PM2.5 means of the last `hours` (1-168, default 24), oldest first;
-    hours without readings are left out."""
+    """A shelter's hourly PM10 and PM2.5 means, oldest first.
+
+    The last `hours` (1-168, default 24); hours without readings are left out."""
     hours = query_int(bp.current_request, "hours", default=24, low=1, high=168)
     state = _one(device_id, "shelter")
     history = wiring.fleet().air_history(state.device_id, hours)
@@ -152,7 +159,9 @@ def get_shelter_air(device_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/robots", methods=["GET"])
 @api_view
+@answers("fleet_schemas:RobotList")
 def list_robots() -> dict[str, Any]:
+    """Every robot of the city, or of `?district=`."""
     service = wiring.fleet()
     now = service.now()
     return {"robots": [robot_view(r, now) for r in service.devices("robot", _district_param())]}
@@ -160,7 +169,9 @@ def list_robots() -> dict[str, Any]:
 
 @bp.route("/v1/robots/{device_id}", methods=["GET"])
 @api_view
+@answers("fleet_schemas:Robot")
 def get_robot(device_id: str) -> dict[str, Any]:
+    """One robot's live state."""
     return robot_view(_one(device_id, "robot"), wiring.fleet().now())
 
 
@@ -169,10 +180,13 @@ def get_robot(device_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/devices", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("fleet_schemas:DeviceList")
 def get_devices() -> dict[str, Any]:
-    """Fleet health: each device's state, when it was last heard, its open alerts (air
-    included; `alert_id` names each in `/v1/admin/alerts/{id}`) and how many of its
-    messages were quarantined (two Queries)."""
+    """Fleet health: every device with its open alerts (operators).
+
+    Each device's state, when it was last heard, its open alerts (air included; `alert_id`
+    names each in `/v1/admin/alerts/{id}`) and how many of its messages were quarantined
+    (two Queries)."""
     require_role(bp.current_request, Power.DEVICES)
     service = wiring.fleet()
     now = service.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Chalice, Response
-from chalice.app import Request
+from chalice.app import Request, handle_extra_types
 
 from chalicelib.domain import json_limits, roles
 from chalicelib.domain.roles import Power
@@ -90,6 +91,34 @@ def reshape_framework_errors(event: Request, get_response: Callable[[Request], R
     return response
 
 
+def json_bodies(event: Request, get_response: Callable[[Request], Response]):
+    """Middleware: every JSON answer is serialised here, once, as UTF-8 text as it is (no
+    `\\uXXXX` escapes: Korean names read as written), and says `Content-Type:
+    application/json` itself rather than leave it to API Gateway's default. Bodies a view
+    serialised itself (CSV text, spreadsheet bytes) pass as they are."""
+    response = get_response(event)
+    if not isinstance(response.body, str | bytes):
+        response.body = json_text(response.body)
+        if not any(name.lower() == "content-type" for name in response.headers):
+            response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def json_text(document: Any) -> str:
+    """A JSON answer's text: UTF-8-ready, non-ASCII as written. A lone surrogate (an input
+    echoed back) has no UTF-8 form, so such a body alone keeps its `\\u` escapes."""
+    text = json.dumps(
+        document, ensure_ascii=False, separators=(",", ":"), default=handle_extra_types
+    )
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document, separators=(",", ":"), default=handle_extra_types)
+    return text
+
+
 def refuse_odd_path_values(event: Request, get_response: Callable[[Request], Response]):
     """Middleware: a path parameter that cannot be an id (another script's characters,
     spaces, controls, overlong) names nothing: 404, before any view parses it."""
@@ -121,6 +150,7 @@ def _not_found_code(event: Request, name: str) -> str:
 
 
 def install(app: Chalice) -> None:
+    app.register_middleware(json_bodies, "http")  # first: the outermost, sees every answer
     app.register_middleware(reshape_framework_errors, "http")
     app.register_middleware(refuse_odd_path_values, "http")
     app.api.binary_types.extend(BINARY_TYPES)
@@ -170,10 +200,17 @@ nothing: a 404 before the view runs."""
 
 
 def query_str(
-    request: Request, name: str, max_length: int = QUERY_MAX, code: str = "invalid_query"
+    request: Request,
+    name: str,
+    max_length: int = QUERY_MAX,
+    code: str = "invalid_query",
+    *,
+    schema: str | None = None,
 ) -> str | None:
     """One query value as sent, or None. Repeated, overlong or control-character values are
-    a 400 (`code`): no route guesses which of two values was meant."""
+    a 400 (`code`): no route guesses which of two values was meant. `schema` names the JSON
+    Schema the OpenAPI document gives the value (`module:NAME` under `chalicelib.api`, as
+    `answers` does; e.g. an enum read from data): the caller judges the value itself."""
     params = request.query_params
     if not params or name not in params:
         return None

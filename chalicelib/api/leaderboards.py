@@ -12,7 +12,7 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, principal, query_enum, query_int, query_str
+from chalicelib.api.http import answers, api_view, principal, query_enum, query_int, query_str
 from chalicelib.domain.clock import seoul_day
 from chalicelib.errors import BadRequest
 
@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 bp = Blueprint(__name__)
 
 MAX_LIMIT = 100
+SCOPE = "common_schemas:BOARD_SCOPE_QUERY"
 
 
 def _period_and_day(request: Request) -> tuple[str, date]:
     from chalicelib.domain import boards  # the board rules load with the first board asked
 
     kind = query_enum(request, "period", boards.PERIOD_KINDS, default=boards.DAY)
-    raw_date = query_str(request, "date", max_length=10)
+    raw_date = query_str(request, "date", max_length=10, schema="common_schemas:SEOUL_DAY_QUERY")
     try:
         day = seoul_day(wiring.clock()()) if raw_date is None else boards.parse_date(raw_date)
     except boards.InvalidBoard as e:
@@ -48,7 +49,9 @@ def _invalid(error: boards.InvalidBoard) -> BadRequest:
 
 @bp.route("/v1/leaderboards/steps", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("board_schemas:StepBoard")
 def get_step_board() -> dict[str, Any]:
+    """A step leaderboard's leaders, and my rank on it."""
     from chalicelib.domain import boards
 
     request = bp.current_request
@@ -57,7 +60,8 @@ def get_step_board() -> dict[str, Any]:
     limit = query_int(request, "limit", default=10, low=1, high=MAX_LIMIT)
     service = wiring.boards()
     try:
-        board = service.board(kind, day, query_str(request, "scope") or boards.CITY)
+        scope = query_str(request, "scope", schema=SCOPE)  # "": no scope, a 400
+        board = service.board(kind, day, boards.CITY if scope is None else scope)
     except boards.InvalidBoard as e:
         raise _invalid(e) from e
     me = service.standing(board, citizen_id)
@@ -75,7 +79,9 @@ def get_step_board() -> dict[str, Any]:
 
 @bp.route("/v1/leaderboards/districts", methods=["GET"])
 @api_view
+@answers("board_schemas:DistrictBoard")
 def get_district_board() -> dict[str, Any]:
+    """Districts ranked by their total steps."""
     kind, day = _period_and_day(bp.current_request)
     return {
         "period": kind,

@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, parse_body, principal, query_int, query_str
+from chalicelib.api.http import answers, api_view, parse_body, principal, query_int, query_str
 from chalicelib.domain.clock import iso
 from chalicelib.domain.districts import districts
 
@@ -70,7 +70,9 @@ def ledger_view(page: LedgerPage) -> dict[str, Any]:
 
 @bp.route("/v1/me", methods=["PUT"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:Profile")
 def put_me() -> dict[str, Any]:
+    """Register, or update my display name and district."""
     from chalicelib.api.schemas import ProfileRequest
 
     request = bp.current_request
@@ -84,7 +86,9 @@ def put_me() -> dict[str, Any]:
 
 @bp.route("/v1/me", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:Profile")
 def get_me() -> dict[str, Any]:
+    """My profile, points and this day's and week's steps."""
     citizen_id = principal(bp.current_request).citizen_id
     citizen = wiring.citizens().profile(citizen_id)
     walked = wiring.steps().totals(citizen_id)
@@ -95,7 +99,9 @@ def get_me() -> dict[str, Any]:
 
 @bp.route("/v1/me/steps", methods=["PUT"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:StoredSteps")
 def put_steps() -> dict[str, Any]:
+    """Sync my daily step counts (up to 7 days back)."""
     from chalicelib.api.schemas import StepsRequest
 
     request = bp.current_request
@@ -106,7 +112,9 @@ def put_steps() -> dict[str, Any]:
 
 @bp.route("/v1/me/deposit-codes", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:DepositCode")
 def post_deposit_code() -> Response:
+    """A one-time 6-digit code to type at a robot (valid 5 minutes)."""
     issued = wiring.citizens().issue_deposit_code(principal(bp.current_request).citizen_id)
     return Response(
         body={"code": issued.code, "expires_at": iso(issued.expires_at)}, status_code=201
@@ -115,7 +123,9 @@ def post_deposit_code() -> Response:
 
 @bp.route("/v1/me/ledger", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:LedgerPage")
 def get_ledger() -> dict[str, Any]:
+    """My ledger entries, newest first."""
     request = bp.current_request
     citizen_id = principal(request).citizen_id
     limit = query_int(request, "limit", default=20, low=1, high=100)
@@ -130,7 +140,9 @@ def get_ledger() -> dict[str, Any]:
 
 @bp.route("/v1/me/phone", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:PhoneVerification")
 def post_phone() -> Response:
+    """Send a code by SMS to prove a mobile number."""
     from chalicelib.api.schemas import PhoneRequest
 
     request = bp.current_request
@@ -144,7 +156,9 @@ def post_phone() -> Response:
 
 @bp.route("/v1/me/phone/verify", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:Profile")
 def post_phone_verify() -> dict[str, Any]:
+    """Link the proven mobile number with the code it was sent."""
     from chalicelib.api.payout_accounts import payout_account_view
     from chalicelib.api.schemas import PhoneVerifyRequest
 
@@ -157,7 +171,9 @@ def post_phone_verify() -> dict[str, Any]:
 
 @bp.route("/v1/me/phone", methods=["DELETE"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:Profile")
 def delete_phone() -> dict[str, Any]:
+    """Unlink my mobile number."""
     from chalicelib.api.payout_accounts import payout_account_view
 
     citizen_id = principal(bp.current_request).citizen_id

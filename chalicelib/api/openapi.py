@@ -119,8 +119,10 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
             schema = model.model_json_schema(  # type: ignore[attr-defined]
                 ref_template="#/components/schemas/{model}", mode=mode
             )
-            schemas.update(schema.pop("$defs", {}))
-            schemas[name] = schema
+            for part, defined in [*schema.pop("$defs", {}).items(), (name, schema)]:
+                # one name, one schema: two models of one name would silently replace each other
+                if schemas.setdefault(part, defined) != defined:
+                    raise ValueError(f"two different schemas are named {part!r}")
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Gimhae Smart City API", "version": "1"},
@@ -140,9 +142,14 @@ def _answer_model(view: Callable[..., Any]) -> type | None:
     name = getattr(view, "answers", None)
     if name is None:
         return None
-    module, _, attr = name.partition(":")
-    found: type = getattr(importlib.import_module(f"chalicelib.api.{module}"), attr)
+    found: type = _resolve(name)
     return found
+
+
+def _resolve(name: str) -> Any:
+    """`module:attr` under chalicelib.api (`http.answers`, `query_str(schema=...)`)."""
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(f"chalicelib.api.{module}"), attr)
 
 
 def _declare_answer(operation: dict[str, Any], model: str) -> None:
@@ -207,7 +214,8 @@ def _scan(fn: Callable[..., Any], reads: _Reads, seen: set[str]) -> None:
 
 def _query_schema(callee: str, node: ast.Call, names: dict[str, Any]) -> dict[str, Any]:
     if callee == "query_str":
-        return {"type": "string"}
+        named = {k.arg: _value(k.value, names) for k in node.keywords}.get("schema")
+        return _resolve(named) if named else {"type": "string"}
     if callee == "query_enum":
         allowed = _value(node.args[2], names) if len(node.args) >= 3 else None
         default = _value(node.args[3], names) if len(node.args) >= 4 else None

@@ -9,14 +9,16 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, parse_body, principal
+from chalicelib.api.http import answers, api_view, parse_body, principal
 
 bp = Blueprint(__name__)
 
 
 @bp.route("/v1/me/payout-account", methods=["PUT"], authorizer=jwt_auth)
 @api_view
+@answers("me_schemas:PayoutAccountAnswer")
 def put_payout_account() -> dict[str, Any]:
+    """Set the bank account I am paid to (shown back masked)."""
     from chalicelib.api.payout_schemas import PayoutAccountRequest
     from chalicelib.domain.payout_accounts import masked_view
 

@@ -25,6 +25,8 @@ from chalicelib.errors import Unprocessable
 
 Kind = Literal["total_steps", "daily_goal", "recycle_items"]
 PrizeType = Literal["all_finishers", "first_n", "lottery"]
+Status = Literal["upcoming", "open", "ended"]
+STATUSES: tuple[Status, ...] = ("upcoming", "open", "ended")
 KINDS: tuple[str, ...] = ("total_steps", "daily_goal", "recycle_items")
 STEP_KINDS = frozenset({"total_steps", "daily_goal"})
 
@@ -135,7 +137,7 @@ class Challenge:
         late = late_sync_days if self.kind in STEP_KINDS else 0
         return self.ends_on + timedelta(days=late + STREAM_LAG_DAYS + 1)
 
-    def status(self, today: date) -> str:
+    def status(self, today: date) -> Status:
         if today < self.starts_on:
             return "upcoming"
         return "ended" if self.is_closed(today) else "open"

@@ -38,6 +38,8 @@ SILENT_AFTER = timedelta(minutes=5)
 BIN_FULL = 0.9
 
 DeviceType = Literal["shelter", "robot"]
+Presence = Literal["online", "offline"]
+PRESENCES: tuple[Presence, ...] = ("online", "offline")
 Channel = Literal["shelter_telemetry", "shelter_status", "robot_status", "shadow", "presence"]
 CHANNEL_TYPES: dict[str, DeviceType | None] = {
     "shelter_telemetry": "shelter",
@@ -524,9 +526,7 @@ class DeviceState:
     outbox: tuple[PendingNotice, ...] = ()
     """Notices recorded with a transition and not yet delivered (normally for a second)."""
 
-    def status(
-        self, now: datetime, silent_after: timedelta = SILENT_AFTER
-    ) -> Literal["online", "offline"]:
+    def status(self, now: datetime, silent_after: timedelta = SILENT_AFTER) -> Presence:
         """Online only while the device is heard: a device silent for 5 minutes is offline
         even before the health job has marked it."""
         if not self.online or self.last_seen is None:

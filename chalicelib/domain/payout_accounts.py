@@ -28,6 +28,8 @@ HOLDER_MAX = 30
 class Bank:
     code: str
     name: str
+    """The Korean name (what a passbook and the transfer file show)."""
+    name_en: str
     aliases: tuple[str, ...]
 
 
@@ -38,9 +40,12 @@ def _folded(text: str) -> str:
 
 @lru_cache(maxsize=4)
 def banks(path: Path = BANKS_FILE) -> dict[str, Bank]:
+    """Every bank a payout account may name, by code (chalicelib/data/banks.json; also
+    what `GET /v1/banks` lists)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     return {
-        b["code"]: Bank(b["code"], b["name"], tuple(b.get("aliases", ()))) for b in data["banks"]
+        b["code"]: Bank(b["code"], b["name_ko"], b["name_en"], tuple(b.get("aliases", ())))
+        for b in data["banks"]
     }
 
 
@@ -48,13 +53,14 @@ def banks(path: Path = BANKS_FILE) -> dict[str, Bank]:
 def _bank_names(path: Path = BANKS_FILE) -> dict[str, str]:
     names: dict[str, str] = {}
     for bank in banks(path).values():
-        for name in (bank.name, *bank.aliases):
+        for name in (bank.name, bank.name_en, *bank.aliases):
             names[_folded(name)] = bank.code
     return names
 
 
 def resolve_bank(text: str) -> Bank | None:
-    """A bank by its 3-digit code (`"088"`) or a short name (`"Shinhan"`, `"신한은행"`)."""
+    """A bank by its 3-digit code (`"088"`) or any of its names (`"신한"`, `"Shinhan"`,
+    `"신한은행"`, `"Shinhan Bank"`)."""
     if not isinstance(text, str) or len(text) > 40:
         return None
     if text in banks():

@@ -1,11 +1,13 @@
 """Request bodies of the alert routes (chalicelib/api/alerts.py), imported inside the views:
-pydantic stays off the cold start of every other function."""
+pydantic stays off the cold start of every other function; and what the routes answer."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
+
+from chalicelib.api.staff_schemas import Answer, Cursor, DistrictCode, Instant
 
 Text = Annotated[StrictStr, StringConstraints(max_length=2000)]
 """Bounded before any judgment (chalicelib.domain.alerts.text allows 500 once trimmed)."""
@@ -29,3 +31,44 @@ class AlertCommentRequest(BaseModel):
 class AlertClearRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: Text
+
+
+# -- Answers (DESIGN §4b "Alerts") -------------------------------------------------------
+
+
+class TimelineEntry(Answer):
+    at: Instant
+    event: Literal["raised", "escalated", "acknowledged", "assigned", "commented", "cleared"]
+    by: str | None = Field(description="the staff member; null for the system")
+    note: str | None
+
+
+class AlertSummary(Answer):
+    """An alert as the list shows it."""
+
+    alert_id: str
+    device_id: str
+    device_type: Literal["shelter", "robot"]
+    district: DistrictCode
+    kind: Literal["air", "bin_full", "fault", "offline"]
+    severity: Literal["critical", "major", "minor"]
+    status: Literal["active", "cleared"]
+    acknowledged: bool
+    acknowledged_by: str | None
+    acknowledged_at: Instant | None
+    assignee: str | None
+    raised_at: Instant
+    cleared_at: Instant | None
+    updated_at: Instant
+    detail: str
+
+
+class Alert(AlertSummary):
+    """One alert with its timeline, oldest event first."""
+
+    timeline: list[TimelineEntry]
+
+
+class AlertPage(Answer):
+    alerts: list[AlertSummary]
+    next_cursor: Cursor

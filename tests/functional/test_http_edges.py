@@ -19,6 +19,9 @@ HOSTILE_INTEGERS = [
     "9" * 40, "5\x00",
 ]  # fmt: skip
 HOSTILE_ENUMS = ["DAY", " day", "day ", "dаy", "day\x00", "", "xlsx,csv", "Csv"]
+UNKNOWN = {"district": (422, "unknown_district")}
+"""Enums whose unknown but well-formed value DESIGN makes a 422 of its own (§4: an unknown
+district); a malformed one (control characters, repeated) is still the 400 `invalid_query`."""
 
 
 def _routes() -> list[tuple[str, str, Any]]:
@@ -64,8 +67,11 @@ def test_every_integer_and_enum_query_refuses_every_hostile_form(api: Api) -> No
         for value in [*values, f"{good}&{name}={good}"]:
             query = [(name, value)] if "&" not in value else [(name, good), (name, good)]
             response = api.call(method, _url(path, query), as_user=ADMIN, admin=True)
-            assert response.status == 400, (method, path, name, value, response.body)
-            assert response.body["error"]["code"] == "invalid_query"
+            answered = (response.status, response.body["error"]["code"])
+            allowed = {(400, "invalid_query")}
+            if name in UNKNOWN and "&" not in value:
+                allowed.add(UNKNOWN[name])
+            assert answered in allowed, (method, path, name, value, response.body)
 
 
 def test_the_integer_forms_a_client_really_sends_still_work(api: Api) -> None:

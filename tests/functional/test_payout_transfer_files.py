@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from chalicelib import queues
+from tests.contract import check_raw_answer
 from tests.functional.conftest import REGION, Api
 from tests.functional.test_payouts_api import _approve, _credit, _drain, _register, _start
 
@@ -50,6 +51,7 @@ def _get(api: Api, path: str, accept: str | None = None) -> tuple[int, dict[str,
     if accept is not None:
         headers["accept"] = accept
     status, out_headers, body = request(api._gateway, "GET", path, headers, None)
+    check_raw_answer("GET", path, status, dict(out_headers), body)
     return status, dict(out_headers), body
 
 

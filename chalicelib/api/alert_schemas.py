@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, StringConstraints
 
-from chalicelib.api.staff_schemas import Answer, Cursor, DistrictCode, Instant
+from chalicelib.api.staff_schemas import Answer, Cursor, DeviceType, DistrictCode, Instant
+from chalicelib.domain import alerts
 
 Text = Annotated[StrictStr, StringConstraints(max_length=2000)]
 """Bounded before any judgment (chalicelib.domain.alerts.text allows 500 once trimmed)."""
@@ -36,9 +37,25 @@ class AlertClearRequest(BaseModel):
 # -- Answers (DESIGN §4b "Alerts") -------------------------------------------------------
 
 
+class AlertKind(RootModel[alerts.AlertKind]):
+    """What an alert is about."""
+
+
+class AlertSeverity(RootModel[alerts.Severity]):
+    """Air: `major` at bad, `critical` at very bad."""
+
+
+class AlertStatus(RootModel[Literal["active", "cleared"]]):
+    pass
+
+
+class TimelineEvent(RootModel[alerts.TimelineEvent]):
+    pass
+
+
 class TimelineEntry(Answer):
     at: Instant
-    event: Literal["raised", "escalated", "acknowledged", "assigned", "commented", "cleared"]
+    event: TimelineEvent
     by: str | None = Field(description="the staff member; null for the system")
     note: str | None
 
@@ -48,11 +65,11 @@ class AlertSummary(Answer):
 
     alert_id: str
     device_id: str
-    device_type: Literal["shelter", "robot"]
+    device_type: DeviceType
     district: DistrictCode
-    kind: Literal["air", "bin_full", "fault", "offline"]
-    severity: Literal["critical", "major", "minor"]
-    status: Literal["active", "cleared"]
+    kind: AlertKind
+    severity: AlertSeverity
+    status: AlertStatus
     acknowledged: bool
     acknowledged_by: str | None
     acknowledged_at: Instant | None

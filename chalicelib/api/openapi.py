@@ -90,7 +90,8 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
             }
             answer = _answer_model(inspect.unwrap(route.view_function))
             if answer is not None:
-                answered[answer.__name__] = answer
+                if answered.setdefault(answer.__name__, answer) is not answer:
+                    raise ValueError(f"two answer models are named {answer.__name__!r}")
                 _declare_answer(operation, answer.__name__)
             _declare_media(operation, getattr(inspect.unwrap(route.view_function), "produces", ()))
             summary, _, description = (inspect.getdoc(route.view_function) or "").partition("\n")
@@ -123,8 +124,8 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
             schema = model.model_json_schema(  # type: ignore[attr-defined]
                 ref_template="#/components/schemas/{model}", mode=mode
             )
-            schemas.update(schema.pop("$defs", {}))
-            schemas[name] = schema
+            for part, part_schema in {**schema.pop("$defs", {}), name: schema}.items():
+                _add_component(schemas, part, part_schema)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Gimhae Smart City API", "version": "1"},
@@ -137,6 +138,13 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
     if server_url:
         doc["servers"] = [{"url": server_url}]
     return doc
+
+
+def _add_component(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """One name, one schema: two models of one name (in two modules) that differ would
+    otherwise leave the document describing one of them for both."""
+    if schemas.setdefault(name, schema) != schema:
+        raise ValueError(f"two different schemas are named {name!r}: name one of them apart")
 
 
 def _answer_model(view: Callable[..., Any]) -> type | None:

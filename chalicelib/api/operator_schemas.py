@@ -7,10 +7,11 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StrictStr, field_validator
 
 from chalicelib.api.staff_schemas import Answer, Cursor, Instant
-from chalicelib.domain.operations import MAX_NOTE, MAX_REDRIVE, QuarantineSource
+from chalicelib.domain import operations
+from chalicelib.domain.operations import MAX_NOTE, MAX_REDRIVE
 
 
 class DiscardRequest(BaseModel):
@@ -35,6 +36,14 @@ class RedriveRequest(BaseModel):
 # -- Answers -----------------------------------------------------------------------------
 
 
+class QuarantineSource(RootModel[operations.QuarantineSource]):
+    """Who quarantined the message: the deposits handler, the fleet's, the rules' errors."""
+
+
+class QuarantineStatus(RootModel[operations.QuarantineStatus]):
+    pass
+
+
 class Outcome(Answer):
     """What sending the message through its handler again did. On a closed entry only the
     figures it had are kept."""
@@ -51,7 +60,7 @@ class QuarantineEntry(Answer):
     entry_id: Annotated[str, Field(description="`<source>:<quarantine id>`")]
     quarantine_id: str
     source: QuarantineSource
-    status: Literal["open", "reprocessed", "discarded"]
+    status: QuarantineStatus
     reason: str
     device_id: str | None
     event_id: str | None

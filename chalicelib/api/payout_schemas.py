@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, StringConstraints
 
 from chalicelib.api.staff_schemas import Answer, Cursor, Instant, Month
+from chalicelib.domain import payout_runs
 
 _Id = Annotated[StrictStr, StringConstraints(min_length=1, max_length=128)]
 
@@ -39,7 +40,13 @@ class SettleRequest(BaseModel):
 
 # -- Answers (DESIGN §4 "Payout runs", §4b "Payouts") ------------------------------------
 
-RunStatus = Literal["running", "ready", "approved", "settled"]
+
+class RunStatus(RootModel[payout_runs.RunStatus]):
+    """`running` -> `ready` -> `approved` -> `settled`."""
+
+
+class SkipReason(RootModel[payout_runs.SkipReason]):
+    pass
 
 
 class PayoutRunStarted(Answer):
@@ -100,7 +107,7 @@ class PayoutRunPage(Answer):
 
 class SkippedCitizen(Answer):
     citizen_id: str
-    reason: Literal["no_account", "below_threshold"]
+    reason: SkipReason
 
 
 class SkippedPage(Answer):

@@ -6,15 +6,21 @@ that answers another shape fails a test.
 
 Shared pieces (`Answer`, `Instant`, `DistrictCode`, ...) and the answers of the stats,
 audit, action log, reports and staff shelter routes are here; the alerts', quarantine's,
-payout runs' and support's answers are in their own `*_schemas.py` beside their requests."""
+payout runs' and support's answers are in their own `*_schemas.py` beside their requests.
+
+A closed value set is a named `RootModel` of the domain's own `Literal` (one component of
+the document, e.g. `AlertKind`: a generated client gets one enum type, not one per field,
+and the values cannot drift from the domain's)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, RootModel
 
+from chalicelib.domain import fleet
+from chalicelib.domain.air import AirGrade
 from chalicelib.domain.districts import districts
 
 
@@ -27,17 +33,27 @@ class Answer(BaseModel):
 Instant = datetime
 """A UTC instant as the API writes it (ISO 8601 with its offset: `format: date-time`)."""
 
-DistrictCode = Annotated[
-    str, WithJsonSchema({"type": "string", "enum": sorted(districts())})
-]  # fmt: skip
-"""One of the city's district codes (chalicelib/data/districts.json)."""
+_DISTRICT_CODES: list[JsonValue] = [*sorted(districts())]
+
+
+class DistrictCode(RootModel[str]):
+    """One of the city's district codes (chalicelib/data/districts.json)."""
+
+    model_config = ConfigDict(json_schema_extra={"enum": _DISTRICT_CODES})
+
 
 Month = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 """A calendar month, `YYYY-MM` (Asia/Seoul)."""
 
 Cursor = Annotated[str | None, Field(description="the next page's cursor; null on the last")]
 
-StaffRole = Literal["admin", "operator", "finance", "support"]
+
+class StaffRole(RootModel[Literal["admin", "operator", "finance", "support"]]):
+    """A staff role (DESIGN §4b), as the token's `cognito:groups` carry it."""
+
+
+class DeviceType(RootModel[fleet.DeviceType]):
+    """What a device is: a smart shelter or a recycling robot."""
 
 
 # -- Stats (GET /v1/admin/stats) ---------------------------------------------------------
@@ -165,7 +181,9 @@ class RecyclingTotals(Answer):
 
 # -- A shelter as staff see it (/v1/admin/shelters/{id}) ---------------------------------
 
-PurifierMode = Literal["auto", "high", "off"]
+
+class PurifierMode(RootModel[Literal["auto", "high", "off"]]):
+    """The shelter shadow's `purifier`: `auto`, or held `high` or `off`."""
 
 
 class Location(Answer):
@@ -176,7 +194,7 @@ class Location(Answer):
 class Air(Answer):
     pm10: float | None
     pm25: float | None
-    grade: Literal["good", "moderate", "bad", "very_bad"] | None
+    grade: AirGrade | None
     updated_at: Instant | None
 
 

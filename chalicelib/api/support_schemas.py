@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StrictStr
 
 from chalicelib.api.staff_schemas import Answer, Cursor, DistrictCode, Instant
+from chalicelib.domain import corrections, ledger
 
 
 class CorrectionRequest(BaseModel):
@@ -56,9 +57,17 @@ class CitizenMatches(Answer):
     citizens: Annotated[list[CitizenCard], Field(max_length=1)]
 
 
+class LedgerKind(RootModel[ledger.LedgerKind]):
+    pass
+
+
+class CorrectionStatus(RootModel[corrections.Status]):
+    pass
+
+
 class LedgerEntry(Answer):
     entry_id: str
-    kind: Literal["recycling", "challenge_prize", "payout", "payout_reversal", "correction"]
+    kind: LedgerKind
     points: int
     balance_after: int
     created_at: Instant
@@ -78,7 +87,7 @@ class Correction(Answer):
     points: int
     reason: str
     reference: str | None
-    status: Literal["pending", "approved", "rejected"]
+    status: CorrectionStatus
     proposed_by: str
     proposed_at: Instant
     decided_by: str | None

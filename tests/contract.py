@@ -5,6 +5,7 @@ answers other than its contract says fails whichever test called it."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -91,3 +92,14 @@ def check_answer(method: str, path: str, status: int, content_type: str, body: A
     assert not errors, f"{method} {path} answered {status} off its contract ({ref}): " + "; ".join(
         f"at {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5]
     )
+
+
+def check_raw_answer(
+    method: str, path: str, status: int, headers: dict[str, Any], body: bytes | None
+) -> None:
+    """check_answer for an answer read as bytes (a file download): a JSON one is parsed and
+    checked whole; any other is checked for its status and declared media type."""
+    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    parsed = json.loads(body) if body and (not media or media == "application/json") else None
+    check_answer(method, path, status, content_type, parsed)

@@ -62,7 +62,7 @@ class DynamoDbQuarantine:
     def quarantine(
         self,
         *,
-        source: str,
+        source: operations.QuarantineSource,
         reason: str,
         device_id: str | None,
         event_id: str | None,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, query_int, query_str, require_role
+from chalicelib.api.http import answers, api_view, query_enum, query_int, query_str, require_role
 from chalicelib.api.operator_actions import entry_view
 from chalicelib.domain.clock import seoul_day
+from chalicelib.domain.operations import QUARANTINE_SOURCES
 from chalicelib.domain.roles import Power
 from chalicelib.errors import BadRequest
 
@@ -19,18 +19,19 @@ if TYPE_CHECKING:
     from chalicelib.domain.totals import Totals
 
 bp = Blueprint(__name__)
-_SOURCE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 @bp.route("/v1/admin/quarantine", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("operator_schemas:QuarantinePage")
 def get_quarantine() -> dict[str, Any]:
-    """Device messages that could not be processed, newest first, with their reasons."""
+    """List quarantined device messages of one source, newest first.
+
+    Messages that could not be processed, each with its reason and status.
+    """
     request = bp.current_request
     require_role(request, Power.QUARANTINE_READ)
-    source = query_str(request, "source") or "deposits"
-    if not _SOURCE.fullmatch(source):
-        raise BadRequest("source is a short lowercase name", code="invalid_query")
+    source = query_enum(request, "source", QUARANTINE_SOURCES, default="deposits")
     limit = query_int(request, "limit", default=50, low=1, high=200)
     page = wiring.operations().quarantined(
         source, limit, query_str(request, "cursor", max_length=1024, code="invalid_cursor")
@@ -40,9 +41,12 @@ def get_quarantine() -> dict[str, Any]:
 
 @bp.route("/v1/admin/dead-letters", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("operator_schemas:DeadLetters")
 def get_dead_letters() -> dict[str, Any]:
-    """Messages that failed every retry, per dead-letter and stream on-failure queue: each
-    one is an incident to look at."""
+    """Count the messages parked in every dead-letter and on-failure queue.
+
+    Messages that failed every retry: each one is an incident to look at.
+    """
     require_role(bp.current_request, Power.DEAD_LETTERS)
     return {
         "queues": [
@@ -60,9 +64,13 @@ def get_dead_letters() -> dict[str, Any]:
 
 @bp.route("/v1/admin/stats", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("staff_schemas:CityStats")
 def get_stats() -> dict[str, Any]:
-    """The city's totals, all time and for one Seoul day (`date=`, today by default): kept
-    by counters from the ledger's stream, the step boards and settlements (never a scan)."""
+    """Read the city's totals, all time and for one Seoul day.
+
+    `date=` (YYYY-MM-DD, today by default). Kept by counters from the ledger's stream,
+    the step boards and settlements (never a scan).
+    """
     request = bp.current_request
     require_role(request, Power.STATS)
     raw = query_str(request, "date")

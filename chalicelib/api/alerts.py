@@ -12,6 +12,7 @@ from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import (
     actor,
+    answers,
     api_view,
     parse_body,
     query_enum,
@@ -60,9 +61,13 @@ def alert_view(alert: Alert, *, timeline: bool = False) -> dict[str, Any]:
 
 @bp.route("/v1/admin/alerts", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("alert_schemas:AlertPage")
 def list_alerts() -> dict[str, Any]:
-    """Alerts, most recently updated first: `status=active` (the default), `cleared` or
-    `all`; filters `acknowledged`, `kind`, `severity`, `district`, `updated_since`."""
+    """List alerts, most recently updated first.
+
+    `status=active` (the default), `cleared` or `all`; filters `acknowledged`, `kind`,
+    `severity`, `district`, `updated_since`.
+    """
     request = bp.current_request
     require_role(request, Power.ALERTS)
     acknowledged = query_enum(request, "acknowledged", ("true", "false"), "")
@@ -92,15 +97,21 @@ def _district(district: str | None) -> str | None:
 
 @bp.route("/v1/admin/alerts/{alert_id}", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("alert_schemas:Alert")
 def get_alert(alert_id: str) -> dict[str, Any]:
+    """Read one alert with its timeline (`by` is null for the system)."""
     require_role(bp.current_request, Power.ALERTS)
     return alert_view(wiring.alerts().alert(alert_id), timeline=True)
 
 
 @bp.route("/v1/admin/alerts/{alert_id}/acknowledge", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("alert_schemas:Alert")
 def acknowledge_alert(alert_id: str) -> dict[str, Any]:
-    """`{note?}`: acknowledged once; a repeat answers the alert unchanged."""
+    """Acknowledge an alert, with an optional note.
+
+    `{note?}`: acknowledged once; a repeat answers the alert unchanged.
+    """
     request = bp.current_request
     who = require_role(request, Power.ALERTS)
     from chalicelib.api.alert_schemas import AlertAcknowledgeRequest
@@ -117,8 +128,12 @@ def acknowledge_alert(alert_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/alerts/{alert_id}/assign", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("alert_schemas:Alert")
 def assign_alert(alert_id: str) -> dict[str, Any]:
-    """`{assignee}`: a staff member's id, or null for nobody."""
+    """Assign an alert to a staff member, or to nobody.
+
+    `{assignee}`: a staff member's id, or null.
+    """
     request = bp.current_request
     who = require_role(request, Power.ALERTS)
     from chalicelib.api.alert_schemas import AlertAssignRequest
@@ -136,8 +151,12 @@ def assign_alert(alert_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/alerts/{alert_id}/comments", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("alert_schemas:Alert")
 def comment_alert(alert_id: str) -> dict[str, Any]:
-    """`{text}`: 1-500 characters."""
+    """Add a comment to an alert's timeline.
+
+    `{text}`: 1-500 characters.
+    """
     request = bp.current_request
     who = require_role(request, Power.ALERTS)
     from chalicelib.api.alert_schemas import AlertCommentRequest
@@ -148,8 +167,12 @@ def comment_alert(alert_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/alerts/{alert_id}/clear", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("alert_schemas:Alert")
 def clear_alert(alert_id: str) -> dict[str, Any]:
-    """`{note}`: by hand, only a fault or a full bin (air and offline: 409 `clears_itself`)."""
+    """Clear a fault or full-bin alert by hand, after a site visit.
+
+    `{note}`: air and offline alerts clear themselves (409 `clears_itself`).
+    """
     request = bp.current_request
     who = require_role(request, Power.ALERTS)
     from chalicelib.api.alert_schemas import AlertClearRequest

@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import actor, api_view, require_role
+from chalicelib.api.http import actor, answers, api_view, require_role
 from chalicelib.domain.clock import iso
 from chalicelib.domain.roles import Power
 
@@ -21,7 +21,12 @@ bp = Blueprint(__name__)
 
 @bp.route("/v1/admin/audit", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("staff_schemas:Audit")
 def post_audit() -> Response:
+    """Start a ledger audit (invariants 2 and 3).
+
+    201 with the audit, running; its chunks run in the background.
+    """
     who = require_role(bp.current_request, Power.AUDIT)
     started = wiring.ledger_audit().start_audit(who.citizen_id, actor(who))
     return Response(body=audit_view(started), status_code=201)
@@ -29,7 +34,12 @@ def post_audit() -> Response:
 
 @bp.route("/v1/admin/audit", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("staff_schemas:Audit")
 def get_audit() -> dict[str, Any]:
+    """Read the latest ledger audit, running or done, with its discrepancies.
+
+    404 `no_audit` before the first one.
+    """
     require_role(bp.current_request, Power.AUDIT)
     return audit_view(wiring.ledger_audit().latest_audit())
 

@@ -3,8 +3,10 @@ twice, so nothing can drift.
 
 - Paths, methods, path parameters and which routes need a token: Chalice's route table.
 - Request bodies: the pydantic model each view hands to `parse_body`, as its JSON Schema.
-- Query parameters: each `query_int` / `query_str` call of the view (and of the helpers of
-  its own module it calls), with the bounds it passes.
+- Query parameters: each `query_int` / `query_str` / `query_enum` / `query_time` call of the
+  view (and of the helpers of its own module it calls), with the bounds or values it passes;
+  a string named as in `QUERY_VOCABULARY` (`district`, `month`, `date`) has its one meaning.
+- Summaries and descriptions: the view's docstring, its first line and the rest.
 - Success statuses: 200, or the `status_code` constants of the Responses the view builds.
 - Errors: DESIGN §4's one error shape, for every 4xx a route can answer.
 
@@ -88,12 +90,15 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
             }
             answer = _answer_model(inspect.unwrap(route.view_function))
             if answer is not None:
-                answered[answer.__name__] = answer
+                if answered.setdefault(answer.__name__, answer) is not answer:
+                    raise ValueError(f"two answer models are named {answer.__name__!r}")
                 _declare_answer(operation, answer.__name__)
             _declare_media(operation, getattr(inspect.unwrap(route.view_function), "produces", ()))
-            summary = (inspect.getdoc(route.view_function) or "").split("\n", 1)[0]
+            summary, _, description = (inspect.getdoc(route.view_function) or "").partition("\n")
             if summary:
                 operation["summary"] = summary
+            if description.strip():
+                operation["description"] = description.strip()
             if route.authorizer is not None:
                 operation["security"] = [{"bearer": []}]
             if reads.body is not None:
@@ -119,10 +124,8 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
             schema = model.model_json_schema(  # type: ignore[attr-defined]
                 ref_template="#/components/schemas/{model}", mode=mode
             )
-            for part, defined in [*schema.pop("$defs", {}).items(), (name, schema)]:
-                # one name, one schema: two models of one name would silently replace each other
-                if schemas.setdefault(part, defined) != defined:
-                    raise ValueError(f"two different schemas are named {part!r}")
+            for part, part_schema in {**schema.pop("$defs", {}), name: schema}.items():
+                _add_component(schemas, part, part_schema)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Gimhae Smart City API", "version": "1"},
@@ -135,6 +138,13 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
     if server_url:
         doc["servers"] = [{"url": server_url}]
     return doc
+
+
+def _add_component(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """One name, one schema: two models of one name (in two modules) that differ would
+    otherwise leave the document describing one of them for both."""
+    if schemas.setdefault(name, schema) != schema:
+        raise ValueError(f"two different schemas are named {name!r}: name one of them apart")
 
 
 def _answer_model(view: Callable[..., Any]) -> type | None:
@@ -196,7 +206,7 @@ def _scan(fn: Callable[..., Any], reads: _Reads, seen: set[str]) -> None:
         callee = node.func.id if isinstance(node.func, ast.Name) else None
         if callee == "parse_body" and len(node.args) >= 2:
             reads.body = _value(node.args[1], names)
-        elif callee in ("query_int", "query_str", "query_enum") and len(node.args) >= 2:
+        elif callee in _QUERY_READERS and len(node.args) >= 2:
             reads.query[_value(node.args[1], names)] = _query_schema(callee, node, names)
         elif callee == "Response":
             for keyword in node.keywords:
@@ -212,10 +222,33 @@ def _scan(fn: Callable[..., Any], reads: _Reads, seen: set[str]) -> None:
                 _scan(helper, reads, seen)
 
 
+_QUERY_READERS = ("query_int", "query_str", "query_enum", "query_time")
+
+
+def _district_codes() -> dict[str, Any]:
+    from chalicelib.domain.districts import districts
+
+    return {"type": "string", "enum": sorted(districts())}
+
+
+QUERY_VOCABULARY: dict[str, Callable[[], dict[str, Any]]] = {
+    "district": _district_codes,
+    "month": lambda: {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+    "date": lambda: {"type": "string", "format": "date"},
+}
+"""Query values that mean one thing on every route that reads them: a district code (an
+unknown one is a 422 `unknown_district`), a month `YYYY-MM`, a Seoul day `YYYY-MM-DD`."""
+
+
 def _query_schema(callee: str, node: ast.Call, names: dict[str, Any]) -> dict[str, Any]:
+    if callee == "query_time":
+        return {"type": "string", "format": "date-time"}
     if callee == "query_str":
-        named = {k.arg: _value(k.value, names) for k in node.keywords}.get("schema")
-        return _resolve(named) if named else {"type": "string"}
+        declared = {k.arg: _value(k.value, names) for k in node.keywords}.get("schema")
+        if declared:  # the view names its schema: `query_str(..., schema="module:NAME")`
+            return _resolve(declared)
+        named = QUERY_VOCABULARY.get(_value(node.args[1], names))
+        return named() if named else {"type": "string"}
     if callee == "query_enum":
         allowed = _value(node.args[2], names) if len(node.args) >= 3 else None
         default = _value(node.args[3], names) if len(node.args) >= 4 else None
@@ -256,15 +289,22 @@ def _value(node: ast.expr, names: dict[str, Any]) -> Any:
     return ast.literal_eval(node)
 
 
+_BINARY = {"type": "string", "format": "binary"}
+
+
 def _declare_media(operation: dict[str, Any], produced: tuple[str, ...]) -> None:
     """A view marked with http.produces answers those media types, not JSON, on success;
     a client asking for none of them first may get a 406 (its error in the JSON shape)."""
     if not produced:
         return
+    content = {}
+    for produced_type in produced:
+        media = produced_type.split(";", 1)[0].strip()  # a charset is a parameter, not a type
+        text = media.startswith("text/")
+        content[media] = {"schema": {"type": "string"} if text else _BINARY}
     for status, response in operation["responses"].items():
         if status.startswith("2"):
-            response["content"] = {media: {"schema": {"type": "string", "format": "binary"}}
-                                   for media in produced}  # fmt: skip
+            response["content"] = content
     operation["responses"]["406"] = {
         "description": "the Accept header names no media type this route answers first",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

@@ -13,7 +13,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import actor, api_view, parse_body, require_role
+from chalicelib.api.http import actor, answers, api_view, parse_body, require_role
 from chalicelib.domain.clock import iso
 from chalicelib.domain.operations import QuarantinedMessage
 from chalicelib.domain.roles import Power
@@ -45,9 +45,13 @@ def entry_view(q: QuarantinedMessage) -> dict[str, Any]:
 
 @bp.route("/v1/admin/quarantine/{entry_id}/reprocess", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("operator_schemas:ReprocessedEntry")
 def reprocess(entry_id: str) -> dict[str, Any]:
-    """Send the message through its handler again; answers the entry and what the handler
-    did (`outcome`). Still refused: the entry stays open."""
+    """Send a quarantined message through its handler again.
+
+    Answers the entry and what the handler did (`outcome`). Still refused: the entry
+    stays open.
+    """
     who = require_role(bp.current_request, Power.QUARANTINE_ACT)
     done = wiring.operator_actions().reprocess(entry_id, actor(who))
     return {**entry_view(done.entry), "outcome": done.outcome.view()}
@@ -55,7 +59,12 @@ def reprocess(entry_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/quarantine/{entry_id}/discard", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("operator_schemas:QuarantineEntry")
 def discard(entry_id: str) -> dict[str, Any]:
+    """Close an open quarantine entry without processing it.
+
+    `{note}`: says why. Answers the closed entry.
+    """
     request = bp.current_request
     who = require_role(request, Power.QUARANTINE_ACT)
     from chalicelib.api.operator_schemas import DiscardRequest
@@ -66,9 +75,13 @@ def discard(entry_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/dead-letters/{queue}/redrive", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("operator_schemas:Redriven")
 def redrive(queue: str) -> Response:
-    """Move a dead-letter queue's messages back to the queue they failed on: 202 with how
-    many (a move task still moving in the background without `max`)."""
+    """Move a dead-letter queue's messages back to the queue they failed on.
+
+    `{max?}`: 202 with how many (a move task still moving in the background without
+    `max`).
+    """
     request = bp.current_request
     who = require_role(request, Power.DEAD_LETTERS)
     from chalicelib.api.operator_schemas import RedriveRequest

@@ -1,13 +1,16 @@
 """Request bodies of the operators' actions on refused and parked messages (imported by
-the routes that parse them: only they pay for pydantic)."""
+the routes that parse them: only they pay for pydantic), and what the quarantine and
+dead-letter routes answer (DESIGN §4b "Quarantine and dead letters")."""
 
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StrictStr, field_validator
 
+from chalicelib.api.staff_schemas import Answer, Cursor, Instant
+from chalicelib.domain import operations
 from chalicelib.domain.operations import MAX_NOTE, MAX_REDRIVE
 
 
@@ -28,3 +31,72 @@ class DiscardRequest(BaseModel):
 class RedriveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max: Annotated[StrictInt, Field(ge=1, le=MAX_REDRIVE)] | None = None
+
+
+# -- Answers -----------------------------------------------------------------------------
+
+
+class QuarantineSource(RootModel[operations.QuarantineSource]):
+    """Who quarantined the message: the deposits handler, the fleet's, the rules' errors."""
+
+
+class QuarantineStatus(RootModel[operations.QuarantineStatus]):
+    pass
+
+
+class Outcome(Answer):
+    """What sending the message through its handler again did. On a closed entry only the
+    figures it had are kept."""
+
+    result: Literal["credited", "duplicate", "rejected", "refused"]
+    reason: str | None = None
+    points: int | None = None
+    details: str | None = None
+
+
+class QuarantineEntry(Answer):
+    """A quarantined message, redacted (the message as it arrived is never shown)."""
+
+    entry_id: Annotated[str, Field(description="`<source>:<quarantine id>`")]
+    quarantine_id: str
+    source: QuarantineSource
+    status: QuarantineStatus
+    reason: str
+    device_id: str | None
+    event_id: str | None
+    details: str | None
+    payload: str | None
+    received_at: Instant
+    reprocessable: bool
+    closed_at: Instant | None
+    closed_by: str | None
+    note: str | None
+    outcome: Outcome | None
+
+
+class ReprocessedEntry(QuarantineEntry):
+    """The entry after its message went through its handler again, with what it did."""
+
+    outcome: Outcome
+
+
+class QuarantinePage(Answer):
+    items: list[QuarantineEntry]
+    next_cursor: Cursor
+
+
+class ParkedQueue(Answer):
+    queue: str
+    kind: Literal["dead_letter", "stream_failures"]
+    source: Annotated[str, Field(description="the queue or stream handler whose failures it holds")]
+    messages: int
+    in_flight: int
+
+
+class DeadLetters(Answer):
+    queues: list[ParkedQueue]
+
+
+class Redriven(Answer):
+    queue: str
+    moved: Annotated[int, Field(ge=0)]

@@ -15,6 +15,7 @@ from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import (
     BINARY_TYPES,
     actor,
+    answers,
     api_view,
     first_accepted,
     parse_body,
@@ -38,7 +39,13 @@ XLSX = BINARY_TYPES[0]
 
 @bp.route("/v1/admin/payout-runs", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("payout_schemas:PayoutRunStarted")
 def post_payout_run() -> Response:
+    """Start the payout run of a month that has ended.
+
+    `{period}`: 201 `{run_id, period, status}`; a second run for the period is a 409
+    `run_exists`, the current or a future month a 422 `period_open`.
+    """
     from chalicelib.api.payout_schemas import PayoutRunRequest
     from chalicelib.domain.payout_runs import parse_period
     from chalicelib.errors import Conflict
@@ -63,8 +70,9 @@ def post_payout_run() -> Response:
 
 @bp.route("/v1/admin/payout-runs", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("payout_schemas:PayoutRunPage")
 def get_payout_runs() -> dict[str, Any]:
-    """Runs, newest period first: `limit` (1-100, default 20) and `cursor`."""
+    """List payout runs, newest period first."""
     request = bp.current_request
     require_role(request, Power.PAYOUTS)
     limit = query_int(request, "limit", default=20, low=1, high=100)
@@ -75,9 +83,12 @@ def get_payout_runs() -> dict[str, Any]:
 
 @bp.route("/v1/admin/payout-runs/{run_id}/skipped", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("payout_schemas:SkippedPage")
 def get_payout_skipped(run_id: str) -> dict[str, Any]:
-    """The citizens the run did not pay and why, so support can reach them: `reason`
-    (`no_account`, `below_threshold`, or `all`), `limit` (1-500, default 100), `cursor`."""
+    """List the citizens a run did not pay, and why.
+
+    So support can reach them: `reason` (`no_account`, `below_threshold`, or `all`).
+    """
     from chalicelib.domain.payout_runs import SKIP_FILTERS
 
     request = bp.current_request
@@ -98,8 +109,13 @@ def get_payout_skipped(run_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/payout-runs/{run_id}/approve", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("payout_schemas:PayoutRun")
 def post_approve(run_id: str) -> dict[str, Any]:
-    """A second person approves a `ready` run (200; a repeat answers the approved run)."""
+    """Approve a `ready` payout run (a second person).
+
+    A repeat answers the approved run; the person who started the run is a 403
+    `same_person`.
+    """
     who = require_role(bp.current_request, Power.PAYOUTS)
     run, _applied = wiring.payout_runs().approve(run_id, actor(who))
     return run_view(run)
@@ -107,7 +123,9 @@ def post_approve(run_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/payout-runs/{run_id}", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("payout_schemas:PayoutRun")
 def get_payout_run(run_id: str) -> dict[str, Any]:
+    """Read one payout run: status, totals, skipped, settlement, exports."""
     require_role(bp.current_request, Power.PAYOUTS)
     return run_view(wiring.payout_runs().run(run_id))
 
@@ -116,10 +134,13 @@ def get_payout_run(run_id: str) -> dict[str, Any]:
 @api_view
 @produces("text/csv; charset=utf-8", XLSX)
 def get_payout_export(run_id: str) -> Response:
-    """The transfer file: `format=csv` (default, for systems) or `format=xlsx` (for people:
-    codes and account numbers are text cells). The xlsx is bytes: ask with
-    `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` first, as API
-    Gateway sends binary only to a client whose first Accept type is binary."""
+    """Download an approved run's bank-transfer file, as CSV or xlsx.
+
+    `format=csv` (default, for systems) or `format=xlsx` (for people: codes and account
+    numbers are text cells). The xlsx is bytes: ask with `Accept:
+    application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` first, as API
+    Gateway sends binary only to a client whose first Accept type is binary.
+    """
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES, TRANSFER_FORMATS
 
     request = bp.current_request
@@ -146,7 +167,13 @@ def get_payout_export(run_id: str) -> Response:
 
 @bp.route("/v1/admin/payout-runs/{run_id}/settle", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("payout_schemas:SettledRun")
 def post_settle(run_id: str) -> dict[str, Any]:
+    """Mark a run's items paid or failed (failed ones are credited back).
+
+    `{paid, failed}`: naming an item already so changes nothing (`unchanged` counts
+    them).
+    """
     from chalicelib.api.payout_schemas import SettleRequest
 
     request = bp.current_request

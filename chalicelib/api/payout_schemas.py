@@ -5,9 +5,12 @@ field (422)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, StringConstraints
+
+from chalicelib.api.staff_schemas import Answer, Cursor, Instant, Month
+from chalicelib.domain import payout_runs
 
 _Id = Annotated[StrictStr, StringConstraints(min_length=1, max_length=128)]
 
@@ -21,10 +24,106 @@ class PayoutAccountRequest(BaseModel):
 
 class PayoutRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    period: Annotated[StrictStr, StringConstraints(max_length=32)]
+    period: Annotated[
+        StrictStr,
+        StringConstraints(max_length=32),
+        # Documented, not enforced here: the domain names a bad period (422 invalid_period).
+        Field(json_schema_extra={"pattern": "^[0-9]{4}-[0-9]{2}$"}),
+    ]
 
 
 class SettleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     paid: Annotated[list[_Id], Field(max_length=1000)] = []
     failed: Annotated[list[_Id], Field(max_length=1000)] = []
+
+
+# -- Answers (DESIGN §4 "Payout runs", §4b "Payouts") ------------------------------------
+
+
+class RunStatus(RootModel[payout_runs.RunStatus]):
+    """`running` -> `ready` -> `approved` -> `settled`."""
+
+
+class SkipReason(RootModel[payout_runs.SkipReason]):
+    pass
+
+
+class PayoutRunStarted(Answer):
+    run_id: str
+    period: Month
+    status: RunStatus
+
+
+class SkippedCounts(Answer):
+    no_account: int
+    below_threshold: int
+
+
+class RunChunks(Answer):
+    done: int
+    expected: int
+
+
+class Settlement(Answer):
+    """The run's items by state, and the points paid and failed (credited back)."""
+
+    paid: int
+    failed: int
+    pending: int
+    paid_points: int
+    failed_points: int
+
+
+class ExportRecord(Answer):
+    sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
+
+
+class PayoutRun(Answer):
+    run_id: str
+    period: Month
+    status: RunStatus
+    citizens: int
+    total_points: int
+    skipped: SkippedCounts
+    chunks: RunChunks
+    settlement: Settlement
+    started_at: Instant
+    started_by: str
+    ready_at: Instant | None
+    approved_at: Instant | None
+    approved_by: str | None
+    exports: Annotated[
+        dict[Literal["csv", "xlsx"], ExportRecord],
+        Field(description="the SHA-256 of the last file served in each format"),
+    ]
+    settled_at: Instant | None
+
+
+class PayoutRunPage(Answer):
+    runs: list[PayoutRun]
+    next_cursor: Cursor
+
+
+class SkippedCitizen(Answer):
+    citizen_id: str
+    reason: SkipReason
+
+
+class SkippedPage(Answer):
+    run_id: str
+    skipped: list[SkippedCitizen]
+    next_cursor: Cursor
+
+
+class Applied(Answer):
+    paid: int
+    failed: int
+
+
+class SettledRun(PayoutRun):
+    """The run after a settle call: what this call changed (`applied`) and how many of the
+    named citizens were already so (`unchanged`)."""
+
+    applied: Applied
+    unchanged: int

@@ -13,7 +13,7 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.fleet import DEVICE_ID, override_view, shelter_view
-from chalicelib.api.http import actor, api_view, parse_body, require_role
+from chalicelib.api.http import actor, answers, api_view, parse_body, require_role
 from chalicelib.domain.roles import Power
 from chalicelib.errors import NotFound
 
@@ -47,8 +47,9 @@ def _shelter_id(device_id: str) -> str:
 
 @bp.route("/v1/admin/shelters/{device_id}", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("staff_schemas:StaffShelter")
 def get_staff_shelter(device_id: str) -> dict[str, Any]:
-    """The public view and the override (1 GetItem)."""
+    """Read a shelter as staff see it: its public view and the purifier override."""
     require_role(bp.current_request, Power.DEVICES)
     service = wiring.purifier()
     return staff_shelter_view(service.shelter(_shelter_id(device_id)), service.now())
@@ -56,9 +57,13 @@ def get_staff_shelter(device_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/shelters/{device_id}/purifier", methods=["PUT"], authorizer=jwt_auth)
 @api_view
+@answers("staff_schemas:StaffShelter")
 def put_purifier(device_id: str) -> dict[str, Any]:
-    """Hold the purifier at `mode` for `minutes` (1-1440); a new override replaces the last.
-    Answers the staff view of the shelter."""
+    """Hold a shelter's purifier at a mode for some minutes.
+
+    `{mode, minutes}` (1-1440); a new override replaces the last. Answers the staff view
+    of the shelter.
+    """
     from chalicelib.domain.purifier import PurifierOverrideRequest
 
     request = bp.current_request
@@ -72,9 +77,13 @@ def put_purifier(device_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/shelters/{device_id}/purifier", methods=["DELETE"], authorizer=jwt_auth)
 @api_view
+@answers("staff_schemas:StaffShelter")
 def delete_purifier(device_id: str) -> dict[str, Any]:
-    """End the override now: automatic control (high while the air is bad) takes over. With
-    no override, changes nothing. Answers the staff view of the shelter."""
+    """End a shelter's purifier override now.
+
+    Automatic control (high while the air is bad) takes over; with no override, changes
+    nothing. Answers the staff view of the shelter.
+    """
     who = require_role(bp.current_request, Power.PURIFIER)
     service = wiring.purifier()
     state = service.release(_shelter_id(device_id), actor(who))

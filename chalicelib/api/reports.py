@@ -11,7 +11,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, produces, query_str, require_role
+from chalicelib.api.http import answers, api_view, produces, query_str, require_role
 from chalicelib.domain.clock import SEOUL, utc_now
 from chalicelib.domain.districts import districts
 from chalicelib.domain.roles import Power
@@ -25,10 +25,14 @@ _FILE = re.compile(r"([0-9]{4}-[0-9]{2})\.csv")
 
 @bp.route("/v1/admin/reports/recycling", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("staff_schemas:RecyclingTotals")
 def get_recycling_totals() -> dict[str, Any]:
-    """`month=YYYY-MM` (Asia/Seoul): citizens who recycled and items by material, city-wide
-    and by district (the citizen's district). A month not yet ended answers what is counted
-    so far (`closed: false`)."""
+    """Read a month's recycling totals, city-wide and by district.
+
+    `month=YYYY-MM` (Asia/Seoul): citizens who recycled and items by material, city-wide
+    and by district (the citizen's district). A month not yet ended answers what is
+    counted so far (`closed: false`).
+    """
     request = bp.current_request
     require_role(request, Power.REPORTS)
     raw = query_str(request, "month", max_length=16)
@@ -60,8 +64,11 @@ def get_recycling_totals() -> dict[str, Any]:
 @api_view
 @produces("text/csv; charset=utf-8")
 def get_recycling_csv(file: str) -> Response:
-    """`YYYY-MM.csv`: one row per citizen who recycled in the month, UTF-8 with a BOM, CRLF:
-    `month, citizen_id, district, <a column per material>, items_total`."""
+    """Download a month's per-citizen recycling file (CSV).
+
+    `YYYY-MM.csv`: one row per citizen who recycled in the month, UTF-8 with a BOM,
+    CRLF: `month, citizen_id, district, <a column per material>, items_total`.
+    """
     request = bp.current_request
     require_role(request, Power.REPORTS)
     named = _FILE.fullmatch(file)

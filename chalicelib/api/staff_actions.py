@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import api_view, query_int, query_str, query_time, require_role
+from chalicelib.api.http import answers, api_view, query_int, query_str, query_time, require_role
 from chalicelib.domain.clock import iso
 from chalicelib.domain.roles import Power
 from chalicelib.domain.staff_actions import MAX_TARGET, ActionFilter, StaffAction
@@ -18,9 +18,13 @@ bp = Blueprint(__name__)
 
 @bp.route("/v1/admin/actions", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("staff_schemas:StaffActionPage")
 def get_actions() -> dict[str, Any]:
-    """Staff actions, newest first: `actor=` one person's, `target=` one thing's (`alert:<id>`,
-    `run:<id>`, `citizen:<id>`), `since=` an ISO time."""
+    """List staff actions, newest first.
+
+    `actor=` one person's, `target=` one thing's (`alert:<id>`, `run:<id>`,
+    `citizen:<id>`), `since=` an ISO time.
+    """
     request = bp.current_request
     require_role(request, Power.ACTIONS)
     which = ActionFilter(

@@ -13,6 +13,7 @@ from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import (
     PATH_VALUE,
     actor,
+    answers,
     api_view,
     parse_body,
     query_enum,
@@ -42,9 +43,13 @@ where a closed or blocked account would show)."""
 
 @bp.route("/v1/admin/citizens", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("support_schemas:CitizenMatches")
 def find_citizens() -> dict[str, Any]:
-    """Exactly one of `phone=` (any way a Korean mobile number is written) or
-    `citizen_id=`: the one citizen it names, or none. No listing, no partial match."""
+    """Find the one citizen a phone number or citizen id names.
+
+    Exactly one of `phone=` (any way a Korean mobile number is written) or
+    `citizen_id=`: the one citizen it names, or none. No listing, no partial match.
+    """
     from chalicelib.domain.phones import normalize_mobile
 
     request = bp.current_request
@@ -73,15 +78,18 @@ def find_citizens() -> dict[str, Any]:
 
 @bp.route("/v1/admin/citizens/{citizen_id}", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("support_schemas:CitizenCard")
 def get_citizen(citizen_id: str) -> dict[str, Any]:
+    """Read a citizen as support sees them: profile, balance, payout account, status."""
     require_role(bp.current_request, Power.CITIZENS)
     return card_view(wiring.support().citizen(citizen_id))
 
 
 @bp.route("/v1/admin/citizens/{citizen_id}/ledger", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("support_schemas:CitizenLedger")
 def get_citizen_ledger(citizen_id: str) -> dict[str, Any]:
-    """The citizen's ledger in their own shape (`GET /v1/me/ledger`)."""
+    """Read a citizen's ledger, newest first (the shape of `GET /v1/me/ledger`)."""
     request = bp.current_request
     require_role(request, Power.CITIZENS)
     limit = query_int(request, "limit", default=20, low=1, high=100)
@@ -101,9 +109,13 @@ def card_view(card: CitizenCard) -> dict[str, Any]:
 
 @bp.route("/v1/admin/citizens/{citizen_id}/corrections", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("support_schemas:Correction")
 def post_correction(citizen_id: str) -> Response:
-    """201 with a new proposal; 200 with the first when the same person made the same
-    proposal within a day (a double submit makes one)."""
+    """Propose a correction of a citizen's balance.
+
+    `{points, reason, reference?}`: 201 with a new proposal; 200 with the first when the
+    same person made the same proposal within a day (a double submit makes one).
+    """
     from chalicelib.api.support_schemas import CorrectionRequest
 
     request = bp.current_request
@@ -117,8 +129,9 @@ def post_correction(citizen_id: str) -> Response:
 
 @bp.route("/v1/admin/corrections", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("support_schemas:CorrectionPage")
 def get_corrections() -> dict[str, Any]:
-    """One status's corrections (`pending` by default), newest first."""
+    """List one status's corrections (`pending` by default), newest first."""
     from chalicelib.domain.corrections import STATUSES
 
     request = bp.current_request
@@ -135,22 +148,34 @@ def get_corrections() -> dict[str, Any]:
 
 @bp.route("/v1/admin/corrections/{correction_id}", methods=["GET"], authorizer=jwt_auth)
 @api_view
+@answers("support_schemas:Correction")
 def get_correction(correction_id: str) -> dict[str, Any]:
+    """Read one correction, pending or decided."""
     require_role(bp.current_request, Power.CORRECTIONS_READ)
     return correction_view(wiring.corrections().correction(_correction_id(correction_id)))
 
 
 @bp.route("/v1/admin/corrections/{correction_id}/approve", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("support_schemas:Correction")
 def approve_correction(correction_id: str) -> dict[str, Any]:
-    """Posts it once into the citizen's ledger (kind `correction`); never by its proposer."""
+    """Approve a pending correction: it is posted once into the citizen's ledger.
+
+    As a ledger entry of kind `correction`; never by its proposer (403 `same_person`); a
+    debit below zero is a 409 `insufficient_balance` and stays pending.
+    """
     who = require_role(bp.current_request, Power.CORRECTIONS_APPROVE)
     return correction_view(wiring.corrections().approve(_correction_id(correction_id), actor(who)))
 
 
 @bp.route("/v1/admin/corrections/{correction_id}/reject", methods=["POST"], authorizer=jwt_auth)
 @api_view
+@answers("support_schemas:Correction")
 def reject_correction(correction_id: str) -> dict[str, Any]:
+    """Reject a pending correction (a second person); the ledger is not touched.
+
+    `{note}`.
+    """
     from chalicelib.api.support_schemas import RejectRequest
 
     request = bp.current_request

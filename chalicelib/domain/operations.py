@@ -9,6 +9,11 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 QuarantineStatus = Literal["open", "reprocessed", "discarded"]
+QuarantineSource = Literal["deposits", "fleet", "rule-errors"]
+QUARANTINE_SOURCES: Final[tuple[QuarantineSource, ...]] = ("deposits", "fleet", "rule-errors")
+"""Who quarantines: the deposits handler, the fleet's handlers (shelter and robot messages,
+shadows, presence) and the topic rules' error action. `GET /v1/admin/quarantine?source=`
+takes one of these."""
 OPEN: Final = "open"
 REPROCESSED: Final = "reprocessed"
 DISCARDED: Final = "discarded"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from chalicelib.domain import air, alerts, fleet, purifier
 from chalicelib.domain.air import AirAlert, HourMeans, Reading
@@ -42,7 +42,7 @@ from chalicelib.domain.inbound import DeviceReport, Refusal
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
 
-QUARANTINE_SOURCE = "fleet"
+QUARANTINE_SOURCE: Final = "fleet"
 # The health job delivers an outbox entry the writer has not cleared after this long (the
 # writer normally clears it within a second; sooner would race it into a duplicate).
 OUTBOX_GRACE = timedelta(seconds=60)

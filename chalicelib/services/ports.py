@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from chalicelib.domain.operations import QuarantineSource
+
 
 class Quarantine(Protocol):
     def quarantine(
         self,
         *,
-        source: str,
+        source: QuarantineSource,
         reason: str,
         device_id: str | None,
         event_id: str | None,

@@ -28,7 +28,7 @@ from chalicelib.domain.ledger import (
     PostedResult,
     Posting,
 )
-from chalicelib.domain.operations import Replayed
+from chalicelib.domain.operations import QuarantineSource, Replayed
 from chalicelib.domain.recycling import CodeConsumed, DepositAck, FirstLook, ItemsCounted
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
@@ -83,7 +83,7 @@ class Refusals:
     def quarantine(
         self,
         *,
-        source: str,
+        source: QuarantineSource,
         reason: str,
         device_id: str | None,
         event_id: str | None,

@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from chalicelib import config, queues
+from tests.contract import check_raw_answer
 from tests.functional.conftest import REGION, Api
 from tests.functional.test_table_access import _declared, touched, touched_calls
 
@@ -282,6 +283,7 @@ def _raw_get(api: Api, path: str, admin: str) -> tuple[int, dict[str, Any], byte
 
     headers = {"authorization": f"Bearer {api.token(admin, True)}"}
     status, out_headers, out = request(api._gateway, "GET", path, headers, None)
+    check_raw_answer("GET", path, status, dict(out_headers), out)
     return status, dict(out_headers), out
 
 

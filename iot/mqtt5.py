@@ -27,6 +27,7 @@ from chalicelib.topics import topic_matches
 log = logging.getLogger(__name__)
 
 NOT_AUTHORIZED = 135
+SESSION_TAKEN_OVER = 142  # MQTT5 DISCONNECT: another connection came with this client id
 
 Callback = Callable[[str, bytes], None]
 
@@ -97,6 +98,7 @@ class MqttClient:
         self._first: Future[None] | None = None
         self._connected = threading.Event()
         self._stopped = threading.Event()
+        self.sessions_taken_over = 0
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -194,8 +196,22 @@ class MqttClient:
 
     def _on_disconnect(self, data: mqtt5.LifecycleDisconnectData) -> None:
         self._connected.clear()
-        if self._client is not None:
-            log.warning("%s: disconnected: %s", self.client_id, data.exception)
+        if self._client is None:
+            return
+        packet = data.disconnect_packet
+        if packet is not None and int(packet.reason_code) == SESSION_TAKEN_OVER:
+            self.sessions_taken_over += 1
+            log.warning(
+                "%s: session taken over: another connection to %s:%d uses the client id %s "
+                "(a second process or machine with this device's identity?). Each connection "
+                "kicks the other off when it reconnects; stop one of them.",
+                self.client_id,
+                self.host,
+                self.port,
+                self.client_id,
+            )
+            return
+        log.warning("%s: disconnected: %s", self.client_id, data.exception)
 
     # operations ----------------------------------------------------------------------------
 

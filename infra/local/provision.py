@@ -223,7 +223,9 @@ def provision_device(
         spec, city, stack["mqtt"]["host"], int(stack["mqtt"]["port"]), ca_file, key_file, cert_file
     )
     config_file = provisioning.write_config(folder, document)
-    return provisioning.Provisioned(spec.thing, cert_arn, folder, config_file, key_file, cert_file)
+    return provisioning.Provisioned(
+        spec.thing, cert_arn, folder, config_file, key_file, cert_file, spec
+    )
 
 
 def _use_stack_environment(stack: dict[str, Any]) -> None:

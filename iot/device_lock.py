@@ -94,5 +94,10 @@ def _read(fd: int) -> str:
 
 
 def _command() -> str:
-    argv = " ".join(sys.argv) or "python"
-    return argv if len(argv) <= 160 else argv[:157] + "..."
+    """How the holder was started, as typed: `python -m infra.local up --demo`."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    words = list(sys.argv)
+    if spec is not None and words:
+        words[0] = f"python -m {spec.name.removesuffix('.__main__')}"
+    text = " ".join(words) or "python"
+    return text if len(text) <= 160 else text[:157] + "..."

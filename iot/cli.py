@@ -82,6 +82,16 @@ def add_device(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)
 
 
+def read_stack(path: Path) -> dict[str, Any]:
+    """The running local stack's stack.json (DESIGN §7)."""
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise UsageError(
+            f"{path} not found: start the local stack (./dev up) or give --state-dir"
+        ) from None
+
+
 def device_type_of(device_id: str) -> str:
     for kind in ("robot", "shelter"):
         if device_id.startswith(kind):
@@ -99,12 +109,7 @@ def load_device(args: argparse.Namespace) -> DeviceConfig:
         except (ValueError, KeyError, TypeError) as e:
             raise UsageError(f"{args.config} is not a device config: {e}") from None
     path = stack_file(args)
-    try:
-        stack = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(
-            f"{path} not found: start the local stack (./dev up) or give --state-dir"
-        ) from None
+    stack = read_stack(path)
     devices = stack["mqtt"].get("devices", {})
     if args.device not in devices:
         raise UsageError(f"device {args.device!r} is not in {path} (known: {sorted(devices)})")

@@ -226,21 +226,19 @@ def _provision(args: argparse.Namespace) -> int:
     """iot/provisioning.py with the local CA as its issuer (infra/local/provision.py): one
     device, or every device of a CSV file (checked whole first), one JSON line each."""
     from infra.local.provision import provision_device
+    from iot.cli import UsageError
 
+    folder = Path(args.folder) if args.folder else None
     try:
-        specs = device_specs(args)
-    except SpecError as e:
+        for spec in device_specs(args):
+            where = folder / spec.thing if folder is not None and args.csv else folder
+            print(provision_device(spec, args.state_dir, where).summary(), flush=True)
+    except (SpecError, UsageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    folder = Path(args.folder) if args.folder else None
-    for spec in specs:
-        where = folder / spec.thing if folder is not None and args.csv else folder
-        try:
-            done = provision_device(spec, args.state_dir, where)
-        except TimeoutError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        print(done.summary(), flush=True)
+    except TimeoutError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -47,6 +47,20 @@ def _provisioned(stack: Stack, thing: str, *details: str) -> dict[str, Any]:
     return dict(summary)
 
 
+def _shelter_agent(stack: Stack, every: float) -> subprocess.Popen[str]:
+    """`python -m iot shelter` in clean air, once it sent its first reading (connected)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "iot", "shelter", "--device", SHELTER, "--scenario", "calm",
+         "--every", str(every), "--state-dir", str(stack.state_dir)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert agent.stdout is not None
+    first = json.loads(agent.stdout.readline())
+    assert first["telemetry"]["pm10"] == 18.0, first
+    return agent
+
+
 @pytest.fixture(scope="module")
 def shelter(stack: Stack) -> dict[str, Any]:
     return _provisioned(
@@ -137,16 +151,9 @@ def test_another_devices_topic_is_refused_by_the_broker(
 
 def test_a_second_process_on_one_identity_is_refused(stack: Stack, shelter: dict[str, Any]) -> None:
     # GIVEN the shelter's agent running
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    agent = subprocess.Popen(
-        [sys.executable, "-m", "iot", "shelter", "--device", SHELTER, "--scenario", "calm",
-         "--every", "1", "--state-dir", str(stack.state_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    agent = _shelter_agent(stack, every=1.0)
     try:
         assert agent.stdout is not None
-        first = json.loads(agent.stdout.readline())  # its first reading: it is connected
-        assert first["telemetry"]["pm10"] == 18.0
         # WHEN the maker publishes as the same device from another process
         second = _iot(stack, "publish", "--device", SHELTER, "status", '{"online": true}')
         # THEN it is refused, saying who holds the identity, and the agent runs on
@@ -170,15 +177,8 @@ def test_a_taken_over_session_is_a_warning(stack: Stack, shelter: dict[str, Any]
     from iot.agents import DeviceConfig
     from iot.device import ShelterClient
 
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    agent = subprocess.Popen(
-        [sys.executable, "-m", "iot", "shelter", "--device", SHELTER, "--scenario", "calm",
-         "--every", "0.5", "--state-dir", str(stack.state_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    agent = _shelter_agent(stack, every=0.5)
     try:
-        assert agent.stdout is not None
-        json.loads(agent.stdout.readline())
         config = DeviceConfig.load(shelter["config"])
         other = ShelterClient(SHELTER, **config.connection(), exclusive=False)
         other.connect()

@@ -93,7 +93,9 @@ def _robot(args: argparse.Namespace) -> int:
     typed_done = threading.Event()
     if args.stdin:
         _start_thread(lambda: _read_deposits(agent, sys.stdin, typed_done), "robot-stdin")
-    server = _deposit_server(agent, args.port, args.ack_timeout) if args.port else None
+    server = None
+    if args.port is not None:
+        server = _deposit_server(agent, args.port, args.ack_timeout)
     agent.start()
     next_at = time.monotonic()
     try:
@@ -419,7 +421,9 @@ def _parser() -> argparse.ArgumentParser:
     robot.add_argument(
         "--stdin", action="store_true", help="read deposits from stdin; exit when it ends"
     )
-    robot.add_argument("--port", type=int, help="take deposits on this loopback port")
+    robot.add_argument(
+        "--port", type=int, help="take deposits on this loopback port (0: any free one)"
+    )
     robot.add_argument(
         "--ack-timeout", type=float, default=15.0, help="--port: seconds to wait for an ack"
     )
@@ -466,6 +470,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """`publish`'s options may come after its payload or before it (`publish --device D
+    deposits --raw '{...'`): argparse takes that only from a parser without subcommands."""
+    parser = _parser()
+    if argv[:1] != ["publish"]:
+        return parser.parse_args(argv)
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    publish: argparse.ArgumentParser = commands.choices["publish"]
+    return publish.parse_intermixed_args(argv[1:], argparse.Namespace(command="publish"))
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "robot": _robot,
     "shelter": _shelter,
@@ -477,7 +492,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    args = _parser().parse_args(argv)
+    args = _parse(list(sys.argv[1:] if argv is None else argv))
     try:
         return HANDLERS[args.command](args)
     except (cli.UsageError, SpecError) as e:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 SHELTER = "shelter-maker-01"
 ROBOT = "robot-maker-01"
+PHONE = "010-7777-0101"
 
 
 def _iot(stack: Stack, *args: str, stdin: str | None = None, timeout: float = 60) -> Any:
@@ -190,20 +193,31 @@ def test_a_taken_over_session_is_a_warning(stack: Stack, shelter: dict[str, Any]
     assert "session taken over" in errors, errors
 
 
-def test_a_robot_takes_deposits_typed_on_stdin(stack: Stack) -> None:
-    # GIVEN a robot provisioned, and a citizen with a proven phone
+@pytest.fixture(scope="module")
+def citizen(stack: Stack) -> tuple[str, str]:
+    """A robot provisioned by the maker, and a citizen with a proven phone: (token, phone)."""
     _provisioned(stack, ROBOT, "--type", "robot", "--name", "해반천 회수로봇")
     token = stack.token("e2e-maker-citizen")
-    status, _ = stack.http(
-        "PUT", "/v1/me", token=token, body={"display_name": "메이커", "district": "buwon-dong"}
-    )
+    body = {"display_name": "메이커", "district": "buwon-dong"}
+    status, _ = stack.http("PUT", "/v1/me", token=token, body=body)
     assert status == 200
-    stack.link_phone(token, "010-7777-0101")
+    stack.link_phone(token, PHONE)
+    return token, PHONE
+
+
+def _balance(stack: Stack, token: str) -> int:
+    _, me = stack.http("GET", "/v1/me", token=token)
+    return int(me["balance"])
+
+
+def test_a_robot_takes_deposits_typed_on_stdin(stack: Stack, citizen: tuple[str, str]) -> None:
+    token, phone = citizen
+    before = _balance(stack, token)
     # WHEN deposits are typed on the robot's stdin: a short line, a mistake, a JSON one
     typed = (
-        "phone 010-7777-0101 can=3 pet=2\n"
-        "phone 010-7777-0101 glass\n"
-        '{"citizen": {"phone": "010-7777-0101"}, "items": '
+        f"phone {phone} can=3 pet=2\n"
+        f"phone {phone} glass\n"
+        f'{{"citizen": {{"phone": "{phone}"}}, "items": '
         '[{"material": "pet", "accepted": 1, "rejected": 0}]}\n'
     )
     robot = _iot(stack, "robot", "--device", ROBOT, "--stdin", stdin=typed, timeout=90)
@@ -212,5 +226,55 @@ def test_a_robot_takes_deposits_typed_on_stdin(stack: Stack) -> None:
     acks = _lines(robot.stdout)
     assert [a["status"] for a in acks] == ["credited", "credited"], acks
     assert "line 2: 'glass': expected MATERIAL=COUNT" in robot.stderr
-    _, me = stack.http("GET", "/v1/me", token=token)
-    assert me["balance"] == sum(a["points"] for a in acks) > 0
+    assert _balance(stack, token) - before == sum(a["points"] for a in acks) > 0
+
+
+def test_a_robot_takes_deposits_on_its_local_port(stack: Stack, citizen: tuple[str, str]) -> None:
+    _, phone = citizen
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # GIVEN the robot agent listening on a loopback port (0: any free one, as it says)
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "iot", "robot", "--device", ROBOT, "--port", "0",
+         "--state-dir", str(stack.state_dir)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    watchdog = threading.Timer(60, agent.kill)  # a hung agent fails the test, not the run
+    watchdog.start()
+    try:
+        assert agent.stderr is not None and agent.stdout is not None
+        port = None
+        while port is None:
+            note = agent.stderr.readline()
+            assert note, "the robot stopped"
+            if "taking deposits on 127.0.0.1:" in note:
+                port = int(note.rsplit(":", 1)[1])
+        # WHEN a deposit line is sent to the port, then a wrong one
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            conn.sendall(f"phone {phone} can=2\nphone {phone}\n".encode())
+            answers = conn.makefile("r", encoding="utf-8")
+            ack, refused = json.loads(answers.readline()), json.loads(answers.readline())
+        # THEN the connection gets the ack (and the robot's screen shows it) and the reason
+        assert (ack["status"], ack["points"]) == ("credited", 30), ack
+        assert json.loads(agent.stdout.readline()) == ack
+        assert refused == {"error": "no items: add e.g. can=3 pet=2"}
+    finally:
+        watchdog.cancel()
+        agent.terminate()
+        agent.communicate(timeout=20)
+
+
+def test_publish_on_deposits_waits_for_the_ack(stack: Stack, citizen: tuple[str, str]) -> None:
+    _, phone = citizen
+    deposit = {"citizen": {"phone": phone}, "items": [{"material": "can", "accepted": 1}]}
+    # WHEN the maker publishes a deposit with `publish`
+    done = _iot(stack, "publish", "--device", ROBOT, "deposits", json.dumps(deposit))
+    # THEN it shows the PUBACK, then the cloud's ack of the event it sent
+    assert done.returncode == 0, done.stderr
+    sent, answer = _lines(done.stdout)
+    assert sent["payload"]["event_id"] == answer["ack"]["event_id"]
+    assert answer["ack"]["status"] == "credited"
+    # AND malformed bytes sent --raw get the cloud's own answer
+    raw = _iot(stack, "publish", "--device", ROBOT, "deposits", "--raw", '{"event_id": ')
+    assert raw.returncode == 0, raw.stderr
+    _, answer = _lines(raw.stdout)
+    assert answer["ack"] == {"event_id": None, "status": "rejected", "reason": "invalid_payload"}

@@ -433,3 +433,27 @@ def test_a_device_of_a_stack_that_is_not_running_is_a_clear_error(
     (tmp_path / "stack.json").write_text(json.dumps({"mqtt": {"devices": {}}}))
     assert main(argv) == cli.EXIT_USAGE
     assert "'shelter-001' is not in" in capsys.readouterr().err
+
+
+def test_publish_takes_its_options_before_or_after_the_payload() -> None:
+    from iot.__main__ import _parse
+
+    before = _parse(["publish", "--device", "robot-001", "--raw", "deposits", '{"event_id": '])
+    after = _parse(["publish", "deposits", '{"event_id": ', "--raw", "--device", "robot-001"])
+    assert before == after
+    assert (after.topic, after.payload, after.raw, after.device) == (
+        "deposits",
+        '{"event_id": ',
+        True,
+        "robot-001",
+    )
+
+
+def test_the_old_device_command_is_the_deposit_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from iot.device import main as old_main
+
+    assert old_main(["status"]) == cli.EXIT_USAGE
+    assert "python -m iot.device deposit" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        old_main(["deposit", "--help"])
+    assert "--state-dir" in capsys.readouterr().out

@@ -335,8 +335,11 @@ def _provision_locally(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    called = Path(sys.argv[0]).name if sys.argv else ""
     parser = argparse.ArgumentParser(
-        prog="python -m iot", description=__doc__, formatter_class=_Formatter
+        prog=called if called == "gimhae-device" else "python -m iot",
+        description=__doc__,
+        formatter_class=_Formatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

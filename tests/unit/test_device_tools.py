@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -457,3 +458,26 @@ def test_the_old_device_command_is_the_deposit_command(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         old_main(["deposit", "--help"])
     assert "--state-dir" in capsys.readouterr().out
+
+
+def test_the_commands_run_from_any_folder_without_pythonpath(tmp_path: Path) -> None:
+    """`./dev` installs the project editable (pyproject.toml): a maker's shell needs no
+    PYTHONPATH and no particular folder."""
+    import sysconfig
+    from importlib import metadata
+
+    installed = metadata.distributions(path=[sysconfig.get_paths()["purelib"]])
+    if not any(d.metadata["Name"] == "gimhae-smart-city" for d in installed):
+        pytest.skip("the project is not installed in this environment: ./dev installs it")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for command in (
+        [sys.executable, "-m", "iot", "--help"],
+        [sys.executable, "-m", "infra.local", "--help"],
+    ):
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    script = Path(sys.executable).with_name("gimhae-device")
+    done = subprocess.run(
+        [str(script), "publish", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "usage: gimhae-device publish" in done.stdout

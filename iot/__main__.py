@@ -21,6 +21,7 @@ import logging
 import signal
 import socketserver
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,7 +45,18 @@ from iot.device import (
 from iot.provisioning import SpecError, add_device_arguments, device_specs
 from iot.simulators import SCENARIOS, ShelterScenario, SimClock
 
-_Formatter = argparse.RawDescriptionHelpFormatter
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Long lines of a description wrap; indented lines (examples) stay as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines: list[str] = []
+        for line in text.splitlines():
+            if not line.strip() or line.startswith(" "):
+                lines.append(indent + line)
+            else:
+                lines += textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent)
+        return "\n".join(lines)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -448,7 +460,7 @@ def _parser() -> argparse.ArgumentParser:
         'telemetry every --every seconds. Prints each reading it sends ({"telemetry": ...}) '
         'and each purifier command it receives ({"purifier": ...}), one JSON line each.',
         epilog="scenarios: daily (a simulated day with random dust episodes), calm, "
-        "dust-spike (PM rises to bad and very bad over 6 readings, then clears).\n"
+        "dust-spike (good, moderate, bad, very bad for three readings, bad, moderate, then good).\n"
         "examples:\n"
         "  python -m iot shelter --device shelter-101 --scenario dust-spike --every 5\n"
         "  python -m iot shelter --device shelter-101 --pm10 160 --pm25 80 --once",

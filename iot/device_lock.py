@@ -99,5 +99,7 @@ def _command() -> str:
     words = list(sys.argv)
     if spec is not None and words:
         words[0] = f"python -m {spec.name.removesuffix('.__main__')}"
+    elif words:
+        words[0] = Path(words[0]).name  # a console script: gimhae-device
     text = " ".join(words) or "python"
     return text if len(text) <= 160 else text[:157] + "..."

@@ -5,13 +5,12 @@ certificate, client id = thing name, a last will on the status topic, IoT Core's
 control. The SDK reconnects by itself; `RobotClient` resends a deposit until the cloud
 acknowledges it (DESIGN §3).
 
-CLI: `python -m iot.device deposit --device robot-001 --code 123456 --can 3 --pet 2`
-reads the broker and the device's credentials from `.local/stack.json`.
+The command line is `python -m iot` (iot/__main__.py); `python -m iot.device deposit` is
+the same as `python -m iot deposit`.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import logging
@@ -23,12 +22,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
 from typing import Any
 
 from awscrt import mqtt5
 
 from chalicelib import topics
+from iot.device_lock import DeviceBusyError, DeviceLock
 from iot.mqtt5 import NOT_AUTHORIZED, MqttClient, MqttError, NotAuthorizedError, puback_code
 
 log = logging.getLogger(__name__)
@@ -36,6 +35,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "NOT_AUTHORIZED",
     "AckTimeout",
+    "DeviceBusyError",
     "DeviceClient",
     "DeviceError",
     "NotAuthorizedError",
@@ -94,6 +94,7 @@ class DeviceClient:
         status_topic: str | None = None,
         *,
         flow_control: bool = True,
+        exclusive: bool = True,
     ) -> None:
         self.device_id = device_id
         self.host = host
@@ -105,6 +106,8 @@ class DeviceClient:
         self.status_topic = status_topic or self.default_status_topic(city, device_id)
         self.flow_control = flow_control
         self._lock = threading.Lock()
+        # one process per identity on this machine (iot/device_lock.py)
+        self.identity_lock = DeviceLock(device_id, host, port) if exclusive else None
         will = None
         if self.status_topic:
             will = mqtt5.PublishPacket(
@@ -135,15 +138,39 @@ class DeviceClient:
     def connected(self) -> bool:
         return self._mqtt.connected
 
+    def claim(self) -> None:
+        """Take this device's identity on this machine; DeviceBusyError when another
+        process (or client) holds it. `connect` claims it too; a command line claims it
+        first to fail at once instead of retrying."""
+        if self.identity_lock is not None:
+            self.identity_lock.acquire()
+
     def connect(self, timeout: float = 10) -> None:
-        """Connect; raise DeviceError when the first attempt fails or times out.
+        """Connect; raise DeviceError when the first attempt fails or times out, and
+        DeviceBusyError when another process is connected as this device.
 
         After a successful connect the SDK reconnects on its own and subscriptions are renewed.
         """
-        self._mqtt.start(timeout)
+        self.claim()
+        try:
+            self._mqtt.start(timeout)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Give the identity back (`disconnect` does)."""
+        if self.identity_lock is not None:
+            self.identity_lock.release()
+
+    @property
+    def sessions_taken_over(self) -> int:
+        """How often another connection with this client id took the session over."""
+        return self._mqtt.sessions_taken_over
 
     def disconnect(self) -> None:
         self._mqtt.stop()
+        self.release()
 
     def __enter__(self) -> DeviceClient:
         self.connect()
@@ -292,27 +319,6 @@ class ShelterClient(DeviceClient):
 # CLI -------------------------------------------------------------------------------------
 
 
-def _resolve(path: str, stack_file: Path) -> str:
-    p = Path(path)
-    if p.is_absolute() or p.exists():
-        return str(p)
-    beside = stack_file.resolve().parent.parent / p
-    return str(beside) if beside.exists() else str(p)
-
-
-def _load_stack(stack_file: Path, device_id: str) -> dict[str, Any]:
-    try:
-        stack = json.loads(stack_file.read_text())
-    except FileNotFoundError:
-        raise SystemExit(
-            f"{stack_file} not found: start the local stack (python -m infra.local up)"
-        ) from None
-    devices = stack["mqtt"].get("devices", {})
-    if device_id not in devices:
-        raise SystemExit(f"device {device_id!r} not in {stack_file} (known: {sorted(devices)})")
-    return stack_connection(stack, device_id, lambda path: _resolve(path, stack_file))
-
-
 def stack_connection(
     stack: dict[str, Any], device_id: str, resolve: Callable[[str], str]
 ) -> dict[str, Any]:
@@ -331,44 +337,15 @@ def stack_connection(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m iot.device", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    dep = sub.add_parser("deposit", help="send one deposit and print the ack")
-    dep.add_argument("--device", required=True)
-    who = dep.add_mutually_exclusive_group(required=True)
-    who.add_argument("--code", help="6-digit one-time code from the app")
-    who.add_argument("--phone", help="Korean mobile number")
-    dep.add_argument("--can", type=int, default=0)
-    dep.add_argument("--pet", type=int, default=0)
-    dep.add_argument("--event-id", default=None)
-    dep.add_argument("--stack", default=".local/stack.json")
-    dep.add_argument("--timeout", type=float, default=15)
-    args = parser.parse_args(argv)
+    """`python -m iot.device deposit ...`: kept for those who typed it; the same command as
+    `python -m iot deposit` (which has `publish`, `robot` and `shelter` beside it)."""
+    from iot.__main__ import main as iot_main
 
-    conf = _load_stack(Path(args.stack), args.device)
-    citizen = {"code": args.code} if args.code else {"phone": args.phone}
-    items = [
-        {"material": m, "accepted": n, "rejected": 0}
-        for m, n in (("can", args.can), ("pet", args.pet))
-        if n
-    ]
-    event = {
-        "event_id": args.event_id or new_event_id(),
-        "citizen": citizen,
-        "items": items,
-        "occurred_at": dt.datetime.now(_KST).isoformat(timespec="seconds"),
-    }
-    robot = RobotClient(args.device, **conf)
-    try:
-        robot.connect()
-        ack = robot.deposit(event, timeout=args.timeout)
-    except DeviceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        robot.disconnect()
-    print(json.dumps(ack, ensure_ascii=False))
-    return 0
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] != ["deposit"]:
+        print("usage: python -m iot.device deposit ... (see python -m iot --help)", file=sys.stderr)
+        return 2
+    return iot_main(args)
 
 
 if __name__ == "__main__":

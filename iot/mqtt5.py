@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -27,6 +28,10 @@ from chalicelib.topics import topic_matches
 log = logging.getLogger(__name__)
 
 NOT_AUTHORIZED = 135
+SESSION_TAKEN_OVER = 142  # MQTT5 DISCONNECT: another connection came with this client id
+FLAP_S = 35.0
+"""A connection closed by the broker sooner than this after it was accepted is a flap (the
+SDK's reconnect delay resets after 30 s connected, so two fighting clients stay under it)."""
 
 Callback = Callable[[str, bytes], None]
 
@@ -97,6 +102,9 @@ class MqttClient:
         self._first: Future[None] | None = None
         self._connected = threading.Event()
         self._stopped = threading.Event()
+        self.sessions_taken_over = 0
+        self._up_since = 0.0
+        self._flaps = 0
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -169,6 +177,7 @@ class MqttClient:
 
     def _on_success(self, data: mqtt5.LifecycleConnectSuccessData) -> None:
         self._loop_threads.add(threading.get_ident())
+        self._up_since = time.monotonic()
         self._connected.set()
         first = self._first
         if first is not None and not first.done():
@@ -194,8 +203,34 @@ class MqttClient:
 
     def _on_disconnect(self, data: mqtt5.LifecycleDisconnectData) -> None:
         self._connected.clear()
-        if self._client is not None:
-            log.warning("%s: disconnected: %s", self.client_id, data.exception)
+        if self._client is None:
+            return
+        packet = data.disconnect_packet
+        if packet is not None and int(packet.reason_code) == SESSION_TAKEN_OVER:
+            self._taken_over("the broker says so (DISCONNECT 0x8E)")
+            return
+        # mosquitto 2.0 hangs up on the old connection without a DISCONNECT: two
+        # connections with one client id show as connections closed soon after they were
+        # accepted, again and again (each reconnect kicks the other off).
+        lived = time.monotonic() - self._up_since
+        self._flaps = self._flaps + 1 if packet is None and lived < FLAP_S else 0
+        if self._flaps >= 2 and self._flaps % 10 == 2:
+            self._taken_over(f"closed {self._flaps} times in a row soon after connecting")
+            return
+        log.warning("%s: disconnected: %s", self.client_id, data.exception)
+
+    def _taken_over(self, how: str) -> None:
+        self.sessions_taken_over += 1
+        log.warning(
+            "%s: session taken over (%s): another connection to %s:%d uses the client id %s, "
+            "a second process or machine with this device's identity? Each kicks the other "
+            "off when it reconnects: stop one of them.",
+            self.client_id,
+            how,
+            self.host,
+            self.port,
+            self.client_id,
+        )
 
     # operations ----------------------------------------------------------------------------
 

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import io
 import json
+import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,30 +71,194 @@ class Provisioned:
     config_file: Path
     key_file: Path
     cert_file: Path
+    spec: DeviceSpec | None = None
 
     def summary(self) -> str:
         """What the provisioning commands print: one JSON line."""
+        place = self.spec.registry_row() if self.spec is not None else {}
+        place.pop("device_id", None)
         return json.dumps(
             {
                 "thing": self.thing,
+                **place,
                 "certificate_arn": self.certificate_arn,
                 "config": str(self.config_file),
-            }
+            },
+            ensure_ascii=False,
         )
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """The device's arguments, alike in `python -m iot provision` and `python -m infra.local
-    provision`."""
-    parser.add_argument("--thing", required=True)
-    parser.add_argument("--type", required=True, choices=policies.DEVICE_TYPES)
-    parser.add_argument("--district", default="naeoe-dong")
-    parser.add_argument("--name", default=None)
-    parser.add_argument("--folder", default=None, help="the device's folder (key, config)")
+    provision`: one device (`--thing`, `--type`, ...) or many (`--csv`)."""
+    parser.add_argument("--thing", help="the device's id: its thing name and MQTT client id")
+    parser.add_argument("--type", choices=policies.DEVICE_TYPES, help="robot or shelter")
+    parser.add_argument("--name", default=None, help="its name in the app (default: the id)")
+    parser.add_argument(
+        "--district",
+        default=None,
+        help=f"its district's code, e.g. naeoe-dong (default {DEFAULT_DISTRICT})",
+    )
+    parser.add_argument(
+        "--lat", type=float, default=None, help="latitude, in the city (default: Yeonji Park)"
+    )
+    parser.add_argument("--lon", type=float, default=None, help="longitude, with --lat")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        help="provision every device of a CSV file, columns thing,type,name,district,lat,lon",
+    )
+    parser.add_argument(
+        "--folder",
+        default=None,
+        help="the device's folder: key, certificate, config (with --csv: one folder per device "
+        "under it)",
+    )
+
+
+class SpecError(ValueError):
+    """A device's details are wrong; the message lists every problem."""
+
+
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+DEFAULT_DISTRICT = "naeoe-dong"
+MAX_NAME = 100
+CSV_COLUMNS = ("thing", "type", "name", "district", "lat", "lon")
+MAX_CSV_DEVICES = 1000
+
+
+def make_spec(
+    thing: str | None,
+    device_type: str | None,
+    name: str | None = None,
+    district: str | None = None,
+    lat: float | str | None = None,
+    lon: float | str | None = None,
+) -> DeviceSpec:
+    """A checked device: an id the API and the broker take, a known type, a printable name,
+    a district of the city (chalicelib/data/districts.json), a place inside the city."""
+    from chalicelib.domain.districts import city_bounds, districts
+
+    problems = []
+    if not thing or not DEVICE_ID.fullmatch(thing):
+        problems.append(f"thing {thing!r}: 1-128 characters of A-Z a-z 0-9 _ -")
+    if device_type not in policies.DEVICE_TYPES:
+        problems.append(f"type {device_type!r}: one of {', '.join(policies.DEVICE_TYPES)}")
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > MAX_NAME or not name.isprintable():
+            problems.append(f"name {name[:40]!r}: 1-{MAX_NAME} printable characters")
+    district = district or DEFAULT_DISTRICT
+    known = districts()
+    if district not in known:
+        problems.append(f"district {district[:40]!r}: one of {', '.join(sorted(known))}")
+    place = _place(lat, lon, problems)
+    if place is not None and not city_bounds().holds(*place):
+        box = city_bounds()
+        problems.append(
+            f"location {place[0]}, {place[1]} is not in the city "
+            f"(lat {box.south}..{box.north}, lon {box.west}..{box.east})"
+        )
+    if problems:
+        raise SpecError("; ".join(problems))
+    assert thing is not None and device_type is not None
+    lat_, lon_ = place or (DEFAULT_LOCATION["lat"], DEFAULT_LOCATION["lon"])
+    return DeviceSpec(thing, device_type, district, name, lat_, lon_)
+
+
+def _place(
+    lat: float | str | None, lon: float | str | None, problems: list[str]
+) -> tuple[float, float] | None:
+    given = [v for v in (lat, lon) if v not in (None, "")]
+    if not given:
+        return None
+    if len(given) == 1:
+        problems.append("give both --lat and --lon, or neither")
+        return None
+    try:
+        lat_, lon_ = float(lat), float(lon)  # type: ignore[arg-type]
+    except ValueError:
+        problems.append(f"location {lat!r}, {lon!r}: numbers in degrees")
+        return None
+    if not (math.isfinite(lat_) and -90 <= lat_ <= 90):
+        problems.append(f"latitude {lat_}: -90..90 degrees")
+        return None
+    if not (math.isfinite(lon_) and -180 <= lon_ <= 180):
+        problems.append(f"longitude {lon_}: -180..180 degrees")
+        return None
+    return lat_, lon_
 
 
 def device_spec(args: argparse.Namespace) -> DeviceSpec:
-    return DeviceSpec(args.thing, args.type, args.district, args.name)
+    return make_spec(args.thing, args.type, args.name, args.district, args.lat, args.lon)
+
+
+def device_specs(args: argparse.Namespace) -> list[DeviceSpec]:
+    """The devices a command line names: `--csv FILE`, or one with `--thing` and `--type`."""
+    if args.csv is None:
+        if not args.thing or not args.type:
+            raise SpecError("give --thing and --type (or --csv FILE)")
+        return [device_spec(args)]
+    one = ("thing", "type", "name", "district", "lat", "lon")
+    if any(getattr(args, k) is not None for k in one):
+        raise SpecError("--csv names every device: no --thing, --type, ... beside it")
+    return read_csv(args.csv)
+
+
+def read_csv(path: Path) -> list[DeviceSpec]:
+    """Every device of a CSV file (a header row `thing,type,name,district,lat,lon`; name,
+    district, lat and lon may be empty). Checked whole before anything is provisioned: every
+    problem is reported with its line number."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise SpecError(f"{path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in ("thing", "type") if c not in header]
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    if missing or unknown:
+        raise SpecError(
+            f"{path}: the header is {','.join(CSV_COLUMNS)} "
+            f"(missing: {missing or 'none'}, unknown: {unknown or 'none'})"
+        )
+    specs: list[DeviceSpec] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for row in reader:
+        where = f"{path}:{reader.line_num}"
+        values = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
+        if None in row:
+            problems.append(f"{where}: more fields than the header has")
+            continue
+        if not any(values.values()):
+            continue
+        try:
+            spec = make_spec(
+                values.get("thing"),
+                values.get("type"),
+                values.get("name") or None,
+                values.get("district") or None,
+                values.get("lat") or None,
+                values.get("lon") or None,
+            )
+        except SpecError as e:
+            problems.append(f"{where}: {e}")
+            continue
+        if spec.thing in seen:
+            problems.append(f"{where}: {spec.thing} is listed twice")
+        seen.add(spec.thing)
+        specs.append(spec)
+    if len(specs) > MAX_CSV_DEVICES:
+        problems.append(f"{path}: at most {MAX_CSV_DEVICES} devices per file")
+    if problems:
+        raise SpecError("\n".join(problems))
+    if not specs:
+        raise SpecError(f"{path}: no devices")
+    return specs
 
 
 def make_key_and_csr(folder: Path, thing: str) -> tuple[Path, str]:
@@ -268,4 +436,4 @@ def provision_aws(
     config_file = write_config(
         folder, device_config(spec, city, endpoint, 8883, ca_file, key_file, cert_file)
     )
-    return Provisioned(spec.thing, cert_arn, folder, config_file, key_file, cert_file)
+    return Provisioned(spec.thing, cert_arn, folder, config_file, key_file, cert_file, spec)

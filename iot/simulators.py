@@ -185,3 +185,58 @@ def make_walkers(districts: list[str], count: int, rng: random.Random) -> list[W
         )
         for i in range(count)
     ]
+
+
+SCENARIOS = ("daily", "calm", "dust-spike")
+"""Shelter scenarios (`python -m iot shelter --scenario`): the simulated day with its random
+episodes, clean air, or one dust spike that rises to bad and very bad and clears."""
+
+DUST_SPIKE: tuple[tuple[float, float], ...] = (
+    (24.0, 11.0),  # good
+    (55.0, 26.0),  # moderate
+    (110.0, 52.0),  # bad
+    (165.0, 88.0),  # very bad
+    (190.0, 104.0),  # very bad
+    (160.0, 84.0),  # very bad
+    (100.0, 48.0),  # bad
+    (50.0, 24.0),  # moderate
+    (22.0, 10.0),  # good: cleared, and it stays so
+)
+CALM = (18.0, 8.0)
+
+
+@dataclass
+class ShelterScenario:
+    """The readings a shelter sends, one `next()` per reading: the rest of the readings
+    from the simulated day, PM10/PM2.5 from the scenario, or fixed by `pm10`/`pm25`."""
+
+    name: str = "daily"
+    clock: SimClock = field(default_factory=SimClock)
+    rng: random.Random = field(default_factory=random.Random)
+    pm10: float | None = None
+    pm25: float | None = None
+    step: int = 0
+    _dust: DustModel | None = None
+    _last: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {self.name!r}; scenarios: {', '.join(SCENARIOS)}")
+        self._dust = DustModel(rng=self.rng)
+
+    def next(self) -> dict[str, Any]:
+        now = time.monotonic()
+        elapsed_h = self.clock.sim_seconds(now - self._last) / 3600 if self._last else 0.0
+        self._last = now
+        assert self._dust is not None
+        readings = shelter_readings(self._dust, self.clock.hour(), elapsed_h, self.rng)
+        if self.name == "calm":
+            readings["pm10"], readings["pm25"] = CALM
+        elif self.name == "dust-spike":
+            readings["pm10"], readings["pm25"] = DUST_SPIKE[min(self.step, len(DUST_SPIKE) - 1)]
+        if self.pm10 is not None:
+            readings["pm10"] = self.pm10
+        if self.pm25 is not None:
+            readings["pm25"] = self.pm25
+        self.step += 1
+        return readings

@@ -251,7 +251,28 @@ class DynamoDbFleet:
         except PutError as e:
             if not condition_failed(e):
                 raise
+            self._place(row)
         return self.device(device_id)
+
+    def _place(self, registered: DeviceState) -> None:
+        """A device provisioned again (renamed, moved): its kept state row takes the new
+        name, district and location; what it reported stays."""
+        fields = ("name", "district", "lat", "lon", "place")
+        try:
+            stored = DeviceState.get(registered.device_id)
+        except DeviceState.DoesNotExist:
+            return
+        if stored.device_type != registered.device_type or all(
+            getattr(stored, f) == getattr(registered, f) for f in fields
+        ):
+            return
+        actions = [getattr(DeviceState, f).set(getattr(registered, f)) for f in fields]
+        with contextlib.suppress(NotMet):
+            self._update(
+                registered.device_id,
+                actions,
+                [DeviceState.device_type == registered.device_type],
+            )
 
     def _update(
         self, device_id: str, actions: Sequence[Action], conditions: Sequence[Condition]

@@ -22,7 +22,7 @@ import boto3
 from infra.cdk.functions import stage_import
 from infra.cdk.stage import Stage
 from iot import policies
-from iot.provisioning import DeviceSpec, Provisioned, provision_aws
+from iot.provisioning import DeviceSpec, Provisioned, SpecError, make_spec, provision_aws
 
 DEFAULT_FLEET = Path(__file__).resolve().parents[2] / "iot" / "fleet" / "yeonji-park.json"
 
@@ -88,14 +88,17 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         parser.error(f"{args.device_id} is not in {args.fleet}: give --{', --'.join(missing)}")
 
-    spec = DeviceSpec(
-        args.device_id,
-        args.type,
-        details["district"],
-        details["name"],
-        float(details["location"]["lat"]),
-        float(details["location"]["lon"]),
-    )
+    try:  # the same checks as `python -m iot provision`
+        spec = make_spec(
+            args.device_id,
+            args.type,
+            details["name"],
+            details["district"],
+            details["location"]["lat"],
+            details["location"]["lon"],
+        )
+    except SpecError as e:
+        parser.error(str(e))
     result = register(stage, spec, args.out / args.device_id, args.ca_file)
     print(json.dumps(result, indent=2))
 

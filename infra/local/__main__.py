@@ -23,7 +23,7 @@ from infra.local.stack import (
     LocalStack,
     StackOptions,
 )
-from iot.provisioning import add_device_arguments, device_spec
+from iot.provisioning import SpecError, add_device_arguments, device_specs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -321,11 +321,22 @@ def _clock(args: argparse.Namespace) -> int:
 
 
 def _provision(args: argparse.Namespace) -> int:
-    """iot/provisioning.py with the local CA as its issuer (infra/local/provision.py)."""
+    """iot/provisioning.py with the local CA as its issuer (infra/local/provision.py): one
+    device, or every device of a CSV file (checked whole first), one JSON line each."""
     from infra.local.provision import provision_device
+    from iot.cli import UsageError
 
     folder = Path(args.folder) if args.folder else None
-    print(provision_device(device_spec(args), args.state_dir, folder).summary())
+    try:
+        for spec in device_specs(args):
+            where = folder / spec.thing if folder is not None and args.csv else folder
+            print(provision_device(spec, args.state_dir, where).summary(), flush=True)
+    except (SpecError, UsageError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except TimeoutError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -197,13 +197,9 @@ def provision_device(
     """Provision into the running local stack of `state_dir` (its stack.json): the local CA
     signs the device's CSR, and the stack's broker grants it its topics (no restart)."""
     state_dir = Path(state_dir).resolve()
-    stack_file = state_dir / "stack.json"
-    try:
-        stack = json.loads(stack_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SystemExit(
-            f"{stack_file} not found: start the local stack first (./dev up)"
-        ) from None
+    from iot.cli import read_stack
+
+    stack = read_stack(state_dir / "stack.json")  # UsageError when no stack runs there
     _use_stack_environment(stack)
     import boto3
 
@@ -238,7 +234,9 @@ def provision_device(
         spec, city, stack["mqtt"]["host"], int(stack["mqtt"]["port"]), ca_file, key_file, cert_file
     )
     config_file = provisioning.write_config(folder, document)
-    return provisioning.Provisioned(spec.thing, cert_arn, folder, config_file, key_file, cert_file)
+    return provisioning.Provisioned(
+        spec.thing, cert_arn, folder, config_file, key_file, cert_file, spec
+    )
 
 
 def _use_stack_environment(stack: dict[str, Any]) -> None:

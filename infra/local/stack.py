@@ -180,6 +180,8 @@ class LocalStack:
         from infra.local.device_requests import known_devices
 
         self.provisioned = {r["device_id"]: r for r in known_devices(o.state_dir)}
+        self.device_types = {d["device_id"]: str(d["type"]) for d in self.fleet["devices"]}
+        self.device_types.update({d: str(r["type"]) for d, r in self.provisioned.items()})
         for record in self.provisioned.values():
             self.device_certs.setdefault(
                 record["device_id"],
@@ -431,6 +433,7 @@ class LocalStack:
             self.device_certs[device_id] = pki.CertPaths(
                 Path(record["cert_file"]), Path(record["key_file"])
             )
+            self.device_types[device_id] = str(record["type"])
             time.sleep(0.1)  # mosquitto re-reads its ACL on its next loop turn
             if self.stack_file.exists():
                 self._write_stack_file()
@@ -524,6 +527,7 @@ class LocalStack:
                 "city": self.city,
                 "devices": {
                     device_id: {
+                        "type": self.device_types.get(device_id),
                         "cert_file": display_path(paths.cert_file),
                         "key_file": display_path(paths.key_file),
                     }

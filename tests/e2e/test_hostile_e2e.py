@@ -106,8 +106,11 @@ def test_a_stolen_client_id_kicks_nobody(stack: Stack, robot: RobotClient, victi
     token = _citizen(stack, "e2e-victim")
     log = stack.state_dir / "broker" / "mosquitto.log"
     seen = len(log.read_bytes())
-    # GIVEN robot-002's certificate announcing the victim's client id
-    impostor = RobotClient(victim, **stack_connection(stack.document, "robot-002", _abs))
+    # GIVEN robot-002's certificate announcing the victim's client id (an impostor does not
+    # ask this machine's lock on the id: iot/device_lock.py)
+    impostor = RobotClient(
+        victim, **stack_connection(stack.document, "robot-002", _abs), exclusive=False
+    )
     impostor.connect()
     try:
         # (the broker logs a takeover before the connect it comes with: once the impostor's

@@ -456,9 +456,9 @@ def test_cli_deposit_prints_the_ack(stack, tmp_path, monkeypatch, capsys):
                     "ca_file": ".local/certs/ca.pem",
                     "city": CITY,
                     "devices": {
-                        "robot-001": {
-                            "cert_file": ".local/certs/robot-001.pem",
-                            "key_file": ".local/certs/robot-001.key",
+                        "robot-002": {
+                            "cert_file": ".local/certs/robot-002.pem",
+                            "key_file": ".local/certs/robot-002.key",
                         }
                     },
                 }
@@ -467,20 +467,21 @@ def test_cli_deposit_prints_the_ack(stack, tmp_path, monkeypatch, capsys):
     )
     monkeypatch.chdir(tmp_path)  # not the root: paths resolve beside stack.json
 
-    # WHEN the CLI deposits for robot-001
+    # WHEN the CLI deposits for robot-002 (robot-001 is this module's connected robot1: one
+    # identity, one connection)
     code = main(
         [
             "deposit",
             "--device",
-            "robot-001",
+            "robot-002",
             "--code",
             "123456",
             "--can",
             "3",
             "--pet",
             "2",
-            "--stack",
-            str(stack_file),
+            "--state-dir",
+            str(stack_file.parent),
         ]
     )
 

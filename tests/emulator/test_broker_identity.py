@@ -78,7 +78,8 @@ def stack(tmp_path_factory):
 
 
 def _robot(stack, client_id: str, identity: str) -> RobotClient:
-    """A robot client announcing `client_id` while holding `identity`'s certificate."""
+    """A robot client announcing `client_id` while holding `identity`'s certificate (an
+    impostor skips the lock on the id: this machine's lock is not what stops it)."""
     c = stack["creds"][identity]
     return RobotClient(
         client_id,
@@ -88,6 +89,7 @@ def _robot(stack, client_id: str, identity: str) -> RobotClient:
         str(c.cert_file),
         str(c.key_file),
         city=CITY,
+        exclusive=client_id == identity,
     )
 
 

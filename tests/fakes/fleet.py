@@ -37,14 +37,13 @@ class MemoryFleet:
         spec = self.registry.get(device_id)
         if spec is None or spec["type"] != device_type:
             return None
+        place = {k: spec[k] for k in ("name", "district", "lat", "lon")}
         with self._lock:
-            self.states.setdefault(
-                device_id,
-                DeviceState(
-                    device_id, device_type, spec["name"], spec["district"],  # type: ignore[arg-type]
-                    spec["lat"], spec["lon"],
-                ),
-            )  # fmt: skip
+            kept = self.states.get(device_id)
+            if kept is None:
+                self.states[device_id] = DeviceState(device_id, device_type, **place)  # type: ignore[arg-type]
+            elif kept.device_type == device_type:  # provisioned again: renamed, moved
+                self.states[device_id] = dataclasses.replace(kept, **place)
         return self.states[device_id]
 
     def _message(self, device_id: str, device_type: str, ts_field: str, ts: datetime) -> Any:

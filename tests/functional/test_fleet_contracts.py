@@ -59,6 +59,42 @@ def test_a_registered_device_gets_its_state_an_unknown_one_none(store: Any) -> N
     assert store.create_state("robot-001", "shelter") is None
 
 
+def _register(store: Any, device: dict[str, Any]) -> None:
+    if isinstance(store, MemoryFleet):
+        store.registry[device["device_id"]] = {**device, **device["location"]}
+    else:
+        from chalicelib.adapters.dynamodb_devices import DynamoDbDevices
+
+        DynamoDbDevices.register([device], NOW)
+
+
+def test_a_device_provisioned_again_is_renamed_and_moved_its_readings_kept(store: Any) -> None:
+    # GIVEN shelter-001 reporting where the fleet file puts it
+    _state(store, "shelter-001", "shelter")
+    store.apply_reading("shelter-001", Reading(NOW, pm10=90.0, pm25=10.0), NOW)
+    # WHEN it is provisioned again with another name, district and location
+    moved = {
+        "device_id": "shelter-001",
+        "type": "shelter",
+        "name": "회현동 쉼터",
+        "district": "hoehyeon-dong",
+        "location": {"lat": 35.2301, "lon": 128.8795},
+    }
+    _register(store, moved)
+    store.create_state("shelter-001", "shelter")
+    # THEN its state is at the new place, under the new name, with what it reported
+    state = store.device("shelter-001")
+    assert (state.name, state.district, state.lat, state.lon) == (
+        "회현동 쉼터",
+        "hoehyeon-dong",
+        35.2301,
+        128.8795,
+    )
+    assert (state.pm10, state.grade) == (90.0, AirGrade.BAD)
+    assert [s.device_id for s in store.devices("shelter", "hoehyeon-dong")] == ["shelter-001"]
+    assert "shelter-001" not in [s.device_id for s in store.devices("shelter", "naeoe-dong")]
+
+
 def test_only_a_newer_reading_changes_the_state(store: Any) -> None:
     _state(store, "shelter-001", "shelter")
     state = store.apply_reading("shelter-001", Reading(NOW, pm10=90.0, pm25=10.0), NOW)

@@ -183,3 +183,39 @@ def test_provisioning_a_thing_again_gives_it_a_new_certificate_for_the_same_key(
     second, _, _ = register_thing(iot, spec, folder, local_ca_issuer(iot, ca, "robot-202"), prefix)
     assert first != second and key_file.read_bytes() == key
     assert set(iot.list_thing_principals(thingName="robot-202")["principals"]) == {first, second}
+
+
+def test_a_csv_file_provisions_each_device_in_aws_with_its_place(
+    iot: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+    from iot.__main__ import main
+
+    # GIVEN a maker's CSV file of two devices
+    devices = tmp_path / "devices.csv"
+    devices.write_text(
+        "thing,type,name,district,lat,lon\n"
+        "shelter-301,shelter,장유 스마트쉼터,jangyu1-dong,35.1960,128.8080\n"
+        "robot-301,robot,,,,\n",
+        encoding="utf-8",
+    )
+    # WHEN it is provisioned in AWS, as typed
+    aws = ["--endpoint", "example-ats.iot.aws", "--ca-file", str(tmp_path / "AmazonRootCA1.pem")]
+    code = main(
+        ["provision", "--aws", "--csv", str(devices), *aws, "--folder", str(tmp_path / "c")]
+    )
+    # THEN each device has its thing, its folder and its config, one JSON line each
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(d["thing"], d["name"], d["district"]) for d in lines] == [
+        ("shelter-301", "장유 스마트쉼터", "jangyu1-dong"),
+        ("robot-301", "robot-301", "naeoe-dong"),
+    ]
+    for thing in ("shelter-301", "robot-301"):
+        assert iot.describe_thing(thingName=thing)["thingName"] == thing
+        assert (tmp_path / "c" / thing / "config.json").is_file()
+    # AND the city's registry and the fleet list know the shelter where it stands
+    assert (Device.get("shelter-301").lat, Device.get("shelter-301").lon) == (35.196, 128.808)
+    (listed,) = DynamoDbFleet("gimhae").devices("shelter", "jangyu1-dong")
+    assert (listed.device_id, listed.name) == ("shelter-301", "장유 스마트쉼터")
+    assert DeviceState.get("robot-301").district == "naeoe-dong"

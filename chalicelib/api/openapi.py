@@ -9,6 +9,8 @@ twice, so nothing can drift.
 - Summaries and descriptions: the view's docstring, its first line and the rest.
 - Success statuses: 200, or the `status_code` constants of the Responses the view builds.
 - Errors: DESIGN §4's one error shape, for every 4xx a route can answer.
+- Closed value sets: the named enum components of common_schemas.py; a set written out
+  again (a `query_enum` filter, a request's `Literal`) is made a reference to its component.
 
 The views are read as source (`ast`), once per process, when the document is asked for
 (`GET /v1/openapi.json`, the local stack and the resilience tests); nothing of this module

@@ -85,37 +85,6 @@ def _literal(owner: type, field: str) -> tuple[str, ...]:
     return get_args(get_type_hints(owner)[field])
 
 
-_NAMES = (
-    "District",
-    "BoardScope",
-    "Period",
-    "AirGrade",
-    "DeviceType",
-    "DeviceStatus",
-    "PurifierMode",
-    "AlertKind",
-    "AlertSeverity",
-    "AlertStatus",
-    "TimelineEvent",
-    "LedgerKind",
-    "CitizenStatus",
-    "CorrectionStatus",
-    "StaffRole",
-    "AuditStatus",
-    "AuditProblem",
-    "QuarantineSource",
-    "QuarantineStatus",
-    "ReplayResult",
-    "ParkedQueueKind",
-    "RunStatus",
-    "SkipReason",
-    "ExportFormat",
-    "ChallengeKind",
-    "ChallengeStatus",
-    "PrizeType",
-    "DrawScheme",
-)
-
 if TYPE_CHECKING:  # to mypy each is the text it holds
     District: TypeAlias = str
     BoardScope: TypeAlias = str

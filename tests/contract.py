@@ -57,6 +57,18 @@ def _validator(ref: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": "urn:openapi" + ref}, registry=registry)
 
 
+def resolved(schema: dict[str, Any], document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A parameter's schema with the value set it names written out: `{"$ref": ".../Period",
+    "default": "day"}` reads as `{"type": "string", "enum": ["day", "week"], "default":
+    "day"}` (the document names each closed value set once, as a component)."""
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    named = (document or _document())["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    kept = {k: v for k, v in named.items() if k in ("type", "enum", "format", "pattern")}
+    return {**kept, **{k: v for k, v in schema.items() if k != "$ref"}}
+
+
 def operation_for(method: str, path: str) -> _Operation | None:
     bare = path.split("?", 1)[0]
     for operation in _operations():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -17,7 +17,13 @@ from chalicelib.adapters.dynamodb_reads import MAX_KEYS, batch_get
 from chalicelib.adapters.dynamodb_staff_actions import put_in
 from chalicelib.adapters.dynamodb_transactions import NamedTransaction
 from chalicelib.domain import ledger
-from chalicelib.domain.ledger_audit import AuditedCitizen, AuditSummary, AuditTally, Discrepancy
+from chalicelib.domain.ledger_audit import (
+    AuditedCitizen,
+    AuditSummary,
+    AuditTally,
+    Discrepancy,
+    Problem,
+)
 from chalicelib.domain.staff_actions import StaffAction
 from chalicelib.services.chunk_jobs import ChunkRef
 
@@ -148,7 +154,7 @@ def _audit(a: LedgerAudit) -> AuditSummary:
         found.append(
             Discrepancy(
                 str(d["citizen_id"]),
-                str(d["problem"]),
+                cast(Problem, str(d["problem"])),  # written by this module
                 int(d["balance"]),
                 int(d["ledger_sum"]),
                 str(d.get("detail") or ""),

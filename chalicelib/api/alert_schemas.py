@@ -3,12 +3,21 @@ pydantic stays off the cold start of every other function; and what the routes a
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
 
-from chalicelib.api.staff_schemas import Answer, Cursor, DeviceType, DistrictCode, Instant
-from chalicelib.domain import alerts
+from chalicelib.api.common_schemas import (
+    AlertKind,
+    AlertSeverity,
+    AlertStatus,
+    Answer,
+    Cursor,
+    DeviceType,
+    District,
+    Instant,
+    TimelineEvent,
+)
 
 Text = Annotated[StrictStr, StringConstraints(max_length=2000)]
 """Bounded before any judgment (chalicelib.domain.alerts.text allows 500 once trimmed)."""
@@ -37,22 +46,6 @@ class AlertClearRequest(BaseModel):
 # -- Answers (DESIGN §4b "Alerts") -------------------------------------------------------
 
 
-class AlertKind(RootModel[alerts.AlertKind]):
-    """What an alert is about."""
-
-
-class AlertSeverity(RootModel[alerts.Severity]):
-    """Air: `major` at bad, `critical` at very bad."""
-
-
-class AlertStatus(RootModel[Literal["active", "cleared"]]):
-    pass
-
-
-class TimelineEvent(RootModel[alerts.TimelineEvent]):
-    pass
-
-
 class TimelineEntry(Answer):
     at: Instant
     event: TimelineEvent
@@ -66,7 +59,7 @@ class AlertSummary(Answer):
     alert_id: str
     device_id: str
     device_type: DeviceType
-    district: DistrictCode
+    district: District
     kind: AlertKind
     severity: AlertSeverity
     status: AlertStatus

@@ -7,7 +7,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from chalicelib.api.common_schemas import Answer, BoardScope, DistrictCode, Period
+from chalicelib.api.common_schemas import Answer, BoardScope, District, Period
 
 
 class BoardEntry(Answer):
@@ -33,7 +33,7 @@ class StepBoard(Answer):
 
 class DistrictEntry(Answer):
     rank: int = Field(ge=1)
-    district: DistrictCode
+    district: District
     name: str = Field(description="the district's Korean name")
     steps: int = Field(ge=0)
 

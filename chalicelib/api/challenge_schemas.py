@@ -19,7 +19,7 @@ from chalicelib.api.common_schemas import (
     Answer,
     ChallengeKind,
     ChallengeStatus,
-    DistrictCode,
+    District,
     DrawScheme,
     PrizeType,
     absent_unless,
@@ -89,7 +89,7 @@ class Challenge(Answer):
     target: int
     daily_cap: int | None
     daily_goal: int | None
-    district: DistrictCode | None = Field(description="only its citizens may join")
+    district: District | None = Field(description="only its citizens may join")
     prize: ChallengePrize
     finishers: int = Field(ge=0)
     created_at: dt.datetime

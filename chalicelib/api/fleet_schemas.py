@@ -1,6 +1,7 @@
 """The answers of the shelter and robot routes (DESIGN §4 "Shapes the apps rely on") and of
 the operators' `GET /v1/admin/devices`, for the OpenAPI document. `Shelter` and
-`PurifierOverride` are also what the staff's shelter views build on (purifier control)."""
+`PurifierOverride` are also what the staff's view of a shelter is made of
+(`staff_schemas.StaffShelter`)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.common_schemas import (
+    AirGrade,
     AlertKind,
     AlertSeverity,
     Answer,
     DeviceStatus,
-    DistrictCode,
+    District,
     PurifierMode,
 )
-from chalicelib.domain.air import AirGrade
 
 
 class DeviceLocation(Answer):
@@ -56,7 +57,7 @@ class ShelterPurifier(Answer):
 class Shelter(Answer):
     device_id: str
     name: str
-    district: DistrictCode
+    district: District
     location: DeviceLocation
     status: DeviceStatus
     air: ShelterAir
@@ -100,7 +101,7 @@ class Bins(BaseModel):
 class Robot(Answer):
     device_id: str
     name: str
-    district: DistrictCode
+    district: District
     location: DeviceLocation
     status: DeviceStatus
     accepting: bool = Field(description="takes deposits now")
@@ -132,7 +133,7 @@ class PurifierOverride(Answer):
 class _DeviceHealth(Answer):
     device_id: str
     name: str
-    district: DistrictCode
+    district: District
     status: DeviceStatus
     last_seen: dt.datetime | None
     open_alerts: list[DeviceAlert]

@@ -1,8 +1,8 @@
 """The answers of the citizen's own routes (`/v1/me...`, `PUT /v1/me/payout-account`) and
 of `GET /v1/banks` (DESIGN §4), as pydantic models for the OpenAPI document (`http.answers`).
 
-`Account` and `LedgerPage` are also what support sees of a citizen (`/v1/admin/citizens`):
-the admin routes reuse them."""
+`Account`, `MaskedPayoutAccount` and `LedgerPage` are also what support sees of a citizen
+(`/v1/admin/citizens`): support_schemas.py builds on them, nothing is defined twice."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from chalicelib.api.common_schemas import Answer, DistrictCode, LedgerKind
+from chalicelib.api.common_schemas import Answer, Cursor, District, Instant, LedgerKind
 
 
 class MaskedPayoutAccount(Answer):
     """Where a citizen is paid, as it is ever shown back: the number masked."""
 
-    bank_code: str = Field(description="the bank's 3-digit code (`GET /v1/banks`)")
+    bank_code: str = Field(
+        pattern=r"^[0-9]{3}$", description="the bank's 3-digit code (`GET /v1/banks`)"
+    )
     bank_name: str = Field(description="the bank's Korean name")
     account_number: str = Field(description="masked: `******` and the last 4 digits")
     holder: str
@@ -32,13 +34,13 @@ class Account(Answer):
 
     citizen_id: str
     display_name: str = Field(description="shown on the leaderboards")
-    district: DistrictCode
+    district: District
     balance: int = Field(description="points held now")
     lifetime_earned: int
     lifetime_paid: int
     phone_linked: bool = Field(description="a proven phone number is linked (never shown)")
     payout_account: MaskedPayoutAccount | None
-    created_at: dt.datetime
+    created_at: Instant
 
 
 class Profile(Account):
@@ -84,7 +86,7 @@ class LedgerPage(Answer):
     """Ledger entries, newest first; `next_cursor` asks for the next page (null: no more)."""
 
     entries: list[LedgerEntry]
-    next_cursor: str | None
+    next_cursor: Cursor
 
 
 class Bank(Answer):

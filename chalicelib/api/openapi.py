@@ -9,6 +9,8 @@ twice, so nothing can drift.
 - Summaries and descriptions: the view's docstring, its first line and the rest.
 - Success statuses: 200, or the `status_code` constants of the Responses the view builds.
 - Errors: DESIGN §4's one error shape, for every 4xx a route can answer.
+- Closed value sets: the named enum components of common_schemas.py; a set written out
+  again (a `query_enum` filter, a request's `Literal`) is made a reference to its component.
 
 The views are read as source (`ast`), once per process, when the document is asked for
 (`GET /v1/openapi.json`, the local stack and the resilience tests); nothing of this module
@@ -135,9 +137,44 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+    _refer_to_named_sets(doc)
     if server_url:
         doc["servers"] = [{"url": server_url}]
     return doc
+
+
+def _refer_to_named_sets(doc: dict[str, Any]) -> None:
+    """A value set the document names (an enum component, e.g. `District`, `Period`) is that
+    component wherever else it is written out: a query parameter read with `query_enum`, a
+    request body's `Literal` field. So a generated client has one enum class per set (no
+    `ListAlertsKind` beside `AlertKind`), and a set named once cannot be spelt twice."""
+    schemas = doc["components"]["schemas"]
+    named = {
+        frozenset(schema["enum"]): name
+        for name, schema in schemas.items()
+        if schema.get("type") == "string" and "enum" in schema
+    }
+
+    def refer(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                refer(item)
+        if not isinstance(node, dict):
+            return
+        values = node.get("enum")
+        name = named.get(frozenset(values)) if node.get("type") == "string" and values else None
+        if name is not None:
+            kept = {k: v for k, v in node.items() if k in ("default", "description")}
+            node.clear()
+            node.update({"$ref": f"#/components/schemas/{name}", **kept})
+            return
+        for value in node.values():
+            refer(value)
+
+    for schema in schemas.values():
+        for value in schema.values():
+            refer(value)  # a component's parts, never the named set itself
+    refer(doc["paths"])
 
 
 def _add_component(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> None:

@@ -5,12 +5,19 @@ dead-letter routes answer (DESIGN §4b "Quarantine and dead letters")."""
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from chalicelib.api.staff_schemas import Answer, Cursor, Instant
-from chalicelib.domain import operations
+from chalicelib.api.common_schemas import (
+    Answer,
+    Cursor,
+    Instant,
+    ParkedQueueKind,
+    QuarantineSource,
+    QuarantineStatus,
+    ReplayResult,
+)
 from chalicelib.domain.operations import MAX_NOTE, MAX_REDRIVE
 
 
@@ -36,19 +43,11 @@ class RedriveRequest(BaseModel):
 # -- Answers -----------------------------------------------------------------------------
 
 
-class QuarantineSource(RootModel[operations.QuarantineSource]):
-    """Who quarantined the message: the deposits handler, the fleet's, the rules' errors."""
-
-
-class QuarantineStatus(RootModel[operations.QuarantineStatus]):
-    pass
-
-
 class Outcome(Answer):
     """What sending the message through its handler again did. On a closed entry only the
     figures it had are kept."""
 
-    result: Literal["credited", "duplicate", "rejected", "refused"]
+    result: ReplayResult
     reason: str | None = None
     points: int | None = None
     details: str | None = None
@@ -87,7 +86,7 @@ class QuarantinePage(Answer):
 
 class ParkedQueue(Answer):
     queue: str
-    kind: Literal["dead_letter", "stream_failures"]
+    kind: ParkedQueueKind
     source: Annotated[str, Field(description="the queue or stream handler whose failures it holds")]
     messages: int
     in_flight: int

@@ -5,12 +5,20 @@ field (422)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
 
-from chalicelib.api.staff_schemas import Answer, Cursor, Instant, Month
-from chalicelib.domain import payout_runs
+from chalicelib.api.common_schemas import (
+    Answer,
+    Chunks,
+    Cursor,
+    ExportFormat,
+    Instant,
+    Month,
+    RunStatus,
+    SkipReason,
+)
 
 _Id = Annotated[StrictStr, StringConstraints(min_length=1, max_length=128)]
 
@@ -41,14 +49,6 @@ class SettleRequest(BaseModel):
 # -- Answers (DESIGN §4 "Payout runs", §4b "Payouts") ------------------------------------
 
 
-class RunStatus(RootModel[payout_runs.RunStatus]):
-    """`running` -> `ready` -> `approved` -> `settled`."""
-
-
-class SkipReason(RootModel[payout_runs.SkipReason]):
-    pass
-
-
 class PayoutRunStarted(Answer):
     run_id: str
     period: Month
@@ -58,11 +58,6 @@ class PayoutRunStarted(Answer):
 class SkippedCounts(Answer):
     no_account: int
     below_threshold: int
-
-
-class RunChunks(Answer):
-    done: int
-    expected: int
 
 
 class Settlement(Answer):
@@ -86,7 +81,7 @@ class PayoutRun(Answer):
     citizens: int
     total_points: int
     skipped: SkippedCounts
-    chunks: RunChunks
+    chunks: Chunks
     settlement: Settlement
     started_at: Instant
     started_by: str
@@ -94,7 +89,7 @@ class PayoutRun(Answer):
     approved_at: Instant | None
     approved_by: str | None
     exports: Annotated[
-        dict[Literal["csv", "xlsx"], ExportRecord],
+        dict[ExportFormat, ExportRecord],
         Field(description="the SHA-256 of the last file served in each format"),
     ]
     settled_at: Instant | None

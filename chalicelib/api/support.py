@@ -87,7 +87,7 @@ def get_citizen(citizen_id: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/citizens/{citizen_id}/ledger", methods=["GET"], authorizer=jwt_auth)
 @api_view
-@answers("support_schemas:CitizenLedger")
+@answers("me_schemas:LedgerPage")
 def get_citizen_ledger(citizen_id: str) -> dict[str, Any]:
     """Read a citizen's ledger, newest first (the shape of `GET /v1/me/ledger`)."""
     request = bp.current_request

@@ -4,12 +4,12 @@ a 422 naming the field); and what the support routes answer (DESIGN §4b "Citize
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from chalicelib.api.staff_schemas import Answer, Cursor, DistrictCode, Instant
-from chalicelib.domain import corrections, ledger
+from chalicelib.api.common_schemas import Answer, CitizenStatus, CorrectionStatus, Cursor, Instant
+from chalicelib.api.me_schemas import Account
 
 
 class CorrectionRequest(BaseModel):
@@ -24,61 +24,20 @@ class RejectRequest(BaseModel):
     note: StrictStr
 
 
-# -- Answers -----------------------------------------------------------------------------
+# -- Answers (a citizen's ledger page is the citizen's own: me_schemas.LedgerPage) -------
 
 
-class MaskedPayoutAccount(Answer):
-    """A payout account as shown back: the number masked (its last 4 digits only)."""
+class CitizenCard(Account):
+    """A citizen as support sees them: the account the citizen sees, and its status (the
+    phone number itself is never shown)."""
 
-    bank_code: Annotated[str, Field(pattern="^[0-9]{3}$")]
-    bank_name: str
-    account_number: str
-    holder: str
-
-
-class CitizenCard(Answer):
-    """A citizen as support sees them; the phone number itself is never shown."""
-
-    citizen_id: str
-    display_name: str
-    district: DistrictCode
-    balance: int
-    lifetime_earned: int
-    lifetime_paid: int
-    phone_linked: bool
-    payout_account: MaskedPayoutAccount | None
-    created_at: Instant
-    status: Literal["active"]
+    status: CitizenStatus
 
 
 class CitizenMatches(Answer):
     """The one citizen an exact look-up names, or none."""
 
     citizens: Annotated[list[CitizenCard], Field(max_length=1)]
-
-
-class LedgerKind(RootModel[ledger.LedgerKind]):
-    pass
-
-
-class CorrectionStatus(RootModel[corrections.Status]):
-    pass
-
-
-class LedgerEntry(Answer):
-    entry_id: str
-    kind: LedgerKind
-    points: int
-    balance_after: int
-    created_at: Instant
-    detail: dict[str, Any]
-
-
-class CitizenLedger(Answer):
-    """A page of a citizen's ledger, newest first (the shape of `GET /v1/me/ledger`)."""
-
-    entries: list[LedgerEntry]
-    next_cursor: Cursor
 
 
 class Correction(Answer):

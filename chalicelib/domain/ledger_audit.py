@@ -12,6 +12,9 @@ from typing import Literal
 from chalicelib.domain.ledger import LedgerEntry, earned_by, paid_by
 from chalicelib.domain.payout_runs import RunSummary
 
+Problem = Literal["chain_broken", "negative_balance", "balance_mismatch", "lifetime_mismatch"]
+"""What an audit can find wrong with one citizen's ledger."""
+
 
 @dataclass(frozen=True)
 class AuditedCitizen:
@@ -26,7 +29,7 @@ class AuditedCitizen:
 @dataclass(frozen=True)
 class Discrepancy:
     citizen_id: str
-    problem: str
+    problem: Problem
     balance: int
     ledger_sum: int
     detail: str = ""

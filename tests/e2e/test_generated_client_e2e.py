@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from enum import Enum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,6 +67,10 @@ def test_a_generated_client_calls_the_citizen_routes_with_typed_answers(
     _load(tmp_path)
     api = importlib.import_module(f"{PACKAGE}.api.default")
     models = importlib.import_module(f"{PACKAGE}.models")
+    # one enum class per value set (no `ListAlertsKind` beside `AlertKind`)
+    enums = [v for v in vars(models).values() if isinstance(v, type) and issubclass(v, Enum)]
+    value_sets = [frozenset(member.value for member in enum) for enum in enums]
+    assert len(set(value_sets)) == len(value_sets), sorted(e.__name__ for e in enums)
     client_module = importlib.import_module(PACKAGE)
     put_me, get_me = (importlib.import_module(f"{api.__name__}.{n}") for n in ("put_me", "get_me"))
     put_steps = importlib.import_module(f"{api.__name__}.put_steps")
@@ -98,8 +103,8 @@ def test_a_generated_client_calls_the_citizen_routes_with_typed_answers(
     standing = until(
         lambda: board.sync(
             client=citizen,
-            period=models.GetStepBoardPeriod.DAY,
-            scope=models.GetStepBoardScope.DISTRICTNAEOE_DONG,
+            period=models.Period.DAY,  # the query's value sets are the answers' own
+            scope=models.BoardScope.DISTRICTNAEOE_DONG,
         ),
         lambda answer: answer.me.steps == 4321,  # the boards follow the steps' stream
     )

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.districts import districts
+from tests.contract import resolved
 from tests.functional.conftest import Api
 
 CITIZEN = "fuzz-citizen"
@@ -110,7 +111,9 @@ def test_no_input_gets_a_5xx_or_leaves_the_error_shape(api: Api, path: str, meth
     for who in (CITIZEN, ADMIN):
         api.call("PUT", "/v1/me", as_user=who, body={"display_name": who, "district": "naeoe-dong"})
     path_params = [p["name"] for p in operation["parameters"] if p["in"] == "path"]
-    query_params = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    query_params = {
+        p["name"]: resolved(p["schema"], doc) for p in operation["parameters"] if p["in"] == "query"
+    }
 
     @settings(
         max_examples=12,

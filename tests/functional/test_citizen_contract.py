@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.domain.districts import districts
 from chalicelib.domain.payout_accounts import banks, resolve_bank
+from tests.contract import resolved
 from tests.functional.conftest import Api
 
 CITIZEN_MODULES = {
@@ -108,7 +109,7 @@ def test_the_documents_enums_are_the_domains_value_sets() -> None:
     assert values(cs.DrawScheme) == [c.DRAW_PSEUDONYMS, c.DRAW_CITIZEN_IDS]
     assert values(cs.Period) == list(boards.PERIOD_KINDS)
     assert values(cs.PurifierMode) == list(air.PURIFIER_MODES)
-    assert values(cs.AlertKind) == list(fleet.ALERT_KINDS)
+    assert values(cs.AlertKind) == list(fleet.ALERT_KINDS) == list(alerts.KINDS)
     assert values(cs.AlertSeverity) == list(alerts.SEVERITIES)
     assert values(cs.District) == list(districts())
 
@@ -121,13 +122,23 @@ def test_query_values_have_precise_schemas() -> None:
 
     codes = list(districts())
     board = parameters("/v1/leaderboards/steps")
-    assert board["period"] == {"type": "string", "enum": ["day", "week"], "default": "day"}
-    assert board["scope"]["enum"] == ["city", *(f"district:{c}" for c in codes)]
-    assert len(board["scope"]["enum"]) == 20 and board["scope"]["default"] == "city"
+    assert board["period"] == {"$ref": "#/components/schemas/Period", "default": "day"}
+    assert resolved(board["period"]) == {
+        "type": "string",
+        "enum": ["day", "week"],
+        "default": "day",
+    }
+    assert board["scope"]["$ref"] == "#/components/schemas/BoardScope"
+    scope = resolved(board["scope"])
+    assert scope["enum"] == ["city", *(f"district:{c}" for c in codes)]
+    assert len(scope["enum"]) == 20 and scope["default"] == "city"
     assert board["date"]["format"] == "date"
-    assert parameters("/v1/leaderboards/districts")["date"]["format"] == "date"
+    districts_board = parameters("/v1/leaderboards/districts")
+    assert districts_board["date"]["format"] == "date"
+    assert districts_board["period"]["$ref"] == "#/components/schemas/Period"
     for path in ("/v1/shelters", "/v1/robots"):
-        assert parameters(path)["district"]["enum"] == codes
+        assert parameters(path)["district"]["$ref"] == "#/components/schemas/District"
+        assert resolved(parameters(path)["district"])["enum"] == codes
     assert parameters("/v1/me/ledger")["limit"] == {
         "type": "integer",
         "minimum": 1,

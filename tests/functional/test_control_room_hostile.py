@@ -19,6 +19,7 @@ import pytest
 from chalicelib import queues
 from chalicelib.domain import roles
 from chalicelib.domain.roles import Power
+from tests.contract import resolved
 from tests.functional.conftest import REGION, Api, ApiResponse
 from tests.functional.test_alerts import bad_air, robot_status
 from tests.functional.test_fleet import fleet as fleet  # the fixture
@@ -801,8 +802,8 @@ def test_every_free_text_query_value_is_judged_at_the_edge(api: Api, scene: dict
         if not path.startswith("/v1/admin/") or "get" not in methods:
             continue
         params = [p for p in methods["get"]["parameters"] if p["in"] == "query"]
-        texts = [p["name"] for p in params if p["schema"].get("type") == "string"
-                 and "enum" not in p["schema"]]  # fmt: skip
+        schemas = {p["name"]: resolved(p["schema"], doc) for p in params}
+        texts = [n for n, s in schemas.items() if s.get("type") == "string" and "enum" not in s]
         url = _write_url(scene, path, {"alert_id": "air"}).replace("{file}", "2026-11.csv")
         base = QUERIES.get(path, "?")
         for name in texts:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.districts import districts
+from tests.contract import resolved
 from tests.functional.conftest import Api
 
 ADMIN = "edge-admin"
@@ -39,10 +40,9 @@ def _query_params(api: Api) -> list[tuple[str, str, str, dict[str, Any]]]:
     for path, methods in doc["paths"].items():
         for method, operation in methods.items():
             for p in operation["parameters"]:
-                if p["in"] == "query" and (
-                    p["schema"]["type"] == "integer" or "enum" in p["schema"]
-                ):
-                    out.append((path, method.upper(), p["name"], p["schema"]))
+                schema = resolved(p["schema"], doc)
+                if p["in"] == "query" and (schema.get("type") == "integer" or "enum" in schema):
+                    out.append((path, method.upper(), p["name"], schema))
     return out
 
 

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from chalicelib import queues
-from tests.contract import check_raw_answer
+from tests.contract import check_raw_answer, resolved
 from tests.functional.conftest import REGION, Api
 from tests.functional.test_payouts_api import _approve, _credit, _drain, _register, _start
 
@@ -177,6 +177,11 @@ def test_the_api_declares_the_format_and_both_media_types(api: Api) -> None:
     doc = api.call("GET", "/v1/openapi.json").body
     export = doc["paths"]["/v1/admin/payout-runs/{run_id}/export"]["get"]
     (fmt,) = [p for p in export["parameters"] if p["name"] == "format"]
-    assert fmt["schema"] == {"type": "string", "enum": ["csv", "xlsx"], "default": "csv"}
+    assert fmt["schema"] == {"$ref": "#/components/schemas/ExportFormat", "default": "csv"}
+    assert resolved(fmt["schema"], doc) == {
+        "type": "string",
+        "enum": ["csv", "xlsx"],
+        "default": "csv",
+    }
     assert set(export["responses"]["200"]["content"]) == {"text/csv", XLSX}
     assert "406" in export["responses"]

@@ -28,7 +28,8 @@ class _Operation:
 
 
 @cache
-def _document() -> dict[str, Any]:
+def document() -> dict[str, Any]:
+    """The API's OpenAPI document, built once per test process."""
     from app import app
     from chalicelib.api import openapi
 
@@ -38,7 +39,7 @@ def _document() -> dict[str, Any]:
 @cache
 def _operations() -> tuple[_Operation, ...]:
     found = []
-    for path, methods in _document()["paths"].items():
+    for path, methods in document()["paths"].items():
         regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
         for method, operation in methods.items():
             found.append(
@@ -50,21 +51,20 @@ def _operations() -> tuple[_Operation, ...]:
 
 @cache
 def _validator(ref: str) -> Draft202012Validator:
-    document = _document()
     registry: Registry = Registry().with_resource(
-        "urn:openapi", Resource.from_contents(document, default_specification=DRAFT202012)
+        "urn:openapi", Resource.from_contents(document(), default_specification=DRAFT202012)
     )
     return Draft202012Validator({"$ref": "urn:openapi" + ref}, registry=registry)
 
 
-def resolved(schema: dict[str, Any], document: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolved(schema: dict[str, Any], doc: dict[str, Any] | None = None) -> dict[str, Any]:
     """A parameter's schema with the value set it names written out: `{"$ref": ".../Period",
     "default": "day"}` reads as `{"type": "string", "enum": ["day", "week"], "default":
     "day"}` (the document names each closed value set once, as a component)."""
     ref = schema.get("$ref")
     if ref is None:
         return schema
-    named = (document or _document())["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    named = (doc or document())["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     kept = {k: v for k, v in named.items() if k in ("type", "enum", "format", "pattern")}
     return {**kept, **{k: v for k, v in schema.items() if k != "$ref"}}
 

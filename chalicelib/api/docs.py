@@ -9,12 +9,13 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import produces
+from chalicelib.api.http import answers, produces
 
 bp = Blueprint(__name__)
 
 
 @bp.route("/v1/openapi.json", methods=["GET"])
+@answers("docs_schemas:OpenApiDocument")
 def get_openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route, request body and error."""
     from chalicelib.api import openapi
@@ -23,6 +24,7 @@ def get_openapi() -> dict[str, Any]:
 
 
 @bp.route("/v1/asyncapi.json", methods=["GET"])
+@answers("docs_schemas:AsyncApiDocument")
 def get_asyncapi() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every device topic, its direction, QoS and payload."""
     from chalicelib.api import asyncapi

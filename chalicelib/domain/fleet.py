@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from chalicelib.domain.air import AirAlert, AirGrade, Purifier, Reading, implausible
-from chalicelib.domain.alerts import SEVERITY_BY_KIND, alert_id
+from chalicelib.domain.alerts import KINDS, SEVERITY_BY_KIND, AlertKind, alert_id
 from chalicelib.domain.device_numbers import IMPLAUSIBLE, DeviceInt, DeviceNumber
 
 # A device's clock may run a little ahead of the cloud's; more than this is refused, so a
@@ -341,8 +341,7 @@ def presence_order(event: PresenceEvent) -> int:
 
 # ---------------------------------------------------------------- alerts
 
-AlertKind = Literal["air", "bin_full", "fault", "offline"]
-ALERT_KINDS: tuple[AlertKind, ...] = ("air", "bin_full", "fault", "offline")
+ALERT_KINDS = KINDS  # what the fleet's rules raise: the alert kinds (domain/alerts.py)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.domain.districts import districts
 from chalicelib.domain.payout_accounts import banks, resolve_bank
-from tests.contract import resolved
+from tests.contract import document, resolved
 from tests.functional.conftest import Api
 
 CITIZEN_MODULES = {
@@ -26,22 +26,15 @@ CITIZEN_MODULES = {
 }
 
 
-def _document() -> dict[str, Any]:
-    from app import app
-    from chalicelib.api import openapi
-
-    return openapi.document(app)
-
-
 def _citizen_operations() -> list[tuple[str, str, dict[str, Any]]]:
     from app import app
 
     found = []
-    document = _document()
+    doc = document()
     for path, methods in app.routes.items():
         for method, route in methods.items():
             if inspect.unwrap(route.view_function).__module__ in CITIZEN_MODULES:
-                found.append((method, path, document["paths"][path][method.lower()]))
+                found.append((method, path, doc["paths"][path][method.lower()]))
     return found
 
 
@@ -64,7 +57,7 @@ def test_every_citizen_operation_declares_its_success_schema_and_a_summary() -> 
 def test_every_answer_schema_is_closed_and_fully_required() -> None:
     """Objects name every field (no `additionalProperties`, except a robot's bins, which are
     keyed by material): a generated client's models are the views' answers."""
-    schemas = _document()["components"]["schemas"]
+    schemas = document()["components"]["schemas"]
     seen = set()
     for _method, _path, operation in _citizen_operations():
         for status, response in operation["responses"].items():
@@ -115,7 +108,7 @@ def test_the_documents_enums_are_the_domains_value_sets() -> None:
 
 
 def test_query_values_have_precise_schemas() -> None:
-    paths = _document()["paths"]
+    paths = document()["paths"]
 
     def parameters(path: str) -> dict[str, dict[str, Any]]:
         return {p["name"]: p["schema"] for p in paths[path]["get"]["parameters"]}

@@ -9,22 +9,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections import defaultdict
-from functools import cache
 from typing import Any
 
 from pydantic import RootModel
 
-
-@cache
-def _document() -> dict[str, Any]:
-    from app import app
-    from chalicelib.api import openapi
-
-    return openapi.document(app)
+from tests.contract import document
 
 
 def _schemas() -> dict[str, Any]:
-    schemas: dict[str, Any] = _document()["components"]["schemas"]
+    schemas: dict[str, Any] = document()["components"]["schemas"]
     return schemas
 
 
@@ -49,7 +42,7 @@ def _inline_enums(node: Any, at: str) -> list[tuple[str, frozenset[str]]]:
 
 
 def _everywhere_but_the_named_sets() -> list[tuple[str, frozenset[str]]]:
-    found = _inline_enums(_document()["paths"], "paths")
+    found = _inline_enums(document()["paths"], "paths")
     for name, schema in _schemas().items():
         for key, value in schema.items():
             found += _inline_enums(value, f"components/{name}/{key}")
@@ -82,7 +75,7 @@ def test_a_named_value_set_is_never_written_out_again() -> None:
 
 
 def test_the_query_filters_name_their_value_sets() -> None:
-    paths = _document()["paths"]
+    paths = document()["paths"]
     wanted = {
         ("/v1/shelters", "district"): "District",
         ("/v1/robots", "district"): "District",
@@ -119,7 +112,7 @@ def _answer_components() -> set[str]:
             for value in node:
                 refs(value)
 
-    for methods in _document()["paths"].values():
+    for methods in document()["paths"].values():
         for operation in methods.values():
             for status, response in operation["responses"].items():
                 if status.startswith("2"):
@@ -144,7 +137,7 @@ def test_no_two_answer_components_have_one_shape() -> None:
 
 def test_the_staffs_views_are_the_citizens_and_more() -> None:
     schemas = _schemas()
-    paths = _document()["paths"]
+    paths = document()["paths"]
 
     def answer(path: str) -> str:
         body = paths[path]["get"]["responses"]["200"]["content"]["application/json"]

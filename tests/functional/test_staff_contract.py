@@ -6,12 +6,11 @@ check every functional test runs (tests/contract.py)."""
 from __future__ import annotations
 
 import inspect
-from functools import cache
 from typing import Any
 
 import pytest
 
-from tests.contract import check_answer, resolved
+from tests.contract import check_answer, document, resolved
 
 STAFF_MODULES = {
     "admin", "alerts", "audit", "operator_actions", "payout_runs", "purifier", "reports",
@@ -24,14 +23,6 @@ FILES = {
     },
     ("get", "/v1/admin/reports/recycling/{file}"): {"text/csv"},
 }
-
-
-@cache
-def _document() -> dict[str, Any]:
-    from app import app
-    from chalicelib.api import openapi
-
-    return openapi.document(app)
 
 
 def _staff_operations() -> list[tuple[str, str]]:
@@ -47,7 +38,7 @@ def _staff_operations() -> list[tuple[str, str]]:
 
 
 def _schema(name: str) -> dict[str, Any]:
-    return dict(_document()["components"]["schemas"][name])
+    return dict(document()["components"]["schemas"][name])
 
 
 def _closed(schema: dict[str, Any], seen: set[str]) -> list[str]:
@@ -82,7 +73,7 @@ def test_the_staff_modules_serve_these_operations() -> None:
 def test_every_staff_operation_declares_its_success_answer_and_a_summary(
     method: str, path: str
 ) -> None:
-    operation = _document()["paths"][path][method]
+    operation = document()["paths"][path][method]
     summary = operation.get("summary", "")
     assert summary and "\n" not in summary and len(summary) <= 90, summary
     successes = {s: r for s, r in operation["responses"].items() if s.startswith("2")}
@@ -99,7 +90,7 @@ def test_every_staff_operation_declares_its_success_answer_and_a_summary(
 
 
 def _query(method: str, path: str) -> dict[str, dict[str, Any]]:
-    operation = _document()["paths"][path][method]
+    operation = document()["paths"][path][method]
     return {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
 
 

@@ -83,13 +83,25 @@ def add_device(parser: argparse.ArgumentParser) -> None:
 
 
 def read_stack(path: Path) -> dict[str, Any]:
-    """The running local stack's stack.json (DESIGN §7)."""
+    """The running local stack's stack.json (DESIGN §7): a missing, unreadable, corrupt or
+    older file is a UsageError saying so, never a traceback."""
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
+        document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(
             f"{path} not found: start the local stack (./dev up) or give --state-dir"
         ) from None
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    except ValueError:  # not JSON, not UTF-8
+        raise UsageError(f"{path} is corrupt (not JSON): restart the local stack") from None
+    mqtt = document.get("mqtt") if isinstance(document, dict) else None
+    if not isinstance(mqtt, dict) or not isinstance(mqtt.get("devices", {}), dict):
+        raise UsageError(
+            f"{path} is not a stack file of this version (no mqtt section): restart the "
+            "local stack with this checkout (./dev up)"
+        )
+    return document
 
 
 def device_type_of(device_id: str) -> str:
@@ -111,7 +123,7 @@ def load_device(args: argparse.Namespace) -> DeviceConfig:
     path = stack_file(args)
     stack = read_stack(path)
     devices = stack["mqtt"].get("devices", {})
-    if args.device not in devices:
+    if args.device not in devices or not isinstance(devices[args.device], dict):
         raise UsageError(f"device {args.device!r} is not in {path} (known: {sorted(devices)})")
     from iot.device import stack_connection
 
@@ -123,7 +135,10 @@ def load_device(args: argparse.Namespace) -> DeviceConfig:
             return str(p)
         return str(root / p) if (root / p).exists() else str(p.resolve())
 
-    connection = stack_connection(stack, args.device, resolve)
+    try:
+        connection = stack_connection(stack, args.device, resolve)
+    except (KeyError, TypeError, ValueError) as e:
+        raise UsageError(f"{path}: {args.device} has no usable connection ({e})") from None
     entry = devices[args.device]
     kind = str(entry.get("type") or device_type_of(args.device))
     outbox = path.parent / "devices" / args.device / "outbox.sqlite"
@@ -133,13 +148,30 @@ def load_device(args: argparse.Namespace) -> DeviceConfig:
 # ---------------------------------------------------------------- publish
 
 
+MAX_TOPIC_BYTES = 256  # IoT Core's limit on a topic's UTF-8 length
+
+
 def topic_for(config: DeviceConfig, name: str) -> str:
     """`deposits`, `status`, `telemetry` and `shadow/...` are the device's own topics; a
     full topic (`<city>/...` or `$aws/...`) is used as given (the broker judges it); anything
-    else is a subtopic under the device's own id."""
+    else is a subtopic under the device's own id. A topic is UTF-8 text without wildcards or
+    control characters, at most 256 bytes (IoT Core's limit)."""
     name = name.strip()
     if not name or "+" in name or "#" in name or "\x00" in name:
         raise UsageError(f"not a topic to publish on: {name!r} (no wildcards)")
+    if any(not c.isprintable() for c in name):
+        raise UsageError(f"not a topic to publish on: {name!r} (no control characters, UTF-8 only)")
+    topic = _topic(config, name)
+    try:
+        size = len(topic.encode("utf-8"))
+    except UnicodeEncodeError:  # bytes of the command line that are not UTF-8
+        raise UsageError(f"not a topic to publish on: {name!r} (not UTF-8)") from None
+    if size > MAX_TOPIC_BYTES:
+        raise UsageError(f"the topic is {size} bytes; IoT Core takes at most {MAX_TOPIC_BYTES}")
+    return topic
+
+
+def _topic(config: DeviceConfig, name: str) -> str:
     city, device = config.city, config.device_id
     if name == "deposits":
         return topics.deposits(city, device)
@@ -182,33 +214,43 @@ def now_kst() -> str:
 
 
 def prepare_payload(raw: bytes, topic: str, as_is: bool) -> tuple[bytes, Any]:
-    """(bytes to send, the JSON document or None). Unless `as_is`, the payload must be JSON
-    of at most 128 KB, and what a device always sets is added when missing: `ts` on status
-    and telemetry, `event_id` and `occurred_at` on a deposit."""
+    """(bytes to send, the JSON document or None). Unless `as_is`, the payload must be a
+    JSON object the cloud can read (DESIGN §3: UTF-8, at most 128 KB; the cloud's own
+    parser, so no NaN, no key named twice, no lone surrogate, no deep nesting), and what a
+    device always sets is added when missing: `ts` on status and telemetry, `event_id` and
+    `occurred_at` on a deposit; what is sent is within 128 KB too."""
+    from chalicelib.domain import json_limits
+
     if as_is:
         try:
-            return raw, json.loads(raw)
-        except ValueError:
-            return raw, None
+            return raw, json_limits.loads(raw, max_bytes=max(len(raw), 1))
+        except json_limits.JsonRejected:
+            return raw, None  # shown as text, sent as given
     if len(raw) > MAX_PAYLOAD:
         raise UsageError(f"the payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD} (--raw)")
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UsageError("the payload is not UTF-8 (--raw sends it anyway)") from None
-    except ValueError as e:
-        raise UsageError(f"the payload is not JSON: {e} (--raw sends it anyway)") from None
-    if isinstance(document, dict):
-        if topic.endswith(("/status", "/telemetry")) and "ts" not in document:
-            document = {"ts": now_kst(), **document}
-        if topic.endswith("/deposits"):
-            from iot.device import new_event_id
+        document = json_limits.loads(raw, max_bytes=MAX_PAYLOAD)
+    except json_limits.JsonRejected as e:
+        raise UsageError(f"the payload is not JSON the cloud takes: {e} (--raw sends it)") from None
+    if not isinstance(document, dict):
+        raise UsageError(
+            f"the payload is a JSON {type(document).__name__}, not an object (DESIGN §3; "
+            "--raw sends it anyway)"
+        )
+    if topic.endswith(("/status", "/telemetry")) and "ts" not in document:
+        document = {"ts": now_kst(), **document}
+    if topic.endswith("/deposits"):
+        from iot.device import new_event_id
 
-            if "event_id" not in document:
-                document = {"event_id": new_event_id(), **document}
-            if "occurred_at" not in document:
-                document = {**document, "occurred_at": now_kst()}
+        if "event_id" not in document:
+            document = {"event_id": new_event_id(), **document}
+        if "occurred_at" not in document:
+            document = {**document, "occurred_at": now_kst()}
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    if len(body) > MAX_PAYLOAD:
+        raise UsageError(
+            f"with what is added the payload is {len(body)} bytes; the limit is {MAX_PAYLOAD}"
+        )
     return body, document
 
 

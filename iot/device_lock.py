@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import os
 import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -28,6 +29,12 @@ ENVIRONMENT = "GIMHAE_DEVICE_LOCKS"
 
 class DeviceBusyError(MqttError):
     """Another process (or client) holds this device's identity on this machine."""
+
+
+class LockFolderError(MqttError):
+    """The lock folder cannot be used: not creatable or writable, or not safely ours (a
+    symlink, another user's, open to others: in a shared /tmp, anyone could plant a lock
+    file there as a symlink to one of our files, which taking the lock would truncate)."""
 
 
 def lock_folder() -> Path:
@@ -58,8 +65,17 @@ class DeviceLock:
     def acquire(self) -> None:
         if self._fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _check_private(folder)
+            # O_NOFOLLOW: a lock file planted as a symlink is refused, never followed
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as e:
+            raise LockFolderError(
+                f"cannot take {self.device_id}'s identity lock in {folder}: "
+                f"{e.strerror or e}; set ${ENVIRONMENT} to a folder of your own"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -83,6 +99,17 @@ class DeviceLock:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             os.close(fd)  # closing drops the flock
+
+
+def _check_private(folder: Path) -> None:
+    """The folder is a real directory of this user's, closed to others (OSError if not)."""
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode):
+        raise OSError(f"{folder} is not a folder (a symlink?)")
+    if st.st_uid != os.getuid():
+        raise OSError(f"{folder} belongs to another user (uid {st.st_uid})")
+    if st.st_mode & 0o002:
+        raise OSError(f"{folder} is writable by others (mode {stat.S_IMODE(st.st_mode):o})")
 
 
 def _read(fd: int) -> str:

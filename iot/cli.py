@@ -226,6 +226,8 @@ def prepare_payload(raw: bytes, topic: str, as_is: bool) -> tuple[bytes, Any]:
             return raw, json_limits.loads(raw, max_bytes=max(len(raw), 1))
         except json_limits.JsonRejected:
             return raw, None  # shown as text, sent as given
+    if not raw.strip():
+        raise UsageError("no payload: give it as an argument, with --file, or on stdin")
     if len(raw) > MAX_PAYLOAD:
         raise UsageError(f"the payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD} (--raw)")
     try:

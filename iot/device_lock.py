@@ -14,6 +14,7 @@ the broker (host and port), so two local stacks side by side do not block each o
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -39,8 +40,8 @@ class LockFolderError(MqttError):
 
 def lock_folder() -> Path:
     chosen = os.environ.get(ENVIRONMENT)
-    if chosen:
-        return Path(chosen)
+    if chosen:  # chosen by the user: a symlink of theirs is fine (checked once resolved)
+        return Path(chosen).resolve()
     return Path(tempfile.gettempdir()) / f"gimhae-device-locks-{os.getuid()}"
 
 
@@ -72,6 +73,8 @@ class DeviceLock:
             # O_NOFOLLOW: a lock file planted as a symlink is refused, never followed
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError as e:
+            if e.errno == errno.ELOOP:
+                e.strerror = f"{self.path.name} there is a symlink, not a lock file"
             raise LockFolderError(
                 f"cannot take {self.device_id}'s identity lock in {folder}: "
                 f"{e.strerror or e}; set ${ENVIRONMENT} to a folder of your own"

@@ -180,7 +180,7 @@ def _place(
     texts = {"latitude": str(lat).strip(), "longitude": str(lon).strip()}
     odd = [f"{k} {v!r}" for k, v in texts.items() if not _DECIMAL.fullmatch(v)]
     if odd:  # nan, inf, 1_0, ３５, 0x1p5: float() takes them, a person means none of them
-        problems.append(f"{', '.join(odd)}: a decimal number of degrees")
+        problems.append(f"{', '.join(odd)}: numbers in degrees, in decimal")
         return None
     lat_, lon_ = float(texts["latitude"]), float(texts["longitude"])
     if not (math.isfinite(lat_) and -90 <= lat_ <= 90):

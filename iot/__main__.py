@@ -409,14 +409,15 @@ def _provision_locally(args: argparse.Namespace) -> int:
 
     command = [sys.executable, "-m", "infra.local", "provision"]
     command += ["--state-dir", str(cli.state_dir(args))]
+    # `--option=VALUE`: a value that starts with `-` (a name `--folder`) stays a value
     for option in ("thing", "type", "name", "district", "lat", "lon"):
         value = getattr(args, option)
         if value is not None:
-            command += [f"--{option}", str(value)]
+            command.append(f"--{option}={value}")
     for option in ("csv", "folder"):
         value = getattr(args, option)
         if value is not None:
-            command += [f"--{option}", str(Path(value).resolve())]
+            command.append(f"--{option}={Path(value).resolve()}")
     return subprocess.run(command, check=False).returncode
 
 

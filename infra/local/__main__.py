@@ -316,6 +316,13 @@ def _clock(args: argparse.Namespace) -> int:
     state_dir = args.state_dir.resolve()
     move = args.move or "show"
     fired = None
+    if move != "show" and not state_dir.is_dir():  # a typo would make a folder no stack reads
+        print(
+            f"error: {state_dir} is not a local stack's state folder (start the stack once: "
+            "./dev up, or give --state-dir)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if move == "advance":
             by = stack_clock.parse_duration(args.by)

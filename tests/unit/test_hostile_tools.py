@@ -10,6 +10,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from iot.agents import DeviceConfig
 from iot.deposit_lines import MAX_LINE, DepositLineError, parse_deposit_line
 from iot.device_lock import DeviceLock, LockFolderError
 from iot.provisioning import SpecError, read_csv
+from tests.conftest import ROOT
 
 TELEMETRY = "gimhae/shelters/shelter-101/telemetry"
 DEPOSITS = "gimhae/robots/robot-101/deposits"
@@ -438,10 +440,32 @@ def test_concurrent_advances_all_count(tmp_path: Path) -> None:
 def test_a_state_dir_that_cannot_be_written_is_an_error_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "file").write_text("")
-    state = tmp_path / "file" / "state"
-    assert local_main.main(["clock", "advance", "1d", "--state-dir", str(state)]) == 1
+    (tmp_path / ".clock.lock").mkdir()  # a folder where its lock file goes (root ignores modes)
+    assert local_main.main(["clock", "advance", "1d", "--state-dir", str(tmp_path)]) == 1
     assert "cannot move the clock" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("move", ["advance", "reset"])
+def test_a_move_in_a_folder_that_is_no_stacks_is_refused(
+    tmp_path: Path, move: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / ".locla"
+    argv = ["clock", move, *(["1d"] if move == "advance" else []), "--state-dir", str(typo)]
+    assert local_main.main(argv) == 2
+    assert "not a local stack's state folder" in capsys.readouterr().err
+    assert not typo.exists()
+
+
+def test_a_name_that_looks_like_an_option_stays_a_name(tmp_path: Path) -> None:
+    """`provision` hands the device's details to the local stack's command: a name `--folder`
+    used to be taken there for an option (`argument --name: expected one argument`)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "iot", "provision", "--thing", "robot-1", "--type", "robot",
+         "--name=--folder", "--state-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == cli.EXIT_USAGE
+    assert "stack.json not found" in done.stderr, done.stderr
 
 
 # ---------------------------------------------------------------- env and resources

@@ -104,11 +104,14 @@ def test_a_robot_fed_junk_keeps_going_and_exits_when_done(
         + b'\n{"citizen": {"phone": "x"}, "items": [], "event_id": "bad"}\n'  # never acked
         b'{"citizen": {"phone": "x"}, "items": [{"accepted": NaN}]}\n'
         b"phone 010-7000-9001 can=2\n"
+        b"code 123456 can=1 at=0001-01-01T00:00:00Z\n"  # crashed the handler: no ack, ever
+        b"phone 010-7000-9001 can=1 at=9999-12-31T23:59:59-12:00\n"
     )
     done = _iot(stack, "robot", "--device", ROBOT, "--stdin", stdin=typed, timeout=90)
     assert done.returncode == 0, done.stderr
     acks = _lines(done.stdout)
-    assert [a["status"] for a in acks] == ["rejected", "rejected"], acks  # unknown citizen
+    reasons = [a.get("reason") for a in acks]
+    assert reasons == ["unknown_citizen"] * 2 + ["occurred_at_out_of_range"] * 2, acks
     errors = [line for line in done.stderr.decode().splitlines() if line.startswith("error:")]
     assert [e.split(":")[1] for e in errors] == [" line 2", " line 3", " line 4", " line 5"]
     assert "over 128 KB" in errors[1] and "Traceback" not in done.stderr.decode()

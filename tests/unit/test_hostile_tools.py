@@ -12,12 +12,13 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chalicelib.domain.citizens import code_keys_at
 from infra.local import __main__ as local_main
 from infra.local import stack_clock
 from infra.local.reach import shell_lines
@@ -271,6 +272,22 @@ def test_a_deposit_the_cloud_could_not_ack_is_refused_by_the_robot(text: str, sa
 )
 def test_what_the_cloud_judges_goes_to_the_cloud(text: str) -> None:
     assert parse_deposit_line(text) is not None
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, 9, tzinfo=timezone(timedelta(hours=14))),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ],
+)
+def test_a_code_deposit_at_an_end_of_the_calendar_reads_no_grant_and_does_not_crash(
+    at: datetime,
+) -> None:
+    """`code 123456 can=1 at=0001-01-01T00:00:00Z` raised OverflowError in the deposit
+    handler: no ack, and the robot resent it for ever (the cloud now says out of range)."""
+    assert code_keys_at("123456", at, 600)[-1] == "123456"
 
 
 def test_bounded_lines_survive_junk_bytes_and_overlong_lines() -> None:

@@ -34,7 +34,13 @@ from typing import Any, Protocol
 
 from iot import cli
 from iot.agents import RobotAgent, ShelterAgent
-from iot.deposit_lines import MAX_LINE, DepositLineError, TypedDeposit, parse_deposit_line
+from iot.deposit_lines import (
+    MAX_LINE,
+    DepositLineError,
+    TypedDeposit,
+    is_event_id,
+    parse_deposit_line,
+)
 from iot.device import (
     AckTimeout,
     DeviceBusyError,
@@ -321,7 +327,8 @@ def _publish(args: argparse.Namespace) -> int:
     client = DeviceClient(config.device_id, **config.connection())
     acks: Future[dict[str, Any]] = Future()
     expected = document.get("event_id") if isinstance(document, dict) else None
-    expected = expected if isinstance(expected, str) else None
+    # the cloud names an event in its answer only when the id has the form (DESIGN §3)
+    expected = expected if isinstance(expected, str) and is_event_id(expected) else None
     ack_topic = f"{topic}/ack" if topic.endswith("/deposits") else None
 
     def on_ack(_topic: str, payload: bytes) -> None:

@@ -126,6 +126,11 @@ def _time(value: str) -> str:
     return value
 
 
+def is_event_id(value: str) -> bool:
+    """8-64 characters of A-Z a-z 0-9 _ - (DESIGN §3)."""
+    return _EVENT_ID.fullmatch(value) is not None
+
+
 def _event_id(value: str) -> str:
     if not _EVENT_ID.fullmatch(value):
         raise DepositLineError(f"id={value}: 8-64 characters of A-Z a-z 0-9 _ -")

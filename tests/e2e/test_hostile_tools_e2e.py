@@ -157,3 +157,15 @@ def test_a_robots_port_survives_idle_flooding_and_vanishing_clients(
         if agent.poll() is None:
             agent.kill()
             agent.communicate()
+
+
+def test_a_raw_deposit_with_a_malformed_id_gets_the_clouds_answer(
+    stack: Stack, robot: dict[str, Any]
+) -> None:
+    """The cloud answers it with `event_id: null` (it names only ids of the form): publish
+    waits for that answer, not 15 s for an ack that names "bad"."""
+    raw = '{"event_id": "bad", "citizen": {"code": "1"}, "items": []}'
+    done = _iot(stack, "publish", "--device", ROBOT, "deposits", "--raw", raw, "--timeout", "20")
+    assert done.returncode == 0, done.stderr
+    _, answer = _lines(done.stdout)
+    assert answer["ack"] == {"event_id": None, "status": "rejected", "reason": "invalid_payload"}

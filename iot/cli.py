@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ EXIT_BUSY = 3
 EXIT_REFUSED = 4
 
 MAX_PAYLOAD = 128 * 1024  # DESIGN §3
+MAX_RAW = 1024 * 1024
+"""What `publish` reads at most (`--raw` sends a little over 128 KB to see the cloud refuse
+it; the SDK's own packet check refuses more; `--file /dev/zero` must end)."""
 _KST = dt.timezone(dt.timedelta(hours=9))
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -118,7 +122,9 @@ def load_device(args: argparse.Namespace) -> DeviceConfig:
             return DeviceConfig.load(args.config)
         except FileNotFoundError:
             raise UsageError(f"{args.config} not found") from None
-        except (ValueError, KeyError, TypeError) as e:
+        except OSError as e:  # a folder, unreadable
+            raise UsageError(f"cannot read {args.config}: {e.strerror}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise UsageError(f"{args.config} is not a device config: {e}") from None
     path = stack_file(args)
     stack = read_stack(path)
@@ -192,20 +198,23 @@ def _topic(config: DeviceConfig, name: str) -> str:
 
 
 def read_payload(text: str | None, file: Path | None, stdin: Any = None) -> bytes:
-    """The payload's bytes: the argument, a file (`-`: stdin), or stdin when neither."""
+    """The payload's bytes: the argument, a file (`-`: stdin), or stdin when neither. At
+    most one byte more than MAX_RAW is read, enough to tell a payload over it."""
     if text is not None and file is not None:
         raise UsageError("give the payload as an argument or with --file, not both")
     if file is not None and str(file) != "-":
         try:
-            return file.read_bytes()
+            with file.open("rb") as opened:
+                return opened.read(MAX_RAW + 1)
         except OSError as e:
             raise UsageError(f"cannot read {file}: {e.strerror}") from None
     if text is not None and text != "-":
-        return text.encode()
+        return os.fsencode(text)  # the bytes as typed, even those that are not UTF-8
     source = stdin if stdin is not None else sys.stdin
     if getattr(source, "isatty", lambda: False)():
         print("(reading the payload from stdin; end with Ctrl-D)", file=sys.stderr)
-    data = source.buffer.read() if hasattr(source, "buffer") else source.read()
+    stream = source.buffer if hasattr(source, "buffer") else source
+    data = stream.read(MAX_RAW + 1)
     return data if isinstance(data, bytes) else str(data).encode()
 
 
@@ -221,6 +230,8 @@ def prepare_payload(raw: bytes, topic: str, as_is: bool) -> tuple[bytes, Any]:
     `occurred_at` on a deposit; what is sent is within 128 KB too."""
     from chalicelib.domain import json_limits
 
+    if len(raw) > MAX_RAW:
+        raise UsageError(f"the payload is over {MAX_RAW} bytes: no device client sends that")
     if as_is:
         try:
             return raw, json_limits.loads(raw, max_bytes=max(len(raw), 1))

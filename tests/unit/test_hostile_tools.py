@@ -96,6 +96,23 @@ def test_a_payload_is_within_128_kb_as_sent_not_only_as_typed() -> None:
         cli.prepare_payload(b" " + exact.encode(), TELEMETRY, as_is=False)
 
 
+def test_a_payload_is_read_within_bounds_even_from_an_endless_file() -> None:
+    with open("/dev/zero", "rb") as endless:
+        raw = cli.read_payload(None, None, endless)
+    assert len(raw) == cli.MAX_RAW + 1
+    with pytest.raises(cli.UsageError, match="no device client sends that"):
+        cli.prepare_payload(raw, TELEMETRY, as_is=True)
+    assert cli.read_payload(None, Path("/dev/zero"))[:1] == b"\x00"
+
+
+def test_an_argument_that_is_not_utf8_is_its_bytes_not_a_traceback() -> None:
+    typed = os.fsdecode(b'{"a": "\xff"}')  # how Python hands over such an argument
+    raw = cli.read_payload(typed, None)
+    assert raw == b'{"a": "\xff"}'
+    with pytest.raises(cli.UsageError, match="not UTF-8"):
+        cli.prepare_payload(raw, TELEMETRY, as_is=False)
+
+
 def test_an_escaped_nul_is_json_and_goes_as_json() -> None:
     body, document = cli.prepare_payload(b'{"a": "\\u0000"}', TELEMETRY, as_is=False)
     assert document["a"] == "\x00" and b'"a":"\\u0000"' in body
@@ -176,6 +193,19 @@ def test_a_state_dir_that_is_a_file_or_unreadable_is_a_usage_error(tmp_path: Pat
     (tmp_path / "stack.json").mkdir()
     with pytest.raises(cli.UsageError, match="cannot read"):
         cli.read_stack(tmp_path / "stack.json")
+
+
+@pytest.mark.parametrize("content", [None, b"[1]", b"\xff", b'{"device_id": 5}', b"{"])
+def test_a_config_that_is_no_devices_is_a_usage_error(
+    tmp_path: Path, content: bytes | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.json"
+    if content is None:
+        path.mkdir()  # a folder where the file should be
+    else:
+        path.write_bytes(content)
+    assert iot_main.main(["publish", "--config", str(path), "status", "{}"]) == cli.EXIT_USAGE
+    assert str(path) in capsys.readouterr().err
 
 
 def test_missing_certificate_files_are_a_device_error_not_a_traceback(

@@ -134,7 +134,7 @@ def _note(text: str) -> None:
 
 
 def _robot(args: argparse.Namespace) -> int:
-    config = cli.load_device(args)
+    config = cli.load_device(args, "robot")
     show = _printer()
     agent = RobotAgent(config, on_ack=show, heartbeat_s=args.heartbeat)
     agent.client.claim()
@@ -277,7 +277,7 @@ def _deposit_server(agent: RobotAgent, port: int, ack_timeout: float) -> sockets
 
 
 def _shelter(args: argparse.Namespace) -> int:
-    config = cli.load_device(args)
+    config = cli.load_device(args, "shelter")
     show = _printer()
     try:
         scenario = ShelterScenario(
@@ -367,7 +367,7 @@ def _puback(code: int) -> dict[str, Any]:
 
 
 def _deposit(args: argparse.Namespace) -> int:
-    config = cli.load_device(args)
+    config = cli.load_device(args, "robot")
     citizen = {"code": args.code} if args.code else {"phone": args.phone}
     items = [
         {"material": m, "accepted": n, "rejected": 0}

@@ -115,8 +115,20 @@ def device_type_of(device_id: str) -> str:
     raise UsageError(f"cannot tell the type of {device_id!r}: use --config")
 
 
-def load_device(args: argparse.Namespace) -> DeviceConfig:
-    """The device's identity and broker from `--config` or from the local stack's stack.json."""
+def load_device(args: argparse.Namespace, kind: str | None = None) -> DeviceConfig:
+    """The device's identity and broker from `--config` or from the local stack's stack.json;
+    with `kind`, a device of that type (a shelter's identity running the robot agent would
+    have every deposit refused by the broker and resent for ever)."""
+    config = _load_device(args)
+    if kind is not None and config.device_type != kind:
+        raise UsageError(
+            f"{config.device_id} is a {config.device_type}, not a {kind}: "
+            f"python -m iot {config.device_type} ..."
+        )
+    return config
+
+
+def _load_device(args: argparse.Namespace) -> DeviceConfig:
     if args.config is not None:
         try:
             return DeviceConfig.load(args.config)

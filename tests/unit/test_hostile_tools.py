@@ -208,6 +208,23 @@ def test_a_config_that_is_no_devices_is_a_usage_error(
     assert str(path) in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("command", "kind"), [("robot", "shelter"), ("deposit", "shelter"), ("shelter", "robot")]
+)
+def test_an_agent_of_the_other_type_is_refused_before_it_connects(
+    tmp_path: Path, command: str, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shelter running the robot agent: the broker refused every deposit, and the agent
+    resent them for ever without a word."""
+    config = {"device_id": f"{kind}-101", "type": kind, "host": "127.0.0.1", "port": 1}
+    config |= {"ca_file": "ca.pem", "cert_file": "d.pem", "key_file": "d.key"}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    extra = ["--phone", "010-1234-5678"] if command == "deposit" else []
+    argv = [command, "--config", str(tmp_path / "config.json"), *extra]
+    assert iot_main.main(argv) == cli.EXIT_USAGE
+    assert f"{kind}-101 is a {kind}, not a" in capsys.readouterr().err
+
+
 def test_missing_certificate_files_are_a_device_error_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pytest
 from iot import cli
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
+from tests.e2e.test_device_tools_e2e import robot_on_port
 
 pytestmark = pytest.mark.e2e
 
@@ -120,22 +120,7 @@ def test_a_robot_fed_junk_keeps_going_and_exits_when_done(
 def test_a_robots_port_survives_idle_flooding_and_vanishing_clients(
     stack: Stack, robot: dict[str, Any]
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    agent = subprocess.Popen(
-        [sys.executable, "-m", "iot", "robot", "--device", ROBOT, "--port", "0",
-         "--state-dir", str(stack.state_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    watchdog = threading.Timer(60, agent.kill)
-    watchdog.start()
-    try:
-        assert agent.stderr is not None
-        port = None
-        while port is None:
-            note = agent.stderr.readline()
-            assert note, "the robot stopped"
-            if "taking deposits on 127.0.0.1:" in note:
-                port = int(note.rsplit(":", 1)[1])
+    with robot_on_port(stack, ROBOT) as (agent, port):
         idle = socket.create_connection(("127.0.0.1", port))  # connects, sends nothing
         with socket.create_connection(("127.0.0.1", port)) as gone:  # leaves before its ack
             gone.sendall(b"phone 010-7000-9002 can=1\n")
@@ -152,11 +137,6 @@ def test_a_robots_port_survives_idle_flooding_and_vanishing_clients(
         agent.send_signal(signal.SIGTERM)
         _, err = agent.communicate(timeout=20)
         assert agent.returncode == 0 and "Traceback" not in err, err
-    finally:
-        watchdog.cancel()
-        if agent.poll() is None:
-            agent.kill()
-            agent.communicate()
 
 
 def test_a_raw_deposit_with_a_malformed_id_gets_the_clouds_answer(

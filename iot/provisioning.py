@@ -126,6 +126,7 @@ DEFAULT_DISTRICT = "naeoe-dong"
 MAX_NAME = 100
 CSV_COLUMNS = ("thing", "type", "name", "district", "lat", "lon")
 MAX_CSV_DEVICES = 1000
+MAX_CSV_BYTES = 4 * 1024 * 1024  # 1000 rows of the longest fields fit in well under this
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
@@ -213,11 +214,15 @@ def read_csv(path: Path) -> list[DeviceSpec]:
     district, lat and lon may be empty). Checked whole before anything is provisioned: every
     problem is reported with its line number."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_CSV_BYTES + 1)  # `--csv /dev/zero` ends
+        text = data.decode("utf-8-sig")
     except OSError as e:
         raise SpecError(f"{path}: {e.strerror}") from None
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not UTF-8") from None
+    if len(data) > MAX_CSV_BYTES:
+        raise SpecError(f"{path}: over {MAX_CSV_BYTES // 1024 // 1024} MB; split it")
     reader = csv.DictReader(io.StringIO(text), strict=True)
     try:
         return _read_rows(path, reader)

@@ -391,6 +391,14 @@ def test_a_hostile_csv_is_refused_with_what_is_wrong(tmp_path: Path, text: str, 
         read_csv(tmp_path / "d.csv")
 
 
+def test_an_endless_or_huge_csv_is_refused_without_being_read_whole(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="over 4 MB"):
+        read_csv(Path("/dev/zero"))
+    with pytest.raises(SpecError, match="Is a directory"):
+        (tmp_path / "d.csv").mkdir()
+        read_csv(tmp_path / "d.csv")
+
+
 def test_a_spreadsheets_csv_is_read(tmp_path: Path) -> None:
     """A BOM, CRLF, blank and empty rows, and a name that looks like a formula (kept as
     text: the reports escape such cells when they are exported, chalicelib/domain/reports)."""

@@ -120,8 +120,19 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-_SECONDS = _number(0, 86400, low_open=True)  # a wait, an interval: more than nothing
-_INTERVAL = _number(0, 86400)  # 0: none / all at once
+_SECONDS = _number(0, 86400, low_open=True)  # a wait: more than nothing
+_HEARTBEAT = _number(1, 86400)  # a status a second at most
+
+
+def _interval(text: str) -> float:
+    """0 (none, or all at once) or at least 0.01 s: IoT Core takes at most 100 publishes a
+    second on one connection."""
+    value = _number(0, 86400)(text)
+    if 0 < value < 0.01:
+        raise argparse.ArgumentTypeError(f"{text!r}: 0, or 0.01 s or more (IoT Core's rate)")
+    return value
+
+
 _PM = _number(0, 10_000)  # µg/m³: beyond any sensor's range is a typo (publish --raw sends it)
 _COUNT = _whole(0, 9999)  # items, deposits
 
@@ -529,13 +540,13 @@ def _parser() -> argparse.ArgumentParser:
     robot.add_argument(
         "--ack-timeout", type=_SECONDS, default=15.0, help="--port: seconds to wait for an ack"
     )
-    robot.add_argument("--heartbeat", type=_SECONDS, default=30.0, help="status every S seconds")
+    robot.add_argument("--heartbeat", type=_HEARTBEAT, default=30.0, help="status every S seconds")
     robot.add_argument("--deposits", type=_COUNT, default=0, help="queue N deposits at start")
     who = robot.add_mutually_exclusive_group()
     who.add_argument("--phone", default="010-0000-0001", help="--deposits: the citizen's phone")
     who.add_argument("--code", help="--deposits: a one-time code instead")
     robot.add_argument("--can", type=_COUNT, default=1, help="--deposits: cans per deposit")
-    robot.add_argument("--every", type=_INTERVAL, default=0.0, help="--deposits: one every S s")
+    robot.add_argument("--every", type=_interval, default=0.0, help="--deposits: one every S s")
     robot.add_argument(
         "--exit-when-drained", action="store_true", help="exit once nothing is pending"
     )
@@ -561,7 +572,7 @@ def _parser() -> argparse.ArgumentParser:
     count.add_argument("--once", action="store_true", help="send one reading, then exit")
     count.add_argument("--count", type=_whole(1, 10**9), help="send N readings, then exit")
     shelter.add_argument(
-        "--every", type=_INTERVAL, default=10.0, help="seconds between readings (10; 0: none)"
+        "--every", type=_interval, default=10.0, help="seconds between readings (10; 0: none)"
     )
     shelter.add_argument("--qos", type=int, choices=(0, 1), default=1, help="telemetry QoS")
     shelter.add_argument(
@@ -570,7 +581,9 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         help="daily: simulated time speed",
     )
-    shelter.add_argument("--heartbeat", type=_SECONDS, default=30.0, help="status every S seconds")
+    shelter.add_argument(
+        "--heartbeat", type=_HEARTBEAT, default=30.0, help="status every S seconds"
+    )
     shelter.add_argument(
         "--connect-timeout", type=_SECONDS, default=30.0, help="seconds to wait for the broker"
     )

@@ -257,6 +257,9 @@ def test_missing_certificate_files_are_a_device_error_not_a_traceback(
         ["robot", "--deposits", "-1"],  # with --every it queued deposits for ever
         ["robot", "--can", "-3"],
         ["robot", "--every", "nan"],
+        ["robot", "--every", "0.001"],  # over IoT Core's 100 publishes a second
+        ["shelter", "--every", "1e-9"],
+        ["robot", "--heartbeat", "0.001"],
         ["robot", "--port", "70000"],  # bind() raised OverflowError
         ["robot", "--port", "-1"],
         ["robot", "--ack-timeout", "0"],

@@ -197,7 +197,13 @@ def provision_device(
     """Provision into the running local stack of `state_dir` (its stack.json): the local CA
     signs the device's CSR, and the stack's broker grants it its topics (no restart)."""
     state_dir = Path(state_dir).resolve()
+    from infra.local.device_ca import SERVICE_IDENTITIES
     from iot.cli import read_stack
+
+    if spec.thing in SERVICE_IDENTITIES:  # checked before anything is created
+        raise provisioning.SpecError(
+            f"thing {spec.thing!r}: the local broker's own identity; a device needs another id"
+        )
 
     stack = read_stack(state_dir / "stack.json")  # UsageError when no stack runs there
     _use_stack_environment(stack)

@@ -68,6 +68,15 @@ def test_another_devices_topic_by_any_spelling_is_refused(
     assert b"refused by the broker" in done.stderr and b"Traceback" not in done.stderr
 
 
+def test_a_device_cannot_take_the_backends_identity(stack: Stack) -> None:
+    """A device named `gimhae-backend` got a certificate the broker took for the backend's
+    (every topic): it could publish any robot's acks."""
+    done = _iot(stack, "provision", "--thing", "gimhae-backend", "--type", "robot")
+    assert done.returncode == cli.EXIT_USAGE
+    assert b"the local broker's own identity" in done.stderr
+    assert not (stack.state_dir / "devices" / "gimhae-backend").exists()
+
+
 def test_a_fleet_robot_cannot_be_provisioned_as_a_shelter(stack: Stack) -> None:
     done = _iot(stack, "provision", "--thing", "robot-001", "--type", "shelter")
     assert done.returncode == cli.EXIT_USAGE

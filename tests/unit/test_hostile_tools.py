@@ -20,14 +20,16 @@ import pytest
 
 from chalicelib.domain.citizens import code_keys_at
 from infra.local import __main__ as local_main
-from infra.local import stack_clock
+from infra.local import pki, stack_clock
+from infra.local.device_ca import CsrRefused, sign_device_csr
+from infra.local.provision import provision_device
 from infra.local.reach import shell_lines
 from iot import __main__ as iot_main
 from iot import cli
 from iot.agents import DeviceConfig
 from iot.deposit_lines import MAX_LINE, DepositLineError, parse_deposit_line
 from iot.device_lock import DeviceLock, LockFolderError
-from iot.provisioning import SpecError, read_csv
+from iot.provisioning import DeviceSpec, SpecError, make_key_and_csr, read_csv
 from tests.conftest import ROOT
 
 TELEMETRY = "gimhae/shelters/shelter-101/telemetry"
@@ -392,6 +394,18 @@ def test_a_hostile_csv_is_refused_with_what_is_wrong(tmp_path: Path, text: str, 
     (tmp_path / "d.csv").write_text(text, encoding="utf-8")
     with pytest.raises(SpecError, match=says):
         read_csv(tmp_path / "d.csv")
+
+
+@pytest.mark.parametrize("thing", ["gimhae-backend", "gimhae-iot-data"])
+def test_a_device_named_as_the_brokers_own_identity_is_refused(tmp_path: Path, thing: str) -> None:
+    """Its certificate's CN would be the broker's user for the backend (every topic): the
+    device could forge any robot's acks. Refused before anything is made, and by the CA."""
+    with pytest.raises(SpecError, match="the local broker's own identity"):
+        provision_device(DeviceSpec(thing, "robot", "naeoe-dong"), tmp_path)
+    ca = pki.ensure_ca(tmp_path / "certs")
+    _, csr = make_key_and_csr(tmp_path / "device", thing)
+    with pytest.raises(CsrRefused, match="the broker's own identity"):
+        sign_device_csr(ca, csr, thing)
 
 
 def test_an_endless_or_huge_csv_is_refused_without_being_read_whole(tmp_path: Path) -> None:

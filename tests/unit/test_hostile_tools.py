@@ -408,6 +408,12 @@ def test_a_device_named_as_the_brokers_own_identity_is_refused(tmp_path: Path, t
         sign_device_csr(ca, csr, thing)
 
 
+def test_provisioning_into_an_older_stack_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "stack.json").write_text(json.dumps({"mqtt": {"devices": {}}}))
+    with pytest.raises(cli.UsageError, match="has no region, aws_endpoint_url, host"):
+        provision_device(DeviceSpec("robot-1", "robot", "naeoe-dong"), tmp_path)
+
+
 def test_an_endless_or_huge_csv_is_refused_without_being_read_whole(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="over 4 MB"):
         read_csv(Path("/dev/zero"))

@@ -16,23 +16,31 @@ use by another process, 4 refused by the broker. `python -m iot COMMAND --help` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import math
 import signal
 import socketserver
 import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from iot import cli
 from iot.agents import RobotAgent, ShelterAgent
-from iot.deposit_lines import DepositLineError, TypedDeposit, parse_deposit_line
+from iot.deposit_lines import (
+    MAX_LINE,
+    DepositLineError,
+    TypedDeposit,
+    is_event_id,
+    parse_deposit_line,
+)
 from iot.device import (
     AckTimeout,
     DeviceBusyError,
@@ -80,6 +88,55 @@ def _printer() -> Callable[[dict[str, Any]], None]:
     return show
 
 
+def _number(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number within [low, high] (or (low, high])."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        fits = (low < value if low_open else low <= value) and value <= high
+        if not (math.isfinite(value) and fits):
+            bracket = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"{text!r} is not in {bracket}{low:g}, {high:g}]")
+        return value
+
+    return parse
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number within [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not in {low}..{high}")
+        return value
+
+    return parse
+
+
+_SECONDS = _number(0, 86400, low_open=True)  # a wait: more than nothing
+_HEARTBEAT = _number(1, 86400)  # a status a second at most
+
+
+def _interval(text: str) -> float:
+    """0 (none, or all at once) or at least 0.01 s: IoT Core takes at most 100 publishes a
+    second on one connection."""
+    value = _number(0, 86400)(text)
+    if 0 < value < 0.01:
+        raise argparse.ArgumentTypeError(f"{text!r}: 0, or 0.01 s or more (IoT Core's rate)")
+    return value
+
+
+_PM = _number(0, 10_000)  # µg/m³: beyond any sensor's range is a typo (publish --raw sends it)
+_COUNT = _whole(0, 9999)  # items, deposits
+
+
 def _note(text: str) -> None:
     print(f"# {text}", file=sys.stderr, flush=True)
 
@@ -88,7 +145,7 @@ def _note(text: str) -> None:
 
 
 def _robot(args: argparse.Namespace) -> int:
-    config = cli.load_device(args)
+    config = cli.load_device(args, "robot")
     show = _printer()
     agent = RobotAgent(config, on_ack=show, heartbeat_s=args.heartbeat)
     agent.client.claim()
@@ -104,7 +161,8 @@ def _robot(args: argparse.Namespace) -> int:
         to_queue = 0
     typed_done = threading.Event()
     if args.stdin:
-        _start_thread(lambda: _read_deposits(agent, sys.stdin, typed_done), "robot-stdin")
+        source = sys.stdin.buffer
+        _start_thread(lambda: _read_deposits(agent, source, typed_done), "robot-stdin")
     server = None
     if args.port is not None:
         server = _deposit_server(agent, args.port, args.ack_timeout)
@@ -136,18 +194,49 @@ def _queue(agent: RobotAgent, deposit: TypedDeposit) -> str:
     return agent.deposit(deposit.citizen, deposit.items, deposit.occurred_at, deposit.event_id)
 
 
-def _read_deposits(agent: RobotAgent, source: TextIO, done: threading.Event) -> None:
+def _read_deposits(agent: RobotAgent, source: _Lines, done: threading.Event) -> None:
     """Deposits typed one per line; at the end of the input the robot exits once every
-    deposit is acknowledged."""
-    for number, text in enumerate(source, start=1):
-        try:
-            deposit = parse_deposit_line(text)
-        except DepositLineError as e:
-            cli.error(f"line {number}: {e}")
+    deposit is acknowledged. Bytes that are not UTF-8 or a line over 128 KB are that line's
+    error, never the end of the reader (read a bounded line at a time)."""
+    try:
+        for number, text in enumerate(bounded_lines(source), start=1):
+            try:
+                deposit = parse_deposit_line(text) if text is not None else _too_long()
+            except DepositLineError as e:
+                cli.error(f"line {number}: {e}")
+                continue
+            if deposit is not None:
+                _note(f"queued {_queue(agent, deposit)}")
+    finally:
+        done.set()
+
+
+class _Lines(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def bounded_lines(source: _Lines, limit: int = MAX_LINE) -> Iterator[str | None]:
+    """The lines of `source`, decoded (a byte that is not UTF-8 becomes U+FFFD, which no
+    deposit holds); None for a line over `limit` bytes, skipped without being held."""
+    while True:
+        raw = source.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while True:  # skip to the end of the overlong line
+                rest = source.readline(limit + 1)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
             continue
-        if deposit is not None:
-            _note(f"queued {_queue(agent, deposit)}")
-    done.set()
+        yield raw.decode("utf-8", errors="replace")
+
+
+_TOO_LONG = f"the line is over {MAX_LINE // 1024} KB: not a deposit"
+
+
+def _too_long() -> TypedDeposit:
+    raise DepositLineError(_TOO_LONG)
 
 
 def _deposit_server(agent: RobotAgent, port: int, ack_timeout: float) -> socketserver.TCPServer:
@@ -157,8 +246,13 @@ def _deposit_server(agent: RobotAgent, port: int, ack_timeout: float) -> sockets
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
-            for raw in self.rfile:
-                answer = self._answer(raw.decode("utf-8", errors="replace"))
+            # a client gone before its answer: its deposits stay queued, nothing to say
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                self._serve()
+
+        def _serve(self) -> None:
+            for text in bounded_lines(self.rfile):
+                answer = self._answer(text) if text is not None else {"error": _TOO_LONG}
                 if answer is not None:
                     data = json.dumps(answer, ensure_ascii=False) + "\n"
                     self.wfile.write(data.encode())
@@ -194,7 +288,7 @@ def _deposit_server(agent: RobotAgent, port: int, ack_timeout: float) -> sockets
 
 
 def _shelter(args: argparse.Namespace) -> int:
-    config = cli.load_device(args)
+    config = cli.load_device(args, "shelter")
     show = _printer()
     try:
         scenario = ShelterScenario(
@@ -244,7 +338,8 @@ def _publish(args: argparse.Namespace) -> int:
     client = DeviceClient(config.device_id, **config.connection())
     acks: Future[dict[str, Any]] = Future()
     expected = document.get("event_id") if isinstance(document, dict) else None
-    expected = expected if isinstance(expected, str) else None
+    # the cloud names an event in its answer only when the id has the form (DESIGN §3)
+    expected = expected if isinstance(expected, str) and is_event_id(expected) else None
     ack_topic = f"{topic}/ack" if topic.endswith("/deposits") else None
 
     def on_ack(_topic: str, payload: bytes) -> None:
@@ -283,7 +378,7 @@ def _puback(code: int) -> dict[str, Any]:
 
 
 def _deposit(args: argparse.Namespace) -> int:
-    config = cli.load_device(args)
+    config = cli.load_device(args, "robot")
     citizen = {"code": args.code} if args.code else {"phone": args.phone}
     items = [
         {"material": m, "accepted": n, "rejected": 0}
@@ -332,14 +427,15 @@ def _provision_locally(args: argparse.Namespace) -> int:
 
     command = [sys.executable, "-m", "infra.local", "provision"]
     command += ["--state-dir", str(cli.state_dir(args))]
+    # `--option=VALUE`: a value that starts with `-` (a name `--folder`) stays a value
     for option in ("thing", "type", "name", "district", "lat", "lon"):
         value = getattr(args, option)
         if value is not None:
-            command += [f"--{option}", str(value)]
+            command.append(f"--{option}={value}")
     for option in ("csv", "folder"):
         value = getattr(args, option)
         if value is not None:
-            command += [f"--{option}", str(Path(value).resolve())]
+            command.append(f"--{option}={Path(value).resolve()}")
     return subprocess.run(command, check=False).returncode
 
 
@@ -400,7 +496,7 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument("--raw", action="store_true", help="send the bytes exactly as given")
     pub.add_argument("--no-ack", action="store_true", help="deposits: do not wait for the ack")
     pub.add_argument(
-        "--timeout", type=float, default=15.0, help="seconds to wait for each answer (15)"
+        "--timeout", type=_SECONDS, default=15.0, help="seconds to wait for each answer (15)"
     )
 
     dep = sub.add_parser(
@@ -414,10 +510,10 @@ def _parser() -> argparse.ArgumentParser:
     who = dep.add_mutually_exclusive_group(required=True)
     who.add_argument("--code", help="the citizen's 6-digit one-time code from the app")
     who.add_argument("--phone", help="the citizen's Korean mobile number")
-    dep.add_argument("--can", type=int, default=0, help="cans accepted")
-    dep.add_argument("--pet", type=int, default=0, help="PET bottles accepted")
+    dep.add_argument("--can", type=_COUNT, default=0, help="cans accepted")
+    dep.add_argument("--pet", type=_COUNT, default=0, help="PET bottles accepted")
     dep.add_argument("--event-id", default=None, help="the event's id (default: a new one)")
-    dep.add_argument("--timeout", type=float, default=15, help="seconds to wait for the ack")
+    dep.add_argument("--timeout", type=_SECONDS, default=15, help="seconds to wait for the ack")
 
     robot = sub.add_parser(
         "robot",
@@ -437,18 +533,20 @@ def _parser() -> argparse.ArgumentParser:
         "--stdin", action="store_true", help="read deposits from stdin; exit when it ends"
     )
     robot.add_argument(
-        "--port", type=int, help="take deposits on this loopback port (0: any free one)"
+        "--port",
+        type=_whole(0, 65535),
+        help="take deposits on this loopback port (0: any free one)",
     )
     robot.add_argument(
-        "--ack-timeout", type=float, default=15.0, help="--port: seconds to wait for an ack"
+        "--ack-timeout", type=_SECONDS, default=15.0, help="--port: seconds to wait for an ack"
     )
-    robot.add_argument("--heartbeat", type=float, default=30.0, help="status every S seconds")
-    robot.add_argument("--deposits", type=int, default=0, help="queue N deposits at start")
+    robot.add_argument("--heartbeat", type=_HEARTBEAT, default=30.0, help="status every S seconds")
+    robot.add_argument("--deposits", type=_COUNT, default=0, help="queue N deposits at start")
     who = robot.add_mutually_exclusive_group()
     who.add_argument("--phone", default="010-0000-0001", help="--deposits: the citizen's phone")
     who.add_argument("--code", help="--deposits: a one-time code instead")
-    robot.add_argument("--can", type=int, default=1, help="--deposits: cans per deposit")
-    robot.add_argument("--every", type=float, default=0.0, help="--deposits: one every S s")
+    robot.add_argument("--can", type=_COUNT, default=1, help="--deposits: cans per deposit")
+    robot.add_argument("--every", type=_interval, default=0.0, help="--deposits: one every S s")
     robot.add_argument(
         "--exit-when-drained", action="store_true", help="exit once nothing is pending"
     )
@@ -468,19 +566,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     cli.add_device(shelter)
     shelter.add_argument("--scenario", choices=SCENARIOS, default="daily")
-    shelter.add_argument("--pm10", type=float, help="a fixed PM10 (µg/m³) in every reading")
-    shelter.add_argument("--pm25", type=float, help="a fixed PM2.5 (µg/m³) in every reading")
+    shelter.add_argument("--pm10", type=_PM, help="a fixed PM10 (µg/m³) in every reading")
+    shelter.add_argument("--pm25", type=_PM, help="a fixed PM2.5 (µg/m³) in every reading")
     count = shelter.add_mutually_exclusive_group()
     count.add_argument("--once", action="store_true", help="send one reading, then exit")
-    count.add_argument("--count", type=int, help="send N readings, then exit")
+    count.add_argument("--count", type=_whole(1, 10**9), help="send N readings, then exit")
     shelter.add_argument(
-        "--every", type=float, default=10.0, help="seconds between readings (10; 0: none)"
+        "--every", type=_interval, default=10.0, help="seconds between readings (10; 0: none)"
     )
     shelter.add_argument("--qos", type=int, choices=(0, 1), default=1, help="telemetry QoS")
-    shelter.add_argument("--speed", type=float, default=1.0, help="daily: simulated time speed")
-    shelter.add_argument("--heartbeat", type=float, default=30.0, help="status every S seconds")
     shelter.add_argument(
-        "--connect-timeout", type=float, default=30.0, help="seconds to wait for the broker"
+        "--speed",
+        type=_number(0, 3600, low_open=True),
+        default=1.0,
+        help="daily: simulated time speed",
+    )
+    shelter.add_argument(
+        "--heartbeat", type=_HEARTBEAT, default=30.0, help="status every S seconds"
+    )
+    shelter.add_argument(
+        "--connect-timeout", type=_SECONDS, default=30.0, help="seconds to wait for the broker"
     )
     return parser
 

@@ -8,13 +8,14 @@ A short line is `phone NUMBER` or `code DIGITS`, then `MATERIAL=ACCEPTED[/REJECT
 material, and optionally `at=RFC3339` (when it happened) and `id=EVENT_ID`. A JSON line is a
 deposit as DESIGN §3 has it; `event_id` and `occurred_at` are added when missing. The robot
 checks the form only: who the citizen is, the materials and the limits are the cloud's to
-judge (its ack says why it refused).
+judge (its ack says why it refused). What the cloud could not even read (a line that is
+not JSON it takes, an `event_id` or `occurred_at` of the wrong form) is refused here: its
+rejection could not name the event, so the robot would resend it forever.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 _MATERIAL = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _COUNT = re.compile(r"(\d{1,4})(?:/(\d{1,4}))?")
 _EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+MAX_LINE = 128 * 1024
+"""A deposit is a payload of at most 128 KB (DESIGN §3); a longer line is not one."""
 
 
 class DepositLineError(ValueError):
@@ -38,7 +41,9 @@ class TypedDeposit:
 
 def parse_deposit_line(text: str) -> TypedDeposit | None:
     """The deposit on one line; None for a blank line or a `#` comment."""
-    text = text.strip()
+    if len(text) > MAX_LINE:
+        raise DepositLineError(f"the line is over {MAX_LINE // 1024} KB: not a deposit")
+    text = text.strip().removeprefix("\ufeff")
     if not text or text.startswith("#"):
         return None
     if text.startswith("{"):
@@ -68,7 +73,7 @@ def _from_words(words: list[str]) -> TypedDeposit:
                 raise DepositLineError(f"{key!r} is not a material name (e.g. can, pet)")
             if key in items:
                 raise DepositLineError(f"{key} is given twice")
-            count = _COUNT.fullmatch(value)
+            count = _COUNT.fullmatch(value) if value.isascii() else None
             if count is None:
                 raise DepositLineError(
                     f"{word!r}: a count is ACCEPTED or ACCEPTED/REJECTED (whole numbers)"
@@ -81,10 +86,12 @@ def _from_words(words: list[str]) -> TypedDeposit:
 
 
 def _from_json(text: str) -> TypedDeposit:
+    from chalicelib.domain import json_limits
+
     try:
-        doc = json.loads(text)
-    except ValueError as e:
-        raise DepositLineError(f"not JSON: {e}") from None
+        doc = json_limits.loads(text, max_bytes=MAX_LINE)
+    except json_limits.JsonRejected as e:
+        raise DepositLineError(f"not JSON the cloud takes: {e}") from None
     if not isinstance(doc, dict):
         raise DepositLineError("a JSON deposit is an object")
     citizen, items = doc.get("citizen"), doc.get("items")
@@ -96,14 +103,20 @@ def _from_json(text: str) -> TypedDeposit:
         raise DepositLineError('"items" is a list of {"material", "accepted", "rejected"}')
     occurred_at = doc.get("occurred_at")
     event_id = doc.get("event_id")
-    if occurred_at is not None and not isinstance(occurred_at, str):
-        raise DepositLineError('"occurred_at" is an RFC 3339 time')
-    if event_id is not None and not isinstance(event_id, str):
-        raise DepositLineError('"event_id" is a string')
+    if occurred_at is not None:
+        if not isinstance(occurred_at, str):
+            raise DepositLineError('"occurred_at" is an RFC 3339 time')
+        _time(occurred_at)
+    if event_id is not None:
+        if not isinstance(event_id, str):
+            raise DepositLineError('"event_id" is a string')
+        _event_id(event_id)
     return TypedDeposit(citizen, items, occurred_at, event_id)
 
 
 def _time(value: str) -> str:
+    if not value.isascii():  # fromisoformat takes digits of other scripts; RFC 3339 does not
+        raise DepositLineError(f"at={value}: not an RFC 3339 time")
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
@@ -111,6 +124,11 @@ def _time(value: str) -> str:
     if moment.tzinfo is None:
         raise DepositLineError(f"at={value}: give the offset, e.g. +09:00")
     return value
+
+
+def is_event_id(value: str) -> bool:
+    """8-64 characters of A-Z a-z 0-9 _ - (DESIGN §3)."""
+    return _EVENT_ID.fullmatch(value) is not None
 
 
 def _event_id(value: str) -> str:

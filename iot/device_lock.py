@@ -14,9 +14,11 @@ the broker (host and port), so two local stacks side by side do not block each o
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -30,10 +32,16 @@ class DeviceBusyError(MqttError):
     """Another process (or client) holds this device's identity on this machine."""
 
 
+class LockFolderError(MqttError):
+    """The lock folder cannot be used: not creatable or writable, or not safely ours (a
+    symlink, another user's, open to others: in a shared /tmp, anyone could plant a lock
+    file there as a symlink to one of our files, which taking the lock would truncate)."""
+
+
 def lock_folder() -> Path:
     chosen = os.environ.get(ENVIRONMENT)
-    if chosen:
-        return Path(chosen)
+    if chosen:  # chosen by the user: a symlink of theirs is fine (checked once resolved)
+        return Path(chosen).resolve()
     return Path(tempfile.gettempdir()) / f"gimhae-device-locks-{os.getuid()}"
 
 
@@ -58,8 +66,19 @@ class DeviceLock:
     def acquire(self) -> None:
         if self._fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _check_private(folder)
+            # O_NOFOLLOW: a lock file planted as a symlink is refused, never followed
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                e.strerror = f"{self.path.name} there is a symlink, not a lock file"
+            raise LockFolderError(
+                f"cannot take {self.device_id}'s identity lock in {folder}: "
+                f"{e.strerror or e}; set ${ENVIRONMENT} to a folder of your own"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -83,6 +102,17 @@ class DeviceLock:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             os.close(fd)  # closing drops the flock
+
+
+def _check_private(folder: Path) -> None:
+    """The folder is a real directory of this user's, closed to others (OSError if not)."""
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode):
+        raise OSError(f"{folder} is not a folder (a symlink?)")
+    if st.st_uid != os.getuid():
+        raise OSError(f"{folder} belongs to another user (uid {st.st_uid})")
+    if st.st_mode & 0o002:
+        raise OSError(f"{folder} is writable by others (mode {stat.S_IMODE(st.st_mode):o})")
 
 
 def _read(fd: int) -> str:

@@ -144,7 +144,14 @@ class MqttClient:
         first: Future[None] = Future()
         self._first = first
         self._stopped.clear()
-        self._client = self._build()
+        try:
+            self._client = self._build()
+        except (OSError, RuntimeError) as e:  # a missing file; awscrt: not a certificate or key
+            self._first = None
+            raise MqttError(
+                f"{self.client_id}: cannot use its credentials (certificate {self.cert_file}, "
+                f"key {self.key_file}, CA {self.ca_file}): {e}"
+            ) from None
         self._client.start()
         where = f"{self.client_id}: connect to {self.host}:{self.port}"
         try:

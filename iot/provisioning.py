@@ -126,6 +126,8 @@ DEFAULT_DISTRICT = "naeoe-dong"
 MAX_NAME = 100
 CSV_COLUMNS = ("thing", "type", "name", "district", "lat", "lon")
 MAX_CSV_DEVICES = 1000
+MAX_CSV_BYTES = 4 * 1024 * 1024  # 1000 rows of the longest fields fit in well under this
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
 def make_spec(
@@ -176,11 +178,12 @@ def _place(
     if len(given) == 1:
         problems.append("give both --lat and --lon, or neither")
         return None
-    try:
-        lat_, lon_ = float(lat), float(lon)  # type: ignore[arg-type]
-    except ValueError:
-        problems.append(f"location {lat!r}, {lon!r}: numbers in degrees")
+    texts = {"latitude": str(lat).strip(), "longitude": str(lon).strip()}
+    odd = [f"{k} {v!r}" for k, v in texts.items() if not _DECIMAL.fullmatch(v)]
+    if odd:  # nan, inf, 1_0, ３５, 0x1p5: float() takes them, a person means none of them
+        problems.append(f"{', '.join(odd)}: numbers in degrees, in decimal")
         return None
+    lat_, lon_ = float(texts["latitude"]), float(texts["longitude"])
     if not (math.isfinite(lat_) and -90 <= lat_ <= 90):
         problems.append(f"latitude {lat_}: -90..90 degrees")
         return None
@@ -211,24 +214,40 @@ def read_csv(path: Path) -> list[DeviceSpec]:
     district, lat and lon may be empty). Checked whole before anything is provisioned: every
     problem is reported with its line number."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_CSV_BYTES + 1)  # `--csv /dev/zero` ends
+        text = data.decode("utf-8-sig")
     except OSError as e:
         raise SpecError(f"{path}: {e.strerror}") from None
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
+    if len(data) > MAX_CSV_BYTES:
+        raise SpecError(f"{path}: over {MAX_CSV_BYTES // 1024 // 1024} MB; split it")
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        return _read_rows(path, reader)
+    except csv.Error as e:  # a cell over the csv module's limit, a quote left open
+        raise SpecError(f"{path}: after line {reader.line_num}: not CSV this reads: {e}") from None
+
+
+def _read_rows(path: Path, reader: csv.DictReader[str]) -> list[DeviceSpec]:
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in ("thing", "type") if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
-    if missing or unknown:
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if missing or unknown or twice:
         raise SpecError(
             f"{path}: the header is {','.join(CSV_COLUMNS)} "
-            f"(missing: {missing or 'none'}, unknown: {unknown or 'none'})"
+            f"(missing: {missing or 'none'}, unknown: {unknown or 'none'}, "
+            f"named twice: {twice or 'none'})"
         )
     specs: list[DeviceSpec] = []
     problems: list[str] = []
     seen: set[str] = set()
     for row in reader:
+        if len(specs) + len(problems) > MAX_CSV_DEVICES:
+            problems.append(f"{path}: at most {MAX_CSV_DEVICES} devices per file")
+            break
         where = f"{path}:{reader.line_num}"
         values = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
         if None in row:
@@ -252,8 +271,6 @@ def read_csv(path: Path) -> list[DeviceSpec]:
             problems.append(f"{where}: {spec.thing} is listed twice")
         seen.add(spec.thing)
         specs.append(spec)
-    if len(specs) > MAX_CSV_DEVICES:
-        problems.append(f"{path}: at most {MAX_CSV_DEVICES} devices per file")
     if problems:
         raise SpecError("\n".join(problems))
     if not specs:
@@ -314,7 +331,10 @@ def create_device_types(iot: Any, prefix: str) -> None:
 
 
 def create_thing(iot: Any, spec: DeviceSpec, prefix: str) -> None:
-    """The thing, of its type, in its type's group, its district as an attribute."""
+    """The thing, of its type, in its type's group, its district as an attribute. A thing
+    that exists as another type is refused (SpecError): its type is its policy, and its
+    certificates and registry row would be left with the other one."""
+    _refuse_another_type(iot, spec, prefix)
     attributes = {"attributes": {"district": spec.district}}
     try:
         iot.create_thing(
@@ -329,6 +349,20 @@ def create_thing(iot: Any, spec: DeviceSpec, prefix: str) -> None:
     iot.add_thing_to_thing_group(
         thingGroupName=iot_names.thing_group_name(spec.device_type, prefix), thingName=spec.thing
     )
+
+
+def _refuse_another_type(iot: Any, spec: DeviceSpec, prefix: str) -> None:
+    try:
+        found = iot.describe_thing(thingName=spec.thing)
+    except iot.exceptions.ResourceNotFoundException:
+        return
+    wanted = iot_names.thing_type_name(spec.device_type, prefix)
+    current = found.get("thingTypeName")
+    if current and current != wanted:
+        raise SpecError(
+            f"{spec.thing} exists as a {current.removeprefix(prefix + '-')} (thing type "
+            f"{current}); a {spec.device_type} needs an id of its own"
+        )
 
 
 def attach(iot: Any, spec: DeviceSpec, certificate_arn: str, prefix: str) -> None:

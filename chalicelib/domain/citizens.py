@@ -155,8 +155,14 @@ def code_keys_at(code: str, occurred_at: datetime, ttl_s: int) -> tuple[str, ...
     the number's row of the old layout (one key per number, kept a week: read until those
     rows have expired)."""
     back = max(ttl_s, CODE_SLOT_SECONDS - int((CODE_CLOCK_SKEW + CODE_CLOCK_AHEAD).total_seconds()))
-    first = _slot(occurred_at - timedelta(seconds=back))
-    last = _slot(occurred_at + CODE_CLOCK_SKEW)
+    try:
+        first = _slot(occurred_at - timedelta(seconds=back))
+        last = _slot(occurred_at + CODE_CLOCK_SKEW)
+    except OverflowError:
+        # A time at an end of the calendar (a robot's `at=0001-01-01T00:00:00Z`): no grant
+        # was issued then; the deposit is refused `occurred_at_out_of_range`, not a crash
+        # that leaves the robot resending it for ever.
+        return (code,)
     return (*(grant_key(code, slot) for slot in range(first, last + 1)), code)
 
 

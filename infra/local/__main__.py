@@ -261,22 +261,40 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _running_stack(state_dir: Path) -> dict[str, Any] | None:
-    """The running stack's stack.json, or None (said on stderr)."""
+def _running_stack(state_dir: Path, needs: tuple[str, ...]) -> dict[str, Any] | None:
+    """The running stack's stack.json, or None (said on stderr): missing, corrupt, or
+    written by an older version without the keys `needs` names."""
+    file = state_dir / "stack.json"
     try:
-        return dict(json.loads((state_dir / "stack.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        document = None
+    except (OSError, ValueError):  # unreadable, not UTF-8, not JSON: say which
+        print(
+            f"error: {file} is unreadable or corrupt; restart the stack: ./dev up", file=sys.stderr
+        )
+        return None
+    if document is None:
         print(
             f"error: no local stack is running for {state_dir} (no stack.json); start it: ./dev up",
             file=sys.stderr,
         )
         return None
+    missing = [k for k in needs if not isinstance(document, dict) or not document.get(k)]
+    if missing:
+        print(
+            f"error: {file} has no {', '.join(missing)} (written by an older version?); "
+            "restart the stack with this checkout: ./dev up",
+            file=sys.stderr,
+        )
+        return None
+    return dict(document)
 
 
 def _env(args: argparse.Namespace) -> int:
     from infra.local.reach import shell_lines
 
-    document = _running_stack(args.state_dir.resolve())
+    document = _running_stack(args.state_dir.resolve(), ("aws_endpoint_url", "region"))
     if document is None:
         return 1
     print("\n".join(shell_lines(document)))
@@ -284,10 +302,10 @@ def _env(args: argparse.Namespace) -> int:
 
 
 def _resources(args: argparse.Namespace) -> int:
-    document = _running_stack(args.state_dir.resolve())
+    document = _running_stack(args.state_dir.resolve(), ("resources",))
     if document is None:
         return 1
-    print(json.dumps(document.get("resources", {}), indent=2, ensure_ascii=False))
+    print(json.dumps(document["resources"], indent=2, ensure_ascii=False))
     return 0
 
 
@@ -298,6 +316,13 @@ def _clock(args: argparse.Namespace) -> int:
     state_dir = args.state_dir.resolve()
     move = args.move or "show"
     fired = None
+    if move != "show" and not state_dir.is_dir():  # a typo would make a folder no stack reads
+        print(
+            f"error: {state_dir} is not a local stack's state folder (start the stack once: "
+            "./dev up, or give --state-dir)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if move == "advance":
             by = stack_clock.parse_duration(args.by)
@@ -316,6 +341,9 @@ def _clock(args: argparse.Namespace) -> int:
     except (stack_clock.ClockError, TimeoutError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a state dir that cannot be written
+        print(f"error: cannot move the clock in {state_dir}: {e.strerror or e}", file=sys.stderr)
+        return 1
     print(json.dumps(stack_clock.status(offset, fired), ensure_ascii=False))
     return 0
 

@@ -17,10 +17,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from infra.local.broker import BACKEND_IDENTITY, DATA_PLANE_IDENTITY
 from infra.local.pki import LEAF_DAYS, CertPaths
 from iot.provisioning import Issuer
 
 THING_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+SERVICE_IDENTITIES = frozenset({BACKEND_IDENTITY, DATA_PLANE_IDENTITY})
+"""The broker's own users (`use_identity_as_username`: the CN is the user): a device with
+one of these names would get the backend's ACL, every topic, and could forge any robot's
+acks or any shadow."""
 
 
 class CsrRefused(ValueError):
@@ -31,6 +36,8 @@ def sign_device_csr(ca: CertPaths, csr_pem: str, thing_name: str) -> str:
     """A client certificate (PEM) for the CSR's key, CN = `thing_name`, issued by the local CA."""
     if not THING_NAME.fullmatch(thing_name):  # fullmatch: a "\n" must not ride along
         raise CsrRefused(f"{thing_name[:140]!r} is not a thing name")
+    if thing_name in SERVICE_IDENTITIES:
+        raise CsrRefused(f"{thing_name!r} is the broker's own identity, not a device's")
     try:
         csr = x509.load_pem_x509_csr(csr_pem.encode())
     except ValueError as exc:

@@ -197,9 +197,22 @@ def provision_device(
     """Provision into the running local stack of `state_dir` (its stack.json): the local CA
     signs the device's CSR, and the stack's broker grants it its topics (no restart)."""
     state_dir = Path(state_dir).resolve()
-    from iot.cli import read_stack
+    from infra.local.device_ca import SERVICE_IDENTITIES
+    from iot.cli import UsageError, read_stack
+
+    if spec.thing in SERVICE_IDENTITIES:  # checked before anything is created
+        raise provisioning.SpecError(
+            f"thing {spec.thing!r}: the local broker's own identity; a device needs another id"
+        )
 
     stack = read_stack(state_dir / "stack.json")  # UsageError when no stack runs there
+    missing = [k for k in ("region", "aws_endpoint_url") if not stack.get(k)]
+    missing += [k for k in ("host", "port", "ca_file") if not stack["mqtt"].get(k)]
+    if missing:
+        raise UsageError(
+            f"{state_dir / 'stack.json'} has no {', '.join(missing)} (an older version?): "
+            "restart the local stack with this checkout (./dev up)"
+        )
     _use_stack_environment(stack)
     import boto3
 

@@ -34,7 +34,7 @@ FILE_NAME = "clock.json"
 MAX_OFFSET = timedelta(days=3660)
 """Ten years ahead at most: far enough for any test, and no datetime overflow."""
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(?:[0-9]{1,9}[wdhms])+", re.ASCII)
+_DURATION = re.compile(r"[0-9]{1,9}[wdhms](?: ?[0-9]{1,9}[wdhms])*", re.ASCII)
 _PART = re.compile(r"([0-9]{1,9})([wdhms])", re.ASCII)
 
 
@@ -47,7 +47,8 @@ def path(state_dir: Path | str) -> Path:
 
 
 def parse_duration(text: str) -> timedelta:
-    """`3d`, `6h`, `10m`, `90s`, `1w`, or several at once (`1d12h`): a positive duration."""
+    """`3d`, `6h`, `10m`, `90s`, `1w`, or several at once (`1d12h`, or `1d 12h` as
+    :func:`describe` writes it): a positive duration."""
     raw = text.strip()
     if raw.startswith("-"):
         raise ClockError(
@@ -83,6 +84,8 @@ def _read(file: Path) -> timedelta:
         document = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return timedelta(0)
+    except (OSError, ValueError):  # unreadable, not UTF-8, not JSON
+        document = None
     offset = document.get("offset_s") if isinstance(document, dict) else None
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise ClockError(f"{file}: no offset_s of 0 or more seconds; `clock reset` rewrites it")

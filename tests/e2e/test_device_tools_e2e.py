@@ -6,6 +6,7 @@ publish on another device's topic is refused by the broker."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -229,12 +231,12 @@ def test_a_robot_takes_deposits_typed_on_stdin(stack: Stack, citizen: tuple[str,
     assert _balance(stack, token) - before == sum(a["points"] for a in acks) > 0
 
 
-def test_a_robot_takes_deposits_on_its_local_port(stack: Stack, citizen: tuple[str, str]) -> None:
-    _, phone = citizen
+@contextlib.contextmanager
+def robot_on_port(stack: Stack, device: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`python -m iot robot --port 0` and the port it says it took; stopped at the end."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    # GIVEN the robot agent listening on a loopback port (0: any free one, as it says)
     agent = subprocess.Popen(
-        [sys.executable, "-m", "iot", "robot", "--device", ROBOT, "--port", "0",
+        [sys.executable, "-m", "iot", "robot", "--device", device, "--port", "0",
          "--state-dir", str(stack.state_dir)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -248,6 +250,19 @@ def test_a_robot_takes_deposits_on_its_local_port(stack: Stack, citizen: tuple[s
             assert note, "the robot stopped"
             if "taking deposits on 127.0.0.1:" in note:
                 port = int(note.rsplit(":", 1)[1])
+        yield agent, port
+    finally:
+        watchdog.cancel()
+        if agent.poll() is None:
+            agent.terminate()
+            agent.communicate(timeout=20)
+
+
+def test_a_robot_takes_deposits_on_its_local_port(stack: Stack, citizen: tuple[str, str]) -> None:
+    _, phone = citizen
+    # GIVEN the robot agent listening on a loopback port (0: any free one, as it says)
+    with robot_on_port(stack, ROBOT) as (agent, port):
+        assert agent.stdout is not None
         # WHEN a deposit line is sent to the port, then a wrong one
         with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
             conn.sendall(f"phone {phone} can=2\nphone {phone}\n".encode())
@@ -257,10 +272,6 @@ def test_a_robot_takes_deposits_on_its_local_port(stack: Stack, citizen: tuple[s
         assert (ack["status"], ack["points"]) == ("credited", 30), ack
         assert json.loads(agent.stdout.readline()) == ack
         assert refused == {"error": "no items: add e.g. can=3 pet=2"}
-    finally:
-        watchdog.cancel()
-        agent.terminate()
-        agent.communicate(timeout=20)
 
 
 def test_publish_on_deposits_waits_for_the_ack(stack: Stack, citizen: tuple[str, str]) -> None:

@@ -26,6 +26,7 @@ from infra.local.device_requests import (
 from iot import iot_names, policies
 from iot.provisioning import (
     DeviceSpec,
+    SpecError,
     aws_csr_issuer,
     create_device_types,
     make_key_and_csr,
@@ -183,6 +184,26 @@ def test_provisioning_a_thing_again_gives_it_a_new_certificate_for_the_same_key(
     second, _, _ = register_thing(iot, spec, folder, local_ca_issuer(iot, ca, "robot-202"), prefix)
     assert first != second and key_file.read_bytes() == key
     assert set(iot.list_thing_principals(thingName="robot-202")["principals"]) == {first, second}
+
+
+def test_a_thing_of_another_type_is_refused_before_anything_changes(
+    iot: Any, tmp_path: Path
+) -> None:
+    """A shelter re-provisioned as a robot would get the robot policy on a new certificate
+    while its old one keeps the shelter's: one id, two types. Refused, nothing created."""
+    ca = pki.ensure_ca(tmp_path / "certs")
+    prefix = config.resource_prefix()
+    shelter = DeviceSpec("shelter-203", "shelter", "naeoe-dong")
+    first, _, _ = register_thing(
+        iot, shelter, tmp_path / "s", local_ca_issuer(iot, ca, "shelter-203"), prefix
+    )
+    robot = DeviceSpec("shelter-203", "robot", "naeoe-dong")
+    with pytest.raises(SpecError, match=r"exists as a shelter.*a robot needs an id of its own"):
+        register_thing(iot, robot, tmp_path / "r", local_ca_issuer(iot, ca, "shelter-203"), prefix)
+    assert iot.list_thing_principals(thingName="shelter-203")["principals"] == [first]
+    assert not (tmp_path / "r").exists()
+    groups = iot.list_thing_groups_for_thing(thingName="shelter-203")["thingGroups"]
+    assert [g["groupName"] for g in groups] == [iot_names.thing_group_name("shelter", prefix)]
 
 
 def test_a_csv_file_provisions_each_device_in_aws_with_its_place(

@@ -115,7 +115,7 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     PrizeType: TypeAlias = str
     DrawScheme: TypeAlias = str
 else:
-    from chalicelib.api.support import CITIZEN_STATUS
+    from chalicelib.domain.citizens import CITIZEN_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
 
     District = named_enum(

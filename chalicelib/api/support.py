@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 bp = Blueprint(__name__)
 
 CORRECTION_ID: Final = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
-CITIZEN_STATUS: Final = "active"
-"""Every registered citizen is active: the city closes no account today (the field is
-where a closed or blocked account would show)."""
 
 
 # -- Look-ups ----------------------------------------------------------------------------
@@ -98,6 +95,7 @@ def get_citizen_ledger(citizen_id: str) -> dict[str, Any]:
 
 
 def card_view(card: CitizenCard) -> dict[str, Any]:
+    from chalicelib.domain.citizens import CITIZEN_STATUS
     from chalicelib.domain.payout_accounts import masked_view
 
     account = masked_view(card.payout_account) if card.payout_account else None

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from chalicelib.domain.ledger import Account
 
 if TYPE_CHECKING:
     from chalicelib.domain.payout_accounts import StoredPayoutAccount
     from chalicelib.domain.recycling import CodeRecord
+
+CITIZEN_STATUS: Final = "active"
+"""What support sees as an account's status: every registered citizen is active, for the
+city closes no account today (the field is where a closed or blocked account would show)."""
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def test_an_operators_day_from_bad_air_to_a_cleared_alert(stack: Stack) -> None:
             lambda: [
                 json.loads(m["text"])
                 for m in stack.outbox()
-                if m["channel"] == "alert" and json.loads(m["text"])["alert_id"] == alert_id
+                if m["channel"] == "alert" and json.loads(m["text"]).get("alert_id") == alert_id
             ],
             lambda found: len(found) == 3,
         )

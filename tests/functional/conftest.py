@@ -108,6 +108,9 @@ class Api:
 
         self._issuer = issuer
         self.check_contract = True  # every answer is checked against the OpenAPI document
+        # the resilience suite fails AWS calls on purpose: there a 5xx is what Lambda would
+        # answer (the app retries it), not a gap in the contract
+        self.faults_injected = False
         config = Config.create(chalice_stage="dev", app_name="gimhae-smart-city")
         self._gateway = ApiGateway(app, config)
 
@@ -141,7 +144,7 @@ class Api:
         )
         as_json = not content_type or "json" in content_type.lower()
         parsed = (json.loads(text) if as_json else text) if text else None  # HTML, CSV: text
-        if self.check_contract:
+        if self.check_contract and not (status >= 500 and self.faults_injected):
             check_answer(method, path, status, content_type, parsed)
         return ApiResponse(status, out_headers, parsed)
 

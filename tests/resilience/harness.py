@@ -55,6 +55,7 @@ class Stack:
         self.faults = faults
         self.tally = Tally()
         self.api = Api(issuer)
+        self.api.faults_injected = faults is not None
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.streams = boto3.client(
             "dynamodbstreams",

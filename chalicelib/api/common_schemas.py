@@ -236,8 +236,14 @@ else:
     )
 
 
-# Query values (`http.query_str(..., schema="common_schemas:NAME")`): the document gives a
-# query parameter whose values are one of the sets above that set's component ------------
+# Query values typed by their name (openapi.QUERY_VOCABULARY): the document gives a query
+# parameter whose values are one of the sets above that set's component -------------------
+
+MONTH_QUERY: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[0-9]{4}-[0-9]{2}$",
+    "description": "a calendar month, YYYY-MM (Asia/Seoul)",
+}
 
 SEOUL_DAY_QUERY: dict[str, Any] = {
     "type": "string",

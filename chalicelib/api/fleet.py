@@ -105,7 +105,7 @@ def _hour_view(hour: HourMeans) -> dict[str, Any]:
 def _district_param() -> str | None:
     from chalicelib.domain.districts import is_district
 
-    district = query_str(bp.current_request, "district", schema="common_schemas:DISTRICT_QUERY")
+    district = query_str(bp.current_request, "district")
     if district is not None and not is_district(district):
         raise Unprocessable(f"unknown district {district[:64]!r}", code="unknown_district")
     return district

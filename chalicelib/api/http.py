@@ -204,13 +204,10 @@ def query_str(
     name: str,
     max_length: int = QUERY_MAX,
     code: str = "invalid_query",
-    *,
-    schema: str | None = None,
 ) -> str | None:
     """One query value as sent, or None. Repeated, overlong or control-character values are
-    a 400 (`code`): no route guesses which of two values was meant. `schema` names the JSON
-    Schema the OpenAPI document gives the value (`module:NAME` under `chalicelib.api`, as
-    `answers` does; e.g. an enum read from data): the caller judges the value itself."""
+    a 400 (`code`): no route guesses which of two values was meant. (The OpenAPI document
+    types a value by its name where it has one meaning: `openapi.QUERY_VOCABULARY`.)"""
     params = request.query_params
     if not params or name not in params:
         return None

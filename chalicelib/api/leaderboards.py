@@ -26,14 +26,13 @@ if TYPE_CHECKING:
 bp = Blueprint(__name__)
 
 MAX_LIMIT = 100
-SCOPE = "common_schemas:BOARD_SCOPE_QUERY"
 
 
 def _period_and_day(request: Request) -> tuple[str, date]:
     from chalicelib.domain import boards  # the board rules load with the first board asked
 
     kind = query_enum(request, "period", boards.PERIOD_KINDS, default=boards.DAY)
-    raw_date = query_str(request, "date", max_length=10, schema="common_schemas:SEOUL_DAY_QUERY")
+    raw_date = query_str(request, "date", max_length=10)
     try:
         day = seoul_day(wiring.clock()()) if raw_date is None else boards.parse_date(raw_date)
     except boards.InvalidBoard as e:
@@ -60,7 +59,7 @@ def get_step_board() -> dict[str, Any]:
     limit = query_int(request, "limit", default=10, low=1, high=MAX_LIMIT)
     service = wiring.boards()
     try:
-        scope = query_str(request, "scope", schema=SCOPE)  # "": no scope, a 400
+        scope = query_str(request, "scope")  # "": no scope, a 400
         board = service.board(kind, day, boards.CITY if scope is None else scope)
     except boards.InvalidBoard as e:
         raise _invalid(e) from e

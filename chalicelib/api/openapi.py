@@ -194,7 +194,7 @@ def _answer_model(view: Callable[..., Any]) -> type | None:
 
 
 def _resolve(name: str) -> Any:
-    """`module:attr` under chalicelib.api (`http.answers`, `query_str(schema=...)`)."""
+    """`module:attr` under chalicelib.api (`http.answers`, `QUERY_VOCABULARY`)."""
     module, _, attr = name.partition(":")
     return getattr(importlib.import_module(f"chalicelib.api.{module}"), attr)
 
@@ -262,30 +262,23 @@ def _scan(fn: Callable[..., Any], reads: _Reads, seen: set[str]) -> None:
 _QUERY_READERS = ("query_int", "query_str", "query_enum", "query_time")
 
 
-def _district_codes() -> dict[str, Any]:
-    from chalicelib.domain.districts import districts
-
-    return {"type": "string", "enum": sorted(districts())}
-
-
-QUERY_VOCABULARY: dict[str, Callable[[], dict[str, Any]]] = {
-    "district": _district_codes,
-    "month": lambda: {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
-    "date": lambda: {"type": "string", "format": "date"},
+QUERY_VOCABULARY: dict[str, str] = {
+    "district": "common_schemas:DISTRICT_QUERY",
+    "scope": "common_schemas:BOARD_SCOPE_QUERY",
+    "month": "common_schemas:MONTH_QUERY",
+    "date": "common_schemas:SEOUL_DAY_QUERY",
 }
-"""Query values that mean one thing on every route that reads them: a district code (an
-unknown one is a 422 `unknown_district`), a month `YYYY-MM`, a Seoul day `YYYY-MM-DD`."""
+"""Query values that mean one thing on every route that reads them, by name: a district
+code (an unknown one is a 422 `unknown_district`), a board's scope, a month `YYYY-MM`, a
+Seoul day `YYYY-MM-DD`; their schemas are common_schemas' (one source with the answers')."""
 
 
 def _query_schema(callee: str, node: ast.Call, names: dict[str, Any]) -> dict[str, Any]:
     if callee == "query_time":
         return {"type": "string", "format": "date-time"}
     if callee == "query_str":
-        declared = {k.arg: _value(k.value, names) for k in node.keywords}.get("schema")
-        if declared:  # the view names its schema: `query_str(..., schema="module:NAME")`
-            return _resolve(declared)
         named = QUERY_VOCABULARY.get(_value(node.args[1], names))
-        return named() if named else {"type": "string"}
+        return dict(_resolve(named)) if named else {"type": "string"}
     if callee == "query_enum":
         allowed = _value(node.args[2], names) if len(node.args) >= 3 else None
         default = _value(node.args[3], names) if len(node.args) >= 4 else None

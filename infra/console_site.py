@@ -44,3 +44,17 @@ def security_headers(
         "Referrer-Policy": "no-referrer",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
+
+
+def console_config(stage: str, auth: dict[str, str], tiles: str | None = None) -> dict[str, object]:
+    """The console's `config.json`: how to log in, the map tiles (none: outlines only) and
+    what each staff power needs, from the one table the API enforces (domain/roles.py), so
+    the console shows a person only what their roles allow."""
+    from chalicelib.domain.roles import Power, roles_for
+
+    return {
+        "stage": stage,
+        "auth": auth,
+        "tiles": tiles,
+        "powers": {power.value: list(roles_for(power)) for power in Power},
+    }

@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"checkpoint once the journal holds this much ({DEFAULT_CHECKPOINT_MB:g} MB)",
     )
     up.add_argument(
+        "--console-tiles",
+        metavar="URL",
+        help="a map-tile URL template for the console, e.g. https://tile.example/{z}/{x}/{y}.png "
+        "(default: none; the console draws district outlines and fetches nothing outside)",
+    )
+    up.add_argument(
         "--fresh",
         action="store_true",
         help="start from empty tables and queues (forget what the last stop kept)",
@@ -172,6 +178,7 @@ def _up(args: argparse.Namespace) -> int:
         demo=args.demo,
         journal=not args.no_journal,
         checkpoint_mb=args.checkpoint_mb,
+        console_tiles=args.console_tiles,
     )
     if args.fresh:
         from infra.local import persistence
@@ -206,6 +213,10 @@ def _up(args: argparse.Namespace) -> int:
         timings = ", ".join(f"{k} {v:.2f}s" for k, v in stack.timings.items())
         print(f"local stack ready ({timings})", flush=True)
         print(f"  API   {document['api_url']}", flush=True)
+        print(
+            f"  console {document['api_url']}/console/  (dev login: any person, any roles)",
+            flush=True,
+        )
         print(f"  AWS   {document['aws_endpoint_url']}", flush=True)
         print(f"  MQTT  mqtts://127.0.0.1:{options.mqtt_port}", flush=True)
         kept = "data kept from the last run" if stack.restored else "fresh data"

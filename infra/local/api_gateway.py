@@ -22,6 +22,7 @@ from chalice.local import (
 
 from chalicelib.api.gateway_responses import body, by_status, by_type
 from chalicelib.api.http import error_body
+from infra.local.console_host import ConsoleHost, is_console_path
 
 _REFUSALS: dict[int, str] = {
     HTTPStatus.METHOD_NOT_ALLOWED: "this method is not supported",
@@ -80,15 +81,34 @@ def request(
 
 class _Handler(ChaliceRequestHandler):
     def __init__(
-        self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config
+        self,
+        request: Any,
+        client_address: Any,
+        server: Any,
+        app_object: Chalice,
+        config: Config,
+        console: ConsoleHost | None = None,
     ) -> None:
         self._gateway = ApiGateway(app_object, config)
+        self._console = console
         super().__init__(request, client_address, server, app_object=app_object, config=config)
         # ChaliceRequestHandler builds its own LocalGateway; ours replaces it.
 
     def setup(self) -> None:
         super().setup()
         self.local_gateway = self._gateway
+
+    def _generic_handle(self) -> None:
+        """The console's files and dev login on the API's origin (CloudFront's `/console/*`
+        behaviour in AWS); every other path goes to API Gateway."""
+        if self._console is None or not is_console_path(self.path):
+            super()._generic_handle()
+            return
+        _, body = self._parse_payload()
+        status, headers, payload = self._console.handle(self.command, self.path, body)
+        self._send_http_response(status, headers, payload)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         status, headers, payload = shaped(error)
@@ -128,10 +148,13 @@ class _Handler(ChaliceRequestHandler):
         pass
 
 
-def serve(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
-    """Chalice's local server with our gateway; run serve_forever() in a thread."""
+def serve(
+    app: Chalice, config: Config, host: str, port: int, console: ConsoleHost | None = None
+) -> LocalDevServer:
+    """Chalice's local server with our gateway (and the console, when given); run
+    serve_forever() in a thread."""
     server = create_local_server(app, config, host, port)
     server.server.RequestHandlerClass = functools.partial(
-        _Handler, app_object=server.app_object, config=config
+        _Handler, app_object=server.app_object, config=config, console=console
     )
     return server

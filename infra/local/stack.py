@@ -57,6 +57,9 @@ class StackOptions:
     """Journal every change the emulator acknowledges (infra/local/journal.py): a killed
     stack comes back with it. False: only what the last checkpoint (a clean stop) kept."""
     checkpoint_mb: float = DEFAULT_CHECKPOINT_MB
+    console_tiles: str | None = None
+    """A map-tile URL template for the console (`https://.../{z}/{x}/{y}.png`); None: the
+    console draws district outlines only and fetches nothing from outside."""
     """A checkpoint (snapshot + new empty journal) once the journal holds this much."""
 
 
@@ -408,7 +411,11 @@ class LocalStack:
         scheduler.start()
         self.sources = sources
         config = Config.create(chalice_stage="dev", app_name=app.app_name)
-        server = serve(app, config, "127.0.0.1", o.api_port)
+        from infra.local.console_host import ConsoleHost
+        from infra.local.dev_issuer import ensure_issuer
+
+        console = ConsoleHost(ensure_issuer(o.state_dir), tiles=o.console_tiles)
+        server = serve(app, config, "127.0.0.1", o.api_port, console=console)
         thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
         thread.start()
 

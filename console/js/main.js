@@ -1,0 +1,127 @@
+// The console's shell: configuration, login, the header and menu, and the router that
+// draws one page at a time into <main>. Pages are modules under pages/, loaded when first
+// visited, each `export default async function render(view, ctx)`.
+import { can, completeHostedLogin, configure, holders, logout, person } from "./auth.js";
+import { clear, h, notice, toast } from "./dom.js";
+import { lang, setLang, t } from "./i18n.js";
+import { match, ROUTES } from "./routes.js";
+
+const main = document.getElementById("main");
+let leaving = [];
+let current = null;
+
+function allowed(route, who) {
+  return route.powers.some((power) => can(power, who));
+}
+
+function home(who) {
+  const first = ROUTES.find((route) => route.nav && allowed(route, who));
+  return first ? `#${first.path}` : "#/login";
+}
+
+function drawFrame(who) {
+  document.title = t("app.title");
+  document.getElementById("skip").textContent = t("app.skip");
+  const top = clear(document.getElementById("top"));
+  const language = h(
+    "button",
+    { type: "button", class: "quiet", lang: lang() === "ko" ? "en" : "ko", "aria-label": t("app.language.label"),
+      onclick: () => { setLang(lang() === "ko" ? "en" : "ko"); route(); } },
+    t("app.language"),
+  );
+  top.append(
+    h("a", { class: "brand", href: who ? home(who) : "#/login" }, t("app.title")),
+    h("div", { class: "who" },
+      who ? [
+        h("span", { class: "person" }, who.name),
+        h("span", { class: "roles", "aria-label": t("app.roles") }, who.roles.map((r) => t(`role.${r}`)).join(" · ")),
+      ] : null,
+      language,
+      who ? h("button", { type: "button", class: "quiet", onclick: logout }, t("app.logout")) : null,
+    ),
+  );
+  const nav = clear(document.getElementById("nav"));
+  nav.setAttribute("aria-label", t("app.nav"));
+  nav.hidden = !who;
+  if (!who) return;
+  const active = match(location.hash).route;
+  nav.append(
+    h("ul", {},
+      ROUTES.filter((r) => r.nav && allowed(r, who)).map((r) =>
+        h("li", {}, h("a", {
+          href: `#${r.path}`,
+          "aria-current": active && (active === r || active.under === r.path) ? "page" : null,
+        }, t(r.nav))),
+      ),
+    ),
+  );
+}
+
+async function route() {
+  leaving.forEach((fn) => { try { fn(); } catch { /* a page's cleanup must not stop the next */ } });
+  leaving = [];
+  const controller = new AbortController();
+  leaving.push(() => controller.abort());
+  const who = person();
+  const found = match(location.hash);
+  if (!who && found.path !== "/login") {
+    location.replace("#/login");
+    return;
+  }
+  if (who && (found.path === "/" || found.path === "/login")) {
+    location.replace(home(who));
+    return;
+  }
+  drawFrame(who);
+  const view = clear(main);
+  const name = found.path === "/login" ? "login" : found.route?.page;
+  if (!name) {
+    view.append(notice(t("app.notFound"), "error"));
+    return;
+  }
+  if (found.route && !allowed(found.route, who)) {
+    const roles = [...new Set(found.route.powers.flatMap(holders))].map((r) => t(`role.${r}`)).join(", ");
+    view.append(h("h1", {}, t("app.title")), notice(t("app.forbidden", { roles }), "error"));
+    return;
+  }
+  const token = (current = {});
+  view.append(h("p", { class: "loading", role: "status" }, t("app.loading")));
+  try {
+    const module = await import(`./pages/${name}.js`);
+    if (current !== token) return;
+    clear(view);
+    await module.default(view, {
+      params: found.params,
+      query: found.query,
+      signal: controller.signal,
+      onLeave: (fn) => leaving.push(fn),
+      refresh: route,
+    });
+    if (current === token && document.activeElement === document.body) main.focus({ preventScroll: true });
+  } catch (error) {
+    if (error?.name === "AbortError" || current !== token) return;
+    clear(view).append(
+      notice(t("app.error", { message: error.message }), "error"),
+      h("button", { type: "button", onclick: route }, t("app.retry")),
+    );
+  }
+}
+
+async function start() {
+  document.documentElement.lang = lang();
+  const response = await fetch("config.json", { cache: "no-store" });
+  configure(await response.json());
+  try {
+    await completeHostedLogin();
+  } catch (error) {
+    toast(t("login.failed", { message: error.message }), "error");
+  }
+  window.addEventListener("hashchange", route);
+  window.addEventListener("console:session-ended", () => {
+    toast(t("app.sessionEnded"), "error");
+    location.hash = "#/login";
+  });
+  await route();
+}
+
+start();

@@ -41,16 +41,14 @@ export function explain(error) {
  */
 export function confirmMoney(title, lines, confirmLabel) {
   return new Promise((resolve) => {
-    const heading = h("h2", { id: "confirm-title" }, title);
-    const dialog = h("dialog", { class: "confirm", "aria-labelledby": "confirm-title" });
     const finish = (answer) => {
       dialog.close();
       dialog.remove();
       resolve(answer);
     };
     const cancel = h("button", { type: "button", onclick: () => finish(false) }, t("money.cancel"));
-    dialog.append(
-      heading,
+    const dialog = h("dialog", { class: "confirm", "aria-labelledby": "confirm-title" },
+      h("h2", { id: "confirm-title" }, title),
       (Array.isArray(lines) ? lines : [lines]).map((line) => h("p", {}, line)),
       h("div", { class: "actions" },
         h("button", { type: "button", class: "primary", onclick: () => finish(true) }, confirmLabel),

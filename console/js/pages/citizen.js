@@ -2,7 +2,7 @@
 // (paged), and a correction proposal (decided later by finance, another person).
 import { get, post } from "../api.js";
 import { can } from "../auth.js";
-import { facts, field, form, h, link, notice } from "../dom.js";
+import { append, clear, facts, field, form, h, link, notice } from "../dom.js";
 import { t, when, won, words } from "../i18n.js";
 import { detailText, explain, figure, pagedTable, signedWon, statusBadge } from "../money.js";
 import { accountText } from "./citizens.js";
@@ -146,8 +146,8 @@ export default async function render(view, ctx) {
         const body = proposal(data);
         const answer = await post(`${path}/corrections`, body);
         el.reset();
-        outcome.replaceChildren(notice(t("citizen.proposed", { points: signedWon(answer.points) }), "ok"),
-          can("corrections_read") ? h("p", {}, link("#/corrections?status=pending", t("citizen.queue"))) : null);
+        append(clear(outcome), [notice(t("citizen.proposed", { points: signedWon(answer.points) }), "ok"),
+          can("corrections_read") ? h("p", {}, link("#/corrections?status=pending", t("citizen.queue"))) : null]);
       }, { errorText: explain }),
       outcome));
   }

@@ -1,6 +1,6 @@
 // Recycling reports: a month's totals by district and material, and the per-citizen CSV.
 import { download, get } from "../api.js";
-import { field, form, h, notice, table } from "../dom.js";
+import { append, field, form, h, notice, table } from "../dom.js";
 import { num, seoulToday, t, words } from "../i18n.js";
 import { explain, figure, lastMonth } from "../money.js";
 
@@ -76,7 +76,7 @@ export default async function render(view, ctx) {
     ...totals.districts.map((d) => ({ name: d.name || d.district, citizens: d.citizens, items: d.items, items_total: d.items_total })),
   ];
   const got = h("p", { role: "status" });
-  view.append(
+  append(view, [
     totals.closed ? null : notice(t("reports.open", { month })),
     h("div", { class: "cards" },
       figure(t("reports.citizens"), num(totals.citizens)),
@@ -97,5 +97,5 @@ export default async function render(view, ctx) {
         got.textContent = t("reports.downloaded", { name: file.name, bytes: num(file.bytes) });
       }, { errorText: explain }),
       got),
-  );
+  ]);
 }

@@ -2,7 +2,7 @@
 // The phone number is sent to the API and nothing else: not shown back, not kept in the
 // address, cleared from the form once sent.
 import { get } from "../api.js";
-import { field, form, h, link, notice, table } from "../dom.js";
+import { append, facts, field, form, h, link, notice } from "../dom.js";
 import { t, when, won, words } from "../i18n.js";
 import { explain, statusBadge } from "../money.js";
 
@@ -96,20 +96,21 @@ export default async function render(view) {
           if (kind === "phone" && error.code === "invalid_query") throw new Error(t("cit.badPhone"));
           throw error;
         }
-        results.append(
+        append(results, [
           h("p", { class: "hint" }, kind === "phone" ? t("cit.searchedPhone") : t("cit.searchedId", { id: text })),
           found.citizens.length
-            ? table(t("cit.result"), [
-              { label: t("cit.col.id"), cell: (c) => link(`#/citizens/${encodeURIComponent(c.citizen_id)}`, c.citizen_id) },
-              { label: t("cit.col.name"), cell: (c) => c.display_name },
-              { label: t("cit.col.district"), cell: (c) => c.district },
-              { label: t("cit.col.account"), cell: (c) => accountText(c.payout_account) },
-              { label: t("cit.col.balance"), class: "num", cell: (c) => won(c.balance) },
-              { label: t("cit.col.status"), cell: (c) => statusBadge(c.status) },
-              { label: t("cit.col.joined"), cell: (c) => when(c.created_at) },
-            ], found.citizens)
+            ? found.citizens.map((c) => h("section", { class: "card found", "aria-label": t("cit.result") },
+              h("h2", {}, link(`#/citizens/${encodeURIComponent(c.citizen_id)}`, c.display_name || c.citizen_id)),
+              facts([
+                [t("cit.col.id"), c.citizen_id],
+                [t("cit.col.district"), c.district],
+                [t("cit.col.account"), accountText(c.payout_account)],
+                [t("cit.col.balance"), won(c.balance)],
+                [t("cit.col.status"), statusBadge(c.status)],
+                [t("cit.col.joined"), when(c.created_at)],
+              ])))
             : notice(t("cit.none")),
-        );
+        ]);
       },
       { errorText: explain },
     ),

@@ -23,6 +23,8 @@ SIZES = {"desktop": (1280, 800), "mobile": (390, 844)}
 """The screenshots' viewports: a control-room desktop and a phone (iPhone 12-15's CSS size)."""
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 BLOCKING_IMPACTS = ("serious", "critical")
+ANSWERED_WITH_AN_ERROR = "Failed to load resource: the server responded with a status of"
+"""How Chromium logs an HTTP error answer to any request (a console error of its own)."""
 
 
 def chromium_executable() -> str:
@@ -47,6 +49,9 @@ class PageWatch:
     outside: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    _api_calls: set[str] = field(default_factory=set)
+    """URLs the pages fetched (fetch or XHR): a 4xx or 5xx answer to one is the app's to
+    handle (a `support` person's 403 is a journey's point), not a console error."""
 
     def attach(self, context: BrowserContext) -> None:
         context.route("**/*", self._request)
@@ -55,6 +60,8 @@ class PageWatch:
 
     def _request(self, route: Route) -> None:
         if is_local(route.request.url):
+            if route.request.resource_type in ("fetch", "xhr"):
+                self._api_calls.add(route.request.url)
             route.fallback()
         else:
             self.outside.append(f"{route.request.method} {route.request.url}")
@@ -72,9 +79,12 @@ class PageWatch:
         page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
 
     def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            where = message.location.get("url") or (message.page.url if message.page else "")
-            self.console_errors.append(f"{where}: {message.text}")
+        if message.type != "error":
+            return
+        where = message.location.get("url") or (message.page.url if message.page else "")
+        if where in self._api_calls and message.text.startswith(ANSWERED_WITH_AN_ERROR):
+            return
+        self.console_errors.append(f"{where}: {message.text}")
 
     def problems(self, *, console_errors: bool = True) -> list[str]:
         found = [f"request left 127.0.0.1 (aborted): {url}" for url in self.outside]

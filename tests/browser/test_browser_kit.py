@@ -104,7 +104,8 @@ def test_a_request_to_an_outside_host_is_aborted(
 
 
 def test_breaking_the_rules_fails_the_test_naming_what(tmp_path: Path) -> None:
-    # GIVEN pages that reach outside, log errors or throw (tests/browser/samples)
+    # GIVEN pages that reach outside, log errors, throw or break the console's CSP
+    # (tests/browser/samples)
     report = tmp_path / "report.xml"
     # WHEN their tests run in a pytest of their own
     subprocess.run(
@@ -131,12 +132,17 @@ def test_breaking_the_rules_fails_the_test_naming_what(tmp_path: Path) -> None:
     # THEN each failed, naming the request or the error; the rest passed
     assert outcomes.pop("test_local_only") == "passed"
     assert outcomes.pop("test_console_error_allowed") == "passed"
+    assert outcomes.pop("test_api_error_answer") == "passed"  # the app's to handle
     expected = {
         "test_fetch_outside": "request left 127.0.0.1 (aborted): GET http://example.com/tracker.js",
         "test_image_outside": "request left 127.0.0.1 (aborted): GET https://tiles.example.org/1/2/3.png",
         "test_web_socket_outside": "request left 127.0.0.1 (aborted): WebSocket wss://push.example.net/live",
         "test_console_error": "console error: about:blank: the alerts did not load",
         "test_page_error": "page error: about:blank: marker layer broke",
+        "test_missing_image": "/console/img/legend.png: Failed to load resource: the server "
+        "responded with a status of 404",
+        "test_inline_script_under_the_csp": "/inline.html: Executing inline script violates "
+        "the following Content Security Policy directive 'script-src 'self''",
         "test_failure_keeps_its_cause": "request left 127.0.0.1 (aborted): GET http://example.com/tracker.js",
     }
     assert set(outcomes) == set(expected)

@@ -4,12 +4,45 @@ a normal run (its name does not start with test_)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import http.server
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page
 
+from infra.console_site import security_headers
+
 OUTSIDE = "http://example.com/tracker.js"
+
+
+class _Local(http.server.BaseHTTPRequestHandler):
+    """/inline.html: a page with an inline script under the console's CSP; else 404."""
+
+    def do_GET(self) -> None:
+        if self.path == "/inline.html":
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            for name, value in security_headers().items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(b"<title>x</title><script>document.title = 'y'</script>")
+            return
+        self.send_response(404)
+        self.send_header("access-control-allow-origin", "*")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Local)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 def test_fetch_outside(new_page: Callable[..., Page]) -> None:
@@ -66,3 +99,20 @@ def test_local_only(new_page: Callable[..., Page]) -> None:
     page = new_page()
     page.set_content("<p>hello</p>")
     assert page.locator("p").text_content() == "hello"
+
+
+def test_api_error_answer(new_page: Callable[..., Page], local: str) -> None:
+    page = new_page()
+    page.set_content("<p>hello</p>")
+    assert page.evaluate("url => fetch(url).then(r => r.status)", f"{local}/v1/payout-runs") == 404
+
+
+def test_missing_image(new_page: Callable[..., Page], local: str) -> None:
+    page = new_page()
+    page.set_content(f'<img alt="legend" src="{local}/console/img/legend.png">')
+
+
+def test_inline_script_under_the_csp(new_page: Callable[..., Page], local: str) -> None:
+    page = new_page()
+    page.goto(f"{local}/inline.html")
+    assert page.title() == "x"  # the script did not run

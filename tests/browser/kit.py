@@ -4,9 +4,13 @@ the journeys call `axe`, `shoot` and `login` with the page they are given."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import re
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -105,6 +109,25 @@ def is_local(url: str) -> bool:
     if parts.scheme in ("data", "blob", "about"):
         return True
     return parts.hostname in LOCAL_HOSTS
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler for a test's own little site, without a log line per request."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A local HTTP server on a free port for the `with` block; its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @cache

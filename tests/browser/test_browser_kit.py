@@ -5,11 +5,9 @@ both sizes, and Korean is drawn with a CJK font (not tofu)."""
 
 from __future__ import annotations
 
-import http.server
 import struct
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,7 +47,7 @@ LOGIN_PAGE = """<!doctype html>
 """The console's dev login as agreed (the shell is not written yet): kit.login fills it."""
 
 
-class _Site(http.server.BaseHTTPRequestHandler):
+class _Site(kit.QuietHandler):
     """Serves the pages above with the console's own security headers."""
 
     pages: ClassVar[dict[str, str]] = {
@@ -71,17 +69,11 @@ class _Site(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write((body or "").encode())
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with kit.serving(_Site) as url:
+        yield url
 
 
 def test_a_request_to_an_outside_host_is_aborted(

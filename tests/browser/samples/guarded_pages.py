@@ -4,19 +4,18 @@ a normal run (its name does not start with test_)."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page
 
 from infra.console_site import security_headers
+from tests.browser import kit
 
 OUTSIDE = "http://example.com/tracker.js"
 
 
-class _Local(http.server.BaseHTTPRequestHandler):
+class _Local(kit.QuietHandler):
     """/inline.html: a page with an inline script under the console's CSP; else 404."""
 
     def do_GET(self) -> None:
@@ -32,17 +31,11 @@ class _Local(http.server.BaseHTTPRequestHandler):
         self.send_header("access-control-allow-origin", "*")
         self.end_headers()
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Local)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with kit.serving(_Local) as url:
+        yield url
 
 
 def test_fetch_outside(new_page: Callable[..., Page]) -> None:

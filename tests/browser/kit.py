@@ -194,7 +194,7 @@ def shoot(page: Page, name: str, directory: Path = ARTIFACTS) -> list[Path]:
 # The console's dev login page (local stack only), in one place: DESIGN §4e and the console
 # shell own these words; when they change, only this changes.
 LOGIN_PATH = "/console/"
-PERSON_LABEL = re.compile(r"^\s*(이름\(아이디\)|Person)\s*$")
+PERSON_LABEL = re.compile(r"이름\(아이디\)|\bPerson\b")
 ROLE_LABELS = {"admin": "관리자", "operator": "운영자", "finance": "재무", "support": "상담"}
 LOGIN_BUTTON = "로그인"
 
@@ -209,7 +209,7 @@ def login(page: Page, person: str, roles: tuple[str, ...] | list[str]) -> None:
     person_field = page.get_by_label(PERSON_LABEL)
     person_field.fill(person)
     for role, korean in ROLE_LABELS.items():
-        box = page.get_by_label(re.compile(rf"^\s*({re.escape(korean)}|{role})\s*$", re.I))
+        box = page.get_by_label(re.compile(rf"{korean}|\b{role}\b", re.I))
         box.set_checked(role in roles)
     page.get_by_role("button", name=LOGIN_BUTTON).click()
     expect(person_field).to_be_hidden()

@@ -21,15 +21,19 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from iot.device import new_event_id
 from tests.browser.kit import assert_accessible, login, shoot
 from tests.e2e.conftest import Stack
 
+SEOUL = ZoneInfo("Asia/Seoul")
 ACCOUNT = {"bank": "KB", "account_number": "123456-01-234567", "holder": "김 하늘"}
 STARTER = "money-fin-starter"
 CHECKER = "money-fin-checker"
@@ -90,6 +94,26 @@ def _citizen(
 
 def _balance(stack: Stack, citizen: Citizen) -> int:
     return int(_ok(stack.http("GET", "/v1/me", token=citizen.token))["balance"])
+
+
+def _recycle(stack: Stack, citizen: Citizen, cans: int, pets: int) -> None:
+    """A deposit at a robot, named by the citizen's phone, as a robot sends it."""
+    robot = stack.robot("robot-001")
+    try:
+        event = {
+            "event_id": new_event_id(),
+            "citizen": {"phone": citizen.phone},
+            "items": [
+                {"material": "can", "accepted": cans, "rejected": 0},
+                {"material": "pet", "accepted": pets, "rejected": 0},
+            ],
+            "occurred_at": datetime.now(SEOUL).isoformat(),
+        }
+        # A resend of the same event (no ack within 2 s, a cold worker) is acked `duplicate`:
+        # it was credited once.
+        assert robot.deposit(event, timeout=30)["status"] in ("credited", "duplicate")
+    finally:
+        robot.disconnect()
 
 
 def _start_run(stack: Stack, starter: str) -> dict[str, Any]:
@@ -296,8 +320,11 @@ def admin_page(stack: Stack, new_page: Callable[..., Page]) -> Page:
 
 
 def test_every_money_page_passes_axe_and_is_photographed(stack: Stack, admin_page: Page) -> None:
-    # GIVEN a run awaiting review, a pending correction, a citizen with a ledger, an audit
-    citizen = _citizen(stack, "화면 시민", points=2_400)
+    # GIVEN a run awaiting review, a pending correction, a citizen with a ledger who
+    # recycled this month, an audit
+    citizen = _citizen(stack, "화면 시민", points=2_400, phone=True)
+    _recycle(stack, citizen, cans=3, pets=2)
+    month = datetime.now(SEOUL).strftime("%Y-%m")
     run = _start_run(stack, STARTER)
     support = _token(stack, SUPPORT, ("support",))
     proposal = {"points": -400, "reason": "중복 적립", "reference": "CS-0001"}
@@ -312,7 +339,7 @@ def test_every_money_page_passes_axe_and_is_photographed(stack: Stack, admin_pag
         "money-citizens": ("/console/#/citizens", "시민 조회"),
         "money-citizen": (f"/console/#/citizens/{citizen.citizen_id}", citizen.name),
         "money-audit": ("/console/#/audit", "원장 감사"),
-        "money-reports": ("/console/#/reports", "재활용 보고서"),
+        "money-reports": (f"/console/#/reports?month={month}", "재활용 보고서"),
         "money-actions": ("/console/#/actions", "작업 기록"),
     }
     for name, (address, heading) in pages.items():
@@ -325,6 +352,15 @@ def test_every_money_page_passes_axe_and_is_photographed(stack: Stack, admin_pag
             page.get_by_label("찾을 값").fill(citizen.citizen_id)
             page.get_by_role("button", name="찾기").click()
             expect(page.get_by_role("region", name="조회 결과")).to_be_visible()
+        if name == "money-reports":
+            by_district = page.get_by_role("table", name=f"{month} 행정동별 재활용 품목")
+            expect(by_district.get_by_role("row", name=re.compile("내외동"))).to_be_visible()
+            with page.expect_download() as waiting:
+                page.get_by_role("button", name="시민별 CSV 내려받기").click()
+            assert waiting.value.suggested_filename == f"recycling-{month}.csv"
+            report = Path(waiting.value.path()).read_text(encoding="utf-8-sig")
+            assert citizen.citizen_id in report
+            expect(page.get_by_text(f"내려받음: recycling-{month}.csv")).to_be_visible()
         if name == "money-audit":
             expect(page.get_by_text("맞음: 시 전체의 포인트가 맞습니다.")).to_be_visible()
         # THEN axe finds nothing serious, and it is photographed at both sizes

@@ -76,7 +76,7 @@ export function pagedTable({ caption, columns, path, query = {}, key, signal, em
   const status = h("p", { class: "form-status", role: "status" });
 
   function draw() {
-    clear(box).append(table(caption, columns, rows, { empty: empty || t("app.none") }), status);
+    clear(box).append(stacked(table(caption, columns, rows, { empty: empty || t("app.none") })), status);
     if (cursor) box.append(h("div", { class: "actions" }, more));
   }
 
@@ -99,6 +99,21 @@ export function pagedTable({ caption, columns, path, query = {}, key, signal, em
   }
 
   return { element: box, reload: () => load(true) };
+}
+
+/**
+ * A table that becomes one card per row on a phone (money.css): each cell carries its
+ * column's name, shown before it when the header row is hidden.
+ */
+export function stacked(wrap) {
+  const names = [...wrap.querySelectorAll("thead th")].map((th) => th.textContent);
+  wrap.classList.add("stacked");
+  for (const row of wrap.querySelectorAll("tbody tr")) {
+    [...row.children].forEach((cell, i) => {
+      if (!cell.classList.contains("empty")) cell.dataset.label = names[i];
+    });
+  }
+  return wrap;
 }
 
 /** A figure card: label above, value below. */

@@ -188,6 +188,7 @@ words({
     "city.type.robot": "회수로봇",
     "city.device.noAlerts": "열린 경보가 없습니다.",
     "city.device.notFound": "이 장치를 찾을 수 없습니다.",
+    "city.back": "← 도시 현황",
   },
   en: {
     "city.grade.good": "Good",
@@ -213,5 +214,6 @@ words({
     "city.type.robot": "Recycling robot",
     "city.device.noAlerts": "No open alerts.",
     "city.device.notFound": "There is no such device.",
+    "city.back": "← The city",
   },
 });

@@ -246,6 +246,7 @@ async function drawMap(el, L, outlines, devices, names, ctx) {
   group.addLayers(markers);
   if (!markers.length) done();
   await loaded;
+  box.dataset.markers = String(markers.length); // how many devices the map drew (tests, bench)
 }
 
 function clusterIcon(L, cluster) {

@@ -209,6 +209,19 @@ function bandKey(key, label) {
     GRADES.map((g, i) => h("li", {}, h("span", { class: ["swatch", `c-grade-${g}`], "aria-hidden": "true" }), `${t(`city.grade.${g}`)} ${ranges[i]}`)));
 }
 
+const SEOUL_PARTS = new Intl.DateTimeFormat("en-CA", {
+  timeZone: "Asia/Seoul", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
+
+/** The time axis in Seoul's 24-hour clock: hours, and the date at midnight or over days. */
+function timeLabels(u, splits) {
+  const days = (u.scales.x.max - u.scales.x.min) > 2 * 86400;
+  return splits.map((ts) => {
+    const parts = Object.fromEntries(SEOUL_PARTS.formatToParts(new Date(ts * 1000)).map((p) => [p.type, p.value]));
+    return days || parts.hour === "00" ? `${parts.month}/${parts.day}` : `${parts.hour}:${parts.minute}`;
+  });
+}
+
 function chart(U, el, label, data, span, bands, colour, width) {
   const shade = (u) => {
     const { ctx, bbox } = u;
@@ -234,7 +247,7 @@ function chart(U, el, label, data, span, bands, colour, width) {
     cursor: { sync: { key: "shelter-air" } },
     scales: { x: { time: true, range: () => span }, y: { range: (u, min, max) => [0, Math.max(max || 0, bands[1]) * 1.15] } },
     series: [{}, { label, stroke: colour, width: 2, spanGaps: false, points: { show: true, size: 5 } }],
-    axes: [{}, { size: 48 }],
+    axes: [{ values: timeLabels }, { size: 48 }],
     hooks: { drawClear: [shade] },
   }, data, el);
 }

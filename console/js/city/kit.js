@@ -3,7 +3,7 @@
 // and named (air grade for a shelter, the fullest bin for a robot), in words and colour.
 import { get } from "../api.js";
 import { badge, h } from "../dom.js";
-import { t, words } from "../i18n.js";
+import { lang, t, words } from "../i18n.js";
 
 const here = (path) => new URL(path, import.meta.url).href;
 export const VENDOR = {
@@ -75,11 +75,16 @@ export function districtOutlines() {
   });
 }
 
-/** The district's name as the city writes it (Korean), falling back to its code. */
+/** District names: as the city writes them in Korean; in English, the romanized code
+ * ("naeoe-dong" -> "Naeoe-dong"). A code missing from the outlines shows as itself. */
 export async function districtNames() {
+  const english = lang() === "en";
   try {
     const outlines = await districtOutlines();
-    return new Map(outlines.features.map((f) => [f.properties.code, f.properties.name]));
+    return new Map(outlines.features.map((f) => {
+      const { code, name } = f.properties;
+      return [code, english ? code.charAt(0).toUpperCase() + code.slice(1) : name];
+    }));
   } catch {
     return new Map();
   }

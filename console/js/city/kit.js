@@ -2,7 +2,7 @@
 // map or chart is first drawn), the district names, and how a device's condition is judged
 // and named (air grade for a shelter, the fullest bin for a robot), in words and colour.
 import { get } from "../api.js";
-import { badge, h } from "../dom.js";
+import { badge, h, notice } from "../dom.js";
 import { lang, t, words } from "../i18n.js";
 
 const here = (path) => new URL(path, import.meta.url).href;
@@ -153,6 +153,34 @@ export function percent(level) {
 export async function health(deviceId, signal) {
   const { devices } = await get("/v1/admin/devices", {}, { signal });
   return devices.find((d) => d.device_id === deviceId) || null;
+}
+
+// ---------------------------------------------------------------- a device's page
+
+/** The device's first answer, or null once the page says there is no such device (404). */
+export async function firstAnswer(view, path, signal, title) {
+  try {
+    return await get(path, {}, { signal });
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    view.append(h("h1", {}, title), notice(t("city.device.notFound"), "error"), backToCity());
+    return null;
+  }
+}
+
+export function backToCity() {
+  return h("p", {}, h("a", { href: "#/city" }, t("city.back")));
+}
+
+/** A card of a device's page: a section named by its h2. */
+export function card(id, heading, content) {
+  return h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, heading), content);
+}
+
+/** The line under a device's name: type, district, id and connection. */
+export function deviceLine(el, device, type, names) {
+  el.replaceChildren(t(`city.type.${type}`), " · ", names.get(device.district) || device.district, " · ",
+    device.device_id, " · ", statusBadge(device.status));
 }
 
 /** A device's open alerts as a list of links to their pages. */

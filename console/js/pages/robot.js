@@ -5,7 +5,10 @@
 import { get } from "../api.js";
 import { badge, facts, h, notice, table } from "../dom.js";
 import { ago, num, t, when, words } from "../i18n.js";
-import { alertList, districtNames, fillBadge, health, percent, statusBadge, BIN_FULL, BIN_WARN } from "../city/kit.js";
+import {
+  alertList, backToCity, BIN_FULL, BIN_WARN, card, deviceLine, districtNames, fillBadge, firstAnswer, health, percent,
+  statusBadge,
+} from "../city/kit.js";
 
 const LIVE_EVERY_MS = 15000;
 
@@ -13,14 +16,8 @@ export default async function render(view, ctx) {
   const id = ctx.params.id;
   const path = `/v1/robots/${encodeURIComponent(id)}`;
   const { signal } = ctx;
-  let robot;
-  try {
-    robot = await get(path, {}, { signal });
-  } catch (error) {
-    if (error.status !== 404) throw error;
-    view.append(h("h1", {}, t("robot.title")), notice(t("city.device.notFound"), "error"), back());
-    return;
-  }
+  const robot = await firstAnswer(view, path, signal, t("robot.title"));
+  if (!robot) return;
   const names = await districtNames();
   const title = h("h1", {}, robot.name);
   const sub = h("p", { class: "sub" });
@@ -29,18 +26,18 @@ export default async function render(view, ctx) {
   const alerts = h("div", {}, h("p", { class: "loading" }, t("app.loading")));
   const counters = h("div", {}, h("p", { class: "loading" }, t("app.loading")));
   view.append(
-    h("div", { class: "device-head" }, back(), title, sub),
+    h("div", { class: "device-head" }, backToCity(), title, sub),
     h("div", { class: "device-grid" },
-      h("section", { class: "card", "aria-labelledby": "robot-state" }, h("h2", { id: "robot-state" }, t("robot.state")), state),
-      h("section", { class: "card", "aria-labelledby": "robot-bins" }, h("h2", { id: "robot-bins" }, t("robot.bins")), bins),
-      h("section", { class: "card", "aria-labelledby": "robot-alerts" }, h("h2", { id: "robot-alerts" }, t("robot.alerts")), alerts),
-      h("section", { class: "card", "aria-labelledby": "robot-counts" }, h("h2", { id: "robot-counts" }, t("robot.counts")), counters),
+      card("robot-state", t("robot.state"), state),
+      card("robot-bins", t("robot.bins"), bins),
+      card("robot-alerts", t("robot.alerts"), alerts),
+      card("robot-counts", t("robot.counts"), counters),
     ),
   );
 
   const draw = (r) => {
     title.textContent = r.name;
-    sub.replaceChildren(t("city.type.robot"), " · ", names.get(r.district) || r.district, " · ", r.device_id, " · ", statusBadge(r.status));
+    deviceLine(sub, r, "robot", names);
     state.replaceChildren(facts([
       [t("robot.connection"), statusBadge(r.status)],
       [t("robot.accepting"), r.accepting ? badge(t("robot.accepting.yes"), "ok") : badge(t("robot.accepting.no"), "error")],
@@ -92,10 +89,6 @@ function material(name) {
   const key = `robot.material.${name}`;
   const word = t(key);
   return word === key ? name : word;
-}
-
-function back() {
-  return h("p", {}, h("a", { href: "#/city" }, t("city.back")));
 }
 
 words({

@@ -6,7 +6,9 @@ import { del, get, put } from "../api.js";
 import { can } from "../auth.js";
 import { badge, facts, field, form, h, notice, table, toast } from "../dom.js";
 import { ago, lang, num, t, when, words } from "../i18n.js";
-import { alertList, districtNames, gradeBadge, health, statusBadge, uplot } from "../city/kit.js";
+import {
+  alertList, backToCity, card, deviceLine, districtNames, firstAnswer, gradeBadge, health, uplot,
+} from "../city/kit.js";
 
 const LIVE_EVERY_MS = 15000;
 const HOURS = [6, 24, 72, 168];
@@ -21,14 +23,8 @@ export default async function render(view, ctx) {
   const id = ctx.params.id;
   const path = `/v1/admin/shelters/${encodeURIComponent(id)}`;
   const { signal } = ctx;
-  let shelter;
-  try {
-    shelter = await get(path, {}, { signal });
-  } catch (error) {
-    if (error.status !== 404) throw error;
-    view.append(h("h1", {}, t("shelter.title")), notice(t("city.device.notFound"), "error"), backLink());
-    return;
-  }
+  let shelter = await firstAnswer(view, path, signal, t("shelter.title"));
+  if (!shelter) return;
   const names = await districtNames();
   const title = h("h1", {}, shelter.name);
   const sub = h("p", { class: "sub" });
@@ -36,20 +32,19 @@ export default async function render(view, ctx) {
   const purifier = h("div", {});
   const alerts = h("div", {}, h("p", { class: "loading" }, t("app.loading")));
   view.append(
-    h("div", { class: "device-head" }, backLink(), title, sub),
+    h("div", { class: "device-head" }, backToCity(), title, sub),
     h("div", { class: "device-grid" },
-      h("section", { class: "card", "aria-labelledby": "shelter-live" }, h("h2", { id: "shelter-live" }, t("shelter.live")), live),
-      h("section", { class: "card", "aria-labelledby": "shelter-purifier" },
-        h("h2", { id: "shelter-purifier" }, t("shelter.purifier")), purifier,
-        can("purifier") ? overrideForm(path, (answer) => draw(answer)) : null),
-      h("section", { class: "card", "aria-labelledby": "shelter-alerts" }, h("h2", { id: "shelter-alerts" }, t("shelter.alerts")), alerts),
+      card("shelter-live", t("shelter.live"), live),
+      card("shelter-purifier", t("shelter.purifier"),
+        [purifier, can("purifier") ? overrideForm(path, (answer) => draw(answer)) : null]),
+      card("shelter-alerts", t("shelter.alerts"), alerts),
     ),
   );
 
   function draw(s) {
     shelter = s;
     title.textContent = s.name;
-    sub.replaceChildren(t("city.type.shelter"), " · ", names.get(s.district) || s.district, " · ", s.device_id, " · ", statusBadge(s.status));
+    deviceLine(sub, s, "shelter", names);
     live.replaceChildren(liveFacts(s));
     purifier.replaceChildren(purifierState(s, path, draw));
   }
@@ -68,10 +63,6 @@ export default async function render(view, ctx) {
   ctx.onLeave(() => clearInterval(timer));
 
   await airHistory(view, id, ctx);
-}
-
-function backLink() {
-  return h("p", {}, h("a", { href: "#/city" }, t("city.back")));
 }
 
 function liveFacts(s) {

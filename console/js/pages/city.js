@@ -18,6 +18,7 @@ import {
 const ALERT_PAGE = 50;
 const DEVICE_PAGE = 100;
 const SEVERITIES = ["critical", "major", "minor"];
+const REFRESH_MS = 60000;
 
 // Marker colours (fill) by condition; the same names are classes in city.css for the
 // legend and the clusters, so a word always stands beside a colour.
@@ -52,57 +53,87 @@ export default async function render(view, ctx) {
 
   // Everything is asked for at once; each part draws when its own answers are in.
   const names = districtNames();
-  const fleet = mayDevices
-    ? Promise.all([get("/v1/shelters", {}, { signal }), get("/v1/robots", {}, { signal })]).then(
-      ([s, r]) => [
-        ...s.shelters.map((d) => ({ ...d, type: "shelter" })),
-        ...r.robots.map((d) => ({ ...d, type: "robot" })),
-      ])
-    : null;
-  const alerts = mayAlerts
-    ? all("/v1/admin/alerts", "alerts", { status: "active", limit: 200 }, { signal, max: 2000 })
-    : null;
-  const stats = mayStats ? get("/v1/admin/stats", {}, { signal }) : null;
+  const ask = () => ({
+    fleet: mayDevices
+      ? Promise.all([get("/v1/shelters", {}, { signal }), get("/v1/robots", {}, { signal })]).then(
+        ([s, r]) => [
+          ...s.shelters.map((d) => ({ ...d, type: "shelter" })),
+          ...r.robots.map((d) => ({ ...d, type: "robot" })),
+        ])
+      : null,
+    alerts: mayAlerts
+      ? all("/v1/admin/alerts", "alerts", { status: "active", limit: 200 }, { signal, max: 2000 })
+      : null,
+    stats: mayStats ? get("/v1/admin/stats", {}, { signal }) : null,
+  });
+  const first = ask();
   const libraries = mayDevices ? Promise.all([leaflet(), districtOutlines()]) : null;
 
-  const parts = [];
   const slot = (kind) => {
     const el = h("div", { class: ["figure-group", kind] }, h("p", { class: "loading" }, t("app.loading")));
     figures.append(el);
     return el;
   };
-  if (fleet) parts.push(part(slot("devices"), fleet, (el, devices) => deviceFigures(el, devices)));
-  if (alerts) parts.push(part(slot("alerts"), alerts, (el, list) => alertFigures(el, list)));
-  if (stats) parts.push(part(slot("stats"), stats, (el, s) => statFigures(el, s)));
-
-  if (fleet) {
-    const box = h("div", { class: "city-map-box" }, h("p", { class: "loading" }, t("app.loading")));
-    const listBox = h("div", {});
+  const slots = { fleet: mayDevices && slot("devices"), alerts: mayAlerts && slot("alerts"), stats: mayStats && slot("stats") };
+  const mapBox = h("div", { class: "city-map-box" }, h("p", { class: "loading" }, t("app.loading")));
+  const listBox = h("div", {});
+  const alertBox = h("div", {}, h("p", { class: "loading" }, t("app.loading")));
+  if (mayDevices) {
     view.append(h("section", { "aria-labelledby": "city-map" },
-      h("h2", { id: "city-map" }, t("city.map")), box, legend(), listBox));
-    parts.push(part(box, Promise.all([libraries, fleet, names]), async (el, [[L, outlines], devices, n]) => {
-      await drawMap(el, L, outlines, devices, n, ctx);
-      deviceList(listBox, devices, n);
-    }));
+      h("h2", { id: "city-map" }, t("city.map")), mapBox, legend(), listBox));
   }
-  if (alerts) {
-    const box = h("div", {}, h("p", { class: "loading" }, t("app.loading")));
+  if (mayAlerts) {
     view.append(h("section", { "aria-labelledby": "city-alerts" },
-      h("h2", { id: "city-alerts" }, t("city.alerts")), box));
-    parts.push(part(box, Promise.all([alerts, names, fleet]), (el, [list, n, devices]) =>
-      alertList(el, list, n, devices)));
+      h("h2", { id: "city-alerts" }, t("city.alerts")), alertBox));
   }
-  if (!parts.length) view.append(notice(t("city.nothing")));
+  if (!mayDevices && !mayAlerts && !mayStats) view.append(notice(t("city.nothing")));
 
-  await Promise.all(parts);
-  if (!signal.aborted) performance.mark("city:interactive");
+  let updateMap = null;
+  const draw = (answers) => {
+    const parts = [];
+    if (answers.fleet) parts.push(part(slots.fleet, answers.fleet, deviceFigures));
+    if (answers.alerts) parts.push(part(slots.alerts, answers.alerts, alertFigures));
+    if (answers.stats) parts.push(part(slots.stats, answers.stats, statFigures));
+    if (answers.fleet) {
+      parts.push(part(mapBox, Promise.all([libraries, answers.fleet, names]), async (el, [[L, outlines], devices, n]) => {
+        if (updateMap) {
+          await updateMap(devices);
+        } else {
+          updateMap = await drawMap(el, L, outlines, devices, n, ctx);
+        }
+        deviceList(listBox, devices, n);
+      }, { keep: () => updateMap !== null }));
+    }
+    if (answers.alerts) {
+      parts.push(part(alertBox, Promise.all([answers.alerts, names, answers.fleet]), (el, [list, n, devices]) =>
+        alertList(el, list, n, devices)));
+    }
+    return Promise.all(parts);
+  };
+
+  await draw(first);
+  if (signal.aborted) return;
+  performance.mark("city:interactive");
+
+  // Kept open all day: the figures, the map and the alerts follow every minute while the
+  // tab is in view (the alerts page polls for changes; this page redraws the whole city).
+  // A list someone is working in (focus inside) is left as it is until the next round.
+  const timer = setInterval(() => {
+    if (document.hidden) return;
+    const busy = (el) => el.contains(document.activeElement);
+    const answers = ask();
+    if (busy(alertBox)) answers.alerts = null;
+    if (busy(listBox)) answers.fleet = null;
+    draw(answers);
+  }, REFRESH_MS);
+  ctx.onLeave(() => clearInterval(timer));
 }
 
 /** Draw one part when its data is in; a failure shows in its place, not over the page. */
-async function part(el, promise, draw) {
+async function part(el, promise, draw, { keep = () => false } = {}) {
   try {
     const data = await promise;
-    el.replaceChildren();
+    if (!keep()) el.replaceChildren();
     await draw(el, data);
   } catch (error) {
     if (error?.name === "AbortError") return;
@@ -207,26 +238,32 @@ async function drawMap(el, L, outlines, devices, names, ctx) {
       r._fillStroke(r._ctx, this);
     },
   });
-  const at = spread(devices);
-  const markers = devices.map((d) => {
-    const c = condition(d);
-    const offline = d.status !== "online";
-    const options = {
-      renderer, radius: d.type === "shelter" ? 7 : 6, weight: offline ? 2 : 1.5,
-      color: offline ? "#1b1f24" : "#ffffff", dashArray: offline ? "3 3" : null,
-      fillColor: COLOURS[c.kind], fillOpacity: 0.95,
-    };
-    const marker = d.type === "shelter" ? L.circleMarker(at.get(d), options) : new Square(at.get(d), options);
-    marker.device = d;
-    marker.condition = c;
-    return marker;
-  });
+  const markersFor = (list) => {
+    const at = spread(list);
+    return list.map((d) => {
+      const c = condition(d);
+      const offline = d.status !== "online";
+      const options = {
+        renderer, radius: d.type === "shelter" ? 7 : 6, weight: offline ? 2 : 1.5,
+        color: offline ? "#1b1f24" : "#ffffff", dashArray: offline ? "3 3" : null,
+        fillColor: COLOURS[c.kind], fillOpacity: 0.95,
+      };
+      const marker = d.type === "shelter" ? L.circleMarker(at.get(d), options) : new Square(at.get(d), options);
+      marker.device = d;
+      marker.condition = c;
+      return marker;
+    });
+  };
 
-  let done;
-  const loaded = new Promise((resolve) => (done = resolve));
+  let loaded = null;
   const group = L.markerClusterGroup({
     chunkedLoading: true,
-    chunkProgress: (processed, total) => { if (processed >= total) done(); },
+    chunkProgress: (processed, total) => {
+      if (processed >= total && loaded) {
+        loaded();
+        loaded = null;
+      }
+    },
     animate: false,
     showCoverageOnHover: false,
     spiderfyOnMaxZoom: true,
@@ -243,10 +280,21 @@ async function drawMap(el, L, outlines, devices, names, ctx) {
   });
   map.on("popupopen", (event) => event.popup.getElement()?.querySelector("a.open")?.focus({ preventScroll: true }));
   map.addLayer(group);
-  group.addLayers(markers);
-  if (!markers.length) done();
-  await loaded;
-  box.dataset.markers = String(markers.length); // how many devices the map drew (tests, bench)
+
+  /** Put these devices on the map (in place of any before); resolves once all are drawn. */
+  const show = async (list) => {
+    const markers = markersFor(list);
+    group.clearLayers();
+    if (markers.length) {
+      await new Promise((resolve) => {
+        loaded = resolve;
+        group.addLayers(markers);
+      });
+    }
+    box.dataset.markers = String(markers.length); // how many devices the map drew (tests, bench)
+  };
+  await show(devices);
+  return show;
 }
 
 function clusterIcon(L, cluster) {
@@ -301,8 +349,9 @@ function legend() {
 
 /** The map as a list (worst first), drawn when opened, a hundred rows at a time. */
 function deviceList(el, devices, names) {
+  const wasOpen = el.querySelector("details")?.open;
   const details = h("details", { class: "device-list" }, h("summary", {}, t("city.list", { n: devices.length })));
-  el.append(details);
+  el.replaceChildren(details);
   const sorted = [...devices].sort((a, b) => condition(b).rank - condition(a).rank || (a.name < b.name ? -1 : 1));
   let shown = 0;
   let body = null;
@@ -334,6 +383,7 @@ function deviceList(el, devices, names) {
     details.append(wrap, more);
     page();
   });
+  if (wasOpen) details.open = true;
 }
 
 // ---------------------------------------------------------------- alerts

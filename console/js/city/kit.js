@@ -183,6 +183,23 @@ export function deviceLine(el, device, type, names) {
     device.device_id, " · ", statusBadge(device.status));
 }
 
+export const LIVE_EVERY_MS = 15000;
+export const HEALTH_EVERY = 4; // fleet health is the whole fleet's: every 4th round (a minute)
+
+/** Keep a device's page live: `round(n)` every 15 s while the tab is in view, until the
+ * page is left; a failed round is left for the next (the page keeps what it showed). */
+export function keepLive(ctx, round) {
+  let n = 0;
+  const timer = setInterval(async () => {
+    if (document.hidden) return;
+    n += 1;
+    try {
+      await round(n);
+    } catch { /* the next round tries again */ }
+  }, LIVE_EVERY_MS);
+  ctx.onLeave(() => clearInterval(timer));
+}
+
 /** A device's open alerts as a list of links to their pages. */
 export function alertList(alerts, caption) {
   if (!alerts.length) return h("p", { class: "muted" }, t("city.device.noAlerts"));

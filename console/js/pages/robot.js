@@ -6,11 +6,9 @@ import { get } from "../api.js";
 import { badge, facts, h, notice, table } from "../dom.js";
 import { ago, num, t, when, words } from "../i18n.js";
 import {
-  alertList, backToCity, BIN_FULL, BIN_WARN, card, deviceLine, districtNames, fillBadge, firstAnswer, health, percent,
-  statusBadge,
+  alertList, backToCity, BIN_FULL, BIN_WARN, card, deviceLine, districtNames, fillBadge, firstAnswer, health,
+  HEALTH_EVERY, keepLive, percent, statusBadge,
 } from "../city/kit.js";
-
-const LIVE_EVERY_MS = 15000;
 
 export default async function render(view, ctx) {
   const id = ctx.params.id;
@@ -75,13 +73,10 @@ export default async function render(view, ctx) {
   });
   await refreshHealth();
 
-  const timer = setInterval(async () => {
-    try {
-      draw(await get(path, {}, { signal }));
-      await refreshHealth();
-    } catch { /* the next tick tries again */ }
-  }, LIVE_EVERY_MS);
-  ctx.onLeave(() => clearInterval(timer));
+  keepLive(ctx, async (round) => {
+    draw(await get(path, {}, { signal }));
+    if (round % HEALTH_EVERY === 0) await refreshHealth();
+  });
 }
 
 /** A bin's material in words; a material the console does not know shows as the robot named it. */

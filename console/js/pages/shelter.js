@@ -7,10 +7,10 @@ import { can } from "../auth.js";
 import { badge, facts, field, form, h, notice, table, toast } from "../dom.js";
 import { ago, lang, num, t, when, words } from "../i18n.js";
 import {
-  alertList, backToCity, card, deviceLine, districtNames, firstAnswer, gradeBadge, health, uplot,
+  alertList, backToCity, card, deviceLine, districtNames, firstAnswer, gradeBadge, health, HEALTH_EVERY, keepLive,
+  uplot,
 } from "../city/kit.js";
 
-const LIVE_EVERY_MS = 15000;
 const HOURS = [6, 24, 72, 168];
 // The Korean grade bands, upper bounds in µg/m³ (chalicelib/domain/air.py PM10_BANDS,
 // PM25_BANDS): good, moderate, bad; above the last is very bad.
@@ -23,7 +23,7 @@ export default async function render(view, ctx) {
   const id = ctx.params.id;
   const path = `/v1/admin/shelters/${encodeURIComponent(id)}`;
   const { signal } = ctx;
-  let shelter = await firstAnswer(view, path, signal, t("shelter.title"));
+  const shelter = await firstAnswer(view, path, signal, t("shelter.title"));
   if (!shelter) return;
   const names = await districtNames();
   const title = h("h1", {}, shelter.name);
@@ -41,26 +41,25 @@ export default async function render(view, ctx) {
     ),
   );
 
-  function draw(s) {
-    shelter = s;
+  // An answer to the person's own step redraws all; a live round leaves the purifier's part
+  // alone while the focus is in it (its button would be lost under the keyboard).
+  function draw(s, { own = true } = {}) {
     title.textContent = s.name;
     deviceLine(sub, s, "shelter", names);
     live.replaceChildren(liveFacts(s));
-    purifier.replaceChildren(purifierState(s, path, draw));
+    if (own || !purifier.contains(document.activeElement)) purifier.replaceChildren(purifierState(s, path, draw));
   }
   draw(shelter);
 
-  health(id, signal).then(
+  const refreshHealth = () => health(id, signal).then(
     (row) => alerts.replaceChildren(alertList(row?.open_alerts || [], t("shelter.alerts"))),
     (error) => error.name !== "AbortError" && alerts.replaceChildren(notice(error.message, "error")),
   );
-
-  const timer = setInterval(async () => {
-    try {
-      draw(await get(path, {}, { signal }));
-    } catch { /* the next tick tries again; the page keeps what it showed */ }
-  }, LIVE_EVERY_MS);
-  ctx.onLeave(() => clearInterval(timer));
+  refreshHealth();
+  keepLive(ctx, async (round) => {
+    draw(await get(path, {}, { signal }), { own: false });
+    if (round % HEALTH_EVERY === 0) await refreshHealth();
+  });
 
   await airHistory(view, id, ctx);
 }
@@ -99,10 +98,10 @@ function purifierState(s, path, draw) {
     [t("shelter.shadow"), s.purifier.shadow_desired ? mode(s.purifier.shadow_desired) : null],
   ]);
   const now = o
-    ? h("p", { class: "override-now", "data-override": o.mode },
+    ? h("p", { class: "override-now", "data-override": o.mode, tabindex: -1 },
       badge(t("shelter.overridden"), "warn"), " ",
       t("shelter.overrideText", { mode: mode(o.mode), until: when(o.until), left: inFuture(o.until), by: o.by }))
-    : h("p", { class: "override-now" }, badge(t("shelter.automatic"), "ok"), " ", t("shelter.automaticText"));
+    : h("p", { class: "override-now", tabindex: -1 }, badge(t("shelter.automatic"), "ok"), " ", t("shelter.automaticText"));
   const resume = o && can("purifier")
     ? h("button", {
       type: "button",
@@ -110,6 +109,7 @@ function purifierState(s, path, draw) {
         event.target.disabled = true;
         try {
           draw(await del(`${path}/purifier`));
+          document.querySelector(".override-now")?.focus(); // the button is gone: the news has the focus
           toast(t("shelter.resumed"), "ok");
         } catch (error) {
           toast(error.message, "error");

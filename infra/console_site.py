@@ -9,8 +9,9 @@ needs (Cognito's domain for the token exchange, a map-tile server when one is co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
 PATH_PREFIX = "/console/"
@@ -43,4 +44,27 @@ def security_headers(
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def tile_origin(template: str) -> str:
+    """The origin a map-tile URL template loads from, as a CSP source: Leaflet's `{s}`
+    subdomain placeholder becomes a wildcard (`https://{s}.tile.example/{z}/{x}/{y}.png`
+    -> `https://*.tile.example`)."""
+    url = urlsplit(template)
+    if url.scheme != "https" or not url.netloc:
+        raise ValueError(f"a tile URL template is an https URL: {template!r}")
+    return f"https://{url.netloc.replace('{s}', '*')}"
+
+
+def site_config(
+    stage: str, auth: Mapping[str, str], tiles: str | None = None, attribution: str = ""
+) -> dict[str, object]:
+    """`/console/config.json`: the stage, how staff sign in (`{"mode": "dev"}` locally;
+    `{"mode": "cognito", "domain", "client_id", "redirect_uri"}` in AWS) and the map tiles
+    (null unless a tile URL template is configured)."""
+    return {
+        "stage": stage,
+        "auth": dict(auth),
+        "tiles": {"url": tiles, "attribution": attribution} if tiles else None,
     }

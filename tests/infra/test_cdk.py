@@ -762,3 +762,36 @@ def test_the_viewer_request_function_finds_the_console(synth: Synth) -> None:
         "/console/": "/console/index.html",
         "/console/js/app.js": "/console/js/app.js",
     }
+
+
+def test_a_tile_server_and_a_domain_of_the_citys_own(tmp_path: Path) -> None:
+    """The options a city sets with `-c`: the tile server's host joins the CSP's img-src; a
+    host name with its certificate gives the console that name and TLS 1.2 at least (on
+    CloudFront's own certificate the TLS policy cannot be chosen)."""
+    from infra.cdk.console import ConsoleSite
+    from infra.cdk.stage import Stage
+
+    stack = aws_cdk.Stack(aws_cdk.App(outdir=str(tmp_path)), "probe")
+    site = ConsoleSite(
+        stack,
+        "Console",
+        stage=Stage.load("prod"),
+        api_domain="api.example.org",
+        login_url="https://login.example.org",
+        tile_origin=console_site.tile_origin("https://{s}.tile.example.org/{z}/{x}/{y}.png"),
+        domain="console.city.example",
+        certificate_arn="arn:aws:acm:us-east-1:111111111111:certificate/abc",
+    )
+    assert site.url == "https://console.city.example/console/"
+    template = Template.from_stack(stack).to_json()["Resources"]
+    (policy,) = [r for r in template.values() if r["Type"].endswith("ResponseHeadersPolicy")]
+    csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"][
+        "ContentSecurityPolicy"
+    ]["ContentSecurityPolicy"]
+    assert csp == console_site.content_security_policy(
+        connect_src=["https://login.example.org"], img_src=["https://*.tile.example.org"]
+    )
+    (distribution,) = [r for r in template.values() if r["Type"].endswith("Distribution")]
+    config = distribution["Properties"]["DistributionConfig"]
+    assert config["Aliases"] == ["console.city.example"]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"

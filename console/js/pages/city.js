@@ -219,7 +219,7 @@ async function drawMap(el, L, outlines, devices, names, ctx) {
     renderer, preferCanvas: true, attributionControl: !!tiles, zoomSnap: 0.5, minZoom: 9, maxZoom: 18,
   });
   ctx.onLeave(() => map.remove());
-  if (tiles) L.tileLayer(tiles, { maxZoom: 18, attribution: t("city.map.attribution") }).addTo(map);
+  if (tiles) L.tileLayer(tiles.url, { maxZoom: 18, attribution: tiles.attribution || t("city.map.attribution") }).addTo(map);
   const districts = L.geoJSON(outlines, {
     interactive: false,
     style: { color: "#4f5863", weight: 1.2, fillColor: "#eef1f4", fillOpacity: tiles ? 0 : 0.8 },

@@ -70,7 +70,9 @@ export default async function render(view, ctx) {
         if (value) query.set(name, value);
       }
       const text = query.toString();
-      location.hash = text ? `#/actions?${text}` : "#/actions";
+      const next = text ? `#/actions?${text}` : "#/actions";
+      if (location.hash === next) ctx.refresh();
+      else location.hash = next;
     }),
   );
   const list = pagedTable({

@@ -58,7 +58,9 @@ export default async function render(view, ctx) {
     h("p", { class: "lead" }, t("reports.intro")),
     form({ class: "row" }, [field(t("reports.month"), input), h("button", { type: "submit", class: "primary" }, t("reports.show"))],
       async (data) => {
-        location.hash = `#/reports?month=${encodeURIComponent(String(data.get("month") || ""))}`;
+        const next = `#/reports?month=${encodeURIComponent(String(data.get("month") || ""))}`;
+        if (location.hash === next) ctx.refresh();
+        else location.hash = next;
       }),
   );
   let totals;

@@ -60,9 +60,10 @@ export async function del(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
-/** Fetch a file with the token and hand it to the browser as a download. */
+/** Fetch a file with the token and hand it to the browser as a download (`options.accept`
+ * asks for one of the route's types, e.g. the spreadsheet). */
 export async function download(path, fallbackName, options = {}) {
-  const response = await send("GET", path, { ...options, accept: "*/*" });
+  const response = await send("GET", path, { accept: "*/*", ...options });
   const disposition = response.headers.get("content-disposition") || "";
   const named = /filename="?([^";]+)"?/.exec(disposition);
   const blob = await response.blob();
@@ -74,7 +75,7 @@ export async function download(path, fallbackName, options = {}) {
   anchor.click();
   anchor.remove();
   setTimeout(() => URL.revokeObjectURL(href), 10000);
-  return { name: anchor.download, bytes: blob.size, sha256: response.headers.get("x-content-sha256") };
+  return { name: anchor.download, bytes: blob.size };
 }
 
 /** Every page of a cursor-paged list (stops at `max` items). */

@@ -62,6 +62,9 @@ async function route() {
   leaving = [];
   const controller = new AbortController();
   leaving.push(() => controller.abort());
+  // This visit is the current one from here on: a page still loading from the last visit
+  // must not draw over a redirect, a refusal or a not-found.
+  const token = (current = {});
   const who = person();
   const found = match(location.hash);
   if (!who && found.path !== "/login") {
@@ -84,7 +87,6 @@ async function route() {
     view.append(h("h1", {}, t("app.title")), notice(t("app.forbidden", { roles }), "error"));
     return;
   }
-  const token = (current = {});
   view.append(h("p", { class: "loading", role: "status" }, t("app.loading")));
   try {
     const module = await import(`./pages/${name}.js`);

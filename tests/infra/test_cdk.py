@@ -741,6 +741,7 @@ def test_console_files_and_config_json_are_deployed(synth: Synth, stage: str) ->
             "redirect_uri": _console_url(synth, stage),
         },
         "tiles": None,
+        "powers": {power.value: list(roles.roles_for(power)) for power in roles.Power},
     }
 
 

@@ -47,10 +47,19 @@ def is_console_path(path: str) -> bool:
 
 
 class ConsoleHost:
-    def __init__(self, issuer: DevIssuer, root: Path = CONSOLE_DIR, tiles: str | None = None):
+    def __init__(
+        self,
+        issuer: DevIssuer,
+        root: Path = CONSOLE_DIR,
+        tiles: str | None = None,
+        auth: dict[str, str] | None = None,
+    ):
+        """`auth` other than the dev login (e.g. a Cognito-like hosted login for a test of
+        the PKCE flow) also names the one outside origin the console may call."""
         self._issuer = issuer
         self._root = root.resolve()
         self._tiles = tiles
+        self._auth = auth or {"mode": "dev"}
 
     def handle(self, method: str, path: str, body: bytes | None) -> Response:
         route = unquote(urlsplit(path).path)
@@ -67,7 +76,7 @@ class ConsoleHost:
                 allow="GET, HEAD",
             )
         if route == CONFIG_PATH:
-            config = console_config("local", {"mode": "dev"}, self._tiles)
+            config = console_config("local", self._auth, self._tiles)
             return self._file(json.dumps(config).encode(), ".json")
         return self._static(route[len(PATH_PREFIX) :] or "index.html")
 
@@ -84,13 +93,12 @@ class ConsoleHost:
         headers = {
             "Content-Type": content_type or "application/octet-stream",
             "Cache-Control": "no-cache",
-            **security_headers(img_src=[self._tiles_origin()] if self._tiles else []),
+            **security_headers(
+                connect_src=[_origin(self._auth["domain"])] if "domain" in self._auth else [],
+                img_src=[_origin(self._tiles)] if self._tiles else [],
+            ),
         }
         return HTTPStatus.OK, headers, content
-
-    def _tiles_origin(self) -> str:
-        parts = urlsplit(self._tiles or "")
-        return f"{parts.scheme}://{parts.netloc}"
 
     def _login(self, body: bytes) -> Response:
         if len(body) > _MAX_LOGIN_BODY:
@@ -112,6 +120,11 @@ class ConsoleHost:
         token = self._issuer.mint(sub, roles=roles)
         headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}
         return HTTPStatus.OK, headers, json.dumps({"token": token}).encode()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _error(

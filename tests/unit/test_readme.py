@@ -19,6 +19,7 @@ TOP_LEVEL = (
     "app.py",
     "bench",
     "chalicelib",
+    "console",
     "dev",
     "docs",
     "infra",

@@ -4,7 +4,7 @@
 // holds pointers to stream records, which SQS cannot move back: it is shown, not redriven.
 import { ApiError, get, post } from "../api.js";
 import { can } from "../auth.js";
-import { clear, field, form, h, notice, table } from "../dom.js";
+import { clear, field, form, h, table } from "../dom.js";
 import { num, t, when, words } from "../i18n.js";
 
 const MAX_REDRIVE = 500;
@@ -110,7 +110,8 @@ export default async function render(view, ctx) {
       ],
       queues,
     ));
-    if (done) clear(result).append(notice(done, "ok"));
+    // A plain paragraph in the live region that is already there: announced once.
+    if (done) clear(result).append(h("p", { class: "notice notice-ok" }, done));
   }
 
   refresh.addEventListener("click", async () => {

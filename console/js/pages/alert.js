@@ -4,7 +4,7 @@
 // timeline, and the page shows that answer.
 import { ApiError, get, post } from "../api.js";
 import { can, person } from "../auth.js";
-import { append, clear, facts, field, form, h, notice, table, toast } from "../dom.js";
+import { append, clear, facts, field, form, h, notice, table } from "../dom.js";
 import { t, when, words } from "../i18n.js";
 import {
   CLEARED_BY_HAND,
@@ -206,10 +206,8 @@ export default async function render(view, ctx) {
       h("section", { "aria-label": t("alert.timeline"), class: "timeline" }, timeline(current)),
       can("alerts") ? actions(current) : null,
     ]);
-    if (done) {
-      toast(done, "ok");
-      heading.focus();
-    }
+    // The word of what happened sits under the heading, which takes the focus: read next.
+    if (done) heading.focus();
   }
 
   function actions(current) {

@@ -157,7 +157,9 @@ function entryCard(entry, act, done) {
 }
 
 function entryActions(entry, card) {
-  const path = `/v1/admin/quarantine/${encodeURIComponent(entry.entry_id)}`;
+  // An entry id is `<source>:<id>`; ':' is fine in a path segment, and the API takes it
+  // as is (it does not decode %3A back).
+  const path = `/v1/admin/quarantine/${encodeURIComponent(entry.entry_id).replace(/%3A/gi, ":")}`;
   const replace = (answered, done) => {
     const fresh = entryCard(answered, true, done);
     card.replaceWith(fresh);

@@ -1,0 +1,270 @@
+"""The operators' alerts, quarantine and dead-letter pages in Chromium on the local stack:
+an operator has the alerts page open when a shelter's bad air is published over MQTT (the
+real device client), sees the alert appear without a reload, acknowledges it with a note and
+reads the timeline; a quarantined payload holding markup shows as text and creates no
+element; support reads the quarantine without any action; an operator discards an entry and
+redrives a dead-letter queue. Every page passes axe and is photographed at both sizes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from chalicelib import queues
+from tests.browser import kit
+from tests.conftest import ROOT
+from tests.e2e.conftest import Stack, until
+
+SHELTER = "shelter-console-01"
+DISTRICT = "jangyu1-dong"
+OPERATOR = "ops-browser-alerts"
+DLQ = queues.DEPOSITS.dlq_name
+
+
+def _iot(stack: Stack, *args: str) -> None:
+    """`python -m iot ARGS` against the stack, as a device maker types it: the real device
+    client over MQTT with the device's own certificate."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-m", "iot", *args, "--state-dir", str(stack.state_dir)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def _api(stack: Stack, method: str, path: str, token: str, body: Any = None) -> Any:
+    status, answer = stack.http(method, path, token=token, body=body)
+    assert 200 <= status < 300, (path, answer)
+    return answer
+
+
+@pytest.fixture(scope="module")
+def shelter(stack: Stack) -> str:
+    """A shelter of this module's own, so no other test's air episode is open on it."""
+    _iot(stack, "provision", "--thing", SHELTER, "--type", "shelter",
+         "--name", "콘솔 시험 쉼터", "--district", DISTRICT)  # fmt: skip
+    return SHELTER
+
+
+@pytest.fixture(scope="module")
+def hostile(stack: Stack) -> dict[str, str]:
+    """A robot's deposit that is not JSON but markup, quarantined as it arrived: its text and
+    its entry id."""
+    marker = f"console-{uuid.uuid4().hex[:8]}"
+    payload = f"<img src=x onerror=alert(1)><script>window.__pwned = 1</script> {marker}"
+    _iot(stack, "publish", "--device", "robot-001", "--raw", "--no-ack", "deposits", payload)
+    operator = stack.token(OPERATOR, roles=("operator",))
+
+    def mine() -> list[dict[str, Any]]:
+        page = _api(stack, "GET", "/v1/admin/quarantine?source=deposits&limit=50", operator)
+        return [e for e in page["items"] if marker in (e["payload"] or "")]
+
+    entry = until(mine, lambda found: len(found) >= 1)[-1]
+    return {"payload": payload, "entry_id": entry["entry_id"], "marker": marker}
+
+
+def _card(page: Page, entry_id: str) -> Locator:
+    return page.locator(f'article.q-entry[data-entry-id="{entry_id}"]')
+
+
+def _no_markup_ran(page: Page) -> None:
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("main img, main script").count() == 0
+
+
+def test_an_operator_sees_bad_air_appear_acknowledges_it_and_reads_the_timeline(
+    stack: Stack, console: Page, shelter: str
+) -> None:
+    # GIVEN an operator with the alerts page open, filtered to air alerts in one district
+    kit.login(console, OPERATOR, ["operator"])
+    console.goto("/console/#/alerts")
+    expect(console.get_by_role("heading", level=1)).to_have_text("경보")
+    console.get_by_label("종류").select_option("air")
+    console.get_by_label("구역").select_option(DISTRICT)
+    console.get_by_role("button", name="적용").click()
+    expect(console).to_have_url(re.compile(rf"#/alerts\?kind=air&district={DISTRICT}$"))
+    rows = console.locator("tbody tr.alert-row", has_text=shelter)
+    expect(console.get_by_text("자동 갱신 중")).to_be_visible()
+    expect(rows).to_have_count(0)
+    console.evaluate("() => { window.__sameDocument = true; }")
+    # WHEN the shelter reports bad air over MQTT
+    _iot(stack, "publish", "--device", shelter, "telemetry", '{"pm10": 120, "pm25": 20}')
+    # THEN the alert appears in the open page, marked new, with its severity in words
+    expect(rows).to_have_count(1, timeout=30_000)
+    row = rows.first
+    expect(row).to_contain_text("주의")
+    expect(row).to_contain_text("공기질 나쁨")
+    expect(row).to_contain_text("새 경보")
+    expect(row).to_contain_text("장유1동")
+    expect(row).to_contain_text("미확인")
+    expect(console.get_by_role("status").filter(has_text="새 경보: 공기질 나쁨")).to_contain_text(
+        shelter
+    )
+    assert console.evaluate("() => window.__sameDocument") is True  # no reload
+    expect(row.get_by_role("link", name=shelter)).to_have_attribute("href", f"#/shelters/{shelter}")
+    kit.assert_accessible(console)
+    kit.shoot(console, "alerts")
+    # WHEN the operator opens it and acknowledges it with a note
+    row.get_by_role("link", name="공기질 나쁨").click()
+    expect(console.get_by_role("heading", level=1)).to_have_text(f"공기질 나쁨 경보 · {shelter}")
+    alert_id = console.url.rsplit("/", 1)[1]
+    # an air alert clears itself: no button that would get 409 clears_itself
+    expect(console.get_by_text("공기질 경보는 공기가 10분 동안")).to_be_visible()
+    expect(console.get_by_role("button", name="경보 해제")).to_have_count(0)
+    note = "환기 상태 확인 중 <b>현장</b>"
+    console.get_by_label("확인 메모 (선택)").fill(note)
+    expect(console.get_by_text(f"{len(note)}/500자").first).to_be_visible()
+    console.get_by_role("button", name="경보 확인").click()
+    # THEN the page shows the acknowledged alert and its timeline, the note as text
+    expect(console.locator("main .notice-ok")).to_have_text("경보를 확인했습니다.")
+    timeline = console.get_by_role("table", name="타임라인")
+    expect(timeline.locator("tbody tr")).to_have_count(2)
+    expect(timeline.locator("tbody tr").nth(0)).to_contain_text("발생")
+    expect(timeline.locator("tbody tr").nth(0)).to_contain_text("시스템")
+    acknowledged = timeline.locator("tbody tr").nth(1)
+    expect(acknowledged).to_contain_text("확인")
+    expect(acknowledged).to_contain_text(OPERATOR)
+    expect(acknowledged).to_contain_text(note)
+    expect(console.get_by_text(f"{OPERATOR}님이")).to_be_visible()
+    expect(console.get_by_role("button", name="경보 확인")).to_have_count(0)
+    # AND a comment, counted as it is typed, joins the timeline
+    comment = "필터 교체 예정"
+    console.get_by_label("의견", exact=True).fill(comment)
+    expect(console.get_by_text(f"{len(comment)}/500자")).to_be_visible()
+    console.get_by_role("button", name="의견 추가").click()
+    expect(timeline.locator("tbody tr")).to_have_count(3)
+    expect(timeline.locator("tbody tr").nth(2)).to_contain_text(comment)
+    kit.assert_accessible(console)
+    kit.shoot(console, "alert")
+    # AND the API holds it
+    operator = stack.token(OPERATOR, roles=("operator",))
+    held = _api(stack, "GET", f"/v1/admin/alerts/{alert_id}", operator)
+    assert (held["acknowledged"], held["acknowledged_by"]) == (True, OPERATOR)
+    assert [(e["event"], e["by"], e["note"]) for e in held["timeline"][1:]] == [
+        ("acknowledged", OPERATOR, note),
+        ("commented", OPERATOR, comment),
+    ]
+
+
+def test_a_quarantined_payload_with_markup_shows_as_text(
+    stack: Stack, console: Page, hostile: dict[str, str]
+) -> None:
+    dialogs: list[str] = []
+    console.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    # GIVEN a robot's message of markup in quarantine (the fixture)
+    kit.login(console, OPERATOR, ["operator"])
+    # WHEN an operator opens the quarantine
+    console.goto("/console/#/quarantine")
+    card = _card(console, hostile["entry_id"])
+    # THEN the payload is there as the very characters the robot sent
+    expect(card.locator("pre.payload")).to_have_text(hostile["payload"])
+    expect(card).to_contain_text("malformed_json")
+    expect(card).to_contain_text("robot-001")
+    expect(card).to_contain_text("열림")
+    # AND no element was made of it, nothing ran
+    _no_markup_ran(console)
+    assert dialogs == []
+    kit.assert_accessible(console)
+    kit.shoot(console, "quarantine")
+
+
+def test_support_reads_the_quarantine_without_actions(
+    stack: Stack, console: Page, hostile: dict[str, str]
+) -> None:
+    # GIVEN a support person (read-only quarantine)
+    kit.login(console, "support-browser", ["support"])
+    # WHEN they open the quarantine
+    console.goto("/console/#/quarantine")
+    card = _card(console, hostile["entry_id"])
+    # THEN they read the entry, told who acts, with no button to act
+    expect(card.locator("pre.payload")).to_have_text(hostile["payload"])
+    expect(console.get_by_text("상담 역할은 격리 메시지를 볼 수만 있습니다")).to_be_visible()
+    expect(console.get_by_role("button", name="재처리")).to_have_count(0)
+    expect(console.get_by_role("button", name="폐기")).to_have_count(0)
+    expect(console.get_by_role("link", name="처리 실패 큐")).to_have_count(0)
+    _no_markup_ran(console)
+    kit.shoot(console, "quarantine-support")
+
+
+def test_an_operator_discards_a_quarantined_entry(
+    stack: Stack, console: Page, hostile: dict[str, str]
+) -> None:
+    # GIVEN the entry open in the quarantine
+    kit.login(console, OPERATOR, ["operator"])
+    console.goto("/console/#/quarantine")
+    card = _card(console, hostile["entry_id"])
+    expect(card).to_contain_text("열림")
+    # WHEN the operator discards it with a note
+    card.get_by_label("폐기 사유").fill("로봇 펌웨어 오류로 보낸 쓰레기 메시지")
+    card.get_by_role("button", name="폐기").click()
+    # THEN the card shows it discarded, by whom and why, with no action left
+    expect(card).to_contain_text("폐기됨")
+    expect(card).to_contain_text("폐기했습니다.")
+    expect(card).to_contain_text(OPERATOR)
+    expect(card).to_contain_text("로봇 펌웨어 오류로 보낸 쓰레기 메시지")
+    expect(card.get_by_role("button")).to_have_count(0)
+    expect(card.locator("pre.payload")).to_have_text(hostile["payload"])
+    _no_markup_ran(console)
+    # AND the API holds it
+    operator = stack.token(OPERATOR, roles=("operator",))
+    page = _api(stack, "GET", "/v1/admin/quarantine?source=deposits&limit=50", operator)
+    (entry,) = [e for e in page["items"] if e["entry_id"] == hostile["entry_id"]]
+    assert (entry["status"], entry["closed_by"]) == ("discarded", OPERATOR)
+
+
+def test_an_operator_redrives_a_dead_letter_queue(stack: Stack, console: Page) -> None:
+    # GIVEN a deposit parked on the deposits DLQ (as after five failed receives)
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=stack.document["aws_endpoint_url"],
+        region_name=stack.document["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    deposit = {
+        "event_id": str(uuid.uuid4()),
+        "citizen": {"phone": "010-5555-0199"},
+        "items": [{"material": "can", "accepted": 1, "rejected": 0}],
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    envelope = {
+        "payload": base64.b64encode(json.dumps(deposit).encode()).decode(),
+        "device_id": "robot-001",
+        "client_id": "robot-001",
+        "received_at": int(datetime.now(UTC).timestamp() * 1000),
+    }
+    url = sqs.get_queue_url(QueueName=DLQ)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(envelope))
+    operator = stack.token(OPERATOR, roles=("operator",))
+
+    def depth() -> int:
+        body = _api(stack, "GET", "/v1/admin/dead-letters", operator)
+        return int(next(q["messages"] for q in body["queues"] if q["queue"] == DLQ))
+
+    parked = depth()
+    assert parked >= 1
+    # WHEN an operator opens the dead letters and redrives the queue, at most 10
+    kit.login(console, OPERATOR, ["operator"])
+    console.goto("/console/#/dead-letters")
+    row = console.get_by_role("row").filter(has=console.get_by_text(DLQ, exact=True))
+    expect(row).to_contain_text(str(parked))
+    kit.assert_accessible(console)
+    kit.shoot(console, "dead-letters")
+    row.get_by_label(f"{DLQ} 최대 개수").fill("10")
+    row.get_by_role("button", name=f"{DLQ} 되돌리기").click()
+    # THEN the page says how many moved, and the queue is empty
+    expect(console.locator(".redrive-result")).to_have_text(
+        f"{DLQ}: {min(parked, 10)}건을 원래 큐로 옮겼습니다."
+    )
+    assert until(depth, lambda n: n == max(0, parked - 10)) == max(0, parked - 10)

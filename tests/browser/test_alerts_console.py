@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 
 from chalicelib import queues
 from tests.browser import kit
@@ -30,6 +30,8 @@ SHELTER = "shelter-console-01"
 DISTRICT = "jangyu1-dong"
 OPERATOR = "ops-browser-alerts"
 DLQ = queues.DEPOSITS.dlq_name
+POLL = "limit=200"
+"""What tells the alerts page's poll from its first reads (limit 50 and 1)."""
 
 
 def _iot(stack: Stack, *args: str) -> None:
@@ -161,7 +163,12 @@ def test_a_quarantined_payload_with_markup_shows_as_text(
     stack: Stack, console: Page, hostile: dict[str, str]
 ) -> None:
     dialogs: list[str] = []
-    console.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def opened(dialog: Dialog) -> None:  # alert(1) would open one
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    console.on("dialog", opened)
     # GIVEN a robot's message of markup in quarantine (the fixture)
     kit.login(console, OPERATOR, ["operator"])
     # WHEN an operator opens the quarantine
@@ -268,3 +275,52 @@ def test_an_operator_redrives_a_dead_letter_queue(stack: Stack, console: Page) -
         f"{DLQ}: {min(parked, 10)}건을 원래 큐로 옮겼습니다."
     )
     assert until(depth, lambda n: n == max(0, parked - 10)) == max(0, parked - 10)
+
+
+def test_the_alerts_page_polls_while_open_slower_when_hidden_and_not_after(
+    stack: Stack, console: Page
+) -> None:
+    # GIVEN an operator's alerts page, its clock in the test's hands
+    polls: list[str] = []
+    console.on(
+        "request",
+        lambda request: polls.append(request.url) if POLL in request.url else None,
+    )
+    console.clock.install()  # before the console's first document: its timers are the fake ones
+    kit.login(console, OPERATOR, ["operator"])
+    console.goto("/console/#/alerts")
+    expect(console.get_by_text("자동 갱신 중")).to_be_visible()
+    assert polls == []
+    # WHEN 5 seconds pass, it asks for what changed (since the newest alert it has seen)
+    with console.expect_request(lambda r: POLL in r.url):
+        console.clock.run_for(5_000)
+    assert "status=all" in polls[0]
+    # WHEN the tab is hidden, the next poll waits a minute
+    console.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    with console.expect_request(lambda r: POLL in r.url):
+        console.clock.run_for(5_000)  # the one already due
+    expect(console.get_by_text("창이 가려져 있어 천천히 확인합니다")).to_be_visible()
+    console.clock.run_for(30_000)
+    console.wait_for_timeout(300)
+    assert len(polls) == 2
+    # WHEN it is seen again, it asks at once
+    with console.expect_request(lambda r: POLL in r.url):
+        console.evaluate(
+            """() => {
+                Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+                document.dispatchEvent(new Event("visibilitychange"));
+            }"""
+        )
+    expect(console.get_by_text("자동 갱신 중")).to_be_visible()
+    # WHEN the operator leaves the page, polling stops
+    console.get_by_role("link", name="격리 메시지").click()
+    expect(console.get_by_role("heading", level=1)).to_have_text("격리 메시지")
+    seen = len(polls)
+    console.clock.run_for(120_000)
+    console.wait_for_timeout(300)
+    assert len(polls) == seen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import botocore.loaders
 import botocore.session
@@ -14,6 +15,9 @@ from hypothesis import settings
 from infra.local.dev_issuer import DevIssuer, ensure_issuer
 from infra.local.stack import ROOT as ROOT  # re-exported: the tests' repository root
 from infra.local.stack import use_in_process_emulator
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Stack
 
 use_in_process_emulator("test-phone-hash-key")  # and infra/local/moto_corrections.py (IN_PROCESS)
 os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
@@ -41,10 +45,10 @@ settings.load_profile("default")
 # several seconds on its own. `./dev test` runs everything; `./dev test -m "not slow"` is the
 # fast tier. A test is slow by what it needs (wherever it lives), by the layer it lives in,
 # or by its own `slow` mark.
-SLOW_LAYERS = ("e2e", "infra", "emulator", "resilience")
+SLOW_LAYERS = ("e2e", "browser", "infra", "emulator", "resilience")
 """Directories under tests/ whose every test is slow."""
 SLOW_FIXTURES = {
-    "stack": "tests.e2e.conftest",  # the shared local stack
+    "stack": "tests.conftest",  # the shared local stack
     "synth": "tests.infra.test_cdk",  # the CDK app synthesized
 }
 """Fixtures that make a test slow, by name and the module that defines them (a functional
@@ -103,3 +107,13 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIssuer]:
     found = ensure_issuer(tmp_path_factory.mktemp("issuer"))
     os.environ.update(found.env())
     yield found
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The session's shared local stack, for tests/e2e and tests/browser alike: defined here
+    once, so a worker running both starts one stack. Its code (tests/e2e/conftest.py, with
+    awsiotsdk) is imported only when a test asks for it."""
+    from tests.e2e.conftest import run_stack
+
+    yield from run_stack(tmp_path_factory)

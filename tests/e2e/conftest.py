@@ -142,8 +142,9 @@ def _abs(path: str) -> str:
     return path if os.path.isabs(path) else str(ROOT / path)
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def run_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The session's shared local stack, started and stopped: the body of the `stack` fixture
+    (tests/conftest.py), which the e2e and the browser tests share."""
     state_dir = tmp_path_factory.mktemp("stack")
     log_file = state_dir / "stack.log"
     stack_file = state_dir / "stack.json"

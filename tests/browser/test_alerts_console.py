@@ -27,6 +27,7 @@ from tests.conftest import ROOT
 from tests.e2e.conftest import Stack, until
 
 SHELTER = "shelter-console-01"
+ROBOT = "robot-console-01"
 DISTRICT = "jangyu1-dong"
 OPERATOR = "ops-browser-alerts"
 DLQ = queues.DEPOSITS.dlq_name
@@ -157,6 +158,50 @@ def test_an_operator_sees_bad_air_appear_acknowledges_it_and_reads_the_timeline(
         ("acknowledged", OPERATOR, note),
         ("commented", OPERATOR, comment),
     ]
+
+
+def test_an_operator_assigns_a_fault_to_themself_and_clears_it_after_the_visit(
+    stack: Stack, console: Page
+) -> None:
+    # GIVEN a robot of this module's own reporting a fault over MQTT
+    _iot(stack, "provision", "--thing", ROBOT, "--type", "robot", "--district", "jangyu2-dong")
+    status = {"online": True, "bins": {"can": 0.2, "pet": 0.3}, "fault": "motor_jam", "fw": "dev"}
+    _iot(stack, "publish", "--device", ROBOT, "status", json.dumps(status))
+    operator = stack.token(OPERATOR, roles=("operator",))
+    until(
+        lambda: _api(stack, "GET", "/v1/admin/alerts?kind=fault&district=jangyu2-dong", operator),
+        lambda found: any(a["device_id"] == ROBOT for a in found["alerts"]),
+    )
+    kit.login(console, OPERATOR, ["operator"])
+    console.goto("/console/#/alerts?kind=fault&district=jangyu2-dong")
+    row = console.locator("tbody tr.alert-row", has_text=ROBOT)
+    expect(row).to_have_count(1)
+    expect(row.get_by_role("link", name=ROBOT)).to_have_attribute("href", f"#/robots/{ROBOT}")
+    # WHEN the operator opens it, takes it, and clears it after the site visit
+    row.get_by_role("link", name="고장").click()
+    expect(console.get_by_role("heading", level=1)).to_have_text(f"고장 경보 · {ROBOT}")
+    console.get_by_role("button", name="나에게 지정").click()
+    expect(console.get_by_label("담당자 아이디")).to_have_value(OPERATOR)
+    console.get_by_role("button", name="담당 지정", exact=True).click()
+    expect(console.locator("main .notice-ok")).to_have_text("담당자를 지정했습니다.")
+    console.get_by_role("button", name="경보 해제").click()  # a note is required
+    expect(console.get_by_role("alert")).to_have_text("해제하려면 메모를 남기세요.")
+    visit = "모터 걸림 제거, 정상 작동 확인"
+    console.get_by_label("해제 메모 (현장 확인 내용)").fill(visit)
+    console.get_by_role("button", name="경보 해제").click()
+    # THEN the page shows it cleared, with each step in the timeline
+    expect(console.locator("main .notice-ok")).to_have_text("경보를 해제했습니다.")
+    expect(console.locator("main .facts")).to_contain_text("해제됨")
+    steps = console.get_by_role("table", name="타임라인").locator("tbody tr")
+    expect(steps).to_have_count(3)
+    expect(steps.nth(1)).to_contain_text("담당 지정")
+    expect(steps.nth(2)).to_contain_text("해제")
+    expect(steps.nth(2)).to_contain_text(visit)
+    expect(console.get_by_role("button", name="경보 해제")).to_have_count(0)
+    # AND the API holds it
+    found = _api(stack, "GET", "/v1/admin/alerts?status=cleared&kind=fault", operator)
+    (cleared,) = [a for a in found["alerts"] if a["device_id"] == ROBOT]
+    assert cleared["assignee"] == OPERATOR
 
 
 def test_a_quarantined_payload_with_markup_shows_as_text(

@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
 from chalicelib import queues
 from tests.browser import kit
-from tests.conftest import ROOT
 from tests.e2e.conftest import Stack, until
+from tests.e2e.test_device_tools_e2e import _iot as maker_types
+from tests.e2e.test_fleet_e2e import _aws
 
 SHELTER = "shelter-console-01"
 ROBOT = "robot-console-01"
@@ -38,11 +35,7 @@ POLL = "limit=200"
 def _iot(stack: Stack, *args: str) -> None:
     """`python -m iot ARGS` against the stack, as a device maker types it: the real device
     client over MQTT with the device's own certificate."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run(
-        [sys.executable, "-m", "iot", *args, "--state-dir", str(stack.state_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    done = maker_types(stack, *args)
     assert done.returncode == 0, done.stderr
 
 
@@ -277,13 +270,7 @@ def test_an_operator_discards_a_quarantined_entry(
 
 def test_an_operator_redrives_a_dead_letter_queue(stack: Stack, console: Page) -> None:
     # GIVEN a deposit parked on the deposits DLQ (as after five failed receives)
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=stack.document["aws_endpoint_url"],
-        region_name=stack.document["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    sqs = _aws(stack, "sqs")
     deposit = {
         "event_id": str(uuid.uuid4()),
         "citizen": {"phone": "010-5555-0199"},

@@ -210,6 +210,20 @@ export default async function render(view, ctx) {
     if (done) heading.focus();
   }
 
+  /** A card with a counted text and the button that takes the step; `required` is the
+   * words for an empty text (none: the text is optional). */
+  function textStep({ title, label, submit, name, required, danger, action, body, done }) {
+    const text = countedText(name, label, { required: !!required });
+    return form({ class: "card", "aria-label": title },
+      [h("h3", {}, title), text.wrapper, h("button", { type: "submit", class: danger ? "danger" : "primary" }, submit)],
+      async (data) => {
+        const value = checkedText(data.get(name), { required: !!required });
+        if (required && !value) throw new Error(required);
+        await step(action, body(value), done);
+      },
+      { errorText: refusal });
+  }
+
   function actions(current) {
     const section = h("section", { class: "alert-actions", "aria-labelledby": "alert-actions" },
       h("h2", { id: "alert-actions" }, t("alert.actions")));
@@ -219,15 +233,10 @@ export default async function render(view, ctx) {
       section.append(h("p", { class: "card" },
         t("alert.acknowledge.already", { by: current.acknowledged_by || t("alerts.system"), at: when(current.acknowledged_at) })));
     } else {
-      const note = countedText("note", t("alert.acknowledge.note"));
-      section.append(form({ class: "card", "aria-label": t("alert.acknowledge") },
-        [h("h3", {}, t("alert.acknowledge")), note.wrapper,
-          h("button", { type: "submit", class: "primary" }, t("alert.acknowledge.submit"))],
-        async (data) => {
-          const text = checkedText(data.get("note"), { required: false });
-          await step("acknowledge", text ? { note: text } : {}, t("alert.acknowledge.done"));
-        },
-        { errorText: refusal }));
+      section.append(textStep({
+        title: t("alert.acknowledge"), label: t("alert.acknowledge.note"), submit: t("alert.acknowledge.submit"),
+        name: "note", action: "acknowledge", body: (note) => (note ? { note } : {}), done: t("alert.acknowledge.done"),
+      }));
     }
 
     // Assign: a staff member's id, or nobody.
@@ -246,30 +255,18 @@ export default async function render(view, ctx) {
       { errorText: refusal }));
 
     // Comment: 1-500 characters, counted as the person types.
-    const comment = countedText("text", t("alert.comment.text"), { required: true });
-    section.append(form({ class: "card", "aria-label": t("alert.comment") },
-      [h("h3", {}, t("alert.comment")), comment.wrapper,
-        h("button", { type: "submit", class: "primary" }, t("alert.comment.submit"))],
-      async (data) => {
-        const text = checkedText(data.get("text"), { required: true });
-        if (!text) throw new Error(t("alert.comment.empty"));
-        await step("comments", { text }, t("alert.comment.done"));
-      },
-      { errorText: refusal }));
+    section.append(textStep({
+      title: t("alert.comment"), label: t("alert.comment.text"), submit: t("alert.comment.submit"),
+      name: "text", required: t("alert.comment.empty"), action: "comments", body: (text) => ({ text }), done: t("alert.comment.done"),
+    }));
 
     // Clear: by hand only what a device cannot clear itself; say so for the others.
     if (current.status === "active") {
       if (CLEARED_BY_HAND.includes(current.kind)) {
-        const note = countedText("note", t("alert.clear.note"), { required: true });
-        section.append(form({ class: "card", "aria-label": t("alert.clear") },
-          [h("h3", {}, t("alert.clear")), note.wrapper,
-            h("button", { type: "submit", class: "danger" }, t("alert.clear.submit"))],
-          async (data) => {
-            const text = checkedText(data.get("note"), { required: true });
-            if (!text) throw new Error(t("alert.clear.needsNote"));
-            await step("clear", { note: text }, t("alert.clear.done"));
-          },
-          { errorText: refusal }));
+        section.append(textStep({
+          title: t("alert.clear"), label: t("alert.clear.note"), submit: t("alert.clear.submit"), danger: true,
+          name: "note", required: t("alert.clear.needsNote"), action: "clear", body: (note) => ({ note }), done: t("alert.clear.done"),
+        }));
       } else {
         section.append(h("div", { class: "card" }, h("h3", {}, t("alert.clear")),
           h("p", { class: "clears-itself" }, t(`alert.clearsItself.${current.kind}`))));

@@ -84,6 +84,13 @@ class _Reader:
         raw = self.optional(name)
         return default if raw is None else int(raw)
 
+    def names(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated list (`a,b`), blanks dropped."""
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+
     def region(self) -> str:
         return self.optional(AWS_REGION) or self.text(AWS_DEFAULT_REGION, DEFAULT_REGION)
 
@@ -159,7 +166,9 @@ class Settings:
     `{"sends_per_citizen_hour": 3}` (the defaults and their reasons are there)."""
 
     jwt_issuer: str = ""
-    jwt_audience: str = ""
+    jwt_audience: tuple[str, ...] = field(default=(), metadata={"read": _Reader.names})
+    """The app clients whose tokens the API accepts (JWT_AUDIENCE, comma-separated): in AWS
+    the citizens' app and the operators' console, two clients of one user pool."""
     jwks_url: str = ""
 
     @classmethod

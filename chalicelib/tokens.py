@@ -7,7 +7,7 @@ import base64
 import json
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,13 +33,13 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, issuer: str, audience: str, jwks_url: str) -> None:
-        if not (issuer and audience and jwks_url):
+    def __init__(self, issuer: str, audiences: Iterable[str], jwks_url: str) -> None:
+        self._audiences = frozenset(a for a in audiences if a)
+        if not (issuer and self._audiences and jwks_url):
             raise RuntimeError(
                 f"set {config.JWT_ISSUER}, {config.JWT_AUDIENCE} and {config.JWKS_URL}"
             )
         self._issuer = issuer
-        self._audience = audience
         self._keys = _key_source(jwks_url)
 
     def verify(self, authorization: str) -> Principal:
@@ -67,13 +67,14 @@ class TokenVerifier:
         return Principal(citizen_id=citizen_id(claims.get("sub")), groups=groups_of(claims))
 
     def _check_client(self, claims: dict[str, object]) -> None:
-        """Cognito ID tokens carry the app client in `aud`, access tokens in `client_id`."""
+        """Cognito ID tokens carry the app client in `aud`, access tokens in `client_id`;
+        either must be one of ours (the citizens' app or the operators' console)."""
         if claims.get("token_use") == "access":
-            ok = claims.get("client_id") == self._audience
+            clients: list[object] = [claims.get("client_id")]
         else:
             aud = claims.get("aud")
-            ok = aud == self._audience or (isinstance(aud, list) and self._audience in aud)
-        if not ok:
+            clients = aud if isinstance(aud, list) else [aud]
+        if not any(isinstance(c, str) and c in self._audiences for c in clients):
             raise Unauthorized("the token was issued for another client")
 
 

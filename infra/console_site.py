@@ -9,8 +9,9 @@ needs (Cognito's domain for the token exchange, a map-tile server when one is co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
 PATH_PREFIX = "/console/"
@@ -46,15 +47,29 @@ def security_headers(
     }
 
 
-def console_config(stage: str, auth: dict[str, str], tiles: str | None = None) -> dict[str, object]:
-    """The console's `config.json`: how to log in, the map tiles (none: outlines only) and
-    what each staff power needs, from the one table the API enforces (domain/roles.py), so
-    the console shows a person only what their roles allow."""
+def tile_origin(template: str) -> str:
+    """The origin a map-tile URL template loads from, as a CSP source: Leaflet's `{s}`
+    subdomain placeholder becomes a wildcard (`https://{s}.tile.example/{z}/{x}/{y}.png`
+    -> `https://*.tile.example`)."""
+    url = urlsplit(template)
+    if url.scheme != "https" or not url.netloc:
+        raise ValueError(f"a tile URL template is an https URL: {template!r}")
+    return f"https://{url.netloc.replace('{s}', '*')}"
+
+
+def site_config(
+    stage: str, auth: Mapping[str, str], tiles: str | None = None, attribution: str = ""
+) -> dict[str, object]:
+    """`/console/config.json`: the stage, how staff sign in (`{"mode": "dev"}` locally;
+    `{"mode": "cognito", "domain", "client_id", "redirect_uri"}` in AWS), the map tiles
+    (null unless a tile URL template is configured) and what each staff power needs, from
+    the one table the API enforces (domain/roles.py), so the console shows a person only
+    what their roles allow."""
     from chalicelib.domain.roles import Power, roles_for
 
     return {
         "stage": stage,
-        "auth": auth,
-        "tiles": tiles,
+        "auth": dict(auth),
+        "tiles": {"url": tiles, "attribution": attribution} if tiles else None,
         "powers": {power.value: list(roles_for(power)) for power in Power},
     }

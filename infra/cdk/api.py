@@ -29,6 +29,9 @@ from infra.cdk.tables import Tables
 # Once per synth, not once per stage: every stage packages the same chalicelib.
 _ship_bytecode = functools.cache(compile_app)
 
+API_STAGE = "api"
+"""API Gateway's stage, the first segment of every path on its own host (Chalice's default)."""
+
 REPORT_BATCH_ITEM_FAILURES = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
 
 
@@ -85,7 +88,6 @@ class Api(Construct):
             spec.arn_variable: tables.by_logical[spec.table] for spec in streams.ALL_STREAMS
         }
         environment = {
-            **users.authorizer_environment(),
             config.ALERTS_TOPIC_ARN: data.alerts_topic.topic_arn,
             config.PAYOUT_KMS_KEY_ID: data.data_key.key_arn,
             **{var: _stream_arn(t) for var, t in streamed.items()},
@@ -126,6 +128,7 @@ class Api(Construct):
                 "Chalice",
                 source_dir=str(ROOT),
                 stage_config={
+                    "api_gateway_stage": API_STAGE,
                     "environment_variables": environment,
                     "manage_iam_role": False,
                     # Replaced per function below; Chalice needs one to package.
@@ -152,6 +155,36 @@ class Api(Construct):
         self.rest_api = self.chalice.get_resource("RestAPI")
         self.rest_api.add_property_override("GatewayResponses", gateway_responses())
         # Chalice already outputs EndpointURL (the API base URL) and RestAPIId.
+        self._stage = stage
+
+    @property
+    def domain_name(self) -> str:
+        """The API's host; its routes are under API_STAGE (`/api/v1/...`)."""
+        return f"{self.rest_api.ref}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"
+
+    def authorize(self, users: UserPool) -> None:
+        """Hand the authorizer the pool's issuer and every client's id, once the console's
+        client exists. That client's callback is the console's distribution, which routes
+        /v1/* to this API, whose definition names the authorizer: so the definition names
+        the authorizer by its fixed function name, not by a reference, or CloudFormation
+        would find a cycle. Only the authorizer reads these variables."""
+        for function in self.functions:
+            if function.kind != fn.AUTHORIZER:
+                continue
+            name = config.resource_name(function.handler.replace("_", "-"), self._stage.prefix)
+            resource = self.chalice.get_resource(function.logical_id)
+            resource.add_property_override("FunctionName", name)
+            for key, value in users.authorizer_environment().items():
+                resource.add_property_override(f"Environment.Variables.{key}", value)
+            self.rest_api.add_property_override(
+                f"DefinitionBody.securityDefinitions.{function.handler}."
+                "x-amazon-apigateway-authorizer.authorizerUri",
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/"
+                    "2015-03-31/functions/arn:${AWS::Partition}:lambda:${AWS::Region}:"
+                    f"${{AWS::AccountId}}:function:{name}/invocations"
+                },
+            )
 
     @staticmethod
     def _stream_table(

@@ -12,14 +12,19 @@ from infra.cdk.access import DataPlane
 from infra.cdk.alarms import Alarms
 from infra.cdk.api import Api
 from infra.cdk.cognito import UserPool
+from infra.cdk.console import CERTIFICATE_CONTEXT, DOMAIN_CONTEXT, ConsoleSite
 from infra.cdk.iot import Iot
 from infra.cdk.messaging import AlertsTopic, Queues
 from infra.cdk.security import Keys
 from infra.cdk.stage import Stage
 from infra.cdk.storage import ExportsBucket
 from infra.cdk.tables import Tables
+from infra.console_site import site_config, tile_origin
 
 STACK_NAME = "GimhaeSmartCity"
+TILES_CONTEXT = "console_tiles"
+"""`-c console_tiles=https://{s}.tile.example/{z}/{x}/{y}.png`: the console's map tiles."""
+TILE_ATTRIBUTION_CONTEXT = "console_tile_attribution"
 
 
 class GimhaeStack(cdk.Stack):
@@ -61,6 +66,32 @@ class GimhaeStack(cdk.Stack):
             ),
             users=self.users,
         )
+        tiles = self.node.try_get_context(TILES_CONTEXT)
+        self.console = ConsoleSite(
+            self,
+            "Console",
+            stage=stage,
+            api_domain=self.api.domain_name,
+            login_url=self.users.login_url,
+            tile_origin=tile_origin(tiles) if tiles else None,
+            domain=self.node.try_get_context(DOMAIN_CONTEXT),
+            certificate_arn=self.node.try_get_context(CERTIFICATE_CONTEXT),
+        )
+        console_client = self.users.add_console_client(self.console.url)
+        self.api.authorize(self.users)
+        self.console.deploy(
+            site_config(
+                stage.name,
+                {
+                    "mode": "cognito",
+                    "domain": self.users.login_url,
+                    "client_id": console_client.user_pool_client_id,
+                    "redirect_uri": self.console.url,
+                },
+                tiles=tiles,
+                attribution=self.node.try_get_context(TILE_ATTRIBUTION_CONTEXT) or "",
+            )
+        )
         Alarms(
             self,
             "Alarms",
@@ -76,3 +107,5 @@ class GimhaeStack(cdk.Stack):
         cdk.CfnOutput(self, "AppClientId", value=self.users.client.user_pool_client_id)
         cdk.CfnOutput(self, "ExportsBucketName", value=self.exports.bucket.bucket_name)
         cdk.CfnOutput(self, "DataKeyArn", value=self.keys.data.key_arn)
+        cdk.CfnOutput(self, "ConsoleURL", value=self.console.url)
+        cdk.CfnOutput(self, "ConsoleClientId", value=console_client.user_pool_client_id)

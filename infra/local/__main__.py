@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--console-tiles",
         metavar="URL",
+        type=_tile_template,
         help="a map-tile URL template for the console, e.g. https://tile.example/{z}/{x}/{y}.png "
         "(default: none; the console draws district outlines and fetches nothing outside)",
     )
@@ -153,6 +154,16 @@ def _count(value: str) -> int:
     if count < 0:
         raise argparse.ArgumentTypeError("a number of workers is 0 or more")
     return count
+
+
+def _tile_template(value: str) -> str:
+    from infra.console_site import tile_origin
+
+    try:
+        tile_origin(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+    return value
 
 
 def _speed(value: str) -> float:

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from chalicelib.api.http import error_body
 from chalicelib.domain.roles import ROLES
-from infra.console_site import CONSOLE_DIR, PATH_PREFIX, console_config, security_headers
+from infra.console_site import CONSOLE_DIR, PATH_PREFIX, security_headers, site_config, tile_origin
 from infra.local.dev_issuer import DevIssuer
 
 Response = tuple[int, dict[str, str], bytes]
@@ -76,7 +76,7 @@ class ConsoleHost:
                 allow="GET, HEAD",
             )
         if route == CONFIG_PATH:
-            config = console_config("local", self._auth, self._tiles)
+            config = site_config("local", self._auth, self._tiles)
             return self._file(json.dumps(config).encode(), ".json")
         return self._static(route[len(PATH_PREFIX) :] or "index.html")
 
@@ -95,7 +95,7 @@ class ConsoleHost:
             "Cache-Control": "no-cache",
             **security_headers(
                 connect_src=[_origin(self._auth["domain"])] if "domain" in self._auth else [],
-                img_src=[_origin(self._tiles)] if self._tiles else [],
+                img_src=[tile_origin(self._tiles)] if self._tiles else [],
             ),
         }
         return HTTPStatus.OK, headers, content

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 aws_cdk = pytest.importorskip("aws_cdk")
-from aws_cdk.assertions import Match, Template  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
 from cfnlint.api import ManualArgs, lint_file  # noqa: E402
 from chalice import Chalice  # noqa: E402
 
@@ -24,6 +25,7 @@ from chalicelib import queues, streams  # noqa: E402
 from chalicelib.adapters.dynamodb_models import ALL_MODELS  # noqa: E402
 from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body  # noqa: E402
 from chalicelib.domain import roles  # noqa: E402
+from infra import console_site  # noqa: E402
 from infra.cdk import api as cdk_api  # noqa: E402
 from infra.cdk import functions as cdk_functions  # noqa: E402
 from infra.cdk.app import build  # noqa: E402
@@ -89,6 +91,8 @@ def _flatten(value: Any) -> str:
         return sep.join(_flatten(p) for p in parts)
     if isinstance(value, dict) and "Ref" in value:
         return "{" + value["Ref"] + "}"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return "{" + ".".join(value["Fn::GetAtt"]) + "}"
     return json.dumps(value)
 
 
@@ -286,33 +290,53 @@ def _kinds(synth: Synth, stage: str) -> dict[str, str]:
     return {f.logical_id: f.kind for f in synth.stacks[stage].api.functions}
 
 
-def test_authorizer_gets_the_user_pools_issuer(synth: Synth, stage: str) -> None:
-    template = Template.from_stack(synth.stacks[stage])
+def _client_ids(synth: Synth, stage: str) -> dict[str, str]:
+    """Client name (`<prefix>-app`, `<prefix>-console`) -> logical id."""
+    return {
+        c["Properties"]["ClientName"]: k
+        for k, c in synth.resources(stage, "AWS::Cognito::UserPoolClient").items()
+    }
+
+
+def test_authorizer_gets_the_user_pools_issuer_and_both_clients(synth: Synth, stage: str) -> None:
     (authorizer,) = [k for k, kind in _kinds(synth, stage).items() if kind == "authorizer"]
-    template.has_resource(
-        "AWS::Serverless::Function",
-        {
-            "Properties": {
-                "Environment": {
-                    "Variables": Match.object_like(
-                        {
-                            "JWT_ISSUER": Match.any_value(),
-                            "JWT_AUDIENCE": {"Ref": Match.string_like_regexp("AppClient")},
-                            "JWKS_URL": Match.any_value(),
-                        }
-                    )
-                }
-            }
-        },
-    )
     (pool_id,) = synth.resources(stage, "AWS::Cognito::UserPool")
     functions = synth.resources(stage, "AWS::Serverless::Function")
     env = functions[authorizer]["Properties"]["Environment"]["Variables"]
     issuer = _flatten(env["JWT_ISSUER"])
     assert issuer == f"https://cognito-idp.{{AWS::Region}}.amazonaws.com/{{{pool_id}}}"
     assert _flatten(env["JWKS_URL"]) == issuer + "/.well-known/jwks.json"
+    # the citizens' app and the console: chalicelib.config reads JWT_AUDIENCE comma-separated
+    prefix = synth.stacks[stage].stage.prefix
+    clients = _client_ids(synth, stage)
+    assert _flatten(env["JWT_AUDIENCE"]).split(",") == [
+        f"{{{clients[f'{prefix}-app']}}}",
+        f"{{{clients[f'{prefix}-console']}}}",
+    ]
+    # only the authorizer reads them
+    for logical_id, function in functions.items():
+        if logical_id != authorizer:
+            assert not {"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"} & set(
+                function["Properties"]["Environment"]["Variables"]
+            ), logical_id
     groups = synth.resources(stage, "AWS::Cognito::UserPoolGroup").values()
-    assert sorted(g["Properties"]["GroupName"] for g in groups) == sorted(roles.ROLES)
+    names = sorted(g["Properties"]["GroupName"] for g in groups)
+    assert names == sorted(roles.ROLES) == ["admin", "finance", "operator", "support"]
+
+
+def test_the_api_names_its_authorizer_by_function_name(synth: Synth, stage: str) -> None:
+    """The console's client needs the distribution, the distribution the API, and the
+    authorizer the client's id: the API names its authorizer by name to break the cycle."""
+    (authorizer,) = [k for k, kind in _kinds(synth, stage).items() if kind == "authorizer"]
+    name = synth.resources(stage, "AWS::Serverless::Function")[authorizer]["Properties"][
+        "FunctionName"
+    ]
+    assert name == f"{synth.stacks[stage].stage.prefix}-jwt-auth"
+    (api,) = synth.resources(stage, "AWS::Serverless::Api").values()
+    (security,) = api["Properties"]["DefinitionBody"]["securityDefinitions"].values()
+    uri = security["x-amazon-apigateway-authorizer"]["authorizerUri"]["Fn::Sub"]
+    assert uri.endswith(f":${{AWS::AccountId}}:function:{name}/invocations")
+    assert "JwtAuth" not in json.dumps(api)
 
 
 def test_every_sqs_event_source_reports_batch_item_failures(synth: Synth, stage: str) -> None:
@@ -564,3 +588,210 @@ def test_only_the_api_may_text_phone_numbers_and_no_topic_that_way(
             assert _as_list(statement["Action"]) == ["sns:Publish"]
             assert "Resource" not in statement
             assert _as_list(statement["NotResource"]) == ["arn:aws:sns:*:*:*"]
+
+
+# --- the operators' console (S3 + CloudFront + Cognito's hosted login) --------------------
+
+
+def _distribution(synth: Synth, stage: str) -> tuple[str, dict[str, Any]]:
+    ((rid, distribution),) = synth.resources(stage, "AWS::CloudFront::Distribution").items()
+    return rid, distribution["Properties"]["DistributionConfig"]
+
+
+def _origin(config: dict[str, Any], behavior: dict[str, Any]) -> dict[str, Any]:
+    (origin,) = [o for o in config["Origins"] if o["Id"] == behavior["TargetOriginId"]]
+    return origin
+
+
+def _console_url(synth: Synth, stage: str) -> str:
+    distribution_id, _ = _distribution(synth, stage)
+    return f"https://{{{distribution_id}.DomainName}}{console_site.PATH_PREFIX}"
+
+
+def _login_url(synth: Synth, stage: str) -> str:
+    ((domain_id, domain),) = synth.resources(stage, "AWS::Cognito::UserPoolDomain").items()
+    prefix = synth.stacks[stage].stage.prefix
+    assert _flatten(domain["Properties"]["Domain"]) == f"{prefix}-{{AWS::AccountId}}"
+    return f"https://{{{domain_id}}}.auth.{{AWS::Region}}.amazoncognito.com"
+
+
+def test_console_bucket_is_private_and_read_by_the_distribution_alone(
+    synth: Synth, stage: str
+) -> None:
+    distribution_id, config = _distribution(synth, stage)
+    origin = _origin(config, config["DefaultCacheBehavior"])
+    bucket_id = origin["DomainName"]["Fn::GetAtt"][0]
+    bucket = synth.templates[stage]["Resources"][bucket_id]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    # through origin access control (signed requests), not a legacy access identity
+    oac_id = origin["OriginAccessControlId"]["Fn::GetAtt"][0]
+    oac = synth.templates[stage]["Resources"][oac_id]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
+    assert origin["S3OriginConfig"]["OriginAccessIdentity"] == ""
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.resources(stage, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    (deny,) = [s for s in policy if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    source = _flatten(allow["Condition"]["StringEquals"]["AWS:SourceArn"])
+    assert source.endswith(f":distribution/{{{distribution_id}}}")
+
+
+def test_api_paths_reach_the_api_uncached_with_the_callers_token(synth: Synth, stage: str) -> None:
+    from aws_cdk import aws_cloudfront as cloudfront
+
+    _, config = _distribution(synth, stage)
+    (api,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/v1/*"]
+    assert api["CachePolicyId"] == cloudfront.CachePolicy.CACHING_DISABLED.cache_policy_id
+    # every viewer header (Authorization among them) and query string, not Host
+    assert (
+        api["OriginRequestPolicyId"]
+        == cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.origin_request_policy_id
+    )
+    assert set(api["AllowedMethods"]) == {
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "PUT",
+        "PATCH",
+        "POST",
+        "DELETE",
+    }
+    origin = _origin(config, api)
+    assert _flatten(origin["DomainName"]) == "{RestAPI}.execute-api.{AWS::Region}.{AWS::URLSuffix}"
+    assert origin["OriginPath"] == f"/{cdk_api.API_STAGE}"
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    for behavior in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
+        assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+
+
+def test_console_headers_are_console_sites_with_the_hosted_login(synth: Synth, stage: str) -> None:
+    _, config = _distribution(synth, stage)
+    policy_id = config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]["Ref"]
+    policy = synth.templates[stage]["Resources"][policy_id]["Properties"]
+    headers = policy["ResponseHeadersPolicyConfig"]
+    security = headers["SecurityHeadersConfig"]
+    wanted = console_site.security_headers(connect_src=[_login_url(synth, stage)])
+    assert _flatten(security["ContentSecurityPolicy"]["ContentSecurityPolicy"]) == (
+        wanted.pop("Content-Security-Policy")
+    )
+    assert security["FrameOptions"]["FrameOption"] == wanted.pop("X-Frame-Options") == "DENY"
+    assert wanted.pop("X-Content-Type-Options") == "nosniff"
+    assert security["ContentTypeOptions"] == {"Override": True}
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == wanted.pop("Referrer-Policy")
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 365 * 24 * 3600
+    custom = {h["Header"]: h["Value"] for h in headers["CustomHeadersConfig"]["Items"]}
+    assert custom == wanted
+    assert all(
+        h["Override"] for h in [*security.values(), *headers["CustomHeadersConfig"]["Items"]]
+    )
+
+
+def test_console_client_signs_staff_in_on_the_hosted_login(synth: Synth, stage: str) -> None:
+    prefix = synth.stacks[stage].stage.prefix
+    clients = _client_ids(synth, stage)
+    resources = synth.templates[stage]["Resources"]
+    console = resources[clients[f"{prefix}-console"]]["Properties"]
+    assert console["GenerateSecret"] is False  # a public client: PKCE, no secret
+    assert console["AllowedOAuthFlows"] == ["code"]
+    assert sorted(console["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
+    assert [_flatten(u) for u in console["CallbackURLs"]] == [_console_url(synth, stage)]
+    assert [_flatten(u) for u in console["LogoutURLs"]] == [_console_url(synth, stage)]
+    assert console["SupportedIdentityProviders"] == ["COGNITO"]
+    assert console["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]
+    # the citizens' app signs in with SRP: no hosted-login flow back to anywhere
+    app = resources[clients[f"{prefix}-app"]]["Properties"]
+    assert app["AllowedOAuthFlowsUserPoolClient"] is False
+    assert "CallbackURLs" not in app
+    outputs = synth.templates[stage]["Outputs"]
+    assert _flatten(outputs["ConsoleURL"]["Value"]) == _console_url(synth, stage)
+
+
+def test_console_files_and_config_json_are_deployed(synth: Synth, stage: str) -> None:
+    (deployment,) = synth.resources(stage, "Custom::CDKBucketDeployment").values()
+    props = deployment["Properties"]
+    assert props["DestinationBucketKeyPrefix"] == console_site.PATH_PREFIX.strip("/")
+    assert props["DistributionPaths"] == [f"{console_site.PATH_PREFIX}*"]
+    staged = [synth.outdir / f"asset.{k.removesuffix('.zip')}" for k in props["SourceObjectKeys"]]
+    # console/ as it is in the repository
+    files, config_dir = staged
+    in_repo = sorted(
+        str(p.relative_to(console_site.CONSOLE_DIR))
+        for p in console_site.CONSOLE_DIR.rglob("*")
+        if p.is_file()
+    )
+    assert sorted(str(p.relative_to(files)) for p in files.rglob("*") if p.is_file()) == in_repo
+    # config.json, with the values CloudFormation fills in at deploy
+    text = (config_dir / "config.json").read_text()
+    client_id = _client_ids(synth, stage)[f"{synth.stacks[stage].stage.prefix}-console"]
+    for marker, value in props["SourceMarkers"][1].items():
+        text = text.replace(marker, _flatten(value))
+    assert json.loads(text) == {
+        "stage": stage,
+        "auth": {
+            "mode": "cognito",
+            "domain": _login_url(synth, stage),
+            "client_id": f"{{{client_id}}}",
+            "redirect_uri": _console_url(synth, stage),
+        },
+        "tiles": None,
+    }
+
+
+def test_the_viewer_request_function_finds_the_console(synth: Synth) -> None:
+    """CloudFront's function, run by Node as CloudFront runs it: a request in, the request
+    to send on or a redirect out."""
+    ((_, function),) = synth.resources("dev", "AWS::CloudFront::Function").items()
+    paths = ["/", "/console", "/console/", "/console/js/app.js"]
+    script = function["Properties"]["FunctionCode"] + (
+        f"console.log(JSON.stringify({json.dumps(paths)}.map(function (uri) {{"
+        "  var out = handler({request: {uri: uri, headers: {}}});"
+        "  return out.statusCode ? [out.statusCode, out.headers.location.value] : out.uri;"
+        "})));"
+    )
+    node = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
+    assert dict(zip(paths, json.loads(node.stdout), strict=True)) == {
+        "/": [301, "/console/"],
+        "/console": [301, "/console/"],
+        "/console/": "/console/index.html",
+        "/console/js/app.js": "/console/js/app.js",
+    }
+
+
+def test_a_tile_server_and_a_domain_of_the_citys_own(tmp_path: Path) -> None:
+    """The options a city sets with `-c`: the tile server's host joins the CSP's img-src; a
+    host name with its certificate gives the console that name and TLS 1.2 at least (on
+    CloudFront's own certificate the TLS policy cannot be chosen)."""
+    from infra.cdk.console import ConsoleSite
+    from infra.cdk.stage import Stage
+
+    stack = aws_cdk.Stack(aws_cdk.App(outdir=str(tmp_path)), "probe")
+    site = ConsoleSite(
+        stack,
+        "Console",
+        stage=Stage.load("prod"),
+        api_domain="api.example.org",
+        login_url="https://login.example.org",
+        tile_origin=console_site.tile_origin("https://{s}.tile.example.org/{z}/{x}/{y}.png"),
+        domain="console.city.example",
+        certificate_arn="arn:aws:acm:us-east-1:111111111111:certificate/abc",
+    )
+    assert site.url == "https://console.city.example/console/"
+    template = Template.from_stack(stack).to_json()["Resources"]
+    (policy,) = [r for r in template.values() if r["Type"].endswith("ResponseHeadersPolicy")]
+    csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"][
+        "ContentSecurityPolicy"
+    ]["ContentSecurityPolicy"]
+    assert csp == console_site.content_security_policy(
+        connect_src=["https://login.example.org"], img_src=["https://*.tile.example.org"]
+    )
+    (distribution,) = [r for r in template.values() if r["Type"].endswith("Distribution")]
+    config = distribution["Properties"]["DistributionConfig"]
+    assert config["Aliases"] == ["console.city.example"]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"

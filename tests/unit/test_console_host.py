@@ -85,7 +85,7 @@ def test_tiles_when_configured_are_the_one_outside_origin_images_may_come_from(
 ) -> None:
     host = ConsoleHost(ensure_issuer(tmp_path), tiles="https://tiles.example/{z}/{x}/{y}.png")
     _, headers, body = host.handle("GET", "/console/config.json", None)
-    assert json.loads(body)["tiles"] == "https://tiles.example/{z}/{x}/{y}.png"
+    assert json.loads(body)["tiles"]["url"] == "https://tiles.example/{z}/{x}/{y}.png"
     assert "img-src 'self' data: https://tiles.example;" in headers["Content-Security-Policy"]
 
 

@@ -99,12 +99,12 @@ def test_an_operator_sees_bad_air_appear_acknowledges_it_and_reads_the_timeline(
     # THEN the alert appears in the open page, marked new, with its severity in words
     expect(rows).to_have_count(1, timeout=30_000)
     row = rows.first
-    expect(row).to_contain_text("주의")
-    expect(row).to_contain_text("공기질 나쁨")
+    expect(row).to_contain_text("주요")
+    expect(row).to_contain_text("대기질")
     expect(row).to_contain_text("새 경보")
     expect(row).to_contain_text("장유1동")
     expect(row).to_contain_text("미확인")
-    expect(console.get_by_role("status").filter(has_text="새 경보: 공기질 나쁨")).to_contain_text(
+    expect(console.get_by_role("status").filter(has_text="새 경보: 대기질")).to_contain_text(
         shelter
     )
     assert console.evaluate("() => window.__sameDocument") is True  # no reload
@@ -112,11 +112,11 @@ def test_an_operator_sees_bad_air_appear_acknowledges_it_and_reads_the_timeline(
     kit.assert_accessible(console)
     kit.shoot(console, "alerts")
     # WHEN the operator opens it and acknowledges it with a note
-    row.get_by_role("link", name="공기질 나쁨").click()
-    expect(console.get_by_role("heading", level=1)).to_have_text(f"공기질 나쁨 경보 · {shelter}")
+    row.get_by_role("link", name="대기질").click()
+    expect(console.get_by_role("heading", level=1)).to_have_text(f"대기질 경보 · {shelter}")
     alert_id = console.url.rsplit("/", 1)[1]
     # an air alert clears itself: no button that would get 409 clears_itself
-    expect(console.get_by_text("공기질 경보는 공기가 10분 동안")).to_be_visible()
+    expect(console.get_by_text("대기질 경보는 공기가 10분 동안")).to_be_visible()
     expect(console.get_by_role("button", name="경보 해제")).to_have_count(0)
     note = "환기 상태 확인 중 <b>현장</b>"
     console.get_by_label("확인 메모 (선택)").fill(note)

@@ -1,8 +1,11 @@
-// What the alerts pages (the list and one alert) share: the words for an alert's kind,
-// severity, status and timeline events, the device link and the district names.
-import { get } from "../api.js";
+// What the alerts pages (the list and one alert) share: the words for an alert's status
+// and timeline events, the device link; the kind's and severity's words and the district
+// names are the city pages' (console/js/city/kit.js), so an alert reads the same everywhere.
+import { districtNames, severityBadge } from "../city/kit.js";
 import { badge, h, link } from "../dom.js";
-import { lang, t, words } from "../i18n.js";
+import { t, words } from "../i18n.js";
+
+export { severityBadge };
 
 export const KINDS = ["air", "bin_full", "fault", "offline"];
 export const SEVERITIES = ["critical", "major", "minor"];
@@ -11,52 +14,41 @@ export const CLEARED_BY_HAND = ["fault", "bin_full"];
 
 words({
   ko: {
-    "kind.air": "공기질 나쁨",
-    "kind.bin_full": "수거함 가득",
-    "kind.fault": "고장",
-    "kind.offline": "연결 끊김",
-    "severity.critical": "심각",
-    "severity.major": "주의",
-    "severity.minor": "경미",
-    "alertStatus.active": "진행 중",
-    "alertStatus.cleared": "해제됨",
-    "event.raised": "발생",
-    "event.escalated": "심각도 상승",
-    "event.acknowledged": "확인",
-    "event.assigned": "담당 지정",
-    "event.commented": "의견",
-    "event.cleared": "해제",
+    "alerts.state.active": "진행 중",
+    "alerts.state.cleared": "해제됨",
+    "alerts.event.raised": "발생",
+    "alerts.event.escalated": "심각도 상승",
+    "alerts.event.acknowledged": "확인",
+    "alerts.event.assigned": "담당 지정",
+    "alerts.event.commented": "의견",
+    "alerts.event.cleared": "해제",
     "alerts.system": "시스템",
     "alerts.nobody": "없음",
   },
   en: {
-    "kind.air": "Bad air",
-    "kind.bin_full": "Bin full",
-    "kind.fault": "Fault",
-    "kind.offline": "Offline",
-    "severity.critical": "Critical",
-    "severity.major": "Major",
-    "severity.minor": "Minor",
-    "alertStatus.active": "Active",
-    "alertStatus.cleared": "Cleared",
-    "event.raised": "Raised",
-    "event.escalated": "Escalated",
-    "event.acknowledged": "Acknowledged",
-    "event.assigned": "Assigned",
-    "event.commented": "Comment",
-    "event.cleared": "Cleared",
+    "alerts.state.active": "Active",
+    "alerts.state.cleared": "Cleared",
+    "alerts.event.raised": "Raised",
+    "alerts.event.escalated": "Escalated",
+    "alerts.event.acknowledged": "Acknowledged",
+    "alerts.event.assigned": "Assigned",
+    "alerts.event.commented": "Comment",
+    "alerts.event.cleared": "Cleared",
     "alerts.system": "System",
     "alerts.nobody": "Nobody",
   },
 });
 
-/** The severity as a word on its colour (colour is never the only signal). */
-export function severityBadge(severity) {
-  return badge(t(`severity.${severity}`), severity);
+export function kindName(kind) {
+  return t(`city.kind.${kind}`);
+}
+
+export function severityName(severity) {
+  return t(`city.severity.${severity}`);
 }
 
 export function statusBadge(status) {
-  return badge(t(`alertStatus.${status}`), status === "active" ? "warn" : "ok");
+  return badge(t(`alerts.state.${status}`), status === "active" ? "warn" : "ok");
 }
 
 export function devicePath(alert) {
@@ -71,29 +63,16 @@ export function alertPath(id) {
   return `#/alerts/${encodeURIComponent(id)}`;
 }
 
-let districtNames = null;
-
-/** The city's districts [{code, name}] in Korean order, from the API's own list (the
- * district board names every district, with or without steps). */
-export function districts() {
-  districtNames ??= get("/v1/leaderboards/districts", { period: "day" })
-    .then((board) =>
-      board.entries
-        .map((e) => ({ code: e.district, name: e.name }))
-        .sort((a, b) => a.name.localeCompare(b.name, "ko")),
-    )
-    .catch((error) => {
-      districtNames = null;
-      throw error;
-    });
-  return districtNames;
+/** The city's districts as a Map code -> name in the console's language (from the
+ * console's own outlines), in that order. */
+export async function districts() {
+  const names = await districtNames();
+  return new Map([...names].sort((a, b) => a[1].localeCompare(b[1], "ko")));
 }
 
-/** A district's name in the console's language: 내외동 / Naeoe-dong. */
-export function districtName(code, known = []) {
-  if (!code) return "—";
-  if (lang() === "en") return code.charAt(0).toUpperCase() + code.slice(1);
-  return known.find((d) => d.code === code)?.name || code;
+/** A district's name: 내외동 / Naeoe-dong (its code when the outlines do not name it). */
+export function districtName(code, known = new Map()) {
+  return code ? known.get(code) || code : "—";
 }
 
 /** Who did a step: a person's id, or the system (null). */

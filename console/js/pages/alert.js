@@ -11,6 +11,7 @@ import {
   deviceLink,
   districtName,
   districts,
+  kindName,
   severityBadge,
   statusBadge,
   who,
@@ -64,7 +65,7 @@ words({
     "alert.clear.submit": "경보 해제",
     "alert.clear.done": "경보를 해제했습니다.",
     "alert.clear.needsNote": "해제하려면 메모를 남기세요.",
-    "alert.clearsItself.air": "공기질 경보는 공기가 10분 동안 보통 이상이면 스스로 해제됩니다. 손으로 해제할 수 없습니다.",
+    "alert.clearsItself.air": "대기질 경보는 공기가 10분 동안 보통 이상이면 스스로 해제됩니다. 손으로 해제할 수 없습니다.",
     "alert.clearsItself.offline": "연결 끊김 경보는 장치가 다시 메시지를 보내면 스스로 해제됩니다. 손으로 해제할 수 없습니다.",
     "alert.tooLong": "{max}자 이하로 적으세요.",
     "alert.notFound": "이 경보를 찾을 수 없습니다.",
@@ -152,7 +153,7 @@ function timeline(alert) {
     t("alert.timeline"),
     [
       { label: t("alert.col.at"), cell: (e) => h("time", { datetime: e.at }, when(e.at, { seconds: true })) },
-      { label: t("alert.col.event"), cell: (e) => t(`event.${e.event}`) },
+      { label: t("alert.col.event"), cell: (e) => t(`alerts.event.${e.event}`) },
       { label: t("alert.col.by"), cell: (e) => who(e.by) },
       { label: t("alert.col.note"), class: "note", cell: (e) => e.note ?? "" },
     ],
@@ -183,7 +184,7 @@ export default async function render(view, ctx) {
   const path = `/v1/admin/alerts/${encodeURIComponent(id)}`;
   const [alert, known] = await Promise.all([
     get(path, undefined, { signal: ctx.signal }),
-    districts().catch(() => []),
+    districts().catch(() => new Map()),
   ]);
   draw(alert);
 
@@ -195,7 +196,7 @@ export default async function render(view, ctx) {
 
   function draw(current, done) {
     clear(view);
-    const heading = h("h1", { tabindex: "-1" }, t("alert.title", { kind: t(`kind.${current.kind}`), device: current.device_id }));
+    const heading = h("h1", { tabindex: "-1" }, t("alert.title", { kind: kindName(current.kind), device: current.device_id }));
     append(view, [
       h("p", {}, h("a", { href: "#/alerts" }, t("alert.back"))),
       heading,

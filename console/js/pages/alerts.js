@@ -8,13 +8,15 @@
 // or escalated since comes back too, and its row is updated in place. Hidden tab: it polls
 // every HIDDEN_POLL_MS; back in view: at once. Leaving the page stops it.
 import { get } from "../api.js";
-import { clear, field, h, notice, table } from "../dom.js";
+import { field, h, table } from "../dom.js";
 import { ago, num, t, when, words } from "../i18n.js";
 import {
   alertPath,
   deviceLink,
   districtName,
   districts,
+  kindName,
+  severityName,
   KINDS,
   SEVERITIES,
   severityBadge,
@@ -156,9 +158,9 @@ function filterForm(filters, known) {
       FILTERS.acknowledged.map((a) => [a, t(`alerts.acknowledged.${a || "any"}`)]),
       filters.acknowledged,
     ),
-    select("kind", t("alerts.kind"), [...any, ...KINDS.map((k) => [k, t(`kind.${k}`)])], filters.kind),
-    select("severity", t("alerts.severity"), [...any, ...SEVERITIES.map((s) => [s, t(`severity.${s}`)])], filters.severity),
-    select("district", t("alerts.district"), [...any, ...known.map((d) => [d.code, districtName(d.code, known)])], filters.district),
+    select("kind", t("alerts.kind"), [...any, ...KINDS.map((k) => [k, kindName(k)])], filters.kind),
+    select("severity", t("alerts.severity"), [...any, ...SEVERITIES.map((s) => [s, severityName(s)])], filters.severity),
+    select("district", t("alerts.district"), [...any, ...known], filters.district),
     h("div", { class: "actions" },
       h("button", { type: "submit", class: "primary" }, t("alerts.apply")),
       h("a", { class: "button", href: "#/alerts" }, t("alerts.reset")),
@@ -182,7 +184,7 @@ function filterForm(filters, known) {
 function columns(known) {
   return [
     { label: t("alerts.col.severity"), cell: (a) => severityBadge(a.severity) },
-    { label: t("alerts.col.kind"), cell: (a) => h("a", { href: alertPath(a.alert_id) }, t(`kind.${a.kind}`)) },
+    { label: t("alerts.col.kind"), cell: (a) => h("a", { href: alertPath(a.alert_id) }, kindName(a.kind)) },
     { label: t("alerts.col.status"), cell: (a) => statusBadge(a.status) },
     { label: t("alerts.col.device"), cell: (a) => deviceLink(a) },
     { label: t("alerts.col.district"), cell: (a) => districtName(a.district, known) },
@@ -204,7 +206,7 @@ function newest(a, b) {
 
 export default async function render(view, ctx) {
   const filters = readFilters(ctx.query);
-  const known = await districts().catch(() => []);
+  const known = await districts().catch(() => new Map());
   const cols = columns(known);
   const query = {
     status: filters.status,
@@ -284,10 +286,10 @@ export default async function render(view, ctx) {
     if (arrived.length === 1) {
       const [a] = arrived;
       announcer.textContent = t("alerts.announce.one", {
-        kind: t(`kind.${a.kind}`),
+        kind: kindName(a.kind),
         device: a.device_id,
         district: districtName(a.district, known),
-        severity: t(`severity.${a.severity}`),
+        severity: severityName(a.severity),
       });
     } else if (arrived.length > 1) {
       announcer.textContent = t("alerts.announce.many", { n: arrived.length });

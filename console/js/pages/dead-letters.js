@@ -4,7 +4,7 @@
 // holds pointers to stream records, which SQS cannot move back: it is shown, not redriven.
 import { ApiError, get, post } from "../api.js";
 import { can } from "../auth.js";
-import { clear, field, form, h, table } from "../dom.js";
+import { append, clear, field, form, h, table } from "../dom.js";
 import { num, t, when, words } from "../i18n.js";
 
 const MAX_REDRIVE = 500;
@@ -29,7 +29,8 @@ words({
     "dead.moved": "{queue}: {moved}건을 원래 큐로 옮겼습니다.",
     "dead.movedAll": "{queue}: {moved}건을 옮기기 시작했습니다 (나머지는 백그라운드에서 옮겨집니다).",
     "dead.empty": "비어 있음",
-    "dead.stream": "스트림 기록은 되돌릴 수 없습니다: 원인을 고치고 감사로 맞춘 뒤 비우세요.",
+    "dead.stream": "스트림 실패 기록은 스트림의 기록을 가리킬 뿐이라 SQS로 되돌릴 수 없습니다. 기록은 스트림에 24시간 남아 있습니다: 원인을 고치고, 원장 감사로 맞춘 뒤 큐를 비우세요.",
+    "dead.streamShort": "되돌릴 수 없음 (아래 설명)",
     "dead.badMax": "최대 개수는 1에서 500 사이의 정수입니다.",
     "dead.refresh": "새로고침",
   },
@@ -52,14 +53,15 @@ words({
     "dead.moved": "{queue}: {moved} moved back to their queue.",
     "dead.movedAll": "{queue}: {moved} moving back (the rest move in the background).",
     "dead.empty": "Empty",
-    "dead.stream": "Stream records cannot be moved back: fix the cause, reconcile with the audit, then purge.",
+    "dead.stream": "A stream's failure queue holds pointers to the stream's records, which SQS cannot move back. The records stay in the stream for 24 hours: fix the cause, reconcile with the ledger audit, then purge the queue.",
+    "dead.streamShort": "Cannot be redriven (see below)",
     "dead.badMax": "The most to move is a whole number from 1 to 500.",
     "dead.refresh": "Refresh",
   },
 });
 
 function redriveCell(queue, act, after) {
-  if (queue.kind !== "dead_letter") return h("span", { class: "hint" }, t("dead.stream"));
+  if (queue.kind !== "dead_letter") return h("span", { class: "hint" }, t("dead.streamShort"));
   if (!act) return "—";
   if (!queue.messages && !queue.in_flight) return h("span", { class: "muted" }, t("dead.empty"));
   const max = h("input", { name: "max", type: "number", min: 1, max: MAX_REDRIVE, step: 1, inputmode: "numeric", class: "max" });
@@ -98,18 +100,19 @@ export default async function render(view, ctx) {
   async function load(done) {
     const { queues } = await get("/v1/admin/dead-letters", undefined, { signal: ctx.signal });
     const at = when(new Date().toISOString(), { seconds: true });
-    clear(holder).append(tableOf(
+    append(clear(holder), [tableOf(
       t("dead.caption", { time: at }),
       [
+        // What an operator acts on first, so a phone shows it without scrolling sideways.
         { label: t("dead.col.queue"), cell: (q) => h("code", {}, q.queue) },
+        { label: t("dead.col.messages"), class: "num", cell: (q) => h("span", { class: q.messages ? "depth nonzero" : "depth" }, num(q.messages)) },
+        { label: t("dead.col.redrive"), cell: (q) => redriveCell(q, act, load) },
+        { label: t("dead.col.inFlight"), class: "num", cell: (q) => num(q.in_flight) },
         { label: t("dead.col.kind"), cell: (q) => t(`dead.kind.${q.kind}`) },
         { label: t("dead.col.source"), cell: (q) => h("code", {}, q.source) },
-        { label: t("dead.col.messages"), class: "num", cell: (q) => h("span", { class: q.messages ? "depth nonzero" : "depth" }, num(q.messages)) },
-        { label: t("dead.col.inFlight"), class: "num", cell: (q) => num(q.in_flight) },
-        { label: t("dead.col.redrive"), cell: (q) => redriveCell(q, act, load) },
       ],
       queues,
-    ));
+    ), queues.some((q) => q.kind !== "dead_letter") ? h("p", { class: "hint" }, t("dead.stream")) : null]);
     // A plain paragraph in the live region that is already there: announced once.
     if (done) clear(result).append(h("p", { class: "notice notice-ok" }, done));
   }

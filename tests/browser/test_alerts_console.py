@@ -242,7 +242,7 @@ def test_support_reads_the_quarantine_without_actions(
     kit.shoot(console, "quarantine-support")
 
 
-def test_an_operator_discards_a_quarantined_entry(
+def test_an_operator_reprocesses_then_discards_a_quarantined_entry(
     stack: Stack, console: Page, hostile: dict[str, str]
 ) -> None:
     # GIVEN the entry open in the quarantine
@@ -250,6 +250,14 @@ def test_an_operator_discards_a_quarantined_entry(
     console.goto("/console/#/quarantine")
     card = _card(console, hostile["entry_id"])
     expect(card).to_contain_text("열림")
+    # WHEN the operator reprocesses it: markup is still no deposit
+    card.get_by_role("button", name="재처리").click()
+    # THEN the card shows the new outcome, and the entry stays open
+    expect(card.locator(".notice-ok")).to_have_text(
+        re.compile(r"^재처리했습니다: 여전히 처리할 수 없음 · malformed_json")
+    )
+    expect(card.locator(".facts")).to_contain_text("열림")
+    expect(card.get_by_role("button", name="재처리")).to_be_visible()
     # WHEN the operator discards it with a note
     card.get_by_label("폐기 사유").fill("로봇 펌웨어 오류로 보낸 쓰레기 메시지")
     card.get_by_role("button", name="폐기").click()

@@ -63,6 +63,7 @@ words({
     "alerts.empty": "조건에 맞는 경보가 없습니다.",
     "alerts.notAcknowledged": "미확인",
     "alerts.new": "새 경보",
+    "alerts.justCleared": "방금 해제",
     "alerts.announce.one": "새 경보: {kind}, {device} ({district}), {severity}",
     "alerts.announce.many": "새 경보 {n}건",
     "alerts.live": "자동 갱신 중 · 마지막 확인 {time}",
@@ -100,6 +101,7 @@ words({
     "alerts.empty": "No alert matches these filters.",
     "alerts.notAcknowledged": "Not yet",
     "alerts.new": "New",
+    "alerts.justCleared": "Just cleared",
     "alerts.announce.one": "New alert: {kind}, {device} ({district}), {severity}",
     "alerts.announce.many": "{n} new alerts",
     "alerts.live": "Updating live · last checked {time}",
@@ -241,7 +243,10 @@ export default async function render(view, ctx) {
       { class: ["alert-row", fresh && "fresh", alert.status === "cleared" && "cleared"], dataset: { alertId: alert.alert_id } },
       cols.map((c, i) => {
         const cell = h("td", {}, c.cell(alert));
-        if (i === 1 && fresh) cell.append(" ", h("span", { class: "badge badge-new" }, t("alerts.new")));
+        // Arrived while the page was open: new, or (on a list of cleared ones) just cleared.
+        if (i === 1 && fresh) {
+          cell.append(" ", h("span", { class: "badge badge-new" }, t(alert.status === "active" ? "alerts.new" : "alerts.justCleared")));
+        }
         return cell;
       }),
     );
@@ -265,7 +270,8 @@ export default async function render(view, ctx) {
     if (where === "end") showCount();
   }
 
-  /** Merge a poll's answer: changed rows in place, new matching ones on top, announced. */
+  /** Merge a poll's answer: changed rows in place, new matching ones on top, the active
+   * ones announced. */
   function merge(alerts) {
     const arrived = [];
     for (const alert of [...alerts].reverse()) {
@@ -280,7 +286,7 @@ export default async function render(view, ctx) {
         const tr = rowFor(alert, true);
         tbody.prepend(tr);
         rows.set(alert.alert_id, { alert, tr });
-        arrived.push(alert);
+        if (alert.status === "active") arrived.push(alert);
       }
     }
     if (arrived.length === 1) {

@@ -224,7 +224,13 @@ async function drawMap(el, L, outlines, devices, names, ctx) {
     interactive: false,
     style: { color: "#4f5863", weight: 1.2, fillColor: "#eef1f4", fillOpacity: tiles ? 0 : 0.8 },
   }).addTo(map);
-  map.fitBounds(districts.getBounds(), { padding: [8, 8] });
+  // Open on the fleet (the whole city when it spans it; a park's few devices up close), with
+  // the districts around it for context.
+  const located = devices.filter((d) => d.location);
+  const bounds = located.length
+    ? L.latLngBounds(located.map((d) => [d.location.lat, d.location.lon])).pad(0.15)
+    : districts.getBounds();
+  map.fitBounds(bounds, { padding: [16, 16], maxZoom: 15 });
 
   const Square = L.CircleMarker.extend({
     // A robot is a square on the same canvas (Leaflet's canvas renderer draws circles).

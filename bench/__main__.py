@@ -13,7 +13,9 @@ versions, every figure with its method, and the capacity model of bench/capacity
 `--table-scaling` runs bench/table_scaling.py instead (credit cost and stop time by table
 size, moto's own TransactWriteItems against infra/local/moto_transactions.py). `--only
 dynamodb,control_room` re-measures those in-process sections alone and rewrites them in
-bench/RESULTS.md, each saying when (bench/results.py `remeasure`).
+bench/RESULTS.md, each saying when (bench/results.py `remeasure`). `--console` measures the
+operators' console's city page with a whole city in Chromium (bench/console_city.py) and
+rewrites its section the same way.
 """
 
 from __future__ import annotations
@@ -21,19 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-STARTUP_TIMEOUT_S = 120
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -42,17 +40,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def bench_stack(deposits: int, interval_s: float) -> dict[str, Any]:
-    state = Path(tempfile.mkdtemp(prefix="gimhae-bench-"))
-    from infra.local.stack import spawn
+    from bench.local_stack import running_stack
 
-    started = time.monotonic()
-    process = spawn(state, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while not (state / "stack.json").exists():
-            if process.poll() is not None or time.monotonic() - started > STARTUP_TIMEOUT_S:
-                raise RuntimeError("the stack did not start")
-            time.sleep(0.05)
-        startup = time.monotonic() - started
+    with running_stack() as (state, startup):
         return {
             "startup_s": round(startup, 2),
             **_latency(
@@ -63,13 +53,6 @@ def bench_stack(deposits: int, interval_s: float) -> dict[str, Any]:
                 interval_s=interval_s,
             ),
         }
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(state, ignore_errors=True)  # it holds private keys
 
 
 def _latency(
@@ -408,7 +391,12 @@ def main() -> int:
         action="store_true",
         help="only: fresh-process import and first-deposit times against boto3 (JSON)",
     )
-    parser.add_argument("--repeats", type=int, default=7, help="fresh processes per figure")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=7,
+        help="fresh processes per figure (--console: cold page loads)",
+    )
     parser.add_argument("--sizes", default="0,1000,10000,50000", help="rows per credit table")
     parser.add_argument("--credits", type=int, default=5, help="credits timed per size")
     parser.add_argument("--stop-rows", type=int, default=10000, help="rows per table; 0: skip")
@@ -431,7 +419,58 @@ def main() -> int:
         help="only: re-measure these sections of --output in place, comma-separated "
         "(dynamodb, with the capacity model from it; control_room); seconds, in process",
     )
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="only: the console's city page with 1,000 devices and 200 open alerts (Chromium)",
+    )
+    parser.add_argument(
+        "--stack-dir",
+        type=Path,
+        default=None,
+        help="--console on the running local stack of this state folder (default: its own)",
+    )
+    parser.add_argument(
+        "--api-url",
+        default=None,
+        help="--console on the running stack of this URL, seeded already (implies --no-seed)",
+    )
+    parser.add_argument(
+        "--no-seed", action="store_true", help="--console: the stack holds the city already"
+    )
+    parser.add_argument("--pan-seconds", type=float, default=6.0, help="--console: panning")
+    parser.add_argument(
+        "--console-url", default=None, help="--console: the console's URL (default: the API's)"
+    )
+    parser.add_argument(
+        "--console-dir",
+        type=Path,
+        default=ROOT / "console",
+        help="--console: the console folder the stack serves, for its files' sizes",
+    )
+    parser.add_argument("--note", default=None, help="--console: a line heading its section")
     args = parser.parse_args()
+    if args.console:
+        from bench import console_city, results
+
+        try:
+            measured = console_city.run(
+                args.stack_dir,
+                api_url=args.api_url,
+                runs=args.repeats,
+                pan_s=args.pan_seconds,
+                seed=not (args.no_seed or args.api_url),
+                console_url=args.console_url,
+                console_dir=args.console_dir,
+                log=lambda line: print(line, file=sys.stderr, flush=True),
+            )
+        except console_city.ConsoleMissing as e:
+            print(f"bench --console: {e}", file=sys.stderr)
+            return 2
+        print(json.dumps(measured, indent=2, ensure_ascii=False))
+        results.record_console(args.output, measured, args.note or "")
+        print(f"rewrote the console's section in {args.output}")
+        return 0
     if args.only:
         from bench import results
 

@@ -32,6 +32,7 @@ HEADINGS = {
     "dynamodb": "3. DynamoDB requests and capacity units per business event",
     "capacity": "4. Capacity model",
     "control_room": "5. DynamoDB requests and capacity units per control-room operation",
+    "console": "6. The operators' console with a whole city",
 }
 
 MISSING = "not measured (module missing)"
@@ -170,6 +171,8 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
     control_room = _optional("bench.control_room_costs", lambda m: m.section())
     step("cold start")
     cold = _optional("bench.coldstart", lambda m: m.run(repeats=3 if quick else 7))
+    step("the console's city page with a whole city (Chromium)")
+    console = _guarded(lambda: _console(quick))
     ack_ms = paced.get("ack_ms_p50") if isinstance(paced, dict) else None
     return {
         "machine": machine(),
@@ -188,7 +191,23 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
             dynamodb if isinstance(dynamodb, dict) else None, local_ack_ms=ack_ms
         ),
         "control_room": control_room,
+        "console": console,
     }
+
+
+def _console(quick: bool) -> dict[str, Any]:
+    from bench import console_city
+
+    measured = console_city.run(
+        runs=3 if quick else 7, pan_s=3.0 if quick else 6.0, log=lambda line: None
+    )
+    return dated(measured)
+
+
+def record_console(path: Path | str, measured: dict[str, Any], note: str = "") -> None:
+    """`python -m bench --console`: its section rewritten in place, the others kept;
+    `note` (`--note`) heads it, e.g. which console was measured."""
+    rewrite_sections(path, {"console": dated(measured)}, note=note)
 
 
 REMEASURABLE = ("dynamodb", "control_room")
@@ -329,6 +348,39 @@ METHODS["control_room"] = (
 )
 
 
+METHODS["console"] = (
+    "`python -m bench --console` (bench/console_city.py, bench/city_seed.py). A local stack "
+    "(`python -m infra.local up`, devices silent after a day instead of 5 minutes so the "
+    "seeded city stays online) is given a whole city: 1,000 devices listed (500 shelters, 500 "
+    "robots over Gimhae's 19 districts, weighted to the town's dong; a tenth of the robots on "
+    "a shelter's very spot and some in threes at one station), each provisioned as "
+    "iot/provisioning.py does (thing, registry and state rows; no certificate: it never "
+    "connects) and given one message (a shelter's telemetry, a robot's status) sent to the "
+    "device-reports queue as its topic rule sends it, so the stack's own poller runs the real "
+    "handler; 200 alerts open as the handler decides them (120 air bad or very bad, 60 full "
+    "bins, 20 faults). `seeding.seconds` is how long that took, until the API listed it all. "
+    "Then Debian's Chromium, headless through Playwright, 1280x800: each run a fresh browser "
+    "context (cold HTTP cache, nothing stored), an operator's token from the stack's "
+    "`POST /console/dev-login` put in sessionStorage before the page runs, "
+    "`/console/#/city` opened; `interactive_ms` is the page's "
+    '`performance.mark("city:interactive")` (markers, open alerts and today\'s figures on '
+    "screen and clickable), from navigation start; `interactive_after_last_api_answer_ms` is "
+    "the part after the page's last API answer arrived (the page's own work: the rest is "
+    "loading and the local stack's answers, whose every call is in `runs[].api_ms` as "
+    "[start, end]); `load_average_1min` is the machine's going in (2 cores, shared). "
+    "On the last run, `panning`: mouse drags "
+    "of the Leaflet map in six directions for several seconds, at the whole city's zoom and "
+    "again three steps closer with the map's + button, each drag 20 mouse moves sent as "
+    "the page takes them (about half a second a drag); the intervals between "
+    "requestAnimationFrame callbacks meanwhile (60 Hz: 16.7 ms) and the long tasks; "
+    "`scripts_loaded`: every .js the page loaded, from Resource Timing "
+    "(`transfer_bytes` on the wire with headers, `decoded_bytes` as run); `scripts_on_disk`: "
+    "every .js under console/ (raw and gzip -9). Budgets (issue 24): interactive within "
+    "1,500 ms, under 400 KiB of JavaScript. Only 127.0.0.1 resolves in the browser; a request "
+    "for any other host fails the bench."
+)
+
+
 def write(path: Path | str, sections: dict[str, Any]) -> None:
     out: list[str] = []
     add = out.append
@@ -460,6 +512,18 @@ def rewrite_sections(path: Path | str, sections: dict[str, Any], note: str = "")
     Path(path).write_text("\n\n".join(b for _, b in blocks) + "\n", encoding="utf-8")
 
 
+def _console_section(value: Any) -> str:
+    head = f"Method: {METHODS['console']}\n\n"
+    if not isinstance(value, dict) or not isinstance(value.get("rows"), dict):
+        return head + _generic(value)
+    measured = value["rows"]
+    lines = [f"Measured {value.get('measured_at')}.", ""]
+    verdict = measured.get("verdict")
+    if isinstance(verdict, dict):
+        lines += [_generic(verdict), ""]
+    return head + "\n".join(lines) + _generic(measured)
+
+
 def _capacity(value: Any) -> str:
     return value if isinstance(value, str) else _generic(value)
 
@@ -481,4 +545,5 @@ _RENDERERS: dict[str, Callable[[Any], str]] = {
     "dynamodb": _dynamodb,
     "capacity": _capacity,
     "control_room": _control_room,
+    "console": _console_section,
 }

@@ -1,11 +1,24 @@
-// Korean first, English available. Pages add their own words with `words({ko, en})`;
-// a key missing in English falls back to Korean, a key missing everywhere shows itself.
+// Korean first, English available. The words live in console/i18n/<lang>.json (one flat key
+// space), fetched once per language by the shell before a page draws (`loadWords`). A key
+// missing in English falls back to Korean (when Korean has been loaded), a key missing
+// everywhere shows itself; tests/unit/test_console_words.py keeps both files complete.
 
 const LANG_KEY = "gimhae.console.lang";
 const dictionaries = { ko: {}, en: {} };
+const loaded = new Map();
 
-export function words(more) {
-  for (const lang of Object.keys(dictionaries)) Object.assign(dictionaries[lang], more[lang] || {});
+/** Fetch the words of `language` (once; a failed fetch may be tried again). */
+export function loadWords(language = lang()) {
+  if (!loaded.has(language)) {
+    const url = new URL(`../i18n/${language}.json`, import.meta.url);
+    const promise = fetch(url).then(async (response) => {
+      if (!response.ok) throw new Error(`words (${language}): HTTP ${response.status}`);
+      dictionaries[language] = await response.json();
+    });
+    promise.catch(() => loaded.delete(language));
+    loaded.set(language, promise);
+  }
+  return loaded.get(language);
 }
 
 export function lang() {
@@ -18,7 +31,7 @@ export function setLang(value) {
   document.documentElement.lang = lang();
 }
 
-/** t("alerts.count", {n: 3}) -> the phrase with {n} filled in. */
+/** t("alerts.shown", {n: 3}) -> the phrase with {n} filled in. */
 export function t(key, vars = {}) {
   const phrase = dictionaries[lang()][key] ?? dictionaries.ko[key] ?? key;
   return phrase.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
@@ -65,88 +78,3 @@ export function won(points) {
 export function seoulToday(now = new Date()) {
   return new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }).format(now);
 }
-
-words({
-  ko: {
-    "app.title": "김해 스마트시티 관제센터",
-    "app.skip": "본문으로 건너뛰기",
-    "app.loading": "불러오는 중…",
-    "app.logout": "로그아웃",
-    "app.language": "English",
-    "app.language.label": "Switch to English",
-    "app.nav": "메뉴",
-    "app.roles": "역할",
-    "app.notFound": "없는 페이지입니다.",
-    "app.forbidden": "이 페이지를 볼 권한이 없습니다. 필요한 역할: {roles}",
-    "app.error": "문제가 생겼습니다: {message}",
-    "app.retry": "다시 시도",
-    "app.more": "더 보기",
-    "app.refresh": "새로고침",
-    "app.none": "없음",
-    "app.sessionEnded": "로그인이 만료되었습니다. 다시 로그인하세요.",
-    "role.admin": "관리자",
-    "role.operator": "운영자",
-    "role.finance": "재무",
-    "role.support": "상담",
-    "nav.city": "도시 현황",
-    "nav.alerts": "경보",
-    "nav.quarantine": "격리 메시지",
-    "nav.deadLetters": "처리 실패 큐",
-    "nav.payouts": "지급",
-    "nav.corrections": "포인트 정정",
-    "nav.citizens": "시민 조회",
-    "nav.audit": "원장 감사",
-    "nav.reports": "재활용 보고서",
-    "nav.actions": "작업 기록",
-    "login.title": "콘솔 로그인",
-    "login.dev": "개발용 로그인 (로컬 스택 전용): 사람과 역할을 고르세요.",
-    "login.person": "이름(아이디)",
-    "login.roles": "역할",
-    "login.submit": "로그인",
-    "login.hosted": "김해시 계정으로 로그인",
-    "login.noRole": "역할을 하나 이상 고르세요.",
-    "login.failed": "로그인하지 못했습니다: {message}",
-    "login.noStaffRole": "이 계정에는 직원 역할이 없습니다.",
-  },
-  en: {
-    "app.title": "Gimhae Smart City Control Room",
-    "app.skip": "Skip to content",
-    "app.loading": "Loading…",
-    "app.logout": "Log out",
-    "app.language": "한국어",
-    "app.language.label": "한국어로 보기",
-    "app.nav": "Menu",
-    "app.roles": "Roles",
-    "app.notFound": "There is no such page.",
-    "app.forbidden": "Your roles do not allow this page. Roles that would: {roles}",
-    "app.error": "Something went wrong: {message}",
-    "app.retry": "Try again",
-    "app.more": "Show more",
-    "app.refresh": "Refresh",
-    "app.none": "None",
-    "app.sessionEnded": "Your session has ended. Please log in again.",
-    "role.admin": "Admin",
-    "role.operator": "Operator",
-    "role.finance": "Finance",
-    "role.support": "Support",
-    "nav.city": "City",
-    "nav.alerts": "Alerts",
-    "nav.quarantine": "Quarantine",
-    "nav.deadLetters": "Dead letters",
-    "nav.payouts": "Payouts",
-    "nav.corrections": "Corrections",
-    "nav.citizens": "Citizens",
-    "nav.audit": "Ledger audit",
-    "nav.reports": "Recycling reports",
-    "nav.actions": "Action log",
-    "login.title": "Console login",
-    "login.dev": "Development login (local stack only): choose a person and roles.",
-    "login.person": "Person",
-    "login.roles": "Roles",
-    "login.submit": "Log in",
-    "login.hosted": "Log in with your Gimhae account",
-    "login.noRole": "Choose at least one role.",
-    "login.failed": "Could not log in: {message}",
-    "login.noStaffRole": "This account holds no staff role.",
-  },
-});

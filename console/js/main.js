@@ -3,7 +3,7 @@
 // visited, each `export default async function render(view, ctx)`.
 import { can, completeHostedLogin, configure, holders, logout, person } from "./auth.js";
 import { clear, h, notice, toast } from "./dom.js";
-import { lang, setLang, t } from "./i18n.js";
+import { lang, loadWords, setLang, t } from "./i18n.js";
 import { match, ROUTES } from "./routes.js";
 
 const main = document.getElementById("main");
@@ -26,7 +26,7 @@ function drawFrame(who) {
   const language = h(
     "button",
     { type: "button", class: "quiet", lang: lang() === "ko" ? "en" : "ko", "aria-label": t("app.language.label"),
-      onclick: () => { setLang(lang() === "ko" ? "en" : "ko"); route(); } },
+      onclick: () => switchLanguage() },
     t("app.language"),
   );
   top.append(
@@ -55,6 +55,19 @@ function drawFrame(who) {
       ),
     ),
   );
+}
+
+/** The other language: its words first, then the page again in it. */
+async function switchLanguage() {
+  const next = lang() === "ko" ? "en" : "ko";
+  try {
+    await loadWords(next);
+  } catch (error) {
+    toast(t("app.error", { message: error.message }), "error");
+    return;
+  }
+  setLang(next);
+  await route();
 }
 
 async function route() {
@@ -111,7 +124,10 @@ async function route() {
 
 async function start() {
   document.documentElement.lang = lang();
+  // the words come with the configuration; without them a page still works, showing its keys
+  const words = loadWords().catch((error) => toast(error.message, "error"));
   const response = await fetch("config.json", { cache: "no-store" });
+  await words;
   configure(await response.json());
   try {
     await completeHostedLogin();

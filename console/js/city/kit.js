@@ -1,9 +1,11 @@
 // What the city, shelter and robot pages share: the vendored libraries (loaded once, when a
-// map or chart is first drawn), the district names, and how a device's condition is judged
-// and named (air grade for a shelter, the fullest bin for a robot), in words and colour.
+// map or chart is first drawn), and how a device's condition is judged and named (air grade
+// for a shelter, the fullest bin for a robot), in words and colour. The districts and the
+// alert words every device and alert page shares are in ../fleet.js.
 import { get } from "../api.js";
 import { badge, h, notice } from "../dom.js";
-import { lang, t, words } from "../i18n.js";
+import { kindName, severityBadge } from "../fleet.js";
+import { t } from "../i18n.js";
 
 const here = (path) => new URL(path, import.meta.url).href;
 export const VENDOR = {
@@ -14,7 +16,6 @@ export const VENDOR = {
   uplot: here("../../vendor/uplot-1.6.32/uPlot.iife.min.js"),
   uplotCss: here("../../vendor/uplot-1.6.32/uPlot.min.css"),
 };
-export const DISTRICTS_URL = here("../../data/districts.geojson");
 
 const loading = new Map();
 
@@ -66,30 +67,6 @@ export async function uplot() {
   return window.uPlot;
 }
 
-/** The schematic district outlines (console/data/districts.geojson), fetched once. */
-export function districtOutlines() {
-  return once(DISTRICTS_URL, async () => {
-    const response = await fetch(DISTRICTS_URL);
-    if (!response.ok) throw new Error(`districts: HTTP ${response.status}`);
-    return response.json();
-  });
-}
-
-/** District names: as the city writes them in Korean; in English, the romanized code
- * ("naeoe-dong" -> "Naeoe-dong"). A code missing from the outlines shows as itself. */
-export async function districtNames() {
-  const english = lang() === "en";
-  try {
-    const outlines = await districtOutlines();
-    return new Map(outlines.features.map((f) => {
-      const { code, name } = f.properties;
-      return [code, english ? code.charAt(0).toUpperCase() + code.slice(1) : name];
-    }));
-  } catch {
-    return new Map();
-  }
-}
-
 // ---------------------------------------------------------------- judging a device
 
 // The fullest bin decides a robot: below 0.6 fine, below 0.9 filling, from 0.9 full (the
@@ -139,10 +116,6 @@ export function statusBadge(status) {
 export function fillBadge(level) {
   const kind = fillKind(level);
   return badge(t(`city.fill.${kind}`), { ok: "ok", warn: "warn", full: "error" }[kind] || "");
-}
-
-export function severityBadge(severity) {
-  return badge(t(`city.severity.${severity}`), severity);
 }
 
 export function percent(level) {
@@ -207,63 +180,8 @@ export function alertList(alerts, caption) {
     "ul", { class: "device-alerts", "aria-label": caption },
     alerts.map((a) => h("li", {},
       severityBadge(a.severity || "minor"), " ",
-      a.alert_id ? h("a", { href: `#/alerts/${encodeURIComponent(a.alert_id)}` }, t(`city.kind.${a.kind}`)) : t(`city.kind.${a.kind}`),
+      a.alert_id ? h("a", { href: `#/alerts/${encodeURIComponent(a.alert_id)}` }, kindName(a.kind)) : kindName(a.kind),
       " — ", a.detail,
     )),
   );
 }
-
-words({
-  ko: {
-    "city.grade.good": "좋음",
-    "city.grade.moderate": "보통",
-    "city.grade.bad": "나쁨",
-    "city.grade.very_bad": "매우 나쁨",
-    "city.grade.unknown": "측정 전",
-    "city.fill.ok": "여유",
-    "city.fill.warn": "차는 중",
-    "city.fill.full": "가득 참",
-    "city.fill.unknown": "보고 전",
-    "city.fill.fault": "고장",
-    "city.status.online": "온라인",
-    "city.status.offline": "오프라인",
-    "city.severity.critical": "심각",
-    "city.severity.major": "주요",
-    "city.severity.minor": "경미",
-    "city.kind.air": "대기질",
-    "city.kind.bin_full": "수거함 가득",
-    "city.kind.fault": "고장",
-    "city.kind.offline": "연결 끊김",
-    "city.type.shelter": "스마트쉼터",
-    "city.type.robot": "회수로봇",
-    "city.device.noAlerts": "열린 경보가 없습니다.",
-    "city.device.notFound": "이 장치를 찾을 수 없습니다.",
-    "city.back": "← 도시 현황",
-  },
-  en: {
-    "city.grade.good": "Good",
-    "city.grade.moderate": "Moderate",
-    "city.grade.bad": "Bad",
-    "city.grade.very_bad": "Very bad",
-    "city.grade.unknown": "Not measured",
-    "city.fill.ok": "Room",
-    "city.fill.warn": "Filling",
-    "city.fill.full": "Full",
-    "city.fill.unknown": "Not reported",
-    "city.fill.fault": "Fault",
-    "city.status.online": "Online",
-    "city.status.offline": "Offline",
-    "city.severity.critical": "Critical",
-    "city.severity.major": "Major",
-    "city.severity.minor": "Minor",
-    "city.kind.air": "Air quality",
-    "city.kind.bin_full": "Bin full",
-    "city.kind.fault": "Fault",
-    "city.kind.offline": "Offline",
-    "city.type.shelter": "Smart shelter",
-    "city.type.robot": "Recycling robot",
-    "city.device.noAlerts": "No open alerts.",
-    "city.device.notFound": "There is no such device.",
-    "city.back": "← The city",
-  },
-});

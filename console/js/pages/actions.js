@@ -1,47 +1,9 @@
 // The staff action log (admin): every staff write, newest first, filtered by who, what
 // and since when, paged.
 import { field, form, h } from "../dom.js";
-import { t, when, words } from "../i18n.js";
-import { detailText, pagedTable } from "../money.js";
-
-words({
-  ko: {
-    "money.actions.title": "작업 기록",
-    "money.actions.intro": "직원이 한 모든 쓰기 작업이 최근부터 나옵니다. 기록은 바꾸거나 지울 수 없고 5년간 보관됩니다.",
-    "money.actions.actor": "한 사람",
-    "money.actions.actorHint": "직원 ID (예: fin-1, 일정은 system)",
-    "money.actions.target": "대상",
-    "money.actions.targetHint": "예: run:payout-2026-11, citizen:…, alert:…",
-    "money.actions.since": "이후 (서울 시간)",
-    "money.actions.filter": "거르기",
-    "money.actions.clear": "모두 보기",
-    "money.actions.list": "작업 기록 (최근부터)",
-    "money.actions.none": "조건에 맞는 작업이 없습니다.",
-    "money.actions.col.at": "시각",
-    "money.actions.col.actor": "한 사람",
-    "money.actions.col.action": "작업",
-    "money.actions.col.target": "대상",
-    "money.actions.col.detail": "내용",
-  },
-  en: {
-    "money.actions.title": "Action log",
-    "money.actions.intro": "Every staff write, newest first. Entries can be neither changed nor deleted; they are kept five years.",
-    "money.actions.actor": "Actor",
-    "money.actions.actorHint": "A staff id (e.g. fin-1; schedules act as system)",
-    "money.actions.target": "Target",
-    "money.actions.targetHint": "e.g. run:payout-2026-11, citizen:…, alert:…",
-    "money.actions.since": "Since (Seoul time)",
-    "money.actions.filter": "Filter",
-    "money.actions.clear": "Show all",
-    "money.actions.list": "Action log (newest first)",
-    "money.actions.none": "No action matches.",
-    "money.actions.col.at": "When",
-    "money.actions.col.actor": "Actor",
-    "money.actions.col.action": "Action",
-    "money.actions.col.target": "Target",
-    "money.actions.col.detail": "Detail",
-  },
-});
+import { t, when } from "../i18n.js";
+import { detailText } from "../money/kit.js";
+import { pagedTable } from "../widgets.js";
 
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
 

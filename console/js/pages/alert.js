@@ -5,122 +5,12 @@
 import { ApiError, get, post } from "../api.js";
 import { can, person } from "../auth.js";
 import { append, clear, facts, field, form, h, notice, table } from "../dom.js";
-import { t, when, words } from "../i18n.js";
-import {
-  CLEARED_BY_HAND,
-  deviceLink,
-  districtName,
-  districts,
-  kindName,
-  severityBadge,
-  statusBadge,
-  who,
-} from "./alert-words.js";
+import { t, when } from "../i18n.js";
+import { explain } from "../widgets.js";
+import { CLEARED_BY_HAND, deviceLink, statusBadge, who } from "../alerts/kit.js";
+import { districtName, districts, kindName, severityBadge } from "../fleet.js";
 
 const MAX_TEXT = 500;
-
-words({
-  ko: {
-    "alert.title": "{kind} 경보 · {device}",
-    "alert.back": "← 경보 목록",
-    "alert.facts": "경보 정보",
-    "alert.id": "경보 번호",
-    "alert.severity": "심각도",
-    "alert.status": "상태",
-    "alert.device": "장치",
-    "alert.district": "구역",
-    "alert.raised": "발생",
-    "alert.updated": "마지막 갱신",
-    "alert.acknowledged": "확인",
-    "alert.acknowledgedBy": "{by}, {at}",
-    "alert.notAcknowledged": "아직 확인하지 않았습니다",
-    "alert.assignee": "담당자",
-    "alert.cleared": "해제",
-    "alert.detail": "내용",
-    "alert.timeline": "타임라인",
-    "alert.col.at": "시각",
-    "alert.col.event": "단계",
-    "alert.col.by": "누가",
-    "alert.col.note": "메모",
-    "alert.actions": "조치",
-    "alert.acknowledge": "확인",
-    "alert.acknowledge.note": "확인 메모 (선택)",
-    "alert.acknowledge.submit": "경보 확인",
-    "alert.acknowledge.done": "경보를 확인했습니다.",
-    "alert.acknowledge.already": "{by}님이 {at}에 확인했습니다.",
-    "alert.assign": "담당 지정",
-    "alert.assign.who": "담당자 아이디",
-    "alert.assign.hint": "비워 두면 담당자를 없앱니다.",
-    "alert.assign.me": "나에게 지정",
-    "alert.assign.submit": "담당 지정",
-    "alert.assign.done": "담당자를 지정했습니다.",
-    "alert.comment": "의견 남기기",
-    "alert.comment.text": "의견",
-    "alert.comment.count": "{n}/{max}자",
-    "alert.comment.submit": "의견 추가",
-    "alert.comment.done": "의견을 남겼습니다.",
-    "alert.comment.empty": "의견을 입력하세요 (1-500자).",
-    "alert.clear": "수동 해제",
-    "alert.clear.note": "해제 메모 (현장 확인 내용)",
-    "alert.clear.submit": "경보 해제",
-    "alert.clear.done": "경보를 해제했습니다.",
-    "alert.clear.needsNote": "해제하려면 메모를 남기세요.",
-    "alert.clearsItself.air": "대기질 경보는 공기가 10분 동안 보통 이상이면 스스로 해제됩니다. 손으로 해제할 수 없습니다.",
-    "alert.clearsItself.offline": "연결 끊김 경보는 장치가 다시 메시지를 보내면 스스로 해제됩니다. 손으로 해제할 수 없습니다.",
-    "alert.tooLong": "{max}자 이하로 적으세요.",
-    "alert.notFound": "이 경보를 찾을 수 없습니다.",
-  },
-  en: {
-    "alert.title": "{kind} alert · {device}",
-    "alert.back": "← All alerts",
-    "alert.facts": "About this alert",
-    "alert.id": "Alert id",
-    "alert.severity": "Severity",
-    "alert.status": "Status",
-    "alert.device": "Device",
-    "alert.district": "District",
-    "alert.raised": "Raised",
-    "alert.updated": "Last updated",
-    "alert.acknowledged": "Acknowledged",
-    "alert.acknowledgedBy": "{by}, {at}",
-    "alert.notAcknowledged": "Not acknowledged yet",
-    "alert.assignee": "Assignee",
-    "alert.cleared": "Cleared",
-    "alert.detail": "Detail",
-    "alert.timeline": "Timeline",
-    "alert.col.at": "When",
-    "alert.col.event": "Step",
-    "alert.col.by": "Who",
-    "alert.col.note": "Note",
-    "alert.actions": "Actions",
-    "alert.acknowledge": "Acknowledge",
-    "alert.acknowledge.note": "Note (optional)",
-    "alert.acknowledge.submit": "Acknowledge the alert",
-    "alert.acknowledge.done": "Alert acknowledged.",
-    "alert.acknowledge.already": "Acknowledged by {by} at {at}.",
-    "alert.assign": "Assign",
-    "alert.assign.who": "Assignee's id",
-    "alert.assign.hint": "Leave it empty to assign nobody.",
-    "alert.assign.me": "Assign to me",
-    "alert.assign.submit": "Assign",
-    "alert.assign.done": "Assignee set.",
-    "alert.comment": "Comment",
-    "alert.comment.text": "Comment",
-    "alert.comment.count": "{n}/{max} characters",
-    "alert.comment.submit": "Add the comment",
-    "alert.comment.done": "Comment added.",
-    "alert.comment.empty": "Write a comment (1-500 characters).",
-    "alert.clear": "Clear by hand",
-    "alert.clear.note": "Note (what the site visit found)",
-    "alert.clear.submit": "Clear the alert",
-    "alert.clear.done": "Alert cleared.",
-    "alert.clear.needsNote": "Say why in a note to clear it.",
-    "alert.clearsItself.air": "An air alert clears itself once the air has been moderate or better for 10 minutes; it cannot be cleared by hand.",
-    "alert.clearsItself.offline": "An offline alert clears itself when the device sends its next message; it cannot be cleared by hand.",
-    "alert.tooLong": "Keep it to {max} characters.",
-    "alert.notFound": "There is no such alert.",
-  },
-});
 
 /** A textarea with a live character count (announced only on request: it is a hint). */
 function countedText(name, label, { required = false } = {}) {
@@ -145,7 +35,7 @@ function checkedText(value, { required }) {
 
 /** The API's refusal in the person's words where we have them, else its own message. */
 function refusal(error) {
-  return error instanceof ApiError && error.status === 404 ? t("alert.notFound") : error.message;
+  return error instanceof ApiError && error.status === 404 ? t("alert.notFound") : explain(error);
 }
 
 function timeline(alert) {

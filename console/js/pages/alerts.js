@@ -9,20 +9,10 @@
 // every HIDDEN_POLL_MS; back in view: at once. Leaving the page stops it.
 import { get } from "../api.js";
 import { field, h, table } from "../dom.js";
-import { ago, num, t, when, words } from "../i18n.js";
-import {
-  alertPath,
-  deviceLink,
-  districtName,
-  districts,
-  kindName,
-  severityName,
-  KINDS,
-  SEVERITIES,
-  severityBadge,
-  statusBadge,
-  who,
-} from "./alert-words.js";
+import { ago, num, t, when } from "../i18n.js";
+import { pager } from "../widgets.js";
+import { alertPath, deviceLink, statusBadge, who } from "../alerts/kit.js";
+import { districtName, districts, kindName, KINDS, SEVERITIES, severityBadge, severityName } from "../fleet.js";
 
 const PAGE = 50;
 const POLL_MS = 5000;
@@ -31,85 +21,6 @@ const MAX_BACKOFF_MS = 60000;
 /** Ask a little before the newest stamp seen: a write committed just after a later one was
  * read still comes back (merging is idempotent). */
 const OVERLAP_MS = 5000;
-
-words({
-  ko: {
-    "alerts.title": "경보",
-    "alerts.filters": "경보 거르기",
-    "alerts.status": "상태",
-    "alerts.status.active": "진행 중",
-    "alerts.status.cleared": "해제됨",
-    "alerts.status.all": "전체",
-    "alerts.acknowledged": "확인 여부",
-    "alerts.acknowledged.any": "모두",
-    "alerts.acknowledged.true": "확인됨",
-    "alerts.acknowledged.false": "확인 안 됨",
-    "alerts.kind": "종류",
-    "alerts.severity": "심각도",
-    "alerts.district": "구역",
-    "alerts.any": "모두",
-    "alerts.apply": "적용",
-    "alerts.reset": "초기화",
-    "alerts.caption": "경보 목록 (최근 갱신 순)",
-    "alerts.col.severity": "심각도",
-    "alerts.col.kind": "경보",
-    "alerts.col.status": "상태",
-    "alerts.col.device": "장치",
-    "alerts.col.district": "구역",
-    "alerts.col.raised": "발생",
-    "alerts.col.updated": "갱신",
-    "alerts.col.acknowledgedBy": "확인한 사람",
-    "alerts.col.assignee": "담당자",
-    "alerts.empty": "조건에 맞는 경보가 없습니다.",
-    "alerts.notAcknowledged": "미확인",
-    "alerts.new": "새 경보",
-    "alerts.justCleared": "방금 해제",
-    "alerts.announce.one": "새 경보: {kind}, {device} ({district}), {severity}",
-    "alerts.announce.many": "새 경보 {n}건",
-    "alerts.live": "자동 갱신 중 · 마지막 확인 {time}",
-    "alerts.live.paused": "창이 가려져 있어 천천히 확인합니다 · 마지막 확인 {time}",
-    "alerts.live.failed": "새 경보를 확인하지 못했습니다 ({message}). {seconds}초 뒤 다시 시도합니다.",
-    "alerts.shown": "{n}건 표시",
-  },
-  en: {
-    "alerts.title": "Alerts",
-    "alerts.filters": "Filter alerts",
-    "alerts.status": "Status",
-    "alerts.status.active": "Active",
-    "alerts.status.cleared": "Cleared",
-    "alerts.status.all": "All",
-    "alerts.acknowledged": "Acknowledged",
-    "alerts.acknowledged.any": "Any",
-    "alerts.acknowledged.true": "Acknowledged",
-    "alerts.acknowledged.false": "Not acknowledged",
-    "alerts.kind": "Kind",
-    "alerts.severity": "Severity",
-    "alerts.district": "District",
-    "alerts.any": "Any",
-    "alerts.apply": "Apply",
-    "alerts.reset": "Reset",
-    "alerts.caption": "Alerts (most recently updated first)",
-    "alerts.col.severity": "Severity",
-    "alerts.col.kind": "Alert",
-    "alerts.col.status": "Status",
-    "alerts.col.device": "Device",
-    "alerts.col.district": "District",
-    "alerts.col.raised": "Raised",
-    "alerts.col.updated": "Updated",
-    "alerts.col.acknowledgedBy": "Acknowledged by",
-    "alerts.col.assignee": "Assignee",
-    "alerts.empty": "No alert matches these filters.",
-    "alerts.notAcknowledged": "Not yet",
-    "alerts.new": "New",
-    "alerts.justCleared": "Just cleared",
-    "alerts.announce.one": "New alert: {kind}, {device} ({district}), {severity}",
-    "alerts.announce.many": "{n} new alerts",
-    "alerts.live": "Updating live · last checked {time}",
-    "alerts.live.paused": "Tab hidden: checking less often · last checked {time}",
-    "alerts.live.failed": "Could not check for new alerts ({message}). Trying again in {seconds} s.",
-    "alerts.shown": "{n} shown",
-  },
-});
 
 const FILTERS = {
   status: ["active", "cleared", "all"],
@@ -225,7 +136,6 @@ export default async function render(view, ctx) {
 
   const rows = new Map(); // alert_id -> {alert, tr}
   let watermark = latest.alerts[0]?.updated_at || null;
-  let cursor = first.next_cursor;
 
   const grid = table(t("alerts.caption"), cols, []);
   grid.classList.add("alerts-table");
@@ -235,7 +145,11 @@ export default async function render(view, ctx) {
   const announcer = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite", "aria-atomic": "true" });
   const live = h("p", { class: "live-status muted" });
   const count = h("p", { class: "muted count" });
-  const more = h("button", { type: "button", class: "more" }, t("app.more"));
+  const more = pager(async (cursor) => {
+    const page = await get("/v1/admin/alerts", { ...query, limit: PAGE, cursor }, { signal: ctx.signal });
+    add(page.alerts, "end");
+    return page.next_cursor;
+  }, first.next_cursor);
 
   function rowFor(alert, fresh) {
     const tr = h(
@@ -256,7 +170,6 @@ export default async function render(view, ctx) {
   function showCount() {
     emptyRow.hidden = rows.size > 0;
     count.textContent = t("alerts.shown", { n: num(rows.size) });
-    more.hidden = !cursor;
   }
 
   function add(alerts, where) {
@@ -303,24 +216,13 @@ export default async function render(view, ctx) {
     showCount();
   }
 
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    try {
-      const page = await get("/v1/admin/alerts", { ...query, limit: PAGE, cursor }, { signal: ctx.signal });
-      cursor = page.next_cursor;
-      add(page.alerts, "end");
-    } finally {
-      more.disabled = false;
-    }
-  });
-
   view.append(
     h("h1", {}, t("alerts.title")),
     filterForm(filters, known),
     live,
     announcer,
     grid,
-    h("div", { class: "list-foot" }, count, more),
+    h("div", { class: "list-foot" }, count, more.button, more.status),
   );
   add(first.alerts, "end");
 

@@ -9,15 +9,12 @@
 import { all, get } from "../api.js";
 import { can, settings } from "../auth.js";
 import { h, notice, table } from "../dom.js";
-import { ago, num, t, when, words } from "../i18n.js";
-import {
-  condition, districtNames, districtOutlines, fillBadge, fullest, gradeBadge, leaflet,
-  percent, severityBadge, statusBadge,
-} from "../city/kit.js";
+import { ago, num, t, when } from "../i18n.js";
+import { condition, fillBadge, fullest, gradeBadge, leaflet, percent, statusBadge } from "../city/kit.js";
+import { districtNames, districtOutlines, SEVERITIES, severityBadge } from "../fleet.js";
 
 const ALERT_PAGE = 50;
 const DEVICE_PAGE = 100;
-const SEVERITIES = ["critical", "major", "minor"];
 const REFRESH_MS = 60000;
 
 // Marker colours (fill) by condition; the same names are classes in city.css for the
@@ -426,94 +423,3 @@ function alertList(el, alerts, names, devices) {
   el.append(list, more, h("p", {}, h("a", { href: "#/alerts" }, t("city.alerts.all"))));
   page();
 }
-
-words({
-  ko: {
-    "city.title": "도시 현황",
-    "city.figures": "오늘의 수치",
-    "city.map": "지도",
-    "city.alerts": "열린 경보",
-    "city.nothing": "이 역할로 볼 수 있는 도시 현황이 없습니다.",
-    "city.fig.online": "온라인 장치",
-    "city.fig.offline": "오프라인 장치",
-    "city.fig.byType": "쉼터 {shelters} · 로봇 {robots}",
-    "city.fig.alerts": "열린 경보",
-    "city.fig.items": "오늘 재활용 품목",
-    "city.fig.points": "오늘 적립 포인트",
-    "city.fig.steps": "오늘 동기화된 걸음",
-    "city.fig.held": "시민 보유 포인트",
-    "city.fig.day": "{date} 서울 기준",
-    "city.fig.allTime": "누적",
-    "city.map.label": "김해시 쉼터와 로봇 지도",
-    "city.map.schematic": "구역 경계는 개략도입니다(측량 경계가 아님). 지도 타일 없이 구역 윤곽만 그립니다.",
-    "city.map.tilesNote": "구역 경계는 개략도입니다(측량 경계가 아님).",
-    "city.map.attribution": "지도 타일: 설정된 타일 서버",
-    "city.cluster": "장치 {n}대, 가장 나쁜 상태: {worst}. 눌러서 확대",
-    "city.popup.air": "대기질:",
-    "city.popup.bins": "수거함:",
-    "city.popup.seen": "마지막 수신 {ago}",
-    "city.popup.open": "{name} 자세히 보기",
-    "city.legend": "범례",
-    "city.legend.shelters": "쉼터 (원): 대기질",
-    "city.legend.robots": "로봇 (사각형): 가장 찬 수거함",
-    "city.legend.more": "그 밖에",
-    "city.legend.offline": "점선 테두리: 오프라인",
-    "city.legend.cluster": "숫자: 묶인 장치 수, 색은 그중 가장 나쁜 상태",
-    "city.list": "지도 대신 목록으로 보기 (장치 {n}대, 나쁜 상태 먼저)",
-    "city.list.caption": "장치 목록",
-    "city.col.name": "이름",
-    "city.col.type": "종류",
-    "city.col.district": "구역",
-    "city.col.condition": "상태",
-    "city.col.status": "연결",
-    "city.more": "더 보기 (남은 {n}건)",
-    "city.alerts.none": "열린 경보가 없습니다.",
-    "city.alerts.label": "열린 경보 {n}건, 최근 발생 순",
-    "city.alerts.acked": "확인됨",
-    "city.alerts.all": "경보 화면에서 모두 보기",
-  },
-  en: {
-    "city.title": "The city",
-    "city.figures": "Today's figures",
-    "city.map": "Map",
-    "city.alerts": "Open alerts",
-    "city.nothing": "Your roles show nothing of the city here.",
-    "city.fig.online": "Devices online",
-    "city.fig.offline": "Devices offline",
-    "city.fig.byType": "shelters {shelters} · robots {robots}",
-    "city.fig.alerts": "Open alerts",
-    "city.fig.items": "Items recycled today",
-    "city.fig.points": "Points issued today",
-    "city.fig.steps": "Steps synced today",
-    "city.fig.held": "Points citizens hold",
-    "city.fig.day": "{date}, Seoul time",
-    "city.fig.allTime": "all time",
-    "city.map.label": "Map of Gimhae's shelters and robots",
-    "city.map.schematic": "District outlines are schematic, not survey boundaries. No map tiles: outlines only.",
-    "city.map.tilesNote": "District outlines are schematic, not survey boundaries.",
-    "city.map.attribution": "Map tiles: the configured tile server",
-    "city.cluster": "{n} devices, worst: {worst}. Press to zoom in",
-    "city.popup.air": "Air:",
-    "city.popup.bins": "Bins:",
-    "city.popup.seen": "last heard {ago}",
-    "city.popup.open": "Open {name}",
-    "city.legend": "Legend",
-    "city.legend.shelters": "Shelters (circles): air grade",
-    "city.legend.robots": "Robots (squares): fullest bin",
-    "city.legend.more": "Also",
-    "city.legend.offline": "Dashed outline: offline",
-    "city.legend.cluster": "Number: devices grouped, coloured by the worst of them",
-    "city.list": "The map as a list ({n} devices, worst first)",
-    "city.list.caption": "Devices",
-    "city.col.name": "Name",
-    "city.col.type": "Type",
-    "city.col.district": "District",
-    "city.col.condition": "Condition",
-    "city.col.status": "Connection",
-    "city.more": "Show more ({n} left)",
-    "city.alerts.none": "No open alerts.",
-    "city.alerts.label": "{n} open alerts, newest first",
-    "city.alerts.acked": "acknowledged",
-    "city.alerts.all": "All alerts on the alerts page",
-  },
-});

@@ -3,101 +3,15 @@
 // API) shown as text in monospace: a payload is whatever a device sent, `<script>` included,
 // so it goes in with textContent and never as markup. Operators reprocess (when the entry
 // kept its original and its source has a handler) or discard with a note; support reads.
-import { ApiError, get, post } from "../api.js";
+import { get, post } from "../api.js";
 import { can } from "../auth.js";
 import { append, clear, facts, field, form, h, notice } from "../dom.js";
-import { num, t, when, words } from "../i18n.js";
+import { num, t, when } from "../i18n.js";
+import { explain, pager } from "../widgets.js";
 
 const SOURCES = ["deposits", "fleet", "rule-errors"];
 const PAGE = 25;
 const MAX_NOTE = 500;
-
-words({
-  ko: {
-    "quarantine.title": "격리 메시지",
-    "quarantine.intro": "도시가 처리하지 못한 장치 메시지입니다. 받은 그대로(개인정보는 가린 채) 글자로 보여 줍니다.",
-    "quarantine.readOnly": "상담 역할은 격리 메시지를 볼 수만 있습니다. 재처리와 폐기는 운영자가 합니다.",
-    "quarantine.source": "출처",
-    "quarantine.source.deposits": "재활용 투입",
-    "quarantine.source.fleet": "쉼터·로봇 상태",
-    "quarantine.source.rule-errors": "규칙 오류",
-    "quarantine.show": "보기",
-    "quarantine.list": "{source} 격리 메시지",
-    "quarantine.empty": "격리된 메시지가 없습니다.",
-    "quarantine.reason": "사유",
-    "quarantine.device": "장치",
-    "quarantine.received": "받은 시각",
-    "quarantine.status": "상태",
-    "quarantine.status.open": "열림",
-    "quarantine.status.reprocessed": "재처리됨",
-    "quarantine.status.discarded": "폐기됨",
-    "quarantine.event": "이벤트 번호",
-    "quarantine.details": "설명",
-    "quarantine.closed": "닫은 사람·시각",
-    "quarantine.note": "메모",
-    "quarantine.payload": "받은 메시지 (원문)",
-    "quarantine.noPayload": "(내용 없음)",
-    "quarantine.outcome": "재처리 결과",
-    "quarantine.outcome.credited": "적립됨",
-    "quarantine.outcome.duplicate": "이미 적립됨 (중복)",
-    "quarantine.outcome.rejected": "거절됨",
-    "quarantine.outcome.refused": "여전히 처리할 수 없음",
-    "quarantine.points": "{points}포인트",
-    "quarantine.reprocess": "재처리",
-    "quarantine.reprocess.done": "재처리했습니다: {result}",
-    "quarantine.notReprocessable": "이 메시지는 재처리할 수 없습니다 (원문을 보관하지 않는 출처). 폐기하세요.",
-    "quarantine.discard": "폐기",
-    "quarantine.discard.note": "폐기 사유",
-    "quarantine.discard.submit": "폐기",
-    "quarantine.discard.done": "폐기했습니다.",
-    "quarantine.discard.needsNote": "폐기 사유를 적으세요 (1-500자).",
-    "quarantine.entry": "{reason} · {device}",
-    "quarantine.unknownDevice": "알 수 없는 장치",
-    "quarantine.shown": "{n}건 표시",
-  },
-  en: {
-    "quarantine.title": "Quarantine",
-    "quarantine.intro": "Device messages the city could not process, shown as they arrived (personal data masked), as plain text.",
-    "quarantine.readOnly": "Support reads the quarantine; operators reprocess and discard.",
-    "quarantine.source": "Source",
-    "quarantine.source.deposits": "Recycling deposits",
-    "quarantine.source.fleet": "Shelter and robot reports",
-    "quarantine.source.rule-errors": "Rule errors",
-    "quarantine.show": "Show",
-    "quarantine.list": "Quarantined {source}",
-    "quarantine.empty": "Nothing is quarantined.",
-    "quarantine.reason": "Reason",
-    "quarantine.device": "Device",
-    "quarantine.received": "Received",
-    "quarantine.status": "Status",
-    "quarantine.status.open": "Open",
-    "quarantine.status.reprocessed": "Reprocessed",
-    "quarantine.status.discarded": "Discarded",
-    "quarantine.event": "Event id",
-    "quarantine.details": "Details",
-    "quarantine.closed": "Closed by, at",
-    "quarantine.note": "Note",
-    "quarantine.payload": "The message as received",
-    "quarantine.noPayload": "(empty)",
-    "quarantine.outcome": "Reprocess outcome",
-    "quarantine.outcome.credited": "Credited",
-    "quarantine.outcome.duplicate": "Credited before (duplicate)",
-    "quarantine.outcome.rejected": "Rejected",
-    "quarantine.outcome.refused": "Still cannot be processed",
-    "quarantine.points": "{points} points",
-    "quarantine.reprocess": "Reprocess",
-    "quarantine.reprocess.done": "Reprocessed: {result}",
-    "quarantine.notReprocessable": "This message cannot be reprocessed (its source keeps no original). Discard it instead.",
-    "quarantine.discard": "Discard",
-    "quarantine.discard.note": "Why discard it",
-    "quarantine.discard.submit": "Discard",
-    "quarantine.discard.done": "Discarded.",
-    "quarantine.discard.needsNote": "Say why in a note (1-500 characters).",
-    "quarantine.entry": "{reason} · {device}",
-    "quarantine.unknownDevice": "unknown device",
-    "quarantine.shown": "{n} shown",
-  },
-});
 
 function statusBadge(status) {
   const kind = { open: "warn", reprocessed: "ok", discarded: "" }[status] ?? "";
@@ -173,7 +87,7 @@ function entryActions(entry, card) {
         const answered = await post(`${path}/reprocess`);
         replace(answered, t("quarantine.reprocess.done", { result: outcomeText(answered.outcome) }));
       },
-      { errorText: refusal }));
+      { errorText: explain }));
   } else {
     box.append(h("p", { class: "hint" }, t("quarantine.notReprocessable")));
   }
@@ -185,45 +99,35 @@ function entryActions(entry, card) {
       if (!text || [...text].length > MAX_NOTE) throw new Error(t("quarantine.discard.needsNote"));
       replace(await post(`${path}/discard`, { note: text }), t("quarantine.discard.done"));
     },
-    { errorText: refusal }));
+    { errorText: explain }));
   return box;
-}
-
-function refusal(error) {
-  return error instanceof ApiError && error.status === 409 ? `${error.message} (${error.code})` : error.message;
 }
 
 export default async function render(view, ctx) {
   const source = SOURCES.includes(ctx.query.get("source")) ? ctx.query.get("source") : SOURCES[0];
   const act = can("quarantine_act");
-  let page = await get("/v1/admin/quarantine", { source, limit: PAGE }, { signal: ctx.signal });
+  const first = await get("/v1/admin/quarantine", { source, limit: PAGE }, { signal: ctx.signal });
   const list = h("div", { class: "q-list", role: "region", "aria-label": t("quarantine.list", { source: t(`quarantine.source.${source}`) }) });
   const count = h("p", { class: "muted count" });
-  const more = h("button", { type: "button" }, t("app.more"));
   let shown = 0;
   const show = (items) => {
     items.forEach((entry) => list.append(entryCard(entry, act)));
     shown += items.length;
     if (!shown) clear(list).append(h("p", { class: "empty" }, t("quarantine.empty")));
     count.textContent = t("quarantine.shown", { n: num(shown) });
-    more.hidden = !page.next_cursor;
   };
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    try {
-      page = await get("/v1/admin/quarantine", { source, limit: PAGE, cursor: page.next_cursor }, { signal: ctx.signal });
-      show(page.items);
-    } finally {
-      more.disabled = false;
-    }
-  });
+  const more = pager(async (cursor) => {
+    const page = await get("/v1/admin/quarantine", { source, limit: PAGE, cursor }, { signal: ctx.signal });
+    show(page.items);
+    return page.next_cursor;
+  }, first.next_cursor);
   append(view, [
     h("h1", {}, t("quarantine.title")),
     h("p", {}, t("quarantine.intro")),
     act ? null : notice(t("quarantine.readOnly")),
     sourceForm(source),
     list,
-    h("div", { class: "list-foot" }, count, more),
+    h("div", { class: "list-foot" }, count, more.button, more.status),
   ]);
-  show(page.items);
+  show(first.items);
 }

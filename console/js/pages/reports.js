@@ -1,51 +1,9 @@
 // Recycling reports: a month's totals by district and material, and the per-citizen CSV.
 import { download, get } from "../api.js";
 import { append, field, form, h, notice, table } from "../dom.js";
-import { num, seoulToday, t, words } from "../i18n.js";
-import { explain, figure, lastMonth } from "../money.js";
-
-words({
-  ko: {
-    "money.reports.title": "재활용 보고서",
-    "money.reports.intro": "한 달 동안 시민이 재활용한 품목을 행정동과 재질별로 봅니다(시민의 행정동 기준, 서울 시간).",
-    "money.reports.month": "달",
-    "money.reports.show": "보기",
-    "money.reports.open": "{month}은(는) 아직 끝나지 않은 달입니다. 지금까지 집계된 값입니다.",
-    "money.reports.citizens": "재활용한 시민",
-    "money.reports.items": "품목 합계",
-    "money.reports.table": "{month} 행정동별 재활용 품목",
-    "money.reports.col.district": "행정동",
-    "money.reports.col.citizens": "시민",
-    "money.reports.col.total": "합계",
-    "money.reports.city": "시 전체",
-    "money.reports.none": "이 달에는 재활용 기록이 없습니다.",
-    "money.reports.csv": "시민별 CSV 내려받기",
-    "money.reports.csvText": "시민별 파일: month, citizen_id, district, 재질별 개수, items_total (UTF-8, BOM).",
-    "money.reports.downloaded": "내려받음: {name} ({bytes}바이트)",
-    "money.material.can": "캔",
-    "money.material.pet": "페트병",
-  },
-  en: {
-    "money.reports.title": "Recycling reports",
-    "money.reports.intro": "A month's recycled items by district and material (the citizens' districts, Seoul time).",
-    "money.reports.month": "Month",
-    "money.reports.show": "Show",
-    "money.reports.open": "{month} has not ended: these are the figures so far.",
-    "money.reports.citizens": "Citizens who recycled",
-    "money.reports.items": "Items in all",
-    "money.reports.table": "Items recycled in {month} by district",
-    "money.reports.col.district": "District",
-    "money.reports.col.citizens": "Citizens",
-    "money.reports.col.total": "Total",
-    "money.reports.city": "Whole city",
-    "money.reports.none": "Nothing was recycled in this month.",
-    "money.reports.csv": "Download the per-citizen CSV",
-    "money.reports.csvText": "One row per citizen: month, citizen_id, district, a count per material, items_total (UTF-8 with a BOM).",
-    "money.reports.downloaded": "Downloaded: {name} ({bytes} bytes)",
-    "money.material.can": "Cans",
-    "money.material.pet": "PET bottles",
-  },
-});
+import { num, seoulToday, t } from "../i18n.js";
+import { figure, lastMonth } from "../money/kit.js";
+import { explain } from "../widgets.js";
 
 const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
 

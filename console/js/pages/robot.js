@@ -4,11 +4,12 @@
 // that came while the robot was not accepting, shown here.
 import { get } from "../api.js";
 import { badge, facts, h, notice, table } from "../dom.js";
-import { ago, num, t, when, words } from "../i18n.js";
+import { ago, num, t, when } from "../i18n.js";
 import {
-  alertList, backToCity, BIN_FULL, BIN_WARN, card, deviceLine, districtNames, fillBadge, firstAnswer, health,
+  alertList, backToCity, BIN_FULL, BIN_WARN, card, deviceLine, fillBadge, firstAnswer, health,
   HEALTH_EVERY, keepLive, percent, statusBadge,
 } from "../city/kit.js";
+import { districtNames } from "../fleet.js";
 
 export default async function render(view, ctx) {
   const id = ctx.params.id;
@@ -85,64 +86,3 @@ function material(name) {
   const word = t(key);
   return word === key ? name : word;
 }
-
-words({
-  ko: {
-    "robot.title": "회수로봇",
-    "robot.state": "상태",
-    "robot.bins": "수거함",
-    "robot.alerts": "이 로봇의 열린 경보",
-    "robot.counts": "투입 기록",
-    "robot.connection": "연결",
-    "robot.accepting": "투입 받기",
-    "robot.accepting.yes": "받는 중",
-    "robot.accepting.no": "받지 않음",
-    "robot.fault": "고장",
-    "robot.noFault": "없음",
-    "robot.lastSeen": "마지막 수신",
-    "robot.district": "구역",
-    "robot.location": "위치 (위도, 경도)",
-    "robot.binsCaption": "수거함별 채움 정도 (90% 이상이면 투입을 받지 않음)",
-    "robot.material": "품목",
-    "robot.material.can": "캔",
-    "robot.material.pet": "페트병",
-    "robot.material.glass": "유리병",
-    "robot.material.paper": "종이",
-    "robot.fill": "채움",
-    "robot.condition": "상태",
-    "robot.meter": "{material} 수거함 채움",
-    "robot.notAccepting": "투입을 받지 않는 동안 들어온 투입 (누적)",
-    "robot.quarantined": "격리된 메시지 (누적)",
-    "robot.noHealth": "이 로봇의 운영 기록이 없습니다.",
-    "robot.countsHint": "최근 투입 건수는 API가 제공하지 않습니다. 로봇별 누적 수치만 보여 줍니다.",
-  },
-  en: {
-    "robot.title": "Recycling robot",
-    "robot.state": "State",
-    "robot.bins": "Bins",
-    "robot.alerts": "This robot's open alerts",
-    "robot.counts": "Deposits",
-    "robot.connection": "Connection",
-    "robot.accepting": "Taking deposits",
-    "robot.accepting.yes": "Accepting",
-    "robot.accepting.no": "Not accepting",
-    "robot.fault": "Fault",
-    "robot.noFault": "None",
-    "robot.lastSeen": "Last heard",
-    "robot.district": "District",
-    "robot.location": "Location (lat, lon)",
-    "robot.binsCaption": "How full each bin is (from 90% the robot takes nothing)",
-    "robot.material": "Material",
-    "robot.material.can": "Cans",
-    "robot.material.pet": "PET bottles",
-    "robot.material.glass": "Glass",
-    "robot.material.paper": "Paper",
-    "robot.fill": "Fill",
-    "robot.condition": "Condition",
-    "robot.meter": "{material} bin fill",
-    "robot.notAccepting": "Deposits that came while not accepting (all time)",
-    "robot.quarantined": "Quarantined messages (all time)",
-    "robot.noHealth": "No operations record for this robot.",
-    "robot.countsHint": "The API keeps no count of recent deposits; these are the robot's running totals.",
-  },
-});

@@ -25,7 +25,7 @@ function drawFrame(who) {
   const top = clear(document.getElementById("top"));
   const language = h(
     "button",
-    { type: "button", class: "quiet", lang: lang() === "ko" ? "en" : "ko", "aria-label": t("app.language.label"),
+    { type: "button", class: "quiet", lang: lang() === "ko" ? "en" : "ko", title: t("app.language.label"),
       onclick: () => { setLang(lang() === "ko" ? "en" : "ko"); route(); } },
     t("app.language"),
   );

@@ -20,7 +20,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> ConsoleHost:
     return ConsoleHost(ensure_issuer(tmp_path_factory.mktemp("issuer")))
 
 
-CONSOLE_FILES = {p.read_bytes() for p in CONSOLE_DIR.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000}
+CONSOLE_FILES = {
+    p.read_bytes() for p in CONSOLE_DIR.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000
+}
 REPO = CONSOLE_DIR.parent
 
 

@@ -56,6 +56,13 @@ HOSTILE_HASHES = (
     "#/robots/%00",
     "#/shelters/\u202eevil",
 )
+HOSTILE_QUERIES = (
+    "#/actions?actor=<img src=x onerror=window.__pwned=8>&target=%00&since=<b>",
+    "#/quarantine?source=<svg onload=window.__pwned=9>",
+    "#/reports?month=2026-13<i>",
+    "#/alerts?district=../../x&status=<i>x</i>&kind=%E0%A4%A",
+    "#/corrections?status=<b>approved</b>",
+)
 MARKUP_PROBE = """() => ({
     pwned: window.__pwned ?? null,
     handlers: document.querySelectorAll('[onerror],[onload],[onclick],iframe,object,embed')
@@ -262,6 +269,13 @@ def test_the_address_is_never_markup_nor_a_path_to_elsewhere(stack: Stack, conso
             assert method == "GET" and path.rstrip("/") not in ("/v1", "/v1/admin"), request
         # AND the page says not found (or the API's "no such ...") rather than breaking
         expect(console.locator("main .notice")).to_have_count(1)
+    for where in HOSTILE_QUERIES:
+        # WHEN a page's filters in the address hold markup or nonsense
+        _visit(console, where)
+        # THEN they are ignored or sent as text, and the page draws
+        _no_markup_ran(console, seen)
+        drawn = console.locator("main h1")
+        expect(drawn, f"{where}: {console.locator('main').inner_text()[:200]}").to_have_count(1)
     assert not seen.forbidden()
     _session_is_tab_only(console)
 

@@ -1,8 +1,9 @@
 // The staff action log (admin): every staff write, newest first, filtered by who, what
 // and since when, paged.
-import { field, form, h } from "../dom.js";
+import { ApiError } from "../api.js";
+import { field, form, h, notice } from "../dom.js";
 import { t, when, words } from "../i18n.js";
-import { detailText, pagedTable } from "../money.js";
+import { detailText, explain, pagedTable } from "../money.js";
 
 words({
   ko: {
@@ -91,5 +92,11 @@ export default async function render(view, ctx) {
     ],
   });
   view.append(list.element);
-  await list.reload();
+  try {
+    await list.reload();
+  } catch (error) {
+    // A filter the API refuses (a bookmarked address, say) is shown beside the filters.
+    if (!(error instanceof ApiError) || ![400, 422].includes(error.status)) throw error;
+    list.element.before(notice(explain(error), "error"));
+  }
 }

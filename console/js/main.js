@@ -1,7 +1,7 @@
 // The console's shell: configuration, login, the header and menu, and the router that
 // draws one page at a time into <main>. Pages are modules under pages/, loaded when first
 // visited, each `export default async function render(view, ctx)`.
-import { can, completeHostedLogin, configure, holders, logout, person } from "./auth.js";
+import { can, completeHostedLogin, configure, forget, holders, logout, person, token as hasToken } from "./auth.js";
 import { clear, h, notice, toast } from "./dom.js";
 import { lang, loadWords, setLang, t } from "./i18n.js";
 import { match, ROUTES } from "./routes.js";
@@ -25,7 +25,7 @@ function drawFrame(who) {
   const top = clear(document.getElementById("top"));
   const language = h(
     "button",
-    { type: "button", class: "quiet", lang: lang() === "ko" ? "en" : "ko", "aria-label": t("app.language.label"),
+    { type: "button", class: "quiet", lang: lang() === "ko" ? "en" : "ko", title: t("app.language.label"),
       onclick: () => switchLanguage() },
     t("app.language"),
   );
@@ -78,7 +78,17 @@ async function route() {
   // This visit is the current one from here on: a page still loading from the last visit
   // must not draw over a redirect, a refusal or a not-found.
   const token = (current = {});
-  const who = person();
+  let who = person();
+  if (!who && hasToken()) {
+    // An expired or unreadable token: gone, and the person told why they are at the login.
+    forget();
+    toast(t("app.sessionEnded"), "error");
+  } else if (who && !who.roles.length) {
+    // Signed in, but not staff (a citizen's token): no page of the console, no API call.
+    forget();
+    who = null;
+    toast(t("login.noStaffRole"), "error");
+  }
   const found = match(location.hash);
   if (!who && found.path !== "/login") {
     location.replace("#/login");
@@ -143,3 +153,4 @@ async function start() {
 }
 
 start();
+

@@ -29,9 +29,20 @@ export function match(hash) {
     );
     const found = pattern.exec(path);
     if (found) {
-      const params = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(found[i + 1])]));
+      const params = Object.fromEntries(names.map((name, i) => [name, decoded(found[i + 1])]));
+      // A malformed escape or a dot segment (fetch would resolve `/v1/x/..` to `/v1/`) is
+      // no id of anything: not found, rather than a thrown error or a call to another path.
+      if (Object.values(params).some((value) => value === null || value === "." || value === "..")) break;
       return { route, params, query: new URLSearchParams(search), path };
     }
   }
   return { route: null, params: {}, query: new URLSearchParams(search), path };
+}
+
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }

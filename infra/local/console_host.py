@@ -83,10 +83,14 @@ class ConsoleHost:
     def _static(self, relative: str) -> Response:
         if "\x00" in relative or relative.startswith("/"):
             return _error(HTTPStatus.NOT_FOUND, "no such page")
-        target = (self._root / relative).resolve()
-        if self._root not in target.parents or not target.is_file():
+        try:
+            target = (self._root / relative).resolve()
+            if self._root not in target.parents or not target.is_file():
+                return _error(HTTPStatus.NOT_FOUND, "no such page")
+            content = target.read_bytes()
+        except (OSError, ValueError):  # a name too long for the file system, say
             return _error(HTTPStatus.NOT_FOUND, "no such page")
-        return self._file(target.read_bytes(), target.suffix)
+        return self._file(content, target.suffix)
 
     def _file(self, content: bytes, suffix: str) -> Response:
         content_type = _TYPES.get(suffix) or mimetypes.guess_type("x" + suffix)[0]
@@ -105,7 +109,7 @@ class ConsoleHost:
             return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "the login is too large")
         try:
             request = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser
             return _error(HTTPStatus.BAD_REQUEST, "the body is not JSON", "invalid_json")
         if not isinstance(request, dict) or set(request) - {"sub", "roles"}:
             return _error(HTTPStatus.UNPROCESSABLE_ENTITY, 'send {"sub": ..., "roles": [...]}')

@@ -1,9 +1,10 @@
 // The staff action log (admin): every staff write, newest first, filtered by who, what
 // and since when, paged.
-import { field, form, h } from "../dom.js";
+import { ApiError } from "../api.js";
+import { field, form, h, notice } from "../dom.js";
 import { t, when } from "../i18n.js";
 import { detailText } from "../money/kit.js";
-import { pagedTable } from "../widgets.js";
+import { explain, pagedTable } from "../widgets.js";
 
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
 
@@ -53,5 +54,11 @@ export default async function render(view, ctx) {
     ],
   });
   view.append(list.element);
-  await list.reload();
+  try {
+    await list.reload();
+  } catch (error) {
+    // A filter the API refuses (a bookmarked address, say) is shown beside the filters.
+    if (!(error instanceof ApiError) || ![400, 422].includes(error.status)) throw error;
+    list.element.before(notice(explain(error), "error"));
+  }
 }

@@ -17,9 +17,11 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.kit import assert_accessible, login, shoot
 from tests.e2e.conftest import Stack
-from tests.e2e.test_fleet_e2e import _shelter_client
+from tests.e2e.test_device_tools_e2e import _iot
 
-SHELTER = "shelter-002"  # no other test moves this one's purifier
+SHELTER = "shelter-console-city"
+"""A shelter of this module's own: the fleet's shelters are other tests' (their air episodes,
+their silence and the offline alerts it raises)."""
 ROBOT = "robot-001"
 
 
@@ -44,17 +46,19 @@ def _fleet(stack: Stack) -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def air_reading(stack: Stack) -> None:
-    """One moderate reading from the shelter, so its page has an air history to chart."""
-    shelter = _shelter_client(stack, SHELTER)
-    try:
-        time.sleep(1.1)  # telemetry is stamped to the second: this one must be newer
-        shelter.telemetry({"pm10": 52.0, "pm25": 21.0})
-        deadline = time.monotonic() + 10
-        while stack.http("GET", f"/v1/shelters/{SHELTER}")[1]["air"]["pm10"] != 52.0:
-            assert time.monotonic() < deadline, "the reading did not arrive"
-            time.sleep(0.2)
-    finally:
-        shelter.disconnect()
+    """The module's shelter, provisioned and with one moderate reading, so its page has an
+    air history to chart: as a device maker does it, with the real device client."""
+    for args in (
+        ("provision", "--thing", SHELTER, "--type", "shelter", "--name", "콘솔 도시 쉼터",
+         "--district", "naeoe-dong", "--lat", "35.2368", "--lon", "128.8715"),
+        ("publish", "--device", SHELTER, "telemetry", '{"pm10": 52.0, "pm25": 21.0}'),
+    ):  # fmt: skip
+        done = _iot(stack, *args)
+        assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 10
+    while stack.http("GET", f"/v1/shelters/{SHELTER}")[1]["air"]["pm10"] != 52.0:
+        assert time.monotonic() < deadline, "the reading did not arrive"
+        time.sleep(0.2)
 
 
 def test_the_city_page_shows_the_fleet_with_figures_and_alerts(stack: Stack, console: Page) -> None:

@@ -5,6 +5,7 @@ the journeys call `axe`, `shoot` and `login` with the page they are given."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import shutil
@@ -161,9 +162,28 @@ def axe_report(violations: list[dict[str, Any]]) -> str:
 
 
 def assert_accessible(page: Page) -> None:
-    """Fail, with `axe_report`, if axe finds a serious or critical violation on the page."""
-    violations = axe(page)
+    """Fail, with `axe_report`, if axe finds a serious or critical violation on the page.
+    Every check is also recorded, all impacts, in test-artifacts/console/axe.jsonl (one line
+    per page checked: the page, and each violated rule with its impact and element count)."""
+    everything = axe(page, impacts=("minor", "moderate", "serious", "critical"))
+    _record_axe(page, everything)
+    violations = [v for v in everything if v.get("impact") in BLOCKING_IMPACTS]
     assert not violations, f"axe-core on {page.url}:\n{axe_report(violations)}"
+
+
+def _record_axe(page: Page, violations: list[dict[str, Any]], directory: Path = ARTIFACTS) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    line = {
+        "page": urlsplit(page.url).fragment or urlsplit(page.url).path,
+        "lang": page.evaluate("() => document.documentElement.lang"),
+        "width": page.viewport_size["width"] if page.viewport_size else None,
+        "violations": [
+            {"rule": v["id"], "impact": v.get("impact"), "nodes": len(v["nodes"])}
+            for v in violations
+        ],
+    }
+    with (directory / "axe.jsonl").open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def shoot(page: Page, name: str, directory: Path = ARTIFACTS) -> list[Path]:

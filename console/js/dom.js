@@ -45,7 +45,12 @@ export function table(caption, columns, rows, { empty = "—" } = {}) {
       ? rows.map((row) => h("tr", {}, columns.map((c) => h("td", { class: c.class }, c.cell(row)))))
       : h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, empty)),
   );
-  return h("div", { class: "table-wrap" }, h("table", {}, h("caption", {}, caption), head, body));
+  // The wrapper scrolls sideways on a narrow screen: focusable and named, so a keyboard can
+  // scroll it and a screen reader says which table it is.
+  return h(
+    "div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption },
+    h("table", {}, h("caption", {}, caption), head, body),
+  );
 }
 
 /** A definition list from [[term, value], ...] (null values show as a dash). */

@@ -329,6 +329,14 @@ def test_each_role_sees_and_asks_for_only_what_it_may(
                 assert seen.requests[before:] == [], route
             if not allowed:
                 kit.assert_accessible(console)  # the refusal itself is accessible
+            elif role == "admin":
+                # AND every page, in each language, at the desktop and the phone width, has
+                # no serious or critical accessibility violation
+                for width, height in kit.SIZES.values():
+                    console.set_viewport_size({"width": width, "height": height})
+                    kit.assert_accessible(console)
+                width, height = kit.SIZES["desktop"]
+                console.set_viewport_size({"width": width, "height": height})
     # AND nothing the pages asked was refused: no request the role cannot make was sent
     assert not seen.forbidden(), seen.forbidden()
     _session_is_tab_only(console)

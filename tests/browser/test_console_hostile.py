@@ -185,6 +185,8 @@ def _enter(page: Page, token: str | None, language: str = "ko") -> None:
         " localStorage.setItem(langKey, lang); }",
         [TOKEN_KEY, token, LANG_KEY, language],
     )
+    page.reload()  # the console loads one language's words as it starts
+    expect(page.locator("html")).to_have_attribute("lang", language)
 
 
 def _visit(page: Page, where: str) -> None:

@@ -102,7 +102,7 @@ async function route() {
   const view = clear(main);
   const name = found.path === "/login" ? "login" : found.route?.page;
   if (!name) {
-    view.append(notice(t("app.notFound"), "error"));
+    view.append(h("h1", {}, t("app.title")), notice(t("app.notFound"), "error"));
     return;
   }
   if (found.route && !allowed(found.route, who)) {
@@ -126,6 +126,7 @@ async function route() {
   } catch (error) {
     if (error?.name === "AbortError" || current !== token) return;
     clear(view).append(
+      h("h1", {}, t("app.title")),
       notice(t("app.error", { message: error.message }), "error"),
       h("button", { type: "button", onclick: route }, t("app.retry")),
     );

@@ -94,7 +94,7 @@ export default async function render(view, ctx) {
       h("section", { class: "card", "aria-labelledby": "alert-facts" },
         h("h2", { id: "alert-facts" }, t("alert.facts")),
         aboutAlert(current, known)),
-      h("section", { "aria-label": t("alert.timeline"), class: "timeline" }, timeline(current)),
+      h("section", { class: "timeline" }, timeline(current)),
       can("alerts") ? actions(current) : null,
     ]);
     // The word of what happened sits under the heading, which takes the focus: read next.

@@ -15,7 +15,9 @@ size, moto's own TransactWriteItems against infra/local/moto_transactions.py). `
 dynamodb,control_room` re-measures those in-process sections alone and rewrites them in
 bench/RESULTS.md, each saying when (bench/results.py `remeasure`). `--console` measures the
 operators' console's city page with a whole city in Chromium (bench/console_city.py) and
-rewrites its section the same way.
+rewrites its section the same way. `--costs` prices a month in Seoul at both scales
+(bench/costs.py: bench/prices_ap_northeast_2.json and bench/cost_usage.json) and rewrites its
+section; it measures nothing.
 """
 
 from __future__ import annotations
@@ -448,8 +450,20 @@ def main() -> int:
         default=ROOT / "console",
         help="--console: the console folder the stack serves, for its files' sizes",
     )
+    parser.add_argument(
+        "--costs",
+        action="store_true",
+        help="only: the monthly AWS cost in Seoul at both scales (bench/costs.py: "
+        "bench/prices_ap_northeast_2.json x the capacity model); no measuring",
+    )
     parser.add_argument("--note", default=None, help="--console: a line heading its section")
     args = parser.parse_args()
+    if args.costs:
+        from bench import costs, results
+
+        results.rewrite_sections(args.output, {"costs": costs.render()})
+        print(f"rewrote the costs' section in {args.output}")
+        return 0
     if args.console:
         from bench import console_city, results
 

@@ -33,6 +33,7 @@ HEADINGS = {
     "capacity": "4. Capacity model",
     "control_room": "5. DynamoDB requests and capacity units per control-room operation",
     "console": "6. The operators' console with a whole city",
+    "costs": "7. Monthly cost in Seoul (ap-northeast-2)",
 }
 
 MISSING = "not measured (module missing)"
@@ -131,7 +132,7 @@ def _guarded(call: Callable[[], Any]) -> Any:
 
 def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -> dict[str, Any]:
     from bench import __main__ as bench
-    from bench import capacity, table_scaling
+    from bench import capacity, costs, table_scaling
 
     def step(name: str) -> None:
         print(f"bench: {name}...", file=sys.stderr, flush=True)
@@ -192,6 +193,7 @@ def collect(quick: bool, deposits: int | None = None, interval_s: float = 0.1) -
         ),
         "control_room": control_room,
         "console": console,
+        "costs": costs.render(dynamodb if isinstance(dynamodb, dict) else None),
     }
 
 
@@ -546,4 +548,5 @@ _RENDERERS: dict[str, Callable[[Any], str]] = {
     "capacity": _capacity,
     "control_room": _control_room,
     "console": _console_section,
+    "costs": _capacity,
 }

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import capacity
-from bench.capacity import DAYS_PER_MONTH, MINUTES_PER_MONTH, SCALES, Scale
+from bench.capacity import DAYS_PER_MONTH, GIMHAE, MINUTES_PER_MONTH, SCALES, Scale
 
 HERE = Path(__file__).resolve().parent
 PRICES = HERE / "prices_ap_northeast_2.json"
@@ -380,9 +380,7 @@ def _lambda(
         invocations += events / float(batch)
         gb_s += events * per_event[function] / 1000 * memory_gb
     # Payouts: one chunk an invocation, priced like a deposit's transaction each.
-    invocations += v.payouts / (
-        capacity.PAYOUT_ELIGIBLE_SHARE * scale.users / capacity.PAYOUT_BUCKETS
-    )
+    invocations += capacity.PAYOUT_BUCKETS if v.payouts else 0  # one chunk per bucket
     gb_s += v.payouts * per_event["handle_deposits (SQS)"] / 1000 * memory_gb
     return invocations, gb_s
 
@@ -408,6 +406,27 @@ def _q(x: float) -> str:
     if x >= 1e6:
         return f"{x / 1e6:,.1f} M"
     return f"{x:,.0f}" if x >= 10 else f"{x:,.2f}"
+
+
+# What a stage costs before anyone uses it, and what each user and device adds (deploy guide).
+IDLE = Scale("an idle stage", 0, 0, 0, GIMHAE.districts)
+
+
+def marginal(measured: dict[str, Any] | None = None) -> dict[str, float]:
+    """USD a month: an idle stage, and what 1,000 users, one robot and one shelter add."""
+    prices, usage = Prices(load(PRICES)), load(USAGE)
+
+    def month(users: int, robots: int, shelters: int) -> float:
+        scale = Scale("", users, robots, shelters, GIMHAE.districts)
+        return total(monthly(scale, prices, usage, measured))
+
+    idle = month(0, 0, 0)
+    return {
+        "idle stage": idle,
+        "per 1,000 users (beyond Cognito's free 10,000)": month(11_000, 0, 0) - month(10_000, 0, 0),
+        "per robot": month(0, 1, 0) - idle,
+        "per shelter": month(0, 0, 1) - idle,
+    }
 
 
 def estimate(measured: dict[str, Any] | None = None) -> dict[str, list[Line]]:
@@ -461,6 +480,16 @@ def render(measured: dict[str, Any] | None = None) -> str:
         )
         + " |"
     )
+    add("")
+    add(
+        "What a stage costs before use, and what each user and device adds (the same lines "
+        "at other scales; the deploy guide, docs/deploy.md, quotes these):"
+    )
+    add("")
+    add("| | USD a month |")
+    add("|---|---|")
+    for name, usd in marginal(measured).items():
+        add(f"| {name} | {_usd(usd)} |")
     add("")
     add("Every line:")
     add("")

@@ -97,3 +97,24 @@ def test_python_m_bench_costs_rewrites_its_section_alone(
     assert "Gimhae" in section and "50 million users" in section
     assert PRICES["as_of"] in section
     assert "the capacity model" in text and "| date | then |" in text
+
+
+def test_an_idle_stage_costs_its_fixed_lines_and_each_device_adds_a_little() -> None:
+    # GIVEN no users and no devices: alarms, dashboard, metrics, the web ACL, keys, pollers
+    each = costs.marginal()
+    u = {k: v["value"] for k, v in USAGE.items() if isinstance(v, dict)}
+    fixed = (
+        u["alarms"] * 0.10
+        + u["dashboards"] * 3
+        + u["custom_metrics"] * 0.30
+        + 5
+        + u["waf_rules"]
+        + u["kms_keys"]
+        + u["kms_requests_per_month"] / 1e4 * 0.03
+        + u["sqs_polled_queues"] * u["sqs_empty_receives_per_queue_month"] / 1e6 * 0.40
+    )
+    # THEN the idle stage is those (plus the console's few requests and the exports' GB)
+    assert fixed < each["idle stage"] < fixed + 1
+    # AND a device adds cents to a dollar a month, a thousand users tens of dollars
+    assert 0.05 < each["per robot"] < 1 and 0.05 < each["per shelter"] < 1
+    assert 15 < each["per 1,000 users (beyond Cognito's free 10,000)"] < 40

@@ -115,14 +115,20 @@ def monthly(
     measured = measured or {}
     u = _values(usage)
     v = volumes(scale, usage)
-    cost = lambda prefix: capacity._cost(measured, prefix)  # noqa: E731
-    deposit, totals, sync = cost(DEPOSIT), cost(TOTALS), cost(capacity.STEP_SYNC)
-    board = cost(capacity.BOARD_BATCH)
-    rank, top = cost(capacity.MY_RANK), cost(capacity.TOP_10)
-    telemetry, robot, payout = (
-        cost(capacity.TELEMETRY),
-        cost(capacity.ROBOT_STATUS),
-        cost(capacity.PAYOUT),
+    # Per event, as measured (bench/RESULTS.md §3), else the capacity model's copy of it.
+    deposit, totals, sync, board, rank, top, telemetry, robot, payout = (
+        capacity._cost(measured, label)
+        for label in (
+            DEPOSIT,
+            TOTALS,
+            capacity.STEP_SYNC,
+            capacity.BOARD_BATCH,
+            capacity.MY_RANK,
+            capacity.TOP_10,
+            capacity.TELEMETRY,
+            capacity.ROBOT_STATUS,
+            capacity.PAYOUT,
+        )
     )
     fleet = capacity.fleet_costs(measured)
     # A steady reading's measured WRU bills a fresh hour's air-hours item (1 WRU); over the
@@ -370,6 +376,7 @@ def _lambda(
             capacity._cost(measured, TOTALS).get("batch_records", 1),
         ),
         "PUT /v1/me/steps (API)": (v.step_syncs, 1),
+        # The other app reads are taken to run as long as a leaderboard view (3 reads).
         "GET /v1/leaderboards/steps (API: my rank + top 10)": (v.board_views + v.app_reads, 1),
         "handle_step_boards (stream)": (v.step_days, capacity.STEP_STREAM_BATCH),
         "handle_device_reports (SQS): shelter telemetry": (v.telemetry, 1),
@@ -447,7 +454,14 @@ def render(measured: dict[str, Any] | None = None) -> str:
         f"a user a day raising {capacity.STEP_DAYS_PER_SYNC} days and followed by "
         f"{capacity.LEADERBOARD_VIEWS_PER_SYNC:g} leaderboard view, "
         f"{capacity.PAYOUT_ELIGIBLE_SHARE:.0%} of users paid a month) times the capacity "
-        "units and calls measured per event (§3; Lambda durations as §4 estimates them), "
+        "units and calls measured per event ("
+        + (
+            "§3's run"
+            if measured
+            else "bench/capacity.py `DEFAULT_COSTS`, §3's figures when "
+            "the model was written: `--only dynamodb` re-prices from a fresh measurement"
+        )
+        + "; Lambda durations as §4 estimates them), "
         f"priced in {prices_data['region']} from bench/prices_ap_northeast_2.json "
         f"(as of {prices_data['as_of']}; source: {prices_data['source']}). {prices_data['notes']}"
     )

@@ -217,12 +217,13 @@ REMEASURABLE = ("dynamodb", "control_room")
 
 def remeasure(path: Path | str, keys: list[str]) -> None:
     """Re-measure only `keys` (of REMEASURABLE: the in-process sections, seconds each) and
-    rewrite them in place; `dynamodb` re-renders the capacity model from its new figures and
-    the paced publish->ack p50 already in the file. Each rewritten section says when."""
+    rewrite them in place; `dynamodb` re-renders the capacity model (and the monthly cost)
+    from its new figures and the paced publish->ack p50 already in the file. Each rewritten
+    section says when."""
     import re
 
     from bench import __main__ as bench
-    from bench import capacity
+    from bench import capacity, costs
 
     unknown = set(keys) - set(REMEASURABLE)
     if unknown:
@@ -244,6 +245,7 @@ def remeasure(path: Path | str, keys: list[str]) -> None:
         sections["capacity"] = capacity.render(
             dynamodb, local_ack_ms=float(ack.group(1)) if ack else None
         )
+        sections["costs"] = costs.render(dynamodb)
     if "control_room" in keys:
         from bench import control_room_costs
 

@@ -22,7 +22,7 @@ from cfnlint.api import ManualArgs, lint_file  # noqa: E402
 from chalice import Chalice  # noqa: E402
 
 from chalicelib import queues, streams  # noqa: E402
-from chalicelib.adapters.dynamodb_models import ALL_MODELS  # noqa: E402
+from chalicelib.adapters.dynamodb_models import ALL_MODELS, logical_name  # noqa: E402
 from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body  # noqa: E402
 from chalicelib.domain import roles  # noqa: E402
 from infra import console_site  # noqa: E402
@@ -796,3 +796,46 @@ def test_a_tile_server_and_a_domain_of_the_citys_own(tmp_path: Path) -> None:
     config = distribution["Properties"]["DistributionConfig"]
     assert config["Aliases"] == ["console.city.example"]
     assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+
+
+# --- production: what a city needs (issue 25) ----------------------------------------------
+
+
+def test_money_and_identity_tables_survive_in_production(synth: Synth) -> None:
+    from chalicelib import config
+    from infra.cdk.tables import MONEY_OR_IDENTITY
+
+    prefix = synth.stacks["prod"].stage.prefix
+    logical = {logical_name(m) for m in ALL_MODELS}
+    assert set(MONEY_OR_IDENTITY) <= logical, "a named table that no model declares"
+    for name in MONEY_OR_IDENTITY:
+        # WHEN the production table is looked up by the name the app uses
+        _, table = synth.by_name(
+            "prod", "AWS::DynamoDB::Table", "TableName", config.table_name(name, prefix)
+        )
+        # THEN it can be restored to any second of the last 35 days, and not deleted by
+        # a stack update, a teardown or a stray call
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["DeletionProtectionEnabled"] is True
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_exports_bucket_is_encrypted_versioned_private_and_expires(
+    synth: Synth, stage: str
+) -> None:
+    from infra.cdk.storage import EXPORT_RETENTION, REPLACED_RETENTION
+
+    stack = synth.stacks[stage]
+    logical_id = stack.get_logical_id(stack.exports.bucket.node.default_child)
+    bucket = synth.templates[stage]["Resources"][logical_id]["Properties"]
+    (sse,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == EXPORT_RETENTION.to_days()
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == REPLACED_RETENTION.to_days()
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1

@@ -18,6 +18,7 @@ from infra.cdk.messaging import AlertsTopic, Queues
 from infra.cdk.security import Keys
 from infra.cdk.stage import Stage
 from infra.cdk.storage import ExportsBucket
+from infra.cdk.subscriptions import AlarmEmail
 from infra.cdk.tables import Tables
 from infra.console_site import site_config, tile_origin
 
@@ -45,6 +46,7 @@ class GimhaeStack(cdk.Stack):
         self.tables = Tables(self, "Tables", stage=stage)
         self.queues = Queues(self, "Queues", stage=stage)
         self.alerts = AlertsTopic(self, "Alerts", stage=stage, keys=self.keys)
+        AlarmEmail(self, "AlarmSubscription", topic=self.alerts.topic)
         self.exports = ExportsBucket(self, "Exports", stage=stage, keys=self.keys)
         self.iot = Iot(self, "Iot", stage=stage, queues=self.queues)
         self.users = UserPool(self, "Users", stage=stage)

@@ -839,3 +839,36 @@ def test_exports_bucket_is_encrypted_versioned_private_and_expires(
     assert rule["ExpirationInDays"] == EXPORT_RETENTION.to_days()
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == REPLACED_RETENTION.to_days()
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+
+
+def test_alarms_reach_the_address_given_at_deploy_and_none_without(
+    synth: Synth, stage: str
+) -> None:
+    from infra.cdk.subscriptions import ALARM_EMAIL_PARAMETER
+
+    template = synth.templates[stage]
+    parameter = template["Parameters"][ALARM_EMAIL_PARAMETER]
+    assert parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "ops@city.example")
+    assert not re.fullmatch(parameter["AllowedPattern"], "ops city.example")
+    (subscription,) = synth.resources(stage, "AWS::SNS::Subscription").values()
+    # the one topic every alarm notifies, by e-mail, only when an address was given
+    topic = subscription["Properties"]["TopicArn"]["Ref"]
+    actions = {
+        a["Ref"]
+        for alarm in synth.resources(stage, "AWS::CloudWatch::Alarm").values()
+        for a in alarm["Properties"]["AlarmActions"]
+    }
+    assert actions == {topic}
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": ALARM_EMAIL_PARAMETER}
+    condition = template["Conditions"][subscription["Condition"]]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}
+
+
+def test_the_pool_offers_an_authenticator_app_and_never_sms(synth: Synth, stage: str) -> None:
+    (pool,) = synth.resources(stage, "AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert props["MfaConfiguration"] == "OPTIONAL"
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert "SmsConfiguration" not in props

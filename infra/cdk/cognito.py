@@ -34,6 +34,13 @@ class UserPool(Construct):
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             password_policy=cognito.PasswordPolicy(min_length=10),
+            # MFA is the pool's, and citizens share it: optional here, with an authenticator
+            # app (TOTP) as the only second factor (SMS would need the any-number role).
+            # Staff are enrolled when their account is made (docs/deploy.md), after which
+            # Cognito asks every sign-in for the code; a staff pool of its own, with MFA
+            # required, is the step after (docs/production.md).
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             deletion_protection=stage.is_production,
             removal_policy=(
                 cdk.RemovalPolicy.RETAIN if stage.is_production else cdk.RemovalPolicy.DESTROY

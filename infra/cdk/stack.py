@@ -13,6 +13,7 @@ from infra.cdk.alarms import Alarms
 from infra.cdk.api import Api
 from infra.cdk.cognito import UserPool
 from infra.cdk.console import CERTIFICATE_CONTEXT, DOMAIN_CONTEXT, ConsoleSite
+from infra.cdk.firewall import Firewall
 from infra.cdk.iot import Iot
 from infra.cdk.messaging import AlertsTopic, Queues
 from infra.cdk.security import Keys
@@ -68,6 +69,7 @@ class GimhaeStack(cdk.Stack):
             ),
             users=self.users,
         )
+        self.firewall = Firewall(self, "Firewall", stage=stage, api=self.api)
         tiles = self.node.try_get_context(TILES_CONTEXT)
         self.console = ConsoleSite(
             self,

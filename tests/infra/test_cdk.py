@@ -872,3 +872,44 @@ def test_the_pool_offers_an_authenticator_app_and_never_sms(synth: Synth, stage:
     assert props["MfaConfiguration"] == "OPTIONAL"
     assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     assert "SmsConfiguration" not in props
+
+
+def test_waf_guards_the_api_stage_which_throttles(synth: Synth, stage: str) -> None:
+    from infra.cdk.firewall import COMMON_RULE_SET, RATE_LIMIT_PER_IP, THROTTLE
+
+    (acl,) = synth.resources(stage, "AWS::WAFv2::WebACL").values()
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL"
+    assert props["DefaultAction"] == {"Allow": {}}
+    # THEN the per-IP limit comes first, then AWS's common rules, each with its metrics
+    first, second = sorted(props["Rules"], key=lambda r: r["Priority"])
+    rate = first["Statement"]["RateBasedStatement"]
+    assert (rate["AggregateKeyType"], rate["Limit"]) == ("IP", RATE_LIMIT_PER_IP)
+    assert first["Action"] == {"Block": {}}
+    managed = second["Statement"]["ManagedRuleGroupStatement"]
+    assert (managed["VendorName"], managed["Name"]) == ("AWS", COMMON_RULE_SET)
+    assert second["OverrideAction"] == {"None": {}}
+    for visibility in [props["VisibilityConfig"], first["VisibilityConfig"]]:
+        assert visibility["CloudWatchMetricsEnabled"] is True
+    assert second["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+    # AND it is associated with the API's own stage, once SAM has made it
+    (association,) = synth.resources(stage, "AWS::WAFv2::WebACLAssociation").values()
+    arn = _flatten(association["Properties"]["ResourceArn"])
+    assert arn.endswith(f"::/restapis/{{RestAPI}}/stages/{cdk_api.API_STAGE}")
+    assert association["DependsOn"] == [f"RestAPI{cdk_api.API_STAGE}Stage"]
+    # AND the stage throttles every method
+    rest_api = synth.templates[stage]["Resources"]["RestAPI"]["Properties"]
+    (settings,) = rest_api["MethodSettings"]
+    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == THROTTLE
+
+
+def test_the_rate_limit_and_throttle_are_the_citys_to_set(tmp_path: Path) -> None:
+    from infra.cdk.firewall import RATE_LIMIT_CONTEXT, THROTTLE_CONTEXT, rate_limit, throttle
+
+    app = aws_cdk.App(
+        outdir=str(tmp_path),
+        context={RATE_LIMIT_CONTEXT: "600", THROTTLE_CONTEXT: "100,200"},
+    )
+    assert throttle(app) == (100, 200)
+    assert rate_limit(app) == 600

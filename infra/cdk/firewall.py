@@ -7,7 +7,8 @@ syncs a second, each followed by a leaderboard read, so ~220 requests a second a
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -56,10 +57,11 @@ class Firewall(Construct):
             ],
         )
         limit = rate_limit(self)
+        self.name = f"{stage.prefix}-api"
         self.acl = wafv2.CfnWebACL(
             self,
             "Acl",
-            name=f"{stage.prefix}-api",
+            name=self.name,
             description="The API - a rate limit per client IP, then the AWS common rule set",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
@@ -106,6 +108,16 @@ class Firewall(Construct):
         # SAM makes the stage (RestAPI + the stage's name + Stage) from the API: associate
         # once it exists
         self.association.add_override("DependsOn", [f"RestAPI{API_STAGE}Stage"])
+
+    def blocked_metric(self, period: Duration) -> cloudwatch.Metric:
+        """Requests WAF blocked, by any rule."""
+        return cloudwatch.Metric(
+            namespace="AWS/WAFV2",
+            metric_name="BlockedRequests",
+            dimensions_map={"WebACL": self.name, "Region": Aws.REGION, "Rule": "ALL"},
+            statistic="Sum",
+            period=period,
+        )
 
 
 def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:

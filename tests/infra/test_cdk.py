@@ -913,3 +913,62 @@ def test_the_rate_limit_and_throttle_are_the_citys_to_set(tmp_path: Path) -> Non
     )
     assert throttle(app) == (100, 200)
     assert rate_limit(app) == 600
+
+
+def _dashboard_lines(synth: Synth, stage: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of every line on the stage's one dashboard."""
+    (dashboard,) = synth.resources(stage, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(_flatten(dashboard["Properties"]["DashboardBody"]))
+    lines = []
+    for widget in body["widgets"]:
+        for line in widget["properties"].get("metrics", []):
+            namespace, metric, *rest = [p for p in line if isinstance(p, str)]
+            lines.append((namespace, metric, dict(zip(rest[::2], rest[1::2], strict=True))))
+    return lines
+
+
+def test_every_alarm_has_its_graph_on_the_dashboard(synth: Synth, stage: str) -> None:
+    lines = _dashboard_lines(synth, stage)
+    graphed = {(ns, metric, json.dumps(dims, sort_keys=True)) for ns, metric, dims in lines}
+    for alarm in synth.resources(stage, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        dims = {d["Name"]: _flatten(d["Value"]) for d in props["Dimensions"]}
+        key = (props["Namespace"], props["MetricName"], json.dumps(dims, sort_keys=True))
+        assert key in graphed, f"{_flatten(props['AlarmName'])} has no graph"
+
+
+def test_the_dashboard_shows_what_the_city_runs_on(synth: Synth, stage: str) -> None:
+    from typing import get_args
+
+    from chalicelib import wiring
+    from chalicelib.domain.alerts import AlertKind
+    from chalicelib.domain.recycling import RejectReason
+
+    lines = _dashboard_lines(synth, stage)
+    metrics = {(ns, metric) for ns, metric, _ in lines}
+    city = wiring.METRICS_NAMESPACE
+    # the app's counts, with the one dimension Powertools gives them
+    assert all(dims == {"service": wiring.SERVICE} for ns, _, dims in lines if ns == city), (
+        "an app metric the app never publishes with these dimensions"
+    )
+    assert (city, "DepositsCredited") in metrics
+    assert (city, wiring.STEP_SYNCS) in metrics
+    assert {(city, wiring.rejected_metric(r)) for r in get_args(RejectReason)} <= metrics
+    assert {(city, wiring.alert_metric(k)) for k in get_args(AlertKind)} <= metrics
+    # every queue's depth, every stream consumer's iterator age, the API's p95 and 5xx
+    depth = {
+        dims["QueueName"]
+        for ns, metric, dims in lines
+        if metric == "ApproximateNumberOfMessagesVisible"
+    }
+    assert len(depth) == len(synth.resources(stage, "AWS::SQS::Queue"))
+    streamed = {f.logical_id for f in synth.stacks[stage].api.functions if f.kind == "dynamodb"}
+    aged = {dims["FunctionName"] for _, metric, dims in lines if metric == "IteratorAge"}
+    assert aged == {f"{{{logical_id}}}" for logical_id in streamed}
+    assert ("AWS/ApiGateway", "Latency") in metrics and ("AWS/ApiGateway", "5XXError") in metrics
+    (dashboard,) = synth.resources(stage, "AWS::CloudWatch::Dashboard").values()
+    assert '"stat":"p95"' in _flatten(dashboard["Properties"]["DashboardBody"])
+    # API Gateway names a REST API's metrics by its title and stage
+    title = synth.templates[stage]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["info"]
+    api_dims = {json.dumps(d) for ns, _, d in lines if ns == "AWS/ApiGateway"}
+    assert api_dims == {json.dumps({"ApiName": title["title"], "Stage": cdk_api.API_STAGE})}

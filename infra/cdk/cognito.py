@@ -34,11 +34,10 @@ class UserPool(Construct):
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             password_policy=cognito.PasswordPolicy(min_length=10),
-            # MFA is the pool's, and citizens share it: optional here, with an authenticator
-            # app (TOTP) as the only second factor (SMS would need the any-number role).
-            # Staff are enrolled when their account is made (docs/deploy.md), after which
-            # Cognito asks every sign-in for the code; a staff pool of its own, with MFA
-            # required, is the step after (docs/production.md).
+            # MFA is the pool's, and citizens share it: optional, with an authenticator app
+            # (TOTP) as the only second factor (SMS would need the any-number role). This
+            # does not yet make staff use it: that takes a staff pool of its own with MFA
+            # required (docs/production.md, "Staff and MFA").
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             deletion_protection=stage.is_production,

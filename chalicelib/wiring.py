@@ -48,7 +48,9 @@ if TYPE_CHECKING:
 SERVICE = "gimhae-smart-city"
 logger = Logger(service=SERVICE)
 # CloudWatch metrics as embedded metric format in the logs; no API calls, no cold-start cost.
-metrics = Metrics(namespace="GimhaeSmartCity", service=SERVICE)
+METRICS_NAMESPACE = "GimhaeSmartCity"
+"""Every count below lands here with the one dimension `service` (infra/cdk/dashboard.py)."""
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 
 
 _metrics_lock = threading.Lock()
@@ -60,6 +62,21 @@ def count(name: str, value: float = 1) -> None:
 
     with _metrics_lock:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def rejected_metric(reason: str) -> str:
+    """The count of deposits rejected for `reason` (one of domain.recycling.RejectReason):
+    the operators' dashboard graphs one line per reason."""
+    return f"DepositsRejected.{reason}"
+
+
+def alert_metric(kind: str) -> str:
+    """The count of alerts opened of `kind` (domain.alerts.AlertKind), for the dashboard."""
+    return f"AlertsOpened.{kind}"
+
+
+STEP_SYNCS = "StepSyncs"
+"""A citizen's app synced their steps (PUT /v1/me/steps)."""
 
 
 def publish_metrics() -> None:

@@ -107,6 +107,7 @@ def put_steps() -> dict[str, Any]:
     request = bp.current_request
     body = parse_body(request, StepsRequest)
     stored = wiring.steps().sync(principal(request).citizen_id, body.days_synced())
+    wiring.count(wiring.STEP_SYNCS)
     return {"days": [{"date": day.isoformat(), "steps": steps} for day, steps in stored.items()]}
 
 

@@ -40,6 +40,8 @@ def deposit_record_handler(record: SQSRecord) -> None:
     ack = outcome.ack
     status = ack.status if ack else "unanswered"
     wiring.count(f"Deposits{status.capitalize()}")
+    if ack and ack.status == "rejected" and ack.reason:
+        wiring.count(wiring.rejected_metric(ack.reason))
     if ack and ack.status == "credited":
         wiring.count("PointsCredited", ack.points or 0)
     if outcome.taken_while_full:
@@ -73,6 +75,9 @@ def report_record_handler(record: SQSRecord) -> None:
     wiring.count(f"DeviceReports{outcome.status.capitalize()}")
     if outcome.notices:
         wiring.count("AlertsSent", len(outcome.notices))
+    for notice in outcome.notices:
+        if notice.event == "opened":
+            wiring.count(wiring.alert_metric(notice.kind))
     wiring.logger.info(
         "device report handled",
         extra={"status": outcome.status, "reason": outcome.reason, "alerts": len(outcome.notices)},

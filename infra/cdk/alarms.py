@@ -11,10 +11,42 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.cdk.api import Api
+from infra.cdk.functions import Function
 from infra.cdk.stage import Stage
 
 DEVICES_NAMESPACE = "Gimhae/Devices"
 OFFLINE_DEVICES = "OfflineDevices"
+FUNCTION_ALARMS = ("Errors", "Throttles")
+
+
+def queue_depth(queue: sqs.IQueue) -> cloudwatch.Metric:
+    """Messages waiting, the most seen in a minute: what the DLQ alarms and the dashboard read."""
+    return queue.metric_approximate_number_of_messages_visible(
+        period=cdk.Duration.minutes(1), statistic="Maximum"
+    )
+
+
+def function_metric(
+    api: Api, function: Function, metric: str, statistic: str = "Sum"
+) -> cloudwatch.Metric:
+    """One of a function's AWS/Lambda metrics, by the name CloudFormation gives it."""
+    return cloudwatch.Metric(
+        namespace="AWS/Lambda",
+        metric_name=metric,
+        dimensions_map={"FunctionName": api.chalice.get_resource(function.logical_id).ref},
+        statistic=statistic,
+        period=cdk.Duration.minutes(1),
+    )
+
+
+def offline_devices(stage: Stage) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=DEVICES_NAMESPACE,
+        metric_name=OFFLINE_DEVICES,
+        dimensions_map={"Stage": stage.name},
+        statistic="Maximum",
+        period=cdk.Duration.minutes(1),
+    )
 
 
 class Alarms(Construct):
@@ -34,34 +66,19 @@ class Alarms(Construct):
         for name, queue in dead_letter_queues.items():
             self._alarm(
                 f"{name}-dlq-depth",
-                queue.metric_approximate_number_of_messages_visible(
-                    period=cdk.Duration.minutes(1), statistic="Maximum"
-                ),
+                queue_depth(queue),
                 f"Messages are waiting in {name}: see the quarantine and redrive them",
             )
         for function in api.functions:
-            function_name = api.chalice.get_resource(function.logical_id).ref
-            for metric in ("Errors", "Throttles"):
+            for metric in FUNCTION_ALARMS:
                 self._alarm(
                     f"{function.handler}-{metric.lower()}",
-                    cloudwatch.Metric(
-                        namespace="AWS/Lambda",
-                        metric_name=metric,
-                        dimensions_map={"FunctionName": function_name},
-                        statistic="Sum",
-                        period=cdk.Duration.minutes(1),
-                    ),
+                    function_metric(api, function, metric),
                     f"{function.handler}: {metric.lower()} in the last minute",
                 )
         self._alarm(
             "devices-offline",
-            cloudwatch.Metric(
-                namespace=DEVICES_NAMESPACE,
-                metric_name=OFFLINE_DEVICES,
-                dimensions_map={"Stage": stage.name},
-                statistic="Maximum",
-                period=cdk.Duration.minutes(1),
-            ),
+            offline_devices(stage),
             "Devices have been offline for 10 minutes",
             evaluation_periods=10,
         )

@@ -34,6 +34,12 @@ class UserPool(Construct):
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             password_policy=cognito.PasswordPolicy(min_length=10),
+            # MFA is the pool's, and citizens share it: optional, with an authenticator app
+            # (TOTP) as the only second factor (SMS would need the any-number role). This
+            # does not yet make staff use it: that takes a staff pool of its own with MFA
+            # required (docs/production.md, "Staff and MFA").
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             deletion_protection=stage.is_production,
             removal_policy=(
                 cdk.RemovalPolicy.RETAIN if stage.is_production else cdk.RemovalPolicy.DESTROY

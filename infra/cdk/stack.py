@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib.queues import JOB_QUEUES
@@ -13,11 +14,14 @@ from infra.cdk.alarms import Alarms
 from infra.cdk.api import Api
 from infra.cdk.cognito import UserPool
 from infra.cdk.console import CERTIFICATE_CONTEXT, DOMAIN_CONTEXT, ConsoleSite
+from infra.cdk.dashboard import Dashboard
+from infra.cdk.firewall import Firewall
 from infra.cdk.iot import Iot
 from infra.cdk.messaging import AlertsTopic, Queues
 from infra.cdk.security import Keys
 from infra.cdk.stage import Stage
 from infra.cdk.storage import ExportsBucket
+from infra.cdk.subscriptions import AlarmEmail
 from infra.cdk.tables import Tables
 from infra.console_site import site_config, tile_origin
 
@@ -45,6 +49,7 @@ class GimhaeStack(cdk.Stack):
         self.tables = Tables(self, "Tables", stage=stage)
         self.queues = Queues(self, "Queues", stage=stage)
         self.alerts = AlertsTopic(self, "Alerts", stage=stage, keys=self.keys)
+        AlarmEmail(self, "AlarmSubscription", topic=self.alerts.topic)
         self.exports = ExportsBucket(self, "Exports", stage=stage, keys=self.keys)
         self.iot = Iot(self, "Iot", stage=stage, queues=self.queues)
         self.users = UserPool(self, "Users", stage=stage)
@@ -66,6 +71,7 @@ class GimhaeStack(cdk.Stack):
             ),
             users=self.users,
         )
+        self.firewall = Firewall(self, "Firewall", stage=stage, api=self.api)
         tiles = self.node.try_get_context(TILES_CONTEXT)
         self.console = ConsoleSite(
             self,
@@ -92,16 +98,27 @@ class GimhaeStack(cdk.Stack):
                 attribution=self.node.try_get_context(TILE_ATTRIBUTION_CONTEXT) or "",
             )
         )
+        # one list of what holds dead letters, for the alarms and the dashboard both
+        dead_letter_queues: dict[str, sqs.IQueue] = {
+            **{f"{name}-dlq": q for name, q in self.queues.dlq_by_logical.items()},
+            **{f"{h}-stream-failures": q for h, q in self.api.stream_failure_queues.items()},
+        }
         Alarms(
             self,
             "Alarms",
             stage=stage,
-            dead_letter_queues={
-                **{f"{name}-dlq": q for name, q in self.queues.dlq_by_logical.items()},
-                **{f"{h}-stream-failures": q for h, q in self.api.stream_failure_queues.items()},
-            },
+            dead_letter_queues=dead_letter_queues,
             api=self.api,
             topic=self.alerts.topic,
+        )
+        self.dashboard = Dashboard(
+            self,
+            "Dashboard",
+            stage=stage,
+            queues=dict(self.queues.by_logical),
+            dead_letter_queues=dead_letter_queues,
+            api=self.api,
+            firewall=self.firewall,
         )
         cdk.CfnOutput(self, "UserPoolId", value=self.users.pool.user_pool_id)
         cdk.CfnOutput(self, "AppClientId", value=self.users.client.user_pool_client_id)

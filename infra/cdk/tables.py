@@ -11,6 +11,25 @@ from infra.cdk.names import model_key
 from infra.cdk.schema import IndexSpec, Key, TableSpec, table_spec
 from infra.cdk.stage import Stage
 
+MONEY_OR_IDENTITY = {
+    "citizens": "each citizen's balance and profile",
+    "ledger": "every movement of points: the balance is its sum",
+    "processed-events": "the exactly-once guard of every credit: lost, a robot's retry pays twice",
+    "phone-links": "who holds which phone number (keyed hashes)",
+    "payout-accounts": "citizens' bank accounts (encrypted)",
+    "payout-runs": "the payout runs",
+    "payout-items": "who was paid what, and whether the bank settled it",
+    "payout-skips": "who a run left out, and why",
+    "ledger-audits": "the audits of the ledger against the balances",
+    "corrections": "proposed and approved changes to balances",
+    "staff-actions": "who among the staff did what (the audit trail)",
+    "devices": "the registered robots and shelters, each with its certificate",
+}
+"""Tables that hold money or identity, with why. Every table has point-in-time recovery (35
+days back, priced per GB: small next to losing a day); in production every table has deletion
+protection and is retained when the stack goes, these first of all (tests/infra checks them by
+name). Development stages are torn down whole, so there they have neither."""
+
 _TYPES = {
     "S": dynamodb.AttributeType.STRING,
     "N": dynamodb.AttributeType.NUMBER,

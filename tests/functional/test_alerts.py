@@ -7,6 +7,7 @@ hostile classes of issue 22 against every alert route."""
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
+from chalicelib import wiring
 from chalicelib.domain import roles
 from tests.functional.conftest import Api
 from tests.functional.test_fleet import alerts as sent_notices
@@ -730,3 +732,24 @@ def test_concurrent_steps_and_the_device_lose_no_update(api: Api, fleet: Any) ->
     assert sorted(a["action"] for a in logged) == ["alert.acknowledge"] + ["alert.comment"] * 3
     assert [a["actor"] for a in logged if a["action"] == "alert.acknowledge"] == [
         stored["acknowledged_by"]]  # fmt: skip
+
+
+def test_an_alert_opened_is_counted_by_its_kind_once(
+    api: Api, fleet: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    # GIVEN metrics on (EMF documents in the function's log)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    clock = fleet["clock"]
+    capsys.readouterr()
+    # WHEN bad air raises an alert, the message is replayed and the air turns worse
+    bad_air(clock)
+    bad_air(clock)
+    bad_air(clock, 200, minutes=1)
+    # THEN the dashboard's "alerts opened, by kind" counts one air alert
+    documents = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"')
+    ]
+    opened = [d.get(wiring.alert_metric("air")) for d in documents]
+    assert [o for o in opened if o is not None] == [[1.0]]

@@ -358,6 +358,8 @@ def test_outcomes_are_counted_as_cloudwatch_metrics(
     assert metrics["PointsCredited"] == [30.0]
     assert metrics["DepositsRejected"] == [1.0]
     assert metrics["MessagesQuarantined"] == [1.0]
+    # AND the rejection by its reason, a line of its own on the operators' dashboard
+    assert metrics["DepositsRejected.invalid_payload"] == [1.0]
 
 
 def test_admins_see_dead_letter_depth(api: Api) -> None:

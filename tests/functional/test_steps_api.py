@@ -3,12 +3,14 @@ answered, counts that only go up, bad days refused whole, and what a sync costs.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bench.dynamodb_costs import metering
+from chalicelib import wiring
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.domain.steps import week_days
 from tests.functional.conftest import Api
@@ -106,3 +108,19 @@ def test_odd_values_are_refused_without_a_5xx(api: Api) -> None:
         assert 400 <= response.status < 500, (days[:1], response.body)
     assert _sync(api, [{"date": _day(0), "steps": 1}], who="stranger").status == 404
     assert api.call("PUT", "/v1/me/steps", body={"days": []}).status == 401
+
+
+def test_each_sync_is_counted_for_the_operators_dashboard(
+    api: Api, monkeypatch: Any, capsys: Any
+) -> None:
+    _register(api)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
+    _sync(api, [{"date": _day(0), "steps": 5200}])
+    _sync(api, [{"date": _day(0), "steps": 6100}])
+    documents = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"')
+    ]
+    assert [d[wiring.STEP_SYNCS] for d in documents if wiring.STEP_SYNCS in d] == [[1.0], [1.0]]

@@ -22,7 +22,7 @@ from cfnlint.api import ManualArgs, lint_file  # noqa: E402
 from chalice import Chalice  # noqa: E402
 
 from chalicelib import queues, streams  # noqa: E402
-from chalicelib.adapters.dynamodb_models import ALL_MODELS  # noqa: E402
+from chalicelib.adapters.dynamodb_models import ALL_MODELS, logical_name  # noqa: E402
 from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body  # noqa: E402
 from chalicelib.domain import roles  # noqa: E402
 from infra import console_site  # noqa: E402
@@ -796,3 +796,179 @@ def test_a_tile_server_and_a_domain_of_the_citys_own(tmp_path: Path) -> None:
     config = distribution["Properties"]["DistributionConfig"]
     assert config["Aliases"] == ["console.city.example"]
     assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+
+
+# --- production: what a city needs (issue 25) ----------------------------------------------
+
+
+def test_money_and_identity_tables_survive_in_production(synth: Synth) -> None:
+    from chalicelib import config
+    from infra.cdk.tables import MONEY_OR_IDENTITY
+
+    prefix = synth.stacks["prod"].stage.prefix
+    logical = {logical_name(m) for m in ALL_MODELS}
+    assert set(MONEY_OR_IDENTITY) <= logical, "a named table that no model declares"
+    for name in MONEY_OR_IDENTITY:
+        # WHEN the production table is looked up by the name the app uses
+        _, table = synth.by_name(
+            "prod", "AWS::DynamoDB::Table", "TableName", config.table_name(name, prefix)
+        )
+        # THEN it can be restored to any second of the last 35 days, and not deleted by
+        # a stack update, a teardown or a stray call
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["DeletionProtectionEnabled"] is True
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_exports_bucket_is_encrypted_versioned_private_and_expires(
+    synth: Synth, stage: str
+) -> None:
+    from infra.cdk.storage import EXPORT_RETENTION, REPLACED_RETENTION
+
+    stack = synth.stacks[stage]
+    logical_id = stack.get_logical_id(stack.exports.bucket.node.default_child)
+    bucket = synth.templates[stage]["Resources"][logical_id]["Properties"]
+    (sse,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == EXPORT_RETENTION.to_days()
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == REPLACED_RETENTION.to_days()
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+
+
+def test_alarms_reach_the_address_given_at_deploy_and_none_without(
+    synth: Synth, stage: str
+) -> None:
+    from infra.cdk.subscriptions import ALARM_EMAIL_PARAMETER
+
+    template = synth.templates[stage]
+    parameter = template["Parameters"][ALARM_EMAIL_PARAMETER]
+    assert parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "ops@city.example")
+    assert not re.fullmatch(parameter["AllowedPattern"], "ops city.example")
+    (subscription,) = synth.resources(stage, "AWS::SNS::Subscription").values()
+    # the one topic every alarm notifies, by e-mail, only when an address was given
+    topic = subscription["Properties"]["TopicArn"]["Ref"]
+    actions = {
+        a["Ref"]
+        for alarm in synth.resources(stage, "AWS::CloudWatch::Alarm").values()
+        for a in alarm["Properties"]["AlarmActions"]
+    }
+    assert actions == {topic}
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": ALARM_EMAIL_PARAMETER}
+    condition = template["Conditions"][subscription["Condition"]]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}
+
+
+def test_the_pool_offers_an_authenticator_app_and_never_sms(synth: Synth, stage: str) -> None:
+    (pool,) = synth.resources(stage, "AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert props["MfaConfiguration"] == "OPTIONAL"
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert "SmsConfiguration" not in props
+
+
+def test_waf_guards_the_api_stage_which_throttles(synth: Synth, stage: str) -> None:
+    from infra.cdk.firewall import COMMON_RULE_SET, RATE_LIMIT_PER_IP, THROTTLE
+
+    (acl,) = synth.resources(stage, "AWS::WAFv2::WebACL").values()
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL"
+    assert props["DefaultAction"] == {"Allow": {}}
+    # THEN the per-IP limit comes first, then AWS's common rules, each with its metrics
+    first, second = sorted(props["Rules"], key=lambda r: r["Priority"])
+    rate = first["Statement"]["RateBasedStatement"]
+    assert (rate["AggregateKeyType"], rate["Limit"]) == ("IP", RATE_LIMIT_PER_IP)
+    assert first["Action"] == {"Block": {}}
+    managed = second["Statement"]["ManagedRuleGroupStatement"]
+    assert (managed["VendorName"], managed["Name"]) == ("AWS", COMMON_RULE_SET)
+    assert second["OverrideAction"] == {"None": {}}
+    for visibility in [props["VisibilityConfig"], first["VisibilityConfig"]]:
+        assert visibility["CloudWatchMetricsEnabled"] is True
+    assert second["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+    # AND it is associated with the API's own stage, once SAM has made it
+    (association,) = synth.resources(stage, "AWS::WAFv2::WebACLAssociation").values()
+    arn = _flatten(association["Properties"]["ResourceArn"])
+    assert arn.endswith(f"::/restapis/{{RestAPI}}/stages/{cdk_api.API_STAGE}")
+    assert association["DependsOn"] == [f"RestAPI{cdk_api.API_STAGE}Stage"]
+    # AND the stage throttles every method
+    rest_api = synth.templates[stage]["Resources"]["RestAPI"]["Properties"]
+    (settings,) = rest_api["MethodSettings"]
+    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == THROTTLE
+
+
+def test_the_rate_limit_and_throttle_are_the_citys_to_set(tmp_path: Path) -> None:
+    from infra.cdk.firewall import RATE_LIMIT_CONTEXT, THROTTLE_CONTEXT, rate_limit, throttle
+
+    app = aws_cdk.App(
+        outdir=str(tmp_path),
+        context={RATE_LIMIT_CONTEXT: "600", THROTTLE_CONTEXT: "100,200"},
+    )
+    assert throttle(app) == (100, 200)
+    assert rate_limit(app) == 600
+
+
+def _dashboard_lines(synth: Synth, stage: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of every line on the stage's one dashboard."""
+    (dashboard,) = synth.resources(stage, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(_flatten(dashboard["Properties"]["DashboardBody"]))
+    lines = []
+    for widget in body["widgets"]:
+        for line in widget["properties"].get("metrics", []):
+            namespace, metric, *rest = [p for p in line if isinstance(p, str)]
+            lines.append((namespace, metric, dict(zip(rest[::2], rest[1::2], strict=True))))
+    return lines
+
+
+def test_every_alarm_has_its_graph_on_the_dashboard(synth: Synth, stage: str) -> None:
+    lines = _dashboard_lines(synth, stage)
+    graphed = {(ns, metric, json.dumps(dims, sort_keys=True)) for ns, metric, dims in lines}
+    for alarm in synth.resources(stage, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        dims = {d["Name"]: _flatten(d["Value"]) for d in props["Dimensions"]}
+        key = (props["Namespace"], props["MetricName"], json.dumps(dims, sort_keys=True))
+        assert key in graphed, f"{_flatten(props['AlarmName'])} has no graph"
+
+
+def test_the_dashboard_shows_what_the_city_runs_on(synth: Synth, stage: str) -> None:
+    from typing import get_args
+
+    from chalicelib import wiring
+    from chalicelib.domain.alerts import AlertKind
+    from chalicelib.domain.recycling import RejectReason
+
+    lines = _dashboard_lines(synth, stage)
+    metrics = {(ns, metric) for ns, metric, _ in lines}
+    city = wiring.METRICS_NAMESPACE
+    # the app's counts, with the one dimension Powertools gives them
+    assert all(dims == {"service": wiring.SERVICE} for ns, _, dims in lines if ns == city), (
+        "an app metric the app never publishes with these dimensions"
+    )
+    assert (city, "DepositsCredited") in metrics
+    assert (city, wiring.STEP_SYNCS) in metrics
+    assert {(city, wiring.rejected_metric(r)) for r in get_args(RejectReason)} <= metrics
+    assert {(city, wiring.alert_metric(k)) for k in get_args(AlertKind)} <= metrics
+    # every queue's depth, every stream consumer's iterator age, the API's p95 and 5xx
+    depth = {
+        dims["QueueName"]
+        for ns, metric, dims in lines
+        if metric == "ApproximateNumberOfMessagesVisible"
+    }
+    assert len(depth) == len(synth.resources(stage, "AWS::SQS::Queue"))
+    streamed = {f.logical_id for f in synth.stacks[stage].api.functions if f.kind == "dynamodb"}
+    aged = {dims["FunctionName"] for _, metric, dims in lines if metric == "IteratorAge"}
+    assert aged == {f"{{{logical_id}}}" for logical_id in streamed}
+    assert ("AWS/ApiGateway", "Latency") in metrics and ("AWS/ApiGateway", "5XXError") in metrics
+    (dashboard,) = synth.resources(stage, "AWS::CloudWatch::Dashboard").values()
+    assert '"stat":"p95"' in _flatten(dashboard["Properties"]["DashboardBody"])
+    # API Gateway names a REST API's metrics by its title and stage
+    title = synth.templates[stage]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["info"]
+    api_dims = {json.dumps(d) for ns, _, d in lines if ns == "AWS/ApiGateway"}
+    assert api_dims == {json.dumps({"ApiName": title["title"], "Stage": cdk_api.API_STAGE})}

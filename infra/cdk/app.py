@@ -1,5 +1,8 @@
-"""The CDK app: `python -m infra.cdk.app` (or `python infra/cdk/app.py`) from the repository
-root synthesizes one stack per stage; `-c stage=prod` synthesizes just that one."""
+"""The CDK app: one stack per stage; `-c stage=prod` synthesizes just that one.
+
+Run by the pinned CDK CLI from `infra/` (`npx cdk synth`, cdk.json runs `cdk/app.py` in the
+CLI's own folder, so the CLI's relative `CDK_OUTDIR` names the same `infra/cdk.out/` for
+both), or without the CLI: `python -m infra.cdk.app` from anywhere writes `infra/cdk.out/`."""
 
 from __future__ import annotations
 
@@ -34,8 +37,23 @@ def build(app: cdk.App, stages: tuple[str, ...] | None = None) -> dict[str, Gimh
     return {name: GimhaeStack(app, Stage.load(name), env=env) for name in wanted}
 
 
+OUTDIR = Path(__file__).resolve().parents[1] / "cdk.out"
+"""Where synth writes when no CLI names a folder (`infra/cdk.out/`, as under `npx cdk`)."""
+
+
+def use_one_region() -> None:
+    """botocore (under Chalice's packager) reads only `AWS_DEFAULT_REGION`; the CDK CLI reads
+    `AWS_REGION` first and passes the region it chose as `CDK_DEFAULT_REGION`. Without this
+    `export AWS_REGION=...` alone ends in botocore's NoRegionError while packaging."""
+    if not os.environ.get("AWS_DEFAULT_REGION"):
+        region = os.environ.get("CDK_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        if region:
+            os.environ["AWS_DEFAULT_REGION"] = region
+
+
 def main() -> None:
-    app = cdk.App()
+    use_one_region()
+    app = cdk.App(outdir=None if os.environ.get("CDK_OUTDIR") else str(OUTDIR))
     build(app)
     app.synth()
 

@@ -19,7 +19,8 @@ from tests.conftest import ROOT
 README = ROOT / "infra" / "cdk" / "README.md"
 NODE_MODULES = ROOT / "infra" / "node_modules"
 
-# In the synth's worker: two CDK synths at once on a 2-core machine only slow each other.
+# In the synth's worker: it shares Chalice's bundle cache with test_cdk's synth (one writer
+# at a time), and two synths at once on a 2-core machine only slow each other.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("synth")]
 
 
@@ -44,21 +45,29 @@ def clean_copy(dest: Path) -> Path:
             shutil.copy2(source, dest / name)
     (dest / ".venv").symlink_to((ROOT / ".venv").resolve())
     (dest / "infra" / "node_modules").symlink_to(NODE_MODULES.resolve())
+    # and Chalice's bundle cache (keyed by requirements.txt and the app's files, bytecode
+    # included, the same in any folder): after test_cdk's synth the copy packs without
+    # running `pip download` again
+    cache = ROOT / ".chalice" / "deployments"
+    cache.mkdir(parents=True, exist_ok=True)
+    (dest / ".chalice" / "deployments").symlink_to(cache)
     return dest
 
 
-def new_user_environment(home: Path) -> dict[str, str]:
+def new_user_environment() -> dict[str, str]:
     """A shell with nothing of the test's own set-up: no region, no stage variables, no
     CDK_* or AWS credentials from elsewhere (synth needs none), no instance metadata to wait
     for, no version check, notice or telemetry sent by npm or the CDK CLI."""
     env = {
         "PATH": os.environ["PATH"],
-        "HOME": str(home),
+        "HOME": os.environ["HOME"],  # jsii's unpacked aws-cdk-lib is cached there (~5 s)
         "LANG": "C.UTF-8",
         "AWS_EC2_METADATA_DISABLED": "true",
         "CDK_DISABLE_VERSION_CHECK": "true",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "NPM_CONFIG_UPDATE_NOTIFIER": "false",
+        # npm may not fetch anything: `npx cdk` must be the CLI pinned in infra/
+        "NPM_CONFIG_OFFLINE": "true",
     }
     # How this machine reaches PyPI (Chalice's packager runs `pip download`), as the user's
     # shell would have it
@@ -81,14 +90,12 @@ def test_readme_synth_commands_work_as_written(tmp_path: Path) -> None:
         pytest.fail("the pinned CDK CLI is not installed: run `./dev test` (or npm ci in infra/)")
     repo = clean_copy(tmp_path / "repo")
     commands = readme_synth_commands()
-    home = tmp_path / "home"
-    home.mkdir()
     # WHEN the README's synth block runs in a new shell at the repository's root
     started = time.monotonic()
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", commands],
         cwd=repo,
-        env=new_user_environment(home),
+        env=new_user_environment(),
         capture_output=True,
         text=True,
         timeout=240,

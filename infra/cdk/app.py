@@ -21,6 +21,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 
+from infra.cdk.region import use_one_region
 from infra.cdk.stack import GimhaeStack
 from infra.cdk.stage import STAGES, Stage
 
@@ -39,16 +40,6 @@ def build(app: cdk.App, stages: tuple[str, ...] | None = None) -> dict[str, Gimh
 
 OUTDIR = Path(__file__).resolve().parents[1] / "cdk.out"
 """Where synth writes when no CLI names a folder (`infra/cdk.out/`, as under `npx cdk`)."""
-
-
-def use_one_region() -> None:
-    """botocore (under Chalice's packager) reads only `AWS_DEFAULT_REGION`; the CDK CLI reads
-    `AWS_REGION` first and passes the region it chose as `CDK_DEFAULT_REGION`. Without this
-    `export AWS_REGION=...` alone ends in botocore's NoRegionError while packaging."""
-    if not os.environ.get("AWS_DEFAULT_REGION"):
-        region = os.environ.get("CDK_DEFAULT_REGION") or os.environ.get("AWS_REGION")
-        if region:
-            os.environ["AWS_DEFAULT_REGION"] = region
 
 
 def main() -> None:

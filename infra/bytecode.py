@@ -25,7 +25,12 @@ def compile_app(root: Path = ROOT) -> bool:
     # force: a timestamp .pyc left by an interpreter would not survive the zip's file times
     mode = py_compile.PycInvalidationMode.CHECKED_HASH
     package = root / PACKAGE
-    ok = bool(compileall.compile_dir(package, quiet=1, force=True, invalidation_mode=mode))
+    # ddir: the .pyc name their source relative to the checkout, not by this machine's path, so
+    # one commit packs into the same bytes from any folder (Python gives a loaded module its
+    # real path back, so tracebacks are unchanged)
+    ok = bool(
+        compileall.compile_dir(package, ddir=PACKAGE, quiet=1, force=True, invalidation_mode=mode)
+    )
     # The zip records file times: each .pyc takes its source's, so an unchanged source packs
     # into the same bytes (the same asset hash, no function updated for nothing).
     for source in package.rglob("*.py"):

@@ -1,5 +1,8 @@
-"""The CDK app: `python -m infra.cdk.app` (or `python infra/cdk/app.py`) from the repository
-root synthesizes one stack per stage; `-c stage=prod` synthesizes just that one."""
+"""The CDK app: one stack per stage; `-c stage=prod` synthesizes just that one.
+
+Run by the pinned CDK CLI from `infra/` (`npx cdk synth`, cdk.json runs `cdk/app.py` in the
+CLI's own folder, so the CLI's relative `CDK_OUTDIR` names the same `infra/cdk.out/` for
+both), or without the CLI: `python -m infra.cdk.app` from anywhere writes `infra/cdk.out/`."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 
+from infra.cdk.region import use_one_region
 from infra.cdk.stack import GimhaeStack
 from infra.cdk.stage import STAGES, Stage
 
@@ -34,8 +38,13 @@ def build(app: cdk.App, stages: tuple[str, ...] | None = None) -> dict[str, Gimh
     return {name: GimhaeStack(app, Stage.load(name), env=env) for name in wanted}
 
 
+OUTDIR = Path(__file__).resolve().parents[1] / "cdk.out"
+"""Where synth writes when no CLI names a folder (`infra/cdk.out/`, as under `npx cdk`)."""
+
+
 def main() -> None:
-    app = cdk.App()
+    use_one_region()
+    app = cdk.App(outdir=None if os.environ.get("CDK_OUTDIR") else str(OUTDIR))
     build(app)
     app.synth()
 

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 
 from infra.cdk.functions import stage_import
+from infra.cdk.region import use_one_region
 from infra.cdk.stage import Stage
 from iot import policies
 from iot.provisioning import DeviceSpec, Provisioned, SpecError, make_spec, provision_aws
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lon", type=float)
     args = parser.parse_args(argv)
 
+    use_one_region()  # `export AWS_REGION=...` as for the CDK CLI is enough
     stage = Stage.load(args.stage)
     known = fleet_entry(args.fleet, args.device_id) if args.fleet.exists() else None
     details = dict(known or {})

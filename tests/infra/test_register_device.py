@@ -74,3 +74,24 @@ def test_register_a_fleet_robot(aws: None, tmp_path: Path, stage_name: str, caps
         Key={"device_id": {"S": "robot-001"}},
     )["Item"]
     assert (state["fleet_group"], state["online"]) == ({"S": "gimhae#robot"}, {"BOOL": False})
+
+
+def test_register_with_the_region_as_the_readme_exports_it(
+    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # GIVEN a deployed stage, and a shell with `export AWS_REGION=...` alone (as for the CDK
+    # CLI), which botocore does not read
+    stage = Stage.load("dev")
+    region = boto3.session.Session().region_name
+    _provision(stage)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", region)
+    # WHEN a device is registered
+    register_device.main(["robot-001", "--type", "robot", "--out", str(tmp_path)])
+    # THEN it is registered in that region, no NoRegionError on the way
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["thing"] == "robot-001"
+    iot = boto3.client("iot", region_name=region)
+    assert iot.describe_thing(thingName="robot-001")["thingTypeName"] == thing_type_name(
+        "robot", stage.prefix
+    )

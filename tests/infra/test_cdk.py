@@ -3,6 +3,7 @@ is checked against the model, queue spec, rule or table it comes from."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from chalicelib.domain import roles  # noqa: E402
 from infra import console_site  # noqa: E402
 from infra.cdk import api as cdk_api  # noqa: E402
 from infra.cdk import functions as cdk_functions  # noqa: E402
+from infra.cdk import nag  # noqa: E402
 from infra.cdk.app import build  # noqa: E402
 from infra.cdk.names import model_key  # noqa: E402
 from infra.cdk.stack import GimhaeStack  # noqa: E402
@@ -518,6 +520,35 @@ def test_cfn_lint_finds_no_errors(synth: Synth, stage: str) -> None:
     matches = lint_file(path, config=ManualArgs(regions=["ap-northeast-2"]))
     errors = [str(m) for m in matches if m.rule.id.startswith("E")]
     assert errors == []
+
+
+# --- cdk-nag (AWS's own checks, infra/cdk/nag.py) -------------------------------------------
+
+
+def test_aws_solutions_checks_leave_no_unsuppressed_finding(synth: Synth, stage: str) -> None:
+    stack = synth.stacks[stage]
+    manifest = json.loads((synth.outdir / "manifest.json").read_text())
+    metadata = manifest["artifacts"][stack.artifact_id].get("metadata", {})
+    findings = [
+        f"{entry['type'].removeprefix('aws:cdk:')} {path}: {entry['data']}"
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] in ("aws:cdk:error", "aws:cdk:warning")
+        and str(entry["data"]).startswith("AwsSolutions-")
+    ]
+    assert findings == [], "\n".join(findings)
+    # the rules did run, and every suppression that did not find its finding is gone
+    (report,) = synth.outdir.glob(f"AwsSolutions-*{stack.stack_name}-NagReport.csv")
+    with report.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["Compliance"] for r in rows} == {"Compliant", "Suppressed"}
+    # a reason given with `applies_to` is reported after the finding it matched: "[...] why"
+    used = {
+        re.sub(r"^\[[^\]]*\] ", "", r["Exception Reason"])
+        for r in rows
+        if r["Compliance"] == "Suppressed"
+    }
+    assert used == {s.reason for s in nag.suppressions(stack)}
 
 
 def test_each_function_may_touch_only_its_declared_tables(synth: Synth, stage: str) -> None:

@@ -82,15 +82,16 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     Suppression(
         "IAM5",
         "Api",
-        "Things are registered at run time (one per device); the grant is scoped to the thing "
-        "resource type of this account and region",
+        "iot:UpdateThingShadow for the shelters' purifiers (chalicelib/table_access.py's "
+        "shadow writers only): the shelter is known per request; the grant is this account's "
+        "and region's things",
         ("Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:thing/*",),
     ),
     Suppression(
         "IAM5",
         "Api",
-        "Export files are written under keys made per run; the grant is the exports bucket's "
-        "objects only",
+        "Payout transfer files are written and read under keys made per payout run; the "
+        "grant is s3:GetObject/PutObject on the exports bucket's objects only",
         (r"regex:/^Resource::<ExportsBucket[A-Za-z0-9]+\.Arn>\/\*$/",),
     ),
     Suppression(
@@ -132,14 +133,15 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     Suppression(
         "S1",
         "Exports",
-        "Exports are read through presigned URLs made by the API, which records who asked; "
-        "server access logs would need a second bucket per stage for no extra fact",
+        "Only the functions' own roles reach the exports (KMS-encrypted, TLS only, no public "
+        "access); server access logs need a second bucket per stage; CloudTrail data events "
+        "are the account's choice for object-level audit",
     ),
     Suppression(
         "S1",
         "Console",
         "The console's bucket holds the built static site only and is read by CloudFront "
-        "alone (origin access control); requests are seen at CloudFront",
+        "alone (origin access control), with no other reader to audit",
     ),
     Suppression(
         "CFR1",
@@ -156,8 +158,8 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     Suppression(
         "CFR3",
         "Console",
-        "CloudFront access logs need an ACL-enabled log bucket; the static console's requests "
-        "carry no personal data, and the API's requests are logged by API Gateway",
+        "CloudFront standard logs need an ACL-enabled log bucket; the console's static files "
+        "carry no personal data, and CloudFront's own metrics show its traffic and errors",
     ),
 )
 

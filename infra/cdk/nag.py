@@ -132,13 +132,6 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     ),
     Suppression(
         "S1",
-        "Exports",
-        "Only the functions' own roles reach the exports (KMS-encrypted, TLS only, no public "
-        "access); server access logs need a second bucket per stage; CloudTrail data events "
-        "are the account's choice for object-level audit",
-    ),
-    Suppression(
-        "S1",
         "Console",
         "The console's bucket holds the built static site only and is read by CloudFront "
         "alone (origin access control), with no other reader to audit",
@@ -183,7 +176,10 @@ def _where(stack: cdk.Stack, where: str) -> list[IConstruct]:
         return [stack]
     if where == DEPLOYER:  # a singleton whose id ends in a hash
         return [c for c in stack.node.children if c.node.id.startswith(where)]
-    return [stack.node.find_child(where)]
+    construct: IConstruct = stack
+    for part in where.split("/"):
+        construct = construct.node.find_child(part)
+    return [construct]
 
 
 def checked(stack: S) -> S:

@@ -875,6 +875,11 @@ def test_exports_bucket_is_encrypted_versioned_private_and_expires(
     assert rule["ExpirationInDays"] == EXPORT_RETENTION.to_days()
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == REPLACED_RETENTION.to_days()
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+    # who read or wrote a transfer file: S3 server access logs, in a private TLS-only bucket
+    logs_id = stack.get_logical_id(stack.exports.access_logs.node.default_child)
+    assert bucket["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
+    logs = synth.templates[stage]["Resources"][logs_id]["Properties"]
+    assert all(logs["PublicAccessBlockConfiguration"].values())
 
 
 def test_alarms_reach_the_address_given_at_deploy_and_none_without(

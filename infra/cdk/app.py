@@ -21,13 +21,15 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 
+from infra.cdk.nag import checked
 from infra.cdk.region import use_one_region
 from infra.cdk.stack import GimhaeStack
 from infra.cdk.stage import STAGES, Stage
 
 
 def build(app: cdk.App, stages: tuple[str, ...] | None = None) -> dict[str, GimhaeStack]:
-    """One stack per stage. Environment-agnostic unless the CDK CLI names an account."""
+    """One stack per stage, each checked by cdk-nag's AwsSolutions rules at synth
+    (infra/cdk/nag.py). Environment-agnostic unless the CDK CLI names an account."""
     chosen = app.node.try_get_context("stage")
     wanted = stages or ((str(chosen),) if chosen else STAGES)
     env = None
@@ -35,7 +37,7 @@ def build(app: cdk.App, stages: tuple[str, ...] | None = None) -> dict[str, Gimh
         env = cdk.Environment(
             account=os.environ["CDK_DEFAULT_ACCOUNT"], region=os.environ.get("CDK_DEFAULT_REGION")
         )
-    return {name: GimhaeStack(app, Stage.load(name), env=env) for name in wanted}
+    return {name: checked(GimhaeStack(app, Stage.load(name), env=env)) for name in wanted}
 
 
 OUTDIR = Path(__file__).resolve().parents[1] / "cdk.out"

@@ -4,6 +4,7 @@ get the name through the EXPORTS_BUCKET variable that chalicelib.config reads.""
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -18,9 +19,28 @@ REPLACED_RETENTION = cdk.Duration.days(30)
 """An overwritten or deleted file's old version: a month to notice and restore it."""
 
 
+ACCESS_LOG_RETENTION = cdk.Duration.days(365)
+"""Who read or wrote a transfer file, kept as long as the file itself."""
+
+
 class ExportsBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: Stage, keys: Keys) -> None:
         super().__init__(scope, construct_id)
+        removal = cdk.RemovalPolicy.RETAIN if stage.is_production else cdk.RemovalPolicy.DESTROY
+        # S3 server access logs of the transfer files (S3-managed keys: the one encryption a
+        # log delivery target takes), delivered under a bucket policy rather than ACLs.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-access-logs", expiration=ACCESS_LOG_RETENTION)
+            ],
+            removal_policy=removal,
+        )
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -39,7 +59,27 @@ class ExportsBucket(Construct):
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 )
             ],
-            removal_policy=(
-                cdk.RemovalPolicy.RETAIN if stage.is_production else cdk.RemovalPolicy.DESTROY
-            ),
+            removal_policy=removal,
+        )
+        self._log_to(self.access_logs, prefix="exports/")
+
+    def _log_to(self, target: s3.Bucket, *, prefix: str) -> None:
+        """Server access logs of the exports into `target`: AWS's log delivery may write the
+        prefix, for this bucket of this account only (no ACLs on either bucket)."""
+        cfn = self.bucket.node.default_child
+        assert isinstance(cfn, s3.CfnBucket)
+        cfn.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=target.bucket_name, log_file_prefix=prefix
+        )
+        target.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ExportsAccessLogs",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[target.arn_for_objects(f"{prefix}*")],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account},
+                },
+            )
         )

@@ -3,6 +3,7 @@ is checked against the model, queue spec, rule or table it comes from."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from chalicelib.domain import roles  # noqa: E402
 from infra import console_site  # noqa: E402
 from infra.cdk import api as cdk_api  # noqa: E402
 from infra.cdk import functions as cdk_functions  # noqa: E402
+from infra.cdk import nag  # noqa: E402
 from infra.cdk.app import build  # noqa: E402
 from infra.cdk.names import model_key  # noqa: E402
 from infra.cdk.stack import GimhaeStack  # noqa: E402
@@ -520,6 +522,40 @@ def test_cfn_lint_finds_no_errors(synth: Synth, stage: str) -> None:
     assert errors == []
 
 
+# --- cdk-nag (AWS's own checks, infra/cdk/nag.py) -------------------------------------------
+
+
+def test_aws_solutions_checks_leave_no_unsuppressed_finding(synth: Synth, stage: str) -> None:
+    stack = synth.stacks[stage]
+    # the messages as the CLI reads them (the stack's metadata, wherever the manifest keeps it)
+    assembly = aws_cdk.cx_api.CloudAssembly(str(synth.outdir))
+    findings = [
+        f"{m.level.value} {m.id}: {m.entry.data}"
+        for m in assembly.get_stack_artifact(stack.artifact_id).messages
+        if m.level.value in ("ERROR", "WARNING") and str(m.entry.data).startswith("AwsSolutions-")
+    ]
+    assert findings == [], "\n".join(findings)
+    # the rules did run, and every suppression that did not find its finding is gone
+    (report,) = synth.outdir.glob(f"AwsSolutions-*{stack.stack_name}-NagReport.csv")
+    with report.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["Compliance"] for r in rows} == {"Compliant", "Suppressed"}
+    # a reason given with `applies_to` is reported after the finding it matched: "[...] why"
+    used = {
+        re.sub(r"^\[[^\]]*\] ", "", r["Exception Reason"])
+        for r in rows
+        if r["Compliance"] == "Suppressed"
+    }
+    assert used == {s.reason for s in nag.suppressions(stack)}
+
+
+def test_the_readme_lists_every_suppression_with_its_reason() -> None:
+    readme = (Path(__file__).parents[2] / "infra" / "cdk" / "README.md").read_text()
+    rows = {line for line in readme.splitlines() if line.startswith("| ")}
+    for s in (*nag.SUPPRESSIONS, nag.DEFAULT_CERTIFICATE):
+        assert any(line.startswith(f"| {s.rule} |") and s.reason in line for line in rows), s
+
+
 def test_each_function_may_touch_only_its_declared_tables(synth: Synth, stage: str) -> None:
     from chalicelib.table_access import TABLES_BY_FUNCTION
 
@@ -839,6 +875,11 @@ def test_exports_bucket_is_encrypted_versioned_private_and_expires(
     assert rule["ExpirationInDays"] == EXPORT_RETENTION.to_days()
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == REPLACED_RETENTION.to_days()
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+    # who read or wrote a transfer file: S3 server access logs, in a private TLS-only bucket
+    logs_id = stack.get_logical_id(stack.exports.access_logs.node.default_child)
+    assert bucket["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
+    logs = synth.templates[stage]["Resources"][logs_id]["Properties"]
+    assert all(logs["PublicAccessBlockConfiguration"].values())
 
 
 def test_alarms_reach_the_address_given_at_deploy_and_none_without(

@@ -21,12 +21,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from infra.cdk.api import API_STAGE
 from infra.cdk.stage import Stage
+from infra.cdk.storage import private_bucket
 from infra.console_site import CONSOLE_DIR, PATH_PREFIX, security_headers
 
 API_PATHS = "/v1/*"
@@ -126,13 +126,9 @@ class ConsoleSite(Construct):
         super().__init__(scope, construct_id)
         if not (CONSOLE_DIR / "index.html").is_file():
             raise SystemExit(f"no console to deploy: {CONSOLE_DIR}/index.html is missing")
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             # only the repository's files, removed with the stack (deploy() below)
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )

@@ -3,6 +3,8 @@ get the name through the EXPORTS_BUCKET variable that chalicelib.config reads.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -23,34 +25,41 @@ ACCESS_LOG_RETENTION = cdk.Duration.days(365)
 """Who read or wrote a transfer file, kept as long as the file itself."""
 
 
+def private_bucket(scope: Construct, construct_id: str, **props: Any) -> s3.Bucket:
+    """A bucket read only through grants: no public access, TLS only, no ACLs, encrypted
+    (S3-managed keys unless `props` names others). Every bucket of the stack is one."""
+    props.setdefault("encryption", s3.BucketEncryption.S3_MANAGED)
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        **props,
+    )
+
+
 class ExportsBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: Stage, keys: Keys) -> None:
         super().__init__(scope, construct_id)
         removal = cdk.RemovalPolicy.RETAIN if stage.is_production else cdk.RemovalPolicy.DESTROY
         # S3 server access logs of the transfer files (S3-managed keys: the one encryption a
         # log delivery target takes), delivered under a bucket policy rather than ACLs.
-        self.access_logs = s3.Bucket(
+        self.access_logs = private_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[
                 s3.LifecycleRule(id="expire-access-logs", expiration=ACCESS_LOG_RETENTION)
             ],
             removal_policy=removal,
         )
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
             encryption=s3.BucketEncryption.KMS,
             encryption_key=keys.data,
             bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-exports",

@@ -953,6 +953,11 @@ def test_staff_must_use_an_authenticator_app_and_citizens_may(synth: Synth, stag
     assert takeover["HighAction"]["EventAction"] == "BLOCK"
     compromised = risk["Properties"]["CompromisedCredentialsRiskConfiguration"]
     assert compromised["Actions"]["EventAction"] == "BLOCK"
+    # prod keeps both pools: who citizens and staff are is identity
+    production = synth.stacks[stage].stage.is_production
+    for pool in (citizens, staff):
+        assert (resources[pool]["DeletionPolicy"] == "Retain") == production
+        assert (resources[pool]["Properties"].get("DeletionProtection") == "ACTIVE") == production
     # staff pool outputs for the deploy guide's commands
     outputs = synth.templates[stage]["Outputs"]
     assert outputs["StaffUserPoolId"]["Value"] == {"Ref": staff}

@@ -17,6 +17,8 @@ history, at 20-odd monthly active users.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
@@ -48,8 +50,23 @@ TOTP_ONLY = cognito.MfaSecondFactor(sms=False, otp=True)
 Risk = cognito.CfnUserPoolRiskConfigurationAttachment
 
 
-def _retention(stage: Stage) -> cdk.RemovalPolicy:
-    return cdk.RemovalPolicy.RETAIN if stage.is_production else cdk.RemovalPolicy.DESTROY
+def _pool(scope: Construct, stage: Stage, name: str, **settings: Any) -> cognito.UserPool:
+    """What both pools share: sign-in and recovery by e-mail (SMS would need a role that may
+    publish to any phone number), TOTP as the only second factor, and in prod kept (deletion
+    protection, retained with the stack)."""
+    return cognito.UserPool(
+        scope,
+        "Pool",
+        user_pool_name=f"{stage.prefix}-{name}",
+        sign_in_aliases=cognito.SignInAliases(email=True),
+        account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+        mfa_second_factor=TOTP_ONLY,
+        deletion_protection=stage.is_production,
+        removal_policy=(
+            cdk.RemovalPolicy.RETAIN if stage.is_production else cdk.RemovalPolicy.DESTROY
+        ),
+        **settings,
+    )
 
 
 def _domain(pool: cognito.UserPool, prefix: str) -> cognito.UserPoolDomain:
@@ -71,23 +88,17 @@ class CitizenPool(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: Stage) -> None:
         super().__init__(scope, construct_id)
-        self.pool = cognito.UserPool(
+        self.pool = _pool(
             self,
-            "Pool",
-            user_pool_name=f"{stage.prefix}-users",
+            stage,
+            "users",
             feature_plan=CITIZEN_PLAN,
             self_sign_up_enabled=True,
-            # Email only: SMS would need a role that may publish to any phone number.
-            sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             password_policy=cognito.PasswordPolicy(min_length=10),
             # Offered, not required: required would make each of 200,000 citizens set up an
             # authenticator app. Staff have their own pool, where it is required.
             mfa=cognito.Mfa.OPTIONAL,
-            mfa_second_factor=TOTP_ONLY,
-            deletion_protection=stage.is_production,
-            removal_policy=_retention(stage),
         )
         self.client = self.pool.add_client(
             "AppClient",
@@ -123,22 +134,17 @@ class StaffPool(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: Stage) -> None:
         super().__init__(scope, construct_id)
-        self.pool = cognito.UserPool(
+        self.pool = _pool(
             self,
-            "Pool",
-            user_pool_name=f"{stage.prefix}-staff",
+            stage,
+            "staff",
             feature_plan=STAFF_PLAN,
             self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(email=True),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             password_policy=STAFF_PASSWORD,
             mfa=cognito.Mfa.REQUIRED,
-            mfa_second_factor=TOTP_ONLY,
             # Plus's threat protection, acting: a password found in a breach is refused, a
             # risky sign-in is asked for more or blocked (StaffPool.RiskConfiguration).
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-            deletion_protection=stage.is_production,
-            removal_policy=_retention(stage),
         )
         Risk(
             self,

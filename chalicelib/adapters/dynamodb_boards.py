@@ -113,6 +113,7 @@ class DynamoDbBoards:
             ]
             self._update_counts(tx, row, actions)
         dynamodb_totals.count_steps_synced(tx, boards.steps_synced(chunk), time_now())
+        dynamodb_totals.count_walkers(tx, boards.walkers_counted(chunk), time_now())
         try:
             tx.commit()
         except ConditionsFailed as e:

@@ -34,6 +34,7 @@ from chalicelib.domain.kpis import (
 KPI_RETENTION = timedelta(days=800)
 """A period's KPIs outlive their sources' shortest retention (air hours: 30 days) by far:
 the city reports on last year's figures."""
+_BATCH_KEYS = 100
 _DAYS_PER_READ = 33  # 2 keys a day + the month rows: under BatchGetItem's 100 keys
 
 
@@ -74,6 +75,19 @@ class DynamoDbKpis:
             )
             for item in KpiValue.query(period.key)
         )  # fmt: skip
+
+    def day_values(
+        self, days: Iterable[date], kpi_ids: Iterable[str]
+    ) -> dict[date, dict[str, float]]:
+        """Some KPIs of some days as stored: one BatchGetItem per 100 keys (a month's two
+        shelter KPIs: one), eventually consistent (finished days do not change)."""
+        keys = [(period_of("day", d).key, k) for d in days for k in kpi_ids]
+        found: dict[date, dict[str, float]] = {}
+        for start in range(0, len(keys), _BATCH_KEYS):
+            for item in KpiValue.batch_get(keys[start : start + _BATCH_KEYS]):
+                day = date.fromisoformat(item.date)
+                found.setdefault(day, {})[item.kpi_id] = _plain(item.value)
+        return found
 
     def measured_services(self) -> frozenset[str]:
         """The live services that have figures (chalicelib.services.ports.ServiceFigures):

@@ -10,6 +10,7 @@ from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.http import answers, api_view, query_enum, query_str
+from chalicelib.domain.clock import iso
 from chalicelib.errors import BadRequest, Unprocessable
 
 bp = Blueprint(__name__)
@@ -49,7 +50,7 @@ def list_kpis() -> dict[str, Any]:
                 "period": k.period,
                 "date": k.date.isoformat(),
                 "formula": k.formula,
-                "computed_at": k.computed_at,
+                "computed_at": iso(k.computed_at),
             }
             for k in found
         ],

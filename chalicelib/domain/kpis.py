@@ -182,13 +182,15 @@ CATALOG: tuple[KpiDefinition, ...] = (
     KpiDefinition(
         "shelter_good_air_hours", SHELTERS, "좋음·보통 공기 쉼터 시간",
         "Shelter hours at good or moderate air", "hours",
-        "shelter-hours of the period whose hourly mean PM10 and PM2.5 grade is good or "
-        "moderate (air hours, each UTC hour counted in the Seoul day it starts in)",
+        "shelter-hours whose hourly mean PM10 and PM2.5 grade is good or moderate (air "
+        "hours, each UTC hour counted in the Seoul day it starts in); a week or month: the "
+        "sum of its days'",
     ),
     KpiDefinition(
         "charger_sessions", SHELTERS, "충전기 사용 횟수", "Charger sessions", "sessions",
         "per shelter, the sum of the rises of chargers.in_use between consecutive minute "
-        "readings of the period (the first reading is the baseline)",
+        "readings of the day (its first reading is the baseline); a week or month: the sum "
+        "of its days'",
     ),
     KpiDefinition(
         "shelter_availability", SHELTERS, "쉼터 가동률", "Shelter availability", "%",
@@ -274,11 +276,17 @@ class Presence:
     registered: int
 
 
+SHELTER_DAY_KPIS = ("shelter_good_air_hours", "charger_sessions")
+"""The shelters' KPIs computed per day from the air hours: a week's or a month's is the sum
+of its days' (finished days as stored, so a run reads the air hours of today only)."""
+
+
 @dataclass(frozen=True)
 class Figures:
     days: Mapping[date, DayFigures]
     active_walkers: int
-    shelters: Mapping[str, Sequence[AirHourReadings]]
+    shelter_days: Mapping[date, Mapping[str, int]]
+    """Each day's shelter KPIs (SHELTER_DAY_KPIS), from `shelter_day`."""
     shelter_presence: Presence
     robot_presence: Presence
 
@@ -308,6 +316,17 @@ def in_period(period: Period, hours: Iterable[AirHourReadings]) -> list[AirHourR
     return [h for h in hours if period.starts_at <= h.hour < period.ends_at]
 
 
+def shelter_day(day: date, shelters: Mapping[str, Sequence[AirHourReadings]]) -> dict[str, int]:
+    """A Seoul day's shelter KPIs from every shelter's air hours (each UTC hour counted in
+    the Seoul day it starts in; a day's first reading is its charger baseline)."""
+    period = period_of("day", day)
+    hours = [in_period(period, h) for h in shelters.values()]
+    return {
+        "shelter_good_air_hours": sum(good_air_hours(h) for h in hours),
+        "charger_sessions": sum(charger_sessions(h) for h in hours),
+    }
+
+
 def values(period: Period, figures: Figures, factors: Co2Factors) -> dict[str, float]:
     """Every KPI's value for the period, by kpi_id."""
     days = [figures.days.get(d, DayFigures()) for d in period.days]
@@ -317,7 +336,7 @@ def values(period: Period, figures: Figures, factors: Co2Factors) -> dict[str, f
             materials[material] = materials.get(material, 0) + n
     steps = sum(d.steps for d in days)
     walkers = figures.active_walkers
-    hours = {s: in_period(period, h) for s, h in figures.shelters.items()}
+    shelter_days = [figures.shelter_days.get(d, {}) for d in period.days]
     return {
         "items_recycled": sum(d.items for d in days),
         "items_recycled_can": materials.get("can", 0),
@@ -328,8 +347,8 @@ def values(period: Period, figures: Figures, factors: Co2Factors) -> dict[str, f
         "active_walkers": walkers,
         "steps": steps,
         "steps_per_active_walker": round(steps / walkers) if walkers else 0,
-        "shelter_good_air_hours": sum(good_air_hours(h) for h in hours.values()),
-        "charger_sessions": sum(charger_sessions(h) for h in hours.values()),
+        "shelter_good_air_hours": sum(d.get("shelter_good_air_hours", 0) for d in shelter_days),
+        "charger_sessions": sum(d.get("charger_sessions", 0) for d in shelter_days),
         "shelter_availability": share(figures.shelter_presence),
     }
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from chalicelib.domain import boards, kpis
-from chalicelib.domain.clock import Clock
+from chalicelib.domain.clock import Clock, seoul_day
 from chalicelib.domain.kpis import AirHourReadings, DayFigures, Figures, Kpi, Period, Presence
 
 
@@ -27,6 +27,9 @@ class KpiSources(Protocol):
 class KpiStore(Protocol):
     def save(self, period: Period, kpis: list[Kpi]) -> None: ...
     def read(self, period: Period) -> list[Kpi]: ...
+    def day_values(
+        self, days: Iterable[date], kpi_ids: Iterable[str]
+    ) -> dict[date, dict[str, float]]: ...
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,7 @@ class KpiService:
         board_ids = {p.key: b for p in periods if (b := walkers_board(p)) is not None}
         board_walkers = self._sources.board_walkers(board_ids.values())
         shelters_online, robots_online, shelters = self._sources.presence()
-        first = min(p.starts_at for p in periods)
-        last = max(p.ends_at for p in periods) - timedelta(hours=1)
-        hours = {s: self._sources.air_hours(s, first, last) for s in shelters}
+        shelter_days = self._shelter_days(periods, shelters, seoul_day(computed_at))
         written = 0
         for period in periods:
             walkers = (
@@ -80,11 +81,37 @@ class KpiService:
                 if period.key in board_ids
                 else month_walkers.get(month_of(period), 0)
             )
-            figures = Figures(day_figures, walkers, hours, shelters_online, robots_online)
+            figures = Figures(day_figures, walkers, shelter_days, shelters_online, robots_online)
             found = kpis.kpis_of(period, figures, self._factors, computed_at)
             self._store.save(period, found)
             written += len(found)
         return Computed([p.key for p in periods], written)
+
+    def _shelter_days(
+        self, periods: list[Period], shelters: list[str], today: date
+    ) -> dict[date, dict[str, int]]:
+        """The shelters' KPIs of each day the periods cover up to today: the run's own days
+        from the air hours, earlier days as their last run stored them (a day never computed
+        from the air hours too). So a run reads the air hours of today (and of yesterday
+        just after midnight), not a month's, whatever its periods."""
+        run_days = {p.first for p in periods if p.kind == "day"}
+        wanted = {d for p in periods for d in p.days if d <= today}
+        found: dict[date, dict[str, int]] = {}
+        earlier = sorted(wanted - run_days)
+        if earlier:
+            stored = self._store.day_values(earlier, kpis.SHELTER_DAY_KPIS)
+            for day, values in stored.items():
+                if all(k in values for k in kpis.SHELTER_DAY_KPIS):
+                    found[day] = {k: int(values[k]) for k in kpis.SHELTER_DAY_KPIS}
+        from_air = sorted((wanted | run_days) - set(found))
+        if not from_air:
+            return found
+        first = kpis.period_of("day", from_air[0]).starts_at
+        last = kpis.period_of("day", from_air[-1]).ends_at - timedelta(hours=1)
+        hours = {s: self._sources.air_hours(s, first, last) for s in shelters}
+        for day in from_air:
+            found[day] = kpis.shelter_day(day, hours)
+        return found
 
     def read(self, kind: str | None, raw_date: str | None) -> tuple[Period, list[Kpi]]:
         """A period's KPIs as last computed (none yet: an empty list). Raises

@@ -112,8 +112,10 @@ def test_every_kpi_of_a_day_from_its_figures() -> None:
             date(2026, 12, 7): DayFigures(99, {"can": 99}, 999, 999),
         },
         active_walkers=4,
-        shelters={"s1": [_hour(before, 20, (0, 4)), _hour(inside, 20, (0, 1)),
-                         _hour(inside + timedelta(hours=1), 120, (1, 3))]},
+        shelter_days={date(2026, 12, 8): kpis.shelter_day(date(2026, 12, 8), {
+            "s1": [_hour(before, 20, (0, 4)), _hour(inside, 20, (0, 1)),
+                   _hour(inside + timedelta(hours=1), 120, (1, 3))],
+        })},
         shelter_presence=Presence(1, 2),
         robot_presence=Presence(2, 3),
     )  # fmt: skip
@@ -141,12 +143,14 @@ def test_every_kpi_of_a_day_from_its_figures() -> None:
 
 def test_week_and_month_sum_their_days() -> None:
     days = {date(2026, 12, d): DayFigures(d, {"can": d}, 10 * d, 100 * d) for d in range(1, 32)}
-    figures = Figures(days, 3, {}, Presence(0, 0), Presence(0, 0))
+    shelter_days = {day: {"shelter_good_air_hours": 2, "charger_sessions": day.day} for day in days}
+    figures = Figures(days, 3, shelter_days, Presence(0, 0), Presence(0, 0))
     week = kpis.values(kpis.period_of("week", date(2026, 12, 8)), figures, kpis.co2_factors())
     month = kpis.values(kpis.period_of("month", date(2026, 12, 8)), figures, kpis.co2_factors())
     assert week["items_recycled"] == sum(range(7, 14))
     assert month["steps"] == 100 * sum(range(1, 32))
     assert month["steps_per_active_walker"] == round(month["steps"] / 3)
+    assert (week["shelter_good_air_hours"], week["charger_sessions"]) == (14, sum(range(7, 14)))
 
 
 # -- the month's walkers, counted by the step boards ------------------------------------------
@@ -172,7 +176,9 @@ def _walkers(changes: list[EntryChange]) -> dict[str, int]:
     ),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_a_months_walkers_count_each_citizen_with_steps_once(days: list[StepDay], seed: int) -> None:
+def test_a_months_walkers_count_each_citizen_with_steps_once(
+    days: list[StepDay], seed: int
+) -> None:
     from chalicelib.services.boards import BoardService
     from tests.fakes import MemoryBoards
 

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
     from chalicelib.adapters.dynamodb_staff_actions import DynamoDbStaffActions
@@ -477,6 +478,14 @@ def kpis() -> KpiService:
         co2_factors(),
         utc_now,
     )
+
+
+def service_figures() -> DynamoDbKpis:
+    """Which live services have figures (the registry's port `ServiceFigures`)."""
+    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis
+    from chalicelib.domain.clock import utc_now
+
+    return DynamoDbKpis(utc_now)
 
 
 def clear() -> None:

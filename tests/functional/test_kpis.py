@@ -183,10 +183,9 @@ def test_the_schedule_computes_every_kpi_and_a_read_is_one_query(api: Api) -> No
 
 
 def _measured() -> frozenset[str]:
-    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis
-    from chalicelib.domain.clock import utc_now
+    from chalicelib import wiring
 
-    return DynamoDbKpis(utc_now).measured_services()
+    return wiring.service_figures().measured_services()
 
 
 def test_kpi_queries_out_of_range_are_4xx_in_the_error_shape(api: Api) -> None:

@@ -62,7 +62,7 @@ def item_of(entry: Entry) -> BoardEntry:
     item = BoardEntry(
         entry.board,
         entry.citizen_id,
-        score=entry.score,
+        score=None if boards.is_walkers_board(entry.board) else entry.score,
         days=dict(entry.days),
         display_name=entry.display_name,
         name_key=entry.name_key,

@@ -312,7 +312,8 @@ class BoardEntry(CityModel):
 
     board = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute(range_key=True)
-    score = NumberAttribute()
+    score = NumberAttribute(null=True)
+    """Absent on a month's walkers' entry: the score index is sparse, so it never holds one."""
     days = MapAttribute[str, object](default=dict)
     display_name = UnicodeAttribute()
     name_key = UnicodeAttribute()

@@ -272,3 +272,6 @@ AUDIT_SCHEDULE_UTC = "cron(30 18 * * ? *)"
 RECYCLING_REPORT_SCHEDULE_UTC = "cron(0 19 L * ? *)"
 """The 1st of each month, 04:00 Asia/Seoul: an hour after the payout run, when the ledger's
 stream has long counted the month's last credits."""
+KPI_SCHEDULE_UTC = "cron(0/15 * * * ? *)"
+"""Every quarter of an hour: today's KPIs; the runs at 00:00 and 00:15 Asia/Seoul also
+recompute the day before's (chalicelib.domain.kpis.periods_to_compute)."""

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
     from chalicelib.adapters.dynamodb_staff_actions import DynamoDbStaffActions
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.services.citizens import CitizenService
     from chalicelib.services.corrections import CorrectionService
     from chalicelib.services.fleet import FleetService
+    from chalicelib.services.kpis import KpiService
     from chalicelib.services.ledger_audit import LedgerAuditService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.operator_actions import OperatorActions
@@ -456,6 +458,36 @@ def corrections() -> CorrectionService:
 # -- A fresh container --------------------------------------------------------------------
 
 
+# -- The live services' KPIs (DESIGN §4d) --------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def kpis() -> KpiService:
+    from datetime import timedelta
+
+    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis, DynamoDbKpiSources
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.kpis import co2_factors
+    from chalicelib.services.kpis import KpiService
+
+    settings = config.settings()
+    silent = timedelta(seconds=settings.device_silent_seconds)
+    return KpiService(
+        DynamoDbKpiSources(settings.city, silent, utc_now),
+        DynamoDbKpis(utc_now),
+        co2_factors(),
+        utc_now,
+    )
+
+
+def service_figures() -> DynamoDbKpis:
+    """Which live services have figures (the registry's port `ServiceFigures`)."""
+    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis
+    from chalicelib.domain.clock import utc_now
+
+    return DynamoDbKpis(utc_now)
+
+
 def clear() -> None:
     """Forget everything this container built (settings, clients, services), as a fresh
     container would: for tests, benchmarks and the local stack, which switch environments."""
@@ -493,6 +525,7 @@ def clear() -> None:
         corrections,
         operator_actions,
         sqs_dead_letters._arn,
+        kpis,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

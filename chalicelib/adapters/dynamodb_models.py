@@ -312,7 +312,8 @@ class BoardEntry(CityModel):
 
     board = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute(range_key=True)
-    score = NumberAttribute()
+    score = NumberAttribute(null=True)
+    """Absent on a month's walkers' entry: the score index is sparse, so it never holds one."""
     days = MapAttribute[str, object](default=dict)
     display_name = UnicodeAttribute()
     name_key = UnicodeAttribute()
@@ -905,6 +906,31 @@ class Correction(CityModel):
     by_status = CorrectionsByStatusIndex()
 
 
+# -- The live services' KPIs (DESIGN §4d) ---------------------------------------------------
+
+
+class KpiValue(CityModel):
+    """One KPI of one period as its last computation left it: pk the period
+    (`day#2026-12-08`, `week#2026-W50`, `month#2026-12`), sk the KPI's id, so a period's
+    KPIs are one Query. Written by the `kpi_refresh` schedule only."""
+
+    class Meta(_Meta):
+        table_name = _TableName("kpis")
+
+    period = UnicodeAttribute(hash_key=True)
+    kpi_id = UnicodeAttribute(range_key=True)
+    service = UnicodeAttribute()
+    name = UnicodeAttribute()
+    name_en = UnicodeAttribute()
+    unit = UnicodeAttribute()
+    value = NumberAttribute()
+    formula = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    date = UnicodeAttribute()
+    computed_at = UTCDateTimeAttribute()
+    expires = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -935,4 +961,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     StaffAction,
     Correction,
     Alert,
+    KpiValue,
 )

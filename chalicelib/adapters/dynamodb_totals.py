@@ -57,6 +57,11 @@ def count_steps_synced(tx: NamedTransaction, gains: Mapping[str, int], now: date
     _add_to_rows(tx, "stats:", "steps_synced", gains, totals.STEPS + totals.ALL_TIME, now)
 
 
+def count_walkers(tx: NamedTransaction, rows: Mapping[str, int], now: datetime) -> None:
+    """Add a month's new walkers to its walkers row, in the step board's transaction."""
+    _add_to_rows(tx, "walkers:", "walkers", rows, "", now)
+
+
 def _add_to_rows(
     tx: NamedTransaction,
     prefix: str,

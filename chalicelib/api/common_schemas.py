@@ -20,6 +20,7 @@ from chalicelib.domain import (
     challenges,
     corrections,
     fleet,
+    kpis,
     ledger,
     ledger_audit,
     operations,
@@ -114,6 +115,8 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     ChallengeStatus: TypeAlias = str
     PrizeType: TypeAlias = str
     DrawScheme: TypeAlias = str
+    KpiPeriod: TypeAlias = str
+    LiveService: TypeAlias = str
 else:
     from chalicelib.domain.citizens import CITIZEN_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
@@ -233,6 +236,14 @@ else:
         (challenges.DRAW_PSEUDONYMS, challenges.DRAW_CITIZEN_IDS),
         "`pseudonyms-v1`: the lists are per-challenge pseudonyms; `citizen-ids`: an old draw "
         "whose lists are withheld.",
+    )
+    KpiPeriod = named_enum(
+        "KpiPeriod",
+        kpis.PERIOD_KINDS,
+        "A KPI's period: a Seoul day, the ISO week (Monday first) or the month holding it.",
+    )
+    LiveService = named_enum(
+        "LiveService", kpis.SERVICES, "A live service of the city that publishes KPIs."
     )
 
 

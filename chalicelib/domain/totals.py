@@ -30,6 +30,7 @@ from chalicelib.domain.ledger import LedgerEntry, earned_by, paid_by
 ALL_TIME = "all"
 SETTLED = "settled#"
 STEPS = "steps#"
+WALKERS = "walkers#"
 # A material is a robot's word (`can`, `pet`): it names a counter attribute, so only this
 # shape ever does (the deposit contract's own pattern).
 MATERIAL = re.compile(r"[a-z][a-z0-9_]{0,31}")  # fullmatch: `$` lets "\n" in
@@ -230,6 +231,12 @@ def settled_rows(day: date) -> tuple[str, str]:
 def steps_rows(day: str) -> tuple[str, str]:
     """The rows a step day's increase counts in (kept by the boards' transaction)."""
     return STEPS + ALL_TIME, STEPS + f"day#{day}"
+
+
+def walkers_row(month: str) -> str:
+    """The row counting a month's active walkers (`walkers#month#2026-12`), kept by the
+    boards' transaction that writes each citizen's month walkers' entry."""
+    return f"{WALKERS}month#{month}"
 
 
 def steps_increase(days: Iterable[tuple[str, int, int]]) -> dict[str, int]:

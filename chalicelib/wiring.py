@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
+    from chalicelib.services.closing import ClosingService
     from chalicelib.services.corrections import CorrectionService
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.ledger_audit import LedgerAuditService
@@ -453,6 +454,20 @@ def corrections() -> CorrectionService:
     return CorrectionService(DynamoDbCorrections(), DynamoDbCitizens(), ledger(), utc_now)
 
 
+# -- Closing accounts and a citizen's payouts (docs/account-closing.md) --------------------
+
+
+@lru_cache(maxsize=1)
+def closing() -> ClosingService:
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.adapters.dynamodb_closing import DynamoDbClosing
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.closing import ClosingService, NoPushTokens
+
+    # The push tokens' eraser: connect the inbox's `erase_push_tokens(citizen_id)` here.
+    return ClosingService(DynamoDbClosing(), ledger(), DynamoDbBoards(), NoPushTokens(), utc_now)
+
+
 # -- A fresh container --------------------------------------------------------------------
 
 
@@ -493,6 +508,7 @@ def clear() -> None:
         corrections,
         operator_actions,
         sqs_dead_letters._arn,
+        closing,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

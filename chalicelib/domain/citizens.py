@@ -33,6 +33,12 @@ class Citizen:
     version: int
     name_version: int = 0
     """Moves only when the display name changes (chalicelib.domain.boards keeps the newest)."""
+    closed_at: datetime | None = None
+    """When the citizen closed the account (chalicelib.domain.closing): a tombstone since."""
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
     @property
     def account(self) -> Account:

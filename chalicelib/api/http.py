@@ -328,6 +328,9 @@ def principal(request: Request) -> Principal:
 
 
 def caller(request: Request) -> Principal:
+    """Who the authorizer let through, without the closed-account check of `principal`:
+    only for a route whose service reads the citizen anyway and refuses a closed account
+    itself (404 `account_closed`), so the check costs no second read."""
     context = (request.context or {}).get("authorizer") or {}
     citizen_id = context.get("principalId")
     if not citizen_id:

@@ -98,7 +98,8 @@ def put_me() -> dict[str, Any]:
 @answers("me_schemas:Profile")
 def get_me() -> dict[str, Any]:
     """My profile, points and this day's and week's steps."""
-    citizen_id = principal(bp.current_request).citizen_id
+    # `caller`: the profile read refuses a closed account itself (no second read)
+    citizen_id = caller(bp.current_request).citizen_id
     citizen = wiring.citizens().profile(citizen_id)
     walked = wiring.steps().totals(citizen_id)
     from chalicelib.api.payout_accounts import payout_account_view
@@ -115,7 +116,8 @@ def put_steps() -> dict[str, Any]:
 
     request = bp.current_request
     body = parse_body(request, StepsRequest)
-    stored = wiring.steps().sync(principal(request).citizen_id, body.days_synced())
+    # `caller`: the sync's read of the citizen refuses a closed account (no second read)
+    stored = wiring.steps().sync(caller(request).citizen_id, body.days_synced())
     wiring.count(wiring.STEP_SYNCS)
     return {"days": [{"date": day.isoformat(), "steps": steps} for day, steps in stored.items()]}
 
@@ -125,7 +127,8 @@ def put_steps() -> dict[str, Any]:
 @answers("me_schemas:DepositCode")
 def post_deposit_code() -> Response:
     """A one-time 6-digit code to type at a robot (valid 5 minutes)."""
-    issued = wiring.citizens().issue_deposit_code(principal(bp.current_request).citizen_id)
+    # `caller`: issuing reads the profile, which refuses a closed account
+    issued = wiring.citizens().issue_deposit_code(caller(bp.current_request).citizen_id)
     return Response(
         body={"code": issued.code, "expires_at": iso(issued.expires_at)}, status_code=201
     )

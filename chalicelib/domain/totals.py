@@ -264,9 +264,12 @@ def reconciled(audited: Mapping[str, object], stats: Totals) -> dict[str, object
         "points_pending": stats.points_pending,
         "points_forfeited": stats.points_forfeited,
     }
+    found = {name: audited.get(name) for name in figures}
+    if found["points_forfeited"] is None:
+        found["points_forfeited"] = 0  # an audit that counted no forfeits found none
     mismatches = {
-        name: {"stats": value, "audit": audited.get(name)}
+        name: {"stats": value, "audit": found[name]}
         for name, value in figures.items()
-        if audited.get(name) != value
+        if found[name] != value
     }
     return {"stats": figures, "stats_match": not mismatches, "stats_mismatches": mismatches}

@@ -23,6 +23,7 @@ from tests.functional.conftest import (
     table_stream_event,
 )
 from tests.functional.test_payouts_api import (
+    ACCOUNT,
     _approve,
     _credit,
     _drain,
@@ -112,8 +113,8 @@ def test_closing_with_a_forfeit_erases_at_once_keeps_the_ledger_and_the_audit_ba
         ("GET", "/v1/me/payouts", None),
         ("POST", "/v1/me/deposit-codes", None),
         ("PUT", "/v1/me/steps", {"days": [{"date": day, "steps": 9000}]}),
-        ("PUT", "/v1/me/payout-account", {"bank": "088", "account_number": "1101234567", "holder": "홍길동"}),
-    ):  # fmt: skip
+        ("PUT", "/v1/me/payout-account", ACCOUNT),
+    ):
         answer = api.call(method, path, as_user="c-1", body=body)
         assert (answer.status, answer.body["error"]["code"]) == (404, "account_closed"), path
     # AND the name is gone from every board, the score stays (invariant 4)
@@ -181,8 +182,9 @@ def test_a_pending_payout_refuses_the_close_and_my_payouts_show_every_run(api: A
     assert _start(api).status == 201
     _drain(queues.PAYOUT_CHUNKS)
     mine = api.call("GET", "/v1/me/payouts", as_user="p-1").body
-    assert [(p["run_id"], p["period"], p["points"], p["status"], p["credited_back"])
-            for p in mine["payouts"]] == [("payout-2026-11", "2026-11", 2500, "pending", False)]  # fmt: skip
+    seen = [(p["run_id"], p["period"], p["points"], p["status"], p["credited_back"])
+            for p in mine["payouts"]]  # fmt: skip
+    assert seen == [("payout-2026-11", "2026-11", 2500, "pending", False)]
     assert mine["skipped"] == []
     skipped = api.call("GET", "/v1/me/payouts", as_user="p-2").body
     assert skipped["payouts"] == []

@@ -462,10 +462,11 @@ def closing() -> ClosingService:
     from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
     from chalicelib.adapters.dynamodb_closing import DynamoDbClosing
     from chalicelib.domain.clock import utc_now
-    from chalicelib.services.closing import ClosingService, NoPushTokens
+    from chalicelib.services.closing import ClosingService, NoInbox
 
-    # The push tokens' eraser: connect the inbox's `erase_push_tokens(citizen_id)` here.
-    return ClosingService(DynamoDbClosing(), ledger(), DynamoDbBoards(), NoPushTokens(), utc_now)
+    # MERGE POINT: replace NoInbox() with the inbox's erasers (`erase_push_tokens(citizen_id)`
+    # and the notifications'): chalicelib.services.closing.PersonalInbox.
+    return ClosingService(DynamoDbClosing(), ledger(), DynamoDbBoards(), NoInbox(), utc_now)
 
 
 # -- A fresh container --------------------------------------------------------------------

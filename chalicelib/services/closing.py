@@ -44,17 +44,23 @@ class BoardNames(Protocol):
     def rename(self, board: str, citizen_id: str, display_name: str, name_key: str) -> bool: ...
 
 
-class PushTokens(Protocol):
-    """The citizen's push tokens (and their SNS endpoints). THE call site the inbox's
-    `erase_push_tokens(citizen_id)` connects to (chalicelib.wiring.closing)."""
+class PersonalInbox(Protocol):
+    """The citizen's push tokens (with their SNS endpoints) and inbox notifications, both
+    personal data erased at the close. THE call sites the inbox capability's
+    `erase_push_tokens(citizen_id)` (and its notifications' eraser) connect to, in
+    chalicelib.wiring.closing. Each must be idempotent: a repeated close calls it again."""
 
     def erase_push_tokens(self, citizen_id: str) -> None: ...
+    def erase_notifications(self, citizen_id: str) -> None: ...
 
 
-class NoPushTokens:
-    """Until push tokens exist: nothing to erase."""
+class NoInbox:
+    """Until the inbox's erasers are connected: nothing erased here."""
 
     def erase_push_tokens(self, citizen_id: str) -> None:
+        return None
+
+    def erase_notifications(self, citizen_id: str) -> None:
         return None
 
 
@@ -72,13 +78,13 @@ class ClosingService:
         store: ClosingStore,
         ledger: LedgerWriter,
         boards: BoardNames,
-        push_tokens: PushTokens,
+        inbox: PersonalInbox,
         clock: Clock,
     ) -> None:
         self._store = store
         self._ledger = ledger
         self._boards = boards
-        self._push_tokens = push_tokens
+        self._inbox = inbox
         self._clock = clock
 
     def is_closed(self, citizen_id: str) -> bool:
@@ -156,7 +162,8 @@ class ClosingService:
     def _erase_rest(self, citizen: Citizen) -> int:
         """Everything erased after the tombstone, each idempotent: the payout account (again:
         a save may have raced the close), the name on every step day and board still kept,
-        the push tokens. Returns how many board entries showed the erased name now."""
+        the push tokens and the notifications. Returns how many board entries showed the
+        erased name now."""
         self._store.erase_payout_account(citizen.citizen_id)
         days = self._store.walked_days(citizen.citizen_id)
         version = citizen.name_version
@@ -166,7 +173,8 @@ class ClosingService:
             self._boards.rename(board, citizen.citizen_id, closing.CLOSED_NAME, key)
             for board in closing.named_boards(days, self._clock())
         )
-        self._push_tokens.erase_push_tokens(citizen.citizen_id)
+        self._inbox.erase_push_tokens(citizen.citizen_id)
+        self._inbox.erase_notifications(citizen.citizen_id)
         return renamed
 
 

@@ -224,3 +224,60 @@ def test_closing_edges(api: Api) -> None:
     bad = api.call("DELETE", "/v1/me", as_user="e-2", raw=b"[true]")
     assert bad.status == 400
     assert api.call("DELETE", "/v1/me").status == 401
+
+
+def test_a_forfeit_replayed_or_cut_short_before_the_close_posts_once(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib import wiring
+    from chalicelib.adapters.dynamodb_ledger import account_of
+    from chalicelib.adapters.dynamodb_models import Citizen
+    from chalicelib.domain.closing import forfeit_guard
+    from chalicelib.domain.ledger import AlreadyPosted, Posting
+
+    _register(api, "f-1", None)
+    _credit("f-1", 1500, "seed-f-1")
+    # GIVEN a close that posted its forfeit and died before the tombstone, delivered twice
+    account = account_of(Citizen.get("f-1", consistent_read=True))
+    forfeit = Posting(
+        forfeit_guard("f-1", account.version), account, -1500, "forfeit",
+        {"reason": "account_closed"}, datetime.now(UTC),
+    )  # fmt: skip
+    wiring.ledger().post(forfeit)
+    try:
+        wiring.ledger().post(forfeit)
+        raise AssertionError("a replayed forfeit was posted twice")
+    except AlreadyPosted:
+        pass
+    # AND a deposit credited before the citizen tries again
+    _credit("f-1", 300, "seed-f-1-late")
+    # WHEN they close again: the new balance is refused, then forfeited on its own
+    assert _close(api, "f-1").body["error"]["details"] == [{"balance": 300}]
+    assert _close(api, "f-1", {"forfeit_points": True}).body["points_forfeited"] == 300
+    kinds = [(e["kind"], e["points"]) for e in _ledger("f-1")]
+    assert sorted(kinds) == [("forfeit", -1500), ("forfeit", -300), ("recycling", 300),
+                             ("recycling", 1500)]  # fmt: skip
+    audit = _audit(api)
+    assert audit["totals"]["balanced"] is True and audit["totals"]["points_forfeited"] == 1800
+
+
+def test_a_deposit_code_issued_before_the_close_credits_nobody(api: Api) -> None:
+    _register(api, "d-1", None)
+    code = api.call("POST", "/v1/me/deposit-codes", as_user="d-1").body["code"]
+    assert _close(api, "d-1").status == 200
+    message = rule_message("robot-001", deposit("after-close-code", code, can=3))
+    invoke_deposits([sqs_record(message, "m-after-close-code")])
+    ack = next(a for _, a in reversed(published_acks()) if a["event_id"] == "after-close-code")
+    assert (ack["status"], ack["reason"]) == ("rejected", "unknown_citizen")
+    assert [e["kind"] for e in _ledger("d-1")] == []
+
+
+def _ledger(who: str) -> list[dict[str, Any]]:
+    """The citizen's ledger as kept in the table (the routes answer 404 once closed)."""
+    items = boto3.client("dynamodb", region_name=REGION).query(
+        TableName="gimhae-dev-ledger",
+        KeyConditionExpression="citizen_id = :c",
+        ExpressionAttributeValues={":c": {"S": who}},
+        ConsistentRead=True,
+    )["Items"]
+    return [{"kind": i["kind"]["S"], "points": int(i["points"]["N"])} for i in items]

@@ -68,6 +68,17 @@ class DynamoDbClosing:
         ]
         return items, skips
 
+    def pending_runs(self, citizen_id: str) -> list[str]:
+        """The runs whose transfer to the citizen is not settled yet: one Query of the
+        items' `by-citizen` index (eventually consistent, as an index is: a payout debited
+        in the very last instant may be missed; docs/account-closing.md says what then)."""
+        return [
+            i.run_id
+            for i in PayoutItem.by_citizen.query(
+                citizen_id, filter_condition=PayoutItem.status == "pending"
+            )
+        ]
+
     def close(self, citizen: CitizenValue, now: datetime) -> None:
         """The tombstone (name, district, phone and payout bucket gone; balance, lifetime
         totals and version kept), the phone link and the payout account, in one transaction.

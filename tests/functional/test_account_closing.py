@@ -281,3 +281,32 @@ def _ledger(who: str) -> list[dict[str, Any]]:
         ConsistentRead=True,
     )["Items"]
     return [{"kind": i["kind"]["S"], "points": int(i["points"]["N"])} for i in items]
+
+
+def test_what_a_close_and_my_payouts_cost(api: Api) -> None:
+    """The requests docs/account-closing.md reports: a close with a forfeit of a walker with a
+    phone, a payout account and one step day; my payouts; a closed token's refusal."""
+    from bench.dynamodb_costs import metering
+
+    _register(api, "m-1")
+    link_phone(api, "m-1", NUMBER)
+    day = seoul_day(utc_now()).isoformat()
+    body = {"days": [{"date": day, "steps": 5000}]}
+    assert api.call("PUT", "/v1/me/steps", as_user="m-1", body=body).status == 200
+    _boards(table_stream_event(streams.STEP_BOARDS))
+    _credit("m-1", 900, "seed-m-1")
+    with metering() as meter:
+        assert api.call("GET", "/v1/me/payouts", as_user="m-1").status == 200
+    assert meter.tally.calls == {"dynamodb:GetItem": 1, "dynamodb:Query": 2}
+    with metering() as meter:
+        assert _close(api, "m-1", {"forfeit_points": True}).status == 200
+    assert meter.tally.calls == {
+        "dynamodb:GetItem": 2,  # the citizen, read before and after the forfeit
+        "dynamodb:Query": 3,  # pending payouts (items' index) x2, the step days
+        "dynamodb:TransactWriteItems": 2,  # the forfeit posting, the close
+        "dynamodb:DeleteItem": 1,  # the payout account, once more
+        "dynamodb:UpdateItem": 5,  # the step day's name, 4 boards' entries
+    }
+    with metering() as meter:
+        assert api.call("GET", "/v1/me/ledger", as_user="m-1").status == 404
+    assert meter.tally.calls == {"dynamodb:GetItem": 1}

@@ -80,7 +80,7 @@ class DynamoDbClosing:
         ]
 
     def close(self, citizen: CitizenValue, now: datetime) -> None:
-        """The tombstone (name, district, phone and payout bucket gone; balance, lifetime
+        """The tombstone (name, phone and payout bucket gone; district, balance, lifetime
         totals and version kept), the phone link and the payout account, in one transaction.
         Raises RetryableConflict when the account moved since `citizen` was read (a posting,
         a rename, a phone link)."""
@@ -91,7 +91,6 @@ class DynamoDbClosing:
             row,
             [
                 Citizen.display_name.set(""),
-                Citizen.district.set(""),
                 Citizen.phone_hash.remove(),
                 Citizen.payout_bucket.remove(),
                 Citizen.name_version.set(citizen.name_version + 1),

@@ -110,8 +110,8 @@ class Citizen(CityModel):
     version = VersionAttribute()
     closed_at = UTCDateTimeAttribute(null=True)
     """Set when the citizen closed the account: the row is then a tombstone holding only
-    what the ledger's audit needs (balance, lifetime totals, version), never a name, a
-    district or a phone (docs/account-closing.md)."""
+    what the ledger's audit needs (balance, lifetime totals, version) and the district,
+    never a name or a phone (docs/account-closing.md)."""
 
 
 class LedgerEntry(CityModel):

@@ -183,7 +183,6 @@ def tombstone(citizen: Citizen, now: datetime) -> Citizen:
     return replace(
         citizen,
         display_name="",
-        district="",
         phone_hash=None,
         name_version=citizen.name_version + 1,
         closed_at=now,

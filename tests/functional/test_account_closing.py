@@ -129,7 +129,7 @@ def test_closing_with_a_forfeit_erases_at_once_keeps_the_ledger_and_the_audit_ba
     # AND the profile, the phone link and the payout account are gone; the ledger is kept
     row = _item("citizens", {"citizen_id": {"S": "c-1"}})
     assert row is not None
-    assert row["display_name"]["S"] == "" and row["district"]["S"] == ""
+    assert row["display_name"]["S"] == "" and row["district"]["S"] == "naeoe-dong"
     assert "phone_hash" not in row and "payout_bucket" not in row and "closed_at" in row
     assert row["balance"]["N"] == "0"
     assert _item("payout-accounts", {"citizen_id": {"S": "c-1"}}) is None
@@ -144,6 +144,12 @@ def test_closing_with_a_forfeit_erases_at_once_keeps_the_ledger_and_the_audit_ba
     assert sorted((e["kind"]["S"], int(e["points"]["N"])) for e in entries) == [
         ("forfeit", -3000), ("recycling", 3000)
     ]  # one forfeit, though the close was sent twice  # fmt: skip
+    # AND support sees a closed account and its ledger
+    card = api.call("GET", "/v1/admin/citizens/c-1", as_user="o", admin=True).body
+    assert (card["status"], card["display_name"], card["phone_linked"]) == ("closed", "", False)
+    assert card["payout_account"] is None
+    kept = api.call("GET", "/v1/admin/citizens/c-1/ledger", as_user="o", admin=True).body
+    assert [e["kind"] for e in kept["entries"]] == ["forfeit", "recycling"]
     # AND the audit balances: issued == paid + held + pending + forfeited
     audit = _audit(api)
     assert audit["discrepancies"] == [] and audit["totals"]["balanced"] is True

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 
 from chalicelib.domain.closing import CLOSED_NAME
@@ -73,13 +72,7 @@ def test_a_citizen_closes_with_a_forfeit(stack: Stack) -> None:
             shown = board(period)
             assert all(n != name for n, _ in shown) and (CLOSED_NAME, 6_543) in shown, shown
         # AND the ledger is kept under the id: the credit and the forfeit
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=stack.document["aws_endpoint_url"],
-            region_name=stack.document["region"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        dynamodb = stack.aws("dynamodb")
         kept = dynamodb.query(
             TableName="gimhae-dev-ledger",
             KeyConditionExpression="citizen_id = :c",

@@ -48,7 +48,7 @@ def test_a_citizen_closes_with_a_forfeit(stack: Stack) -> None:
         assert status == 200, answer
         return [(e["display_name"], e["steps"]) for e in answer["entries"]]
 
-    viewer = stack.token(f"e2e-viewer-{run}")
+    viewer = newcomer = stack.token(f"e2e-close-new-{run}")  # boards are public to any token
     until(lambda: board("day"), lambda shown: (name, 6_543) in shown)
     robot = stack.robot("robot-001")
     try:
@@ -105,7 +105,6 @@ def test_a_citizen_closes_with_a_forfeit(stack: Stack) -> None:
         assert done["totals"]["points_forfeited"] >= balance
 
         # AND the number can be linked by a new account, which the robot then credits
-        newcomer = stack.token(f"e2e-close-new-{run}")
         fresh = {"display_name": f"새 시민 {run}", "district": DISTRICT}
         assert stack.http("PUT", "/v1/me", token=newcomer, body=fresh)[0] == 200
         assert stack.link_phone(newcomer, number)["phone_linked"] is True

@@ -7,11 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app import handle_ledger_changes
 from chalicelib import queues, streams
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.domain.closing import CLOSED_NAME
+from chalicelib.services.citizens import ProfileUpdate
 from infra.local.lambda_runtime import LambdaContext
 from tests.functional.conftest import (
     REGION,
@@ -306,3 +309,95 @@ def test_what_a_close_and_my_payouts_cost(api: Api) -> None:
     with metering() as meter:
         assert api.call("GET", "/v1/me/ledger", as_user="m-1").status == 404
     assert meter.tally.calls == {"dynamodb:GetItem": 1}
+
+
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("credit"), st.integers(1, 900)),
+        st.tuples(st.just("close"), st.booleans()),
+        st.tuples(st.just("replay_forfeit"), st.just(0)),
+    ),
+    min_size=1,
+    max_size=7,
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=_OPS)
+def test_any_interleaving_of_credits_closes_and_replayed_forfeits_keeps_the_books(
+    api: Api, ops: list[tuple[str, Any]]
+) -> None:
+    """Credits as a deposit makes them (a closed account is no account), closes with or
+    without a forfeit, and a forfeit posting delivered again at any later point (a replay
+    reordered after other postings): the balance is the ledger's sum and never negative, each
+    forfeit is posted once, nothing is credited after the close, and the points issued are
+    held or forfeited."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from chalicelib import wiring
+    from chalicelib.adapters.dynamodb_ledger import account_of
+    from chalicelib.adapters.dynamodb_models import Citizen
+    from chalicelib.domain.closing import forfeit_guard
+    from chalicelib.domain.ledger import AlreadyPosted, Posting
+    from chalicelib.errors import DomainError, RetryableConflict
+
+    who = f"h-{uuid.uuid4().hex[:10]}"
+    wiring.citizens().register(who, ProfileUpdate(who, "naeoe-dong"))
+    issued = forfeited = 0
+    closed = False
+    replayable: list[Posting] = []
+    for n, (op, arg) in enumerate(ops):
+        if op == "credit":
+            account, _ = wiring.ledger().account_and_day(who, "2026-12-08")
+            if account is None:
+                assert closed
+                continue
+            wiring.ledger().post(
+                Posting(f"{who}-c{n}", account, arg, "recycling", {}, datetime.now(UTC))
+            )
+            issued += arg
+        elif op == "close":
+            balance = int(Citizen.get(who, consistent_read=True).balance)
+            try:
+                done = wiring.closing().close(who, forfeit_points=arg)
+            except DomainError as e:
+                expected = "account_closed" if closed else "balance_remaining"
+                assert e.code == expected and (closed or (balance > 0 and not arg))
+                continue
+            closed = True
+            assert done.points_forfeited == balance
+            forfeited += balance
+        else:  # the forfeit a close would post now, delivered once more later
+            account = account_of(Citizen.get(who, consistent_read=True))
+            if account.balance > 0 and not closed:
+                replayable.append(
+                    Posting(
+                        forfeit_guard(who, account.version), account, -account.balance,
+                        "forfeit", {"reason": "account_closed"}, datetime.now(UTC),
+                    )
+                )  # fmt: skip
+            for posting in replayable[:-1]:  # the older ones: stale or already posted
+                try:
+                    wiring.ledger().post(posting)
+                    raise AssertionError("a stale or replayed forfeit was posted")
+                except (AlreadyPosted, RetryableConflict):
+                    pass
+            if replayable and not closed:
+                try:
+                    wiring.ledger().post(replayable[-1])
+                    forfeited += -replayable[-1].points
+                except (AlreadyPosted, RetryableConflict):
+                    pass
+    row = Citizen.get(who, consistent_read=True)
+    entries = _ledger(who)
+    assert int(row.balance) == sum(e["points"] for e in entries) >= 0
+    assert -sum(e["points"] for e in entries if e["kind"] == "forfeit") == forfeited
+    assert issued == int(row.balance) + forfeited
+    assert (row.closed_at is not None) == closed
+    if closed:
+        assert int(row.balance) == 0

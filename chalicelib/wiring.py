@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
+    from chalicelib.services.closing import ClosingService
     from chalicelib.services.corrections import CorrectionService
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.kpis import KpiService
@@ -455,6 +456,21 @@ def corrections() -> CorrectionService:
     return CorrectionService(DynamoDbCorrections(), DynamoDbCitizens(), ledger(), utc_now)
 
 
+# -- Closing accounts and a citizen's payouts (docs/account-closing.md) --------------------
+
+
+@lru_cache(maxsize=1)
+def closing() -> ClosingService:
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.adapters.dynamodb_closing import DynamoDbClosing
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.closing import ClosingService, NoInbox
+
+    # MERGE POINT: replace NoInbox() with the inbox's erasers (`erase_push_tokens(citizen_id)`
+    # and the notifications'): chalicelib.services.closing.PersonalInbox.
+    return ClosingService(DynamoDbClosing(), ledger(), DynamoDbBoards(), NoInbox(), utc_now)
+
+
 # -- A fresh container --------------------------------------------------------------------
 
 
@@ -526,6 +542,7 @@ def clear() -> None:
         operator_actions,
         sqs_dead_letters._arn,
         kpis,
+        closing,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

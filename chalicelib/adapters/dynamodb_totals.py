@@ -129,6 +129,7 @@ class DynamoDbCityTotals:
             actions: list[Action] = [
                 CityTotal.points_issued.add(change.points_issued),
                 CityTotal.points_paid.add(change.points_paid),
+                CityTotal.points_forfeited.add(change.points_forfeited),
                 CityTotal.items_recycled.add(change.items_recycled),
                 CityTotal.entries.add(change.entries),
             ]
@@ -180,6 +181,7 @@ class DynamoDbCityTotals:
                 materials=materials_of(main),
                 points_settled=_number(settled, "points_settled"),
                 steps_synced=_number(steps, "steps_synced"),
+                points_forfeited=_number(main, "points_forfeited"),
             )
         return out
 

@@ -118,7 +118,7 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     KpiPeriod: TypeAlias = str
     LiveService: TypeAlias = str
 else:
-    from chalicelib.domain.citizens import CITIZEN_STATUS
+    from chalicelib.domain.citizens import CITIZEN_STATUS, CLOSED_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
 
     District = named_enum(
@@ -170,7 +170,9 @@ else:
         "What moved the points: a deposit, a prize, a payout, its reversal, a correction.",
     )
     CitizenStatus = named_enum(
-        "CitizenStatus", (CITIZEN_STATUS,), "A citizen's account as support sees it."
+        "CitizenStatus",
+        (CITIZEN_STATUS, CLOSED_STATUS),
+        "A citizen's account as support sees it (`closed`: a tombstone, its ledger kept).",
     )
     CorrectionStatus = named_enum(
         "CorrectionStatus",

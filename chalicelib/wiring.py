@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.services.corrections import CorrectionService
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.ledger_audit import LedgerAuditService
+    from chalicelib.services.notifications import NotificationService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.operator_actions import OperatorActions
     from chalicelib.services.payout_accounts import PayoutAccountService
@@ -456,6 +457,29 @@ def corrections() -> CorrectionService:
 # -- A fresh container --------------------------------------------------------------------
 
 
+# -- The inbox and push (DESIGN §4c) --------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def notifications() -> NotificationService:
+    from chalicelib.adapters.dynamodb_notifications import DynamoDbInbox, DynamoDbPushTokens
+    from chalicelib.adapters.sns_push import SnsPush
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.notifications import NotificationService
+
+    s = config.settings()
+    applications = {"fcm": s.push_fcm_application_arn, "apns": s.push_apns_application_arn}
+    return NotificationService(
+        DynamoDbInbox(), DynamoDbPushTokens(), SnsPush(), applications, utc_now
+    )
+
+
+def erase_push_tokens(citizen_id: str) -> int:
+    """Forget every phone of the citizen and delete its SNS endpoints (closing an account);
+    answers how many tokens were removed."""
+    return notifications().erase_push_tokens(citizen_id)
+
+
 def clear() -> None:
     """Forget everything this container built (settings, clients, services), as a fresh
     container would: for tests, benchmarks and the local stack, which switch environments."""
@@ -493,6 +517,7 @@ def clear() -> None:
         corrections,
         operator_actions,
         sqs_dead_letters._arn,
+        notifications,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

@@ -22,6 +22,7 @@ from chalicelib.domain import (
     fleet,
     ledger,
     ledger_audit,
+    notifications,
     operations,
     payout_runs,
     roles,
@@ -114,6 +115,8 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     ChallengeStatus: TypeAlias = str
     PrizeType: TypeAlias = str
     DrawScheme: TypeAlias = str
+    NotificationKind: TypeAlias = str
+    PushPlatform: TypeAlias = str
 else:
     from chalicelib.domain.citizens import CITIZEN_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
@@ -233,6 +236,15 @@ else:
         (challenges.DRAW_PSEUDONYMS, challenges.DRAW_CITIZEN_IDS),
         "`pseudonyms-v1`: the lists are per-challenge pseudonyms; `citizen-ids`: an old draw "
         "whose lists are withheld.",
+    )
+    NotificationKind = named_enum(
+        "NotificationKind",
+        notifications.KINDS,
+        "What a notification tells (DESIGN §4c); `phone_number_moved`: another citizen "
+        "proved the number linked to this account.",
+    )
+    PushPlatform = named_enum(
+        "PushPlatform", notifications.PLATFORMS, "`fcm`: Android (Firebase); `apns`: iPhone."
     )
 
 

@@ -55,7 +55,7 @@ def _balance(api: Api, who: str) -> int:
 def _notifications(citizen_id: str) -> list[Any]:
     from chalicelib.adapters.dynamodb_models import Notification
 
-    return list(Notification.query(citizen_id))
+    return list(Notification.query(citizen_id, Notification.notification_id < "~"))
 
 
 @contextlib.contextmanager

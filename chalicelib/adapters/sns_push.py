@@ -25,16 +25,30 @@ class SnsPush:
         return self._client or aws_clients.client("sns")
 
     def create_endpoint(self, application_arn: str, token: str) -> str:
-        """The token's endpoint (SNS answers the existing one for a token it knows), enabled:
-        a token registered again after the platform disabled it is live again."""
-        sns = self._sns()
-        arn = str(
-            sns.create_platform_endpoint(PlatformApplicationArn=application_arn, Token=token)[
-                "EndpointArn"
-            ]
+        """A new endpoint for the token, enabled (SNS answers the existing one for a token it
+        already knows with the same attributes)."""
+        return str(
+            self._sns().create_platform_endpoint(
+                PlatformApplicationArn=application_arn,
+                Token=token,
+                Attributes={"Enabled": "true"},
+            )["EndpointArn"]
         )
-        sns.set_endpoint_attributes(EndpointArn=arn, Attributes={"Enabled": "true"})
-        return arn
+
+    def enable(self, endpoint_arn: str, token: str) -> bool:
+        """Enable a known endpoint again for this token (a phone registering again after
+        the platform disabled it); False when SNS no longer has it."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._sns().set_endpoint_attributes(
+                EndpointArn=endpoint_arn, Attributes={"Enabled": "true", "Token": token}
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in GONE_CODES:
+                return False
+            raise
+        return True
 
     def publish(self, endpoint_arn: str, message: str) -> Literal["sent", "gone"]:
         from botocore.exceptions import ClientError

@@ -198,8 +198,9 @@ PATH_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
 """What any path parameter may be (run, challenge and device ids; push tokens, ~160
 characters): ASCII letters, digits and a few separators, up to 256. Anything else names
 nothing: a 404 before the view runs."""
-PATH_VALUES = {"token": re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,4095}")}
-"""Path parameters longer than ids: a push token (FCM's may be up to 4 KB, DESIGN §4c)."""
+PATH_VALUES = {"token": re.compile(r"[A-Za-z0-9%][A-Za-z0-9%._:-]{0,12287}")}
+"""Path parameters longer than ids: a push token (FCM's may be up to 4 KB, DESIGN §4c), as
+sent, URL-encoded or not (its view decodes it)."""
 
 
 def query_str(

@@ -78,5 +78,9 @@ def put_push_token() -> dict[str, Any]:
 @answers("notification_schemas:PushTokenRemoved")
 def delete_push_token(token: str) -> dict[str, Any]:
     """Forget a phone of mine (another citizen's token is a 404, as an unknown one)."""
-    wiring.notifications().remove_token(principal(bp.current_request).citizen_id, token)
+    from urllib.parse import unquote
+
+    # a token's `:` may come URL-encoded (`%3A`) or not: the same token either way
+    citizen_id = principal(bp.current_request).citizen_id
+    wiring.notifications().remove_token(citizen_id, unquote(token, errors="replace"))
     return {"removed": True}

@@ -71,7 +71,10 @@ class Cause:
 
 def notification_id(cause: Cause) -> str:
     millis = int(cause.at.timestamp() * 1000)
-    digest = hashlib.sha256(f"{cause.kind}\n{cause.key}".encode()).hexdigest()[:24]
+    # the citizen too: two citizens paid by one run get different ids, so an id of
+    # another's inbox never names a notification of mine
+    named = f"{cause.citizen_id}\n{cause.kind}\n{cause.key}"
+    digest = hashlib.sha256(named.encode()).hexdigest()[:24]
     return f"{millis:013d}-{cause.kind}-{digest}"
 
 

@@ -43,6 +43,7 @@ class PushTokens(Protocol):
 
 class Push(Protocol):
     def create_endpoint(self, application_arn: str, token: str) -> str: ...
+    def enable(self, endpoint_arn: str, token: str) -> bool: ...
     def publish(self, endpoint_arn: str, message: str) -> Literal["sent", "gone"]: ...
     def delete_endpoint(self, endpoint_arn: str) -> None: ...
 
@@ -103,19 +104,21 @@ class NotificationService:
         key = n.token_key(token)
         existing = self._tokens.get(key)
         application = self._applications.get(platform)
+        known = existing.endpoint_arn if existing and existing.platform == platform else None
         endpoint = None
         if application:
-            endpoint = self._push.create_endpoint(application, token)
-        elif existing is not None and existing.platform == platform:
-            endpoint = existing.endpoint_arn
-        if (
+            if known and self._push.enable(known, token):
+                endpoint = known
+            else:
+                endpoint = self._push.create_endpoint(application, token)
+        unchanged = (
             existing is not None
             and existing.citizen_id == citizen_id
             and existing.platform == platform
             and existing.endpoint_arn == endpoint
-        ):
-            return Registered(platform, "on" if endpoint else "off")
-        self._tokens.put(key, citizen_id, platform, token, endpoint, self._clock())
+        )
+        if not unchanged:
+            self._tokens.put(key, citizen_id, platform, token, endpoint, self._clock())
         return Registered(platform, "on" if endpoint else "off")
 
     def remove_token(self, citizen_id: str, token: str) -> None:

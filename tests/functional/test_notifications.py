@@ -386,3 +386,17 @@ def test_odd_tokens_and_platforms_are_refused(api: Api) -> None:
     assert api.call("DELETE", f"/v1/me/push-tokens/{longest}", as_user="gil").status == 200
     assert api.call("DELETE", "/v1/me/push-tokens/%ED%86%A0%ED%81%B0", as_user="gil").status == 404
     assert api.call("DELETE", "/v1/me/push-tokens/%FF%FE", as_user="gil").status == 404
+
+
+def test_the_inbox_handlers_touch_only_their_declared_tables(api: Api) -> None:
+    from tests.functional.test_table_access import _declared, touched
+
+    register(api, "hana")
+    api.call("PUT", "/v1/me/push-tokens", as_user="hana", body={"platform": "fcm", "token": FCM})
+    for handler, name, new, old in _causes("hana")[3:]:
+        with touched() as tables:
+            _deliver([(handler, _record(1, name, new, old))], 1)
+        assert tables == _declared(handler), handler
+    with touched() as tables:
+        _pump_pushes()
+    assert tables == _declared("handle_pushes")

@@ -147,6 +147,11 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("DELETE", purifier, as_user="ops", roles=("operator",))
         touch_payout_routes(api)  # payouts: account, run, export, settlement, audit
         touch_operator_routes()  # reprocess (the deposit handler's tables), discard, redrive
+        # the inbox and a phone for push (DESIGN §4c)
+        api.call("GET", "/v1/me/notifications", as_user="b")
+        api.call(
+            "PUT", "/v1/me/push-tokens", as_user="a", body={"platform": "apns", "token": "ab" * 32}
+        )
     # Exactly: nothing undeclared is touched, and nothing declared goes unused.
     assert tables == _declared("api_handler")
 
@@ -217,6 +222,16 @@ def test_the_ledger_stream_handler_touches_only_its_declared_tables(api: Api) ->
                 "m1",
             )
         ]
+    )
+    fix = api.call(  # a correction posted: its citizen is told (the inbox)
+        "POST",
+        "/v1/admin/citizens/c/corrections",
+        as_user="ops",
+        admin=True,
+        body={"points": 5, "reason": "table access"},
+    ).body
+    api.call(
+        "POST", f"/v1/admin/corrections/{fix['correction_id']}/approve", as_user="fin", admin=True
     )
     with touched() as tables:
         invoke_ledger_changes(ledger_stream_event())

@@ -182,10 +182,12 @@ class DynamoDbInbox:
         raise RetryableConflict("inbox: marks keep racing")
 
     def erase(self, citizen_id: str) -> int:
-        """Delete the citizen's notifications and counter (for closing an account)."""
+        """Delete the citizen's notifications and their counter (closing an account)."""
         removed = 0
         with Notification.batch_write() as batch:
-            for n in Notification.query(citizen_id, attributes_to_get=["notification_id"]):
+            for n in Notification.query(
+                citizen_id, attributes_to_get=["citizen_id", "notification_id"]
+            ):
                 batch.delete(n)
                 removed += 1
         return removed

@@ -23,6 +23,7 @@ class Inbox(Protocol):
     def exists(self, citizen_id: str, notification_id: str) -> bool: ...
     def mark_read(self, citizen_id: str, up_to: str) -> int: ...
     def unread(self, citizen_id: str) -> int: ...
+    def erase(self, citizen_id: str) -> int: ...
 
 
 class PushTokens(Protocol):
@@ -94,6 +95,11 @@ class NotificationService:
             raise NotFound("no such notification in your inbox", code="notification_not_found")
         self._inbox.mark_read(citizen_id, up_to)
         return self._inbox.unread(citizen_id)
+
+    def erase_inbox(self, citizen_id: str) -> int:
+        """Every notification of the citizen deleted, with the counter (closing an account,
+        if it decides so): how many items were deleted."""
+        return self._inbox.erase(citizen_id)
 
     # -- Phones ---------------------------------------------------------------------------
 

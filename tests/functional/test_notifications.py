@@ -312,6 +312,11 @@ def test_a_registered_phone_is_pushed_and_a_disabled_one_forgotten(api: Api) -> 
     # THEN the token and its endpoint are gone, and the inbox has both notifications
     assert _stored_tokens("dana") == [] and endpoint.arn not in _endpoints()
     assert _inbox(api, "dana")["unread"] == 2
+    # AND erasing Dana's inbox (closing an account may) leaves nothing, counter included
+    from chalicelib import wiring
+
+    assert wiring.notifications().erase_inbox("dana") == 3
+    assert _inbox(api, "dana") == {"notifications": [], "unread": 0, "next_cursor": None}
     # AND registering again makes a new, enabled endpoint
     got = api.call(
         "PUT", "/v1/me/push-tokens", as_user="dana", body={"platform": "fcm", "token": FCM}
@@ -355,6 +360,7 @@ def test_one_phone_one_owner_and_only_mine_to_delete(api: Api) -> None:
             "PUT", "/v1/me/push-tokens", as_user="finn", body={"platform": platform, "token": token}
         )
     assert wiring.erase_push_tokens("finn") == 2 and _stored_tokens("finn") == []
+    assert wiring.notifications().erase_inbox("finn") == 0
     assert not [e for e in _endpoints().values() if e.token in (FCM, APNS)]
 
 
@@ -400,3 +406,40 @@ def test_the_inbox_handlers_touch_only_their_declared_tables(api: Api) -> None:
     with touched() as tables:
         _pump_pushes()
     assert tables == _declared("handle_pushes")
+
+
+def test_what_each_operation_costs_in_dynamodb_requests(api: Api) -> None:
+    """The figures docs/notifications.md gives (requests; a cost test, not a speed test)."""
+    from tests.functional.test_table_access import dynamodb_requests
+
+    causes = _causes("ivy")
+    api.call("PUT", "/v1/me/push-tokens", as_user="ivy", body={"platform": "fcm", "token": FCM})
+    # a new notification: one TransactWriteItems (the notice and its counter)
+    handler, name, new, old = causes[5]
+    with dynamodb_requests() as seen:
+        _deliver([(handler, _record(1, name, new, old))], 1)
+    assert [op for op, _ in seen] == ["TransactWriteItems"]
+    (tx,) = [p for _, p in seen]
+    assert len(tx["TransactItems"]) == 2
+    # its replay: the same one request, cancelled by the notice's condition (nothing written)
+    with dynamodb_requests() as seen:
+        _deliver([(handler, _record(2, name, new, old))], 1)
+    assert [op for op, _ in seen] == ["TransactWriteItems"]
+    # a push: one Query of the citizen's phones (then one SNS Publish per phone)
+    with dynamodb_requests() as seen:
+        _pump_pushes()
+    assert [op for op, _ in seen] == ["Query"]
+    # the inbox: one Query and one GetItem (the unread counter), whatever the inbox's size
+    with dynamodb_requests() as seen:
+        page = _inbox(api, "ivy")
+    assert sorted(op for op, _ in seen) == ["GetItem", "Query"]
+    # marking read: GetItem (is it mine) + Query (the unread up to it) + one transaction per
+    # 99 notifications + GetItem (the counter answered)
+    up_to = page["notifications"][0]["notification_id"]
+    with dynamodb_requests() as seen:
+        api.call("POST", "/v1/me/notifications/read", as_user="ivy", body={"up_to": up_to})
+    assert [op for op, _ in seen] == ["GetItem", "Query", "TransactWriteItems", "GetItem"]
+    # registering a phone again: one GetItem (its owner), no write when nothing changed
+    with dynamodb_requests() as seen:
+        api.call("PUT", "/v1/me/push-tokens", as_user="ivy", body={"platform": "fcm", "token": FCM})
+    assert [op for op, _ in seen] == ["GetItem"]

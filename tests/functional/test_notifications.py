@@ -144,12 +144,12 @@ def _inbox(api: Api, who: str, **params: Any) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    copies=st.lists(st.integers(1, 3), min_size=7, max_size=7),
+    copies=st.lists(st.integers(1, 2), min_size=7, max_size=7),
     order=st.randoms(use_true_random=False),
     batch=st.integers(1, 5),
     mark=st.integers(0, 5),
@@ -160,7 +160,7 @@ def test_each_cause_notifies_once_whatever_the_replay_and_order(
     # GIVEN one citizen's six causes (and an entry that tells nothing)
     who = f"inbox-{next(_citizens)}"
     causes = _causes(who)
-    # WHEN each cause's record is delivered 1-3 times (at least twice in all), shuffled
+    # WHEN each cause's record is delivered 2-3 times, shuffled, in batches
     deliveries = [
         (handler, _record(i * 10 + k, name, new, old))
         for i, ((handler, name, new, old), n) in enumerate(zip(causes, copies, strict=True))

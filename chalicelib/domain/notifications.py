@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from chalicelib.domain.clock import SEOUL
 from chalicelib.domain.phone_proofs import NUMBER_MOVED, Notice
@@ -30,15 +30,7 @@ Kind = Literal[
     "payout_skipped",
     "correction_posted",
 ]
-KINDS: tuple[str, ...] = (
-    "challenge_finished",
-    "prize_awarded",
-    "payout_paid",
-    "payout_failed",
-    "payout_skipped",
-    "correction_posted",
-    NUMBER_MOVED,
-)
+KINDS: tuple[str, ...] = (*get_args(Kind), NUMBER_MOVED)
 """Every kind an inbox holds (the phone proof's `number_moved` too)."""
 
 ID_SHAPE = re.compile(r"[0-9]{13}-[a-z_]{1,32}-[A-Za-z0-9_-]{1,64}")

@@ -81,6 +81,20 @@ def touched_calls() -> Iterator[dict[str, int]]:
         counts[operation] = counts.get(operation, 0) + 1
 
 
+def approved_correction(api: Api, citizen_id: str) -> None:
+    """A correction proposed by one staff member and approved by another."""
+    fix = api.call(
+        "POST",
+        f"/v1/admin/citizens/{citizen_id}/corrections",
+        as_user="ops",
+        admin=True,
+        body={"points": 5, "reason": "table access"},
+    ).body
+    api.call(
+        "POST", f"/v1/admin/corrections/{fix['correction_id']}/approve", as_user="fin", admin=True
+    )
+
+
 def _declared(function: str) -> set[str]:
     return {model.__name__ for model in TABLES_BY_FUNCTION[function]}
 
@@ -107,19 +121,7 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         # Citizen support: look-ups, the ledger, a correction proposed and approved.
         api.call("GET", "/v1/admin/citizens?phone=010-2020-4040", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/citizens/a/ledger", as_user="ops", admin=True)
-        fix = api.call(
-            "POST",
-            "/v1/admin/citizens/a/corrections",
-            as_user="ops",
-            admin=True,
-            body={"points": 5, "reason": "table access"},
-        ).body
-        api.call(
-            "POST",
-            f"/v1/admin/corrections/{fix['correction_id']}/approve",
-            as_user="fin",
-            admin=True,
-        )
+        approved_correction(api, "a")
         api.call("GET", "/v1/admin/corrections", as_user="ops", admin=True)
         # Operators' alerts: the list and one alert (its steps: tests/functional/test_alerts.py).
         api.call("GET", "/v1/admin/alerts?status=all", as_user="ops", roles=("operator",))
@@ -223,16 +225,7 @@ def test_the_ledger_stream_handler_touches_only_its_declared_tables(api: Api) ->
             )
         ]
     )
-    fix = api.call(  # a correction posted: its citizen is told (the inbox)
-        "POST",
-        "/v1/admin/citizens/c/corrections",
-        as_user="ops",
-        admin=True,
-        body={"points": 5, "reason": "table access"},
-    ).body
-    api.call(
-        "POST", f"/v1/admin/corrections/{fix['correction_id']}/approve", as_user="fin", admin=True
-    )
+    approved_correction(api, "c")  # a correction posted: its citizen is told (the inbox)
     with touched() as tables:
         invoke_ledger_changes(ledger_stream_event())
     assert tables == _declared("handle_ledger_changes")

@@ -7,8 +7,8 @@ replayed cause fails the condition and writes nothing, so the counter counts eac
 Marking read flips `read` on condition that it was false and subtracts what it flipped in
 the same transaction, on condition that the counter stays at or above zero.
 
-Push tokens: `push-tokens` (pk the token's digest) names each token's one owner; the sparse
-GSI `by-citizen` lists a citizen's phones.
+Push tokens: `push-tokens` (pk the token's digest) names each token's one owner; the GSI
+`by-citizen` lists a citizen's phones.
 """
 
 from __future__ import annotations

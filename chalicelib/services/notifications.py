@@ -129,7 +129,9 @@ class NotificationService:
 
     def remove_token(self, citizen_id: str, token: str) -> None:
         """Only my own token: another citizen's, or none, is a 404 that says nothing more."""
-        for candidate in {token, token.lower()}:
+        # an APNs token in upper case is the same device; an FCM token is case-sensitive
+        apns = n.APNS_TOKEN.fullmatch(token) is not None
+        for candidate in dict.fromkeys((token, token.lower() if apns else token)):
             stored = self._tokens.get(n.token_key(candidate))
             if stored is not None and stored.citizen_id == citizen_id:
                 if self._tokens.remove(stored.token_key, citizen_id) and stored.endpoint_arn:

@@ -23,6 +23,7 @@ from chalicelib.domain import (
     kpis,
     ledger,
     ledger_audit,
+    notifications,
     operations,
     payout_runs,
     roles,
@@ -117,6 +118,8 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     DrawScheme: TypeAlias = str
     KpiPeriod: TypeAlias = str
     LiveService: TypeAlias = str
+    NotificationKind: TypeAlias = str
+    PushPlatform: TypeAlias = str
 else:
     from chalicelib.domain.citizens import CITIZEN_STATUS, CLOSED_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
@@ -246,6 +249,15 @@ else:
     )
     LiveService = named_enum(
         "LiveService", kpis.SERVICES, "A live service of the city that publishes KPIs."
+    )
+    NotificationKind = named_enum(
+        "NotificationKind",
+        notifications.KINDS,
+        "What a notification tells (DESIGN §4c); `phone_number_moved`: another citizen "
+        "proved the number linked to this account.",
+    )
+    PushPlatform = named_enum(
+        "PushPlatform", notifications.PLATFORMS, "`fcm`: Android (Firebase); `apns`: iPhone."
     )
 
 

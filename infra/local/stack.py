@@ -268,6 +268,7 @@ class LocalStack:
         self.queue_refs = provision.create_queues(self.sqs, o.sqs_visibility_timeout)
         notifications = provision.create_notifications(session.client("sns"), session.client("s3"))
         os.environ["ALERTS_TOPIC_ARN"] = notifications["alerts_topic_arn"]
+        os.environ.update(provision.create_push_applications(session.client("sns")))
         os.environ["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(session.client("kms"))
         self.resources = provision.resources_document(tables, self.queue_refs, notifications)
         wiring.clear()  # the topic and the key are settings too

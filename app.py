@@ -25,6 +25,7 @@ from chalicelib.api import (
     operator_actions,
     payout_accounts,
     payout_runs,
+    projects,
     purifier,
     staff_actions,
     support,
@@ -54,6 +55,7 @@ app.register_blueprint(report_routes.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(banks.bp)
 app.register_blueprint(staff_actions.bp)
+app.register_blueprint(projects.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
 # Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).

@@ -54,6 +54,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Correction,
         # operators' alerts (a clear by hand closes the device's episode: DeviceState)
         m.Alert,
+        # the project registry (public reads, admin writes logged above)
+        m.Project,
     ),
     "handle_deposits": (
         m.ProcessedEvent,

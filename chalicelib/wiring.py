@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.services.payout_accounts import PayoutAccountService
     from chalicelib.services.payout_runs import PayoutRunService
     from chalicelib.services.phones import PhoneService
+    from chalicelib.services.projects import ProjectService
     from chalicelib.services.purifier import PurifierService
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
@@ -453,6 +454,25 @@ def corrections() -> CorrectionService:
     return CorrectionService(DynamoDbCorrections(), DynamoDbCitizens(), ledger(), utc_now)
 
 
+# -- The project registry (DESIGN §4d) ----------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def projects() -> ProjectService:
+    from chalicelib.adapters.dynamodb_projects import DynamoDbProjects
+    from chalicelib.adapters.dynamodb_service_figures import ActivityServiceFigures
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.projects import ProjectService
+
+    city = config.settings().city
+    # PROVISIONAL (issue 27): the KPI table's adapter (branch `kpis`) replaces
+    # ActivityServiceFigures at merge; it answers ports.ServiceFigures from the KPIs.
+    return ProjectService(
+        DynamoDbProjects(city), ActivityServiceFigures(city, utc_now), districts(), utc_now
+    )
+
+
 # -- A fresh container --------------------------------------------------------------------
 
 
@@ -493,6 +513,7 @@ def clear() -> None:
         corrections,
         operator_actions,
         sqs_dead_letters._arn,
+        projects,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

@@ -24,6 +24,7 @@ from chalicelib.domain import (
     ledger_audit,
     operations,
     payout_runs,
+    projects,
     roles,
 )
 from chalicelib.domain.districts import districts
@@ -114,6 +115,9 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     ChallengeStatus: TypeAlias = str
     PrizeType: TypeAlias = str
     DrawScheme: TypeAlias = str
+    ProjectField: TypeAlias = str
+    ProjectStatus: TypeAlias = str
+    Funding: TypeAlias = str
 else:
     from chalicelib.domain.citizens import CITIZEN_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
@@ -234,6 +238,19 @@ else:
         "`pseudonyms-v1`: the lists are per-challenge pseudonyms; `citizen-ids`: an old draw "
         "whose lists are withheld.",
     )
+    # The project registry (DESIGN §4d)
+    ProjectField = named_enum(
+        "ProjectField",
+        projects.FIELD_CODES,
+        "A smart project's field (chalicelib/data/project_fields.json); `field_name` beside "
+        "it is the field's Korean name.",
+    )
+    ProjectStatus = named_enum("ProjectStatus", projects.STATUSES, "Where a project is.")
+    Funding = named_enum(
+        "Funding",
+        projects.FUNDINGS,
+        "`national`: national or provincial grants; `city`: the city's own budget.",
+    )
 
 
 # Query values typed by their name (openapi.QUERY_VOCABULARY): the document gives a query
@@ -260,4 +277,15 @@ DISTRICT_QUERY: dict[str, Any] = {
     "type": "string",
     "enum": district_codes(),
     "description": "one of the city's districts (chalicelib/data/districts.json)",
+}
+
+YEAR_QUERY: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[0-9]{4}$",
+    "description": "a calendar year, YYYY",
+}
+PROJECT_FIELD_QUERY: dict[str, Any] = {
+    "type": "string",
+    "enum": list(projects.FIELD_CODES),
+    "description": "a project field's code (chalicelib/data/project_fields.json)",
 }

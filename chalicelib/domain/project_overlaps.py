@@ -12,7 +12,7 @@ Names are compared as Korean officials write them, which varies in spacing, brac
 generic words: `스마트 가로등 원격관리 시스템 구축` and `스마트가로등 원격 관리시스템 구축 사업`
 are one name. Both are normalised (NFKC, case folded, every character that is not a letter or
 a digit dropped, then the city's name and generic trailing words such as 사업, 구축, 조성
-stripped), and compared by the Sørensen-Dice coefficient of their character bigrams
+dropped), and compared by the Sørensen-Dice coefficient of their character bigrams
 (multisets): 1.0 for the same characters in the same order, 0 for nothing in common. Bigrams
 suit Korean, where one syllable is one character and words run together without spaces.
 
@@ -38,33 +38,30 @@ from chalicelib.domain.projects import LIVE_SERVICES, Project, field_name
 THRESHOLD: Final = 0.7
 """Names at least this similar count as similar. Measured on hand-made pairs
 (tests/unit/test_project_overlaps.py): the same name respaced, rebracketed or with a generic
-suffix scores 1.0, a name with a phase or place added 0.8-0.9; one template with another
-place (`도시재생 뉴딜사업 (삼방동)` / `(무계동)`) 0.63, and names that share only `스마트`
-0.2-0.4."""
+word scores 1.0, with a phase added (`(2차)`) 0.9; one template with another place
+(`도시재생 뉴딜사업 (삼방동)` / `(무계동)`) 0.63, another system (`버스정보시스템` /
+`교통정보시스템`) 0.67, and names that share only `스마트` 0.2-0.5."""
 PREFIXES: Final = ("김해시", "김해형", "김해")
 """The city's own name, which many project names start with and which says nothing."""
-SUFFIXES: Final = ("사업", "구축", "조성", "추진", "운영", "설치", "도입", "시범", "용역")
-"""Generic words at a name's end (business, build, create, carry out, run, install,
-introduce, pilot, contract), stripped repeatedly: `구축사업` goes whole."""
+GENERIC_WORDS: Final = ("사업", "구축", "조성", "추진", "운영", "설치", "도입", "시범", "용역")
+"""Generic words (business, build, create, carry out, run, install, introduce, pilot,
+contract), dropped wherever they stand: `구축사업` at the end, `뉴딜사업(삼방동)` before a
+bracketed place alike; they say how a project is done, not what it is."""
 
 
 def normalise(name: str) -> str:
-    """The name as compared: NFKC, case folded, letters and digits only, the city's name and
-    generic trailing words stripped (never to nothing)."""
+    """The name as compared: NFKC, case folded, letters and digits only, the city's name at
+    its start and every generic word dropped (never to nothing)."""
     folded = unicodedata.normalize("NFKC", name).casefold()
     kept = "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
     for prefix in PREFIXES:
         if kept.startswith(prefix) and len(kept) > len(prefix):
             kept = kept[len(prefix) :]
             break
-    stripped = True
-    while stripped:
-        stripped = False
-        for suffix in SUFFIXES:
-            if kept.endswith(suffix) and len(kept) > len(suffix):
-                kept = kept[: -len(suffix)]
-                stripped = True
-    return kept
+    bare = kept
+    for word in GENERIC_WORDS:
+        bare = bare.replace(word, "")
+    return bare or kept
 
 
 def _grams(text: str) -> Counter[str]:

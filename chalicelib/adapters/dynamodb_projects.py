@@ -63,7 +63,7 @@ class DynamoDbProjects:
 
 def to_item(city: str, p: Project) -> Item:
     """The item; with the version read, PynamoDB's save conditions on it and moves it on."""
-    return Item(
+    item = Item(
         city,
         p.project_id,
         name=p.name,
@@ -80,8 +80,10 @@ def to_item(city: str, p: Project) -> Item:
         sample=p.sample,
         created_at=p.created_at,
         updated_at=p.updated_at,
-        version=p.version,
     )
+    if p.version is not None:
+        item.version = p.version
+    return item
 
 
 def from_item(item: Item) -> Project:

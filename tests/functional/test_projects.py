@@ -33,6 +33,15 @@ def _post(api: Api, body: dict[str, Any] | None = None, **changes: Any) -> Any:
     return api.call("POST", "/v1/admin/projects", as_user="admin-1", roles=ADMIN, body=sent)
 
 
+def touch_project_routes(api: Api) -> None:
+    """Every project route once (for the table-access test)."""
+    _post(api)
+    content = {k: v for k, v in BODY.items() if k != "project_id"}
+    api.call("PUT", "/v1/admin/projects/smart-lights", as_user="a-1", roles=ADMIN, body=content)
+    for path in ("", "/summary", "/overlaps", "/smart-lights"):
+        api.call("GET", f"/v1/projects{path}")
+
+
 def _load_sample() -> Any:
     from infra.project_registry import load
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.adapters.dynamodb_models import Project as Item
 from chalicelib.adapters.dynamodb_staff_actions import put_in
@@ -37,28 +38,31 @@ class DynamoDbProjects:
 
     def create(self, project: Project, action: StaffAction) -> None:
         """Raises ProjectExists when the id is taken."""
-        tx = NamedTransaction()
-        tx.put("project", to_item(self._city, project), Item.project_id.does_not_exist())
-        put_in(tx, action)
-        try:
-            tx.commit()
-        except ConditionsFailed as e:
-            if "project" in e.names:
-                raise ProjectExists(project.project_id) from e
-            raise RetryableConflict(f"create project: {sorted(e.names)}") from e
+        self._write(project, action, Item.project_id.does_not_exist(), ProjectExists)
 
     def replace(self, project: Project, action: StaffAction) -> None:
         """`project` in place of the stored one of its `version`; raises ProjectChanged when
         it moved on meanwhile (or is gone)."""
+        self._write(project, action, Item.project_id.exists(), ProjectChanged)
+
+    def _write(
+        self,
+        project: Project,
+        action: StaffAction,
+        condition: Condition,
+        refused: type[Exception],
+    ) -> None:
+        """The project (its version condition added by PynamoDB's save) and its action-log
+        entry in one transaction; `refused` when the project's condition fails."""
         tx = NamedTransaction()
-        tx.put("project", to_item(self._city, project), Item.project_id.exists())
+        tx.put("project", to_item(self._city, project), condition)
         put_in(tx, action)
         try:
             tx.commit()
         except ConditionsFailed as e:
             if "project" in e.names:
-                raise ProjectChanged(project.project_id) from e
-            raise RetryableConflict(f"replace project: {sorted(e.names)}") from e
+                raise refused(project.project_id) from e
+            raise RetryableConflict(f"project {project.project_id}: {sorted(e.names)}") from e
 
 
 def to_item(city: str, p: Project) -> Item:

@@ -147,23 +147,12 @@ def draft_of(body: ProjectContent) -> ProjectDraft:
 
 
 def project_view(p: Project) -> dict[str, Any]:
-    from chalicelib.domain.projects import field_name
+    from chalicelib.domain.projects import field_name, recorded
 
     return {
         "project_id": p.project_id,
-        "name": p.name,
-        "field": p.field,
+        **recorded(p),
         "field_name": field_name(p.field),
-        "department": p.department,
-        "funding": p.funding,
-        "budget_krw": dict(sorted(p.budget_krw.items())),
-        "starts_on": p.starts_on.isoformat(),
-        "ends_on": p.ends_on.isoformat(),
-        "districts": list(p.districts),
-        "status": p.status,
-        "services": list(p.services),
-        "notes": p.notes,
-        "sample": p.sample,
         "created_at": iso(p.created_at),
         "updated_at": iso(p.updated_at),
     }

@@ -386,7 +386,7 @@ def recorded(project: Project) -> dict[str, Any]:
         "field": project.field,
         "department": project.department,
         "funding": project.funding,
-        "budget_krw": dict(project.budget_krw),
+        "budget_krw": dict(sorted(project.budget_krw.items())),
         "starts_on": project.starts_on.isoformat(),
         "ends_on": project.ends_on.isoformat(),
         "districts": list(project.districts),

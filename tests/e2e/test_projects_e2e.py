@@ -12,22 +12,9 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
+from tests.unit.test_projects import SEED_FIELDS
 
 pytestmark = pytest.mark.e2e
-
-SEED = {
-    "환경·에너지·수자원": 10,
-    "보건·의료·복지": 9,
-    "행정": 6,
-    "방범·방재": 5,
-    "주거": 4,
-    "시설물관리": 3,
-    "교통": 2,
-    "문화·관광·스포츠": 2,
-    "근로·고용": 2,
-    "교육": 1,
-    "물류": 1,
-}
 
 
 def test_the_sample_registry_is_loaded_summarised_and_checked(stack: Stack) -> None:
@@ -36,7 +23,7 @@ def test_the_sample_registry_is_loaded_summarised_and_checked(stack: Stack) -> N
     assert status == 200, summary
     # THEN 45 projects in the seed's 11 fields, with its counts and totals
     assert summary["projects"] == 45
-    assert {f["field_name"]: f["projects"] for f in summary["by_field"]} == SEED
+    assert {f["field_name"]: f["projects"] for f in summary["by_field"]} == SEED_FIELDS
     assert {f["funding"]: f["projects"] for f in summary["by_funding"]} == {
         "national": 23,
         "city": 22,

@@ -33,6 +33,7 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Any, Final
 
+from chalicelib.domain.districts import districts
 from chalicelib.domain.projects import LIVE_SERVICES, Project, field_name
 
 THRESHOLD: Final = 0.7
@@ -133,12 +134,17 @@ def judge_pair(a: Project, b: Project, every_district: Iterable[str]) -> Pair | 
     if score < THRESHOLD:
         return None
     first, second = sorted((a, b), key=lambda p: p.project_id)
-    wide = " (city-wide)" if not a.districts or not b.districts else ""
+    if not a.districts and not b.districts:
+        where = "both are city-wide"
+    else:
+        known = districts()
+        named = [known[c].name if c in known else c for c in shared]
+        where = "both cover " + ", ".join(named[:5]) + (" and more" if len(named) > 5 else "")
     reasons = (
         Reason("same_field", f"both are in the field {field_name(a.field)} ({a.field})"),
         Reason(
             "districts_overlap",
-            f"both cover {len(shared)} district(s){wide}",
+            where,
             {"districts": shared},
         ),
         Reason(
@@ -158,7 +164,7 @@ def judge_pair(a: Project, b: Project, every_district: Iterable[str]) -> Pair | 
 
 def overlapping_pairs(projects: Iterable[Project], every_district: Iterable[str]) -> list[Pair]:
     """Every flagged pair, most similar first (then by ids). Compared within a field only."""
-    districts = list(every_district)
+    order = list(every_district)
     by_field: dict[str, list[Project]] = {}
     for p in projects:
         by_field.setdefault(p.field, []).append(p)
@@ -166,7 +172,7 @@ def overlapping_pairs(projects: Iterable[Project], every_district: Iterable[str]
         pair
         for group in by_field.values()
         for a, b in combinations(sorted(group, key=lambda p: p.project_id), 2)
-        if (pair := judge_pair(a, b, districts)) is not None
+        if (pair := judge_pair(a, b, order)) is not None
     ]
     return sorted(pairs, key=lambda p: (-p.similarity, p.first.project_id, p.second.project_id))
 

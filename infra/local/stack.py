@@ -277,7 +277,9 @@ class LocalStack:
         known = {**self.fleet, "devices": self.fleet["devices"] + self._provisioned_rows()}
         provision.register_devices(known)
         if o.projects_file is not None:
+            loading = time.monotonic()
             provision.load_projects(o.projects_file)
+            self._step("projects", loading)
         provision.create_iot(
             self.iot,
             known,

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.domain import project_overlaps as o
 from chalicelib.domain.districts import districts
@@ -192,3 +194,23 @@ def test_unmeasured_projects_and_why() -> None:
     assert o.unmeasured(projects[2:3], frozenset({"bus-info", "walking"}))[0].services == (
         "bus-info",
     )
+
+
+_NOISE = st.sampled_from([" ", "  ", "·", "-", "(", ")", "[", "]", "「", "」", ",", ".", "\u3000"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(
+        ["스마트 가로등 원격관리 시스템", "AI 재활용품 회수로봇", "율하2지구 스마트시티"]
+    ),
+    noise=st.lists(st.tuples(st.integers(0, 40), _NOISE), max_size=8),
+)
+def test_spacing_and_punctuation_anywhere_never_change_a_name(
+    name: str, noise: list[tuple[int, str]]
+) -> None:
+    written = name
+    for at, mark in noise:
+        written = written[:at] + mark + written[at:]
+    assert o.normalise(written) == o.normalise(name)
+    assert o.similarity(written, name) == 1.0

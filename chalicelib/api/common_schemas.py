@@ -284,8 +284,3 @@ YEAR_QUERY: dict[str, Any] = {
     "pattern": "^[0-9]{4}$",
     "description": "a calendar year, YYYY",
 }
-PROJECT_FIELD_QUERY: dict[str, Any] = {
-    "type": "string",
-    "enum": list(projects.FIELD_CODES),
-    "description": "a project field's code (chalicelib/data/project_fields.json)",
-}

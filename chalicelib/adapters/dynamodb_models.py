@@ -1008,6 +1008,38 @@ class KpiValue(CityModel):
     expires = TTLAttribute(null=True)
 
 
+# -- The project registry (DESIGN §4d) ---------------------------------------------------
+
+
+class Project(CityModel):
+    """A smart project of the city's registry. One partition per city: a city keeps
+    hundreds of projects at most (Gimhae: 45), a few hundred KB, so the list, the summary and
+    the overlap check are each one Query of it (a page is 1 MB: about 2,000 projects), and
+    the registry's writes are an admin's few a day. `version` guards a replace."""
+
+    class Meta(_Meta):
+        table_name = _TableName("projects")
+
+    city = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    field = UnicodeAttribute()
+    department = UnicodeAttribute()
+    funding = UnicodeAttribute()
+    budget_krw = MapAttribute[str, int](default=dict)
+    """Whole KRW by year (`"2020"`): a raw map of numbers."""
+    starts_on = UnicodeAttribute()
+    ends_on = UnicodeAttribute()
+    districts = ListAttribute[str](default=list)
+    status = UnicodeAttribute()
+    services = ListAttribute[str](default=list)
+    notes = UnicodeAttribute(default="")
+    sample = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -1040,4 +1072,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Correction,
     Alert,
     KpiValue,
+    Project,
 )

@@ -158,6 +158,14 @@ def register_devices(fleet: dict[str, Any]) -> int:
     return provisioning.record_devices(fleet["devices"], str(fleet.get("city", "gimhae")))
 
 
+def load_projects(path: Path) -> int:
+    """The project registry's file: its new projects registered (infra/project_registry.py);
+    those already there kept. How many were new."""
+    from infra.project_registry import load
+
+    return len(load(path).created)
+
+
 def seed_device_states(fleet: dict[str, Any]) -> None:
     """The fleet's state rows alone (iot/provisioning.seed_device_states)."""
     provisioning.seed_device_states(fleet["devices"], str(fleet.get("city", "gimhae")))

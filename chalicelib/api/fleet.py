@@ -112,18 +112,20 @@ def _district_param() -> str | None:
 
 
 def _near() -> tuple[float, float, int] | None:
-    """`?near=<lat>,<lon>` and its `limit` (1-50, default 10), or None without `near`
-    (then `limit` is not read: the list is the whole one, as before `near` existed)."""
+    """`?near=<lat>,<lon>` and its `limit` (1-50, default 10), or None without `near`.
+    `limit` is checked whenever it is given (a value the document does not allow is a 400,
+    as on every route) but only applies with `near`: without it the list is the whole one,
+    as before `near` existed."""
     from chalicelib.domain.geo import BadPoint, parse_point
 
     raw = query_str(bp.current_request, "near", max_length=64)
+    limit = query_int(bp.current_request, "limit", default=10, low=1, high=50)
     if raw is None:
         return None
     try:
         lat, lon = parse_point(raw)
     except BadPoint as e:
         raise BadRequest(str(e), code="invalid_query", details=[{"field": "near"}]) from e
-    limit = query_int(bp.current_request, "limit", default=10, low=1, high=50)
     return lat, lon, limit
 
 
@@ -163,7 +165,7 @@ def list_shelters() -> dict[str, Any]:
     Every shelter: one Query, never a scan. `near=<lat>,<lon>` (decimal degrees): the
     `limit` (1-50, default 10) nearest shelters, nearest first, each with `distance_m`
     (great-circle, whole metres), from the location index (at most 8 small Queries and one
-    BatchGetItem in the city; docs/fleet.md "Near me"). `limit` is read only with `near`."""
+    BatchGetItem in the city; docs/fleet.md "Near me"). `limit` applies only with `near`."""
     return {"shelters": _listed("shelter", shelter_view)}
 
 

@@ -240,6 +240,25 @@ class DynamoDbFleet:
             for row in rows
         ]
 
+    def index_locations(self, device_type: str) -> int:
+        """The backfill of `by-geo`: give each state row of the type whose `geohash` is
+        missing (a row from before the index) or does not match its location its cell, each
+        write conditional on the location it was computed from. One Query of `by-group`
+        (the list's) and one UpdateItem per row that needs it; how many were written."""
+        written = 0
+        for row in DeviceState.by_group.query(self.group(device_type)):
+            cell = geohash(float(row.lat), float(row.lon))
+            if row.geohash == cell:
+                continue
+            with contextlib.suppress(NotMet):  # moved meanwhile: its move wrote its cell
+                self._update(
+                    row.device_id,
+                    [DeviceState.geohash.set(cell)],
+                    [DeviceState.lat == row.lat, DeviceState.lon == row.lon],
+                )
+                written += 1
+        return written
+
     def states_of(self, device_ids: Sequence[str]) -> list[State]:
         """These devices' states, in this order (one BatchGetItem per 100; a device gone
         meanwhile is left out)."""

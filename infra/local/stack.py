@@ -274,6 +274,9 @@ class LocalStack:
         # the fleet file's devices and those provisioned at run time (their records)
         known = {**self.fleet, "devices": self.fleet["devices"] + self._provisioned_rows()}
         provision.register_devices(known)
+        from iot.provisioning import index_locations
+
+        index_locations(self.city)  # the state rows kept from before the location index
         provision.create_iot(
             self.iot,
             known,

@@ -260,7 +260,6 @@ NEAR_QUERY: dict[str, Any] = {
     "type": "string",
     "pattern": r"^[+-]?[0-9]{1,3}(\.[0-9]{1,15})?,[+-]?[0-9]{1,3}(\.[0-9]{1,15})?$",
     "maxLength": 64,
-    "example": "35.2334,128.8733",
     "description": "a point, `<lat>,<lon>` in decimal degrees (latitude -90..90, longitude "
     "-180..180): the answer is the nearest first, each with `distance_m`, `limit` of them",
 }

@@ -35,8 +35,8 @@ LEVELS: Final = (5, 4)
 """The look-up's block levels: precision 5 (cells ~4.9 x 4.0 km in Gimhae: a block reaches
 at least 2 km around the point, ~14 shelters of 500 spread over the city), then 4 (~19.5 x
 32 km: at least 9.7 km, most of the city). Measured (docs/fleet.md "Near me"): with 500
-devices of a type, no point of the city needs the whole index, and the nearest 10 take 2.9
-range Queries on average."""
+devices of a type, no point of the city needs the whole index, and the nearest 10 take 4.2
+range Queries on average on bench/city_seed.py's city (2.9 with devices spread evenly)."""
 BOUND_SLACK_M: Final = 0.001  # floating point: a device on the block's edge is not nearer
 
 

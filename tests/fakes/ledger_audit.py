@@ -74,6 +74,7 @@ class MemoryLedgerAudit:
                 points_issued=a.points_issued + tally.points_issued,
                 points_paid=a.points_paid + tally.points_paid,
                 points_held=a.points_held + tally.points_held,
+                points_forfeited=a.points_forfeited + tally.points_forfeited,
                 discrepancy_count=a.discrepancy_count + len(tally.discrepancies),
                 discrepancies=[*a.discrepancies, *tally.discrepancies[:keep]],
             )

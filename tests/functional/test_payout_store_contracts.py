@@ -373,7 +373,10 @@ def test_an_audit_counts_each_chunk_once_and_finishes_once(stores: Stores) -> No
     ref = ChunkRef("audit", "a-2", "0")
     stores.chunks.fix_chunk(ref, ["c"], None)
     found = Discrepancy("c", "balance_mismatch", 5, 4, "")
-    tally = AuditTally(1, 10, 3, 5, [found, dataclasses.replace(found, citizen_id="d")])
+    tally = AuditTally(
+        citizens_checked=1, points_issued=10, points_paid=3, points_held=5, points_forfeited=2,
+        discrepancies=[found, dataclasses.replace(found, citizen_id="d")],
+    )  # fmt: skip
     assert stores.audits.count_audit_chunk(ref, tally, False, 1) is True
     assert stores.audits.count_audit_chunk(ref, tally, False, 1) is False
     assert stores.audits.finish_audit("a-2", {"balanced": False, "difference": 2}, NOW) is True
@@ -385,6 +388,7 @@ def test_an_audit_counts_each_chunk_once_and_finishes_once(stores: Stores) -> No
     assert (done.citizens_checked, done.points_issued, done.points_paid, done.points_held) == (
         1, 10, 3, 5,
     )  # fmt: skip
+    assert done.points_forfeited == 2
     assert (done.discrepancy_count, done.discrepancies) == (2, [found])
     assert done.totals == {"balanced": False, "difference": 2}
 

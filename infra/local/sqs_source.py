@@ -8,7 +8,15 @@ the DLQ instead of delivering it, as SQS does).
 
 Like Lambda's SQS pollers (several per queue, each invoking the function with its own batch,
 concurrently), ``concurrency`` threads poll the queue, each receiving, invoking and deleting
-its own batches; the visibility timeout keeps a received message from the others. On moto
+its own batches; the visibility timeout keeps a received message from the others.
+
+A batch is held while its invocation runs: AWS requires a queue's visibility timeout to be at
+least its function's timeout, so a message is never handed to another poller while its
+invocation runs. The local stack shortens the timeout for fast retries (``--sqs-visibility-
+timeout 2``); without the hold, an invocation slower than that (a cold worker on a busy
+machine) would see its messages handled a second time beside it, which AWS never does. The
+hold extends the batch's visibility every quarter of the timeout until the invocation ends;
+a failed message then comes back one timeout after the last extension, as fast as before. On moto
 server, install :mod:`infra.local.moto_sqs` so that concurrent receives never hand out one
 message twice (the local stack does).
 """
@@ -19,6 +27,8 @@ import base64
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from infra.local.lambda_runtime import (
@@ -141,6 +151,8 @@ class SqsEventSource(Worker):
         self.records_deleted = 0
         self.records_failed = 0
         self.last_error: str | None = None
+        self.visibility_s: int | None = None
+        """The queue's visibility timeout, read at start: what a hold extends a batch by."""
 
     # -- pollers ----------------------------------------------------------------------
 
@@ -148,6 +160,10 @@ class SqsEventSource(Worker):
         if any(t.is_alive() for t in self._threads):
             return
         self._stop.clear()
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
+        )["Attributes"]
+        self.visibility_s = int(attributes["VisibilityTimeout"])
         self._threads = [
             threading.Thread(target=self._run_safely, name=f"{self.thread_name}#{n}", daemon=True)
             for n in range(self.concurrency)
@@ -243,7 +259,8 @@ class SqsEventSource(Worker):
         context = LambdaContext(self.function_name, region=self.region, account_id=self.account_id)
         self._count(invocations=1)
         try:
-            result = self.handler(event, context)
+            with self._held(messages):
+                result = self.handler(event, context)
         except Exception as exc:
             self._count(failures=1, records_failed=len(messages))
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -271,6 +288,42 @@ class SqsEventSource(Worker):
         else:
             self._count(successes=1)
         self._delete([m for m in messages if m["MessageId"] not in failed])
+
+    @contextmanager
+    def _held(self, messages: list[dict[str, Any]]) -> Iterator[None]:
+        """Keep `messages` from the other pollers while the block runs (see the module)."""
+        visibility = self.visibility_s
+        if not visibility:
+            yield
+            return
+        over = threading.Event()
+
+        def hold() -> None:
+            while not over.wait(visibility / 4):
+                for start in range(0, len(messages), 10):
+                    chunk = messages[start : start + 10]
+                    entries = [
+                        {
+                            "Id": str(i),
+                            "ReceiptHandle": m["ReceiptHandle"],
+                            "VisibilityTimeout": visibility,
+                        }
+                        for i, m in enumerate(chunk)
+                    ]
+                    try:
+                        self.sqs.change_message_visibility_batch(
+                            QueueUrl=self.queue_url, Entries=entries
+                        )
+                    except Exception as exc:  # the emulator is stopping: nothing to hold
+                        logger.debug("%s: holding a batch failed: %s", self.function_name, exc)
+
+        holder = threading.Thread(target=hold, name=f"{self.thread_name}:hold", daemon=True)
+        holder.start()
+        try:
+            yield
+        finally:
+            over.set()
+            holder.join()
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):

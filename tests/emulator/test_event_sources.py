@@ -841,6 +841,36 @@ def test_stream_source_works_in_process_under_mock_aws() -> None:
 # --------------------------------------------------------------------------------------
 
 
+def test_a_message_is_not_handed_out_again_while_its_slow_invocation_runs(
+    endpoint: str, tmp_path: Path
+) -> None:
+    from infra.local import moto_sqs
+
+    moto_sqs.install()
+    # GIVEN a queue with a 1-second visibility timeout (as the e2e stack's 2 s, for fast
+    # retries), two pollers, and an invocation that takes 2.5 timeouts (a cold worker)
+    sqs = client(endpoint, "sqs")
+    url, arn = make_queue(sqs, visibility_s=1)
+    source = sqs_source_for(endpoint, url, arn, tmp_path)
+    source.concurrency = 2
+    original = source.handler
+
+    def slow(event: Any, context: Any) -> Any:
+        time.sleep(2.5)
+        return original(event, context)
+
+    source.handler = slow
+    sqs.send_message(QueueUrl=url, MessageBody="slow")
+    # WHEN the pollers run until it is handled and deleted
+    source.start()
+    try:
+        eventually(lambda: bool(seen("slow")) and queue_depth(sqs, url) == 0)
+    finally:
+        source.stop(timeout=5)
+    # THEN it was handled once (AWS keeps it from other pollers: visibility >= the timeout)
+    assert seen("slow") == ["1"] and source.invocations == 1
+
+
 def test_concurrent_pollers_handle_each_message_once_retry_failures_and_redrive(
     endpoint: str, tmp_path: Path
 ) -> None:

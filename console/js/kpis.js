@@ -1,0 +1,43 @@
+// The live services' figures (DESIGN §4d, GET /v1/kpis), as cards the projects page and
+// the city page share. The API says what each figure is (name, unit, formula, when it was
+// computed), so a new KPI needs no change here.
+import { get } from "./api.js";
+import { h, notice } from "./dom.js";
+import { ago, lang, num, t, when } from "./i18n.js";
+
+export const PERIODS = ["day", "week", "month"];
+
+/** `{kpis: [...]}` for a period (and a date in it, or the API's today). */
+export function kpis(period, date, signal) {
+  return get("/v1/kpis", { period, date }, { signal });
+}
+
+/** The live services' words ("recycling" -> 재활용); one the console does not know, as sent. */
+export function serviceName(service) {
+  const key = `kpi.service.${service}`;
+  const phrase = t(key);
+  return phrase === key ? service : phrase;
+}
+
+/** One card: the figure's name, its value with its unit, how it is computed (the caption),
+ * and how long ago. Every word of it is the API's text, put in as text. */
+export function kpiCard(kpi) {
+  const name = lang() === "en" && kpi.name_en ? kpi.name_en : kpi.name;
+  const value = typeof kpi.value === "number" ? num(kpi.value, { maximumFractionDigits: 2 }) : "—";
+  return h("figure", { class: "figure kpi", dataset: { kpi: kpi.kpi_id } },
+    h("div", { class: "label" }, name),
+    h("div", { class: "value" }, value, kpi.unit ? h("span", { class: "unit" }, " ", kpi.unit) : null),
+    h("figcaption", {},
+      h("span", { class: "service" }, serviceName(kpi.service)), " · ", kpi.formula || "—",
+      h("br"),
+      h("time", { datetime: kpi.computed_at, title: when(kpi.computed_at) }, t("kpi.computed", { ago: ago(kpi.computed_at) }))),
+  );
+}
+
+/** The cards of an answer, by service then name; a period with none computed says so. */
+export function kpiCards(list) {
+  if (!list.length) return notice(t("kpi.none"));
+  const sorted = [...list].sort((a, b) =>
+    String(a.service).localeCompare(String(b.service)) || String(a.kpi_id).localeCompare(String(b.kpi_id)));
+  return h("div", { class: "cards kpi-cards" }, sorted.map(kpiCard));
+}

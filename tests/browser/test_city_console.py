@@ -77,6 +77,9 @@ def test_the_city_page_shows_the_fleet_with_figures_and_alerts(stack: Stack, con
     )
     expect(console.locator(".figure", has_text="오늘 재활용 품목")).to_be_visible()
     expect(console.get_by_role("heading", name="열린 경보", level=2)).to_be_visible()
+    # today's KPIs (public, DESIGN §4d) beside the figures, each a card
+    kpis = stack.http("GET", "/v1/kpis?period=day")[1]["kpis"]
+    expect(console.locator("#city-kpis ~ * .kpi")).to_have_count(len(kpis))
     # the legend says in words what the colours mean
     expect(console.get_by_role("group", name="범례")).to_contain_text("매우 나쁨")
     _shoot(console, "city")

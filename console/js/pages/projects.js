@@ -45,14 +45,16 @@ export default async function render(view, ctx) {
   const showKpis = () => part(kpiBox, kpis(state.period || "day", state.date, signal), (el, a) => el.append(kpiCards(a.kpis || [])));
   let map = null;
   ctx.onLeave(() => map?.remove());
-  const showList = () => part(listBox, Promise.all([get("/v1/projects", { field: state.field, status: state.status, year: state.year }, { signal }), names]),
-    async (el, [{ projects = [] }, known]) => {
-      el.append(projectTable(projects, known, state.year));
-      await part(mapBox, libraries, (m, [L, outlines]) => {
+  const showList = () => {
+    const listed = Promise.all([get("/v1/projects", { field: state.field, status: state.status, year: state.year }, { signal }), names]);
+    return Promise.all([
+      part(listBox, listed, (el, [{ projects = [] }, known]) => el.append(projectTable(projects, known, state.year))),
+      part(mapBox, Promise.all([libraries, listed]), (el, [[L, outlines], [{ projects = [] }, known]]) => {
         map?.remove();
-        map = drawMap(m, L, outlines, projects, known);
-      });
-    });
+        map = drawMap(el, L, outlines, projects, known);
+      }),
+    ]);
+  };
 
   view.append(
     h("h1", {}, t("projects.title")),

@@ -3,20 +3,13 @@
 // computed), so a new KPI needs no change here.
 import { get } from "./api.js";
 import { h, notice } from "./dom.js";
-import { ago, lang, num, t, when } from "./i18n.js";
+import { ago, lang, num, t, tOr, when } from "./i18n.js";
 
 export const PERIODS = ["day", "week", "month"];
 
 /** `{kpis: [...]}` for a period (and a date in it, or the API's today). */
 export function kpis(period, date, signal) {
   return get("/v1/kpis", { period, date }, { signal });
-}
-
-/** The live services' words ("recycling" -> 재활용); one the console does not know, as sent. */
-export function serviceName(service) {
-  const key = `kpi.service.${service}`;
-  const phrase = t(key);
-  return phrase === key ? service : phrase;
 }
 
 /** One card: the figure's name, its value with its unit, how it is computed (the caption),
@@ -26,18 +19,15 @@ export function kpiCard(kpi) {
   const value = typeof kpi.value === "number" ? num(kpi.value, { maximumFractionDigits: 2 }) : "—";
   return h("figure", { class: "figure kpi", dataset: { kpi: kpi.kpi_id } },
     h("div", { class: "label" }, name),
-    h("div", { class: "value" }, value, kpi.unit ? h("span", { class: "unit" }, " ", kpi.unit) : null),
+    h("div", { class: "value" }, value, kpi.unit ? h("span", { class: "unit" }, " ", tOr(`kpi.unit.${kpi.unit}`, kpi.unit)) : null),
     h("figcaption", {},
-      h("span", { class: "service" }, serviceName(kpi.service)), " · ", kpi.formula || "—",
+      h("span", { class: "service" }, tOr(`kpi.service.${kpi.service}`, kpi.service)), " · ", kpi.formula || "—",
       h("br"),
       h("time", { datetime: kpi.computed_at, title: when(kpi.computed_at) }, t("kpi.computed", { ago: ago(kpi.computed_at) }))),
   );
 }
 
-/** The cards of an answer, by service then name; a period with none computed says so. */
+/** The cards of an answer, in its order; a period with none computed yet says so. */
 export function kpiCards(list) {
-  if (!list.length) return notice(t("kpi.none"));
-  const sorted = [...list].sort((a, b) =>
-    String(a.service).localeCompare(String(b.service)) || String(a.kpi_id).localeCompare(String(b.kpi_id)));
-  return h("div", { class: "cards kpi-cards" }, sorted.map(kpiCard));
+  return list.length ? h("div", { class: "cards kpi-cards" }, list.map(kpiCard)) : notice(t("kpi.none"));
 }

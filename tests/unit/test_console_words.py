@@ -71,7 +71,9 @@ FAMILIES: dict[str, frozenset[str] | None] = {
     "kpi.period.": frozenset({"day", "week", "month"}),
     # a reason or a service the console has no word for shows the API's message or its id
     "projects.reason.": None,
+    "projects.field.": None,
     "kpi.service.": None,
+    "kpi.unit.": None,
 }
 
 _KEY = r"[a-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)+"

@@ -18,6 +18,8 @@ import { part } from "../widgets.js";
 const ALERT_PAGE = 50;
 const DEVICE_PAGE = 100;
 const REFRESH_MS = 60000;
+// Today's headline KPIs (all of them when the API names none of these); the rest on #/projects.
+const CITY_KPIS = ["items_recycled", "co2_avoided_kg", "active_walkers", "steps", "shelter_good_air_hours", "charger_sessions"];
 
 // Marker colours (fill) by condition; the same names are classes in city.css for the
 // legend and the clusters, so a word always stands beside a colour.
@@ -54,7 +56,10 @@ export default async function render(view, ctx) {
   view.append(h("section", { "aria-labelledby": "city-kpis" },
     h("h2", { id: "city-kpis" }, t("city.kpis")), kpiBox,
     h("p", {}, h("a", { href: "#/projects" }, t("city.kpis.more")))));
-  const showKpis = () => part(kpiBox, kpis("day", "", signal), (el, answer) => el.append(kpiCards(answer.kpis || [])));
+  const showKpis = () => part(kpiBox, kpis("day", "", signal), (el, { kpis: all = [] }) => {
+    const some = all.filter((k) => CITY_KPIS.includes(k.kpi_id));
+    el.append(kpiCards(some.length ? some : all));
+  });
   showKpis();
 
   // Everything is asked for at once; each part draws when its own answers are in.

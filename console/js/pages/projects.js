@@ -6,7 +6,7 @@
 import { get } from "../api.js";
 import { settings } from "../auth.js";
 import { append, badge, field, figure, form, h, table } from "../dom.js";
-import { ago, lang, num, seoulToday, t, when } from "../i18n.js";
+import { ago, lang, num, seoulToday, t, tOr, when } from "../i18n.js";
 import { leaflet } from "../city/kit.js";
 import { districtName, districtNames, districtOutlines } from "../fleet.js";
 import { kpiCards, kpis, PERIODS } from "../kpis.js";
@@ -22,7 +22,7 @@ function krw(v) {
   if (lang() === "en") return v >= 1e9 ? `₩${num(v / 1e9, { maximumFractionDigits: 2 })} bn` : `₩${num(v / 1e6)} M`;
   return `${num(v / 1e8, { maximumFractionDigits: v < 1e9 ? 2 : 1 })}억원`;
 }
-const fieldName = (row) => row.field_name || row.field || "—";
+const fieldName = (row) => tOr(`projects.field.${row.field}`, row.field_name || row.field);
 const sum = (budget) => Object.values(budget || {}).reduce((a, n) => a + (+n || 0), 0);
 const pct = (x) => `${Math.round(x <= 1 ? x * 100 : x)}%`;
 const ok = (value, pattern) => (pattern.test(value || "") ? value : "");
@@ -42,7 +42,8 @@ export default async function render(view, ctx) {
   const slot = () => h("div", {}, h("p", { class: "loading" }, t("app.loading")));
   const section = (id, heading, ...content) => h("section", { "aria-labelledby": id }, h("h2", { id }, heading), ...content);
   const [summaryBox, filterBox, mapBox, listBox, overlapBox, kpiBox] = [slot(), h("div"), slot(), slot(), slot(), slot()];
-  const showKpis = () => part(kpiBox, kpis(state.period || "day", state.date, signal), (el, a) => el.append(kpiCards(a.kpis || [])));
+  const showKpis = () => part(kpiBox, kpis(state.period || "day", state.date, signal), (el, a) =>
+    el.append(h("p", { class: "hint" }, t("kpi.of", { period: t(`kpi.period.${a.period || "day"}`), date: a.date || "—" })), kpiCards(a.kpis || [])));
   let map = null;
   ctx.onLeave(() => map?.remove());
   const showList = () => {
@@ -210,10 +211,8 @@ function projectTable(projects, known, year) {
 
 /** A reason in the console's words (the API's message when the console has none). */
 function reason(r, known) {
-  const key = `projects.reason.${r.code}`;
-  const phrase = t(key, { districts: (r.districts || []).map((c) => districtName(c, known)).join(", "),
+  return tOr(`projects.reason.${r.code}`, r.message || r.code, { districts: (r.districts || []).map((c) => districtName(c, known)).join(", "),
     from: r.from ?? "?", to: r.to ?? "?", similarity: pct(r.similarity) });
-  return phrase === key ? r.message || r.code : phrase;
 }
 
 function drawOverlaps(el, [o, known]) {

@@ -24,6 +24,7 @@ function krw(v) {
 }
 const fieldName = (row) => tOr(`projects.field.${row.field}`, row.field_name || row.field);
 const sum = (budget) => Object.values(budget || {}).reduce((a, n) => a + (+n || 0), 0);
+const services = (p) => (p.services?.length ? t("projects.services", { services: p.services.map((x) => tOr(`kpi.service.${x}`, x)).join(", ") }) : "");
 const pct = (x) => `${Math.round(x <= 1 ? x * 100 : x)}%`;
 const ok = (value, pattern) => (pattern.test(value || "") ? value : "");
 
@@ -42,8 +43,12 @@ export default async function render(view, ctx) {
   const slot = () => h("div", {}, h("p", { class: "loading" }, t("app.loading")));
   const section = (id, heading, ...content) => h("section", { "aria-labelledby": id }, h("h2", { id }, heading), ...content);
   const [summaryBox, filterBox, mapBox, listBox, overlapBox, kpiBox] = [slot(), h("div"), slot(), slot(), slot(), slot()];
-  const showKpis = () => part(kpiBox, kpis(state.period || "day", state.date, signal), (el, a) =>
-    el.append(h("p", { class: "hint" }, t("kpi.of", { period: t(`kpi.period.${a.period || "day"}`), date: a.date || "—" })), kpiCards(a.kpis || [])));
+  const showKpis = () => {
+    const period = state.period || "day";
+    return part(kpiBox, kpis(period, state.date, signal), (el, a) => el.append(
+      h("p", { class: "hint" }, t(period === "day" ? "kpi.ofDay" : "kpi.of", { period: t(`kpi.period.${period}`), date: a.date || state.date || seoulToday() })),
+      kpiCards(a.kpis || [])));
+  };
   let map = null;
   ctx.onLeave(() => map?.remove());
   const showList = () => {
@@ -191,7 +196,7 @@ function drawMap(el, L, outlines, projects, known) {
 function projectTable(projects, known, year) {
   const sorted = [...projects].sort((a, b) =>
     fieldName(a).localeCompare(fieldName(b), "ko") || String(a.name).localeCompare(String(b.name), "ko"));
-  const services = (p) => (p.services?.length ? t("projects.services", { services: p.services.join(", ") }) : "");
+
   return stacked(table(t("projects.table", { n: num(sorted.length) }), [
     { label: t("projects.col.name"), cell: (p) => [h("span", { class: "project-name" }, p.name),
       p.sample ? [" ", badge(t("projects.sample"))] : null,
@@ -233,6 +238,6 @@ function drawOverlaps(el, [o, known]) {
       (p) => [p.project_ids.join(" ↔ "), " · ", fieldName(p),
         typeof p.similarity === "number" ? ` · ${t("projects.similarity", { similarity: pct(p.similarity) })}` : ""]),
     group(o.unmeasured || [], "projects.unmeasured", "projects.unmeasured.none", "projects.unmeasured.badge", "error",
-      (u) => h("strong", {}, u.name), (u) => [u.project_id, " · ", t("projects.services", { services: (u.services || []).join(", ") })]),
+      (u) => h("strong", {}, u.name), (u) => [u.project_id, " · ", services(u)]),
   ]);
 }

@@ -196,7 +196,6 @@ function drawMap(el, L, outlines, projects, known) {
 function projectTable(projects, known, year) {
   const sorted = [...projects].sort((a, b) =>
     fieldName(a).localeCompare(fieldName(b), "ko") || String(a.name).localeCompare(String(b.name), "ko"));
-
   return stacked(table(t("projects.table", { n: num(sorted.length) }), [
     { label: t("projects.col.name"), cell: (p) => [h("span", { class: "project-name" }, p.name),
       p.sample ? [" ", badge(t("projects.sample"))] : null,

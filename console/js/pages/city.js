@@ -51,11 +51,9 @@ export default async function render(view, ctx) {
   const figures = h("div", { class: "cards city-figures" });
   view.append(h("section", { "aria-labelledby": "city-figures" },
     h("h2", { id: "city-figures" }, t("city.figures")), figures));
-  // Today's KPIs (public): drawn when they come, never waited for (city:interactive is not).
+  // Today's KPIs (public, under the alerts): drawn when they come, never waited for
+  // (city:interactive does not wait on them).
   const kpiBox = h("div", {}, h("p", { class: "loading" }, t("app.loading")));
-  view.append(h("section", { "aria-labelledby": "city-kpis" },
-    h("h2", { id: "city-kpis" }, t("city.kpis")), kpiBox,
-    h("p", {}, h("a", { href: "#/projects" }, t("city.kpis.more")))));
   const showKpis = () => part(kpiBox, kpis("day", "", signal), (el, { kpis: all = [] }) => {
     const some = all.filter((k) => CITY_KPIS.includes(k.kpi_id));
     el.append(kpiCards(some.length ? some : all));
@@ -97,6 +95,9 @@ export default async function render(view, ctx) {
     view.append(h("section", { "aria-labelledby": "city-alerts" },
       h("h2", { id: "city-alerts" }, t("city.alerts")), alertBox));
   }
+  view.append(h("section", { "aria-labelledby": "city-kpis" },
+    h("h2", { id: "city-kpis" }, t("city.kpis")), kpiBox,
+    h("p", {}, h("a", { href: "#/projects" }, t("city.kpis.more")))));
   if (!mayDevices && !mayAlerts && !mayStats) view.append(notice(t("city.nothing")));
 
   let updateMap = null;

@@ -29,9 +29,11 @@ from chalicelib.api import (
     staff_actions,
     support,
 )
+from chalicelib.api import kpis as kpi_routes
 from chalicelib.api import reports as report_routes
 from chalicelib.events import boards, city_totals, device_messages, ledger_audit, reports
 from chalicelib.events import challenges as challenge_streams
+from chalicelib.events import kpis as kpi_events
 from chalicelib.events import payout_runs as payout_run_events
 
 app = Chalice(app_name="gimhae-smart-city")
@@ -54,6 +56,7 @@ app.register_blueprint(report_routes.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(banks.bp)
 app.register_blueprint(staff_actions.bp)
+app.register_blueprint(kpi_routes.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
 # Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).
@@ -147,6 +150,11 @@ def daily_ledger_audit(event: Any) -> dict[str, Any]:
 @app.schedule(config.RECYCLING_REPORT_SCHEDULE_UTC, name="monthly_recycling_report")
 def monthly_recycling_report(event: Any) -> dict[str, Any]:
     return reports.scheduled_recycling_report(event)
+
+
+@app.schedule(config.KPI_SCHEDULE_UTC, name="kpi_refresh")
+def kpi_refresh(event: Any) -> dict[str, Any]:
+    return kpi_events.scheduled_kpis(event)
 
 
 # What import built lives as long as the container: the cyclic collector need not walk it

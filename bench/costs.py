@@ -343,10 +343,19 @@ def monthly(
     add(
         Line(
             "Cognito",
-            "monthly active users (Essentials, as deployed)",
+            "citizens' pool: monthly active users (Lite, infra/cdk/cognito.py)",
             mau,
             "MAU",
-            prices.tiered("cognito_essentials_mau_tiers", mau),
+            prices.tiered("cognito_lite_mau_tiers", mau),
+        )
+    )
+    add(
+        Line(
+            "Cognito",
+            "staff pool: monthly active users (Plus: threat protection)",
+            u["console_staff"],
+            "MAU",
+            prices.tiered("cognito_plus_mau_tiers", u["console_staff"]),
         )
     )
 
@@ -516,21 +525,20 @@ def render(measured: dict[str, Any] | None = None) -> str:
         ]
         add(f"| {line.service} | {line.item} | " + " | ".join(cells) + " |")
     add("")
-    lite = {
+    essentials = {
         s.name: prices.tiered(
-            "cognito_lite_mau_tiers", s.users * _values(usage)["cognito_mau_share"]
+            "cognito_essentials_mau_tiers", s.users * _values(usage)["cognito_mau_share"]
         )
         for s in SCALES
     }
-    essentials = {
-        n: next(x.usd for x in ls if x.service == "Cognito") for n, ls in by_scale.items()
-    }
+    lite = {n: next(x.usd for x in ls if x.service == "Cognito") for n, ls in by_scale.items()}
     add(
         "Not counted: data transfer out of the API (small JSON answers), free tiers, "
-        "Lambda's init phase, taxes, support plans. The user pool is on Cognito's Essentials "
-        "tier (the default for a pool created since November 2024; the stack sets no feature "
-        "plan): on Lite, which includes MFA, the same users would cost "
-        + ", ".join(f"{_usd(lite[n])} instead of {_usd(essentials[n])} ({n})" for n in lite)
-        + "."
+        "Lambda's init phase, taxes, support plans. The citizens' user pool is on Cognito's "
+        "Lite plan (infra/cdk/cognito.py: sign-up, SRP sign-in and optional TOTP need "
+        "nothing more); on Essentials, the default for a pool that sets no plan, the same "
+        "citizens would cost "
+        + ", ".join(f"{_usd(essentials[n])} instead of {_usd(lite[n])} ({n})" for n in lite)
+        + ". The staff pool is on Plus for its threat protection, at the console's staff."
     )
     return "\n".join(out) + "\n"

@@ -64,6 +64,9 @@ PHONE_PROOF_RULES = "PHONE_PROOF_RULES"
 JWT_ISSUER = "JWT_ISSUER"
 JWT_AUDIENCE = "JWT_AUDIENCE"
 JWKS_URL = "JWKS_URL"
+STAFF_JWT_ISSUER = "STAFF_JWT_ISSUER"
+STAFF_JWT_AUDIENCE = "STAFF_JWT_AUDIENCE"
+STAFF_JWKS_URL = "STAFF_JWKS_URL"
 
 DEFAULT_REGION = "ap-northeast-2"
 
@@ -166,10 +169,19 @@ class Settings:
     `{"sends_per_citizen_hour": 3}` (the defaults and their reasons are there)."""
 
     jwt_issuer: str = ""
+    """The citizens' token issuer (in AWS the citizens' user pool): its tokens name a
+    citizen and never a role, whatever groups they carry."""
     jwt_audience: tuple[str, ...] = field(default=(), metadata={"read": _Reader.names})
-    """The app clients whose tokens the API accepts (JWT_AUDIENCE, comma-separated): in AWS
-    the citizens' app and the operators' console, two clients of one user pool."""
+    """The citizens' app clients whose tokens the API accepts (JWT_AUDIENCE,
+    comma-separated): in AWS the citizens' app."""
     jwks_url: str = ""
+    staff_jwt_issuer: str = ""
+    """The staff's token issuer (in AWS the staff user pool, MFA required): the only one
+    whose tokens' `cognito:groups` are roles, for the clients in STAFF_JWT_AUDIENCE (the
+    operators' console). Unset: no token carries a role. The local stack's dev issuer is
+    both issuers (infra/local/dev_issuer.py)."""
+    staff_jwt_audience: tuple[str, ...] = field(default=(), metadata={"read": _Reader.names})
+    staff_jwks_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -260,3 +272,6 @@ AUDIT_SCHEDULE_UTC = "cron(30 18 * * ? *)"
 RECYCLING_REPORT_SCHEDULE_UTC = "cron(0 19 L * ? *)"
 """The 1st of each month, 04:00 Asia/Seoul: an hour after the payout run, when the ledger's
 stream has long counted the month's last credits."""
+KPI_SCHEDULE_UTC = "cron(0/15 * * * ? *)"
+"""Every quarter of an hour: today's KPIs; the runs at 00:00 and 00:15 Asia/Seoul also
+recompute the day before's (chalicelib.domain.kpis.periods_to_compute)."""

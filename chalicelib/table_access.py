@@ -54,6 +54,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Correction,
         # operators' alerts (a clear by hand closes the device's episode: DeviceState)
         m.Alert,
+        # the live services' KPIs (public), and the registry's "which services have figures"
+        m.KpiValue,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -121,6 +123,9 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     "monthly_payout_run": (m.PayoutRun, m.StaffAction),
     "daily_ledger_audit": (m.LedgerAudit,),
     "monthly_recycling_report": (m.CitizenMonth,),
+    # the live services' KPIs: computed from the stats' rows, the step boards' count trees,
+    # the fleet's states and the shelters' air hours, kept in their own table
+    "kpi_refresh": (m.KpiValue, m.CityTotal, m.BoardCount, m.DeviceState, m.AirHour),
 }
 
 SCANS_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {

@@ -1,5 +1,8 @@
-"""Bearer-token validation: RS256 JWTs checked against the issuer's JWKS (Cognito in AWS, the
-local stack's dev issuer locally). The same code runs in both, so local tests prove AWS auth."""
+"""Bearer-token validation: RS256 JWTs checked against their issuer's JWKS (Cognito in AWS,
+the local stack's dev issuer locally). The same code runs in both, so local tests prove AWS
+auth. Two issuers are trusted, each for its own clients: the citizens' (no roles) and the
+staff's (roles from `cognito:groups`); in AWS two user pools, locally one dev issuer that is
+both."""
 
 from __future__ import annotations
 
@@ -32,50 +35,103 @@ class Principal:
         return group in self.groups
 
 
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer whose tokens the API accepts: its JWKS, the clients it may issue for, and
+    the clients whose tokens' `cognito:groups` are roles (staff clients; none for citizens)."""
+
+    url: str
+    jwks_url: str
+    clients: frozenset[str]
+    staff_clients: frozenset[str] = frozenset()
+
+
+def trusted_issuers(s: config.Settings) -> tuple[TrustedIssuer, ...]:
+    """The citizens' issuer (required) and the staff's (all three variables or none). One
+    issuer may be both (the local stack's dev issuer): then its staff clients' tokens carry
+    roles and its other clients' do not."""
+    citizens = (s.jwt_issuer, frozenset(a for a in s.jwt_audience if a), s.jwks_url)
+    if not all(citizens):
+        raise RuntimeError(f"set {config.JWT_ISSUER}, {config.JWT_AUDIENCE} and {config.JWKS_URL}")
+    staff = (s.staff_jwt_issuer, frozenset(a for a in s.staff_jwt_audience if a), s.staff_jwks_url)
+    if any(staff) and not all(staff):
+        raise RuntimeError(
+            f"set all of {config.STAFF_JWT_ISSUER}, {config.STAFF_JWT_AUDIENCE} and "
+            f"{config.STAFF_JWKS_URL}, or none"
+        )
+    found = {s.jwt_issuer: TrustedIssuer(s.jwt_issuer, s.jwks_url, citizens[1])}
+    if all(staff):
+        url, clients, jwks_url = staff
+        same = found.get(url)
+        if same is not None and same.jwks_url != jwks_url:
+            raise RuntimeError(f"{url}: two JWKS URLs for one issuer")
+        found[url] = TrustedIssuer(
+            url, jwks_url, clients | (same.clients if same else frozenset()), clients
+        )
+    return tuple(found.values())
+
+
 class TokenVerifier:
-    def __init__(self, issuer: str, audiences: Iterable[str], jwks_url: str) -> None:
-        self._audiences = frozenset(a for a in audiences if a)
-        if not (issuer and self._audiences and jwks_url):
+    def __init__(self, issuers: Iterable[TrustedIssuer]) -> None:
+        self._issuers = {i.url: i for i in issuers}
+        if not self._issuers:
             raise RuntimeError(
                 f"set {config.JWT_ISSUER}, {config.JWT_AUDIENCE} and {config.JWKS_URL}"
             )
-        self._issuer = issuer
-        self._keys = _key_source(jwks_url)
+        self._keys = {i.url: _key_source(i.jwks_url) for i in self._issuers.values()}
+
+    @classmethod
+    def from_settings(cls, s: config.Settings) -> TokenVerifier:
+        return cls(trusted_issuers(s))
 
     def verify(self, authorization: str) -> Principal:
         """The principal behind an `Authorization: Bearer <jwt>` value, or Unauthorized."""
         import jwt  # only the authorizer pays for PyJWT and cryptography at cold start
 
         scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthorized("expected an Authorization: Bearer <token> header")
-        _check_shape(token.strip())
+        unverified = _check_shape(token)
+        # The token's own `iss` only picks among the issuers configured: a key is never
+        # fetched from anywhere a token names.
+        iss = unverified.get("iss")
+        issuer = self._issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise Unauthorized("the token's issuer is not trusted")
         try:
-            key = self._keys(token.strip())
+            key = self._keys[issuer.url](token)
             claims = jwt.decode(
-                token.strip(),
+                token,
                 key.key,
                 algorithms=["RS256"],
-                issuer=self._issuer,
+                issuer=issuer.url,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "iss", "sub"], "verify_aud": False},
             )
         except (jwt.PyJWTError, jwt.PyJWKClientError) as e:
             raise Unauthorized(f"the token is not valid: {e}") from e
         _check_times(claims)
-        self._check_client(claims)
-        return Principal(citizen_id=citizen_id(claims.get("sub")), groups=groups_of(claims))
+        client = _client_of(claims, issuer)
+        # Roles come from the staff issuer's tokens for a staff client alone: a group in the
+        # citizens' pool, whatever its name, grants nothing.
+        groups = groups_of(claims) if client in issuer.staff_clients else frozenset()
+        return Principal(citizen_id=citizen_id(claims.get("sub")), groups=groups)
 
-    def _check_client(self, claims: dict[str, object]) -> None:
-        """Cognito ID tokens carry the app client in `aud`, access tokens in `client_id`;
-        either must be one of ours (the citizens' app or the operators' console)."""
-        if claims.get("token_use") == "access":
-            clients: list[object] = [claims.get("client_id")]
-        else:
-            aud = claims.get("aud")
-            clients = aud if isinstance(aud, list) else [aud]
-        if not any(isinstance(c, str) and c in self._audiences for c in clients):
-            raise Unauthorized("the token was issued for another client")
+
+def _client_of(claims: dict[str, object], issuer: TrustedIssuer) -> str:
+    """Cognito ID tokens carry the app client in `aud`, access tokens in `client_id`; it must
+    be one of the issuer's own clients (the citizens' app for the citizens' pool, the
+    operators' console for the staff pool)."""
+    if claims.get("token_use") == "access":
+        clients: list[object] = [claims.get("client_id")]
+    else:
+        aud = claims.get("aud")
+        clients = aud if isinstance(aud, list) else [aud]
+    for client in clients:
+        if isinstance(client, str) and client in issuer.clients:
+            return client
+    raise Unauthorized("the token was issued for another client")
 
 
 # A citizen id is a key in every table and travels in logs and ledger details: Cognito's
@@ -87,10 +143,11 @@ MAX_TOKEN_LENGTH: Final = 16 * 1024  # Cognito's tokens are 1-2 KB; headers are 
 _SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 
-def _check_shape(token: str) -> None:
+def _check_shape(token: str) -> dict[str, Any]:
     """Before PyJWT reads a byte: three base64url segments of bounded size whose header and
     claims are JSON objects within our limits. PyJWT's own json.loads lets RecursionError
-    through (a 500 from an unsigned, deeply nested header); ours never gets that far."""
+    through (a 500 from an unsigned, deeply nested header); ours never gets that far.
+    Returns the claims, unverified."""
     parts = token.split(".")
     if len(token) > MAX_TOKEN_LENGTH or len(parts) != 3:
         raise Unauthorized("the token is not a JWT")
@@ -104,6 +161,7 @@ def _check_shape(token: str) -> None:
             raise Unauthorized("the token is not a JWT") from e
         if not isinstance(document, dict):
             raise Unauthorized("the token is not a JWT")
+    return document  # the claims, not yet verified
 
 
 def _check_times(claims: dict[str, object]) -> None:
@@ -181,5 +239,4 @@ def _key_source(jwks_url: str) -> Callable[[str], jwt.PyJWK]:
 
 @lru_cache(maxsize=1)
 def verifier() -> TokenVerifier:
-    s = config.settings()
-    return TokenVerifier(s.jwt_issuer, s.jwt_audience, s.jwks_url)
+    return TokenVerifier.from_settings(config.settings())

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis
     from chalicelib.adapters.dynamodb_ledger import DynamoDbLedger
     from chalicelib.adapters.dynamodb_quarantine import DynamoDbQuarantine
     from chalicelib.adapters.dynamodb_staff_actions import DynamoDbStaffActions
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
     from chalicelib.services.boards import BoardService
     from chalicelib.services.challenges import ChallengeService
     from chalicelib.services.citizens import CitizenService
+    from chalicelib.services.closing import ClosingService
     from chalicelib.services.corrections import CorrectionService
     from chalicelib.services.fleet import FleetService
+    from chalicelib.services.kpis import KpiService
     from chalicelib.services.ledger_audit import LedgerAuditService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.operator_actions import OperatorActions
@@ -453,7 +456,52 @@ def corrections() -> CorrectionService:
     return CorrectionService(DynamoDbCorrections(), DynamoDbCitizens(), ledger(), utc_now)
 
 
+# -- Closing accounts and a citizen's payouts (docs/account-closing.md) --------------------
+
+
+@lru_cache(maxsize=1)
+def closing() -> ClosingService:
+    from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
+    from chalicelib.adapters.dynamodb_closing import DynamoDbClosing
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.closing import ClosingService, NoInbox
+
+    # MERGE POINT: replace NoInbox() with the inbox's erasers (`erase_push_tokens(citizen_id)`
+    # and the notifications'): chalicelib.services.closing.PersonalInbox.
+    return ClosingService(DynamoDbClosing(), ledger(), DynamoDbBoards(), NoInbox(), utc_now)
+
+
 # -- A fresh container --------------------------------------------------------------------
+
+
+# -- The live services' KPIs (DESIGN §4d) --------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def kpis() -> KpiService:
+    from datetime import timedelta
+
+    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis, DynamoDbKpiSources
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.kpis import co2_factors
+    from chalicelib.services.kpis import KpiService
+
+    settings = config.settings()
+    silent = timedelta(seconds=settings.device_silent_seconds)
+    return KpiService(
+        DynamoDbKpiSources(settings.city, silent, utc_now),
+        DynamoDbKpis(utc_now),
+        co2_factors(),
+        utc_now,
+    )
+
+
+def service_figures() -> DynamoDbKpis:
+    """Which live services have figures (the registry's port `ServiceFigures`)."""
+    from chalicelib.adapters.dynamodb_kpis import DynamoDbKpis
+    from chalicelib.domain.clock import utc_now
+
+    return DynamoDbKpis(utc_now)
 
 
 def clear() -> None:
@@ -493,6 +541,8 @@ def clear() -> None:
         corrections,
         operator_actions,
         sqs_dead_letters._arn,
+        kpis,
+        closing,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

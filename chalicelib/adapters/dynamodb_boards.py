@@ -62,7 +62,7 @@ def item_of(entry: Entry) -> BoardEntry:
     item = BoardEntry(
         entry.board,
         entry.citizen_id,
-        score=entry.score,
+        score=None if boards.is_walkers_board(entry.board) else entry.score,
         days=dict(entry.days),
         display_name=entry.display_name,
         name_key=entry.name_key,
@@ -113,6 +113,7 @@ class DynamoDbBoards:
             ]
             self._update_counts(tx, row, actions)
         dynamodb_totals.count_steps_synced(tx, boards.steps_synced(chunk), time_now())
+        dynamodb_totals.count_walkers(tx, boards.walkers_counted(chunk), time_now())
         try:
             tx.commit()
         except ConditionsFailed as e:

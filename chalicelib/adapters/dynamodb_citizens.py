@@ -126,4 +126,5 @@ def citizen_of(item: Citizen) -> citizens.Citizen:
         updated_at=item.updated_at,
         version=int(item.version or 0),
         name_version=int(item.name_version or 0),
+        closed_at=item.closed_at,
     )

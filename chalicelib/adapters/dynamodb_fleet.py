@@ -548,13 +548,18 @@ class DynamoDbFleet:
     def record_air(self, device_id: str, reading: Reading) -> bool:
         """The reading in its hour's item: one slot per minute (`mMM`), written once; the
         hour's sums grow in the same write, so a replay (same slot) changes nothing and the
-        means need no raw readings. False when the minute already had a reading."""
-        if reading.pm10 is None and reading.pm25 is None:
+        means need no raw readings. False when the minute already had a reading. The slot
+        also keeps the chargers in use (`cu`): the KPIs count charger sessions from the rises
+        between minutes, so a replay or a reorder counts none twice."""
+        if reading.pm10 is None and reading.pm25 is None and reading.chargers_in_use is None:
             return False
         at = reading.ts.astimezone(UTC)
         slot = AirHour.minute(at.minute)
+        minute: dict[str, Any] = {"pm10": reading.pm10, "pm25": reading.pm25, "ts": _t(at)}
+        if reading.chargers_in_use is not None:
+            minute["cu"] = reading.chargers_in_use
         actions: list[Action] = [
-            slot.set({"pm10": reading.pm10, "pm25": reading.pm25, "ts": _t(at)}),
+            slot.set(minute),
             AirHour.expires.set(int((at + AIR_RETENTION).timestamp())),
         ]
         for total, count, value in (
@@ -589,6 +594,7 @@ class DynamoDbFleet:
                 samples=max(int(row.pm10_n or 0), int(row.pm25_n or 0)),
             )
             for row in rows
+            if row.pm10_n or row.pm25_n  # an hour of charger readings only has no air
         ]
 
 

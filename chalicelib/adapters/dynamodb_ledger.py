@@ -129,12 +129,13 @@ class DynamoDbLedger:
 
     def account_and_day(self, citizen_id: str, day: str) -> tuple[Account | None, int | None]:
         """The citizen's account and the day's item count (None: no row yet), in one
-        consistent BatchGetItem."""
+        consistent BatchGetItem. A closed account is no account: nothing credits it."""
         found = _batch_get([(Citizen, citizen_id, None), (CitizenDay, citizen_id, day)])
         citizen = found.get(Citizen)
         counter = found.get(CitizenDay)
+        open_account = isinstance(citizen, Citizen) and citizen.closed_at is None
         return (
-            account_of(citizen) if isinstance(citizen, Citizen) else None,
+            account_of(citizen) if open_account and isinstance(citizen, Citizen) else None,
             int(counter.items_credited) if isinstance(counter, CitizenDay) else None,
         )
 

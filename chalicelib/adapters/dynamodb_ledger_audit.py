@@ -111,6 +111,7 @@ class DynamoDbLedgerAudit:
             LedgerAudit.points_issued.add(tally.points_issued),
             LedgerAudit.points_paid.add(tally.points_paid),
             LedgerAudit.points_held.add(tally.points_held),
+            LedgerAudit.points_forfeited.add(tally.points_forfeited),
             LedgerAudit.discrepancy_count.add(len(tally.discrepancies)),
         ]
         kept = [_discrepancy_map(d) for d in tally.discrepancies[:keep]]
@@ -176,6 +177,7 @@ def _audit(a: LedgerAudit) -> AuditSummary:
         points_held=int(a.points_held),
         totals={k: _number(v) for k, v in totals.items()} if totals else None,
         finished_at=a.finished_at,
+        points_forfeited=int(a.points_forfeited or 0),
     )
 
 

@@ -108,6 +108,10 @@ class Citizen(CityModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    closed_at = UTCDateTimeAttribute(null=True)
+    """Set when the citizen closed the account: the row is then a tombstone holding only
+    what the ledger's audit needs (balance, lifetime totals, version) and the district,
+    never a name or a phone (docs/account-closing.md)."""
 
 
 class LedgerEntry(CityModel):
@@ -265,6 +269,7 @@ class CityTotal(CityModel):
     period = UnicodeAttribute(hash_key=True)
     points_issued = NumberAttribute(default=0)
     points_paid = NumberAttribute(default=0)
+    points_forfeited = NumberAttribute(default=0)
     items_recycled = NumberAttribute(default=0)
     entries = NumberAttribute(default=0)
     expires = TTLAttribute(null=True)
@@ -312,7 +317,8 @@ class BoardEntry(CityModel):
 
     board = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute(range_key=True)
-    score = NumberAttribute()
+    score = NumberAttribute(null=True)
+    """Absent on a month's walkers' entry: the score index is sparse, so it never holds one."""
     days = MapAttribute[str, object](default=dict)
     display_name = UnicodeAttribute()
     name_key = UnicodeAttribute()
@@ -602,6 +608,18 @@ class PayoutRun(CityModel):
     expires = TTLAttribute()
 
 
+class PayoutItemsByCitizenIndex(GlobalSecondaryIndex["PayoutItem"]):
+    """A citizen's payouts, newest run first (`GET /v1/me/payouts`): the figures a citizen
+    sees, never the account number's ciphertext or the holder."""
+
+    class Meta:
+        index_name = "by-citizen"
+        projection = IncludeProjection(["period", "amount", "status", "created_at", "settled_at"])
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute(range_key=True)
+
+
 class PayoutItem(CityModel):
     """A citizen paid by a run: written in the same transaction as the debit (the ledger's
     `PayoutRecorded` effect); `pending` until settled `paid` or `failed`."""
@@ -611,6 +629,7 @@ class PayoutItem(CityModel):
 
     run_id = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute(range_key=True)
+    by_citizen = PayoutItemsByCitizenIndex()
     period = UnicodeAttribute()
     amount = NumberAttribute()
     bank_code = UnicodeAttribute()
@@ -624,6 +643,17 @@ class PayoutItem(CityModel):
     expires = TTLAttribute()
 
 
+class PayoutSkipsByCitizenIndex(GlobalSecondaryIndex["PayoutSkip"]):
+    """The runs that skipped a citizen, newest first (`GET /v1/me/payouts`)."""
+
+    class Meta:
+        index_name = "by-citizen"
+        projection = IncludeProjection(["reason", "at"])
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute(range_key=True)
+
+
 class PayoutSkip(CityModel):
     """A citizen a run's chunk skipped and why (`no_account`, `below_threshold`), written in
     the transaction that counts the chunk, so each is recorded once with the run's counters.
@@ -635,6 +665,7 @@ class PayoutSkip(CityModel):
     run_id = UnicodeAttribute(hash_key=True)
     skip_key = UnicodeAttribute(range_key=True)
     citizen_id = UnicodeAttribute()
+    by_citizen = PayoutSkipsByCitizenIndex()
     reason = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     expires = TTLAttribute()
@@ -679,6 +710,7 @@ class LedgerAudit(CityModel):
     points_issued = NumberAttribute(default=0)
     points_paid = NumberAttribute(default=0)
     points_held = NumberAttribute(default=0)
+    points_forfeited = NumberAttribute(default=0)
     totals = MapAttribute[str, object](null=True)
     finished_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
@@ -905,6 +937,31 @@ class Correction(CityModel):
     by_status = CorrectionsByStatusIndex()
 
 
+# -- The live services' KPIs (DESIGN §4d) ---------------------------------------------------
+
+
+class KpiValue(CityModel):
+    """One KPI of one period as its last computation left it: pk the period
+    (`day#2026-12-08`, `week#2026-W50`, `month#2026-12`), sk the KPI's id, so a period's
+    KPIs are one Query. Written by the `kpi_refresh` schedule only."""
+
+    class Meta(_Meta):
+        table_name = _TableName("kpis")
+
+    period = UnicodeAttribute(hash_key=True)
+    kpi_id = UnicodeAttribute(range_key=True)
+    service = UnicodeAttribute()
+    name = UnicodeAttribute()
+    name_en = UnicodeAttribute()
+    unit = UnicodeAttribute()
+    value = NumberAttribute()
+    formula = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    date = UnicodeAttribute()
+    computed_at = UTCDateTimeAttribute()
+    expires = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -935,4 +992,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     StaffAction,
     Correction,
     Alert,
+    KpiValue,
 )

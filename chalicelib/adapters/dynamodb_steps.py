@@ -30,7 +30,12 @@ class DynamoDbSteps:
         stored: dict[date, int] = {}
         for item in items:
             if isinstance(item, Citizen):
-                walker = Walker(item.district, item.display_name, int(item.name_version or 0))
+                walker = Walker(
+                    item.district,
+                    item.display_name,
+                    int(item.name_version or 0),
+                    closed=item.closed_at is not None,
+                )
             elif isinstance(item, StepDay):
                 stored[date.fromisoformat(item.day)] = int(item.steps)
         return walker, stored

@@ -57,6 +57,11 @@ def count_steps_synced(tx: NamedTransaction, gains: Mapping[str, int], now: date
     _add_to_rows(tx, "stats:", "steps_synced", gains, totals.STEPS + totals.ALL_TIME, now)
 
 
+def count_walkers(tx: NamedTransaction, rows: Mapping[str, int], now: datetime) -> None:
+    """Add a month's new walkers to its walkers row, in the step board's transaction."""
+    _add_to_rows(tx, "walkers:", "walkers", rows, "", now)
+
+
 def _add_to_rows(
     tx: NamedTransaction,
     prefix: str,
@@ -124,6 +129,7 @@ class DynamoDbCityTotals:
             actions: list[Action] = [
                 CityTotal.points_issued.add(change.points_issued),
                 CityTotal.points_paid.add(change.points_paid),
+                CityTotal.points_forfeited.add(change.points_forfeited),
                 CityTotal.items_recycled.add(change.items_recycled),
                 CityTotal.entries.add(change.entries),
             ]
@@ -175,6 +181,7 @@ class DynamoDbCityTotals:
                 materials=materials_of(main),
                 points_settled=_number(settled, "points_settled"),
                 steps_synced=_number(steps, "steps_synced"),
+                points_forfeited=_number(main, "points_forfeited"),
             )
         return out
 

@@ -100,6 +100,7 @@ def _totals_view(totals: Totals) -> dict[str, Any]:
         "points_paid": totals.points_settled,
         "points_held": totals.points_held,
         "points_pending": totals.points_pending,
+        "points_forfeited": totals.points_forfeited,
         "items_recycled": totals.items_recycled,
         "items_by_material": dict(totals.materials),
         "steps_synced": totals.steps_synced,

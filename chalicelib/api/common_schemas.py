@@ -20,6 +20,7 @@ from chalicelib.domain import (
     challenges,
     corrections,
     fleet,
+    kpis,
     ledger,
     ledger_audit,
     operations,
@@ -114,8 +115,10 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     ChallengeStatus: TypeAlias = str
     PrizeType: TypeAlias = str
     DrawScheme: TypeAlias = str
+    KpiPeriod: TypeAlias = str
+    LiveService: TypeAlias = str
 else:
-    from chalicelib.domain.citizens import CITIZEN_STATUS
+    from chalicelib.domain.citizens import CITIZEN_STATUS, CLOSED_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
 
     District = named_enum(
@@ -167,7 +170,9 @@ else:
         "What moved the points: a deposit, a prize, a payout, its reversal, a correction.",
     )
     CitizenStatus = named_enum(
-        "CitizenStatus", (CITIZEN_STATUS,), "A citizen's account as support sees it."
+        "CitizenStatus",
+        (CITIZEN_STATUS, CLOSED_STATUS),
+        "A citizen's account as support sees it (`closed`: a tombstone, its ledger kept).",
     )
     CorrectionStatus = named_enum(
         "CorrectionStatus",
@@ -233,6 +238,14 @@ else:
         (challenges.DRAW_PSEUDONYMS, challenges.DRAW_CITIZEN_IDS),
         "`pseudonyms-v1`: the lists are per-challenge pseudonyms; `citizen-ids`: an old draw "
         "whose lists are withheld.",
+    )
+    KpiPeriod = named_enum(
+        "KpiPeriod",
+        kpis.PERIOD_KINDS,
+        "A KPI's period: a Seoul day, the ISO week (Monday first) or the month holding it.",
+    )
+    LiveService = named_enum(
+        "LiveService", kpis.SERVICES, "A live service of the city that publishes KPIs."
     )
 
 

@@ -189,6 +189,13 @@ def parse_body(request: Request, model: type[M]) -> M:
         ) from e
 
 
+def parse_optional_body(request: Request, model: type[M]) -> M:
+    """A body that may be left out (a DELETE's options): none is the model's defaults."""
+    if not request.raw_body:
+        return model()
+    return parse_body(request, model)
+
+
 QUERY_MAX = 512
 """The longest query value any route takes (a cursor is the longest)."""
 _INTEGER = re.compile(r"[0-9]{1,12}")
@@ -306,7 +313,24 @@ def answers(model: str) -> Callable[[F], F]:
 
 
 def principal(request: Request) -> Principal:
-    """Who the authorizer let through. A route without an authorizer has no principal."""
+    """Who the authorizer let through. A route without an authorizer has no principal.
+
+    A citizen's token (no staff role) whose account was closed is a 404 `account_closed`
+    on every route that asks who is calling: one strongly consistent GetItem of the
+    tombstone mark, here once for every citizen route (docs/account-closing.md)."""
+    who = caller(request)
+    if not roles.staff_roles(who.groups):
+        from chalicelib import wiring
+
+        if wiring.closing().is_closed(who.citizen_id):
+            raise NotFound("this account was closed", code="account_closed")
+    return who
+
+
+def caller(request: Request) -> Principal:
+    """Who the authorizer let through, without the closed-account check of `principal`:
+    only for a route whose service reads the citizen anyway and refuses a closed account
+    itself (404 `account_closed`), so the check costs no second read."""
     context = (request.context or {}).get("authorizer") or {}
     citizen_id = context.get("principalId")
     if not citizen_id:
@@ -317,7 +341,7 @@ def principal(request: Request) -> Principal:
 def require_role(request: Request, power: Power) -> Principal:
     """The caller, if one of their roles holds `power`; else a 403 `forbidden_role` naming
     the roles that would do (a citizen's token holds none)."""
-    who = principal(request)
+    who = caller(request)
     if not roles.may(who.groups, power):
         allowed = roles.roles_for(power)
         raise Forbidden(

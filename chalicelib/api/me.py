@@ -8,7 +8,16 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.authorizer import jwt_auth
-from chalicelib.api.http import answers, api_view, parse_body, principal, query_int, query_str
+from chalicelib.api.http import (
+    answers,
+    api_view,
+    caller,
+    parse_body,
+    parse_optional_body,
+    principal,
+    query_int,
+    query_str,
+)
 from chalicelib.domain.clock import iso
 from chalicelib.domain.districts import districts
 
@@ -89,7 +98,8 @@ def put_me() -> dict[str, Any]:
 @answers("me_schemas:Profile")
 def get_me() -> dict[str, Any]:
     """My profile, points and this day's and week's steps."""
-    citizen_id = principal(bp.current_request).citizen_id
+    # `caller`: the profile read refuses a closed account itself (no second read)
+    citizen_id = caller(bp.current_request).citizen_id
     citizen = wiring.citizens().profile(citizen_id)
     walked = wiring.steps().totals(citizen_id)
     from chalicelib.api.payout_accounts import payout_account_view
@@ -106,7 +116,8 @@ def put_steps() -> dict[str, Any]:
 
     request = bp.current_request
     body = parse_body(request, StepsRequest)
-    stored = wiring.steps().sync(principal(request).citizen_id, body.days_synced())
+    # `caller`: the sync's read of the citizen refuses a closed account (no second read)
+    stored = wiring.steps().sync(caller(request).citizen_id, body.days_synced())
     wiring.count(wiring.STEP_SYNCS)
     return {"days": [{"date": day.isoformat(), "steps": steps} for day, steps in stored.items()]}
 
@@ -116,7 +127,8 @@ def put_steps() -> dict[str, Any]:
 @answers("me_schemas:DepositCode")
 def post_deposit_code() -> Response:
     """A one-time 6-digit code to type at a robot (valid 5 minutes)."""
-    issued = wiring.citizens().issue_deposit_code(principal(bp.current_request).citizen_id)
+    # `caller`: issuing reads the profile, which refuses a closed account
+    issued = wiring.citizens().issue_deposit_code(caller(bp.current_request).citizen_id)
     return Response(
         body={"code": issued.code, "expires_at": iso(issued.expires_at)}, status_code=201
     )
@@ -180,3 +192,56 @@ def delete_phone() -> dict[str, Any]:
     citizen_id = principal(bp.current_request).citizen_id
     citizen = wiring.phones().unlink(citizen_id)
     return profile_view(citizen, payout_account=payout_account_view(citizen_id))
+
+
+# My payouts and closing my account (DESIGN §4c, docs/account-closing.md).
+
+
+@bp.route("/v1/me/payouts", methods=["GET"], authorizer=jwt_auth)
+@api_view
+@answers("me_schemas:MyPayouts")
+def get_payouts() -> dict[str, Any]:
+    """Every payout run that paid or skipped me, newest first; a failed one came back."""
+    citizen_id = principal(bp.current_request).citizen_id
+    items, skips = wiring.closing().payouts(citizen_id)
+    return {
+        "payouts": [
+            {
+                "run_id": p.run_id,
+                "period": p.period,
+                "points": p.points,
+                "status": p.status,
+                "updated_at": iso(p.updated_at),
+                "credited_back": p.credited_back,
+            }
+            for p in items
+        ],
+        "skipped": [
+            {"run_id": s.run_id, "period": s.period, "reason": s.reason, "at": iso(s.at)}
+            for s in skips
+        ],
+    }
+
+
+@bp.route("/v1/me", methods=["DELETE"], authorizer=jwt_auth)
+@api_view
+@answers("me_schemas:ClosedAccount")
+def delete_me() -> dict[str, Any]:
+    """Close my account: my name, phone link, payout account and push tokens are erased.
+
+    A positive balance is a 409 `balance_remaining` unless the body is
+    `{"forfeit_points": true}`; a payout still being transferred is a 409 `payout_pending`.
+    My ledger is kept under my id alone (financial records). Afterwards my tokens get 404
+    `account_closed`, and a repeated close erases again and answers the same."""
+    from chalicelib.api.schemas import CloseRequest
+
+    request = bp.current_request
+    body = parse_optional_body(request, CloseRequest)
+    # `caller`, not `principal`: a repeated close must reach the service, which erases once
+    # more what a close cut short may have left, then answers 404 `account_closed`.
+    closed = wiring.closing().close(caller(request).citizen_id, body.forfeit_points)
+    return {
+        "citizen_id": closed.citizen_id,
+        "closed_at": iso(closed.closed_at),
+        "points_forfeited": closed.points_forfeited,
+    }

@@ -7,11 +7,18 @@ of `GET /v1/banks` (DESIGN §4), as pydantic models for the OpenAPI document (`h
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from chalicelib.api.common_schemas import Answer, Cursor, District, Instant, LedgerKind
+from chalicelib.api.common_schemas import (
+    Answer,
+    Cursor,
+    District,
+    Instant,
+    LedgerKind,
+    SkipReason,
+)
 
 
 class MaskedPayoutAccount(Answer):
@@ -100,3 +107,44 @@ class BankList(Answer):
     """The banks a payout account may name, by code or by any of their names."""
 
     banks: list[Bank]
+
+
+# -- My payouts and closing my account (DESIGN §4c) --------------------------------------
+
+
+class MyPayout(Answer):
+    """A run that paid me: its debit is on my ledger."""
+
+    run_id: str
+    period: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$")]
+    points: int = Field(ge=1, description="debited from my balance for the transfer")
+    status: Literal["pending", "paid", "failed"]
+    updated_at: dt.datetime = Field(description="settled, or debited while pending")
+    credited_back: bool = Field(
+        description="a failed transfer's points came back to my balance (a `payout_reversal`"
+        " ledger entry)"
+    )
+
+
+class MySkip(Answer):
+    """A run that skipped me, and why."""
+
+    run_id: str
+    period: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$")]
+    reason: SkipReason
+    at: dt.datetime
+
+
+class MyPayouts(Answer):
+    """Every run that paid me (`payouts`) or skipped me (`skipped`), newest first."""
+
+    payouts: list[MyPayout]
+    skipped: list[MySkip]
+
+
+class ClosedAccount(Answer):
+    """`DELETE /v1/me`: the account is closed; its tokens now get 404 `account_closed`."""
+
+    citizen_id: str
+    closed_at: dt.datetime
+    points_forfeited: int = Field(ge=0, description="given up by a `forfeit` ledger entry")

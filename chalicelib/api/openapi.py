@@ -65,6 +65,7 @@ class _Reads:
     """What a view reads from its request, found in its source."""
 
     body: type | None = None
+    body_required: bool = True
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     statuses: set[int] = field(default_factory=set)
 
@@ -106,7 +107,7 @@ def document(app: Chalice, server_url: str | None = None) -> dict[str, Any]:
             if reads.body is not None:
                 models[reads.body.__name__] = reads.body
                 operation["requestBody"] = {
-                    "required": True,
+                    "required": reads.body_required,
                     "content": {
                         "application/json": {
                             "schema": {"$ref": f"#/components/schemas/{reads.body.__name__}"}
@@ -241,8 +242,9 @@ def _scan(fn: Callable[..., Any], reads: _Reads, seen: set[str]) -> None:
         if not isinstance(node, ast.Call):
             continue
         callee = node.func.id if isinstance(node.func, ast.Name) else None
-        if callee == "parse_body" and len(node.args) >= 2:
+        if callee in ("parse_body", "parse_optional_body") and len(node.args) >= 2:
             reads.body = _value(node.args[1], names)
+            reads.body_required = callee == "parse_body"
         elif callee in _QUERY_READERS and len(node.args) >= 2:
             reads.query[_value(node.args[1], names)] = _query_schema(callee, node, names)
         elif callee == "Response":

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     StringConstraints,
@@ -66,6 +67,14 @@ class PhoneVerifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     verification_id: Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     code: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
+class CloseRequest(BaseModel):
+    """`DELETE /v1/me`: closing with points left gives them up only when asked to."""
+
+    model_config = ConfigDict(extra="forbid")
+    forfeit_points: StrictBool = False
+    """`true`: a positive balance is forfeited (a `forfeit` ledger entry), not refused."""
 
 
 class DayStepsRequest(BaseModel):

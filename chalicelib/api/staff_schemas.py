@@ -30,12 +30,14 @@ from chalicelib.api.fleet_schemas import PurifierOverride, Shelter
 
 
 class PointsSplit(Answer):
-    """Points as invariant 3 splits them: issued == paid + held + pending."""
+    """Points as invariant 3 splits them: issued == paid + held + pending + forfeited (by
+    accounts closed with points left, docs/account-closing.md)."""
 
     points_issued: int
     points_paid: int
     points_held: int
     points_pending: int
+    points_forfeited: int = 0
 
 
 class TotalsFigures(PointsSplit):

@@ -95,11 +95,12 @@ def get_citizen_ledger(citizen_id: str) -> dict[str, Any]:
 
 
 def card_view(card: CitizenCard) -> dict[str, Any]:
-    from chalicelib.domain.citizens import CITIZEN_STATUS
+    from chalicelib.domain.citizens import CITIZEN_STATUS, CLOSED_STATUS
     from chalicelib.domain.payout_accounts import masked_view
 
     account = masked_view(card.payout_account) if card.payout_account else None
-    return {**account_view(card.citizen, account), "status": CITIZEN_STATUS}
+    status = CLOSED_STATUS if card.citizen.closed else CITIZEN_STATUS
+    return {**account_view(card.citizen, account), "status": status}
 
 
 # -- Corrections -------------------------------------------------------------------------

@@ -41,6 +41,11 @@ MID_BUCKET = 100
 # days stay visible), a week board a little over a year (year-on-year comparison).
 DAY_RETENTION = timedelta(days=35)
 WEEK_RETENTION = timedelta(days=400)
+MONTH = "month"
+WALKERS = "walkers"
+"""The scope of a month's walkers' board (`month#2026-12#walkers`): one entry per citizen
+with steps in the month, written once, in no count tree; it only counts the month's active
+walkers (the KPIs), which a day's or a week's board cannot give (no month board ranks)."""
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DISTRICT_CODE = re.compile(r"[a-z0-9-]{1,40}")
@@ -95,6 +100,15 @@ def boards_of(day: StepDay) -> tuple[str, str, str, str]:
     )
 
 
+def walkers_board(day: date) -> str:
+    """The month's walkers' board a step day with steps marks its citizen on."""
+    return board_id(f"{MONTH}#{day.strftime('%Y-%m')}", WALKERS)
+
+
+def is_walkers_board(board: str) -> bool:
+    return board.startswith(f"{MONTH}#") and scope_of_board(board) == WALKERS
+
+
 def parse_date(raw: str) -> date:
     """A `YYYY-MM-DD` day in ASCII digits (date.fromisoformat alone also takes `20261125`
     and would take other scripts' digits through int())."""
@@ -128,6 +142,10 @@ def expires_at(period: str) -> datetime:
     elif kind == WEEK:
         year, week = label.split("-W")
         last = week_days(date.fromisocalendar(int(year), int(week), 1))[1]
+        retention = WEEK_RETENTION
+    elif kind == MONTH:
+        first = date.fromisoformat(f"{label}-01")
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         retention = WEEK_RETENTION
     else:
         raise InvalidBoard("period", f"unknown period {period!r}")
@@ -221,12 +239,17 @@ def contributions(days: Iterable[StepDay]) -> dict[EntryKey, Contribution]:
             raise ValueError(f"negative steps for {day.citizen_id} on {day.day}")
         for board in boards_of(day):
             found.setdefault(EntryKey(board, day.citizen_id), Contribution()).take(day)
+        if day.steps > 0:
+            found.setdefault(EntryKey(walkers_board(day.day), day.citizen_id), Contribution())
     return found
 
 
 def merged(old: Entry | None, key: EntryKey, change: Contribution) -> Entry | None:
     """The entry after applying a contribution (element-wise MAX), or None when nothing
-    changes (a replay, or a lower count arriving after a higher one)."""
+    changes (a replay, or a lower count arriving after a higher one). A month's walkers'
+    entry is written once, empty: it says only that the citizen walked that month."""
+    if is_walkers_board(key.board):
+        return None if old is not None else Entry(key.board, key.citizen_id, {}, "", "")
     days = dict(old.days) if old else {}
     for label, steps in change.days.items():
         days[label] = max(days.get(label, 0), steps)
@@ -322,7 +345,7 @@ def tree_deltas(changed: Iterable[EntryChange]) -> NodeDeltas:
     deltas: NodeDeltas = {}
     for change in changed:
         old, new = change.old_score, change.new.score
-        if old == new:
+        if old == new or is_walkers_board(change.new.board):
             continue
         if old is not None:
             for node, counter in tree_path(change.new.board, old):
@@ -388,6 +411,18 @@ def steps_synced(changed: Iterable[EntryChange]) -> dict[str, int]:
     return totals.steps_increase(days)
 
 
+def walkers_counted(changed: Iterable[EntryChange]) -> dict[str, int]:
+    """Per month walkers' row of the city stats (chalicelib.domain.totals), the citizens
+    the changes mark as walking that month for the first time: a walkers' entry is created
+    once, in the transaction that counts it, so a replay or reorder counts nobody twice."""
+    rows: dict[str, int] = {}
+    for change in changed:
+        if change.old is None and is_walkers_board(change.new.board):
+            row = totals.walkers_row(period_of_board(change.new.board)[len(MONTH) + 1 :])
+            rows[row] = rows.get(row, 0) + 1
+    return rows
+
+
 # -- transactions of bounded size ------------------------------------------------------
 
 TRANSACTION_ITEMS = 100
@@ -405,6 +440,7 @@ def chunks(changed: list[EntryChange], limit: int = TRANSACTION_ITEMS) -> list[l
             set(tree_deltas([change]))
             | set(district_deltas([change]))
             | set(steps_synced([change]))
+            | set(walkers_counted([change]))
         )
         if current and len(current) + 1 + len(nodes | touched) > limit:
             out.append(current)

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from chalicelib.domain.recycling import CodeRecord
 
 CITIZEN_STATUS: Final = "active"
-"""What support sees as an account's status: every registered citizen is active, for the
-city closes no account today (the field is where a closed or blocked account would show)."""
+"""What support sees as an account's status: active, or `CLOSED_STATUS` once the citizen
+closed it (chalicelib.domain.closing; the field is where a blocked account would show)."""
+CLOSED_STATUS: Final = "closed"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class Citizen:
     version: int
     name_version: int = 0
     """Moves only when the display name changes (chalicelib.domain.boards keeps the newest)."""
+    closed_at: datetime | None = None
+    """When the citizen closed the account (chalicelib.domain.closing): a tombstone since."""
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
     @property
     def account(self) -> Account:

@@ -19,11 +19,16 @@ from typing import Any, Literal
 from chalicelib.domain.ids import sortable_id
 from chalicelib.domain.staff_actions import StaffAction
 
-LedgerKind = Literal["recycling", "challenge_prize", "payout", "payout_reversal", "correction"]
+LedgerKind = Literal[
+    "recycling", "challenge_prize", "payout", "payout_reversal", "correction", "forfeit"
+]
 
 # Which lifetime total a kind moves: earnings count what the city issued, payouts what it
-# paid (a reversal gives a failed payout back, so it lowers `lifetime_paid`).
+# paid (a reversal gives a failed payout back, so it lowers `lifetime_paid`). A forfeit
+# (an account closed with points left, given up by its holder: docs/account-closing.md)
+# moves neither: the points were issued and never paid; invariant 3 counts them apart.
 _PAID_KINDS: frozenset[str] = frozenset({"payout", "payout_reversal"})
+FORFEIT = "forfeit"
 
 
 @dataclass(frozen=True)
@@ -120,13 +125,18 @@ class LedgerPage:
 
 def earned_by(kind: str, points: int) -> int:
     """What a movement adds to what the city issued (`lifetime_earned`)."""
-    return 0 if kind in _PAID_KINDS else points
+    return 0 if kind in _PAID_KINDS or kind == FORFEIT else points
 
 
 def paid_by(kind: str, points: int) -> int:
     """What a movement adds to what the city paid (`lifetime_paid`): a payout debits, so it
     pays `-points`; its reversal gives them back."""
     return -points if kind in _PAID_KINDS else 0
+
+
+def forfeited_by(kind: str, points: int) -> int:
+    """What a movement adds to the points given up by closed accounts (a forfeit debits)."""
+    return -points if kind == FORFEIT else 0
 
 
 def payout_eligible(balance: int, threshold: int) -> bool:

@@ -41,6 +41,7 @@ class AuditTally:
     points_issued: int = 0
     points_paid: int = 0
     points_held: int = 0
+    points_forfeited: int = 0
     discrepancies: list[Discrepancy] = field(default_factory=list)
 
 
@@ -81,21 +82,29 @@ def audit_citizen(citizen: AuditedCitizen, entries: Sequence[LedgerEntry]) -> li
 
 
 def city_totals(
-    issued: int, ledger_paid: int, held: int, runs: Sequence[RunSummary]
+    issued: int,
+    ledger_paid: int,
+    held: int,
+    runs: Sequence[RunSummary],
+    forfeited: int = 0,
 ) -> dict[str, object]:
-    """Invariant 3: points issued == paid + held + pending in payouts. Paid and pending come
-    from the runs' settlement counters, held from the balances, issued from the ledger: three
-    independent records that must agree."""
+    """Invariant 3: points issued == paid + held + pending in payouts + forfeited by closed
+    accounts. Paid and pending come from the runs' settlement counters, held from the
+    balances, issued and forfeited from the ledger: independent records that must agree.
+    (A forfeit is issued and never paid: counted apart, so `issued` stays what the city
+    issued, docs/account-closing.md.)"""
     paid = sum(r.paid_points for r in runs)
     pending = sum(r.pending_points for r in runs)
+    accounted = paid + held + pending + forfeited
     return {
         "points_issued": issued,
         "points_paid": paid,
         "points_held": held,
         "points_pending": pending,
+        "points_forfeited": forfeited,
         "ledger_points_paid": ledger_paid,
-        "balanced": issued == paid + held + pending and ledger_paid == paid + pending,
-        "difference": issued - (paid + held + pending),
+        "balanced": issued == accounted and ledger_paid == paid + pending,
+        "difference": issued - accounted,
     }
 
 
@@ -115,3 +124,4 @@ class AuditSummary:
     points_held: int
     totals: dict[str, object] | None
     finished_at: datetime | None
+    points_forfeited: int = 0

@@ -35,6 +35,8 @@ class Walker:
     district: str
     display_name: str
     name_version: int | None = None
+    closed: bool = False
+    """The account was closed (chalicelib.domain.closing): nothing more is synced."""
 
 
 def week_of(day: date) -> str:

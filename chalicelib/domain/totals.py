@@ -25,11 +25,12 @@ from datetime import date
 from typing import Any
 
 from chalicelib.domain.clock import seoul_day
-from chalicelib.domain.ledger import LedgerEntry, earned_by, paid_by
+from chalicelib.domain.ledger import LedgerEntry, earned_by, forfeited_by, paid_by
 
 ALL_TIME = "all"
 SETTLED = "settled#"
 STEPS = "steps#"
+WALKERS = "walkers#"
 # A material is a robot's word (`can`, `pet`): it names a counter attribute, so only this
 # shape ever does (the deposit contract's own pattern).
 MATERIAL = re.compile(r"[a-z][a-z0-9_]{0,31}")  # fullmatch: `$` lets "\n" in
@@ -46,6 +47,8 @@ class TotalsChange:
     entries: int = 1
     materials: tuple[tuple[str, int], ...] = ()
     """Items credited by material, in the order the deposit listed them."""
+    points_forfeited: int = 0
+    """Given up by accounts closed with points left (docs/account-closing.md)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,13 @@ class Totals:
     points_settled: int = 0
     """Payout items the bank confirmed paid."""
     steps_synced: int = 0
+    points_forfeited: int = 0
 
     @property
     def points_held(self) -> int:
-        """Points issued and not debited for a payout: what the balances hold."""
-        return self.points_issued - self.points_paid
+        """Points issued and neither debited for a payout nor forfeited: what the balances
+        hold."""
+        return self.points_issued - self.points_paid - self.points_forfeited
 
     @property
     def points_pending(self) -> int:
@@ -111,6 +116,7 @@ def _add(row: TotalsChange, change: TotalsChange) -> TotalsChange:
         row.items_recycled + change.items_recycled,
         row.entries + change.entries,
         tuple(sorted(materials.items())),
+        row.points_forfeited + change.points_forfeited,
     )
 
 
@@ -195,6 +201,7 @@ def change_of(entry: LedgerEntry) -> TotalsChange:
         points_paid=paid_by(entry.kind, entry.points),
         items_recycled=int(items or 0),
         materials=credited_by_material(entry.detail) if recycling else (),
+        points_forfeited=forfeited_by(entry.kind, entry.points),
     )
 
 
@@ -232,6 +239,12 @@ def steps_rows(day: str) -> tuple[str, str]:
     return STEPS + ALL_TIME, STEPS + f"day#{day}"
 
 
+def walkers_row(month: str) -> str:
+    """The row counting a month's active walkers (`walkers#month#2026-12`), kept by the
+    boards' transaction that writes each citizen's month walkers' entry."""
+    return f"{WALKERS}month#{month}"
+
+
 def steps_increase(days: Iterable[tuple[str, int, int]]) -> dict[str, int]:
     """Per steps row, the increase of the stored step days: (day, before, after) each, a
     day's count only going up."""
@@ -256,10 +269,14 @@ def reconciled(audited: Mapping[str, object], stats: Totals) -> dict[str, object
         "points_held": stats.points_held,
         "points_paid": stats.points_settled,
         "points_pending": stats.points_pending,
+        "points_forfeited": stats.points_forfeited,
     }
+    found = {name: audited.get(name) for name in figures}
+    if found["points_forfeited"] is None:
+        found["points_forfeited"] = 0  # an audit that counted no forfeits found none
     mismatches = {
-        name: {"stats": value, "audit": audited.get(name)}
+        name: {"stats": value, "audit": found[name]}
         for name, value in figures.items()
-        if audited.get(name) != value
+        if found[name] != value
     }
     return {"stats": figures, "stats_match": not mismatches, "stats_mismatches": mismatches}

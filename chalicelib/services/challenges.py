@@ -445,8 +445,8 @@ class ChallengeService:
             return entry
         for attempt in range(ATTEMPTS):
             citizen = self._citizens.get(entry.citizen_id)
-            if citizen is None:
-                return entry
+            if citizen is None or citizen.closed:
+                return entry  # gone, or closed (docs/account-closing.md): no prize to post
             posting = Posting(
                 guard_key=c.prize_guard(challenge.challenge_id, entry.citizen_id),
                 account=citizen.account,

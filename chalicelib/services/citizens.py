@@ -134,6 +134,8 @@ class CitizenService:
         citizen = self._store.get(citizen_id)
         if citizen is None:
             raise NotFound("register first with PUT /v1/me", code="not_registered")
+        if citizen.closed:
+            raise NotFound("this account was closed", code="account_closed")
         return citizen
 
     def ledger(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage:

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.ids import sortable_id
-from chalicelib.domain.ledger import LedgerEntry, earned_by, paid_by
+from chalicelib.domain.ledger import LedgerEntry, earned_by, forfeited_by, paid_by
 from chalicelib.domain.ledger_audit import (
     AuditedCitizen,
     AuditSummary,
@@ -154,6 +154,7 @@ class LedgerAuditService:
             tally.points_held += citizen.balance
             tally.points_issued += sum(earned_by(e.kind, e.points) for e in entries)
             tally.points_paid += sum(paid_by(e.kind, e.points) for e in entries)
+            tally.points_forfeited += sum(forfeited_by(e.kind, e.points) for e in entries)
             tally.discrepancies += problems
         return tally
 
@@ -164,7 +165,13 @@ class LedgerAuditService:
         if audit.chunks_done != audit.chunks_expected:
             return
         runs = self._runs.all_runs()
-        totals = city_totals(audit.points_issued, audit.points_paid, audit.points_held, runs)
+        totals = city_totals(
+            audit.points_issued,
+            audit.points_paid,
+            audit.points_held,
+            runs,
+            audit.points_forfeited,
+        )
         if any(r.status == "running" for r in runs):
             totals["note"] = "a payout run was paying during the audit"
         if self._stats is not None:

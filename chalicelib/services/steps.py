@@ -61,6 +61,8 @@ class StepService:
         walker, stored = self._store.current(citizen_id, sorted(accepted))
         if walker is None:
             raise NotFound("register first with PUT /v1/me", code="not_registered")
+        if walker.closed:
+            raise NotFound("this account was closed", code="account_closed")
         for day, steps in sorted(accepted.items()):
             if steps > stored.get(day, -1):
                 stored[day] = self._store.raise_to(citizen_id, day, steps, walker, now)

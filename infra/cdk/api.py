@@ -20,7 +20,7 @@ from chalicelib.api.gateway_responses import GATEWAY_RESPONSES, body
 from infra.bytecode import compile_app
 from infra.cdk import functions as fn
 from infra.cdk.access import DataPlane, function_role
-from infra.cdk.cognito import UserPool
+from infra.cdk.cognito import CitizenPool, StaffPool
 from infra.cdk.messaging import Queues
 from infra.cdk.names import ROOT
 from infra.cdk.stage import Stage
@@ -81,7 +81,6 @@ class Api(Construct):
         tables: Tables,
         queues: Queues,
         data: DataPlane,
-        users: UserPool,
     ) -> None:
         super().__init__(scope, construct_id)
         streamed = {
@@ -162,19 +161,20 @@ class Api(Construct):
         """The API's host; its routes are under API_STAGE (`/api/v1/...`)."""
         return f"{self.rest_api.ref}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"
 
-    def authorize(self, users: UserPool) -> None:
-        """Hand the authorizer the pool's issuer and every client's id, once the console's
-        client exists. That client's callback is the console's distribution, which routes
-        /v1/* to this API, whose definition names the authorizer: so the definition names
-        the authorizer by its fixed function name, not by a reference, or CloudFormation
-        would find a cycle. Only the authorizer reads these variables."""
+    def authorize(self, *pools: CitizenPool | StaffPool) -> None:
+        """Hand the authorizer each pool's issuer and client, once the console's client
+        exists. That client's callback is the console's distribution, which routes /v1/* to
+        this API, whose definition names the authorizer: so the definition names the
+        authorizer by its fixed function name, not by a reference, or CloudFormation would
+        find a cycle. Only the authorizer reads these variables."""
+        environment = {k: v for pool in pools for k, v in pool.authorizer_environment().items()}
         for function in self.functions:
             if function.kind != fn.AUTHORIZER:
                 continue
             name = config.resource_name(function.handler.replace("_", "-"), self._stage.prefix)
             resource = self.chalice.get_resource(function.logical_id)
             resource.add_property_override("FunctionName", name)
-            for key, value in users.authorizer_environment().items():
+            for key, value in environment.items():
                 resource.add_property_override(f"Environment.Variables.{key}", value)
             self.rest_api.add_property_override(
                 f"DefinitionBody.securityDefinitions.{function.handler}."

@@ -121,14 +121,15 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     Suppression(
         "COG2",
         "Users",
-        "MFA is OPTIONAL (TOTP) on a pool shared with 200,000 citizens; staff MFA moves to a "
-        "staff pool (issue 25 note)",
+        "The citizens' pool offers MFA (TOTP) without requiring it of 200,000 citizens; staff "
+        "sign in through their own pool, where MFA is required",
     ),
     Suppression(
         "COG8",
         "Users",
-        "The plus feature plan is billed per monthly active user (200,000 citizens); the "
-        "essentials plan is enough for sign-in with optional TOTP",
+        "The citizens' pool is on the Lite plan, billed per monthly active user (200,000 "
+        "citizens): sign-up, SRP sign-in and optional TOTP are all Lite's; the staff pool is "
+        "on Plus",
     ),
     Suppression(
         "S1",

@@ -12,7 +12,7 @@ from chalicelib.queues import JOB_QUEUES
 from infra.cdk.access import DataPlane
 from infra.cdk.alarms import Alarms
 from infra.cdk.api import Api
-from infra.cdk.cognito import UserPool
+from infra.cdk.cognito import CitizenPool, StaffPool
 from infra.cdk.console import CERTIFICATE_CONTEXT, DOMAIN_CONTEXT, ConsoleSite
 from infra.cdk.dashboard import Dashboard
 from infra.cdk.firewall import Firewall
@@ -52,7 +52,8 @@ class GimhaeStack(cdk.Stack):
         AlarmEmail(self, "AlarmSubscription", topic=self.alerts.topic)
         self.exports = ExportsBucket(self, "Exports", stage=stage, keys=self.keys)
         self.iot = Iot(self, "Iot", stage=stage, queues=self.queues)
-        self.users = UserPool(self, "Users", stage=stage)
+        self.users = CitizenPool(self, "Users", stage=stage)
+        self.staff = StaffPool(self, "Staff", stage=stage)
         self.api = Api(
             self,
             "Api",
@@ -69,7 +70,6 @@ class GimhaeStack(cdk.Stack):
                 job_queues=[self.queues.by_logical[q.logical] for q in JOB_QUEUES],
                 redrive_destinations=list(self.queues.by_logical.values()),
             ),
-            users=self.users,
         )
         self.firewall = Firewall(self, "Firewall", stage=stage, api=self.api)
         tiles = self.node.try_get_context(TILES_CONTEXT)
@@ -78,19 +78,19 @@ class GimhaeStack(cdk.Stack):
             "Console",
             stage=stage,
             api_domain=self.api.domain_name,
-            login_url=self.users.login_url,
+            login_url=self.staff.login_url,
             tile_origin=tile_origin(tiles) if tiles else None,
             domain=self.node.try_get_context(DOMAIN_CONTEXT),
             certificate_arn=self.node.try_get_context(CERTIFICATE_CONTEXT),
         )
-        console_client = self.users.add_console_client(self.console.url)
-        self.api.authorize(self.users)
+        console_client = self.staff.add_console_client(self.console.url)
+        self.api.authorize(self.users, self.staff)
         self.console.deploy(
             site_config(
                 stage.name,
                 {
                     "mode": "cognito",
-                    "domain": self.users.login_url,
+                    "domain": self.staff.login_url,
                     "client_id": console_client.user_pool_client_id,
                     "redirect_uri": self.console.url,
                 },
@@ -120,8 +120,12 @@ class GimhaeStack(cdk.Stack):
             api=self.api,
             firewall=self.firewall,
         )
+        # the citizens' pool, its app client and hosted login; the staff's, the console's
         cdk.CfnOutput(self, "UserPoolId", value=self.users.pool.user_pool_id)
         cdk.CfnOutput(self, "AppClientId", value=self.users.client.user_pool_client_id)
+        cdk.CfnOutput(self, "CitizenLoginURL", value=self.users.domain.base_url())
+        cdk.CfnOutput(self, "StaffUserPoolId", value=self.staff.pool.user_pool_id)
+        cdk.CfnOutput(self, "StaffLoginURL", value=self.staff.login_url)
         cdk.CfnOutput(self, "ExportsBucketName", value=self.exports.bucket.bucket_name)
         cdk.CfnOutput(self, "DataKeyArn", value=self.keys.data.key_arn)
         cdk.CfnOutput(self, "ConsoleURL", value=self.console.url)

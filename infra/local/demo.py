@@ -40,6 +40,10 @@ RECYCLERS = 300
 DEPOSIT_EVERY_S = 2.5  # real seconds between a robot's deposits (when a citizen is there)
 STEPS_EVERY_S = 4.0
 VIEW_EVERY_S = 5.0
+KPIS_EVERY_S = 60.0
+"""The demo fires the KPIs' schedule (every 15 minutes in AWS) this often, first soon after
+it starts, so `GET /v1/kpis` shows the demo's figures within a minute or two."""
+KPIS_FIRST_S = 20.0
 OPERATOR = "demo-operator"
 
 
@@ -137,6 +141,7 @@ class Demo:
             (self._robots_loop, "demo-robots"),
             (self._walkers_loop, "demo-walkers"),
             (self._view_loop, "demo-view"),
+            (self._kpis_loop, "demo-kpis"),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -268,6 +273,20 @@ class Demo:
                 self.views += 1
             except (urllib.error.URLError, KeyError, TypeError, ValueError) as e:
                 self._error(f"view: {e}")
+
+    def _kpis_loop(self) -> None:
+        from infra.local.scheduler import request_fire
+
+        wait = KPIS_FIRST_S
+        while not self._stop.wait(wait):
+            wait = KPIS_EVERY_S
+            try:
+                answer = request_fire(self._state_dir, "kpi_refresh", timeout=KPIS_EVERY_S)
+            except (TimeoutError, KeyError) as e:
+                self._error(f"kpis: {e}")
+                continue
+            if not answer.get("ok"):
+                self._error(f"kpis: {answer.get('error')}")
 
     def view(self) -> str:
         walker = self.walkers[0].citizen_id

@@ -35,7 +35,17 @@ class DevIssuer:
     kid: str
 
     def env(self) -> dict[str, str]:
-        return {"JWT_ISSUER": self.issuer, "JWT_AUDIENCE": self.audience, "JWKS_URL": self.jwks_url}
+        """The app's issuer variables: this one issuer is the citizens' and the staff's (in
+        AWS two user pools), so the tokens it mints carry their roles, as the console's dev
+        login and `python -m infra.local token --roles ...` expect."""
+        return {
+            "JWT_ISSUER": self.issuer,
+            "JWT_AUDIENCE": self.audience,
+            "JWKS_URL": self.jwks_url,
+            "STAFF_JWT_ISSUER": self.issuer,
+            "STAFF_JWT_AUDIENCE": self.audience,
+            "STAFF_JWKS_URL": self.jwks_url,
+        }
 
     def mint(
         self,

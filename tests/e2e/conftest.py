@@ -109,6 +109,19 @@ class Stack:
         assert status == 200, verified
         return dict(verified)
 
+    def aws(self, service: str) -> Any:
+        """A boto3 client of the stack's emulator, as a developer reaches it
+        (docs/local-stack.md)."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.document["aws_endpoint_url"],
+            region_name=self.document["region"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
     def robot(self, device_id: str) -> RobotClient:
         client = RobotClient(device_id, **stack_connection(self.document, device_id, _abs))
         client.connect()

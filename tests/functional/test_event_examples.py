@@ -174,6 +174,20 @@ def _monthly_recycling_report(api: Api) -> None:
     assert (result["month"], result["citizens"]) == ("2026-11", 0)
 
 
+def _kpi_refresh(api: Api) -> None:
+    # 00:00 on December 1st in Seoul: November's last day, week and month are final too
+    result = _invoke("kpi_refresh", load("handlers/kpi_refresh"))
+    assert result["periods"] == [
+        "day#2026-11-30",
+        "week#2026-W49",
+        "month#2026-11",
+        "day#2026-12-01",
+        "month#2026-12",
+    ]
+    november = api.call("GET", "/v1/kpis?period=month&date=2026-11-30").body
+    assert len(november["kpis"]) == result["kpis"] // 5 and november["date"] == "2026-11-01"
+
+
 def _jwt_auth(api: Api) -> None:
     event = load("handlers/jwt_auth")
     event["authorizationToken"] = f"Bearer {api.token(CITIZEN)}"
@@ -199,6 +213,7 @@ OUTCOMES: dict[str, Callable[[Api], None]] = {
     "monthly_payout_run": _monthly_payout_run,
     "daily_ledger_audit": _daily_ledger_audit,
     "monthly_recycling_report": _monthly_recycling_report,
+    "kpi_refresh": _kpi_refresh,
     "jwt_auth": _jwt_auth,
 }
 

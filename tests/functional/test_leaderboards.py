@@ -172,14 +172,15 @@ def test_a_batch_is_a_few_requests_and_a_repeat_writes_nothing(api: Api) -> None
     from chalicelib.domain.steps import StepDay
     from tests.functional.test_table_access import touched_calls
 
-    # GIVEN 60 citizens' step days (240 board entries, more than one transaction holds)
+    # GIVEN 60 citizens' step days (240 board entries and 60 month walkers' entries, more
+    # than one transaction holds)
     days = [
         StepDay(f"c-{i}", TODAY, 1_000 + 37 * i, ("naeoe-dong", "buwon-dong")[i % 2], f"w{i}")
         for i in range(60)
     ]
     # WHEN they are applied, then applied again
     with touched_calls() as first:
-        assert wiring.boards().apply(days) == 240
+        assert wiring.boards().apply(days) == 300
     with touched_calls() as again:
         assert wiring.boards().apply(days) == 0
     # THEN a few batched reads and transactions did it; the repeat only read

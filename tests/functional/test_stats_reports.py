@@ -167,6 +167,7 @@ def test_the_audit_reconciles_the_stats_and_reports_a_mismatch(api: Api) -> None
     assert clean["stats_match"] is True and clean["stats_mismatches"] == {}
     assert clean["stats"] == {
         "points_issued": 4500, "points_held": 0, "points_paid": 2000, "points_pending": 2500,
+        "points_forfeited": 0,
     }  # fmt: skip
     # WHEN a stats counter is corrupted (an entry counted twice)
     boto3.client("dynamodb", region_name=REGION).update_item(

@@ -137,6 +137,7 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", f"/v1/challenges/{made['challenge_id']}", as_user="a")
         api.call("GET", f"/v1/challenges/{made['challenge_id']}/draw")
         api.call("GET", "/v1/shelters")  # shelters and robots
+        api.call("GET", "/v1/kpis?period=week")  # the live services' KPIs (public)
         api.call("GET", "/v1/shelters/shelter-001/air?hours=3")
         # operators: the purifier's override and its end, the staff view of a shelter
         purifier = "/v1/admin/shelters/shelter-001/purifier"

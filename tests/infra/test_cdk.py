@@ -300,28 +300,44 @@ def _client_ids(synth: Synth, stage: str) -> dict[str, str]:
     }
 
 
-def test_authorizer_gets_the_user_pools_issuer_and_both_clients(synth: Synth, stage: str) -> None:
+def _pools(synth: Synth, stage: str) -> tuple[str, str]:
+    """The logical ids of the citizens' pool and the staff pool."""
+    prefix = synth.stacks[stage].stage.prefix
+    pools = {
+        p["Properties"]["UserPoolName"]: k
+        for k, p in synth.resources(stage, "AWS::Cognito::UserPool").items()
+    }
+    assert set(pools) == {f"{prefix}-users", f"{prefix}-staff"}
+    return pools[f"{prefix}-users"], pools[f"{prefix}-staff"]
+
+
+def test_authorizer_trusts_each_pool_for_its_own_client(synth: Synth, stage: str) -> None:
     (authorizer,) = [k for k, kind in _kinds(synth, stage).items() if kind == "authorizer"]
-    (pool_id,) = synth.resources(stage, "AWS::Cognito::UserPool")
+    citizens, staff = _pools(synth, stage)
     functions = synth.resources(stage, "AWS::Serverless::Function")
     env = functions[authorizer]["Properties"]["Environment"]["Variables"]
-    issuer = _flatten(env["JWT_ISSUER"])
-    assert issuer == f"https://cognito-idp.{{AWS::Region}}.amazonaws.com/{{{pool_id}}}"
-    assert _flatten(env["JWKS_URL"]) == issuer + "/.well-known/jwks.json"
-    # the citizens' app and the console: chalicelib.config reads JWT_AUDIENCE comma-separated
     prefix = synth.stacks[stage].stage.prefix
     clients = _client_ids(synth, stage)
-    assert _flatten(env["JWT_AUDIENCE"]).split(",") == [
-        f"{{{clients[f'{prefix}-app']}}}",
-        f"{{{clients[f'{prefix}-console']}}}",
-    ]
+    # the citizens' pool for the app's client (no roles), the staff pool for the console's
+    for pool, variables, client in [
+        (citizens, ("JWT_ISSUER", "JWKS_URL", "JWT_AUDIENCE"), f"{prefix}-app"),
+        (staff, ("STAFF_JWT_ISSUER", "STAFF_JWKS_URL", "STAFF_JWT_AUDIENCE"), f"{prefix}-console"),
+    ]:
+        issuer, jwks_url, audience = (_flatten(env[v]) for v in variables)
+        assert issuer == f"https://cognito-idp.{{AWS::Region}}.amazonaws.com/{{{pool}}}"
+        assert jwks_url == issuer + "/.well-known/jwks.json"
+        assert audience == f"{{{clients[client]}}}"
+        client_props = synth.templates[stage]["Resources"][clients[client]]["Properties"]
+        assert client_props["UserPoolId"] == {"Ref": pool}
     # only the authorizer reads them
     for logical_id, function in functions.items():
         if logical_id != authorizer:
-            assert not {"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"} & set(
+            assert not {v for v in env if "JWT" in v or "JWKS" in v} & set(
                 function["Properties"]["Environment"]["Variables"]
             ), logical_id
+    # the four groups are the staff pool's, and the citizens' pool has none
     groups = synth.resources(stage, "AWS::Cognito::UserPoolGroup").values()
+    assert {g["Properties"]["UserPoolId"]["Ref"] for g in groups} == {staff}
     names = sorted(g["Properties"]["GroupName"] for g in groups)
     assert names == sorted(roles.ROLES) == ["admin", "finance", "operator", "support"]
 
@@ -645,9 +661,15 @@ def _console_url(synth: Synth, stage: str) -> str:
 
 
 def _login_url(synth: Synth, stage: str) -> str:
-    ((domain_id, domain),) = synth.resources(stage, "AWS::Cognito::UserPoolDomain").items()
+    """The staff pool's hosted login (the citizens' pool has its own domain)."""
+    _, staff = _pools(synth, stage)
+    ((domain_id, domain),) = [
+        (k, d)
+        for k, d in synth.resources(stage, "AWS::Cognito::UserPoolDomain").items()
+        if d["Properties"]["UserPoolId"] == {"Ref": staff}
+    ]
     prefix = synth.stacks[stage].stage.prefix
-    assert _flatten(domain["Properties"]["Domain"]) == f"{prefix}-{{AWS::AccountId}}"
+    assert _flatten(domain["Properties"]["Domain"]) == f"{prefix}-staff-{{AWS::AccountId}}"
     return f"https://{{{domain_id}}}.auth.{{AWS::Region}}.amazoncognito.com"
 
 
@@ -907,12 +929,40 @@ def test_alarms_reach_the_address_given_at_deploy_and_none_without(
     assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}
 
 
-def test_the_pool_offers_an_authenticator_app_and_never_sms(synth: Synth, stage: str) -> None:
-    (pool,) = synth.resources(stage, "AWS::Cognito::UserPool").values()
-    props = pool["Properties"]
-    assert props["MfaConfiguration"] == "OPTIONAL"
-    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
-    assert "SmsConfiguration" not in props
+def test_staff_must_use_an_authenticator_app_and_citizens_may(synth: Synth, stage: str) -> None:
+    citizens, staff = _pools(synth, stage)
+    resources = synth.templates[stage]["Resources"]
+    citizen, member = resources[citizens]["Properties"], resources[staff]["Properties"]
+    # an authenticator app (TOTP), never SMS: required of staff, offered to citizens
+    assert (citizen["MfaConfiguration"], member["MfaConfiguration"]) == ("OPTIONAL", "ON")
+    for props in (citizen, member):
+        assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+        assert "SmsConfiguration" not in props
+    # citizens sign themselves up; staff are created by an admin
+    assert citizen["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    assert member["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    # the citizens' pool on Lite (billed per citizen); staff on Plus, its threat protection on
+    assert (citizen["UserPoolTier"], member["UserPoolTier"]) == ("LITE", "PLUS")
+    assert member["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
+    password = member["Policies"]["PasswordPolicy"]
+    assert password["MinimumLength"] >= 14 and password["PasswordHistorySize"] > 0
+    assert all(password[f"Require{c}"] for c in ("Lowercase", "Uppercase", "Numbers", "Symbols"))
+    (risk,) = synth.resources(stage, "AWS::Cognito::UserPoolRiskConfigurationAttachment").values()
+    assert risk["Properties"]["UserPoolId"] == {"Ref": staff}
+    takeover = risk["Properties"]["AccountTakeoverRiskConfiguration"]["Actions"]
+    assert takeover["HighAction"]["EventAction"] == "BLOCK"
+    compromised = risk["Properties"]["CompromisedCredentialsRiskConfiguration"]
+    assert compromised["Actions"]["EventAction"] == "BLOCK"
+    # prod keeps both pools: who citizens and staff are is identity
+    production = synth.stacks[stage].stage.is_production
+    for pool in (citizens, staff):
+        assert (resources[pool]["DeletionPolicy"] == "Retain") == production
+        assert (resources[pool]["Properties"].get("DeletionProtection") == "ACTIVE") == production
+    # staff pool outputs for the deploy guide's commands
+    outputs = synth.templates[stage]["Outputs"]
+    assert outputs["StaffUserPoolId"]["Value"] == {"Ref": staff}
+    assert outputs["UserPoolId"]["Value"] == {"Ref": citizens}
+    assert _flatten(outputs["StaffLoginURL"]["Value"]) == _login_url(synth, stage)
 
 
 def test_waf_guards_the_api_stage_which_throttles(synth: Synth, stage: str) -> None:

@@ -46,6 +46,15 @@ def test_tiers_are_priced_one_after_another() -> None:
     assert prices.tiered("cognito_lite_mau_tiers", 200_000) == pytest.approx(495 + 460)
 
 
+def test_citizens_are_priced_on_lite_and_staff_on_plus() -> None:
+    # GIVEN the two user pools of infra/cdk/cognito.py, each on its plan (the synthesized
+    # template's UserPoolTier: tests/infra/test_cdk.py)
+    lines = costs.monthly(GIMHAE, costs.Prices(PRICES), USAGE)
+    # THEN Gimhae's 200,000 citizens cost Lite's $955, the console's 20 staff Plus's $0.40
+    assert _line(lines, "Cognito", "citizens' pool").usd == pytest.approx(955)
+    assert _line(lines, "Cognito", "staff pool").usd == pytest.approx(20 * 0.02)
+
+
 def test_deposits_are_priced_from_the_measured_units_and_the_capacity_models_volume() -> None:
     lines = costs.monthly(GIMHAE, costs.Prices(PRICES), USAGE)
     deposits = 500 * capacity.DEPOSITS_PER_ROBOT_DAY * capacity.DAYS_PER_MONTH  # 3 M a month
@@ -100,7 +109,8 @@ def test_python_m_bench_costs_rewrites_its_section_alone(
 
 
 def test_an_idle_stage_costs_its_fixed_lines_and_each_device_adds_a_little() -> None:
-    # GIVEN no users and no devices: alarms, dashboard, metrics, the web ACL, keys, pollers
+    # GIVEN no users and no devices: alarms, dashboard, metrics, the web ACL, keys, pollers,
+    # the staff pool
     each = costs.marginal()
     u = {k: v["value"] for k, v in USAGE.items() if isinstance(v, dict)}
     fixed = (
@@ -112,9 +122,10 @@ def test_an_idle_stage_costs_its_fixed_lines_and_each_device_adds_a_little() -> 
         + u["kms_keys"]
         + u["kms_requests_per_month"] / 1e4 * 0.03
         + u["sqs_polled_queues"] * u["sqs_empty_receives_per_queue_month"] / 1e6 * 0.40
+        + u["console_staff"] * 0.02  # the staff pool, on Plus
     )
     # THEN the idle stage is those (plus the console's few requests and the exports' GB)
     assert fixed < each["idle stage"] < fixed + 1
     # AND a device adds cents to a dollar a month, a thousand users tens of dollars
     assert 0.05 < each["per robot"] < 1 and 0.05 < each["per shelter"] < 1
-    assert 15 < each["per 1,000 users (beyond Cognito's free 10,000)"] < 40
+    assert 5 < each["per 1,000 users (beyond Cognito's free 10,000)"] < 40

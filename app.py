@@ -21,10 +21,12 @@ from chalicelib.api import (
     http,
     leaderboards,
     me,
+    notifications,
     observability,
     operator_actions,
     payout_accounts,
     payout_runs,
+    projects,
     purifier,
     staff_actions,
     support,
@@ -34,6 +36,7 @@ from chalicelib.api import reports as report_routes
 from chalicelib.events import boards, city_totals, device_messages, ledger_audit, reports
 from chalicelib.events import challenges as challenge_streams
 from chalicelib.events import kpis as kpi_events
+from chalicelib.events import notifications as notification_streams
 from chalicelib.events import payout_runs as payout_run_events
 
 app = Chalice(app_name="gimhae-smart-city")
@@ -57,6 +60,8 @@ app.register_blueprint(alerts.bp)
 app.register_blueprint(banks.bp)
 app.register_blueprint(staff_actions.bp)
 app.register_blueprint(kpi_routes.bp)
+app.register_blueprint(notifications.bp)
+app.register_blueprint(projects.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
 # Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).
@@ -127,6 +132,45 @@ def handle_step_challenges(event: Any) -> dict[str, Any]:
 )
 def handle_ledger_challenges(event: Any) -> dict[str, Any]:
     return challenge_streams.ledger_challenges(event)
+
+
+# The inbox (chalicelib/events/notifications.py): causes to notifications, notifications to push.
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.PAYOUT_NOTICES.stream_arn(),
+    batch_size=streams.PAYOUT_NOTICES.batch_size,
+    starting_position=streams.PAYOUT_NOTICES.starting_position,
+)
+def handle_payout_notices(event: Any) -> dict[str, Any]:
+    return notification_streams.payout_notices(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.SKIP_NOTICES.stream_arn(),
+    batch_size=streams.SKIP_NOTICES.batch_size,
+    starting_position=streams.SKIP_NOTICES.starting_position,
+)
+def handle_skip_notices(event: Any) -> dict[str, Any]:
+    return notification_streams.skip_notices(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.FINISH_NOTICES.stream_arn(),
+    batch_size=streams.FINISH_NOTICES.batch_size,
+    starting_position=streams.FINISH_NOTICES.starting_position,
+)
+def handle_finish_notices(event: Any) -> dict[str, Any]:
+    return notification_streams.finish_notices(event)
+
+
+@app.on_dynamodb_record(
+    stream_arn=streams.PUSHES.stream_arn(),
+    batch_size=streams.PUSHES.batch_size,
+    starting_position=streams.PUSHES.starting_position,
+)
+def handle_pushes(event: Any) -> dict[str, Any]:
+    return notification_streams.pushes(event)
 
 
 # Schedules.

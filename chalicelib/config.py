@@ -35,6 +35,8 @@ AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 IOT_DATA_ENDPOINT = "IOT_DATA_ENDPOINT"
 ALERTS_TOPIC_ARN = "ALERTS_TOPIC_ARN"
 PAYOUT_KMS_KEY_ID = "PAYOUT_KMS_KEY_ID"
+PUSH_FCM_APPLICATION_ARN = "PUSH_FCM_APPLICATION_ARN"
+PUSH_APNS_APPLICATION_ARN = "PUSH_APNS_APPLICATION_ARN"
 
 # Recycling.
 POINTS_PER_ITEM = "POINTS_PER_ITEM"
@@ -139,6 +141,12 @@ class Settings:
     """The operators' alerts topic (set by the CDK app and the local stack)."""
     payout_kms_key_id: str | None = None
     """The key payout accounts are encrypted with: an id, ARN or alias (set likewise)."""
+    push_fcm_application_arn: str | None = None
+    """The SNS platform application for FCM (Android) pushes: made by the deployer with
+    FCM's credentials and given to the CDK app (infra/cdk/README.md); the local stack makes
+    a stand-in. Unset: push to FCM phones is off (tokens are still kept)."""
+    push_apns_application_arn: str | None = None
+    """Likewise for APNs (iPhone)."""
 
     points_per_item: dict[str, int] = field(
         default_factory=lambda: {"can": 15, "pet": 10}, metadata={"read": _Reader.rates}

@@ -55,11 +55,22 @@ STEP_BOARDS = StreamSource(handler="handle_step_boards", table="step-days")
 STEP_CHALLENGES = StreamSource(handler="handle_step_challenges", table="step-days")
 LEDGER_CHALLENGES = StreamSource(handler="handle_ledger_challenges", table="ledger")
 
+# The inbox (chalicelib.events.notifications). The ledger's causes (prizes, corrections)
+# are read by LEDGER_CHANGES: the ledger already has its two readers.
+PAYOUT_NOTICES = StreamSource(handler="handle_payout_notices", table="payout-items")
+SKIP_NOTICES = StreamSource(handler="handle_skip_notices", table="payout-skips")
+FINISH_NOTICES = StreamSource(handler="handle_finish_notices", table="challenge-entries")
+PUSHES = StreamSource(handler="handle_pushes", table="notifications")
+
 ALL_STREAMS: tuple[StreamSource, ...] = (
     LEDGER_CHANGES,
     STEP_BOARDS,
     STEP_CHALLENGES,
     LEDGER_CHALLENGES,
+    PAYOUT_NOTICES,
+    SKIP_NOTICES,
+    FINISH_NOTICES,
+    PUSHES,
 )
 
 

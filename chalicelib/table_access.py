@@ -19,6 +19,7 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.PhoneLink,
         m.PhoneVerification,
         m.Notification,
+        m.PushToken,  # phones registered for push (DESIGN §4c)
         m.DepositCode,
         m.RateWindow,
         m.LedgerEntry,
@@ -56,6 +57,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Alert,
         # the live services' KPIs (public), and the registry's "which services have figures"
         m.KpiValue,
+        # the project registry (public reads, admin writes logged above)
+        m.Project,
     ),
     "handle_deposits": (
         m.ProcessedEvent,
@@ -98,7 +101,14 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
     ),
     # the ledger's stream: the city's stats, and each citizen's month for the report
     # (and the districts of the citizens who recycled, read for their month rows)
-    "handle_ledger_changes": (m.ProcessedEvent, m.CityTotal, m.CitizenMonth, m.Citizen),
+    # (and the inbox: prizes and corrections posted, chalicelib.events.notifications)
+    "handle_ledger_changes": (
+        m.ProcessedEvent,
+        m.CityTotal,
+        m.CitizenMonth,
+        m.Citizen,
+        m.Notification,
+    ),
     # the step days' stream: leaderboards, with their city stats rows in the same transaction
     "handle_step_boards": (m.BoardEntry, m.BoardCount, m.CityTotal),
     "handle_step_challenges": (
@@ -117,6 +127,11 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Citizen,
         m.PhoneLink,
     ),
+    # the inbox: each cause's notification (with its unread counter), then push
+    "handle_payout_notices": (m.Notification,),
+    "handle_skip_notices": (m.Notification,),
+    "handle_finish_notices": (m.Notification, m.Challenge),
+    "handle_pushes": (m.PushToken,),
     # the presence and the outbox, offline alerts, and an expired purifier override ended
     # with its action's entry
     "device_health": (m.DeviceState, m.Alert, m.StaffAction),

@@ -35,11 +35,13 @@ if TYPE_CHECKING:
     from chalicelib.services.fleet import FleetService
     from chalicelib.services.kpis import KpiService
     from chalicelib.services.ledger_audit import LedgerAuditService
+    from chalicelib.services.notifications import NotificationService
     from chalicelib.services.operations import OperationsService
     from chalicelib.services.operator_actions import OperatorActions
     from chalicelib.services.payout_accounts import PayoutAccountService
     from chalicelib.services.payout_runs import PayoutRunService
     from chalicelib.services.phones import PhoneService
+    from chalicelib.services.projects import ProjectService
     from chalicelib.services.purifier import PurifierService
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
@@ -464,11 +466,23 @@ def closing() -> ClosingService:
     from chalicelib.adapters.dynamodb_boards import DynamoDbBoards
     from chalicelib.adapters.dynamodb_closing import DynamoDbClosing
     from chalicelib.domain.clock import utc_now
-    from chalicelib.services.closing import ClosingService, NoInbox
+    from chalicelib.services.closing import ClosingService
 
-    # MERGE POINT: replace NoInbox() with the inbox's erasers (`erase_push_tokens(citizen_id)`
-    # and the notifications'): chalicelib.services.closing.PersonalInbox.
-    return ClosingService(DynamoDbClosing(), ledger(), DynamoDbBoards(), NoInbox(), utc_now)
+    return ClosingService(DynamoDbClosing(), ledger(), DynamoDbBoards(), notifications(), utc_now)
+
+
+# -- The project registry (DESIGN §4d) ----------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def projects() -> ProjectService:
+    from chalicelib.adapters.dynamodb_projects import DynamoDbProjects
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.projects import ProjectService
+
+    city = config.settings().city
+    return ProjectService(DynamoDbProjects(city), service_figures(), districts(), utc_now)
 
 
 # -- A fresh container --------------------------------------------------------------------
@@ -502,6 +516,29 @@ def service_figures() -> DynamoDbKpis:
     from chalicelib.domain.clock import utc_now
 
     return DynamoDbKpis(utc_now)
+
+
+# -- The inbox and push (DESIGN §4c) --------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def notifications() -> NotificationService:
+    from chalicelib.adapters.dynamodb_notifications import DynamoDbInbox, DynamoDbPushTokens
+    from chalicelib.adapters.sns_push import SnsPush
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.services.notifications import NotificationService
+
+    s = config.settings()
+    applications = {"fcm": s.push_fcm_application_arn, "apns": s.push_apns_application_arn}
+    return NotificationService(
+        DynamoDbInbox(), DynamoDbPushTokens(), SnsPush(), applications, utc_now
+    )
+
+
+def erase_push_tokens(citizen_id: str) -> int:
+    """Forget every phone of the citizen and delete its SNS endpoints (closing an account);
+    answers how many tokens were removed."""
+    return notifications().erase_push_tokens(citizen_id)
 
 
 def clear() -> None:
@@ -543,6 +580,8 @@ def clear() -> None:
         sqs_dead_letters._arn,
         kpis,
         closing,
+        notifications,
+        projects,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

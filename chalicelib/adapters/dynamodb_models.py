@@ -407,6 +407,7 @@ class ChallengeEntry(CityModel):
 
     class Meta(_Meta):
         table_name = _TableName("challenge-entries")
+        stream_view_type = "NEW_AND_OLD_IMAGES"  # the inbox (chalicelib.events.notifications)
 
     citizen_id = UnicodeAttribute(hash_key=True)
     challenge_id = UnicodeAttribute(range_key=True)
@@ -626,6 +627,7 @@ class PayoutItem(CityModel):
 
     class Meta(_Meta):
         table_name = _TableName("payout-items")
+        stream_view_type = "NEW_AND_OLD_IMAGES"  # the inbox (chalicelib.events.notifications)
 
     run_id = UnicodeAttribute(hash_key=True)
     citizen_id = UnicodeAttribute(range_key=True)
@@ -661,6 +663,7 @@ class PayoutSkip(CityModel):
 
     class Meta(_Meta):
         table_name = _TableName("payout-skips")
+        stream_view_type = "NEW_IMAGE"  # the inbox (chalicelib.events.notifications)
 
     run_id = UnicodeAttribute(hash_key=True)
     skip_key = UnicodeAttribute(range_key=True)
@@ -757,10 +760,12 @@ class PhoneVerification(CityModel):
 
 
 class Notification(CityModel):
-    """A message in a citizen's inbox (DESIGN §4c), newest first by `notification_id`."""
+    """A message in a citizen's inbox (DESIGN §4c), newest first by `notification_id`. Its
+    stream feeds push (chalicelib.events.notifications): the inbox write comes first."""
 
     class Meta(_Meta):
         table_name = _TableName("notifications")
+        stream_view_type = "NEW_IMAGE"
 
     citizen_id = UnicodeAttribute(hash_key=True)
     notification_id = UnicodeAttribute(range_key=True)
@@ -769,6 +774,47 @@ class Notification(CityModel):
     body = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     read = BooleanAttribute(default=False)
+
+
+class InboxCounter(CityModel):
+    """A citizen's unread count, in the inbox's own partition under `~inbox` (so not in
+    ALL_MODELS): moved only in the transactions that add a notification or mark some read,
+    so it is exact under replay, and `unread` is one read."""
+
+    class Meta(_Meta):
+        table_name = _TableName("notifications")
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    counter_key = UnicodeAttribute(range_key=True, attr_name="notification_id")
+    unread = NumberAttribute(default=0)
+
+
+class PushTokensByCitizenIndex(GlobalSecondaryIndex["PushToken"]):
+    """A citizen's phones: the push of a notification is one Query."""
+
+    class Meta:
+        index_name = "by-citizen"
+        projection = AllProjection()
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    token_key = UnicodeAttribute(range_key=True)
+
+
+class PushToken(CityModel):
+    """A phone's push token and its one owner: keyed by the token's digest, so a token a
+    second citizen registers moves to them (one phone, one owner). `endpoint_arn` is its
+    SNS platform endpoint (absent while push is off for its platform)."""
+
+    class Meta(_Meta):
+        table_name = _TableName("push-tokens")
+
+    token_key = UnicodeAttribute(hash_key=True)
+    citizen_id = UnicodeAttribute()
+    by_citizen = PushTokensByCitizenIndex()
+    platform = UnicodeAttribute()
+    token = UnicodeAttribute()
+    endpoint_arn = UnicodeAttribute(null=True)
+    registered_at = UTCDateTimeAttribute()
 
 
 # -- Operators' alerts (DESIGN §4b) --------------------------------------------------------
@@ -962,6 +1008,38 @@ class KpiValue(CityModel):
     expires = TTLAttribute(null=True)
 
 
+# -- The project registry (DESIGN §4d) ---------------------------------------------------
+
+
+class Project(CityModel):
+    """A smart project of the city's registry. One partition per city: a city keeps
+    hundreds of projects at most (Gimhae: 45), a few hundred KB, so the list, the summary and
+    the overlap check are each one Query of it (a page is 1 MB: about 2,000 projects), and
+    the registry's writes are an admin's few a day. `version` guards a replace."""
+
+    class Meta(_Meta):
+        table_name = _TableName("projects")
+
+    city = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    field = UnicodeAttribute()
+    department = UnicodeAttribute()
+    funding = UnicodeAttribute()
+    budget_krw = MapAttribute[str, int](default=dict)
+    """Whole KRW by year (`"2020"`): a raw map of numbers."""
+    starts_on = UnicodeAttribute()
+    ends_on = UnicodeAttribute()
+    districts = ListAttribute[str](default=list)
+    status = UnicodeAttribute()
+    services = ListAttribute[str](default=list)
+    notes = UnicodeAttribute(default="")
+    sample = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -989,8 +1067,10 @@ ALL_MODELS: tuple[type[Model], ...] = (
     CitizenMonth,
     PhoneVerification,
     Notification,
+    PushToken,
     StaffAction,
     Correction,
     Alert,
     KpiValue,
+    Project,
 )

@@ -17,6 +17,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb_citizens import citizen_of
 from chalicelib.adapters.dynamodb_models import Citizen, Notification, PhoneLink, PhoneVerification
+from chalicelib.adapters.dynamodb_notifications import counter_update, notification_item
 from chalicelib.adapters.dynamodb_transactions import (
     ConditionsFailed,
     NamedTransaction,
@@ -137,17 +138,10 @@ class DynamoDbPhones:
             if holder is not None and notice is not None:
                 tx.put(
                     "notice",
-                    Notification(
-                        holder_id,
-                        notice.notification_id,
-                        kind=notice.kind,
-                        title=notice.title,
-                        body=notice.body,
-                        created_at=notice.created_at,
-                        read=False,
-                    ),
+                    notification_item(holder_id, notice),
                     Notification.notification_id.does_not_exist(),
                 )
+                counter_update(tx, holder_id, 1, "notice_counter")  # the inbox's unread
         old_hash = prover.phone_hash
         if old_hash and old_hash != v.phone_hash:
             # Re-linking your own different number frees the old one.

@@ -23,8 +23,10 @@ from chalicelib.domain import (
     kpis,
     ledger,
     ledger_audit,
+    notifications,
     operations,
     payout_runs,
+    projects,
     roles,
 )
 from chalicelib.domain.districts import districts
@@ -117,6 +119,11 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     DrawScheme: TypeAlias = str
     KpiPeriod: TypeAlias = str
     LiveService: TypeAlias = str
+    NotificationKind: TypeAlias = str
+    PushPlatform: TypeAlias = str
+    ProjectField: TypeAlias = str
+    ProjectStatus: TypeAlias = str
+    Funding: TypeAlias = str
 else:
     from chalicelib.domain.citizens import CITIZEN_STATUS, CLOSED_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
@@ -247,6 +254,28 @@ else:
     LiveService = named_enum(
         "LiveService", kpis.SERVICES, "A live service of the city that publishes KPIs."
     )
+    NotificationKind = named_enum(
+        "NotificationKind",
+        notifications.KINDS,
+        "What a notification tells (DESIGN §4c); `phone_number_moved`: another citizen "
+        "proved the number linked to this account.",
+    )
+    PushPlatform = named_enum(
+        "PushPlatform", notifications.PLATFORMS, "`fcm`: Android (Firebase); `apns`: iPhone."
+    )
+    # The project registry (DESIGN §4d)
+    ProjectField = named_enum(
+        "ProjectField",
+        projects.FIELD_CODES,
+        "A smart project's field (chalicelib/data/project_fields.json); `field_name` beside "
+        "it is the field's Korean name.",
+    )
+    ProjectStatus = named_enum("ProjectStatus", projects.STATUSES, "Where a project is.")
+    Funding = named_enum(
+        "Funding",
+        projects.FUNDINGS,
+        "`national`: national or provincial grants; `city`: the city's own budget.",
+    )
 
 
 # Query values typed by their name (openapi.QUERY_VOCABULARY): the document gives a query
@@ -273,4 +302,10 @@ DISTRICT_QUERY: dict[str, Any] = {
     "type": "string",
     "enum": district_codes(),
     "description": "one of the city's districts (chalicelib/data/districts.json)",
+}
+
+YEAR_QUERY: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[0-9]{4}$",
+    "description": "a calendar year, YYYY",
 }

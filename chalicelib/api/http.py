@@ -123,7 +123,8 @@ def refuse_odd_path_values(event: Request, get_response: Callable[[Request], Res
     """Middleware: a path parameter that cannot be an id (another script's characters,
     spaces, controls, overlong) names nothing: 404, before any view parses it."""
     for name, value in (event.uri_params or {}).items():
-        if not isinstance(value, str) or not PATH_VALUE.fullmatch(value):
+        shape = PATH_VALUES.get(name, PATH_VALUE)
+        if not isinstance(value, str) or not shape.fullmatch(value):
             return error_response(NotFound(f"no such {name}", code=_not_found_code(event, name)))
     return get_response(event)
 
@@ -138,6 +139,7 @@ _NOT_FOUND_CODES = {
     "quarantine": "quarantine_entry_not_found",
     "dead-letters": "queue_not_found",
     "alerts": "alert_not_found",
+    "projects": "project_not_found",
 }
 """The code a route's own look-up answers for an unknown id, by the collection it names."""
 
@@ -204,6 +206,9 @@ PATH_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
 """What any path parameter may be (run, challenge and device ids; push tokens, ~160
 characters): ASCII letters, digits and a few separators, up to 256. Anything else names
 nothing: a 404 before the view runs."""
+PATH_VALUES = {"token": re.compile(r"[A-Za-z0-9%][A-Za-z0-9%._:-]{0,12287}")}
+"""Path parameters longer than ids: a push token (FCM's may be up to 4 KB, DESIGN §4c), as
+sent, URL-encoded or not (its view decodes it)."""
 
 
 def query_str(

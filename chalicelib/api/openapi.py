@@ -269,6 +269,7 @@ QUERY_VOCABULARY: dict[str, str] = {
     "scope": "common_schemas:BOARD_SCOPE_QUERY",
     "month": "common_schemas:MONTH_QUERY",
     "date": "common_schemas:SEOUL_DAY_QUERY",
+    "year": "common_schemas:YEAR_QUERY",  # the project registry's (DESIGN §4d)
 }
 """Query values that mean one thing on every route that reads them, by name: a district
 code (an unknown one is a 422 `unknown_district`), a board's scope, a month `YYYY-MM`, a

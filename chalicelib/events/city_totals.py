@@ -1,4 +1,6 @@
-"""The ledger stream handler that keeps the city's totals: every new entry counted once."""
+"""The ledger stream handler that keeps the city's totals (every new entry counted once) and
+tells citizens of prizes and corrections (chalicelib.events.notifications): the ledger's
+stream has two readers already, the most DynamoDB advises."""
 
 from __future__ import annotations
 
@@ -18,4 +20,7 @@ def count_ledger_changes(event: Any) -> dict[str, Any]:
         counted = wiring.operations().count_ledger_entries(entries)
         wiring.count("LedgerEntriesCounted", counted)
         wiring.count("LedgerEntriesRecounted", len(entries) - counted)
+        from chalicelib.events.notifications import ledger_notices
+
+        ledger_notices(entries)
     return response

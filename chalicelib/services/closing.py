@@ -47,22 +47,11 @@ class BoardNames(Protocol):
 
 class PersonalInbox(Protocol):
     """The citizen's push tokens (with their SNS endpoints) and inbox notifications, both
-    personal data erased at the close. THE call sites the inbox capability's
-    `erase_push_tokens(citizen_id)` (and its notifications' eraser) connect to, in
-    chalicelib.wiring.closing. Each must be idempotent: a repeated close calls it again."""
+    personal data erased at the close (chalicelib.services.notifications). Each answers how
+    many items it removed and is idempotent: a repeated close calls it again."""
 
-    def erase_push_tokens(self, citizen_id: str) -> None: ...
-    def erase_notifications(self, citizen_id: str) -> None: ...
-
-
-class NoInbox:
-    """Until the inbox's erasers are connected: nothing erased here."""
-
-    def erase_push_tokens(self, citizen_id: str) -> None:
-        return None
-
-    def erase_notifications(self, citizen_id: str) -> None:
-        return None
+    def erase_push_tokens(self, citizen_id: str) -> int: ...
+    def erase_notifications(self, citizen_id: str) -> int: ...
 
 
 @dataclass(frozen=True)

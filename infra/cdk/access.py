@@ -87,6 +87,9 @@ class DataPlane:
     """Where the stream consumers park what failed: admins read their depth too."""
     redrive_destinations: list[sqs.IQueue] = field(default_factory=list)
     """The queues whose dead letters an operator redrives back (each DLQ's source queue)."""
+    push_applications: dict[str, str] = field(default_factory=dict)
+    """The SNS platform applications for push, by platform (`fcm`, `apns`): the deployer's,
+    given as context (infra/cdk/push.py); none: push is off."""
 
 
 def function_tables(function: Function, data: DataPlane) -> list[dynamodb.Table]:
@@ -223,6 +226,7 @@ def domain_statements(
                 resources=["*"],  # DescribeEndpoint has no resource type: "*" is the only form
             ),
         ]
+    statements += push_statements(stack, data, function.handler)
     if function.handler in SHADOW_WRITERS:  # shelters' purifiers (chalicelib/table_access.py)
         statements.append(
             iam.PolicyStatement(
@@ -298,3 +302,29 @@ def sms_statement() -> iam.PolicyStatement:
     return iam.PolicyStatement(
         sid="SmsCodes", actions=["sns:Publish"], not_resources=["arn:aws:sns:*:*:*"]
     )
+
+
+PUSH_FUNCTIONS = ("api_handler", "handle_pushes")
+"""Registration makes endpoints (the API); the push handler publishes and removes them."""
+
+
+def push_statements(stack: cdk.Stack, data: DataPlane, handler: str) -> list[iam.PolicyStatement]:
+    """Push to phones: endpoints of the configured platform applications only."""
+    if not data.push_applications or handler not in PUSH_FUNCTIONS:
+        return []
+    # arn:aws:sns:<region>:<account>:app/<PLATFORM>/<name> -> its endpoints' ARNs
+    endpoints = [
+        arn.replace(":app/", ":endpoint/", 1) + "/*" for arn in data.push_applications.values()
+    ]
+    return [
+        iam.PolicyStatement(
+            sid="PushEndpoints",
+            actions=["sns:CreatePlatformEndpoint"],
+            resources=list(data.push_applications.values()),
+        ),
+        iam.PolicyStatement(
+            sid="PushPublish",
+            actions=["sns:Publish", "sns:SetEndpointAttributes", "sns:DeleteEndpoint"],
+            resources=endpoints,
+        ),
+    ]

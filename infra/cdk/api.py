@@ -23,6 +23,7 @@ from infra.cdk.access import DataPlane, function_role
 from infra.cdk.cognito import CitizenPool, StaffPool
 from infra.cdk.messaging import Queues
 from infra.cdk.names import ROOT
+from infra.cdk.push import VARIABLES
 from infra.cdk.stage import Stage
 from infra.cdk.tables import Tables
 
@@ -89,6 +90,7 @@ class Api(Construct):
         environment = {
             config.ALERTS_TOPIC_ARN: data.alerts_topic.topic_arn,
             config.PAYOUT_KMS_KEY_ID: data.data_key.key_arn,
+            **{VARIABLES[p]: arn for p, arn in data.push_applications.items()},
             **{var: _stream_arn(t) for var, t in streamed.items()},
         }
         stage_env = {**stage.env, **environment}

@@ -18,6 +18,7 @@ from infra.cdk.dashboard import Dashboard
 from infra.cdk.firewall import Firewall
 from infra.cdk.iot import Iot
 from infra.cdk.messaging import AlertsTopic, Queues
+from infra.cdk.push import push_applications, push_summary
 from infra.cdk.security import Keys
 from infra.cdk.stage import Stage
 from infra.cdk.storage import ExportsBucket
@@ -69,6 +70,7 @@ class GimhaeStack(cdk.Stack):
                 dead_letter_queues=list(self.queues.dlq_by_logical.values()),
                 job_queues=[self.queues.by_logical[q.logical] for q in JOB_QUEUES],
                 redrive_destinations=list(self.queues.by_logical.values()),
+                push_applications=push_applications(self),
             ),
         )
         self.firewall = Firewall(self, "Firewall", stage=stage, api=self.api)
@@ -130,3 +132,4 @@ class GimhaeStack(cdk.Stack):
         cdk.CfnOutput(self, "DataKeyArn", value=self.keys.data.key_arn)
         cdk.CfnOutput(self, "ConsoleURL", value=self.console.url)
         cdk.CfnOutput(self, "ConsoleClientId", value=console_client.user_pool_client_id)
+        cdk.CfnOutput(self, "Push", value=push_summary(push_applications(self)))

@@ -16,6 +16,12 @@ Alerts: in AWS operators subscribe to the alerts topic (e-mail, chat); locally t
 wrapper is that subscriber: every message published to the alerts topic is copied here as
 channel `alert`, `to` the topic's name, `text` the message as published (its JSON: `alert_id`,
 `event`, `severity`, `kind`, `device_id`, `detail`, ...).
+
+Push: the app publishes each notification to its phones' SNS platform endpoints, exactly as
+in AWS, on the stand-in platform applications the local stack makes
+(provision.create_push_applications); the same wrapper copies each as channel `push`, `to`
+the platform and the token's last 8 characters, `text` the title and body the phone would
+show.
 """
 
 from __future__ import annotations
@@ -116,6 +122,8 @@ def install_sms_sink(state_dir: str, alerts_topic: str | None = None) -> None:
         arn = kwargs.get("arn", args[0] if args else None)
         if number:
             record(state_dir, "sms", number, message)
+        elif isinstance(arn, str) and ":endpoint/" in arn:
+            record(state_dir, "push", _push_to(self, arn), _push_text(message))
         elif alerts_topic and isinstance(arn, str) and arn.rsplit(":", 1)[-1] == alerts_topic:
             record(state_dir, "alert", alerts_topic, message)
         return message_id
@@ -127,6 +135,24 @@ def install_sms_sink(state_dir: str, alerts_topic: str | None = None) -> None:
         SNSBackend.publish = original  # type: ignore[method-assign]
 
     _uninstall.append(restore)
+
+
+def _push_to(backend: Any, endpoint_arn: str) -> str:
+    """`fcm:…<last 8 of the token>`: which phone, without the whole token."""
+    endpoint = backend.platform_endpoints.get(endpoint_arn)
+    token = str(getattr(endpoint, "token", "") or "")
+    platform = "apns" if "/APNS" in endpoint_arn else "fcm"
+    return f"{platform}:…{token[-8:]}"
+
+
+def _push_text(message: str) -> str:
+    """What the phone shows: the title and body of the app's JSON message, on two lines."""
+    try:
+        default = json.loads(message)
+        fcm = json.loads(default["GCM"])["notification"]
+        return f"{fcm['title']}\n{fcm['body']}"
+    except (ValueError, KeyError, TypeError):
+        return message
 
 
 def uninstall_sms_sink() -> None:

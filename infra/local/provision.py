@@ -109,6 +109,24 @@ def create_notifications(sns: Any, s3: Any) -> dict[str, str]:
     return {"alerts_topic_arn": topic_arn, "exports_bucket": bucket}
 
 
+def create_push_applications(sns: Any) -> dict[str, str]:
+    """Stand-ins for the FCM and APNs platform applications (in AWS the deployer's, made
+    with the platforms' credentials): the settings' variables, set to their ARNs. What the
+    app publishes to their endpoints lands in the local outbox (channel `push`)."""
+    made = {}
+    for platform, sns_platform, variable in (
+        ("fcm", "GCM", config.PUSH_FCM_APPLICATION_ARN),
+        ("apns", "APNS", config.PUSH_APNS_APPLICATION_ARN),
+    ):
+        arn = sns.create_platform_application(
+            Name=config.resource_name(f"push-{platform}"),
+            Platform=sns_platform,
+            Attributes={"PlatformCredential": "local", "PlatformPrincipal": "local"},
+        )["PlatformApplicationArn"]
+        made[variable] = str(arn)
+    return made
+
+
 def resources_document(
     tables: list[str], queue_refs: dict[str, QueueRef], notifications: dict[str, str]
 ) -> dict[str, Any]:
@@ -138,6 +156,14 @@ def create_data_key(kms: Any) -> str:
 def register_devices(fleet: dict[str, Any]) -> int:
     """The fleet's devices in the city's registry (iot/provisioning.record_devices)."""
     return provisioning.record_devices(fleet["devices"], str(fleet.get("city", "gimhae")))
+
+
+def load_projects(path: Path) -> int:
+    """The project registry's file: its new projects registered (infra/project_registry.py);
+    those already there kept. How many were new."""
+    from infra.project_registry import load
+
+    return len(load(path).created)
 
 
 def seed_device_states(fleet: dict[str, Any]) -> None:

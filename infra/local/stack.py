@@ -45,6 +45,8 @@ class StackOptions:
     aws_port: int = 5000
     mqtt_port: int = 8883
     fleet_file: Path = ROOT / "iot" / "fleet" / "yeonji-park.json"
+    projects_file: Path | None = ROOT / "infra" / "data" / "projects-sample.json"
+    """The project registry loaded at start (new ids only: idempotent); None: none."""
     sqs_visibility_timeout: int | None = None
     demo: bool = False
     sqs_workers: int = DEFAULT_SQS_WORKERS
@@ -268,12 +270,17 @@ class LocalStack:
         self.queue_refs = provision.create_queues(self.sqs, o.sqs_visibility_timeout)
         notifications = provision.create_notifications(session.client("sns"), session.client("s3"))
         os.environ["ALERTS_TOPIC_ARN"] = notifications["alerts_topic_arn"]
+        os.environ.update(provision.create_push_applications(session.client("sns")))
         os.environ["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(session.client("kms"))
         self.resources = provision.resources_document(tables, self.queue_refs, notifications)
         wiring.clear()  # the topic and the key are settings too
         # the fleet file's devices and those provisioned at run time (their records)
         known = {**self.fleet, "devices": self.fleet["devices"] + self._provisioned_rows()}
         provision.register_devices(known)
+        if o.projects_file is not None:
+            loading = time.monotonic()
+            provision.load_projects(o.projects_file)
+            self._step("projects", loading)
         provision.create_iot(
             self.iot,
             known,

@@ -62,6 +62,9 @@ def account(issuer: DevIssuer) -> Account:
         provision.create_notifications(
             boto3.client("sns", region_name=REGION), boto3.client("s3", region_name=REGION)
         )
+        environment.update(
+            provision.create_push_applications(boto3.client("sns", region_name=REGION))
+        )
         environment["PAYOUT_KMS_KEY_ID"] = provision.create_data_key(
             boto3.client("kms", region_name=REGION)
         )

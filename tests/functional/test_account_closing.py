@@ -14,6 +14,7 @@ from app import handle_ledger_changes
 from chalicelib import queues, streams
 from chalicelib.domain.clock import seoul_day, utc_now
 from chalicelib.domain.closing import CLOSED_NAME
+from chalicelib.domain.notifications import token_key
 from chalicelib.services.citizens import ProfileUpdate
 from infra.local.lambda_runtime import LambdaContext
 from tests.functional.conftest import (
@@ -97,6 +98,8 @@ def test_closing_with_a_forfeit_erases_at_once_keeps_the_ledger_and_the_audit_ba
     _boards(table_stream_event(streams.STEP_BOARDS))
     assert all(_names(api, q) == ["c-1"] for q in BOARDS)
     _credit("c-1", 3000, "seed-c-1")
+    push = {"platform": "apns", "token": "ab" * 32}
+    assert api.call("PUT", "/v1/me/push-tokens", as_user="c-1", body=push).status == 200
     # WHEN they close without forfeiting: refused, nothing erased
     refused = _close(api, "c-1")
     assert refused.status == 409 and refused.body["error"]["code"] == "balance_remaining"
@@ -120,6 +123,8 @@ def test_closing_with_a_forfeit_erases_at_once_keeps_the_ledger_and_the_audit_ba
         ("POST", "/v1/me/deposit-codes", None),
         ("PUT", "/v1/me/steps", {"days": [{"date": day, "steps": 9000}]}),
         ("PUT", "/v1/me/payout-account", ACCOUNT),
+        ("GET", "/v1/me/notifications", None),
+        ("PUT", "/v1/me/push-tokens", push),
     ):
         answer = api.call(method, path, as_user="c-1", body=body)
         assert (answer.status, answer.body["error"]["code"]) == (404, "account_closed"), path
@@ -139,6 +144,7 @@ def test_closing_with_a_forfeit_erases_at_once_keeps_the_ledger_and_the_audit_ba
     assert "phone_hash" not in row and "payout_bucket" not in row and "closed_at" in row
     assert row["balance"]["N"] == "0"
     assert _item("payout-accounts", {"citizen_id": {"S": "c-1"}}) is None
+    assert _item("push-tokens", {"token_key": {"S": token_key(push["token"])}}) is None
     step = _item("step-days", {"citizen_id": {"S": "c-1"}, "day": {"S": day}})
     assert step is not None and step["display_name"]["S"] == CLOSED_NAME
     entries = boto3.client("dynamodb", region_name=REGION).query(
@@ -301,7 +307,8 @@ def test_what_a_close_and_my_payouts_cost(api: Api) -> None:
         assert _close(api, "m-1", {"forfeit_points": True}).status == 200
     assert meter.tally.calls == {
         "dynamodb:GetItem": 2,  # the citizen, read before and after the forfeit
-        "dynamodb:Query": 3,  # pending payouts (items' index) x2, the step days
+        # pending payouts (items' index) x2, the step days, the push tokens, the inbox
+        "dynamodb:Query": 5,
         "dynamodb:TransactWriteItems": 2,  # the forfeit posting, the close
         "dynamodb:DeleteItem": 1,  # the payout account, once more
         "dynamodb:UpdateItem": 5,  # the step day's name, 4 boards' entries

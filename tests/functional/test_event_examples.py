@@ -199,6 +199,37 @@ def _jwt_auth(api: Api) -> None:
         _invoke("jwt_auth", load("handlers/jwt_auth"))
 
 
+def _told(kind: str) -> Callable[[Api], None]:
+    def check(api: Api) -> None:
+        # the cause's record, delivered twice, tells the citizen once
+        handler = {
+            "payout_paid": "handle_payout_notices",
+            "payout_skipped": "handle_skip_notices",
+            "challenge_finished": "handle_finish_notices",
+        }[kind]
+        for _ in range(2):
+            assert _invoke(handler, load(f"handlers/{handler}")) == {"batchItemFailures": []}
+        inbox = api.call("GET", "/v1/me/notifications", as_user=CITIZEN).body
+        assert [n["kind"] for n in inbox["notifications"]] == [kind] and inbox["unread"] == 1
+
+    return check
+
+
+def _pushes(api: Api) -> None:
+    # with a phone registered, the notification's INSERT is published to its endpoint
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    token = "e" * 64
+    body = {"platform": "apns", "token": token}
+    assert api.call("PUT", "/v1/me/push-tokens", as_user=CITIZEN, body=body).status == 200
+    assert _invoke("handle_pushes", load("handlers/handle_pushes")) == {"batchItemFailures": []}
+    endpoints = sns_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-2"].platform_endpoints.values()
+    (endpoint,) = [e for e in endpoints if e.token == token]
+    (message,) = endpoint.messages.values()
+    assert "지급 계좌" in json.loads(json.loads(message)["APNS"])["aps"]["alert"]["body"]
+
+
 OUTCOMES: dict[str, Callable[[Api], None]] = {
     "handle_deposits": _deposits,
     "handle_device_reports": _device_reports,
@@ -209,6 +240,10 @@ OUTCOMES: dict[str, Callable[[Api], None]] = {
     "handle_step_boards": _step_boards,
     "handle_step_challenges": _no_challenge("handle_step_challenges"),
     "handle_ledger_challenges": _no_challenge("handle_ledger_challenges"),
+    "handle_payout_notices": _told("payout_paid"),
+    "handle_skip_notices": _told("payout_skipped"),
+    "handle_finish_notices": _told("challenge_finished"),
+    "handle_pushes": _pushes,
     "device_health": _device_health,
     "monthly_payout_run": _monthly_payout_run,
     "daily_ledger_audit": _daily_ledger_audit,

@@ -81,6 +81,20 @@ def touched_calls() -> Iterator[dict[str, int]]:
         counts[operation] = counts.get(operation, 0) + 1
 
 
+def approved_correction(api: Api, citizen_id: str) -> None:
+    """A correction proposed by one staff member and approved by another."""
+    fix = api.call(
+        "POST",
+        f"/v1/admin/citizens/{citizen_id}/corrections",
+        as_user="ops",
+        admin=True,
+        body={"points": 5, "reason": "table access"},
+    ).body
+    api.call(
+        "POST", f"/v1/admin/corrections/{fix['correction_id']}/approve", as_user="fin", admin=True
+    )
+
+
 def _declared(function: str) -> set[str]:
     return {model.__name__ for model in TABLES_BY_FUNCTION[function]}
 
@@ -107,19 +121,7 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         # Citizen support: look-ups, the ledger, a correction proposed and approved.
         api.call("GET", "/v1/admin/citizens?phone=010-2020-4040", as_user="ops", admin=True)
         api.call("GET", "/v1/admin/citizens/a/ledger", as_user="ops", admin=True)
-        fix = api.call(
-            "POST",
-            "/v1/admin/citizens/a/corrections",
-            as_user="ops",
-            admin=True,
-            body={"points": 5, "reason": "table access"},
-        ).body
-        api.call(
-            "POST",
-            f"/v1/admin/corrections/{fix['correction_id']}/approve",
-            as_user="fin",
-            admin=True,
-        )
+        approved_correction(api, "a")
         api.call("GET", "/v1/admin/corrections", as_user="ops", admin=True)
         # Operators' alerts: the list and one alert (its steps: tests/functional/test_alerts.py).
         api.call("GET", "/v1/admin/alerts?status=all", as_user="ops", roles=("operator",))
@@ -147,7 +149,16 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/admin/shelters/shelter-001", as_user="ops", roles=("operator",))
         api.call("DELETE", purifier, as_user="ops", roles=("operator",))
         touch_payout_routes(api)  # payouts: account, run, export, settlement, audit
+        # the project registry: a registration and its reads (tests/functional/test_projects.py)
+        from tests.functional.test_projects import touch_project_routes
+
+        touch_project_routes(api)
         touch_operator_routes()  # reprocess (the deposit handler's tables), discard, redrive
+        # the inbox and a phone for push (DESIGN §4c)
+        api.call("GET", "/v1/me/notifications", as_user="b")
+        api.call(
+            "PUT", "/v1/me/push-tokens", as_user="a", body={"platform": "apns", "token": "ab" * 32}
+        )
     # Exactly: nothing undeclared is touched, and nothing declared goes unused.
     assert tables == _declared("api_handler")
 
@@ -219,6 +230,7 @@ def test_the_ledger_stream_handler_touches_only_its_declared_tables(api: Api) ->
             )
         ]
     )
+    approved_correction(api, "c")  # a correction posted: its citizen is told (the inbox)
     with touched() as tables:
         invoke_ledger_changes(ledger_stream_event())
     assert tables == _declared("handle_ledger_changes")

@@ -298,6 +298,13 @@ BOARD_SCOPE_QUERY: dict[str, Any] = {
     "default": boards.CITY,
     "description": "`city`, or one district as `district:<code>`",
 }
+NEAR_QUERY: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[+-]?[0-9]{1,3}(\.[0-9]{1,15})?,[+-]?[0-9]{1,3}(\.[0-9]{1,15})?$",
+    "maxLength": 64,
+    "description": "a point, `<lat>,<lon>` in decimal degrees (latitude -90..90, longitude "
+    "-180..180): the answer is the nearest first, each with `distance_m`, `limit` of them",
+}
 DISTRICT_QUERY: dict[str, Any] = {
     "type": "string",
     "enum": district_codes(),

@@ -281,6 +281,9 @@ class LocalStack:
             loading = time.monotonic()
             provision.load_projects(o.projects_file)
             self._step("projects", loading)
+        from iot.provisioning import index_locations
+
+        index_locations(self.city)  # the state rows kept from before the location index
         provision.create_iot(
             self.iot,
             known,

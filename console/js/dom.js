@@ -62,6 +62,12 @@ export function facts(pairs) {
   );
 }
 
+/** A figure card: label above, value below, an optional line under it. */
+export function figure(label, value, extra) {
+  return h("div", { class: "figure" },
+    h("div", { class: "label" }, label), h("div", { class: "value" }, value), extra ? h("div", { class: "extra" }, extra) : null);
+}
+
 export function badge(text, kind = "") {
   return h("span", { class: ["badge", kind && `badge-${kind}`] }, text);
 }

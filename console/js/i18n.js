@@ -37,6 +37,13 @@ export function t(key, vars = {}) {
   return phrase.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
+/** The console's word for a code the API sends (t(key, vars)), or `fallback` when it has
+ * none (a code added to the API after the console). */
+export function tOr(key, fallback, vars) {
+  const phrase = t(key, vars);
+  return phrase === key ? fallback : phrase;
+}
+
 const ZONE = "Asia/Seoul";
 
 /** A moment as Seoul's wall clock: "2026-12-07 14:03" (seconds with {seconds: true}). */

@@ -16,6 +16,8 @@ export const ROUTES = [
   { path: "/citizens/:id", page: "citizen", powers: ["citizens"], under: "/citizens" },
   { path: "/audit", page: "audit", powers: ["audit"], nav: "nav.audit" },
   { path: "/reports", page: "reports", powers: ["reports"], nav: "nav.reports" },
+  // public reads (DESIGN §4d): every staff role sees the registry (one power each role holds)
+  { path: "/projects", page: "projects", powers: ["devices", "stats", "citizens"], nav: "nav.projects" },
   { path: "/actions", page: "actions", powers: ["actions"], nav: "nav.actions" },
 ];
 

@@ -2,7 +2,7 @@
 // confirmation before anything that moves money or cannot be undone, the "show more"
 // button of a cursor-paged list, and a paged table that becomes cards on a phone.
 import { ApiError, get } from "./api.js";
-import { clear, h, table } from "./dom.js";
+import { clear, h, notice, table } from "./dom.js";
 import { t } from "./i18n.js";
 
 /** The API's refusal in words: a known code explained, any other the API's own message,
@@ -117,4 +117,17 @@ export function stacked(wrap) {
     });
   }
   return wrap;
+}
+
+/** Draw one part of a page when its data is in (`draw(el, data)`); a failure shows in its
+ * place, not over the page. `keep()` true: what `el` shows stays for `draw` to update. */
+export async function part(el, promise, draw, { keep = () => false } = {}) {
+  try {
+    const data = await promise;
+    if (!keep()) el.replaceChildren();
+    await draw(el, data);
+  } catch (error) {
+    if (error?.name === "AbortError") return;
+    el.replaceChildren(notice(t("app.error", { message: explain(error) }), "error"));
+  }
 }

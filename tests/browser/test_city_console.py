@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.kit import assert_accessible, login, shoot
+from tests.browser.test_projects_console import computed_kpis
 from tests.e2e.conftest import Stack
 from tests.e2e.test_device_tools_e2e import _iot
 
@@ -63,6 +64,7 @@ def air_reading(stack: Stack) -> None:
 
 def test_the_city_page_shows_the_fleet_with_figures_and_alerts(stack: Stack, console: Page) -> None:
     fleet = _fleet(stack)
+    computed_kpis(stack)
     login(console, "ops-city", ["operator"])
     console.goto("/console/#/city")
     _interactive(console)
@@ -77,6 +79,10 @@ def test_the_city_page_shows_the_fleet_with_figures_and_alerts(stack: Stack, con
     )
     expect(console.locator(".figure", has_text="오늘 재활용 품목")).to_be_visible()
     expect(console.get_by_role("heading", name="열린 경보", level=2)).to_be_visible()
+    # today's headline KPIs (public, DESIGN §4d) beside the figures, each a card
+    expect(console.locator('#city-kpis ~ * .kpi[data-kpi="items_recycled"]')).to_contain_text(
+        "재활용 품목"
+    )
     # the legend says in words what the colours mean
     expect(console.get_by_role("group", name="범례")).to_contain_text("매우 나쁨")
     _shoot(console, "city")

@@ -62,6 +62,7 @@ HOSTILE_QUERIES = (
     "#/reports?month=2026-13<i>",
     "#/alerts?district=../../x&status=<i>x</i>&kind=%E0%A4%A",
     "#/corrections?status=<b>approved</b>",
+    "#/projects?field=<img src=x onerror=window.__pwned=10>&year=<b>&period=%E0%A4%A&date=<i>",
 )
 MARKUP_PROBE = """() => ({
     pwned: window.__pwned ?? null,

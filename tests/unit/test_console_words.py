@@ -64,6 +64,16 @@ FAMILIES: dict[str, frozenset[str] | None] = {
     "robot.material.": None,
     # widgets.js explains the codes it knows; any other shows the API's message
     "api.why.": None,
+    # the project registry and the live services' KPIs (DESIGN §4d)
+    "projects.funding.": frozenset({"national", "city"}),
+    "projects.status.": frozenset({"planned", "in_progress", "done"}),
+    "projects.col.": frozenset({"field", "status", "year"}),
+    "kpi.period.": frozenset({"day", "week", "month"}),
+    # a reason or a service the console has no word for shows the API's message or its id
+    "projects.reason.": None,
+    "projects.field.": None,
+    "kpi.service.": None,
+    "kpi.unit.": None,
 }
 
 _KEY = r"[a-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)+"

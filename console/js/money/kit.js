@@ -2,7 +2,7 @@
 // the action log): money and months in words, a money status's badge, a figure card, a
 // JSON detail as text. The confirmation, the API's refusals in words and the paged table
 // are every area's (../widgets.js).
-import { badge, h } from "../dom.js";
+import { badge } from "../dom.js";
 import { seoulToday, t, won } from "../i18n.js";
 
 /** Signed points as money: "+1,000원" / "−500원". */
@@ -27,10 +27,7 @@ export function statusBadge(status) {
   return badge(t(`money.status.${status}`), KINDS[status] || "");
 }
 
-/** A figure card: label above, value below. */
-export function figure(label, value) {
-  return h("div", { class: "figure" }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));
-}
+export { figure } from "../dom.js";
 
 /** A JSON detail as short text (never markup). */
 export function detailText(detail) {

@@ -8,14 +8,18 @@
 // at a time; popups are built when a marker is clicked.
 import { all, get } from "../api.js";
 import { can, settings } from "../auth.js";
-import { h, notice, table } from "../dom.js";
+import { figure, h, notice, table } from "../dom.js";
 import { ago, num, t, when } from "../i18n.js";
 import { condition, fillBadge, fullest, gradeBadge, leaflet, percent, statusBadge } from "../city/kit.js";
 import { districtNames, districtOutlines, SEVERITIES, severityBadge } from "../fleet.js";
+import { kpiCards, kpis } from "../kpis.js";
+import { part } from "../widgets.js";
 
 const ALERT_PAGE = 50;
 const DEVICE_PAGE = 100;
 const REFRESH_MS = 60000;
+// Today's headline KPIs (all of them when the API names none of these); the rest on #/projects.
+const CITY_KPIS = ["items_recycled", "co2_avoided_kg", "active_walkers", "steps", "shelter_good_air_hours", "charger_sessions"];
 
 // Marker colours (fill) by condition; the same names are classes in city.css for the
 // legend and the clusters, so a word always stands beside a colour.
@@ -47,6 +51,14 @@ export default async function render(view, ctx) {
   const figures = h("div", { class: "cards city-figures" });
   view.append(h("section", { "aria-labelledby": "city-figures" },
     h("h2", { id: "city-figures" }, t("city.figures")), figures));
+  // Today's KPIs (public, under the alerts): drawn when they come, never waited for
+  // (city:interactive does not wait on them).
+  const kpiBox = h("div", {}, h("p", { class: "loading" }, t("app.loading")));
+  const showKpis = () => part(kpiBox, kpis("day", "", signal), (el, { kpis: all = [] }) => {
+    const some = all.filter((k) => CITY_KPIS.includes(k.kpi_id));
+    el.append(kpiCards(some.length ? some : all));
+  });
+  showKpis();
 
   // Everything is asked for at once; each part draws when its own answers are in.
   const names = districtNames();
@@ -83,6 +95,9 @@ export default async function render(view, ctx) {
     view.append(h("section", { "aria-labelledby": "city-alerts" },
       h("h2", { id: "city-alerts" }, t("city.alerts")), alertBox));
   }
+  view.append(h("section", { "aria-labelledby": "city-kpis" },
+    h("h2", { id: "city-kpis" }, t("city.kpis")), kpiBox,
+    h("p", {}, h("a", { href: "#/projects" }, t("city.kpis.more")))));
   if (!mayDevices && !mayAlerts && !mayStats) view.append(notice(t("city.nothing")));
 
   let updateMap = null;
@@ -122,25 +137,9 @@ export default async function render(view, ctx) {
     if (busy(alertBox)) answers.alerts = null;
     if (busy(listBox)) answers.fleet = null;
     draw(answers);
+    showKpis();
   }, REFRESH_MS);
   ctx.onLeave(() => clearInterval(timer));
-}
-
-/** Draw one part when its data is in; a failure shows in its place, not over the page. */
-async function part(el, promise, draw, { keep = () => false } = {}) {
-  try {
-    const data = await promise;
-    if (!keep()) el.replaceChildren();
-    await draw(el, data);
-  } catch (error) {
-    if (error?.name === "AbortError") return;
-    el.replaceChildren(notice(t("app.error", { message: error.message }), "error"));
-  }
-}
-
-function figure(label, value, extra) {
-  return h("div", { class: "figure" },
-    h("div", { class: "label" }, label), h("div", { class: "value" }, value), extra ? h("div", { class: "extra" }, extra) : null);
 }
 
 function deviceFigures(el, devices) {

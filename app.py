@@ -26,6 +26,7 @@ from chalicelib.api import (
     operator_actions,
     payout_accounts,
     payout_runs,
+    projects,
     purifier,
     staff_actions,
     support,
@@ -60,6 +61,7 @@ app.register_blueprint(banks.bp)
 app.register_blueprint(staff_actions.bp)
 app.register_blueprint(kpi_routes.bp)
 app.register_blueprint(notifications.bp)
+app.register_blueprint(projects.bp)
 http.refuse_other_methods(app)  # after every blueprint: 405 + Allow on the rest
 
 # Device messages: IoT topic rules -> SQS -> batch handlers (partial batch failures).

@@ -57,6 +57,8 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Alert,
         # the live services' KPIs (public), and the registry's "which services have figures"
         m.KpiValue,
+        # the project registry (public reads, admin writes logged above)
+        m.Project,
     ),
     "handle_deposits": (
         m.ProcessedEvent,

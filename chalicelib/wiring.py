@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.services.payout_accounts import PayoutAccountService
     from chalicelib.services.payout_runs import PayoutRunService
     from chalicelib.services.phones import PhoneService
+    from chalicelib.services.projects import ProjectService
     from chalicelib.services.purifier import PurifierService
     from chalicelib.services.recycling import RecyclingService
     from chalicelib.services.reports import ReportService
@@ -470,6 +471,20 @@ def closing() -> ClosingService:
     return ClosingService(DynamoDbClosing(), ledger(), DynamoDbBoards(), notifications(), utc_now)
 
 
+# -- The project registry (DESIGN §4d) ----------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def projects() -> ProjectService:
+    from chalicelib.adapters.dynamodb_projects import DynamoDbProjects
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.districts import districts
+    from chalicelib.services.projects import ProjectService
+
+    city = config.settings().city
+    return ProjectService(DynamoDbProjects(city), service_figures(), districts(), utc_now)
+
+
 # -- A fresh container --------------------------------------------------------------------
 
 
@@ -566,6 +581,7 @@ def clear() -> None:
         kpis,
         closing,
         notifications,
+        projects,
     ):
         cached.cache_clear()
     logger.setLevel(None)  # Powertools reads its level again (POWERTOOLS_LOG_LEVEL)

@@ -403,6 +403,15 @@ def record_devices(devices: list[dict[str, Any]], city: str) -> int:
     return count
 
 
+def index_locations(city: str) -> dict[str, int]:
+    """Put every state row of the city in the location index (`by-geo`, "near me"): the rows
+    written before it existed get their geohash. Idempotent; by type, how many it wrote."""
+    from chalicelib.adapters.dynamodb_fleet import DynamoDbFleet
+
+    store = DynamoDbFleet(city)
+    return {kind: store.index_locations(kind) for kind in policies.DEVICE_TYPES}
+
+
 def seed_device_states(devices: list[dict[str, Any]], city: str) -> None:
     """A state row per device (offline until it reports), so the public lists show it; a
     row kept from an earlier run stays."""

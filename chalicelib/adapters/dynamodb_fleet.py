@@ -44,6 +44,7 @@ from chalicelib.domain.fleet import (
     Status,
     reassertion_key,
 )
+from chalicelib.domain.geo import Placed, geohash
 from chalicelib.domain.purifier import OUTBOX_KEY, Override
 from chalicelib.domain.staff_actions import StaffAction
 from chalicelib.errors import RetryableConflict
@@ -221,6 +222,51 @@ class DynamoDbFleet:
         rows = DeviceState.by_group.query(self.group(device_type), place)
         return [state_from_row(row) for row in rows]
 
+    def placed(self, device_type: str, ranges: Sequence[tuple[str, str]] | None) -> list[Placed]:
+        """Where the devices of a type in these geohash ranges are (`by-geo`: one Query per
+        range, ~80 bytes a device); `None`: every device of the type (one Query per MB)."""
+        group = self.group(device_type)
+        queries = (
+            [DeviceState.by_geo.query(group)]
+            if ranges is None
+            else [
+                DeviceState.by_geo.query(group, DeviceState.geohash.between(first, last + "~"))
+                for first, last in ranges  # "~" sorts after every cell's sub-cells
+            ]
+        )
+        return [
+            Placed(row.device_id, float(row.lat), float(row.lon))
+            for rows in queries
+            for row in rows
+        ]
+
+    def index_locations(self, device_type: str) -> int:
+        """The backfill of `by-geo`: give each state row of the type whose `geohash` is
+        missing (a row from before the index) or does not match its location its cell, each
+        write conditional on the location it was computed from. One Query of `by-group`
+        (the list's) and one UpdateItem per row that needs it; how many were written."""
+        written = 0
+        for row in DeviceState.by_group.query(self.group(device_type)):
+            cell = geohash(float(row.lat), float(row.lon))
+            if row.geohash == cell:
+                continue
+            with contextlib.suppress(NotMet):  # moved meanwhile: its move wrote its cell
+                self._update(
+                    row.device_id,
+                    [DeviceState.geohash.set(cell)],
+                    [DeviceState.lat == row.lat, DeviceState.lon == row.lon],
+                )
+                written += 1
+        return written
+
+    def states_of(self, device_ids: Sequence[str]) -> list[State]:
+        """These devices' states, in this order (one BatchGetItem per 100; a device gone
+        meanwhile is left out)."""
+        found = {
+            row.device_id: row for row in DeviceState.batch_get(list(dict.fromkeys(device_ids)))
+        }
+        return [state_from_row(found[d]) for d in device_ids if d in found]
+
     # -- the state row
 
     def create_state(self, device_id: str, device_type: DeviceType) -> State | None:
@@ -241,6 +287,7 @@ class DynamoDbFleet:
             district=registered.district,
             lat=float(registered.lat),
             lon=float(registered.lon),
+            geohash=geohash(float(registered.lat), float(registered.lon)),
             online=False,
             accepting=True,
             alerts={},
@@ -256,8 +303,10 @@ class DynamoDbFleet:
 
     def _place(self, registered: DeviceState) -> None:
         """A device provisioned again (renamed, moved): its kept state row takes the new
-        name, district and location; what it reported stays."""
-        fields = ("name", "district", "lat", "lon", "place")
+        name, district and location (its geohash with it: the `by-geo` index follows in
+        the same write; a row from before that index gets its geohash here); what it
+        reported stays."""
+        fields = ("name", "district", "lat", "lon", "place", "geohash")
         try:
             stored = DeviceState.get(registered.device_id)
         except DeviceState.DoesNotExist:

@@ -465,6 +465,20 @@ class FleetGroupIndex(GlobalSecondaryIndex["DeviceState"]):
     place = UnicodeAttribute(range_key=True)
 
 
+class FleetGeoIndex(GlobalSecondaryIndex["DeviceState"]):
+    """Every device of a kind in a city by its place on the map (`geohash`: precision 9,
+    chalicelib.domain.geo), with its exact location: a geohash cell, or a run of cells, is
+    one Query range ("near me", DESIGN §4c). Only the location is projected, so a device's
+    messages never write to this index; it changes when a device is placed or moved."""
+
+    class Meta:
+        index_name = "by-geo"
+        projection = IncludeProjection(["lat", "lon"])
+
+    fleet_group = UnicodeAttribute(hash_key=True)
+    geohash = UnicodeAttribute(range_key=True)
+
+
 class DeviceState(CityModel):
     """A device's latest state (air, chargers, bins, presence, open alerts and the alert
     outbox), one item per device. Written only by messages newer than what it holds."""
@@ -481,6 +495,10 @@ class DeviceState(CityModel):
     district = UnicodeAttribute(default="")
     lat = NumberAttribute(default=0)
     lon = NumberAttribute(default=0)
+    geohash = UnicodeAttribute(null=True)
+    """The cell of `lat`/`lon` (chalicelib.domain.geo.geohash), written with them: the key of
+    `by_geo`. Absent on rows from before the index: provisioning the device again fills it."""
+    by_geo = FleetGeoIndex()
     online = BooleanAttribute(default=False)
     last_seen = FleetTime(null=True)
     pm10 = NumberAttribute(null=True)
@@ -1008,6 +1026,38 @@ class KpiValue(CityModel):
     expires = TTLAttribute(null=True)
 
 
+# -- The project registry (DESIGN §4d) ---------------------------------------------------
+
+
+class Project(CityModel):
+    """A smart project of the city's registry. One partition per city: a city keeps
+    hundreds of projects at most (Gimhae: 45), a few hundred KB, so the list, the summary and
+    the overlap check are each one Query of it (a page is 1 MB: about 2,000 projects), and
+    the registry's writes are an admin's few a day. `version` guards a replace."""
+
+    class Meta(_Meta):
+        table_name = _TableName("projects")
+
+    city = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    field = UnicodeAttribute()
+    department = UnicodeAttribute()
+    funding = UnicodeAttribute()
+    budget_krw = MapAttribute[str, int](default=dict)
+    """Whole KRW by year (`"2020"`): a raw map of numbers."""
+    starts_on = UnicodeAttribute()
+    ends_on = UnicodeAttribute()
+    districts = ListAttribute[str](default=list)
+    status = UnicodeAttribute()
+    services = ListAttribute[str](default=list)
+    notes = UnicodeAttribute(default="")
+    sample = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Citizen,
     LedgerEntry,
@@ -1040,4 +1090,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Correction,
     Alert,
     KpiValue,
+    Project,
 )

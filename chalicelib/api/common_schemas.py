@@ -26,6 +26,7 @@ from chalicelib.domain import (
     notifications,
     operations,
     payout_runs,
+    projects,
     roles,
 )
 from chalicelib.domain.districts import districts
@@ -120,6 +121,9 @@ if TYPE_CHECKING:  # to mypy each is the text it holds
     LiveService: TypeAlias = str
     NotificationKind: TypeAlias = str
     PushPlatform: TypeAlias = str
+    ProjectField: TypeAlias = str
+    ProjectStatus: TypeAlias = str
+    Funding: TypeAlias = str
 else:
     from chalicelib.domain.citizens import CITIZEN_STATUS, CLOSED_STATUS
     from chalicelib.domain.transfer_files import TRANSFER_FORMAT_NAMES
@@ -259,6 +263,19 @@ else:
     PushPlatform = named_enum(
         "PushPlatform", notifications.PLATFORMS, "`fcm`: Android (Firebase); `apns`: iPhone."
     )
+    # The project registry (DESIGN §4d)
+    ProjectField = named_enum(
+        "ProjectField",
+        projects.FIELD_CODES,
+        "A smart project's field (chalicelib/data/project_fields.json); `field_name` beside "
+        "it is the field's Korean name.",
+    )
+    ProjectStatus = named_enum("ProjectStatus", projects.STATUSES, "Where a project is.")
+    Funding = named_enum(
+        "Funding",
+        projects.FUNDINGS,
+        "`national`: national or provincial grants; `city`: the city's own budget.",
+    )
 
 
 # Query values typed by their name (openapi.QUERY_VOCABULARY): the document gives a query
@@ -281,8 +298,21 @@ BOARD_SCOPE_QUERY: dict[str, Any] = {
     "default": boards.CITY,
     "description": "`city`, or one district as `district:<code>`",
 }
+NEAR_QUERY: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[+-]?[0-9]{1,3}(\.[0-9]{1,15})?,[+-]?[0-9]{1,3}(\.[0-9]{1,15})?$",
+    "maxLength": 64,
+    "description": "a point, `<lat>,<lon>` in decimal degrees (latitude -90..90, longitude "
+    "-180..180): the answer is the nearest first, each with `distance_m`, `limit` of them",
+}
 DISTRICT_QUERY: dict[str, Any] = {
     "type": "string",
     "enum": district_codes(),
     "description": "one of the city's districts (chalicelib/data/districts.json)",
+}
+
+YEAR_QUERY: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[0-9]{4}$",
+    "description": "a calendar year, YYYY",
 }

@@ -15,7 +15,7 @@ from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import answers, api_view, query_int, query_str, require_role
 from chalicelib.domain.clock import iso
 from chalicelib.domain.roles import Power
-from chalicelib.errors import NotFound, Unprocessable
+from chalicelib.errors import BadRequest, NotFound, Unprocessable
 
 if TYPE_CHECKING:
     from chalicelib.domain.air import HourMeans
@@ -111,6 +111,40 @@ def _district_param() -> str | None:
     return district
 
 
+def _near() -> tuple[float, float, int] | None:
+    """`?near=<lat>,<lon>` and its `limit` (1-50, default 10), or None without `near`.
+    `limit` is checked whenever it is given (a value the document does not allow is a 400,
+    as on every route) but only applies with `near`: without it the list is the whole one,
+    as before `near` existed."""
+    from chalicelib.domain.geo import BadPoint, parse_point
+
+    raw = query_str(bp.current_request, "near", max_length=64)
+    limit = query_int(bp.current_request, "limit", default=10, low=1, high=50)
+    if raw is None:
+        return None
+    try:
+        lat, lon = parse_point(raw)
+    except BadPoint as e:
+        raise BadRequest(str(e), code="invalid_query", details=[{"field": "near"}]) from e
+    return lat, lon, limit
+
+
+def _listed(device_type: DeviceType, view: Any) -> list[dict[str, Any]]:
+    """The list of a type: nearest first with `distance_m` when `near` is given, else every
+    device of the city or of `?district=` (the two do not combine)."""
+    near = _near()
+    district = _district_param()
+    service = wiring.fleet()
+    now = service.now()
+    if near is None:
+        return [view(s, now) for s in service.devices(device_type, district)]
+    if district is not None:
+        raise BadRequest("give near or district, not both", code="invalid_query")
+    return [
+        {**view(s, now), "distance_m": metres} for s, metres in service.nearest(device_type, *near)
+    ]
+
+
 def _one(device_id: str, device_type: DeviceType) -> DeviceState:
     known = DEVICE_ID.fullmatch(device_id)
     state = wiring.fleet().device(device_id, device_type) if known else None
@@ -126,14 +160,13 @@ def _one(device_id: str, device_type: DeviceType) -> DeviceState:
 @api_view
 @answers("fleet_schemas:ShelterList")
 def list_shelters() -> dict[str, Any]:
-    """Every shelter of the city, or of `?district=`.
+    """Every shelter of the city, or of `?district=`; or the nearest to `?near=`.
 
-    One Query, never a scan."""
-    service = wiring.fleet()
-    now = service.now()
-    return {
-        "shelters": [shelter_view(s, now) for s in service.devices("shelter", _district_param())]
-    }
+    Every shelter: one Query, never a scan. `near=<lat>,<lon>` (decimal degrees): the
+    `limit` (1-50, default 10) nearest shelters, nearest first, each with `distance_m`
+    (great-circle, whole metres), from the location index (at most 8 small Queries and one
+    BatchGetItem in the city; docs/fleet.md "Near me"). `limit` applies only with `near`."""
+    return {"shelters": _listed("shelter", shelter_view)}
 
 
 @bp.route("/v1/shelters/{device_id}", methods=["GET"])
@@ -161,10 +194,11 @@ def get_shelter_air(device_id: str) -> dict[str, Any]:
 @api_view
 @answers("fleet_schemas:RobotList")
 def list_robots() -> dict[str, Any]:
-    """Every robot of the city, or of `?district=`."""
-    service = wiring.fleet()
-    now = service.now()
-    return {"robots": [robot_view(r, now) for r in service.devices("robot", _district_param())]}
+    """Every robot of the city, or of `?district=`; or the nearest to `?near=`.
+
+    As `GET /v1/shelters`: `near=<lat>,<lon>` answers the `limit` (1-50, default 10)
+    nearest robots, nearest first, each with `distance_m`."""
+    return {"robots": _listed("robot", robot_view)}
 
 
 @bp.route("/v1/robots/{device_id}", methods=["GET"])

@@ -20,6 +20,14 @@ from chalicelib.api.common_schemas import (
     PurifierMode,
 )
 
+DistanceM = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        description="metres from `near` (great-circle, rounded); present only with `near`",
+    ),
+]
+
 
 class DeviceLocation(Answer):
     lat: float
@@ -66,6 +74,7 @@ class Shelter(Answer):
     climate: Climate
     purifier: ShelterPurifier
     last_seen: dt.datetime | None
+    distance_m: DistanceM = None
 
 
 class ShelterList(Answer):
@@ -108,6 +117,7 @@ class Robot(Answer):
     bins: Bins
     fault: str | None
     last_seen: dt.datetime | None
+    distance_m: DistanceM = None
 
 
 class RobotList(Answer):

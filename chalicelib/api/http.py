@@ -139,6 +139,7 @@ _NOT_FOUND_CODES = {
     "quarantine": "quarantine_entry_not_found",
     "dead-letters": "queue_not_found",
     "alerts": "alert_not_found",
+    "projects": "project_not_found",
 }
 """The code a route's own look-up answers for an unknown id, by the collection it names."""
 

@@ -269,10 +269,14 @@ QUERY_VOCABULARY: dict[str, str] = {
     "scope": "common_schemas:BOARD_SCOPE_QUERY",
     "month": "common_schemas:MONTH_QUERY",
     "date": "common_schemas:SEOUL_DAY_QUERY",
+    "year": "common_schemas:YEAR_QUERY",  # the project registry's (DESIGN §4d)
+    "near": "common_schemas:NEAR_QUERY",
 }
 """Query values that mean one thing on every route that reads them, by name: a district
 code (an unknown one is a 422 `unknown_district`), a board's scope, a month `YYYY-MM`, a
-Seoul day `YYYY-MM-DD`; their schemas are common_schemas' (one source with the answers')."""
+Seoul day `YYYY-MM-DD`, a point `<lat>,<lon>` (`near`); their schemas are common_schemas'
+(one source with the answers'). (`limit`, an integer, is typed by each route's own bounds:
+`http.query_int`.)"""
 
 
 def _query_schema(callee: str, node: ast.Call, names: dict[str, Any]) -> dict[str, Any]:

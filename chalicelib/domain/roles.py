@@ -41,6 +41,7 @@ class Power(StrEnum):
     CORRECTIONS_PROPOSE = "corrections_propose"
     CORRECTIONS_APPROVE = "corrections_approve"  # approve, reject
     ACTIONS = "actions"  # the action log
+    PROJECTS = "projects"  # the project registry: register and replace projects
 
 
 HOLDERS: Final[dict[Power, frozenset[str]]] = {
@@ -60,6 +61,7 @@ HOLDERS: Final[dict[Power, frozenset[str]]] = {
     Power.CORRECTIONS_PROPOSE: frozenset({SUPPORT}),
     Power.CORRECTIONS_APPROVE: frozenset({FINANCE}),
     Power.ACTIONS: frozenset(),
+    Power.PROJECTS: frozenset(),
 }
 """The roles besides `admin` that hold each power."""
 

@@ -15,12 +15,12 @@ crash falls between the publish and the outbox cleanup (the repeat carries the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Protocol
 
-from chalicelib.domain import air, alerts, fleet, purifier
+from chalicelib.domain import air, alerts, fleet, geo, purifier
 from chalicelib.domain.air import AirAlert, HourMeans, Reading
 from chalicelib.domain.alerts import AlertChange
 from chalicelib.domain.clock import Clock
@@ -38,6 +38,7 @@ from chalicelib.domain.fleet import (
     Stale,
     Status,
 )
+from chalicelib.domain.geo import Placed
 from chalicelib.domain.inbound import DeviceReport, Refusal
 from chalicelib.errors import RetryableConflict
 from chalicelib.services.ports import Quarantine
@@ -52,6 +53,10 @@ MAX_TRANSITION_ATTEMPTS = 3
 class FleetStore(Protocol):
     def device(self, device_id: str) -> DeviceState | None: ...
     def devices(self, device_type: str, district: str | None = None) -> list[DeviceState]: ...
+    def placed(
+        self, device_type: str, ranges: Sequence[tuple[str, str]] | None
+    ) -> list[Placed]: ...
+    def states_of(self, device_ids: Sequence[str]) -> list[DeviceState]: ...
     def create_state(self, device_id: str, device_type: DeviceType) -> DeviceState | None: ...
     def apply_reading(self, device_id: str, reading: Reading, now: datetime) -> DeviceState: ...
     def apply_status(
@@ -479,6 +484,17 @@ class FleetService:
 
     def devices(self, device_type: DeviceType, district: str | None = None) -> list[DeviceState]:
         return self._store.devices(device_type, district)
+
+    def nearest(
+        self, device_type: DeviceType, lat: float, lon: float, limit: int
+    ) -> list[tuple[DeviceState, int]]:
+        """The `limit` devices of a type nearest the point, nearest first, each with its
+        distance in whole metres (chalicelib.domain.geo.nearest: at most 8 range Queries of
+        the location index, then the whole index only for a point far from the fleet; then
+        one BatchGetItem for the states)."""
+        found = geo.nearest(lat, lon, limit, lambda r: self._store.placed(device_type, r))
+        states = {s.device_id: s for s in self._store.states_of([n.device_id for n in found])}
+        return [(states[n.device_id], round(n.distance_m)) for n in found if n.device_id in states]
 
     def air_history(self, device_id: str, hours: int) -> list[HourMeans]:
         now = self._clock()

@@ -22,3 +22,10 @@ class Quarantine(Protocol):
         """`original` is the queue message as it arrived, for reprocessing: a store keeps
         it only sealed (never in clear), and only for a source that can be replayed."""
         ...
+
+
+class ServiceFigures(Protocol):
+    """Which live services the KPI store holds figures for (the project registry's omission
+    check, DESIGN §4d): a live service without figures is flagged on its projects."""
+
+    def measured_services(self) -> frozenset[str]: ...

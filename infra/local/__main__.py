@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--mqtt-port", type=int, default=8883)
     up.add_argument("--fleet", type=Path, default=ROOT / "iot" / "fleet" / "yeonji-park.json")
     up.add_argument(
+        "--projects",
+        type=Path,
+        default=ROOT / "infra" / "data" / "projects-sample.json",
+        help="the project registry file loaded at start (new ids only); the sample by default",
+    )
+    up.add_argument(
         "--sqs-visibility-timeout",
         type=int,
         default=None,
@@ -169,6 +175,16 @@ def _parser() -> argparse.ArgumentParser:
         "provision", parents=[state], help="provision a device into the running stack"
     )
     add_device_arguments(prov)
+
+    projects = sub.add_parser("projects", parents=[state], help="the project registry")
+    project_moves = projects.add_subparsers(dest="move", required=True)
+    load = project_moves.add_parser(
+        "load",
+        parents=[state_here],
+        help="register a registry file's new projects in the running stack (ids already "
+        "registered are kept); the sample by default",
+    )
+    load.add_argument("file", nargs="?", type=Path, help="a registry file (JSON)")
     return parser
 
 
@@ -206,6 +222,7 @@ def _up(args: argparse.Namespace) -> int:
         aws_port=args.aws_port,
         mqtt_port=args.mqtt_port,
         fleet_file=args.fleet,
+        projects_file=args.projects,
         sqs_visibility_timeout=args.sqs_visibility_timeout,
         sqs_workers=args.sqs_workers,
         lambda_workers=args.lambda_workers,
@@ -434,6 +451,31 @@ def _provision(args: argparse.Namespace) -> int:
     return 0
 
 
+def _projects(args: argparse.Namespace) -> int:
+    """Load a registry file into the running stack's registry (infra/project_registry.py),
+    with the stack's emulator endpoint and the dev stage's names."""
+    import os
+
+    from chalicelib import wiring
+    from infra import project_registry
+    from infra.local.reach import environment
+
+    document = _running_stack(args.state_dir.resolve(), ("aws_endpoint_url", "region"))
+    if document is None:
+        return 1
+    os.environ.update(environment(document))
+    if document.get("mqtt", {}).get("city"):
+        os.environ["CITY"] = str(document["mqtt"]["city"])
+    wiring.clear()
+    try:
+        result = project_registry.load(args.file or project_registry.SAMPLE)
+    except project_registry.RegistryFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"created": len(result.created), "kept": len(result.kept)}))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if "clock" in words and "advance" in words:
@@ -450,7 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(words)
     handlers = {"up": _up, "token": _token, "fire": _fire, "outbox": _outbox}
     tools = {"env": _env, "resources": _resources, "clock": _clock, "streams": _streams}
-    return {**handlers, **tools, "provision": _provision}[args.command](args)
+    commands = {**handlers, **tools, "provision": _provision, "projects": _projects}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

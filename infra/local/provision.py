@@ -33,12 +33,47 @@ def load_fleet(path: Path = DEFAULT_FLEET) -> dict[str, Any]:
 
 
 def create_tables() -> list[str]:
+    """Every model's table; a table kept from an earlier run (a state directory) gets the
+    indexes its model added since, as CloudFormation adds them in AWS."""
     names = []
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+        else:
+            add_missing_indexes(model)
         names.append(model.Meta.table_name)
     return names
+
+
+def add_missing_indexes(model: Any) -> list[str]:
+    """Create the model's global indexes its table lacks (one UpdateTable each, as DynamoDB
+    takes one index creation at a time); DynamoDB (and moto) fills them from the items."""
+    client = model._get_connection().connection.client
+    table = model.Meta.table_name
+    described = client.describe_table(TableName=table)["Table"]
+    present = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    types = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+    added = []
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in present:
+            continue
+        keys = [k["AttributeName"] for k in index["key_schema"]]
+        client.update_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": types[k]} for k in keys],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        added.append(index["index_name"])
+    return added
 
 
 def create_queues(sqs: Any, visibility_timeout_s: int | None = None) -> dict[str, QueueRef]:
@@ -156,6 +191,14 @@ def create_data_key(kms: Any) -> str:
 def register_devices(fleet: dict[str, Any]) -> int:
     """The fleet's devices in the city's registry (iot/provisioning.record_devices)."""
     return provisioning.record_devices(fleet["devices"], str(fleet.get("city", "gimhae")))
+
+
+def load_projects(path: Path) -> int:
+    """The project registry's file: its new projects registered (infra/project_registry.py);
+    those already there kept. How many were new."""
+    from infra.project_registry import load
+
+    return len(load(path).created)
 
 
 def seed_device_states(fleet: dict[str, Any]) -> None:

@@ -45,6 +45,8 @@ class StackOptions:
     aws_port: int = 5000
     mqtt_port: int = 8883
     fleet_file: Path = ROOT / "iot" / "fleet" / "yeonji-park.json"
+    projects_file: Path | None = ROOT / "infra" / "data" / "projects-sample.json"
+    """The project registry loaded at start (new ids only: idempotent); None: none."""
     sqs_visibility_timeout: int | None = None
     demo: bool = False
     sqs_workers: int = DEFAULT_SQS_WORKERS
@@ -275,6 +277,13 @@ class LocalStack:
         # the fleet file's devices and those provisioned at run time (their records)
         known = {**self.fleet, "devices": self.fleet["devices"] + self._provisioned_rows()}
         provision.register_devices(known)
+        if o.projects_file is not None:
+            loading = time.monotonic()
+            provision.load_projects(o.projects_file)
+            self._step("projects", loading)
+        from iot.provisioning import index_locations
+
+        index_locations(self.city)  # the state rows kept from before the location index
         provision.create_iot(
             self.iot,
             known,

@@ -31,6 +31,18 @@ class MemoryFleet:
         ]
         return sorted(found, key=lambda s: (s.district, s.device_id))
 
+    def placed(self, device_type: str, ranges: Any) -> list[Any]:
+        from chalicelib.domain.geo import Placed, geohash
+
+        found = [s for s in self.states.values() if s.device_type == device_type]
+        if ranges is not None:
+            cells = [(geohash(s.lat, s.lon), s) for s in found]
+            found = [s for g, s in cells if any(lo <= g <= hi + "~" for lo, hi in ranges)]
+        return [Placed(s.device_id, s.lat, s.lon) for s in found]
+
+    def states_of(self, device_ids: list[str]) -> list[Any]:
+        return [self.states[d] for d in device_ids if d in self.states]
+
     def create_state(self, device_id: str, device_type: str) -> Any:
         from chalicelib.domain.fleet import DeviceState
 

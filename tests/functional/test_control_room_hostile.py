@@ -71,6 +71,8 @@ POWER_OF: dict[tuple[str, str], Power] = {
     ("PUT", "/v1/admin/shelters/{device_id}/purifier"): Power.PURIFIER,
     ("DELETE", "/v1/admin/shelters/{device_id}/purifier"): Power.PURIFIER,
     ("GET", "/v1/admin/stats"): Power.STATS,
+    ("POST", "/v1/admin/projects"): Power.PROJECTS,
+    ("PUT", "/v1/admin/projects/{project_id}"): Power.PROJECTS,
 }
 
 # Values that pass the path check, so the role check is what answers.
@@ -84,6 +86,7 @@ FILLERS = {
     "entry_id": "deposits:01KC0000000000000000000000",
     "file": "2026-11.csv",
     "device_id": "shelter-001",
+    "project_id": "smart-lights",
 }
 QUERIES = {"/v1/admin/citizens": "?citizen_id=c-1", "/v1/admin/reports/recycling": "?month=2026-11"}
 
@@ -298,6 +301,10 @@ def scene(api: Api, fleet: Any) -> dict[str, Any]:
         body={"points": 100, "reason": "robot-002 jammed"},
     )  # fmt: skip
     assert proposed.status == 201, proposed.body
+    from tests.functional.test_projects import BODY as PROJECT
+
+    registered = api.call("POST", "/v1/admin/projects", as_user="boss", admin=True, body=PROJECT)
+    assert registered.status == 201, registered.body
     return {
         "air": by_kind["air"],
         "fault": by_kind["fault"],
@@ -307,6 +314,7 @@ def scene(api: Api, fleet: Any) -> dict[str, Any]:
         "citizen_id": "p2",
         "queue": queues.DEPOSITS.dlq_name,
         "device_id": "shelter-001",
+        "project_id": PROJECT["project_id"],
     }
 
 
@@ -317,6 +325,13 @@ CHALLENGE = {
 # Each write route that reads a body: which scene ids fill its path, a body it takes, and
 # the status that body gets (proving the target was real and every refusal was the body's).
 AIR, FAULT = {"alert_id": "air"}, {"alert_id": "fault"}
+PROJECT_BODY = {
+    "project_id": "smart-lights", "name": "스마트 가로등 원격관리", "field": "facilities",
+    "department": "도로과", "funding": "city", "budget_krw": {"2020": 800000000},
+    "starts_on": "2020-03-02", "ends_on": "2020-12-31", "districts": ["naeoe-dong"],
+    "status": "done", "services": ["street-lights"], "notes": "1차 사업",
+}  # fmt: skip
+PROJECT_CONTENT = {k: v for k, v in PROJECT_BODY.items() if k != "project_id"}
 WRITES: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any], int]] = {
     ("POST", "/v1/admin/alerts/{alert_id}/acknowledge"): (AIR, {"note": "seen"}, 200),
     ("POST", "/v1/admin/alerts/{alert_id}/assign"): (AIR, {"assignee": "ops-lee"}, 200),
@@ -332,6 +347,8 @@ WRITES: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any], int]] = {
     ("POST", "/v1/admin/payout-runs/{run_id}/settle"): (
         {}, {"paid": ["p1"], "failed": ["p2"]}, 200),
     ("POST", "/v1/admin/challenges"): ({}, CHALLENGE, 201),
+    ("POST", "/v1/admin/projects"): ({}, {**PROJECT_BODY, "project_id": "another-one"}, 201),
+    ("PUT", "/v1/admin/projects/{project_id}"): ({}, PROJECT_CONTENT, 200),
 }  # fmt: skip
 
 

@@ -193,3 +193,22 @@ def test_a_shadow_document_applies_once_per_version_and_only_as_seen(store: Any)
         store.apply_shadow("robot-001", version=1, reported=None, desired_seen=None,
                            expect_seen=(None, None), override_seen=None, reassert=None,
                            now=NOW)  # fmt: skip
+
+
+def test_both_stores_find_devices_by_geohash_ranges(store: Any) -> None:
+    """ "Near me"'s reads (chalicelib.domain.geo.nearest): the devices of a type in geohash
+    ranges (or all of them), and states by id in the order asked, a missing one left out."""
+    from chalicelib.domain.geo import block_around
+
+    for device in _fleet()["devices"]:
+        store.create_state(device["device_id"], device["type"])
+    park = block_around(35.2334, 128.8733, 5).ranges
+    assert sorted(p.device_id for p in store.placed("shelter", park)) == [
+        "shelter-001",
+        "shelter-002",
+    ]
+    assert store.placed("shelter", [("wy79", "wy7d")]) == []  # cells away from the park
+    placed = {p.device_id: (p.lat, p.lon) for p in store.placed("robot", None)}
+    assert placed == {"robot-001": (35.2406, 128.8709), "robot-002": (35.2392, 128.8724)}
+    found = store.states_of(["shelter-002", "robot-404", "shelter-001"])
+    assert [s.device_id for s in found] == ["shelter-002", "shelter-001"]

@@ -49,7 +49,7 @@ def _query_params(api: Api) -> list[tuple[str, str, str, dict[str, Any]]]:
 def _url(path: str, query: list[tuple[str, str]]) -> str:
     filled = path
     names = ("run_id", "challenge_id", "device_id", "citizen_id", "correction_id", "entry_id")
-    for name in (*names, "alert_id", "queue", "file", "token"):
+    for name in (*names, "alert_id", "queue", "file", "token", "project_id"):
         filled = filled.replace("{" + name + "}", "x-1")
     return filled + "?" + urllib.parse.urlencode(query)
 

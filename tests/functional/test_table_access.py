@@ -149,6 +149,10 @@ def test_the_api_touches_only_its_declared_tables(api: Api) -> None:
         api.call("GET", "/v1/admin/shelters/shelter-001", as_user="ops", roles=("operator",))
         api.call("DELETE", purifier, as_user="ops", roles=("operator",))
         touch_payout_routes(api)  # payouts: account, run, export, settlement, audit
+        # the project registry: a registration and its reads (tests/functional/test_projects.py)
+        from tests.functional.test_projects import touch_project_routes
+
+        touch_project_routes(api)
         touch_operator_routes()  # reprocess (the deposit handler's tables), discard, redrive
         # the inbox and a phone for push (DESIGN §4c)
         api.call("GET", "/v1/me/notifications", as_user="b")

@@ -127,10 +127,11 @@ TABLES_BY_FUNCTION: dict[str, tuple[type[Model], ...]] = {
         m.Citizen,
         m.PhoneLink,
     ),
-    # the inbox: each cause's notification (with its unread counter), then push
-    "handle_payout_notices": (m.Notification,),
-    "handle_skip_notices": (m.Notification,),
-    "handle_finish_notices": (m.Notification, m.Challenge),
+    # the inbox: each cause's notification (with its unread counter; on condition the
+    # citizen's account is not closed), then push
+    "handle_payout_notices": (m.Notification, m.Citizen),
+    "handle_skip_notices": (m.Notification, m.Citizen),
+    "handle_finish_notices": (m.Notification, m.Challenge, m.Citizen),
     "handle_pushes": (m.PushToken,),
     # the presence and the outbox, offline alerts, and an expired purifier override ended
     # with its action's entry

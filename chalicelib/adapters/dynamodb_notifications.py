@@ -21,6 +21,7 @@ from chalicelib.adapters.dynamodb_cursors import decode_key, encode_key
 from chalicelib.adapters.dynamodb_models import (
     Challenge,
     ChallengeEntry,
+    Citizen,
     InboxCounter,
     Notification,
     PayoutItem,
@@ -91,8 +92,11 @@ def notification_item(citizen_id: str, notice: Notice) -> Notification:
 class DynamoDbInbox:
     def add(self, citizen_id: str, notice: Notice) -> bool:
         """Write the notification and count it unread, once: False when it was already
-        there (a replay). Raises RetryableConflict when another write raced the counter."""
+        there (a replay), or the account is closed (its inbox was erased: a cause delivered
+        late or replayed after the close must not refill it). Raises RetryableConflict when
+        another write raced the counter."""
         tx = NamedTransaction()
+        tx.check("open", Citizen, citizen_id, Citizen.closed_at.does_not_exist())
         tx.put(
             "notice",
             notification_item(citizen_id, notice),
@@ -102,7 +106,7 @@ class DynamoDbInbox:
         try:
             tx.commit()
         except ConditionsFailed as e:
-            if "notice" in e.names:
+            if e.names & {"notice", "open"}:
                 return False
             raise RetryableConflict(f"inbox: {sorted(e.names)}") from e
         return True

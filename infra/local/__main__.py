@@ -1,5 +1,5 @@
-"""`python -m infra.local up|token|fire|outbox|provision|env|resources|clock`: the local
-stack's command line (DESIGN §7; env, resources and clock: docs/local-stack.md)."""
+"""`python -m infra.local up|token|fire|outbox|provision|env|resources|clock|streams`: the
+local stack's command line (DESIGN §7; env, resources, clock, streams: docs/local-stack.md)."""
 
 from __future__ import annotations
 
@@ -147,6 +147,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     advance.add_argument("by", help="how far: 3d, 6h, 10m, 90s, 1w, or several: 1d12h")
     moves.add_parser("reset", parents=[state_here], help="back to real time")
+
+    streams = sub.add_parser(
+        "streams",
+        parents=[state],
+        help="the running stack's DynamoDB stream consumers (list), or rewind one to the "
+        "start of its stream (rewind HANDLER): every record is delivered again",
+    )
+    consumers = streams.add_subparsers(dest="action")
+    consumers.add_parser("list", parents=[state_here], help="each consumer's position (default)")
+    rewind = consumers.add_parser(
+        "rewind",
+        parents=[state_here],
+        help="deliver every record of the consumer's stream again, as a new event source "
+        "mapping at TRIM_HORIZON would (its handler must be exactly once)",
+    )
+    rewind.add_argument("handler", help="the handler's name, e.g. handle_ledger_changes")
+    rewind.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait up to this long until everything is delivered again (default: do not wait)",
+    )
 
     prov = sub.add_parser(
         "provision", parents=[state], help="provision a device into the running stack"
@@ -387,6 +410,27 @@ def _clock(args: argparse.Namespace) -> int:
     return 0
 
 
+def _streams(args: argparse.Namespace) -> int:
+    from infra.local import stream_control
+
+    state_dir = args.state_dir.resolve()
+    try:
+        if args.action == "rewind":
+            answer: Any = stream_control.request_rewind(state_dir, args.handler)
+            if args.wait > 0:
+                answer = stream_control.wait_replayed(state_dir, args.handler, args.wait)
+        else:
+            answer = stream_control.request_list(state_dir)
+    except KeyError as e:
+        print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    except (TimeoutError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return 0
+
+
 def _provision(args: argparse.Namespace) -> int:
     """iot/provisioning.py with the local CA as its issuer (infra/local/provision.py): one
     device, or every device of a CSV file (checked whole first), one JSON line each."""
@@ -447,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
     args = _parser().parse_args(words)
     handlers = {"up": _up, "token": _token, "fire": _fire, "outbox": _outbox}
-    tools = {"env": _env, "resources": _resources, "clock": _clock}
+    tools = {"env": _env, "resources": _resources, "clock": _clock, "streams": _streams}
     commands = {**handlers, **tools, "provision": _provision, "projects": _projects}
     return commands[args.command](args)
 

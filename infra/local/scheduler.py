@@ -105,6 +105,13 @@ class Scheduler(Worker):
         self.errors: dict[str, int] = dict.fromkeys(self.jobs, 0)
         self._lock = threading.Lock()
         self._last_now: datetime | None = None
+        self._answerers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+    def answer(self, kind: str, answerer: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Requests naming `kind` (``{kind: ..., ...}``, written by :func:`request`) are
+        answered by `answerer` in this thread: the channel another process reaches the
+        running stack by (the stream consumers' `streams` command uses it)."""
+        self._answerers[kind] = answerer
 
     # -- lookups and events -------------------------------------------------------------
 
@@ -255,13 +262,20 @@ class Scheduler(Worker):
             request_id = path.name[: -len(".request.json")]
             try:
                 request = json.loads(path.read_text())
-                name = request.get("name") if "clock" in request else request["name"]
+                kind = next((k for k in self._answerers if k in request), None)
+                name = request.get("name") if "clock" in request or kind else request["name"]
             except FileNotFoundError:
                 continue  # the requester gave up
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 answer: dict[str, Any] = {"name": None, "ok": False, "error": f"bad request: {exc}"}
             else:
-                if "clock" in request:
+                if kind is not None:
+                    try:
+                        answer = self._answerers[kind](request)
+                    except Exception as exc:  # reported to the requester, never stops the thread
+                        logger.exception("answering a %s request failed", kind)
+                        answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+                elif "clock" in request:
                     answer = self._move_clock(request)
                 else:
                     try:
@@ -305,6 +319,12 @@ def request_clock(
     ``{"ok", "fired": [{"name", "at", "ok", "result"|"error"}...]}`` or ``{"ok": False,
     "error"}``; TimeoutError as :func:`request_fire`."""
     return _request(state_dir, {"clock": move, "by_s": by_s}, timeout, "the clock's move")
+
+
+def request(state_dir: Path, payload: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+    """Ask the running stack's scheduler thread (a request one of its :meth:`Scheduler.answer`
+    answerers takes); its answer. TimeoutError as :func:`request_fire`."""
+    return _request(state_dir, payload, timeout, what)
 
 
 def _request(state_dir: Path, payload: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:

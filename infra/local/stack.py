@@ -417,6 +417,10 @@ class LocalStack:
                 source.signal_stop()
 
         self._stops.append(signal_sources)
+        from infra.local import stream_control
+
+        stream_sources = [s for s in sources if isinstance(s, DynamoDbStreamEventSource)]
+        scheduler.answer(stream_control.KIND, stream_control.answerer(stream_sources))
         self._stops.append(scheduler.stop)
         scheduler.start()
         self.sources = sources

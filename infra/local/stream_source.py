@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -182,6 +183,9 @@ class DynamoDbStreamEventSource(Worker):
         self.records_done = 0
         self.records_discarded = 0
         self.last_error: str | None = None
+        self.rewinds = 0
+        self._replay_to: dict[str, str] = {}  # per shard: where the source was at a rewind
+        self._lock = threading.Lock()  # a pass of the poller, or a rewind from another thread
 
     # -- shards -----------------------------------------------------------------------
 
@@ -222,6 +226,42 @@ class DynamoDbStreamEventSource(Worker):
     def resume_after(self, positions: dict[str, str]) -> None:
         """Before start: read each of these shards after its last handled record."""
         self._resume_after = dict(positions)
+
+    def rewind(self) -> dict[str, str]:
+        """Back to the start of the stream (TRIM_HORIZON), from any thread: every record the
+        stream still holds is delivered again, in order, as a new event source mapping at
+        TRIM_HORIZON would (to rebuild a projection, or to show a consumer is exactly once).
+        Takes effect between two batches; returns the positions the source had reached, which
+        :meth:`replay_pending` reports until they are reached again."""
+        with self._lock:
+            reached = self.positions()
+            for shard_id, sequence in reached.items():
+                before = self._replay_to.get(shard_id)
+                if before is None or int(sequence) > int(before):
+                    self._replay_to[shard_id] = sequence
+            for shard in self._shards.values():
+                shard.iterator_type = "TRIM_HORIZON"
+                shard.iterator = None
+                shard.last_sequence = None
+                shard.batches = []
+                shard.closed = False  # a closed shard is read again from its start
+                shard.retry_at = 0.0
+            self._resume_after = {}
+            if not self._described_once:
+                self.starting_position = "TRIM_HORIZON"
+            self.rewinds += 1
+            return reached
+
+    def replay_pending(self) -> dict[str, str]:
+        """Per shard, the position a rewind must reach again before every record it
+        re-delivers has been handled; empty once the replay is over."""
+        pending = {}
+        for shard_id, target in list(self._replay_to.items()):
+            shard = self._shards.get(shard_id)
+            last = shard.last_sequence if shard is not None else None
+            if last is None or int(last) < int(target):
+                pending[shard_id] = target
+        return pending
 
     def _ready(self, shard: _Shard) -> bool:
         if shard.closed and not shard.batches:
@@ -266,6 +306,10 @@ class DynamoDbStreamEventSource(Worker):
 
     def poll_once(self) -> int:
         """One pass over the ready shards; returns the number of records delivered."""
+        with self._lock:
+            return self._poll_once()
+
+    def _poll_once(self) -> int:
         now = time.monotonic()
         if not self._described_once or now >= self._next_describe:
             self.refresh_shards()
@@ -425,4 +469,7 @@ class DynamoDbStreamEventSource(Worker):
             "records_discarded": self.records_discarded,
             "last_error": self.last_error,
             "shards": sorted(self._shards),
+            "positions": self.positions(),
+            "rewinds": self.rewinds,
+            "replay_pending": self.replay_pending(),
         }

@@ -193,3 +193,46 @@ def run_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     except subprocess.TimeoutExpired:
         process.kill()
         raise
+
+
+# -- helpers two or more e2e files share ---------------------------------------------------
+
+
+def deposit_by_phone(robot: RobotClient, phone: str, cans: int, when: Any = None) -> dict[str, Any]:
+    """A robot credits `cans` cans to the citizen with this phone number over MQTT (a late
+    deposit, sent by a robot that was offline, names its citizen by phone too); its ack."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from iot.device import new_event_id
+
+    seoul = ZoneInfo("Asia/Seoul")
+    event = {
+        "event_id": new_event_id(),
+        "citizen": {"phone": phone},
+        "items": [{"material": "can", "accepted": cans, "rejected": 0}],
+        "occurred_at": (when or datetime.now(seoul)).astimezone(seoul).isoformat(),
+    }
+    ack = robot.deposit(event, timeout=20)
+    assert ack["status"] == "credited", ack
+    return dict(ack)
+
+
+def create_challenge(stack: Stack, admin: str, **fields: Any) -> dict[str, Any]:
+    """An admin creates a challenge over HTTP; its answer."""
+    status, made = stack.http("POST", "/v1/admin/challenges", token=admin, body=fields)
+    assert status == 201, made
+    return dict(made)
+
+
+def run_audit(stack: Stack, admin: str, timeout: float = 60) -> dict[str, Any]:
+    """An admin runs the ledger audit (POST /v1/admin/audit) and reads its result once done."""
+    status, started = stack.http("POST", "/v1/admin/audit", token=admin)
+    assert status == 201, started
+    return dict(
+        until(
+            lambda: stack.http("GET", "/v1/admin/audit", token=admin)[1],
+            lambda a: a.get("audit_id") == started["audit_id"] and a["status"] == "done",
+            timeout=timeout,
+        )
+    )

@@ -7,27 +7,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from chalicelib.domain.closing import CLOSED_NAME
-from iot.device import new_event_id
-from tests.e2e.conftest import Stack, until
+from tests.e2e.conftest import Stack, deposit_by_phone, run_audit, until
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
 DISTRICT = "jillye-myeon"  # no other e2e test walks here
-
-
-def _by_phone(number: str) -> dict[str, Any]:
-    return {
-        "event_id": new_event_id(),
-        "citizen": {"phone": number},
-        "items": [{"material": "can", "accepted": 2, "rejected": 0}],
-        "occurred_at": datetime.now(SEOUL).isoformat(),
-    }
 
 
 def test_a_citizen_closes_with_a_forfeit(stack: Stack) -> None:
@@ -52,8 +41,7 @@ def test_a_citizen_closes_with_a_forfeit(stack: Stack) -> None:
     until(lambda: board("day"), lambda shown: (name, 6_543) in shown)
     robot = stack.robot("robot-001")
     try:
-        ack = robot.deposit(_by_phone(number), timeout=20)
-        assert ack["status"] == "credited", ack
+        ack = deposit_by_phone(robot, number, 2)
         balance = int(ack["balance"])
         assert balance > 0
 
@@ -89,17 +77,7 @@ def test_a_citizen_closes_with_a_forfeit(stack: Stack) -> None:
 
         # AND an admin's audit is clean, the forfeit counted apart
         admin = stack.token(f"e2e-close-admin-{run}", admin=True)
-        status, started = stack.http("POST", "/v1/admin/audit", token=admin)
-        assert status == 201, started
-
-        def audit() -> dict[str, Any]:
-            return dict(stack.http("GET", "/v1/admin/audit", token=admin)[1])
-
-        done = until(
-            audit,
-            lambda a: a.get("audit_id") == started["audit_id"] and a["status"] == "done",
-            timeout=60,
-        )
+        done = run_audit(stack, admin)
         assert [d for d in done["discrepancies"] if d["citizen_id"] == who] == []
         assert done["discrepancy_count"] == 0 and done["totals"]["balanced"] is True, done
         assert done["totals"]["points_forfeited"] >= balance
@@ -108,7 +86,7 @@ def test_a_citizen_closes_with_a_forfeit(stack: Stack) -> None:
         fresh = {"display_name": f"새 시민 {run}", "district": DISTRICT}
         assert stack.http("PUT", "/v1/me", token=newcomer, body=fresh)[0] == 200
         assert stack.link_phone(newcomer, number)["phone_linked"] is True
-        again = robot.deposit(_by_phone(number), timeout=20)
+        again = deposit_by_phone(robot, number, 2)
         assert (again["status"], again["balance"]) == ("credited", again["points"]), again
     finally:
         robot.disconnect()

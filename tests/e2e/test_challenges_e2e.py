@@ -18,7 +18,7 @@ import pytest
 
 from chalicelib import config
 from tests.conftest import ROOT
-from tests.e2e.conftest import Stack, eventually, until
+from tests.e2e.conftest import Stack, create_challenge, eventually, until
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -38,12 +38,6 @@ def _walk(stack: Stack, token: str, steps_by_day: dict[str, int]) -> None:
     days = [{"date": d, "steps": s} for d, s in steps_by_day.items()]
     status, answer = stack.http("PUT", "/v1/me/steps", token=token, body={"days": days})
     assert status == 200, answer
-
-
-def _create(stack: Stack, admin: str, **fields: Any) -> dict[str, Any]:
-    status, made = stack.http("POST", "/v1/admin/challenges", token=admin, body=fields)
-    assert status == 201, made
-    return dict(made)
 
 
 def _prizes(stack: Stack, token: str, challenge_id: str) -> list[dict[str, Any]]:
@@ -84,7 +78,7 @@ def test_walkers_finish_get_their_prize_once_and_a_lottery_is_verifiable(stack: 
         "ends_on": today.isoformat(),
     }
     # GIVEN a walking challenge (20,000 steps, 10,000 a day at most, 250 points to everyone)
-    walk = _create(
+    walk = create_challenge(
         stack,
         admin,
         title="불암동 걷기 챌린지",
@@ -102,7 +96,7 @@ def test_walkers_finish_get_their_prize_once_and_a_lottery_is_verifiable(stack: 
     assert (status, joined["progress"]["value"]) == (201, 10000)
     assert stack.http("POST", f"/v1/challenges/{walk_id}/entries", token=walker)[0] == 200
     # (and a challenge out of reach, whose progress shows how far the step stream has gone)
-    far = _create(
+    far = create_challenge(
         stack,
         admin,
         title="Far walk",
@@ -141,7 +135,7 @@ def test_walkers_finish_get_their_prize_once_and_a_lottery_is_verifiable(stack: 
     assert any(ch["challenge_id"] == walk_id and ch["joined"] for ch in listed)
 
     # GIVEN a lottery of 2 among 3 finishers
-    lottery = _create(
+    lottery = create_challenge(
         stack,
         admin,
         title="Lucky walkers",

@@ -23,8 +23,7 @@ import boto3
 import openpyxl
 import pytest
 
-from iot.device import new_event_id
-from tests.e2e.conftest import Stack, eventually
+from tests.e2e.conftest import Stack, deposit_by_phone, eventually
 
 pytestmark = pytest.mark.e2e
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -44,19 +43,6 @@ def _citizen(stack: Stack, who: str, account: bool, phone: str) -> str:
         assert status == 200, answer
         assert answer["payout_account"]["account_number"] == "******4567"
     return token
-
-
-def _deposit(robot: Any, phone: str, cans: int, when: datetime) -> None:
-    """A deposit by phone number (a code is good for 5 minutes; yesterday's deposit, sent
-    late by a robot that was offline, names its citizen by phone)."""
-    event = {
-        "event_id": new_event_id(),
-        "citizen": {"phone": phone},
-        "items": [{"material": "can", "accepted": cans, "rejected": 0}],
-        "occurred_at": when.astimezone(SEOUL).isoformat(),
-    }
-    ack = robot.deposit(event, timeout=20)
-    assert ack["status"] == "credited", ack
 
 
 def _me(stack: Stack, token: str) -> dict[str, Any]:
@@ -95,9 +81,9 @@ def test_a_month_paid_exported_settled_and_audited(stack: Stack) -> None:
         }
         for key, first, second in (("a", 100, 40), ("b", 100, 0), ("c", 100, 100),
                                    ("d", 100, 50)):  # fmt: skip
-            _deposit(robot, phones[key], first, yesterday)
+            deposit_by_phone(robot, phones[key], first, yesterday)
             if second:
-                _deposit(robot, phones[key], second, now)
+                deposit_by_phone(robot, phones[key], second, now)
         balances = {k: _me(stack, t)["balance"] for k, t in who.items()}
         assert balances == {"a": 2100, "b": 1500, "c": 3000, "d": 2250}
     finally:

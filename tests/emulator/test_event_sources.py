@@ -531,6 +531,52 @@ def test_stream_records_have_lambdas_shape(endpoint: str, tmp_path: Path) -> Non
     assert body["SequenceNumber"].isdigit() and body["SizeBytes"] > 0
 
 
+def test_a_rewound_stream_source_delivers_every_record_again_on_request(
+    endpoint: str, tmp_path: Path
+) -> None:
+    from infra.local import stream_control
+
+    # GIVEN a source that has delivered three records, and a scheduler answering its requests
+    ddb, stream_arn = make_table(endpoint)
+    table = stream_arn.split("/")[1]
+    seen: list[str] = []
+    source = DynamoDbStreamEventSource(
+        client(endpoint, "dynamodbstreams"),
+        stream_arn,
+        lambda event, ctx: seen.extend(
+            r["dynamodb"]["NewImage"]["v"]["S"] for r in event["Records"]
+        ),
+        function_name="t-dev-handle_things",
+        starting_position="TRIM_HORIZON",
+        batch_size=2,
+        region=REGION,
+        poll_interval_s=0.02,
+    )
+    for v in ("v1", "v2", "v3"):
+        put(ddb, table, v, v)
+    scheduler = scheduler_for(endpoint, tmp_path)
+    scheduler.tick_s = 0.02
+    scheduler.answer(stream_control.KIND, stream_control.answerer([source]))
+    source.start()
+    scheduler.start()
+    try:
+        eventually(lambda: len(seen) == 3)
+        (shard,) = source.positions()
+        # WHEN another process rewinds it by its handler's name
+        rewound = stream_control.request_rewind(tmp_path, "handle_things", timeout=5)
+        # THEN it names where it was, delivers every record again, in order, and says so
+        assert list(rewound["rewound_from"].values()) == [source.stats()["positions"][shard]]
+        done = stream_control.wait_replayed(tmp_path, "handle_things", timeout=8)
+        assert seen == ["v1", "v2", "v3"] * 2
+        assert (done["rewinds"], done["records_done"], done["replay_pending"]) == (1, 6, {})
+        # AND an unknown consumer is a clear error
+        with pytest.raises(KeyError, match="no stream consumer 'nope'; known: handle_things"):
+            stream_control.request_rewind(tmp_path, "nope", timeout=5)
+    finally:
+        scheduler.stop(timeout=2)
+        source.stop(timeout=2)
+
+
 def test_stream_gives_up_after_max_retry_attempts(endpoint: str, tmp_path: Path) -> None:
     # GIVEN a record that always fails and a source allowing one retry
     ddb, stream_arn = make_table(endpoint)

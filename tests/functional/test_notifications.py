@@ -394,6 +394,22 @@ def test_odd_tokens_and_platforms_are_refused(api: Api) -> None:
     assert api.call("DELETE", "/v1/me/push-tokens/%FF%FE", as_user="gil").status == 404
 
 
+def test_a_cause_delivered_after_the_account_closed_leaves_nothing(api: Api) -> None:
+    from chalicelib.adapters import dynamodb_models as m
+
+    # GIVEN a citizen told of one cause, who then closed the account (the inbox erased)
+    register(api, "noah")
+    causes = [(h, _record(i, n, new, old)) for i, (h, n, new, old) in enumerate(_causes("noah"))]
+    _deliver(causes[:1], 1)
+    assert _inbox(api, "noah")["unread"] == 1
+    closed = api.call("DELETE", "/v1/me", as_user="noah")
+    assert closed.status == 200, closed.body
+    # WHEN every cause comes (late, or replayed by a rewound stream)
+    _deliver(causes, 3)
+    # THEN the erased inbox stays empty, the counter too
+    assert list(m.Notification.query("noah")) == []
+
+
 def test_the_inbox_handlers_touch_only_their_declared_tables(api: Api) -> None:
     from tests.functional.test_table_access import _declared, touched
 
@@ -423,7 +439,7 @@ def test_what_each_operation_costs_in_dynamodb_requests(api: Api) -> None:
         _deliver([(handler, _record(1, name, new, old))], 1)
     assert [op for op, _ in seen] == ["TransactWriteItems"]
     (tx,) = [p for _, p in seen]
-    assert len(tx["TransactItems"]) == 2
+    assert len(tx["TransactItems"]) == 3  # the account still open, the notice, its counter
     # its replay: the same one request, cancelled by the notice's condition (nothing written)
     with dynamodb_requests() as seen:
         _deliver([(handler, _record(2, name, new, old))], 1)

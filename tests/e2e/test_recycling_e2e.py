@@ -284,6 +284,9 @@ def test_the_ledger_stream_keeps_the_city_totals_admins_see(stack: Stack, robots
     )
     assert after is not None, totals()
     assert after["ledger_entries"] == before["ledger_entries"] + 1
-    assert after["points_held"] == (
-        after["points_issued"] - after["points_paid"] - after["points_pending"]
+    assert after["points_held"] == (  # invariant 3, with the points forfeited at closes
+        after["points_issued"]
+        - after["points_paid"]
+        - after["points_pending"]
+        - after["points_forfeited"]
     )

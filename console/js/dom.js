@@ -90,7 +90,9 @@ export function toast(text, kind = "info") {
   const box = document.getElementById("toasts");
   const item = h("p", { class: ["toast", `toast-${kind}`] }, text);
   box.append(item);
-  setTimeout(() => item.remove(), 6000);
+  // An error stays long enough to be read with a screen reader or on a slow machine (WCAG
+  // 2.2.1 asks 20 s of a message that goes by itself); news goes after 6 s.
+  setTimeout(() => item.remove(), kind === "error" ? 20000 : 6000);
 }
 
 /** A form whose submit runs `action(formData)` once at a time, showing its error in place. */

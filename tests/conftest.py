@@ -73,8 +73,25 @@ def _is_slow(item: pytest.Item) -> bool:
     return layer in SLOW_LAYERS or _shared_fixture(item) is not None
 
 
+LONGEST_FIRST = ("resilience", "e2e", "emulator", "infra", "browser", "functional", "events")
+"""The order in which pytest-xdist hands out the tests that are in no group: the layers whose
+single tests run longest first (a resilience run, an e2e test with a stack of its own: 20 s to
+a minute and more each), the short ones last (then `unit`, the rest). xdist gives each worker
+the next test when it is nearly idle, in this order: a long test handed out at the end keeps
+one worker busy while the other has nothing left (it cost about a minute of wall time when
+the resilience suite came next to last). The groups (`stack`, `synth`) go out first anyway:
+xdist hands out the largest groups first."""
+
+
+def _longest_first(item: pytest.Item) -> int:
+    layer = os.path.relpath(str(item.path), _TESTS).split(os.sep)[0]
+    return LONGEST_FIRST.index(layer) if layer in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts the same way
+        items.sort(key=_longest_first)  # stable: within a layer, the usual order
     for item in items:
         if _is_slow(item) and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)

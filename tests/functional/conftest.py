@@ -87,29 +87,40 @@ def aws(account: Account, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         _clear_caches()
 
 
-_PREBUILT: dict[str, tuple[moto_snapshot.Snapshot, Any]] = {}
+_PREBUILT: dict[str, tuple[bytes, moto_snapshot.Snapshot, Any]] = {}
 
 
 @pytest.fixture
 def prebuilt(aws: dict[str, Any]) -> Callable[[str, Callable[[], T]], T]:
-    """`prebuilt(name, build)`: what `build` makes of the fresh account, built once per session
+    """`prebuilt(name, build)`: what `build` makes of the account, built once per test process
     and put back from a snapshot of moto's state in every later test that asks for the same
     name (~40 ms in place of a run's registrations, credits, chunks and approvals: 0.3-1 s
     each). moto's state is everything the app keeps, so a test finds exactly what the build
     left, and `build`'s answer (deep-copied).
 
-    Call it first, before the test writes anything of its own: the saved state replaces
-    moto's, so whatever was written before must be the same in every test that asks (a
-    fixture such as `fleet` that makes the same topic and queue each time), or it is lost.
-    What lives outside moto (a service's test clock) is the caller's to put back."""
+    Call it before the test writes anything of its own: the saved state replaces moto's. It
+    checks that moto holds exactly what it held when the build ran (the fresh account, or
+    what another `prebuilt` put back) and fails the test otherwise (~30 ms). What lives
+    outside moto (a service's test clock) is the caller's to put back."""
 
     def put(name: str, build: Callable[[], T]) -> T:
+        before = moto_snapshot.take().state
         saved = _PREBUILT.get(name)
         if saved is None:
             answer = build()
-            _PREBUILT[name] = (moto_snapshot.take(), copy.deepcopy(answer))
+            snapshot = moto_snapshot.take()
+            _PREBUILT[name] = (before, snapshot, copy.deepcopy(answer))
+            # and on from the saved copy, as every later test goes on: the check above
+            # compares moto's state as pickled, and a copy pickles apart from the original
+            moto_snapshot.restore(snapshot)
             return answer
-        snapshot, answer = saved
+        built_on, snapshot, answer = saved
+        if before != built_on:
+            pytest.fail(
+                f"prebuilt({name!r}) was built on another state of moto than this test's: "
+                "call it before the test (or a fixture) writes anything of its own",
+                pytrace=False,
+            )
         moto_snapshot.restore(snapshot)
         return copy.deepcopy(answer)  # type: ignore[no-any-return]
 

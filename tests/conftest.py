@@ -84,14 +84,17 @@ xdist hands out the largest groups first."""
 
 
 def _longest_first(item: pytest.Item) -> int:
+    """0 for a test in a group: a group's tests keep their order (the shared stack's tests
+    are not independent of it: the browser tests run before the e2e tests move its clock
+    and start payout runs)."""
+    if item.get_closest_marker("xdist_group") is not None:
+        return 0
     layer = os.path.relpath(str(item.path), _TESTS).split(os.sep)[0]
-    return LONGEST_FIRST.index(layer) if layer in LONGEST_FIRST else len(LONGEST_FIRST)
+    return 1 + (LONGEST_FIRST.index(layer) if layer in LONGEST_FIRST else len(LONGEST_FIRST))
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts the same way
-        items.sort(key=_longest_first)  # stable: within a layer, the usual order
     for item in items:
         if _is_slow(item) and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
@@ -101,6 +104,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         shared = _shared_fixture(item)
         if shared is not None:
             item.add_marker(pytest.mark.xdist_group(shared))
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts the same way
+        items.sort(key=_longest_first)  # stable: within a layer, the usual order
+
+
+STACK_LAYERS = ("e2e", "browser")
+"""Where the tests on the shared local stack live (the `stack` group)."""
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: one worker per core, and one more when the run may hold the `stack` group.
+    That group keeps its worker for minutes (a third of the run) while using about a third
+    of a core: its tests wait on the local stack's processes, MQTT and HTTP, and the browser.
+    With one worker per core the other core sits mostly idle meanwhile; the extra worker
+    takes the other tests there. A run of the fast tier (`-m "not slow"`) or of other
+    directories keeps one worker per core. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when
+    set, as pytest-xdist documents."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.numprocesses != "auto":
+        return None  # pytest-xdist's own answer
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + (1 if _may_run_the_stack(config) else 0)
+
+
+def _may_run_the_stack(config: pytest.Config) -> bool:
+    if "not slow" in (config.option.markexpr or ""):
+        return False
+    stack_dirs = [os.path.join(_TESTS, layer) for layer in STACK_LAYERS]
+    for arg in config.args or [_TESTS]:
+        path = os.path.abspath(os.path.join(config.invocation_params.dir, arg.split("::")[0]))
+        for stack_dir in stack_dirs:
+            if os.path.commonpath([path, stack_dir]) in (path, stack_dir):
+                return True  # the stack's layer, a file in it, or a folder above it
+    return False
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -75,12 +75,12 @@ def _is_slow(item: pytest.Item) -> bool:
 
 LONGEST_FIRST = ("resilience", "e2e", "emulator", "infra", "browser", "functional", "events")
 """The order in which pytest-xdist hands out the tests that are in no group: the layers whose
-single tests run longest first (a resilience run, an e2e test with a stack of its own: 20 s to
-a minute and more each), the short ones last (then `unit`, the rest). xdist gives each worker
-the next test when it is nearly idle, in this order: a long test handed out at the end keeps
-one worker busy while the other has nothing left (it cost about a minute of wall time when
-the resilience suite came next to last). The groups (`stack`, `synth`) go out first anyway:
-xdist hands out the largest groups first."""
+single tests run longest first (the resilience run with faults: 30 s of CPU; an e2e test
+with a stack of its own: 20 s to a minute), the short ones last (then `unit`, the rest).
+xdist gives a worker the next test when it is nearly idle, in this order: a long test handed
+out at the end would keep one worker busy while the others have nothing left (the
+resilience suite used to come next to last). The groups (`stack`, `synth`) go out first
+anyway, largest first, and keep their own order."""
 
 
 def _longest_first(item: pytest.Item) -> int:

@@ -73,8 +73,28 @@ def _is_slow(item: pytest.Item) -> bool:
     return layer in SLOW_LAYERS or _shared_fixture(item) is not None
 
 
+LONGEST_FIRST = ("resilience", "e2e", "emulator", "infra", "browser", "functional", "events")
+"""The order in which pytest-xdist hands out the tests that are in no group: the layers whose
+single tests run longest first (the resilience run with faults: 30 s of CPU; an e2e test
+with a stack of its own: 20 s to a minute), the short ones last (then `unit`, the rest).
+xdist gives a worker the next test when it is nearly idle, in this order: a long test handed
+out at the end would keep one worker busy while the others have nothing left (the
+resilience suite used to come next to last). The groups (`stack`, `synth`) go out first
+anyway, largest first, and keep their own order."""
+
+
+def _longest_first(item: pytest.Item) -> int:
+    """0 for a test in a group: a group's tests keep their order (the shared stack's tests
+    are not independent of it: the browser tests run before the e2e tests move its clock
+    and start payout runs)."""
+    if item.get_closest_marker("xdist_group") is not None:
+        return 0
+    layer = os.path.relpath(str(item.path), _TESTS).split(os.sep)[0]
+    return 1 + (LONGEST_FIRST.index(layer) if layer in LONGEST_FIRST else len(LONGEST_FIRST))
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if _is_slow(item) and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
@@ -84,6 +104,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         shared = _shared_fixture(item)
         if shared is not None:
             item.add_marker(pytest.mark.xdist_group(shared))
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts the same way
+        items.sort(key=_longest_first)  # stable: within a layer, the usual order
+
+
+STACK_LAYERS = ("e2e", "browser")
+"""Where the tests on the shared local stack live (the `stack` group)."""
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: one worker per core, and one more when the run may hold the `stack` group.
+    That group keeps its worker for minutes (a third of the run) while using about a third
+    of a core: its tests wait on the local stack's processes, MQTT and HTTP, and the browser.
+    With one worker per core the other core sits mostly idle meanwhile; the extra worker
+    takes the other tests there. A run of the fast tier (`-m "not slow"`) or of other
+    directories keeps one worker per core. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when
+    set, as pytest-xdist documents."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.numprocesses != "auto":
+        return None  # pytest-xdist's own answer
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + (1 if _may_run_the_stack(config) else 0)
+
+
+def _may_run_the_stack(config: pytest.Config) -> bool:
+    if "not slow" in (config.option.markexpr or ""):
+        return False
+    stack_dirs = [os.path.join(_TESTS, layer) for layer in STACK_LAYERS]
+    for arg in config.args or [_TESTS]:
+        path = os.path.abspath(os.path.join(config.invocation_params.dir, arg.split("::")[0]))
+        for stack_dir in stack_dirs:
+            if os.path.commonpath([path, stack_dir]) in (path, stack_dir):
+                return True  # the stack's layer, a file in it, or a folder above it
+    return False
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

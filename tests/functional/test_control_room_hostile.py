@@ -279,15 +279,23 @@ def _raw(api: Api, method: str, url: str, held: tuple[str, ...]) -> tuple[int, b
 
 
 @pytest.fixture
-def scene(api: Api, fleet: Any) -> dict[str, Any]:
+def scene(api: Api, fleet: Any, prebuilt: Any) -> dict[str, Any]:
     """An air alert and a robot's fault, a quarantined deposit, a parked dead letter, a
     November run (p1, p2 paid; n1, n2 without an account) approved by a second person, and a
-    pending correction: something for every write route to act on."""
+    pending correction: something for every write route to act on. Built once, then put back
+    from moto's state (`prebuilt`), with the test clock where the build left it."""
     from chalicelib import wiring
-    from tests.functional.test_finance_controls import _approve, _ready_run
 
     clock = fleet["clock"]
     wiring.alerts()._clock = clock
+    built = prebuilt("the control room's scene", lambda: _build_scene(api, clock))
+    clock.now = built.pop("clock")
+    return built
+
+
+def _build_scene(api: Api, clock: Any) -> dict[str, Any]:
+    from tests.functional.test_finance_controls import _approve, _ready_run
+
     bad_air(clock)
     robot_status(clock, 0.95, "motor_jam")
     listed = api.call("GET", "/v1/admin/alerts?status=all", as_user="boss", admin=True).body
@@ -315,6 +323,7 @@ def scene(api: Api, fleet: Any) -> dict[str, Any]:
         "queue": queues.DEPOSITS.dlq_name,
         "device_id": "shelter-001",
         "project_id": PROJECT["project_id"],
+        "clock": clock.now,
     }
 
 

@@ -91,16 +91,16 @@ ROUTES = [
 CALLERS = [*roles.ROLES, "citizen", "Finance", "finance ", "admin,finance", "root"]
 
 
-@pytest.mark.slow  # 90 runs, each on a run of its own (~50 s): the slow tier
+@pytest.mark.slow  # 90 calls, each on a ready run put back from a snapshot: the slow tier
 @pytest.mark.parametrize(
     ("method", "path", "power"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES]
 )
 @pytest.mark.parametrize("role", CALLERS)
 def test_every_finance_route_answers_exactly_its_roles(
-    api: Api, method: str, path: str, power: roles.Power, role: str
+    api: Api, prebuilt: Any, method: str, path: str, power: roles.Power, role: str
 ) -> None:
-    # GIVEN a ready run started by someone else
-    _ready_run(api)
+    # GIVEN a ready run started by someone else (built once, then put back from moto's state)
+    prebuilt("a ready run", lambda: _ready_run(api))
     body = {"period": "2026-10"} if method == "POST" and path.endswith("runs") else None
     if path.endswith("/settle"):
         body = {"paid": ["p1"]}

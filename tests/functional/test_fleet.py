@@ -33,27 +33,33 @@ class Clock:
 
 
 @pytest.fixture
-def fleet(aws: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def fleet(aws: dict[str, Any], prebuilt: Any) -> Iterator[dict[str, Any]]:
     """The alerts topic with a queue subscribed (what operators receive), and the fleet
-    service on a test clock."""
+    service on a test clock. The topic, queue and things are built once, then put back from
+    moto's state (`prebuilt`)."""
     import os
 
     from chalicelib import wiring
 
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
-    topic = sns.create_topic(Name="gimhae-dev-alerts")["TopicArn"]
+
+    def build() -> tuple[str, str]:
+        topic = sns.create_topic(Name="gimhae-dev-alerts")["TopicArn"]
+        url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+        )
+        iot = boto3.client("iot", region_name=REGION)
+        for device in aws["fleet"]["devices"]:  # shadows belong to things
+            iot.create_thing(thingName=device["device_id"])
+        return topic, url
+
+    topic, url = prebuilt("the fleet's alerts topic and things", build)
     os.environ["ALERTS_TOPIC_ARN"] = topic
-    url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
-    )
-    iot = boto3.client("iot", region_name=REGION)
-    for device in aws["fleet"]["devices"]:  # shadows belong to things
-        iot.create_thing(thingName=device["device_id"])
     clock = Clock()
     service = wiring.fleet()
     service._clock = clock  # the one seam: time

@@ -192,3 +192,27 @@ def test_restore_needs_no_active_backend_and_leaves_moto_empty_after(account: Ac
         from moto.sns.models import sns_backends
 
         assert not sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages
+
+
+def test_prebuilt_puts_back_what_its_build_made_and_only_on_the_state_it_was_built_on(
+    account: Account, prebuilt: Any
+) -> None:
+    sqs = _client("sqs")
+
+    def build() -> str:
+        url = sqs.create_queue(QueueName="prebuilt-probe")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="built")
+        return str(url)
+
+    # GIVEN a build run once on the fresh account
+    url = prebuilt("probe", build)
+    sqs.send_message(QueueUrl=url, MessageBody="the test's own")
+    # WHEN another test asks for it: it is put back, not built again
+    moto_snapshot.restore(account.snapshot)
+    assert prebuilt("probe", lambda: pytest.fail("built twice")) == url
+    # THEN the queue holds what the build sent, and nothing the first test sent after it
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in got] == ["built"]
+    # AND asked for after the test wrote something of its own, it refuses (the write would go)
+    with pytest.raises(pytest.fail.Exception, match="another state of moto"):
+        prebuilt("probe", build)

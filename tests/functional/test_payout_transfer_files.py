@@ -61,10 +61,10 @@ def _csv_rows(body: bytes) -> list[list[str]]:
 
 
 def test_the_csv_and_the_spreadsheet_hold_the_same_rows_as_text_where_it_matters(
-    api: Api,
+    api: Api, prebuilt: Any
 ) -> None:
     # GIVEN a run that paid four citizens
-    _paid_run(api)
+    prebuilt("a paid run", lambda: _paid_run(api))
 
     # WHEN finance downloads both forms
     csv_status, csv_headers, csv_body = _get(api, EXPORT)
@@ -109,8 +109,8 @@ def test_the_csv_and_the_spreadsheet_hold_the_same_rows_as_text_where_it_matters
     assert widths["C"] >= 16 and widths["D"] >= len(HOSTILE) * 0.8
 
 
-def test_each_form_is_kept_once_and_a_repeat_serves_the_same_bytes(api: Api) -> None:
-    _paid_run(api)
+def test_each_form_is_kept_once_and_a_repeat_serves_the_same_bytes(api: Api, prebuilt: Any) -> None:
+    prebuilt("a paid run", lambda: _paid_run(api))
     first_xlsx = _get(api, f"{EXPORT}?format=xlsx", accept=XLSX)[2]
     first_csv = _get(api, f"{EXPORT}?format=csv")[2]
     assert _get(api, f"{EXPORT}?format=xlsx", accept=XLSX)[2] == first_xlsx
@@ -148,8 +148,8 @@ def test_each_form_is_kept_once_and_a_repeat_serves_the_same_bytes(api: Api) -> 
     ["format=XLSX", "format=xls", "format=", "format=xlsx%00", "format=%20xlsx",
      "format=csv&format=xlsx", "format=" + "x" * 100],
 )  # fmt: skip
-def test_an_unknown_format_is_a_400(api: Api, query: str) -> None:
-    _paid_run(api)
+def test_an_unknown_format_is_a_400(api: Api, prebuilt: Any, query: str) -> None:
+    prebuilt("a paid run", lambda: _paid_run(api))
     status, headers, body = _get(api, f"{EXPORT}?{query}", accept=XLSX)
     assert status == 400, body
     assert headers["Content-Type"] == "application/json"
@@ -158,9 +158,9 @@ def test_an_unknown_format_is_a_400(api: Api, query: str) -> None:
 
 @pytest.mark.parametrize("accept", [None, "*/*", "text/html, " + XLSX, "application/json"])
 def test_the_spreadsheet_needs_its_type_first_in_accept_as_api_gateway_does(
-    api: Api, accept: str | None
+    api: Api, prebuilt: Any, accept: str | None
 ) -> None:
-    _paid_run(api)
+    prebuilt("a paid run", lambda: _paid_run(api))
     status, headers, body = _get(api, f"{EXPORT}?format=xlsx", accept=accept)
     assert status == 406, body
     assert headers["Content-Type"] == "application/json"

@@ -218,16 +218,28 @@ class DynamoDbPushTokens:
         token: str,
         endpoint_arn: str | None,
         now: datetime,
-    ) -> None:
-        """The token's one owner from now on (a second citizen's registration moves it)."""
-        PushToken(
+    ) -> bool:
+        """The token's one owner from now on (a second citizen's registration moves it), on
+        condition that their account is not closed, in one transaction: a registration
+        racing the close cannot keep a token the close already erased (False: closed)."""
+        tx = NamedTransaction()
+        tx.check("open", Citizen, citizen_id, Citizen.closed_at.does_not_exist())
+        item = PushToken(
             token_key,
             citizen_id=citizen_id,
             platform=platform,
             token=token,
             endpoint_arn=endpoint_arn,
             registered_at=now,
-        ).save()
+        )
+        tx.put("token", item)
+        try:
+            tx.commit()
+        except ConditionsFailed as e:
+            if "open" in e.names:
+                return False
+            raise
+        return True
 
     def remove(self, token_key: str, citizen_id: str) -> bool:
         """Delete the token if it is the citizen's (False: not theirs, or gone)."""

@@ -169,6 +169,22 @@ def test_a_phone_registered_as_the_account_closes_is_refused_and_kept_nowhere(ap
     assert _tokens("open") == [FCM] and _tokens("late") == []
 
 
+def test_a_payout_account_saved_as_the_account_closes_is_refused_and_kept_nowhere(
+    api: Api,
+) -> None:
+    """The same race for the bank account (erased by the close too): the route's check
+    passed, the close erased, then the save: refused, nothing kept."""
+    from chalicelib import wiring
+    from chalicelib.errors import NotFound
+
+    register(api, "late")
+    assert api.call("DELETE", "/v1/me", as_user="late").status == 200
+    with pytest.raises(NotFound) as refused:
+        wiring.payout_accounts().set_account("late", "088", "110123456789", "김민지")
+    assert refused.value.code == "account_closed"
+    assert wiring.payout_accounts().account("late") is None
+
+
 def _tokens(who: str) -> list[str]:
     from chalicelib.adapters.dynamodb_notifications import DynamoDbPushTokens
 

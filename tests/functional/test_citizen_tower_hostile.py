@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -229,24 +228,6 @@ def test_another_citizens_cursor_or_a_forged_one_pages_only_my_inbox(api: Api) -
 
 
 # -- Logs ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def app_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    """The app's log lines at DEBUG, as Lambda would ship them. (capsys does not see them:
-    Powertools' handler holds the stdout of the moment `wiring` was imported.)"""
-    from chalicelib import wiring
-
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
-    wiring.logger.setLevel("DEBUG")
-    lines = io.StringIO()
-    handler = wiring.logger.registered_handler
-    before = handler.setStream(lines)  # type: ignore[attr-defined]
-    try:
-        yield lines
-    finally:
-        handler.setStream(before)  # type: ignore[attr-defined]
-        wiring.logger.setLevel(None)
 
 
 def test_no_log_line_carries_a_phone_number_or_a_push_token(api: Api, app_log: io.StringIO) -> None:

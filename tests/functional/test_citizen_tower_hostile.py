@@ -255,3 +255,28 @@ def test_no_log_line_carries_a_phone_number_or_a_push_token(api: Api, app_log: i
     digits = ("4321-8765", "43218765", "4321 8765", "+821043218765")  # each way it is written
     for secret in (*digits, FCM[:40], FCM[-40:], APNS[:24], APNS[-24:].upper()):
         assert secret not in logged, secret
+
+
+# -- The registry's writes -------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="design: PUT /v1/admin/projects/{id} replaces whole with no version from the "
+    "caller (no If-Match/ETag in DESIGN §4d), so two admins editing from one read lose the "
+    "first one's change silently; the store's version check covers only its own read",
+)
+def test_a_replace_made_from_a_stale_read_is_refused(api: Api) -> None:
+    admin = ("admin",)
+    assert api.call("POST", "/v1/admin/projects", as_user="a-1", roles=admin,
+                    body=PROJECT).status == 201  # fmt: skip
+    read = api.call("GET", "/v1/projects/smart-lights")
+    content = {k: v for k, v in PROJECT.items() if k != "project_id"}
+    tag = {"if-match": read.headers.get("ETag", '"1"')}
+    first = api.call("PUT", "/v1/admin/projects/smart-lights", as_user="a-1", roles=admin,
+                     body={**content, "status": "in_progress"}, headers=tag)  # fmt: skip
+    assert first.status == 200
+    # the second admin edits what they read before the first's change
+    stale = api.call("PUT", "/v1/admin/projects/smart-lights", as_user="a-2", roles=admin,
+                     body={**content, "notes": "예산 변경"}, headers=tag)  # fmt: skip
+    assert stale.status in (409, 412), stale.body

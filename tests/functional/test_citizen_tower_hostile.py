@@ -36,7 +36,10 @@ ODD_BODIES: list[Any] = [None, 1, "x", [], {"up_to": None}, {"up_to": 1}, {"up_t
     {"platform": "apns", "token": APNS + "\u202e"},
     {"a": {"b": [[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]}}]  # fmt: skip
 RAW_BODIES = [b"\xff\xfe", b"\xc0\xaf", b"{" * 5000, b"[" * 100_000, b'{"up_to": "\\ud800"}',
-              b'{"token": "\\u0000", "token": 1}', b"x" * 2_000_000]  # fmt: skip
+              b'{"token": "\\u0000", "token": 1}', b"x" * 2_000_000, b'{"forfeit_points": NaN}',
+              b'{"forfeit_points": 1e400}', b'{"up_to": 1' + b"0" * 5000 + b"}",
+              b"\xef\xbb\xbf{}", '{"up_to": "x"}'.encode("utf-16"),
+              b'{"up_to": "\xed\xa0\x80"}']  # fmt: skip
 WRITES = [("POST", "/v1/me/notifications/read"), ("PUT", "/v1/me/push-tokens"),
           ("DELETE", "/v1/me"), ("POST", "/v1/admin/projects"),
           ("PUT", "/v1/admin/projects/smart-lights")]  # fmt: skip

@@ -283,3 +283,37 @@ def test_a_replace_made_from_a_stale_read_is_refused(api: Api) -> None:
     stale = api.call("PUT", "/v1/admin/projects/smart-lights", as_user="a-2", roles=admin,
                      body={**content, "notes": "예산 변경"}, headers=tag)  # fmt: skip
     assert stale.status in (409, 412), stale.body
+
+
+# -- Claims ----------------------------------------------------------------------------------
+
+
+def test_a_citizens_token_naming_staff_groups_is_a_citizen_on_every_new_route(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clients, as in AWS: the citizens' app and the staff console. The app's token with
+    `cognito:groups: ["admin"]` writes no project, and, closed, is 404 `account_closed` on the
+    new routes (a group must not skip the closed-account check); the console's token writes."""
+    from chalicelib import wiring
+
+    monkeypatch.setenv("JWT_AUDIENCE", "gimhae-local-app,gimhae-console")
+    monkeypatch.setenv("STAFF_JWT_AUDIENCE", "gimhae-console")
+    wiring.clear()
+    issuer = api._issuer
+
+    def bearer(sub: str, aud: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {issuer.mint(sub, admin=True, aud=aud)}"}
+
+    app = bearer("crook", "gimhae-local-app")
+    refused = api.call("POST", "/v1/admin/projects", body=PROJECT, headers=app)
+    assert (refused.status, refused.body["error"]["code"]) == (403, "forbidden_role")
+    register(api, "crook")
+    assert api.call("DELETE", "/v1/me", headers=app).status == 200
+    for method, path, body in (("GET", "/v1/me/notifications", None),
+                               ("GET", "/v1/me/payouts", None),
+                               ("PUT", "/v1/me/push-tokens", {"platform": "fcm", "token": FCM}),
+                               ("DELETE", "/v1/me", None)):  # fmt: skip
+        closed = api.call(method, path, body=body, headers=app)
+        assert (closed.status, closed.body["error"]["code"]) == (404, "account_closed"), path
+    console = bearer("ops-1", "gimhae-console")
+    assert api.call("POST", "/v1/admin/projects", body=PROJECT, headers=console).status == 201

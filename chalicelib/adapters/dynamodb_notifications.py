@@ -220,10 +220,9 @@ class DynamoDbPushTokens:
         now: datetime,
     ) -> bool:
         """The token's one owner from now on (a second citizen's registration moves it), on
-        condition that their account is not closed, in one transaction: a registration
-        racing the close cannot keep a token the close already erased (False: closed)."""
-        tx = NamedTransaction()
-        tx.check("open", Citizen, citizen_id, Citizen.closed_at.does_not_exist())
+        condition that their account is not closed (False: closed, nothing saved)."""
+        from chalicelib.adapters.dynamodb_closing import save_while_open
+
         item = PushToken(
             token_key,
             citizen_id=citizen_id,
@@ -232,14 +231,7 @@ class DynamoDbPushTokens:
             endpoint_arn=endpoint_arn,
             registered_at=now,
         )
-        tx.put("token", item)
-        try:
-            tx.commit()
-        except ConditionsFailed as e:
-            if "open" in e.names:
-                return False
-            raise
-        return True
+        return save_while_open(citizen_id, item)
 
     def remove(self, token_key: str, citizen_id: str) -> bool:
         """Delete the token if it is the citizen's (False: not theirs, or gone)."""

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.adapters.dynamodb_models import Citizen, PayoutAccount
-from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
+from chalicelib.adapters.dynamodb_closing import save_while_open
+from chalicelib.adapters.dynamodb_models import PayoutAccount
 from chalicelib.domain.payout_accounts import StoredPayoutAccount
 
 
 class DynamoDbPayoutAccounts:
     def save_account(self, account: StoredPayoutAccount) -> bool:
-        """Saved, on condition that the citizen's account is not closed, in one transaction:
-        a save racing the close cannot keep the bank account the close erased (False:
-        closed)."""
-        tx = NamedTransaction()
-        tx.check("open", Citizen, account.citizen_id, Citizen.closed_at.does_not_exist())
+        """Saved, on condition that the citizen's account is not closed (False: closed,
+        nothing saved)."""
         item = PayoutAccount(
             account.citizen_id,
             bank_code=account.bank_code,
@@ -22,14 +19,7 @@ class DynamoDbPayoutAccounts:
             holder=account.holder,
             updated_at=account.updated_at,
         )
-        tx.put("account", item)
-        try:
-            tx.commit()
-        except ConditionsFailed as e:
-            if "open" in e.names:
-                return False
-            raise
-        return True
+        return save_while_open(account.citizen_id, item)
 
     def account(self, citizen_id: str) -> StoredPayoutAccount | None:
         try:

@@ -130,6 +130,8 @@ class NotificationService:
             if endpoint and endpoint != known:
                 self._push.delete_endpoint(endpoint)
             raise NotFound("this account was closed", code="account_closed")
+        if existing and existing.endpoint_arn and existing.endpoint_arn != endpoint:
+            self._push.delete_endpoint(existing.endpoint_arn)  # the token changed platform
         return Registered(platform, "on" if endpoint else "off")
 
     def remove_token(self, citizen_id: str, token: str) -> None:

@@ -187,6 +187,37 @@ def test_a_payout_account_saved_as_the_account_closes_is_refused_and_kept_nowher
     assert wiring.payout_accounts().account("late") is None
 
 
+def test_a_phone_sns_still_knows_disabled_registers_again(api: Api) -> None:
+    """SNS refuses to create an endpoint for a token it holds with other attributes (a
+    disabled endpoint our table no longer names: a delete cut short, or the token
+    registered on the other platform meanwhile). A 64-hex token is an APNs and an FCM shape:
+    registered as fcm, as apns, disabled by FCM, then as fcm again: a 200, not a 500, on the
+    old endpoint enabled again."""
+    import boto3
+
+    from tests.functional.conftest import REGION
+    from tests.functional.test_notifications import _endpoints
+
+    register(api, "twice")
+
+    def put(platform: str) -> ApiResponse:
+        body = {"platform": platform, "token": APNS}
+        return api.call("PUT", "/v1/me/push-tokens", as_user="twice", body=body)
+
+    assert put("fcm").status == 200
+    (fcm,) = [e for e in _endpoints().values() if e.token == APNS]
+    assert put("apns").status == 200  # (moto answers the GCM endpoint for it: same token)
+    # an endpoint SNS still holds for the token, disabled, that our table does not name
+    sns = boto3.client("sns", region_name=REGION)
+    stray = sns.create_platform_endpoint(PlatformApplicationArn=fcm.application.arn, Token=APNS)[
+        "EndpointArn"
+    ]
+    sns.set_endpoint_attributes(EndpointArn=stray, Attributes={"Enabled": "false"})
+    again = put("fcm")
+    assert again.status == 200 and again.body == {"platform": "fcm", "push": "on"}, again.body
+    assert _endpoints()[stray].enabled and _tokens("twice") == [APNS]
+
+
 def _tokens(who: str) -> list[str]:
     from chalicelib.adapters.dynamodb_notifications import DynamoDbPushTokens
 

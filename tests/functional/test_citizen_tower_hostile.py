@@ -254,6 +254,10 @@ def test_another_citizens_cursor_or_a_forged_one_pages_only_my_inbox(api: Api) -
         answer = api.call("GET", f"/v1/me/notifications?cursor={bad}", as_user="bob")
         _error_shape(answer, bad)
         assert answer.body["error"]["code"] == "invalid_cursor"
+    # the inbox's cursor on another paged route of mine
+    ledger = api.call("GET", f"/v1/me/ledger?cursor={cursor}", as_user="ann")
+    _error_shape(ledger, "ledger")
+    assert ledger.body["error"]["code"] == "invalid_cursor"
     # Bob marking Ann's newest read: not found, and Ann's count is what it was
     up_to = first["notifications"][0]["notification_id"]
     marked = api.call("POST", "/v1/me/notifications/read", as_user="bob", body={"up_to": up_to})

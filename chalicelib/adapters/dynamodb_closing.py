@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.models import Model
 
 from chalicelib.adapters.dynamodb_citizens import DynamoDbCitizens
 from chalicelib.adapters.dynamodb_models import (
@@ -30,6 +31,22 @@ from chalicelib.adapters.dynamodb_transactions import (
 from chalicelib.domain.citizens import Citizen as CitizenValue
 from chalicelib.domain.closing import CLOSED_NAME, MyPayout, MySkip, WalkedDay, period_of_run
 from chalicelib.errors import RetryableConflict
+
+
+def save_while_open(citizen_id: str, item: Model) -> bool:
+    """Save `item` (personal data the close erases: a push token, a payout account) on
+    condition that the citizen's account is not closed, in one transaction: a write racing
+    the close cannot keep what the close already erased. False: closed, nothing saved."""
+    tx = NamedTransaction()
+    tx.check("open", Citizen, citizen_id, Citizen.closed_at.does_not_exist())
+    tx.put("item", item)
+    try:
+        tx.commit()
+    except ConditionsFailed as e:
+        if "open" in e.names:
+            return False
+        raise
+    return True
 
 
 class DynamoDbClosing:

@@ -218,16 +218,20 @@ class DynamoDbPushTokens:
         token: str,
         endpoint_arn: str | None,
         now: datetime,
-    ) -> None:
-        """The token's one owner from now on (a second citizen's registration moves it)."""
-        PushToken(
+    ) -> bool:
+        """The token's one owner from now on (a second citizen's registration moves it), on
+        condition that their account is not closed (False: closed, nothing saved)."""
+        from chalicelib.adapters.dynamodb_closing import save_while_open
+
+        item = PushToken(
             token_key,
             citizen_id=citizen_id,
             platform=platform,
             token=token,
             endpoint_arn=endpoint_arn,
             registered_at=now,
-        ).save()
+        )
+        return save_while_open(citizen_id, item)
 
     def remove(self, token_key: str, citizen_id: str) -> bool:
         """Delete the token if it is the citizen's (False: not theirs, or gone)."""

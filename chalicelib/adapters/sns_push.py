@@ -8,9 +8,13 @@ local stack creates stand-ins on the emulator, whose publishes land in the local
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from chalicelib.adapters import aws_clients
+
+_EXISTING = re.compile(r"Endpoint (arn:[\w:/.-]+) already exists with the same [Tt]oken")
+"""How SNS names the endpoint it holds for a token with other attributes."""
 
 GONE_CODES = frozenset({"EndpointDisabled", "NotFound", "NotFoundException"})
 """What SNS answers when the platform has given up on a token (uninstalled app, expired
@@ -25,15 +29,29 @@ class SnsPush:
         return self._client or aws_clients.client("sns")
 
     def create_endpoint(self, application_arn: str, token: str) -> str:
-        """A new endpoint for the token, enabled (SNS answers the existing one for a token it
-        already knows with the same attributes)."""
-        return str(
-            self._sns().create_platform_endpoint(
-                PlatformApplicationArn=application_arn,
-                Token=token,
-                Attributes={"Enabled": "true"},
-            )["EndpointArn"]
-        )
+        """A new endpoint for the token, enabled. SNS answers the existing one for a token it
+        already knows with the same attributes, and refuses (InvalidParameter, naming it)
+        one it knows with others, e.g. disabled by the platform: that one is enabled again
+        and answered."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return str(
+                self._sns().create_platform_endpoint(
+                    PlatformApplicationArn=application_arn,
+                    Token=token,
+                    Attributes={"Enabled": "true"},
+                )["EndpointArn"]
+            )
+        except ClientError as e:
+            error = e.response.get("Error", {})
+            known = _EXISTING.search(str(error.get("Message", "")))
+            if error.get("Code") != "InvalidParameter" or known is None:
+                raise
+        existing = known.group(1)
+        if not self.enable(existing, token):
+            raise RuntimeError("SNS named an endpoint for the token that is gone")
+        return existing
 
     def enable(self, endpoint_arn: str, token: str) -> bool:
         """Enable a known endpoint again for this token (a phone registering again after

@@ -175,6 +175,8 @@ def draft_to_project(
             notes = names.judge_text(draft.notes, NOTES)
         except names.NameRefused as e:
             problems.append(e.detail("notes"))
+        else:
+            _refuse_markup(notes, NOTES.label, problems)  # public too: shown beside the name
     if draft.field not in fields():
         bad("field", "unknown_field", f"must be one of {', '.join(FIELD_CODES)}")
     if draft.funding not in FUNDINGS:
@@ -220,19 +222,25 @@ def _public_text(text: str, rule: names.NameRule, problems: list[dict[str, Any]]
     except names.NameRefused as e:
         problems.append(e.detail(rule.label))
         return ""
-    for i, char in enumerate(judged, 1):
+    _refuse_markup(judged, rule.label, problems)
+    return judged
+
+
+def _refuse_markup(text: str, label: str, problems: list[dict[str, Any]]) -> None:
+    """Public text never holds `<` or `>`: a page that forgets to escape it shows text, not
+    markup someone wrote."""
+    for i, char in enumerate(text, 1):
         if char in _MARKUP:
             problems.append(
                 {
-                    "field": rule.label,
-                    "problem": f"a {rule.label} cannot hold < or > (markup)",
+                    "field": label,
+                    "problem": f"a {label} cannot hold < or > (markup)",
                     "reason": "markup",
                     "position": i,
                     "character": f"U+{ord(char):04X}",
                 }
             )
-            break
-    return judged
+            return
 
 
 def _day(raw: str, name: str, bad: Any) -> date | None:

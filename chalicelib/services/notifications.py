@@ -36,7 +36,7 @@ class PushTokens(Protocol):
         token: str,
         endpoint_arn: str | None,
         now: datetime,
-    ) -> None: ...
+    ) -> bool: ...
     def remove(self, token_key: str, citizen_id: str) -> bool: ...
     def remove_endpoint(self, token_key: str, endpoint_arn: str) -> bool: ...
     def of_citizen(self, citizen_id: str) -> list[StoredToken]: ...
@@ -123,8 +123,15 @@ class NotificationService:
             and existing.platform == platform
             and existing.endpoint_arn == endpoint
         )
-        if not unchanged:
-            self._tokens.put(key, citizen_id, platform, token, endpoint, self._clock())
+        if not unchanged and not self._tokens.put(
+            key, citizen_id, platform, token, endpoint, self._clock()
+        ):
+            # the account closed since the route checked it: keep nothing of this phone
+            if endpoint and endpoint != known:
+                self._push.delete_endpoint(endpoint)
+            raise NotFound("this account was closed", code="account_closed")
+        if existing and existing.endpoint_arn and existing.endpoint_arn != endpoint:
+            self._push.delete_endpoint(existing.endpoint_arn)  # the token changed platform
         return Registered(platform, "on" if endpoint else "off")
 
     def remove_token(self, citizen_id: str, token: str) -> None:

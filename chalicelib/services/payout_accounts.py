@@ -13,10 +13,13 @@ from chalicelib.domain.payout_accounts import (
     encryption_context,
     judge_account,
 )
+from chalicelib.errors import NotFound
 
 
 class PayoutAccountStore(Protocol):
-    def save_account(self, account: StoredPayoutAccount) -> None: ...
+    def save_account(self, account: StoredPayoutAccount) -> bool:
+        """Saved; False when the citizen's account was closed (nothing saved)."""
+        ...
 
     def account(self, citizen_id: str) -> StoredPayoutAccount | None: ...
 
@@ -49,7 +52,9 @@ class PayoutAccountService:
             holder=details.holder,
             updated_at=self._clock(),
         )
-        self._store.save_account(stored)
+        if not self._store.save_account(stored):
+            # the account closed since the route checked it: keep nothing of this account
+            raise NotFound("this account was closed", code="account_closed")
         return stored
 
     def account(self, citizen_id: str) -> StoredPayoutAccount | None:

@@ -15,8 +15,9 @@ class MemoryPayoutAccounts:
     def __init__(self) -> None:
         self.accounts: dict[str, StoredPayoutAccount] = {}
 
-    def save_account(self, account: StoredPayoutAccount) -> None:
+    def save_account(self, account: StoredPayoutAccount) -> bool:
         self.accounts[account.citizen_id] = account
+        return True  # no account closes in memory
 
     def account(self, citizen_id: str) -> StoredPayoutAccount | None:
         return self.accounts.get(citizen_id)

@@ -4,6 +4,7 @@ tables and queues provisioned from the same sources as the local stack and AWS."
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -342,3 +343,21 @@ def register(
     response = api.call("PUT", "/v1/me", as_user=citizen_id, body=body)
     assert response.status == 200, response.body
     return link_phone(api, citizen_id, phone) if phone is not None else dict(response.body)
+
+
+@pytest.fixture
+def app_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """The app's log lines at DEBUG, as Lambda would ship them. (capsys does not see them:
+    Powertools' handler holds the stdout of the moment `wiring` was imported.)"""
+    from chalicelib import wiring
+
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    wiring.logger.setLevel("DEBUG")
+    lines = io.StringIO()
+    handler = wiring.logger.registered_handler
+    before = handler.setStream(lines)  # type: ignore[attr-defined]
+    try:
+        yield lines
+    finally:
+        handler.setStream(before)  # type: ignore[attr-defined]
+        wiring.logger.setLevel(None)

@@ -118,6 +118,7 @@ def test_only_an_admin_writes(api: Api) -> None:
         ({"status": "cancelled"}, 422, "validation_failed"),
         ({"funding": "provincial"}, 422, "validation_failed"),
         ({"name": "<img src=x onerror=alert(1)>"}, 422, "invalid_project"),
+        ({"notes": "<script>alert(1)</script>"}, 422, "invalid_project"),  # public, like the name
         ({"name": "가" * 5000}, 422, "invalid_project"),
         ({"name": "\u202e스마트"}, 422, "invalid_project"),
         ({"services": [f"s{i}" for i in range(11)]}, 422, "invalid_project"),

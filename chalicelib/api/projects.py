@@ -88,9 +88,10 @@ def project_overlaps() -> dict[str, Any]:
 @bp.route("/v1/projects/{project_id}", methods=["GET"])
 @api_view
 @answers("project_schemas:Project")
-def get_project(project_id: str) -> dict[str, Any]:
-    """Read one project."""
-    return project_view(wiring.projects().project(project_id))
+def get_project(project_id: str) -> Response:
+    """Read one project; its `ETag` is the version a replace may name in `If-Match`."""
+    found = wiring.projects().project(project_id)
+    return Response(body=project_view(found), headers=_etag(found))
 
 
 @bp.route("/v1/admin/projects", methods=["POST"], authorizer=jwt_auth)
@@ -108,23 +109,48 @@ def post_project() -> Response:
     who = require_role(request, Power.PROJECTS)
     body = parse_body(request, NewProject)
     made = wiring.projects().create(body.project_id, draft_of(body), actor(who))
-    return Response(body=project_view(made), status_code=201)
+    return Response(body=project_view(made), status_code=201, headers=_etag(made))
 
 
 @bp.route("/v1/admin/projects/{project_id}", methods=["PUT"], authorizer=jwt_auth)
 @api_view
 @answers("project_schemas:Project")
-def put_project(project_id: str) -> dict[str, Any]:
+def put_project(project_id: str) -> Response:
     """Replace a project whole (admin): every field as for registering, but the id.
 
-    404 when no such project; the action log keeps what changed, before and after.
+    404 when no such project; the action log keeps what changed, before and after. With
+    `If-Match: "<version>"` (the `ETag` of the read the edit started from), a project
+    changed since is a 409 `project_changed`, so two admins editing one read never lose a
+    change silently; without it the last writer wins.
     """
     from chalicelib.api.project_schemas import ProjectContent
 
     request = bp.current_request
     who = require_role(request, Power.PROJECTS)
+    read = _if_match(request.headers.get("if-match"))
     body = parse_body(request, ProjectContent)
-    return project_view(wiring.projects().replace(project_id, draft_of(body), actor(who)))
+    after = wiring.projects().replace(project_id, draft_of(body), actor(who), read)
+    return Response(body=project_view(after), headers=_etag(after))
+
+
+_ETAG = re.compile(r'(?:W/)?"([0-9]{1,12})"')
+
+
+def _if_match(value: str | None) -> int | None:
+    """The version named by `If-Match` (`"3"`, or weak `W/"3"`); none or `*`: any version."""
+    if value is None or value.strip() == "*":
+        return None
+    found = _ETAG.fullmatch(value.strip())
+    if found is None:
+        raise BadRequest(
+            'If-Match names one version as the ETag gave it, e.g. "3"', code="invalid_header"
+        )
+    return int(found.group(1))
+
+
+def _etag(p: Project) -> dict[str, str | list[str]]:
+    """The project's version as its entity tag (RFC 9110), what `If-Match` names back."""
+    return {"ETag": f'"{p.version or 0}"'}
 
 
 def draft_of(body: ProjectContent) -> ProjectDraft:

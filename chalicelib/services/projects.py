@@ -100,14 +100,23 @@ class ProjectService:
             ) from e
         return replace(project, version=1)
 
-    def replace(self, project_id: str, draft: ProjectDraft, by: Actor) -> Project:
-        """The whole project replaced (its id and creation kept); 404 when unknown. A replace
-        racing another re-reads and applies on top (the last writer wins, each logged with
-        what it changed)."""
+    def replace(
+        self, project_id: str, draft: ProjectDraft, by: Actor, read_version: int | None = None
+    ) -> Project:
+        """The whole project replaced (its id and creation kept); 404 when unknown. With the
+        version the caller read (`If-Match`), a project changed since is a 409
+        `project_changed` naming the version now stored; without it a replace racing another
+        re-reads and applies on top (the last writer wins, each logged with what it changed)."""
         for _ in range(ATTEMPTS):
             before = self._store.get(project_id, consistent=True)
             if before is None:
                 raise NotFound("no such project", code="project_not_found")
+            if read_version is not None and before.version != read_version:
+                raise Conflict(
+                    "the project changed since it was read: read it again",
+                    code="project_changed",
+                    details=[{"version": before.version}],
+                )
             after = rules.draft_to_project(
                 draft,
                 project_id,

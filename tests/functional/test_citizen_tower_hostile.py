@@ -298,26 +298,31 @@ def test_no_log_line_carries_a_phone_number_or_a_push_token(api: Api, app_log: i
 # -- The registry's writes -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design: PUT /v1/admin/projects/{id} replaces whole with no version from the "
-    "caller (no If-Match/ETag in DESIGN §4d), so two admins editing from one read lose the "
-    "first one's change silently; the store's version check covers only its own read",
-)
 def test_a_replace_made_from_a_stale_read_is_refused(api: Api) -> None:
     admin = ("admin",)
     assert api.call("POST", "/v1/admin/projects", as_user="a-1", roles=admin,
                     body=PROJECT).status == 201  # fmt: skip
     read = api.call("GET", "/v1/projects/smart-lights")
+    assert read.headers["ETag"] == '"1"'
     content = {k: v for k, v in PROJECT.items() if k != "project_id"}
-    tag = {"if-match": read.headers.get("ETag", '"1"')}
+    tag = {"if-match": read.headers["ETag"]}
     first = api.call("PUT", "/v1/admin/projects/smart-lights", as_user="a-1", roles=admin,
                      body={**content, "status": "in_progress"}, headers=tag)  # fmt: skip
-    assert first.status == 200
-    # the second admin edits what they read before the first's change
+    assert first.status == 200 and first.headers["ETag"] == '"2"'
+    # the second admin edits what they read before the first's change: refused, told why
     stale = api.call("PUT", "/v1/admin/projects/smart-lights", as_user="a-2", roles=admin,
                      body={**content, "notes": "예산 변경"}, headers=tag)  # fmt: skip
-    assert stale.status in (409, 412), stale.body
+    assert stale.status == 409 and stale.body["error"]["code"] == "project_changed"
+    assert stale.body["error"]["details"] == [{"version": 2}]
+    assert api.call("GET", "/v1/projects/smart-lights").body["status"] == "in_progress"
+    # an If-Match that names no version is malformed; `*` (or none) is any version
+    for bad in ("2", '"two"', '"1", "2"', "\"" * 20):
+        odd = api.call("PUT", "/v1/admin/projects/smart-lights", as_user="a-2", roles=admin,
+                       body=content, headers={"if-match": bad})  # fmt: skip
+        assert odd.status == 400 and odd.body["error"]["code"] == "invalid_header", bad
+    anyone = api.call("PUT", "/v1/admin/projects/smart-lights", as_user="a-2", roles=admin,
+                      body=content, headers={"if-match": "*"})  # fmt: skip
+    assert anyone.status == 200 and anyone.headers["ETag"] == '"3"'
 
 
 # -- Claims ----------------------------------------------------------------------------------

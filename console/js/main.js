@@ -70,6 +70,10 @@ async function switchLanguage() {
   await route();
 }
 
+// Whether the last session ended by itself (an expired or refused token): the login page
+// says so until the next sign-in.
+let sessionEnded = false;
+
 async function route() {
   leaving.forEach((fn) => { try { fn(); } catch { /* a page's cleanup must not stop the next */ } });
   leaving = [];
@@ -80,9 +84,10 @@ async function route() {
   const token = (current = {});
   let who = person();
   if (!who && hasToken()) {
-    // An expired or unreadable token: gone, and the person told why they are at the login.
+    // An expired or unreadable token: gone, and the person told why they are at the login
+    // (a notice on the login page, which stays until they sign in again).
     forget();
-    toast(t("app.sessionEnded"), "error");
+    sessionEnded = true;
   } else if (who && !who.roles.length) {
     // Signed in, but not staff (a citizen's token): no page of the console, no API call.
     forget();
@@ -94,6 +99,7 @@ async function route() {
     location.replace("#/login");
     return;
   }
+  if (who) sessionEnded = false; // signed in again: the notice has served
   if (who && (found.path === "/" || found.path === "/login")) {
     location.replace(home(who));
     return;
@@ -121,6 +127,7 @@ async function route() {
       signal: controller.signal,
       onLeave: (fn) => leaving.push(fn),
       refresh: route,
+      sessionEnded: name === "login" && sessionEnded,
     });
     if (current === token && document.activeElement === document.body) main.focus({ preventScroll: true });
   } catch (error) {
@@ -147,7 +154,7 @@ async function start() {
   }
   window.addEventListener("hashchange", route);
   window.addEventListener("console:session-ended", () => {
-    toast(t("app.sessionEnded"), "error");
+    sessionEnded = true;
     location.hash = "#/login";
   });
   await route();

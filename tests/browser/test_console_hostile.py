@@ -389,10 +389,10 @@ def test_an_expired_token_is_the_login_with_a_message(stack: Stack, console: Pag
     _enter(console, _issuer(stack).mint("hostile-late", roles=["operator"], lifetime_s=-5))
     # WHEN they open the alerts page
     console.goto("/console/#/alerts")
-    # THEN they are at the login, told why, with the token gone and nothing asked (the
-    # toast first: an error goes after 20 s, which a loaded machine could spend drawing the login)
-    expect(console.get_by_text("로그인이 만료되었습니다").first).to_be_attached()
+    # THEN they are at the login, told why (a notice that stays until they sign in), with the
+    # token gone and nothing asked
     expect(console.get_by_role("heading", name="콘솔 로그인")).to_be_visible()
+    expect(console.get_by_role("alert").filter(has_text="로그인이 만료되었습니다")).to_be_visible()
     assert console.evaluate(f"() => sessionStorage.getItem('{TOKEN_KEY}')") is None
     assert seen.requests == []
     # AND a token that runs out while the page is open ends at the login too
@@ -403,6 +403,7 @@ def test_an_expired_token_is_the_login_with_a_message(stack: Stack, console: Pag
     time.sleep(max(0.0, runs_out - time.monotonic()) + 1.2)  # JWT times are whole seconds
     _visit(console, "#/city")
     expect(console.get_by_role("heading", name="콘솔 로그인")).to_be_visible()
+    expect(console.get_by_role("alert").filter(has_text="로그인이 만료되었습니다")).to_be_visible()
     _session_is_tab_only(console)
 
 
@@ -420,7 +421,9 @@ def test_a_tampered_token_gets_the_apis_401_and_the_login(stack: Stack, console:
         console.goto("/console/#/alerts")
         # THEN the API refuses it (401), and the console drops it for the login, with a word
         expect(console.get_by_role("heading", name="콘솔 로그인")).to_be_visible()
-        expect(console.get_by_text("로그인이 만료되었습니다").first).to_be_attached()
+        expect(
+            console.get_by_role("alert").filter(has_text="로그인이 만료되었습니다")
+        ).to_be_visible()
         assert console.evaluate(f"() => sessionStorage.getItem('{TOKEN_KEY}')") is None
     assert {status for status, _url in seen.answers} == {401}
     _session_is_tab_only(console)

@@ -1,12 +1,13 @@
 // The login page: the local stack's dev login (choose a person and roles), or, in AWS,
 // a button to Cognito's hosted login.
 import { devLogin, ROLES, settings, startHostedLogin } from "../auth.js";
-import { field, form, h } from "../dom.js";
+import { field, form, h, notice } from "../dom.js";
 import { t } from "../i18n.js";
 
-export default async function render(view) {
+export default async function render(view, ctx) {
   const config = settings();
   view.append(h("h1", {}, t("login.title")));
+  if (ctx?.sessionEnded) view.append(notice(t("app.sessionEnded"), "error"));
   if (config.auth.mode === "cognito") {
     view.append(h("button", { type: "button", class: "primary", onclick: startHostedLogin }, t("login.hosted")));
     return;

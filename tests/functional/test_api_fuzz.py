@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.api.common_schemas import board_scopes
 from chalicelib.domain.districts import districts
 from tests.contract import resolved
 from tests.functional.conftest import Api
@@ -104,6 +105,13 @@ def _strictly_accepted(value: str, schema: dict[str, Any]) -> bool:
     return True
 
 
+def _names_a_district(value: str, param: dict[str, Any]) -> bool:
+    enum = param.get("enum")
+    if enum == list(districts()):
+        return True
+    return enum == board_scopes() and value.startswith("district:")
+
+
 @pytest.mark.parametrize(("path", "method"), _operations())
 def test_no_input_gets_a_5xx_or_leaves_the_error_shape(api: Api, path: str, method: str) -> None:
     doc = _document(api)
@@ -144,8 +152,9 @@ def test_no_input_gets_a_5xx_or_leaves_the_error_shape(api: Api, path: str, meth
         assert response.status < 500, (method, url, body, response.body)
         refused = [n for n, v in query.items() if not _strictly_accepted(v, query_params[n])]
         if refused and response.status not in (401, 403, 404):
-            # DESIGN §4: a value that names no district is a 422 `unknown_district`
-            named = all(query_params[n].get("enum") == list(districts()) for n in refused)
+            # DESIGN §4: a value that names no district is a 422 `unknown_district`, whether
+            # a district's code or a board's `district:<code>` scope
+            named = all(_names_a_district(query[n], query_params[n]) for n in refused)
             expected = (400, 422) if named else (400,)
             assert response.status in expected, (method, url, refused, response.body)
         if response.status >= 400 and method != "HEAD":

@@ -485,6 +485,15 @@ def projects() -> ProjectService:
     return ProjectService(DynamoDbProjects(city), service_figures(), districts(), utc_now)
 
 
+def account_is_closed(citizen_id: str) -> bool:
+    """The check every citizen route makes (chalicelib.api.http.principal): the tombstone
+    mark's one GetItem, without building the closing service (its ledger, boards and inbox)
+    on a container's first request."""
+    from chalicelib.adapters.dynamodb_closing import DynamoDbClosing
+
+    return DynamoDbClosing().is_closed(citizen_id)
+
+
 # -- A fresh container --------------------------------------------------------------------
 
 

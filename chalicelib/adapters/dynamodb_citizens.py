@@ -11,6 +11,7 @@ from chalicelib.adapters.dynamodb_models import Citizen, DepositCode
 from chalicelib.adapters.dynamodb_transactions import ConditionsFailed, NamedTransaction
 from chalicelib.domain import citizens
 from chalicelib.domain.citizens import DepositCodeGrant, ProfileChange
+from chalicelib.domain.closing import account_closed
 from chalicelib.errors import RetryableConflict
 
 
@@ -33,6 +34,8 @@ class DynamoDbCitizens:
         proof, chalicelib.adapters.dynamodb_phones). Raises RetryableConflict when a posting
         moved the version meanwhile."""
         citizen = self._get(citizen_id) or Citizen(citizen_id)
+        if citizen.closed_at is not None:  # a PUT /v1/me that raced the close: nothing back
+            raise account_closed()
         actions: list[Action] = [
             Citizen.display_name.set(change.display_name),
             Citizen.district.set(change.district),

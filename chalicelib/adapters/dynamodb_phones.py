@@ -24,6 +24,7 @@ from chalicelib.adapters.dynamodb_transactions import (
     condition_failed,
 )
 from chalicelib.domain import citizens
+from chalicelib.domain.closing import account_closed
 from chalicelib.domain.phone_proofs import Notice, Verification, VerificationSpent
 from chalicelib.errors import NotFound, RetryableConflict
 
@@ -99,6 +100,8 @@ class DynamoDbPhones:
         prover = _get(Citizen, v.citizen_id)
         if prover is None:
             raise NotFound("register first with PUT /v1/me", code="not_registered")
+        if prover.closed_at is not None:  # a proof that raced the close links nothing
+            raise account_closed()
         link = _get(PhoneLink, v.phone_hash)
         holder_id = link.citizen_id if link is not None else None
         tx = NamedTransaction()

@@ -15,6 +15,7 @@ from typing import Final, Literal
 
 from chalicelib.domain import boards
 from chalicelib.domain.ledger import FORFEIT
+from chalicelib.errors import NotFound
 
 CLOSED_NAME: Final = "탈퇴한 시민"
 """What a board shows in place of a closed account's display name ("a citizen who left"):
@@ -95,3 +96,8 @@ class MySkip:
 def period_of_run(run_id: str) -> str:
     """`payout-2026-11` -> `2026-11` (runs are named by the month they close)."""
     return run_id.removeprefix("payout-")
+
+
+def account_closed() -> NotFound:
+    """What every citizen route, and every write racing a close, answers a closed account."""
+    return NotFound("this account was closed", code="account_closed")

@@ -18,6 +18,7 @@ from chalicelib.domain.citizens import (
     new_grant,
 )
 from chalicelib.domain.clock import Clock, seoul_day
+from chalicelib.domain.closing import account_closed
 from chalicelib.domain.districts import districts, is_district
 from chalicelib.domain.ledger import LedgerPage
 from chalicelib.errors import (
@@ -135,7 +136,7 @@ class CitizenService:
         if citizen is None:
             raise NotFound("register first with PUT /v1/me", code="not_registered")
         if citizen.closed:
-            raise NotFound("this account was closed", code="account_closed")
+            raise account_closed()
         return citizen
 
     def ledger(self, citizen_id: str, limit: int, cursor: str | None) -> LedgerPage:

@@ -94,7 +94,7 @@ class ClosingService:
                 raise NotFound("register first with PUT /v1/me", code="not_registered")
             if citizen.closed:
                 self._erase_rest(citizen)
-                raise account_closed()
+                raise closing.account_closed()
             self._refuse_pending_payouts(citizen_id)
             now = self._clock()
             if citizen.balance > 0:
@@ -178,7 +178,3 @@ def tombstone(citizen: Citizen, now: datetime) -> Citizen:
         updated_at=now,
         version=citizen.version + 1,
     )
-
-
-def account_closed() -> NotFound:
-    return NotFound("this account was closed", code="account_closed")

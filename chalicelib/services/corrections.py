@@ -100,6 +100,12 @@ class CorrectionService:
             citizen = self._profiles.get(correction.citizen_id)
             if citizen is None:
                 raise NotFound("the citizen is no longer registered", code="citizen_not_found")
+            if citizen.closed:
+                raise Conflict(
+                    "the citizen closed the account: nothing can be posted to it; it stays "
+                    "pending until it is rejected",
+                    code="account_closed",
+                )
             try:
                 posting = rules.approval(correction, citizen.account, by, self._clock())
             except InsufficientBalance as e:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from chalicelib.domain import notifications as n
+from chalicelib.domain.closing import account_closed
 from chalicelib.errors import NotFound
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class NotificationService:
             # the account closed since the route checked it: keep nothing of this phone
             if endpoint and endpoint != known:
                 self._push.delete_endpoint(endpoint)
-            raise NotFound("this account was closed", code="account_closed")
+            raise account_closed()
         if existing and existing.endpoint_arn and existing.endpoint_arn != endpoint:
             self._push.delete_endpoint(existing.endpoint_arn)  # the token changed platform
         return Registered(platform, "on" if endpoint else "off")

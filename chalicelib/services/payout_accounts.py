@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from chalicelib.domain.clock import Clock
+from chalicelib.domain.closing import account_closed
 from chalicelib.domain.payout_accounts import (
     StoredPayoutAccount,
     encryption_context,
     judge_account,
 )
-from chalicelib.errors import NotFound
 
 
 class PayoutAccountStore(Protocol):
@@ -54,7 +54,7 @@ class PayoutAccountService:
         )
         if not self._store.save_account(stored):
             # the account closed since the route checked it: keep nothing of this account
-            raise NotFound("this account was closed", code="account_closed")
+            raise account_closed()
         return stored
 
     def account(self, citizen_id: str) -> StoredPayoutAccount | None:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from chalicelib import config
 from chalicelib.domain.clock import Clock, seoul_day
+from chalicelib.domain.closing import account_closed
 from chalicelib.domain.steps import DaySteps, Walker, judge_sync, week_days
 from chalicelib.errors import BadRequest, NotFound, Unprocessable
 
@@ -62,7 +63,7 @@ class StepService:
         if walker is None:
             raise NotFound("register first with PUT /v1/me", code="not_registered")
         if walker.closed:
-            raise NotFound("this account was closed", code="account_closed")
+            raise account_closed()
         for day, steps in sorted(accepted.items()):
             if steps > stored.get(day, -1):
                 stored[day] = self._store.raise_to(citizen_id, day, steps, walker, now)

@@ -408,3 +408,57 @@ def test_any_interleaving_of_credits_closes_and_replayed_forfeits_keeps_the_book
     assert (row.closed_at is not None) == closed
     if closed:
         assert int(row.balance) == 0
+
+
+def test_writes_that_passed_the_check_just_before_the_close_change_nothing_after_it(
+    api: Api,
+) -> None:
+    """A request that passed the closed-account check a moment before the close commits
+    reaches its service after it: the service must refuse, not write back what was erased
+    (called here as such a request would, past the route's check)."""
+    from chalicelib import wiring
+    from tests.functional.conftest import sms_code
+
+    # GIVEN a citizen with a code on its way to a phone, and a correction proposed for them
+    _register(api, "c-race")
+    number = "010-2468-1357"
+    sent = api.call("POST", "/v1/me/phone", as_user="c-race", body={"phone": number})
+    assert sent.status == 202, sent.body
+    proposed = api.call(
+        "POST", "/v1/admin/citizens/c-race/corrections", as_user="support-1",
+        roles=("support",), body={"points": 100, "reason": "robot jammed"},
+    )  # fmt: skip
+    assert proposed.status == 201, proposed.body
+    # WHEN the account is closed
+    assert _close(api, "c-race").status == 200
+    # THEN the proof finishing late links nothing: robots still credit nobody by that number
+    with_code = (sent.body["verification_id"], sms_code(number))
+    answered = _service_answer(lambda: wiring.phones().verify("c-race", *with_code))
+    assert answered == (404, "account_closed")
+    row = _item("citizens", {"citizen_id": {"S": "c-race"}})
+    assert row is not None and "phone_hash" not in row and row["display_name"]["S"] == ""
+    held = api.call("GET", f"/v1/admin/citizens?phone={number}", as_user="s", roles=("support",))
+    assert (held.status, held.body) == (200, {"citizens": []})  # a robot credits nobody
+    # AND a profile saved late brings no name back (to the row or to any board)
+    late = ProfileUpdate("Real Name", "naeoe-dong")
+    assert _service_answer(lambda: wiring.citizens().register("c-race", late)) == (
+        404, "account_closed",
+    )  # fmt: skip
+    assert _item("citizens", {"citizen_id": {"S": "c-race"}})["display_name"]["S"] == ""
+    # AND the correction approved after the close posts nothing: it stays pending
+    approved = api.call(
+        "POST", f"/v1/admin/corrections/{proposed.body['correction_id']}/approve",
+        as_user="fin-1", roles=("finance",),
+    )  # fmt: skip
+    assert approved.status == 409 and approved.body["error"]["code"] == "account_closed"
+    assert [e["kind"] for e in _ledger("c-race")] == []
+
+
+def _service_answer(call: Any) -> tuple[int, str]:
+    from chalicelib.errors import DomainError
+
+    try:
+        call()
+    except DomainError as e:
+        return e.status, e.code
+    raise AssertionError("the service wrote to a closed account")

@@ -14,7 +14,6 @@ from chalice import Chalice, Response
 from chalice.app import Request, handle_extra_types
 
 from chalicelib.domain import json_limits, roles
-from chalicelib.domain.closing import account_closed
 from chalicelib.domain.roles import Power
 from chalicelib.domain.staff_actions import Actor
 from chalicelib.errors import (
@@ -327,6 +326,7 @@ def principal(request: Request) -> Principal:
     who = caller(request)
     if not roles.staff_roles(who.groups):
         from chalicelib import wiring
+        from chalicelib.domain.closing import account_closed
 
         if wiring.account_is_closed(who.citizen_id):
             raise account_closed()

@@ -71,8 +71,13 @@ async function switchLanguage() {
 }
 
 // Whether the last session ended by itself (an expired or refused token): the login page
-// says so until the next sign-in.
-let sessionEnded = false;
+// says so until the next sign-in, a reload of the tab included.
+const ENDED = "gimhae.console.ended";
+const sessionEnded = {
+  mark: () => sessionStorage.setItem(ENDED, "1"),
+  clear: () => sessionStorage.removeItem(ENDED),
+  get: () => sessionStorage.getItem(ENDED) === "1",
+};
 
 async function route() {
   leaving.forEach((fn) => { try { fn(); } catch { /* a page's cleanup must not stop the next */ } });
@@ -87,7 +92,7 @@ async function route() {
     // An expired or unreadable token: gone, and the person told why they are at the login
     // (a notice on the login page, which stays until they sign in again).
     forget();
-    sessionEnded = true;
+    sessionEnded.mark();
   } else if (who && !who.roles.length) {
     // Signed in, but not staff (a citizen's token): no page of the console, no API call.
     forget();
@@ -99,7 +104,7 @@ async function route() {
     location.replace("#/login");
     return;
   }
-  if (who) sessionEnded = false; // signed in again: the notice has served
+  if (who) sessionEnded.clear(); // signed in again: the notice has served
   if (who && (found.path === "/" || found.path === "/login")) {
     location.replace(home(who));
     return;
@@ -127,7 +132,7 @@ async function route() {
       signal: controller.signal,
       onLeave: (fn) => leaving.push(fn),
       refresh: route,
-      sessionEnded: name === "login" && sessionEnded,
+      sessionEnded: name === "login" && sessionEnded.get(),
     });
     if (current === token && document.activeElement === document.body) main.focus({ preventScroll: true });
   } catch (error) {
@@ -154,7 +159,7 @@ async function start() {
   }
   window.addEventListener("hashchange", route);
   window.addEventListener("console:session-ended", () => {
-    sessionEnded = true;
+    sessionEnded.mark();
     location.hash = "#/login";
   });
   await route();

@@ -138,7 +138,9 @@ class DynamoDbClosing:
         """The citizen's stored step days (kept 400 days): one Query of keys and district."""
         return [
             WalkedDay(date.fromisoformat(d.day), d.district)
-            for d in StepDay.query(citizen_id, attributes_to_get=["day", "district"])
+            for d in StepDay.query(  # strongly: a day synced a moment before is renamed too
+                citizen_id, attributes_to_get=["day", "district"], consistent_read=True
+            )
         ]
 
     def erase_day_names(self, citizen_id: str, days: list[WalkedDay], name_version: int) -> int:

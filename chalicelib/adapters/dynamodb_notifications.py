@@ -189,8 +189,10 @@ class DynamoDbInbox:
         """Delete the citizen's notifications and their counter (closing an account)."""
         removed = 0
         with Notification.batch_write() as batch:
-            for n in Notification.query(
-                citizen_id, attributes_to_get=["citizen_id", "notification_id"]
+            for n in Notification.query(  # strongly: one written a moment before goes too
+                citizen_id,
+                attributes_to_get=["citizen_id", "notification_id"],
+                consistent_read=True,
             ):
                 batch.delete(n)
                 removed += 1
